@@ -1,0 +1,311 @@
+//! The caller-owned buffers: the network half of a BIO pair.
+//!
+//! The caller owns both byte arrays, and the engine owns neither. Each view
+//! wraps storage `B` (an array, a `&mut [u8]`, a `Vec<u8>`...) with two
+//! cursors, and the invariant `0 <= start <= end <= capacity` always holds.
+//!
+//! ```text
+//! RecvBuf:  [ consumed | unread: records, in place | spare ]
+//!           0        start                         end     capacity
+//!             engine advances start ->     caller fills spare_mut(), commit(n) ->
+//!
+//! SendBuf:  [ drained  | pending: sealed records   | room  ]
+//!           0        start                         end     capacity
+//!             caller sends pending(), consume(n) -> engine seals into room ->
+//! ```
+//!
+//! - Received ciphertext is decrypted where it lies. While the plaintext of
+//!   an opened record is being read, `start` points at that plaintext, so a
+//!   compaction that moves `[start, end)` to the front moves it along.
+//! - Records are sealed straight into the outgoing room; nothing is staged
+//!   elsewhere. A record is placed whole or not at all.
+//! - When both cursors meet they return to 0 for free. Bytes move to the
+//!   front only when a view would otherwise run out of contiguous room: the
+//!   unsent tail of the outgoing view when the caller drained part of it,
+//!   or the incomplete record at the front of the received view. That
+//!   `copy_within` is the only time the engine moves ciphertext.
+
+use crate::record::{Header, HEADER_LEN};
+
+/// The two cursors of a view.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursors {
+    start: usize,
+    end: usize,
+}
+
+impl Cursors {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Moves `[start, end)` of `buf` to the front.
+    fn compact(&mut self, buf: &mut [u8]) {
+        if self.start == 0 {
+            return;
+        }
+        buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.start += n.min(self.len());
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+}
+
+/// Received ciphertext: the caller appends what the transport delivered,
+/// the engine consumes whole records from the front.
+pub struct RecvBuf<B> {
+    buf: B,
+    cur: Cursors,
+    eof: bool,
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
+    /// Wraps `storage`, empty. To hold any record a peer may send it needs
+    /// [`MAX_RECORD_LEN`](crate::record::MAX_RECORD_LEN) bytes, or the
+    /// smaller size the configuration's receive limit allows.
+    pub fn new(storage: B) -> Self {
+        Self {
+            buf: storage,
+            cur: Cursors::default(),
+            eof: false,
+        }
+    }
+
+    /// Capacity of the storage.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Bytes received and not yet consumed by the engine.
+    pub fn len(&self) -> usize {
+        self.cur.len()
+    }
+
+    /// Whether no unconsumed bytes are held.
+    pub fn is_empty(&self) -> bool {
+        self.cur.len() == 0
+    }
+
+    /// Room to receive into, e.g. straight from `recv(2)`; follow with
+    /// [`commit`](Self::commit). Moves an incomplete record to the front
+    /// first when it would not otherwise fit.
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        let buf = self.buf.as_mut();
+        let pending = buf.get(self.cur.start..self.cur.end).unwrap_or(&[]);
+        let front_record_end = match Header::parse(pending) {
+            Some(h) => self.cur.start + HEADER_LEN + h.len,
+            None => self.cur.start + HEADER_LEN,
+        };
+        if self.cur.start > 0 && (self.cur.end == buf.len() || front_record_end > buf.len()) {
+            self.cur.compact(buf);
+        }
+        buf.get_mut(self.cur.end..).unwrap_or(&mut [])
+    }
+
+    /// Marks `n` bytes written into [`spare_mut`](Self::spare_mut) as
+    /// received. `n` is clamped to the spare room; returns the count taken.
+    pub fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.capacity() - self.cur.end);
+        self.cur.end += n;
+        n
+    }
+
+    /// Copies as much of `src` as fits; returns the count copied. The
+    /// convenience for data that is already in memory.
+    pub fn fill(&mut self, src: &[u8]) -> usize {
+        let spare = self.spare_mut();
+        let n = spare.len().min(src.len());
+        spare[..n].copy_from_slice(&src[..n]);
+        self.commit(n)
+    }
+
+    /// Tells the engine the transport reached end of stream: no more bytes
+    /// will be committed. An incomplete record, or none, without the peer's
+    /// close_notify then reads as [`Error::Truncated`](crate::Error::Truncated).
+    pub fn set_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Whether [`set_eof`](Self::set_eof) was called.
+    pub fn is_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Gives the storage back.
+    pub fn into_inner(self) -> B {
+        self.buf
+    }
+
+    pub(crate) fn view(&mut self) -> RecvView<'_> {
+        RecvView {
+            buf: self.buf.as_mut(),
+            cur: &mut self.cur,
+            eof: self.eof,
+        }
+    }
+}
+
+/// Outgoing ciphertext: the engine appends whole records, the caller drains
+/// them from the front to the transport.
+pub struct SendBuf<B> {
+    buf: B,
+    cur: Cursors,
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> SendBuf<B> {
+    /// Wraps `storage`, empty. With at least
+    /// [`MAX_RECORD_LEN`](crate::record::MAX_RECORD_LEN) bytes
+    /// every record can be full size; smaller storage gets smaller records,
+    /// down to [`MIN_SEND_CAPACITY`](crate::record::MIN_SEND_CAPACITY).
+    pub fn new(storage: B) -> Self {
+        Self {
+            buf: storage,
+            cur: Cursors::default(),
+        }
+    }
+
+    /// Capacity of the storage.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Sealed bytes waiting to be sent.
+    pub fn pending(&self) -> &[u8] {
+        self.buf
+            .as_ref()
+            .get(self.cur.start..self.cur.end)
+            .unwrap_or(&[])
+    }
+
+    /// Number of bytes waiting to be sent.
+    pub fn len(&self) -> usize {
+        self.cur.len()
+    }
+
+    /// Whether nothing waits to be sent.
+    pub fn is_empty(&self) -> bool {
+        self.cur.len() == 0
+    }
+
+    /// Marks the first `n` pending bytes as sent (clamped to what is
+    /// pending).
+    pub fn consume(&mut self, n: usize) {
+        self.cur.advance(n);
+    }
+
+    /// Gives the storage back. Pending bytes are lost with it.
+    pub fn into_inner(self) -> B {
+        self.buf
+    }
+
+    pub(crate) fn view(&mut self) -> SendView<'_> {
+        SendView {
+            buf: self.buf.as_mut(),
+            cur: &mut self.cur,
+        }
+    }
+}
+
+/// Both views of one connection: the memory BIO pair, as the caller holds
+/// it. Every engine call that may move bytes takes this.
+pub struct Buffers<R, S> {
+    /// Received ciphertext, filled by the caller.
+    pub recv: RecvBuf<R>,
+    /// Outgoing ciphertext, drained by the caller.
+    pub send: SendBuf<S>,
+}
+
+impl<R: AsRef<[u8]> + AsMut<[u8]>, S: AsRef<[u8]> + AsMut<[u8]>> Buffers<R, S> {
+    /// Wraps received-ciphertext storage and outgoing-ciphertext storage.
+    pub fn new(recv: R, send: S) -> Self {
+        Self {
+            recv: RecvBuf::new(recv),
+            send: SendBuf::new(send),
+        }
+    }
+
+    pub(crate) fn views(&mut self) -> (RecvView<'_>, SendView<'_>) {
+        (self.recv.view(), self.send.view())
+    }
+}
+
+/// The engine's non-generic handle on a [`RecvBuf`].
+pub(crate) struct RecvView<'a> {
+    buf: &'a mut [u8],
+    cur: &'a mut Cursors,
+    pub(crate) eof: bool,
+}
+
+impl<'a> RecvView<'a> {
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The unconsumed bytes.
+    pub(crate) fn unread(&self) -> &[u8] {
+        self.buf.get(self.cur.start..self.cur.end).unwrap_or(&[])
+    }
+
+    /// The unconsumed bytes, mutable, for opening in place.
+    pub(crate) fn unread_mut(&mut self) -> &mut [u8] {
+        self.buf
+            .get_mut(self.cur.start..self.cur.end)
+            .unwrap_or(&mut [])
+    }
+
+    /// The unconsumed bytes, for as long as the view was borrowed.
+    pub(crate) fn into_unread_mut(self) -> &'a mut [u8] {
+        self.buf
+            .get_mut(self.cur.start..self.cur.end)
+            .unwrap_or(&mut [])
+    }
+
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.cur.advance(n);
+    }
+
+    /// Makes room for a record of `total` bytes at the front when it would
+    /// run past the end of the storage.
+    pub(crate) fn make_room_for(&mut self, total: usize) {
+        if self.cur.start + total > self.buf.len() {
+            self.cur.compact(self.buf);
+        }
+    }
+}
+
+/// The engine's non-generic handle on a [`SendBuf`].
+pub(crate) struct SendView<'a> {
+    buf: &'a mut [u8],
+    cur: &'a mut Cursors,
+}
+
+impl SendView<'_> {
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// `n` contiguous bytes of room after the pending bytes, moving the
+    /// pending bytes to the front if that makes them fit. `None` if even
+    /// that does not.
+    pub(crate) fn room(&mut self, n: usize) -> Option<&mut [u8]> {
+        if self.buf.len() - self.cur.end < n {
+            if self.buf.len() - self.cur.len() < n {
+                return None;
+            }
+            self.cur.compact(self.buf);
+        }
+        self.buf.get_mut(self.cur.end..)?.get_mut(..n)
+    }
+
+    /// Marks `n` bytes of the room as pending.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.cur.end = (self.cur.end + n).min(self.buf.len());
+    }
+}

@@ -1,0 +1,189 @@
+//! The one error type, and the alert each error puts on the wire.
+//!
+//! Errors fall into four families, the way a caller has to react to them:
+//!
+//! - the peer sent something we refuse ([`Error::InvalidMessage`],
+//!   [`Error::PeerMisbehaved`]): we queue the fatal alert RFC 8446 assigns
+//!   and the connection is dead;
+//! - the peer told us it failed ([`Error::AlertReceived`]) or the transport
+//!   ended without a close_notify ([`Error::Truncated`]): dead, no alert;
+//! - a local limit ended the connection ([`Error::KeyExhausted`]): dead, a
+//!   close_notify is sent with the last sequence number kept for it;
+//! - the caller misused the API ([`Error::Misuse`]): nothing happened, nothing
+//!   was lost, the connection carries on and the call can be corrected.
+//!
+//! Every error except `Misuse` is sticky: once returned, every later call
+//! returns it again and emits nothing new.
+
+use crate::wire::{AlertDescription, ContentType};
+
+/// What went wrong. See the module documentation for which are fatal.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The peer sent bytes that do not decode; the alert is sent.
+    InvalidMessage(InvalidMessage),
+    /// The peer sent well-formed bytes that break the protocol; the alert
+    /// is sent.
+    PeerMisbehaved(PeerMisbehaved),
+    /// The peer sent this fatal alert. Nothing is sent back.
+    AlertReceived(AlertDescription),
+    /// The transport reported end of stream before the peer's close_notify:
+    /// the data received may have been cut short by an attacker.
+    Truncated,
+    /// The sending key has reached its sequence-number or AEAD usage limit.
+    /// The connection was closed with a close_notify rather than wrap.
+    KeyExhausted,
+    /// The call was not valid; nothing changed and the connection goes on.
+    Misuse(Misuse),
+    /// The engine broke one of its own invariants (a bug); `internal_error`
+    /// is sent.
+    Internal(&'static str),
+}
+
+/// Input that does not decode.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidMessage {
+    /// A record header announced more ciphertext than is allowed
+    /// (`record_overflow`).
+    RecordTooLarge {
+        /// The length the header announced.
+        len: usize,
+        /// The largest length accepted.
+        max: usize,
+    },
+    /// A protected record carried a legacy_record_version other than
+    /// 0x0303 (`decode_error`, as OpenSSL answers).
+    BadRecordVersion(u16),
+    /// A protected record was too short to hold a tag and a content type
+    /// (`decode_error`).
+    RecordTooShort,
+    /// An alert record was not exactly two bytes (`decode_error`).
+    BadAlert,
+}
+
+/// Well-formed input that the protocol forbids here.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerMisbehaved {
+    /// A record failed AEAD authentication (`bad_record_mac`).
+    BadRecordMac,
+    /// A record of this content type is not allowed now
+    /// (`unexpected_message`).
+    UnexpectedContentType(ContentType),
+    /// A decrypted record was all zeros: no inner content type
+    /// (`unexpected_message`).
+    NoContentType,
+    /// A handshake or alert record carried no bytes (`unexpected_message`).
+    EmptyRecord(ContentType),
+    /// More consecutive empty application-data records than
+    /// [`MAX_EMPTY_RECORDS`](crate::conn::MAX_EMPTY_RECORDS)
+    /// (`unexpected_message`).
+    TooManyEmptyRecords,
+    /// A handshake message arrived that this connection cannot process
+    /// (`unexpected_message`).
+    UnexpectedHandshake,
+    /// The peer's sequence number would wrap (`internal_error`; no sane peer
+    /// gets here: it must rekey first).
+    PeerSequenceExhausted,
+}
+
+/// A call that was not valid. Not sticky: nothing was consumed or lost.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misuse {
+    /// A complete-mode write was retried with fewer bytes than the engine
+    /// had already sealed from it (OpenSSL's `SSL_R_BAD_WRITE_RETRY`).
+    BadWriteRetry {
+        /// Bytes of the pending write already sealed into records.
+        sealed: usize,
+        /// Bytes offered by the retry.
+        offered: usize,
+    },
+    /// The outgoing buffer's whole capacity cannot hold the smallest record.
+    SendBufferTooSmall {
+        /// Capacity needed for the smallest record.
+        needed: usize,
+    },
+    /// The received buffer's capacity cannot hold the record at its front.
+    RecvBufferTooSmall {
+        /// Capacity needed to hold that record.
+        needed: usize,
+    },
+    /// `write` after `shutdown` sent our close_notify.
+    WriteAfterShutdown,
+    /// A configuration value was out of range.
+    BadConfig(&'static str),
+}
+
+impl Error {
+    /// The alert this error puts on the wire, if any.
+    pub fn alert(&self) -> Option<AlertDescription> {
+        match self {
+            Self::InvalidMessage(m) => Some(match m {
+                InvalidMessage::RecordTooLarge { .. } => AlertDescription::RECORD_OVERFLOW,
+                InvalidMessage::BadRecordVersion(_)
+                | InvalidMessage::RecordTooShort
+                | InvalidMessage::BadAlert => AlertDescription::DECODE_ERROR,
+            }),
+            Self::PeerMisbehaved(p) => Some(match p {
+                PeerMisbehaved::BadRecordMac => AlertDescription::BAD_RECORD_MAC,
+                PeerMisbehaved::PeerSequenceExhausted => AlertDescription::INTERNAL_ERROR,
+                PeerMisbehaved::UnexpectedContentType(_)
+                | PeerMisbehaved::NoContentType
+                | PeerMisbehaved::EmptyRecord(_)
+                | PeerMisbehaved::TooManyEmptyRecords
+                | PeerMisbehaved::UnexpectedHandshake => AlertDescription::UNEXPECTED_MESSAGE,
+            }),
+            Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
+            Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),
+            Self::AlertReceived(_) | Self::Truncated | Self::Misuse(_) => None,
+        }
+    }
+
+    /// Whether the connection is dead after this error (everything but
+    /// [`Error::Misuse`]).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Self::Misuse(_))
+    }
+}
+
+impl From<InvalidMessage> for Error {
+    fn from(e: InvalidMessage) -> Self {
+        Self::InvalidMessage(e)
+    }
+}
+
+impl From<PeerMisbehaved> for Error {
+    fn from(e: PeerMisbehaved) -> Self {
+        Self::PeerMisbehaved(e)
+    }
+}
+
+impl From<Misuse> for Error {
+    fn from(e: Misuse) -> Self {
+        Self::Misuse(e)
+    }
+}
+
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::InvalidMessage(m) => write!(f, "peer sent an undecodable record: {m:?}")?,
+            Self::PeerMisbehaved(p) => write!(f, "peer broke the protocol: {p:?}")?,
+            Self::AlertReceived(a) => return write!(f, "peer sent fatal alert {a}"),
+            Self::Truncated => return f.write_str("transport closed without close_notify"),
+            Self::KeyExhausted => return f.write_str("sending key exhausted; connection closed"),
+            Self::Misuse(m) => return write!(f, "invalid call: {m:?}"),
+            Self::Internal(what) => write!(f, "internal error: {what}")?,
+        }
+        match self.alert() {
+            Some(alert) => write!(f, " (sent {alert})"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
