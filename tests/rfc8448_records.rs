@@ -55,7 +55,10 @@ fn traffic_keys_for_application_data() {
         // The record key derives the same IV (its key is checked by the
         // records it opens below).
         let record_key = RecordKey::new(SUITE, &secret).unwrap();
-        assert_eq!(record_key.iv().to_vec(), v(&format!("{side}_application_iv")));
+        assert_eq!(
+            record_key.iv().to_vec(),
+            v(&format!("{side}_application_iv"))
+        );
     }
 }
 
@@ -152,22 +155,43 @@ fn engine_reproduces_application_records_and_close_notify() {
     let payload = v("application_data_payload");
 
     // Client → server application data.
-    assert_eq!(client.write(&mut cbufs, &payload).unwrap(), Status::Done(50));
-    assert_eq!(cbufs.send.pending(), &v("client_application_data_record")[..]);
+    assert_eq!(
+        client.write(&mut cbufs, &payload).unwrap(),
+        Status::Done(50)
+    );
+    assert_eq!(
+        cbufs.send.pending(),
+        &v("client_application_data_record")[..]
+    );
     sbufs.recv.fill(&v("client_application_data_record"));
     let mut plain = [0u8; 100];
-    assert_eq!(server.read(&mut sbufs, &mut plain).unwrap(), Status::Done(50));
+    assert_eq!(
+        server.read(&mut sbufs, &mut plain).unwrap(),
+        Status::Done(50)
+    );
     assert_eq!(&plain[..50], &payload[..]);
 
     // Server → client application data.
-    assert_eq!(server.write(&mut sbufs, &payload).unwrap(), Status::Done(50));
-    assert_eq!(sbufs.send.pending(), &v("server_application_data_record")[..]);
+    assert_eq!(
+        server.write(&mut sbufs, &payload).unwrap(),
+        Status::Done(50)
+    );
+    assert_eq!(
+        sbufs.send.pending(),
+        &v("server_application_data_record")[..]
+    );
     sbufs.send.consume(72);
 
     // Both close_notify alerts.
-    assert!(matches!(client.shutdown(&mut cbufs).unwrap(), Status::Done(_)));
+    assert!(matches!(
+        client.shutdown(&mut cbufs).unwrap(),
+        Status::Done(_)
+    ));
     assert_eq!(&cbufs.send.pending()[72..], &v("client_alert_record")[..]);
-    assert!(matches!(server.shutdown(&mut sbufs).unwrap(), Status::Done(_)));
+    assert!(matches!(
+        server.shutdown(&mut sbufs).unwrap(),
+        Status::Done(_)
+    ));
     assert_eq!(sbufs.send.pending(), &v("server_alert_record")[..]);
 
     // And each side reads the other's close_notify as a clean close.
@@ -175,6 +199,9 @@ fn engine_reproduces_application_records_and_close_notify() {
     assert_eq!(server.read(&mut sbufs, &mut plain).unwrap(), Status::Closed);
     cbufs.recv.fill(&v("server_application_data_record"));
     cbufs.recv.fill(&v("server_alert_record"));
-    assert_eq!(client.read(&mut cbufs, &mut plain).unwrap(), Status::Done(50));
+    assert_eq!(
+        client.read(&mut cbufs, &mut plain).unwrap(),
+        Status::Done(50)
+    );
     assert_eq!(client.read(&mut cbufs, &mut plain).unwrap(), Status::Closed);
 }

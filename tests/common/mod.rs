@@ -44,7 +44,13 @@ impl Default for Sizes {
 
 impl Pair {
     pub fn new(suite: &'static Suite) -> Self {
-        Self::with(suite, RecordConfig::default(), RecordConfig::default(), Sizes::default(), Sizes::default())
+        Self::with(
+            suite,
+            RecordConfig::default(),
+            RecordConfig::default(),
+            Sizes::default(),
+            Sizes::default(),
+        )
     }
 
     pub fn with(
@@ -137,7 +143,12 @@ pub fn vectors(file: &str) -> HashMap<String, Vec<u8>> {
 /// An alert record as the engine seals it, opened with the peer's key, for
 /// asserting the alert bytes on the wire: returns (level, description) of
 /// each alert among `records`.
-pub fn open_alerts(suite: &'static Suite, secret: &[u8], first_seq: u64, records: &[u8]) -> Vec<(u8, u8)> {
+pub fn open_alerts(
+    suite: &'static Suite,
+    secret: &[u8],
+    first_seq: u64,
+    records: &[u8],
+) -> Vec<(u8, u8)> {
     use tlspair::record::{protect::RecordKey, Header, HEADER_LEN};
     let mut key = RecordKey::new(suite, secret).unwrap();
     key.set_sequence(first_seq);
