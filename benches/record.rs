@@ -131,7 +131,8 @@ impl RingRecord {
         let header: [u8; HEADER_LEN] = [23, 3, 3, l0, l1];
         let nonce = || aead::Nonce::assume_unique_for_key(nonce);
 
-        let (inner, tag_out) = self.buf.split_at_mut(self.buf.len() - TAG_LEN);
+        let inner_len = self.buf.len() - TAG_LEN;
+        let (inner, tag_out) = self.buf.split_at_mut(inner_len);
         let tag = self
             .key
             .seal_in_place_separate_tag(nonce(), aead::Aad::from(header), inner)

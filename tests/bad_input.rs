@@ -1,0 +1,305 @@
+//! Hostile and malformed input: each case yields its typed error and the
+//! alert RFC 8446 assigns, as bytes in the outgoing view.
+
+mod common;
+
+use common::{open_alerts, transfer_all, Pair, Sizes, SERVER_SECRET};
+use tlspair::record::protect::RecordKey;
+use tlspair::record::{HEADER_LEN, MAX_RECORD_LEN};
+use tlspair::{
+    AlertDescription as AD, ContentType, Error, InvalidMessage, Misuse, PeerMisbehaved,
+    RecordConfig, Status, Suite, TLS13_AES_128_GCM_SHA256 as AES128,
+    TLS13_CHACHA20_POLY1305_SHA256 as CHACHA,
+};
+
+/// Feeds `bytes` to a fresh server and returns the error of its read and
+/// the alerts it put on the wire.
+fn server_reads(bytes: &[u8]) -> (Error, Vec<(u8, u8)>) {
+    let mut p = Pair::new(&AES128);
+    p.server.bufs.recv.fill(bytes);
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 64])
+        .unwrap_err();
+    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    // Sticky: the same error again, and nothing more on the wire.
+    let before = p.server.bufs.send.len();
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 64]).unwrap_err(), err);
+    assert_eq!(p.server.conn.write(&mut p.server.bufs, b"x").unwrap_err(), err);
+    assert_eq!(p.server.bufs.send.len(), before);
+    (err, alerts)
+}
+
+/// A record sealed with the client's key: `content` + `ty`, then padding.
+fn client_record(ty: ContentType, content: &[u8], padding: usize, seq: u64) -> Vec<u8> {
+    let mut key = RecordKey::new(&AES128, &common::CLIENT_SECRET[..32]).unwrap();
+    key.set_sequence(seq);
+    let mut rec = vec![0u8; HEADER_LEN + content.len() + 1 + padding + 16];
+    rec[HEADER_LEN..HEADER_LEN + content.len()].copy_from_slice(content);
+    key.seal(ty, content.len(), &mut rec).unwrap();
+    rec
+}
+
+fn fatal(alert: AD) -> Vec<(u8, u8)> {
+    vec![(2, alert.0)]
+}
+
+#[test]
+fn truncated_header_waits_then_reports_truncation_at_eof() {
+    let mut p = Pair::new(&AES128);
+    p.server.bufs.recv.fill(&[0x17, 0x03]);
+    let mut buf = [0u8; 8];
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::WantRead);
+    p.server.bufs.recv.set_eof();
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap_err(), Error::Truncated);
+    assert!(p.server.bufs.send.is_empty());
+}
+
+#[test]
+fn oversize_length_is_record_overflow_on_the_header_alone() {
+    // 2^14 + 1 + 16 is the largest protected record; one more is refused
+    // before any body byte arrives.
+    let len = 16384 + 17 + 1;
+    let (err, alerts) = server_reads(&[0x17, 0x03, 0x03, (len >> 8) as u8, len as u8]);
+    assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { len, max: 16401 }));
+    assert_eq!(alerts, fatal(AD::RECORD_OVERFLOW));
+    let (err, _) = server_reads(&[0x17, 0x03, 0x03, 0xff, 0xff]);
+    assert!(matches!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { .. })));
+}
+
+#[test]
+fn record_over_the_configured_receive_limit_is_record_overflow() {
+    let mut small = RecordConfig::default();
+    small.recv_max_fragment_len = 1024;
+    let mut p = Pair::with(&AES128, RecordConfig::default(), small, Sizes::default(), Sizes { recv: small.recv_buffer_len(), send: MAX_RECORD_LEN });
+    assert_eq!(p.server.bufs.recv.capacity(), 1024 + 22);
+    let _ = p.client.conn.write(&mut p.client.bufs, &[7u8; 1025]).unwrap();
+    transfer_all(&mut p.client, &mut p.server);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 2048]).unwrap_err();
+    assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { len: 1025 + 17, max: 1024 + 17 }));
+    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    assert_eq!(alerts, fatal(AD::RECORD_OVERFLOW));
+}
+
+#[test]
+fn wrong_legacy_version_is_decode_error() {
+    let mut rec = client_record(ContentType::APPLICATION_DATA, b"hi", 0, 0);
+    rec[1..3].copy_from_slice(&[0x03, 0x01]);
+    let (err, alerts) = server_reads(&rec);
+    assert_eq!(err, Error::InvalidMessage(InvalidMessage::BadRecordVersion(0x0301)));
+    assert_eq!(alerts, fatal(AD::DECODE_ERROR));
+}
+
+#[test]
+fn bad_tag_is_bad_record_mac() {
+    // A flipped bit anywhere in header, ciphertext or tag fails the AEAD.
+    let good = client_record(ContentType::APPLICATION_DATA, b"integrity", 0, 0);
+    for at in [5usize, 10, good.len() - 1] {
+        let mut rec = good.clone();
+        rec[at] ^= 0x01;
+        let (err, alerts) = server_reads(&rec);
+        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac), "flipped byte {at}");
+        assert_eq!(alerts, fatal(AD::BAD_RECORD_MAC));
+    }
+    // The header is authenticated too: a length one shorter is a whole
+    // record that fails.
+    let mut rec = good.clone();
+    rec[4] -= 1;
+    let (err, _) = server_reads(&rec);
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac));
+    // A record sealed for the next sequence number is a replay/reorder.
+    let (err, _) = server_reads(&client_record(ContentType::APPLICATION_DATA, b"x", 0, 1));
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac));
+}
+
+#[test]
+fn record_shorter_than_a_tag_is_decode_error() {
+    let (err, alerts) = server_reads(&[0x17, 0x03, 0x03, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooShort));
+    assert_eq!(alerts, fatal(AD::DECODE_ERROR));
+}
+
+#[test]
+fn wrong_outer_content_type_is_unexpected_message() {
+    // A plaintext handshake record, a plaintext alert, garbage ("GET /").
+    for first in [0x16u8, 0x15, 0x14, b'G'] {
+        let (err, alerts) = server_reads(&[first, 0x03, 0x03, 0x00, 0x20]);
+        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ContentType(first))));
+        assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
+    }
+}
+
+#[test]
+fn wrong_inner_content_type_is_unexpected_message() {
+    for ty in [ContentType::CHANGE_CIPHER_SPEC, ContentType(0x42)] {
+        let (err, alerts) = server_reads(&client_record(ty, b"\x01", 0, 0));
+        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ty)));
+        assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
+    }
+    // All zeros: no content type at all.
+    let (err, alerts) = server_reads(&client_record(ContentType(0), b"", 7, 0));
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::NoContentType));
+    assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
+    // Handshake messages cannot be processed by a connection built from
+    // secrets; an empty handshake record is refused in any case.
+    let (err, _) = server_reads(&client_record(ContentType::HANDSHAKE, b"\x18\x00\x00\x01\x00", 0, 0));
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake));
+    let (err, alerts) = server_reads(&client_record(ContentType::HANDSHAKE, b"", 0, 0));
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::EmptyRecord(ContentType::HANDSHAKE)));
+    assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
+}
+
+#[test]
+fn padded_records_are_accepted() {
+    let mut p = Pair::new(&AES128);
+    p.server.bufs.recv.fill(&client_record(ContentType::APPLICATION_DATA, b"padded", 1000, 0));
+    let mut buf = [0u8; 64];
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Done(6));
+    assert_eq!(&buf[..6], b"padded");
+}
+
+#[test]
+fn malformed_alert_is_decode_error() {
+    for body in [&b"\x02"[..], b"\x02\x28\x00"] {
+        let (err, alerts) = server_reads(&client_record(ContentType::ALERT, body, 0, 0));
+        assert_eq!(err, Error::InvalidMessage(InvalidMessage::BadAlert));
+        assert_eq!(alerts, fatal(AD::DECODE_ERROR));
+    }
+}
+
+#[test]
+fn received_fatal_alert_is_reported_and_not_answered() {
+    // Level is ignored in TLS 1.3: a "warning" handshake_failure is fatal.
+    for level in [1u8, 2] {
+        let (err, alerts) = server_reads(&client_record(ContentType::ALERT, &[level, 40], 0, 0));
+        assert_eq!(err, Error::AlertReceived(AD::HANDSHAKE_FAILURE));
+        assert!(alerts.is_empty());
+    }
+}
+
+#[test]
+fn records_after_close_notify_are_ignored() {
+    let mut p = Pair::new(&AES128);
+    let mut bytes = client_record(ContentType::ALERT, &[1, 0], 0, 0);
+    bytes.extend(client_record(ContentType::APPLICATION_DATA, b"late", 0, 1));
+    bytes.extend([0xde, 0xad]); // and garbage
+    p.server.bufs.recv.fill(&bytes);
+    let mut buf = [0u8; 64];
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
+    assert!(p.server.bufs.send.is_empty(), "RFC 8446 §6.1: ignored, not answered");
+}
+
+#[test]
+fn write_after_a_fatal_error_returns_it_and_emits_nothing() {
+    let mut p = Pair::new(&AES128);
+    p.server.bufs.recv.fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    let wire = p.server.bufs.send.pending().to_vec();
+    assert_eq!(p.server.conn.write(&mut p.server.bufs, b"data").unwrap_err(), err);
+    assert_eq!(p.server.conn.shutdown(&mut p.server.bufs).unwrap_err(), err);
+    assert_eq!(p.server.bufs.send.pending(), &wire[..]);
+}
+
+#[test]
+fn alert_waits_for_room_and_goes_out_with_the_next_call() {
+    let mut p = Pair::new(&AES128);
+    // Fill the server's outgoing view so the alert cannot fit.
+    let _ = p.server.conn.write(&mut p.server.bufs, &vec![0u8; 16384]).unwrap();
+    let before = p.server.bufs.send.len();
+    p.server.bufs.recv.fill(&[0x16, 0x03, 0x03, 0x00, 0x20]);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    assert!(p.server.conn.alert_pending());
+    assert_eq!(p.server.bufs.send.len(), before);
+    p.server.bufs.send.consume(usize::MAX);
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err(), err);
+    assert!(!p.server.conn.alert_pending());
+    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 1, p.server.bufs.send.pending());
+    assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
+}
+
+#[test]
+fn flood_of_empty_records_is_cut_off() {
+    let mut p = Pair::new(&AES128);
+    let mut bytes = Vec::new();
+    for seq in 0..=u64::from(tlspair::conn::MAX_EMPTY_RECORDS) {
+        bytes.extend(client_record(ContentType::APPLICATION_DATA, b"", 0, seq));
+    }
+    p.server.bufs.recv.fill(&bytes);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords));
+    // One fewer, then data: accepted.
+    let mut p = Pair::new(&AES128);
+    let mut bytes = Vec::new();
+    let n = u64::from(tlspair::conn::MAX_EMPTY_RECORDS);
+    for seq in 0..n {
+        bytes.extend(client_record(ContentType::APPLICATION_DATA, b"", 0, seq));
+    }
+    bytes.extend(client_record(ContentType::APPLICATION_DATA, b"ok", 0, n));
+    p.server.bufs.recv.fill(&bytes);
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap(), Status::Done(2));
+}
+
+fn exhaust(suite: &'static Suite, start: u64) {
+    let mut p = Pair::new(suite);
+    p.client.conn.set_sequence_numbers(start, 0);
+    p.server.conn.set_sequence_numbers(0, start);
+    // One data record fits before the last sequence number, kept for the
+    // closing alert.
+    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"last").unwrap(), Status::Done(4));
+    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"one too many").unwrap_err(), Error::KeyExhausted);
+    assert!(p.client.conn.close_sent());
+    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"again").unwrap_err(), Error::KeyExhausted);
+    // The peer reads the data, then a clean close.
+    transfer_all(&mut p.client, &mut p.server);
+    let mut buf = [0u8; 16];
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Done(4));
+    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
+}
+
+#[test]
+fn sequence_exhaustion_closes_instead_of_wrapping() {
+    // ChaCha20-Poly1305: bounded only by the 2^64 sequence space.
+    exhaust(&CHACHA, u64::MAX - 2);
+}
+
+#[test]
+fn aead_usage_limit_closes_the_connection() {
+    // AES-GCM: 2^24.5 records per key (RFC 8446 §5.5).
+    exhaust(&AES128, AES128.max_records - 2);
+}
+
+#[test]
+fn peer_sequence_wrap_is_refused() {
+    let mut p = Pair::new(&CHACHA);
+    p.server.conn.set_sequence_numbers(0, u64::MAX);
+    p.server.bufs.recv.fill(&[0x17, 0x03, 0x03, 0x00, 0x11]);
+    p.server.bufs.recv.fill(&[0u8; 17]);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::PeerSequenceExhausted));
+    let alerts = open_alerts(&CHACHA, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    assert_eq!(alerts, fatal(AD::INTERNAL_ERROR));
+}
+
+#[test]
+fn receive_buffer_smaller_than_a_record_is_misuse_not_fatal() {
+    let mut p = Pair::with(&AES128, RecordConfig::default(), RecordConfig::default(), Sizes::default(), Sizes { recv: 1000, send: MAX_RECORD_LEN });
+    let _ = p.client.conn.write(&mut p.client.bufs, &[1u8; 2000]).unwrap();
+    transfer_all(&mut p.client, &mut p.server);
+    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    assert_eq!(err, Error::Misuse(Misuse::RecvBufferTooSmall { needed: 2000 + 22 }));
+    assert!(p.server.conn.error().is_none());
+    assert!(p.server.bufs.send.is_empty());
+}
+
+#[test]
+fn bad_configuration_is_refused() {
+    for (send, recv) in [(0, 16384), (16385, 16384), (16384, 63), (16384, 16385)] {
+        let mut cfg = RecordConfig::default();
+        cfg.max_fragment_len = send;
+        cfg.recv_max_fragment_len = recv;
+        let r = tlspair::Connection::from_traffic_secrets(&AES128, &[0; 32], &[0; 32], cfg);
+        assert!(matches!(r, Err(Error::Misuse(Misuse::BadConfig(_)))));
+    }
+}
