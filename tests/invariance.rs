@@ -1,0 +1,178 @@
+//! Property: however the received bytes are chunked, whatever room the
+//! outgoing view has, in either write mode and either read style, the peer
+//! reads exactly the plaintext that was written: in order, nothing lost,
+//! nothing duplicated.
+
+mod common;
+
+use common::{Pair, Sizes};
+use proptest::prelude::*;
+use tlspair::record::{MAX_RECORD_LEN, MIN_SEND_CAPACITY};
+use tlspair::{Padding, RecordConfig, Shutdown, Status, WriteMode, ALL_SUITES};
+
+#[derive(Debug, Clone)]
+struct Plan {
+    suite: usize,
+    data: Vec<u8>,
+    mode: WriteMode,
+    padding: Padding,
+    max_fragment: usize,
+    send_capacity: usize,
+    recv_extra: usize,
+    write_sizes: Vec<usize>,
+    chunks: Vec<usize>,
+    read_sizes: Vec<usize>,
+    in_place: bool,
+}
+
+fn send_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        MIN_SEND_CAPACITY..200usize,
+        200..MAX_RECORD_LEN,
+        Just(MAX_RECORD_LEN),
+        MAX_RECORD_LEN..3 * MAX_RECORD_LEN,
+    ]
+}
+
+fn plan() -> impl Strategy<Value = Plan> {
+    (
+        0..ALL_SUITES.len(),
+        prop::collection::vec(any::<u8>(), 0..40_000),
+        prop_oneof![Just(WriteMode::Complete), Just(WriteMode::Partial)],
+        prop_oneof![
+            Just(Padding::None),
+            (0u16..300).prop_map(Padding::ToMultiple),
+            Just(Padding::Max)
+        ],
+        prop_oneof![Just(16384usize), 1..16384usize],
+        send_capacity(),
+        0..2 * MAX_RECORD_LEN,
+        prop::collection::vec(1..50_000usize, 1..8),
+        prop::collection::vec(1..40_000usize, 1..8),
+        prop::collection::vec(1..40_000usize, 1..8),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(suite, data, mode, padding, max_fragment, send_capacity, recv_extra, write_sizes, chunks, read_sizes, in_place)| Plan {
+                suite,
+                data,
+                mode,
+                padding,
+                max_fragment,
+                send_capacity,
+                recv_extra,
+                write_sizes,
+                chunks,
+                read_sizes,
+                in_place,
+            },
+        )
+}
+
+fn run(plan: &Plan) -> Result<(), TestCaseError> {
+    let mut cfg = RecordConfig::default();
+    cfg.write_mode = plan.mode;
+    cfg.padding = plan.padding;
+    cfg.max_fragment_len = plan.max_fragment;
+    let mut p = Pair::with(
+        ALL_SUITES[plan.suite],
+        cfg,
+        RecordConfig::default(),
+        Sizes { recv: MAX_RECORD_LEN, send: plan.send_capacity },
+        Sizes { recv: MAX_RECORD_LEN + plan.recv_extra, send: MAX_RECORD_LEN },
+    );
+    let data = &plan.data;
+    let mut got = Vec::with_capacity(data.len());
+    let mut dst = vec![0u8; 40_000];
+    let (mut start, mut end) = (0usize, 0usize);
+    let mut step = 0usize;
+    let mut closed = false;
+    let mut steps_without_progress = 0;
+    loop {
+        step += 1;
+        let progress_before = (start, got.len(), p.client.bufs.send.len());
+        // Writer: one call per step, retried with the same bytes after
+        // WantWrite, a new call after Done.
+        if start == end && end < data.len() {
+            end = (start + plan.write_sizes[step % plan.write_sizes.len()]).min(data.len());
+        }
+        if start < end {
+            match p.client.conn.write(&mut p.client.bufs, &data[start..end]).unwrap() {
+                Status::Done(n) => {
+                    if plan.mode == WriteMode::Complete {
+                        prop_assert_eq!(n, end - start);
+                    }
+                    prop_assert!(n > 0 && n <= end - start);
+                    start += n;
+                    if start < end && plan.mode == WriteMode::Partial {
+                        end = start; // the next call decides its own length
+                    }
+                }
+                Status::WantWrite { needed } => {
+                    prop_assert!(needed <= plan.send_capacity);
+                    prop_assert!(needed > plan.send_capacity - p.client.bufs.send.len());
+                }
+                other => prop_assert!(false, "write answered {:?}", other),
+            }
+        } else if !closed {
+            match p.client.conn.shutdown(&mut p.client.bufs).unwrap() {
+                Status::Done(Shutdown::Sent) => closed = true,
+                Status::WantWrite { .. } => {}
+                other => prop_assert!(false, "shutdown answered {:?}", other),
+            }
+        }
+        // Transport: a chunk of whatever is pending.
+        let chunk = plan.chunks[step % plan.chunks.len()];
+        common::transfer(&mut p.client, &mut p.server, chunk);
+        // Reader: until it wants more.
+        loop {
+            let status = if plan.in_place {
+                let want = plan.read_sizes[step % plan.read_sizes.len()];
+                match p.server.conn.read_in_place(&mut p.server.bufs).unwrap() {
+                    Status::Done(plain) => {
+                        prop_assert!(!plain.is_empty());
+                        let n = plain.len().min(want);
+                        got.extend_from_slice(&plain[..n]);
+                        p.server.conn.consume(&mut p.server.bufs, n);
+                        Status::Done(n)
+                    }
+                    other => other.map(|_| 0),
+                }
+            } else {
+                let len = plan.read_sizes[step % plan.read_sizes.len()];
+                let r = p.server.conn.read(&mut p.server.bufs, &mut dst[..len]).unwrap();
+                if let Status::Done(n) = r {
+                    prop_assert!(n > 0);
+                    got.extend_from_slice(&dst[..n]);
+                }
+                r
+            };
+            match status {
+                Status::Done(_) => {}
+                Status::WantRead => break,
+                Status::Closed => {
+                    prop_assert_eq!(&got, data);
+                    prop_assert!(p.client.bufs.send.is_empty());
+                    return Ok(());
+                }
+                Status::WantWrite { .. } => prop_assert!(false, "read wanted write"),
+            }
+        }
+        prop_assert!(got.len() <= data.len() && got[..] == data[..got.len()]);
+        if (start, got.len(), p.client.bufs.send.len()) == progress_before {
+            steps_without_progress += 1;
+            prop_assert!(steps_without_progress < 3, "stalled at step {}", step);
+        } else {
+            steps_without_progress = 0;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn peer_reads_exactly_what_was_written(plan in plan()) {
+        run(&plan)?;
+    }
+}
