@@ -1,0 +1,129 @@
+//! With `std` linked, a counting global allocator shows that `write`,
+//! `read`, `read_in_place` and `shutdown` allocate nothing, at any size.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use common::{transfer_all, Pair, Sizes};
+use tlspair::record::MAX_RECORD_LEN;
+use tlspair::{RecordConfig, Status, WriteMode, ALL_SUITES};
+
+struct Counting;
+
+thread_local! {
+    // Counted per thread so the test harness's own threads do not interfere.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many heap allocations it made on this thread.
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.with(|a| a.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn counter_sees_an_allocation() {
+    // The counter itself works: a Vec allocates.
+    assert_eq!(allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+}
+
+#[test]
+fn write_read_and_shutdown_allocate_nothing() {
+    for suite in ALL_SUITES {
+        for mode in [WriteMode::Complete, WriteMode::Partial] {
+            for size in [0usize, 1, 64, 1024, 16384, 100_000] {
+                let mut cfg = RecordConfig::default();
+                cfg.write_mode = mode;
+                let mut p = Pair::with(suite, cfg, cfg, Sizes { recv: MAX_RECORD_LEN, send: 40_000 }, Sizes::default());
+                let data = vec![0x5au8; size];
+                let mut dst = vec![0u8; 4096];
+                let mut got = 0usize;
+                let mut in_place_turn = false;
+                let n = allocations_in(|| {
+                    let mut off = 0;
+                    loop {
+                        if off < size {
+                            if let Status::Done(n) = p.client.conn.write(&mut p.client.bufs, &data[off..]).unwrap() {
+                                off += n;
+                            }
+                        }
+                        transfer_all(&mut p.client, &mut p.server);
+                        loop {
+                            in_place_turn = !in_place_turn;
+                            let r = if in_place_turn {
+                                p.server.conn.read_in_place(&mut p.server.bufs).unwrap().map(|s| s.len())
+                            } else {
+                                p.server.conn.read(&mut p.server.bufs, &mut dst).unwrap()
+                            };
+                            match r {
+                                Status::Done(k) => {
+                                    if in_place_turn {
+                                        p.server.conn.consume(&mut p.server.bufs, k);
+                                    }
+                                    got += k;
+                                }
+                                _ => break,
+                            }
+                        }
+                        if off == size && p.client.bufs.send.is_empty() {
+                            break;
+                        }
+                    }
+                    let _ = p.client.conn.shutdown(&mut p.client.bufs).unwrap();
+                    transfer_all(&mut p.client, &mut p.server);
+                    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut dst).unwrap(), Status::Closed);
+                });
+                assert_eq!(got, size);
+                assert_eq!(n, 0, "{suite:?} {mode:?} {size}: {n} allocations");
+            }
+        }
+    }
+}
+
+#[test]
+fn errors_allocate_nothing() {
+    let mut p = Pair::new(&tlspair::TLS13_AES_128_GCM_SHA256);
+    p.server.bufs.recv.fill(&[0x17, 0x03, 0x03, 0x00, 0x20]);
+    p.server.bufs.recv.fill(&[0u8; 0x20]);
+    let n = allocations_in(|| {
+        assert!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).is_err());
+        assert!(p.server.conn.write(&mut p.server.bufs, b"x").is_err());
+    });
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn established_connection_is_under_two_kib() {
+    let size = std::mem::size_of::<tlspair::Connection>();
+    println!("size_of::<Connection>() = {size}");
+    assert!(size <= 2048, "{size} bytes");
+}
