@@ -22,11 +22,25 @@ fn server_reads(bytes: &[u8]) -> (Error, Vec<(u8, u8)>) {
         .conn
         .read(&mut p.server.bufs, &mut [0u8; 64])
         .unwrap_err();
-    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    let alerts = open_alerts(
+        &AES128,
+        &SERVER_SECRET[..32],
+        0,
+        p.server.bufs.send.pending(),
+    );
     // Sticky: the same error again, and nothing more on the wire.
     let before = p.server.bufs.send.len();
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 64]).unwrap_err(), err);
-    assert_eq!(p.server.conn.write(&mut p.server.bufs, b"x").unwrap_err(), err);
+    assert_eq!(
+        p.server
+            .conn
+            .read(&mut p.server.bufs, &mut [0u8; 64])
+            .unwrap_err(),
+        err
+    );
+    assert_eq!(
+        p.server.conn.write(&mut p.server.bufs, b"x").unwrap_err(),
+        err
+    );
     assert_eq!(p.server.bufs.send.len(), before);
     (err, alerts)
 }
@@ -50,9 +64,18 @@ fn truncated_header_waits_then_reports_truncation_at_eof() {
     let mut p = Pair::new(&AES128);
     p.server.bufs.recv.fill(&[0x17, 0x03]);
     let mut buf = [0u8; 8];
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::WantRead);
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::WantRead
+    );
     p.server.bufs.recv.set_eof();
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap_err(), Error::Truncated);
+    assert_eq!(
+        p.server
+            .conn
+            .read(&mut p.server.bufs, &mut buf)
+            .unwrap_err(),
+        Error::Truncated
+    );
     assert!(p.server.bufs.send.is_empty());
 }
 
@@ -62,23 +85,57 @@ fn oversize_length_is_record_overflow_on_the_header_alone() {
     // before any body byte arrives.
     let len = 16384 + 17 + 1;
     let (err, alerts) = server_reads(&[0x17, 0x03, 0x03, (len >> 8) as u8, len as u8]);
-    assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { len, max: 16401 }));
+    assert_eq!(
+        err,
+        Error::InvalidMessage(InvalidMessage::RecordTooLarge { len, max: 16401 })
+    );
     assert_eq!(alerts, fatal(AD::RECORD_OVERFLOW));
     let (err, _) = server_reads(&[0x17, 0x03, 0x03, 0xff, 0xff]);
-    assert!(matches!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { .. })));
+    assert!(matches!(
+        err,
+        Error::InvalidMessage(InvalidMessage::RecordTooLarge { .. })
+    ));
 }
 
 #[test]
 fn record_over_the_configured_receive_limit_is_record_overflow() {
     let mut small = RecordConfig::default();
     small.recv_max_fragment_len = 1024;
-    let mut p = Pair::with(&AES128, RecordConfig::default(), small, Sizes::default(), Sizes { recv: small.recv_buffer_len(), send: MAX_RECORD_LEN });
+    let mut p = Pair::with(
+        &AES128,
+        RecordConfig::default(),
+        small,
+        Sizes::default(),
+        Sizes {
+            recv: small.recv_buffer_len(),
+            send: MAX_RECORD_LEN,
+        },
+    );
     assert_eq!(p.server.bufs.recv.capacity(), 1024 + 22);
-    let _ = p.client.conn.write(&mut p.client.bufs, &[7u8; 1025]).unwrap();
+    let _ = p
+        .client
+        .conn
+        .write(&mut p.client.bufs, &[7u8; 1025])
+        .unwrap();
     transfer_all(&mut p.client, &mut p.server);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 2048]).unwrap_err();
-    assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooLarge { len: 1025 + 17, max: 1024 + 17 }));
-    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 2048])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::InvalidMessage(InvalidMessage::RecordTooLarge {
+            len: 1025 + 17,
+            max: 1024 + 17
+        })
+    );
+    let alerts = open_alerts(
+        &AES128,
+        &SERVER_SECRET[..32],
+        0,
+        p.server.bufs.send.pending(),
+    );
     assert_eq!(alerts, fatal(AD::RECORD_OVERFLOW));
 }
 
@@ -87,7 +144,10 @@ fn wrong_legacy_version_is_decode_error() {
     let mut rec = client_record(ContentType::APPLICATION_DATA, b"hi", 0, 0);
     rec[1..3].copy_from_slice(&[0x03, 0x01]);
     let (err, alerts) = server_reads(&rec);
-    assert_eq!(err, Error::InvalidMessage(InvalidMessage::BadRecordVersion(0x0301)));
+    assert_eq!(
+        err,
+        Error::InvalidMessage(InvalidMessage::BadRecordVersion(0x0301))
+    );
     assert_eq!(alerts, fatal(AD::DECODE_ERROR));
 }
 
@@ -99,7 +159,11 @@ fn bad_tag_is_bad_record_mac() {
         let mut rec = good.clone();
         rec[at] ^= 0x01;
         let (err, alerts) = server_reads(&rec);
-        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac), "flipped byte {at}");
+        assert_eq!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac),
+            "flipped byte {at}"
+        );
         assert_eq!(alerts, fatal(AD::BAD_RECORD_MAC));
     }
     // The header is authenticated too: a length one shorter is a whole
@@ -115,7 +179,9 @@ fn bad_tag_is_bad_record_mac() {
 
 #[test]
 fn record_shorter_than_a_tag_is_decode_error() {
-    let (err, alerts) = server_reads(&[0x17, 0x03, 0x03, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let (err, alerts) = server_reads(&[
+        0x17, 0x03, 0x03, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     assert_eq!(err, Error::InvalidMessage(InvalidMessage::RecordTooShort));
     assert_eq!(alerts, fatal(AD::DECODE_ERROR));
 }
@@ -125,7 +191,10 @@ fn wrong_outer_content_type_is_unexpected_message() {
     // A plaintext handshake record, a plaintext alert, garbage ("GET /").
     for first in [0x16u8, 0x15, 0x14, b'G'] {
         let (err, alerts) = server_reads(&[first, 0x03, 0x03, 0x00, 0x20]);
-        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ContentType(first))));
+        assert_eq!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ContentType(first)))
+        );
         assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
     }
 }
@@ -134,7 +203,10 @@ fn wrong_outer_content_type_is_unexpected_message() {
 fn wrong_inner_content_type_is_unexpected_message() {
     for ty in [ContentType::CHANGE_CIPHER_SPEC, ContentType(0x42)] {
         let (err, alerts) = server_reads(&client_record(ty, b"\x01", 0, 0));
-        assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ty)));
+        assert_eq!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(ty))
+        );
         assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
     }
     // All zeros: no content type at all.
@@ -143,19 +215,38 @@ fn wrong_inner_content_type_is_unexpected_message() {
     assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
     // Handshake messages cannot be processed by a connection built from
     // secrets; an empty handshake record is refused in any case.
-    let (err, _) = server_reads(&client_record(ContentType::HANDSHAKE, b"\x18\x00\x00\x01\x00", 0, 0));
-    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake));
+    let (err, _) = server_reads(&client_record(
+        ContentType::HANDSHAKE,
+        b"\x18\x00\x00\x01\x00",
+        0,
+        0,
+    ));
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake)
+    );
     let (err, alerts) = server_reads(&client_record(ContentType::HANDSHAKE, b"", 0, 0));
-    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::EmptyRecord(ContentType::HANDSHAKE)));
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::EmptyRecord(ContentType::HANDSHAKE))
+    );
     assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
 }
 
 #[test]
 fn padded_records_are_accepted() {
     let mut p = Pair::new(&AES128);
-    p.server.bufs.recv.fill(&client_record(ContentType::APPLICATION_DATA, b"padded", 1000, 0));
+    p.server.bufs.recv.fill(&client_record(
+        ContentType::APPLICATION_DATA,
+        b"padded",
+        1000,
+        0,
+    ));
     let mut buf = [0u8; 64];
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Done(6));
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Done(6)
+    );
     assert_eq!(&buf[..6], b"padded");
 }
 
@@ -186,18 +277,40 @@ fn records_after_close_notify_are_ignored() {
     bytes.extend([0xde, 0xad]); // and garbage
     p.server.bufs.recv.fill(&bytes);
     let mut buf = [0u8; 64];
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
-    assert!(p.server.bufs.send.is_empty(), "RFC 8446 §6.1: ignored, not answered");
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Closed
+    );
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Closed
+    );
+    assert!(
+        p.server.bufs.send.is_empty(),
+        "RFC 8446 §6.1: ignored, not answered"
+    );
 }
 
 #[test]
 fn write_after_a_fatal_error_returns_it_and_emits_nothing() {
     let mut p = Pair::new(&AES128);
-    p.server.bufs.recv.fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    p.server
+        .bufs
+        .recv
+        .fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 8])
+        .unwrap_err();
     let wire = p.server.bufs.send.pending().to_vec();
-    assert_eq!(p.server.conn.write(&mut p.server.bufs, b"data").unwrap_err(), err);
+    assert_eq!(
+        p.server
+            .conn
+            .write(&mut p.server.bufs, b"data")
+            .unwrap_err(),
+        err
+    );
     assert_eq!(p.server.conn.shutdown(&mut p.server.bufs).unwrap_err(), err);
     assert_eq!(p.server.bufs.send.pending(), &wire[..]);
 }
@@ -206,16 +319,35 @@ fn write_after_a_fatal_error_returns_it_and_emits_nothing() {
 fn alert_waits_for_room_and_goes_out_with_the_next_call() {
     let mut p = Pair::new(&AES128);
     // Fill the server's outgoing view so the alert cannot fit.
-    let _ = p.server.conn.write(&mut p.server.bufs, &vec![0u8; 16384]).unwrap();
+    let _ = p
+        .server
+        .conn
+        .write(&mut p.server.bufs, &vec![0u8; 16384])
+        .unwrap();
     let before = p.server.bufs.send.len();
     p.server.bufs.recv.fill(&[0x16, 0x03, 0x03, 0x00, 0x20]);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 8])
+        .unwrap_err();
     assert!(p.server.conn.alert_pending());
     assert_eq!(p.server.bufs.send.len(), before);
     p.server.bufs.send.consume(usize::MAX);
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err(), err);
+    assert_eq!(
+        p.server
+            .conn
+            .read(&mut p.server.bufs, &mut [0u8; 8])
+            .unwrap_err(),
+        err
+    );
     assert!(!p.server.conn.alert_pending());
-    let alerts = open_alerts(&AES128, &SERVER_SECRET[..32], 1, p.server.bufs.send.pending());
+    let alerts = open_alerts(
+        &AES128,
+        &SERVER_SECRET[..32],
+        1,
+        p.server.bufs.send.pending(),
+    );
     assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
 }
 
@@ -227,8 +359,15 @@ fn flood_of_empty_records_is_cut_off() {
         bytes.extend(client_record(ContentType::APPLICATION_DATA, b"", 0, seq));
     }
     p.server.bufs.recv.fill(&bytes);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
-    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords));
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 8])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords)
+    );
     // One fewer, then data: accepted.
     let mut p = Pair::new(&AES128);
     let mut bytes = Vec::new();
@@ -238,7 +377,13 @@ fn flood_of_empty_records_is_cut_off() {
     }
     bytes.extend(client_record(ContentType::APPLICATION_DATA, b"ok", 0, n));
     p.server.bufs.recv.fill(&bytes);
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap(), Status::Done(2));
+    assert_eq!(
+        p.server
+            .conn
+            .read(&mut p.server.bufs, &mut [0u8; 8])
+            .unwrap(),
+        Status::Done(2)
+    );
 }
 
 fn exhaust(suite: &'static Suite, start: u64) {
@@ -247,15 +392,36 @@ fn exhaust(suite: &'static Suite, start: u64) {
     p.server.conn.set_sequence_numbers(0, start);
     // One data record fits before the last sequence number, kept for the
     // closing alert.
-    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"last").unwrap(), Status::Done(4));
-    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"one too many").unwrap_err(), Error::KeyExhausted);
+    assert_eq!(
+        p.client.conn.write(&mut p.client.bufs, b"last").unwrap(),
+        Status::Done(4)
+    );
+    assert_eq!(
+        p.client
+            .conn
+            .write(&mut p.client.bufs, b"one too many")
+            .unwrap_err(),
+        Error::KeyExhausted
+    );
     assert!(p.client.conn.close_sent());
-    assert_eq!(p.client.conn.write(&mut p.client.bufs, b"again").unwrap_err(), Error::KeyExhausted);
+    assert_eq!(
+        p.client
+            .conn
+            .write(&mut p.client.bufs, b"again")
+            .unwrap_err(),
+        Error::KeyExhausted
+    );
     // The peer reads the data, then a clean close.
     transfer_all(&mut p.client, &mut p.server);
     let mut buf = [0u8; 16];
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Done(4));
-    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(), Status::Closed);
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Done(4)
+    );
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Closed
+    );
 }
 
 #[test]
@@ -276,19 +442,51 @@ fn peer_sequence_wrap_is_refused() {
     p.server.conn.set_sequence_numbers(0, u64::MAX);
     p.server.bufs.recv.fill(&[0x17, 0x03, 0x03, 0x00, 0x11]);
     p.server.bufs.recv.fill(&[0u8; 17]);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
-    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::PeerSequenceExhausted));
-    let alerts = open_alerts(&CHACHA, &SERVER_SECRET[..32], 0, p.server.bufs.send.pending());
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 8])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::PeerSequenceExhausted)
+    );
+    let alerts = open_alerts(
+        &CHACHA,
+        &SERVER_SECRET[..32],
+        0,
+        p.server.bufs.send.pending(),
+    );
     assert_eq!(alerts, fatal(AD::INTERNAL_ERROR));
 }
 
 #[test]
 fn receive_buffer_smaller_than_a_record_is_misuse_not_fatal() {
-    let mut p = Pair::with(&AES128, RecordConfig::default(), RecordConfig::default(), Sizes::default(), Sizes { recv: 1000, send: MAX_RECORD_LEN });
-    let _ = p.client.conn.write(&mut p.client.bufs, &[1u8; 2000]).unwrap();
+    let mut p = Pair::with(
+        &AES128,
+        RecordConfig::default(),
+        RecordConfig::default(),
+        Sizes::default(),
+        Sizes {
+            recv: 1000,
+            send: MAX_RECORD_LEN,
+        },
+    );
+    let _ = p
+        .client
+        .conn
+        .write(&mut p.client.bufs, &[1u8; 2000])
+        .unwrap();
     transfer_all(&mut p.client, &mut p.server);
-    let err = p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).unwrap_err();
-    assert_eq!(err, Error::Misuse(Misuse::RecvBufferTooSmall { needed: 2000 + 22 }));
+    let err = p
+        .server
+        .conn
+        .read(&mut p.server.bufs, &mut [0u8; 8])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Misuse(Misuse::RecvBufferTooSmall { needed: 2000 + 22 })
+    );
     assert!(p.server.conn.error().is_none());
     assert!(p.server.bufs.send.is_empty());
 }

@@ -53,7 +53,19 @@ fn plan() -> impl Strategy<Value = Plan> {
         any::<bool>(),
     )
         .prop_map(
-            |(suite, data, mode, padding, max_fragment, send_capacity, recv_extra, write_sizes, chunks, read_sizes, in_place)| Plan {
+            |(
+                suite,
+                data,
+                mode,
+                padding,
+                max_fragment,
+                send_capacity,
+                recv_extra,
+                write_sizes,
+                chunks,
+                read_sizes,
+                in_place,
+            )| Plan {
                 suite,
                 data,
                 mode,
@@ -78,8 +90,14 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
         ALL_SUITES[plan.suite],
         cfg,
         RecordConfig::default(),
-        Sizes { recv: MAX_RECORD_LEN, send: plan.send_capacity },
-        Sizes { recv: MAX_RECORD_LEN + plan.recv_extra, send: MAX_RECORD_LEN },
+        Sizes {
+            recv: MAX_RECORD_LEN,
+            send: plan.send_capacity,
+        },
+        Sizes {
+            recv: MAX_RECORD_LEN + plan.recv_extra,
+            send: MAX_RECORD_LEN,
+        },
     );
     let data = &plan.data;
     let mut got = Vec::with_capacity(data.len());
@@ -97,7 +115,12 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
             end = (start + plan.write_sizes[step % plan.write_sizes.len()]).min(data.len());
         }
         if start < end {
-            match p.client.conn.write(&mut p.client.bufs, &data[start..end]).unwrap() {
+            match p
+                .client
+                .conn
+                .write(&mut p.client.bufs, &data[start..end])
+                .unwrap()
+            {
                 Status::Done(n) => {
                     if plan.mode == WriteMode::Complete {
                         prop_assert_eq!(n, end - start);
@@ -140,7 +163,11 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
                 }
             } else {
                 let len = plan.read_sizes[step % plan.read_sizes.len()];
-                let r = p.server.conn.read(&mut p.server.bufs, &mut dst[..len]).unwrap();
+                let r = p
+                    .server
+                    .conn
+                    .read(&mut p.server.bufs, &mut dst[..len])
+                    .unwrap();
                 if let Status::Done(n) = r {
                     prop_assert!(n > 0);
                     got.extend_from_slice(&dst[..n]);

@@ -53,7 +53,10 @@ fn allocations_in(f: impl FnOnce()) -> u64 {
 #[test]
 fn counter_sees_an_allocation() {
     // The counter itself works: a Vec allocates.
-    assert_eq!(allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
+    assert_eq!(
+        allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))),
+        1
+    );
 }
 
 #[test]
@@ -63,7 +66,16 @@ fn write_read_and_shutdown_allocate_nothing() {
             for size in [0usize, 1, 64, 1024, 16384, 100_000] {
                 let mut cfg = RecordConfig::default();
                 cfg.write_mode = mode;
-                let mut p = Pair::with(suite, cfg, cfg, Sizes { recv: MAX_RECORD_LEN, send: 40_000 }, Sizes::default());
+                let mut p = Pair::with(
+                    suite,
+                    cfg,
+                    cfg,
+                    Sizes {
+                        recv: MAX_RECORD_LEN,
+                        send: 40_000,
+                    },
+                    Sizes::default(),
+                );
                 let data = vec![0x5au8; size];
                 let mut dst = vec![0u8; 4096];
                 let mut got = 0usize;
@@ -72,7 +84,12 @@ fn write_read_and_shutdown_allocate_nothing() {
                     let mut off = 0;
                     loop {
                         if off < size {
-                            if let Status::Done(n) = p.client.conn.write(&mut p.client.bufs, &data[off..]).unwrap() {
+                            if let Status::Done(n) = p
+                                .client
+                                .conn
+                                .write(&mut p.client.bufs, &data[off..])
+                                .unwrap()
+                            {
                                 off += n;
                             }
                         }
@@ -80,7 +97,11 @@ fn write_read_and_shutdown_allocate_nothing() {
                         loop {
                             in_place_turn = !in_place_turn;
                             let r = if in_place_turn {
-                                p.server.conn.read_in_place(&mut p.server.bufs).unwrap().map(|s| s.len())
+                                p.server
+                                    .conn
+                                    .read_in_place(&mut p.server.bufs)
+                                    .unwrap()
+                                    .map(|s| s.len())
                             } else {
                                 p.server.conn.read(&mut p.server.bufs, &mut dst).unwrap()
                             };
@@ -100,7 +121,10 @@ fn write_read_and_shutdown_allocate_nothing() {
                     }
                     let _ = p.client.conn.shutdown(&mut p.client.bufs).unwrap();
                     transfer_all(&mut p.client, &mut p.server);
-                    assert_eq!(p.server.conn.read(&mut p.server.bufs, &mut dst).unwrap(), Status::Closed);
+                    assert_eq!(
+                        p.server.conn.read(&mut p.server.bufs, &mut dst).unwrap(),
+                        Status::Closed
+                    );
                 });
                 assert_eq!(got, size);
                 assert_eq!(n, 0, "{suite:?} {mode:?} {size}: {n} allocations");
@@ -115,7 +139,11 @@ fn errors_allocate_nothing() {
     p.server.bufs.recv.fill(&[0x17, 0x03, 0x03, 0x00, 0x20]);
     p.server.bufs.recv.fill(&[0u8; 0x20]);
     let n = allocations_in(|| {
-        assert!(p.server.conn.read(&mut p.server.bufs, &mut [0u8; 8]).is_err());
+        assert!(p
+            .server
+            .conn
+            .read(&mut p.server.bufs, &mut [0u8; 8])
+            .is_err());
         assert!(p.server.conn.write(&mut p.server.bufs, b"x").is_err());
     });
     assert_eq!(n, 0);
