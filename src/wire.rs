@@ -151,3 +151,139 @@ wire_enum! {
         TLS1_3 = 0x0304 => "TLSv1.3",
     }
 }
+
+wire_enum! {
+    /// A `SignatureScheme` (RFC 8446 §4.2.3).
+    pub struct SignatureScheme(u16) {
+        /// RSASSA-PKCS1-v1_5 with SHA-256 (certificates only in TLS 1.3).
+        RSA_PKCS1_SHA256 = 0x0401 => "rsa_pkcs1_sha256",
+        /// RSASSA-PKCS1-v1_5 with SHA-384 (certificates only in TLS 1.3).
+        RSA_PKCS1_SHA384 = 0x0501 => "rsa_pkcs1_sha384",
+        /// RSASSA-PKCS1-v1_5 with SHA-512 (certificates only in TLS 1.3).
+        RSA_PKCS1_SHA512 = 0x0601 => "rsa_pkcs1_sha512",
+        /// ECDSA on P-256 with SHA-256.
+        ECDSA_SECP256R1_SHA256 = 0x0403 => "ecdsa_secp256r1_sha256",
+        /// ECDSA on P-384 with SHA-384.
+        ECDSA_SECP384R1_SHA384 = 0x0503 => "ecdsa_secp384r1_sha384",
+        /// ECDSA on P-521 with SHA-512.
+        ECDSA_SECP521R1_SHA512 = 0x0603 => "ecdsa_secp521r1_sha512",
+        /// RSASSA-PSS with SHA-256, rsaEncryption key.
+        RSA_PSS_RSAE_SHA256 = 0x0804 => "rsa_pss_rsae_sha256",
+        /// RSASSA-PSS with SHA-384, rsaEncryption key.
+        RSA_PSS_RSAE_SHA384 = 0x0805 => "rsa_pss_rsae_sha384",
+        /// RSASSA-PSS with SHA-512, rsaEncryption key.
+        RSA_PSS_RSAE_SHA512 = 0x0806 => "rsa_pss_rsae_sha512",
+        /// Ed25519.
+        ED25519 = 0x0807 => "ed25519",
+        /// Ed448.
+        ED448 = 0x0808 => "ed448",
+        /// RSASSA-PSS with SHA-256, RSASSA-PSS key.
+        RSA_PSS_PSS_SHA256 = 0x0809 => "rsa_pss_pss_sha256",
+        /// RSASSA-PSS with SHA-384, RSASSA-PSS key.
+        RSA_PSS_PSS_SHA384 = 0x080a => "rsa_pss_pss_sha384",
+        /// RSASSA-PSS with SHA-512, RSASSA-PSS key.
+        RSA_PSS_PSS_SHA512 = 0x080b => "rsa_pss_pss_sha512",
+        /// RSASSA-PKCS1-v1_5 with SHA-1 (legacy).
+        RSA_PKCS1_SHA1 = 0x0201 => "rsa_pkcs1_sha1",
+        /// ECDSA with SHA-1 (legacy).
+        ECDSA_SHA1 = 0x0203 => "ecdsa_sha1",
+    }
+}
+
+wire_enum! {
+    /// A `NamedGroup` for key exchange (RFC 8446 §4.2.7).
+    pub struct NamedGroup(u16) {
+        /// NIST P-256.
+        SECP256R1 = 0x0017 => "secp256r1",
+        /// NIST P-384.
+        SECP384R1 = 0x0018 => "secp384r1",
+        /// NIST P-521.
+        SECP521R1 = 0x0019 => "secp521r1",
+        /// Curve25519 ECDH.
+        X25519 = 0x001d => "x25519",
+        /// Curve448 ECDH.
+        X448 = 0x001e => "x448",
+    }
+}
+
+wire_enum! {
+    /// A `HandshakeType` (RFC 8446 §4).
+    pub struct HandshakeType(u8) {
+        /// ClientHello.
+        CLIENT_HELLO = 1 => "ClientHello",
+        /// ServerHello (and HelloRetryRequest).
+        SERVER_HELLO = 2 => "ServerHello",
+        /// NewSessionTicket.
+        NEW_SESSION_TICKET = 4 => "NewSessionTicket",
+        /// EndOfEarlyData.
+        END_OF_EARLY_DATA = 5 => "EndOfEarlyData",
+        /// EncryptedExtensions.
+        ENCRYPTED_EXTENSIONS = 8 => "EncryptedExtensions",
+        /// Certificate.
+        CERTIFICATE = 11 => "Certificate",
+        /// CertificateRequest.
+        CERTIFICATE_REQUEST = 13 => "CertificateRequest",
+        /// CertificateVerify.
+        CERTIFICATE_VERIFY = 15 => "CertificateVerify",
+        /// Finished.
+        FINISHED = 20 => "Finished",
+        /// KeyUpdate.
+        KEY_UPDATE = 24 => "KeyUpdate",
+        /// message_hash, the synthetic message of a HelloRetryRequest transcript.
+        MESSAGE_HASH = 254 => "message_hash",
+    }
+}
+
+wire_enum! {
+    /// An `ExtensionType` (RFC 8446 §4.2, RFC 8449).
+    pub struct ExtensionType(u16) {
+        /// server_name (RFC 6066).
+        SERVER_NAME = 0 => "server_name",
+        /// max_fragment_length (RFC 6066).
+        MAX_FRAGMENT_LENGTH = 1 => "max_fragment_length",
+        /// status_request (RFC 6066).
+        STATUS_REQUEST = 5 => "status_request",
+        /// supported_groups (RFC 8422, 7919).
+        SUPPORTED_GROUPS = 10 => "supported_groups",
+        /// signature_algorithms (RFC 8446).
+        SIGNATURE_ALGORITHMS = 13 => "signature_algorithms",
+        /// use_srtp (RFC 5764).
+        USE_SRTP = 14 => "use_srtp",
+        /// heartbeat (RFC 6520).
+        HEARTBEAT = 15 => "heartbeat",
+        /// application_layer_protocol_negotiation (RFC 7301).
+        ALPN = 16 => "application_layer_protocol_negotiation",
+        /// signed_certificate_timestamp (RFC 6962).
+        SIGNED_CERTIFICATE_TIMESTAMP = 18 => "signed_certificate_timestamp",
+        /// client_certificate_type (RFC 7250).
+        CLIENT_CERTIFICATE_TYPE = 19 => "client_certificate_type",
+        /// server_certificate_type (RFC 7250).
+        SERVER_CERTIFICATE_TYPE = 20 => "server_certificate_type",
+        /// padding (RFC 7685).
+        PADDING = 21 => "padding",
+        /// record_size_limit (RFC 8449).
+        RECORD_SIZE_LIMIT = 28 => "record_size_limit",
+        /// pre_shared_key (RFC 8446).
+        PRE_SHARED_KEY = 41 => "pre_shared_key",
+        /// early_data (RFC 8446).
+        EARLY_DATA = 42 => "early_data",
+        /// supported_versions (RFC 8446).
+        SUPPORTED_VERSIONS = 43 => "supported_versions",
+        /// cookie (RFC 8446).
+        COOKIE = 44 => "cookie",
+        /// psk_key_exchange_modes (RFC 8446).
+        PSK_KEY_EXCHANGE_MODES = 45 => "psk_key_exchange_modes",
+        /// certificate_authorities (RFC 8446).
+        CERTIFICATE_AUTHORITIES = 47 => "certificate_authorities",
+        /// oid_filters (RFC 8446).
+        OID_FILTERS = 48 => "oid_filters",
+        /// post_handshake_auth (RFC 8446).
+        POST_HANDSHAKE_AUTH = 49 => "post_handshake_auth",
+        /// signature_algorithms_cert (RFC 8446).
+        SIGNATURE_ALGORITHMS_CERT = 50 => "signature_algorithms_cert",
+        /// key_share (RFC 8446).
+        KEY_SHARE = 51 => "key_share",
+        /// renegotiation_info (RFC 5746).
+        RENEGOTIATION_INFO = 0xff01 => "renegotiation_info",
+    }
+}
