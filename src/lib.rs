@@ -60,6 +60,7 @@
 extern crate std;
 
 pub mod buffer;
+pub mod codec;
 pub mod conn;
 pub mod error;
 pub mod key_schedule;

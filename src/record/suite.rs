@@ -1,6 +1,6 @@
 //! The three TLS 1.3 cipher suites and what the record layer needs of each.
 
-use ring::{aead, hkdf};
+use ring::{aead, digest, hkdf, hmac};
 
 use crate::wire::CipherSuite;
 
@@ -10,6 +10,8 @@ pub struct Suite {
     pub id: CipherSuite,
     pub(crate) aead: &'static aead::Algorithm,
     pub(crate) hkdf: hkdf::Algorithm,
+    pub(crate) hmac: hmac::Algorithm,
+    pub(crate) hash: &'static digest::Algorithm,
     /// Hash output length in bytes (the length of every secret).
     pub hash_len: usize,
     /// Records one key may protect before it must be replaced
@@ -40,6 +42,8 @@ pub static TLS13_AES_128_GCM_SHA256: Suite = Suite {
     id: CipherSuite::TLS13_AES_128_GCM_SHA256,
     aead: &aead::AES_128_GCM,
     hkdf: hkdf::HKDF_SHA256,
+    hmac: hmac::HMAC_SHA256,
+    hash: &digest::SHA256,
     hash_len: 32,
     max_records: AES_GCM_MAX_RECORDS,
 };
@@ -49,6 +53,8 @@ pub static TLS13_AES_256_GCM_SHA384: Suite = Suite {
     id: CipherSuite::TLS13_AES_256_GCM_SHA384,
     aead: &aead::AES_256_GCM,
     hkdf: hkdf::HKDF_SHA384,
+    hmac: hmac::HMAC_SHA384,
+    hash: &digest::SHA384,
     hash_len: 48,
     max_records: AES_GCM_MAX_RECORDS,
 };
@@ -59,6 +65,8 @@ pub static TLS13_CHACHA20_POLY1305_SHA256: Suite = Suite {
     id: CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
     aead: &aead::CHACHA20_POLY1305,
     hkdf: hkdf::HKDF_SHA256,
+    hmac: hmac::HMAC_SHA256,
+    hash: &digest::SHA256,
     hash_len: 32,
     max_records: u64::MAX,
 };

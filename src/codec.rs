@@ -1,0 +1,269 @@
+//! Bounded, panic-free readers and writers over byte slices.
+//!
+//! Every TLS structure is parsed through a [`Reader`] from untrusted bytes:
+//! each read checks the length first and fails with [`DecodeError`] rather
+//! than panic, and [`Reader::finish`] rejects trailing bytes. Parsed values
+//! borrow from the input; nothing is copied or allocated.
+//!
+//! A [`Writer`] encodes into a caller-provided slice and fails with
+//! [`Overflow`] when it is full; lengths of nested vectors are back-patched
+//! once the body is written.
+
+/// Input did not decode: too short, too long, or trailing bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeError(pub &'static str);
+
+/// A writer ran out of room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow;
+
+/// A cursor over untrusted bytes. It has no `PartialEq` and prints no bytes.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl core::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Reader({} of {} bytes left)",
+            self.left(),
+            self.buf.len()
+        )
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// Reads `buf` from the start.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Bytes not yet read.
+    pub fn left(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Whether everything was read.
+    pub fn is_empty(&self) -> bool {
+        self.left() == 0
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError(what))?;
+        let out = self.buf.get(self.pos..end).ok_or(DecodeError(what))?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// The next `N` bytes as an array reference.
+    pub fn array<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<&'a [u8; N], DecodeError> {
+        self.take(N, what)?
+            .try_into()
+            .map_err(|_| DecodeError(what))
+    }
+
+    /// Everything left.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let out = self.buf.get(self.pos..).unwrap_or(&[]);
+        self.pos = self.buf.len();
+        out
+    }
+
+    /// One byte.
+    pub fn u8(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+        let [b] = *self.array::<1>(what)?;
+        Ok(b)
+    }
+
+    /// A big-endian u16.
+    pub fn u16(&mut self, what: &'static str) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(*self.array::<2>(what)?))
+    }
+
+    /// A big-endian 24-bit integer.
+    pub fn u24(&mut self, what: &'static str) -> Result<usize, DecodeError> {
+        let [a, b, c] = *self.array::<3>(what)?;
+        Ok(usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c))
+    }
+
+    /// A big-endian u32.
+    pub fn u32(&mut self, what: &'static str) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(*self.array::<4>(what)?))
+    }
+
+    /// A vector with a one-byte length prefix.
+    pub fn vec8(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let n = self.u8(what)?;
+        self.take(usize::from(n), what)
+    }
+
+    /// A vector with a two-byte length prefix.
+    pub fn vec16(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let n = self.u16(what)?;
+        self.take(usize::from(n), what)
+    }
+
+    /// A vector with a three-byte length prefix.
+    pub fn vec24(&mut self, what: &'static str) -> Result<&'a [u8], DecodeError> {
+        let n = self.u24(what)?;
+        self.take(n, what)
+    }
+
+    /// Fails unless everything was read.
+    pub fn finish(&self, what: &'static str) -> Result<(), DecodeError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError(what))
+        }
+    }
+}
+
+/// Iterates a vector of big-endian u16 values, e.g. cipher suites. The
+/// slice must have even length (checked by [`U16List::new`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct U16List<'a>(&'a [u8]);
+
+impl<'a> U16List<'a> {
+    /// Wraps an even-length slice; `allow_empty` false refuses an empty one.
+    pub fn new(
+        bytes: &'a [u8],
+        allow_empty: bool,
+        what: &'static str,
+    ) -> Result<Self, DecodeError> {
+        if bytes.len() % 2 != 0 || (!allow_empty && bytes.is_empty()) {
+            return Err(DecodeError(what));
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + 'a {
+        self.0
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+    }
+
+    /// Whether `value` is in the list.
+    pub fn contains(&self, value: u16) -> bool {
+        self.iter().any(|v| v == value)
+    }
+
+    /// The raw bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// Encodes into a borrowed slice.
+pub struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// Writes into `buf` from its start.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, len: 0 }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What has been written.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// What has been written, from `from` on, mutable (for back-patching
+    /// and in-place signing).
+    pub fn written_mut(&mut self, from: usize) -> &mut [u8] {
+        self.buf.get_mut(from..self.len).unwrap_or(&mut [])
+    }
+
+    /// Reserves `n` bytes and returns them for the caller to fill.
+    pub fn reserve(&mut self, n: usize) -> Result<&mut [u8], Overflow> {
+        let end = self.len.checked_add(n).ok_or(Overflow)?;
+        let out = self.buf.get_mut(self.len..end).ok_or(Overflow)?;
+        self.len = end;
+        Ok(out)
+    }
+
+    /// Appends bytes.
+    pub fn bytes(&mut self, b: &[u8]) -> Result<(), Overflow> {
+        self.reserve(b.len())?.copy_from_slice(b);
+        Ok(())
+    }
+
+    /// Appends one byte.
+    pub fn u8(&mut self, v: u8) -> Result<(), Overflow> {
+        self.bytes(&[v])
+    }
+
+    /// Appends a big-endian u16.
+    pub fn u16(&mut self, v: u16) -> Result<(), Overflow> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends a big-endian u24 (the low 24 bits of `v`).
+    pub fn u24(&mut self, v: usize) -> Result<(), Overflow> {
+        let v = u32::try_from(v).map_err(|_| Overflow)?;
+        if v >= 1 << 24 {
+            return Err(Overflow);
+        }
+        self.bytes(&v.to_be_bytes()[1..])
+    }
+
+    /// Appends a big-endian u32.
+    pub fn u32(&mut self, v: u32) -> Result<(), Overflow> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Writes a vector with a `LEN`-byte length prefix (1, 2 or 3) whose
+    /// body `body` writes; the prefix is patched once the body is done.
+    pub fn vec<const LEN: usize>(
+        &mut self,
+        body: impl FnOnce(&mut Self) -> Result<(), Overflow>,
+    ) -> Result<(), Overflow> {
+        let at = self.len;
+        let _ = self.reserve(LEN)?;
+        body(self)?;
+        let n = self.len - at - LEN;
+        let max = 1usize
+            .checked_shl(u32::try_from(8 * LEN).map_err(|_| Overflow)?)
+            .ok_or(Overflow)?;
+        if n >= max {
+            return Err(Overflow);
+        }
+        let be = n.to_be_bytes();
+        let prefix = be.get(be.len() - LEN..).ok_or(Overflow)?;
+        self.buf
+            .get_mut(at..at + LEN)
+            .ok_or(Overflow)?
+            .copy_from_slice(prefix);
+        Ok(())
+    }
+
+    /// `vec::<1>` with bytes.
+    pub fn vec8(&mut self, b: &[u8]) -> Result<(), Overflow> {
+        self.vec::<1>(|w| w.bytes(b))
+    }
+
+    /// `vec::<2>` with bytes.
+    pub fn vec16(&mut self, b: &[u8]) -> Result<(), Overflow> {
+        self.vec::<2>(|w| w.bytes(b))
+    }
+}
