@@ -64,6 +64,7 @@ pub mod conn;
 pub mod error;
 pub mod key_schedule;
 pub mod record;
+pub mod sign;
 pub mod wire;
 
 pub use buffer::{Buffers, RecvBuf, SendBuf};
