@@ -67,6 +67,7 @@ pub mod record;
 pub mod sign;
 #[doc(hidden)]
 pub mod test_credentials;
+pub mod verify;
 pub mod wire;
 
 pub use buffer::{Buffers, RecvBuf, SendBuf};
