@@ -39,6 +39,10 @@ pub enum Error {
     /// The engine broke one of its own invariants (a bug); `internal_error`
     /// is sent.
     Internal(&'static str),
+    /// We refused the peer's certificate or CertificateVerify; the alert
+    /// [`CertificateError::alert`](crate::verify::CertificateError::alert)
+    /// names is sent.
+    Certificate(crate::verify::CertificateError),
 }
 
 /// Input that does not decode.
@@ -138,6 +142,7 @@ impl Error {
             }),
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
             Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),
+            Self::Certificate(c) => Some(c.alert()),
             Self::AlertReceived(_) | Self::Truncated | Self::Misuse(_) => None,
         }
     }
@@ -167,6 +172,12 @@ impl From<Misuse> for Error {
     }
 }
 
+impl From<crate::verify::CertificateError> for Error {
+    fn from(e: crate::verify::CertificateError) -> Self {
+        Self::Certificate(e)
+    }
+}
+
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -177,6 +188,7 @@ impl core::fmt::Display for Error {
             Self::KeyExhausted => return f.write_str("sending key exhausted; connection closed"),
             Self::Misuse(m) => return write!(f, "invalid call: {m:?}"),
             Self::Internal(what) => write!(f, "internal error: {what}")?,
+            Self::Certificate(c) => write!(f, "peer authentication failed: {c}")?,
         }
         match self.alert() {
             Some(alert) => write!(f, " (sent {alert})"),

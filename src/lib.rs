@@ -65,6 +65,10 @@ pub mod conn;
 pub mod error;
 pub mod key_schedule;
 pub mod record;
+pub mod sign;
+#[doc(hidden)]
+pub mod test_credentials;
+pub mod verify;
 pub mod wire;
 
 pub use buffer::{Buffers, RecvBuf, SendBuf};

@@ -1,0 +1,311 @@
+//! Our side of authentication: the private key behind our certificate, and
+//! the content a TLS 1.3 CertificateVerify signs.
+//!
+//! [`SigningKey`] holds one *ring* key pair: ECDSA P-256, ECDSA P-384,
+//! Ed25519, or (feature `alloc`) RSA. It picks the scheme to sign with from
+//! what the peer offered ([`SigningKey::scheme_for`]) and signs into a
+//! buffer the caller owns ([`SigningKey::sign`]). ECDSA and Ed25519 signing
+//! allocate nothing; *ring*'s RSA needs an allocator, which is why RSA keys
+//! exist only with `alloc` (docs/architecture.md counts its allocations).
+//!
+//! [`certificate_verify_message`] builds the signed content of RFC 8446
+//! §4.4.3 on the stack.
+
+use ring::rand::SecureRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
+
+use crate::error::{Error, Misuse};
+use crate::wire::SignatureScheme;
+
+/// The longest signature [`SigningKey::sign`] writes: 512 bytes, an RSA
+/// signature with the largest modulus *ring* signs with (4,096 bits / 8).
+///
+/// The other keys need less: Ed25519 64 bytes; ECDSA DER-encodes
+/// `SEQUENCE { INTEGER r, INTEGER s }`, at most 2 + 2 × (2 + 1 + 32) = 72
+/// bytes on P-256 and 2 + 2 × (2 + 1 + 48) = 104 on P-384 (each integer may
+/// take a leading zero byte to stay positive).
+pub const MAX_SIGNATURE_LEN: usize = 4096 / 8;
+
+/// The longest transcript hash a TLS 1.3 CertificateVerify covers: 48
+/// bytes, SHA-384. Every TLS 1.3 cipher suite hashes with SHA-256 or
+/// SHA-384 (RFC 8446 §B.4).
+pub const MAX_TRANSCRIPT_HASH_LEN: usize = 48;
+
+/// The two context strings of RFC 8446 §4.4.3; both are 33 bytes.
+const SERVER_CONTEXT: &[u8; 33] = b"TLS 1.3, server CertificateVerify";
+const CLIENT_CONTEXT: &[u8; 33] = b"TLS 1.3, client CertificateVerify";
+
+/// The octet 0x20 repeated this many times opens the signed content
+/// (RFC 8446 §4.4.3): it pushes the attacker-influenced randoms of older
+/// TLS versions' signed structures out of the prefix.
+const PAD_LEN: usize = 64;
+
+/// The longest content [`certificate_verify_message`] builds: 146 bytes =
+/// 64 (pad) + 33 (context string) + 1 (zero separator) + 48
+/// ([`MAX_TRANSCRIPT_HASH_LEN`]).
+pub const MAX_CERTIFICATE_VERIFY_MESSAGE_LEN: usize =
+    PAD_LEN + SERVER_CONTEXT.len() + 1 + MAX_TRANSCRIPT_HASH_LEN;
+
+/// Who signs a CertificateVerify: the context string differs so that a
+/// server's signature can never pass for a client's, or the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// The server signs: "TLS 1.3, server CertificateVerify".
+    Server,
+    /// The client signs: "TLS 1.3, client CertificateVerify".
+    Client,
+}
+
+impl Context {
+    /// The context string RFC 8446 §4.4.3 assigns to this signer.
+    pub const fn context_string(self) -> &'static [u8] {
+        match self {
+            Self::Server => SERVER_CONTEXT,
+            Self::Client => CLIENT_CONTEXT,
+        }
+    }
+}
+
+/// Builds in `out` the content a TLS 1.3 CertificateVerify signs (RFC 8446
+/// §4.4.3): 64 bytes of 0x20, the context string, one 0 byte, then
+/// `transcript_hash` (Transcript-Hash(Handshake Context, Certificate)).
+/// Returns the filled front of `out`.
+///
+/// # Errors
+///
+/// [`Error::Internal`] when `transcript_hash` is longer than
+/// [`MAX_TRANSCRIPT_HASH_LEN`]: no TLS 1.3 suite has such a hash, so the
+/// handshake passed something that is not one.
+pub fn certificate_verify_message<'o>(
+    context: Context,
+    transcript_hash: &[u8],
+    out: &'o mut [u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN],
+) -> Result<&'o [u8], Error> {
+    if transcript_hash.len() > MAX_TRANSCRIPT_HASH_LEN {
+        return Err(Error::Internal(
+            "transcript hash longer than any TLS 1.3 hash",
+        ));
+    }
+    let context = context.context_string();
+    let (pad, rest) = out.split_at_mut(PAD_LEN);
+    pad.fill(0x20);
+    let (ctx, rest) = rest.split_at_mut(context.len());
+    ctx.copy_from_slice(context);
+    let (separator, rest) = rest.split_at_mut(1);
+    separator.fill(0);
+    let (hash, _) = rest.split_at_mut(transcript_hash.len());
+    hash.copy_from_slice(transcript_hash);
+    let len = PAD_LEN + context.len() + 1 + transcript_hash.len();
+    Ok(&out[..len])
+}
+
+/// The kind of key a [`SigningKey`] holds.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// ECDSA on NIST P-256.
+    EcdsaP256,
+    /// ECDSA on NIST P-384.
+    EcdsaP384,
+    /// Ed25519.
+    Ed25519,
+    /// RSA (2,048 to 4,096 bits; feature `alloc`).
+    Rsa,
+}
+
+/// A private key for signing CertificateVerify messages.
+///
+/// Built once from PKCS#8 and shared by every connection that presents the
+/// matching certificate; signing takes `&self`.
+pub struct SigningKey(Inner);
+
+enum Inner {
+    EcdsaP256(EcdsaKeyPair),
+    EcdsaP384(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+    #[cfg(feature = "alloc")]
+    Rsa(signature::RsaKeyPair),
+}
+
+/// The one scheme TLS 1.3 allows for each ECDSA curve and for Ed25519: the
+/// curve is part of the scheme (RFC 8446 §4.2.3), unlike in TLS 1.2.
+const P256_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ECDSA_SECP256R1_SHA256];
+const P384_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ECDSA_SECP384R1_SHA384];
+const ED25519_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ED25519];
+/// RSA signs only with PSS in TLS 1.3 (RFC 8446 §4.4.3), with an
+/// rsaEncryption key ("rsae"): PKCS#1 v1.5 is for certificates only.
+#[cfg(feature = "alloc")]
+const RSA_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::RSA_PSS_RSAE_SHA256,
+    SignatureScheme::RSA_PSS_RSAE_SHA384,
+    SignatureScheme::RSA_PSS_RSAE_SHA512,
+];
+
+/// What `from_pkcs8` says when no key type accepts the document.
+#[cfg(feature = "alloc")]
+const NOT_A_KEY: &str = "signing key: not PKCS#8 for ECDSA P-256/P-384, Ed25519 or RSA 2048-4096";
+#[cfg(not(feature = "alloc"))]
+const NOT_A_KEY: &str =
+    "signing key: not PKCS#8 for ECDSA P-256/P-384 or Ed25519 (RSA needs feature alloc)";
+
+impl SigningKey {
+    /// Parses an unencrypted PKCS#8 private key (`openssl pkcs8 -topk8
+    /// -nocrypt -outform DER`), detecting its type by trying each in turn:
+    /// ECDSA P-256, ECDSA P-384, Ed25519, RSA. *ring* checks the algorithm
+    /// identifier and the key's consistency on each try.
+    ///
+    /// `rng` is needed by *ring* to check an ECDSA key pair.
+    ///
+    /// Ed25519 keys may be PKCS#8 v1 (no public key, as OpenSSL writes them)
+    /// or v2; the public key is then derived from the private one.
+    ///
+    /// # Errors
+    ///
+    /// [`Misuse::BadConfig`] when no supported key type accepts `der`
+    /// (without feature `alloc`, RSA keys are refused).
+    pub fn from_pkcs8(der: &[u8], rng: &dyn SecureRandom) -> Result<Self, Error> {
+        let p256 = &signature::ECDSA_P256_SHA256_ASN1_SIGNING;
+        let p384 = &signature::ECDSA_P384_SHA384_ASN1_SIGNING;
+        if let Ok(key) = EcdsaKeyPair::from_pkcs8(p256, der, rng) {
+            return Ok(Self(Inner::EcdsaP256(key)));
+        }
+        if let Ok(key) = EcdsaKeyPair::from_pkcs8(p384, der, rng) {
+            return Ok(Self(Inner::EcdsaP384(key)));
+        }
+        if let Ok(key) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+            return Ok(Self(Inner::Ed25519(key)));
+        }
+        #[cfg(feature = "alloc")]
+        if let Ok(key) = signature::RsaKeyPair::from_pkcs8(der) {
+            return Ok(Self(Inner::Rsa(key)));
+        }
+        Err(Misuse::BadConfig(NOT_A_KEY).into())
+    }
+
+    /// The kind of key this is.
+    pub fn kind(&self) -> KeyKind {
+        match &self.0 {
+            Inner::EcdsaP256(_) => KeyKind::EcdsaP256,
+            Inner::EcdsaP384(_) => KeyKind::EcdsaP384,
+            Inner::Ed25519(_) => KeyKind::Ed25519,
+            #[cfg(feature = "alloc")]
+            Inner::Rsa(_) => KeyKind::Rsa,
+        }
+    }
+
+    /// The TLS 1.3 schemes this key can sign a CertificateVerify with, in
+    /// our order of preference. Never a PKCS#1 v1.5 scheme.
+    pub fn schemes(&self) -> &'static [SignatureScheme] {
+        match &self.0 {
+            Inner::EcdsaP256(_) => P256_SCHEMES,
+            Inner::EcdsaP384(_) => P384_SCHEMES,
+            Inner::Ed25519(_) => ED25519_SCHEMES,
+            #[cfg(feature = "alloc")]
+            Inner::Rsa(_) => RSA_SCHEMES,
+        }
+    }
+
+    /// The first scheme in `offered` that this key can sign with, or `None`
+    /// when there is none (the handshake then fails with
+    /// `handshake_failure`).
+    ///
+    /// `offered` is the peer's signature_algorithms list, which is in the
+    /// peer's order of preference (RFC 8446 §4.2.3), so the peer's
+    /// preference wins among the schemes [`schemes`](Self::schemes) allows.
+    pub fn scheme_for(
+        &self,
+        offered: impl IntoIterator<Item = SignatureScheme>,
+    ) -> Option<SignatureScheme> {
+        let ours = self.schemes();
+        offered.into_iter().find(|scheme| ours.contains(scheme))
+    }
+
+    /// The longest signature this key makes: what `out` of
+    /// [`sign`](Self::sign) must hold. At most [`MAX_SIGNATURE_LEN`].
+    pub fn max_signature_len(&self) -> usize {
+        match &self.0 {
+            // See MAX_SIGNATURE_LEN for the DER arithmetic.
+            Inner::EcdsaP256(_) => 72,
+            Inner::EcdsaP384(_) => 104,
+            Inner::Ed25519(_) => 64,
+            #[cfg(feature = "alloc")]
+            Inner::Rsa(key) => key.public().modulus_len(),
+        }
+    }
+
+    /// The public key, in the encoding *ring* uses for this key type (an
+    /// uncompressed point for ECDSA, 32 bytes for Ed25519, a DER
+    /// `RSAPublicKey` for RSA). Not a SubjectPublicKeyInfo.
+    pub fn public_key(&self) -> &[u8] {
+        match &self.0 {
+            Inner::EcdsaP256(key) | Inner::EcdsaP384(key) => key.public_key().as_ref(),
+            Inner::Ed25519(key) => key.public_key().as_ref(),
+            #[cfg(feature = "alloc")]
+            Inner::Rsa(key) => key.public_key().as_ref(),
+        }
+    }
+
+    /// Signs `message` (for TLS 1.3, the output of
+    /// [`certificate_verify_message`]) with `scheme`, writing the signature
+    /// to the front of `out` and returning its length.
+    ///
+    /// ECDSA and RSA-PSS signatures are randomized with `rng`; Ed25519 is
+    /// deterministic and ignores it. ECDSA and Ed25519 allocate nothing.
+    ///
+    /// # Errors
+    ///
+    /// - [`Misuse::BadConfig`] when `scheme` is not one of
+    ///   [`schemes`](Self::schemes), or `out` is shorter than
+    ///   [`max_signature_len`](Self::max_signature_len); nothing is written.
+    /// - [`Error::Internal`] when *ring* fails to sign (a failing `rng`).
+    pub fn sign(
+        &self,
+        scheme: SignatureScheme,
+        message: &[u8],
+        rng: &dyn SecureRandom,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        if !self.schemes().contains(&scheme) {
+            return Err(Misuse::BadConfig("signature scheme does not fit the signing key").into());
+        }
+        let room = out
+            .get_mut(..self.max_signature_len())
+            .ok_or(Misuse::BadConfig(
+                "signature buffer shorter than the key's max_signature_len",
+            ))?;
+        const FAILED: Error = Error::Internal("signing failed (random number generator)");
+        let sig = match &self.0 {
+            Inner::EcdsaP256(key) | Inner::EcdsaP384(key) => {
+                key.sign(rng, message).map_err(|_| FAILED)?
+            }
+            Inner::Ed25519(key) => key.sign(message),
+            #[cfg(feature = "alloc")]
+            Inner::Rsa(key) => {
+                let padding: &'static dyn signature::RsaEncoding = match scheme {
+                    SignatureScheme::RSA_PSS_RSAE_SHA256 => &signature::RSA_PSS_SHA256,
+                    SignatureScheme::RSA_PSS_RSAE_SHA384 => &signature::RSA_PSS_SHA384,
+                    SignatureScheme::RSA_PSS_RSAE_SHA512 => &signature::RSA_PSS_SHA512,
+                    _ => return Err(Error::Internal("RSA_SCHEMES and the PSS paddings disagree")),
+                };
+                // RSA writes straight into `out`: the signature is exactly
+                // the modulus length, which `room` is.
+                key.sign(padding, rng, message, room).map_err(|_| FAILED)?;
+                return Ok(room.len());
+            }
+        };
+        let sig = sig.as_ref();
+        // max_signature_len bounds every ECDSA/Ed25519 signature, so this
+        // cannot fail; it is checked rather than indexed all the same.
+        room.get_mut(..sig.len())
+            .ok_or(Error::Internal("signature longer than max_signature_len"))?
+            .copy_from_slice(sig);
+        Ok(sig.len())
+    }
+}
+
+impl core::fmt::Debug for SigningKey {
+    /// Shows the key type only: never key material.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SigningKey").field(&self.kind()).finish()
+    }
+}
