@@ -271,6 +271,18 @@ impl<'a> RecvView<'a> {
         self.cur.advance(n);
     }
 
+    /// Removes `len` bytes at `at` (relative to the front), moving the
+    /// bytes after them down.
+    pub(crate) fn remove(&mut self, at: usize, len: usize) {
+        let from = self.cur.start + at;
+        let to_end = self.cur.end;
+        if from + len > to_end {
+            return;
+        }
+        self.buf.copy_within(from + len..to_end, from);
+        self.cur.end -= len;
+    }
+
     /// Makes room for a record of `total` bytes at the front when it would
     /// run past the end of the storage.
     pub(crate) fn make_room_for(&mut self, total: usize) {
@@ -302,6 +314,13 @@ impl SendView<'_> {
             self.cur.compact(self.buf);
         }
         self.buf.get_mut(self.cur.end..)?.get_mut(..n)
+    }
+
+    /// All the contiguous room after the pending bytes, if it is at least
+    /// `n` bytes (moving the pending bytes to the front if that helps).
+    pub(crate) fn room_at_least(&mut self, n: usize) -> Option<&mut [u8]> {
+        let _ = self.room(n)?;
+        self.buf.get_mut(self.cur.end..)
     }
 
     /// Marks `n` bytes of the room as pending.

@@ -26,16 +26,36 @@
 //! - `plain_left` / `plain_tail`: when a record has been opened in place,
 //!   `bufs.recv`'s front holds `plain_left` bytes of its plaintext, followed
 //!   by `plain_tail` bytes (content type, padding, tag) to drop once the
-//!   plaintext is read.
+//!   plaintext is read;
+//! - `hs_len` / `hs_gap`: handshake messages are reassembled in place at the
+//!   front of `bufs.recv`: `hs_len` bytes of handshake plaintext, then
+//!   `hs_gap` dead bytes (the headers and tags of the records they came
+//!   in), then unread records. Each record's handshake bytes are moved down
+//!   to join the ones before, so a message split across records becomes
+//!   contiguous where it lies. `plain_left > 0` and `hs_len > 0` never hold
+//!   together.
+//!
+//! ```text
+//! bufs.recv: [ hs_len: handshake plaintext | hs_gap: dead | unread records | spare ]
+//!            start
+//! ```
+
+use rustls_pki_types::UnixTime;
 
 use crate::buffer::{Buffers, RecvView, SendView};
+use crate::codec::Reader;
 use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
+use crate::handshake::client::{self, Keys};
+use crate::handshake::messages::{
+    announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
+};
+use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, ServerConfig};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{
-    deframe, max_record_len, Header, HEADER_LEN, MAX_PLAINTEXT, MIN_SEND_CAPACITY, RECORD_OVERHEAD,
+    max_record_len, Header, HEADER_LEN, MAX_PLAINTEXT, MIN_SEND_CAPACITY, RECORD_OVERHEAD,
 };
-use crate::wire::{AlertDescription, AlertLevel, ContentType};
+use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
 /// Consecutive records that deliver nothing (empty application data,
 /// ignored warning alerts) accepted before the peer is cut off with
@@ -146,27 +166,43 @@ pub enum Shutdown {
     Complete,
 }
 
-/// One TLS 1.3 connection's record state: the engine behind `write`,
-/// `read` and `shutdown`. It owns no buffer; see the module docs.
-pub struct Connection {
-    send: RecordKey,
-    recv: RecordKey,
+/// The handshake in progress, if any.
+enum Handshake<'a> {
+    Client(client::State<'a>),
+    Server(server::State<'a>),
+}
+
+/// A TLS 1.3 connection: the engine behind `write`, `read` and `shutdown`.
+/// It owns no buffer; see the module docs.
+pub struct Connection<'a> {
+    send: Option<RecordKey>,
+    recv: Option<RecordKey>,
     config: RecordConfig,
+    /// Largest content per sent record: our setting, lowered by the peer's
+    /// record_size_limit.
+    send_fragment: usize,
+    hs: Option<Handshake<'a>>,
+    max_handshake_message: usize,
+    negotiated: Option<Negotiated>,
     write_sealed: usize,
     plain_left: usize,
     plain_tail: usize,
+    hs_len: usize,
+    hs_gap: usize,
     empty_records: u8,
+    key_update: Option<bool>,
     sent_close: bool,
     recv_close: bool,
     error: Option<Error>,
     alert_pending: Option<AlertDescription>,
 }
 
-impl core::fmt::Debug for Connection {
+impl core::fmt::Debug for Connection<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
             .field("send", &self.send)
             .field("recv", &self.recv)
+            .field("handshaking", &self.hs.is_some())
             .field("write_sealed", &self.write_sealed)
             .field("plain_left", &self.plain_left)
             .field("sent_close", &self.sent_close)
@@ -176,7 +212,69 @@ impl core::fmt::Debug for Connection {
     }
 }
 
-impl Connection {
+impl<'a> Connection<'a> {
+    fn with(
+        config: RecordConfig,
+        hs: Option<Handshake<'a>>,
+        max_handshake_message: usize,
+    ) -> Result<Self, Error> {
+        config.check()?;
+        Ok(Self {
+            send: None,
+            recv: None,
+            send_fragment: config.max_fragment_len,
+            config,
+            hs,
+            max_handshake_message,
+            negotiated: None,
+            write_sealed: 0,
+            plain_left: 0,
+            plain_tail: 0,
+            hs_len: 0,
+            hs_gap: 0,
+            empty_records: 0,
+            key_update: None,
+            sent_close: false,
+            recv_close: false,
+            error: None,
+            alert_pending: None,
+        })
+    }
+
+    /// A client connection to `server_name` (the name sent as SNI and
+    /// checked against the certificate; `None` only with a verifier that
+    /// checks no name). `now` is the time certificates are checked against:
+    /// the engine has no clock. The first `write`, `read` or
+    /// [`handshake`](Self::handshake) sends the ClientHello.
+    pub fn client(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+    ) -> Result<Self, Error> {
+        let ctx = Context { now, server_name };
+        Self::with(
+            config.record,
+            Some(Handshake::Client(client::State::new(config, ctx))),
+            config.max_handshake_message,
+        )
+    }
+
+    /// A server connection. `now` is the time client certificates are
+    /// checked against.
+    pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name: None,
+        };
+        Self::with(
+            config.record,
+            Some(Handshake::Server(server::State::new(config, ctx))),
+            config.max_handshake_message,
+        )
+    }
+}
+
+impl Connection<'static> {
     /// An established connection from traffic secrets negotiated elsewhere,
     /// the way kernel TLS is handed its keys: `send_secret` protects what we
     /// write, `recv_secret` what we read. Both start at sequence number 0.
@@ -189,28 +287,29 @@ impl Connection {
         recv_secret: &[u8],
         config: RecordConfig,
     ) -> Result<Self, Error> {
-        config.check()?;
+        let mut conn = Self::with(config, None, 0)?;
         let bad_secret = Misuse::BadConfig("traffic secret length differs from the suite's hash");
-        let send = RecordKey::new(suite, send_secret).ok_or(bad_secret)?;
-        let recv = RecordKey::new(suite, recv_secret).ok_or(bad_secret)?;
-        Ok(Self {
-            send,
-            recv,
-            config,
-            write_sealed: 0,
-            plain_left: 0,
-            plain_tail: 0,
-            empty_records: 0,
-            sent_close: false,
-            recv_close: false,
-            error: None,
-            alert_pending: None,
-        })
+        conn.send = Some(RecordKey::new(suite, send_secret).ok_or(bad_secret)?);
+        conn.recv = Some(RecordKey::new(suite, recv_secret).ok_or(bad_secret)?);
+        Ok(conn)
+    }
+}
+
+impl Connection<'_> {
+    /// The negotiated cipher suite, once keys exist.
+    pub fn suite(&self) -> Option<&'static Suite> {
+        self.send.as_ref().map(RecordKey::suite)
     }
 
-    /// The negotiated cipher suite.
-    pub fn suite(&self) -> &'static Suite {
-        self.send.suite()
+    /// What the handshake settled on, once it is complete (`None` for a
+    /// connection built from secrets).
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.negotiated.as_ref()
+    }
+
+    /// Whether the handshake is still running.
+    pub fn is_handshaking(&self) -> bool {
+        self.hs.is_some()
     }
 
     /// The record settings in force.
@@ -257,7 +356,33 @@ impl Connection {
         self.alert_pending.is_some()
     }
 
+    /// Asks for a KeyUpdate (RFC 8446 §4.6.3): our sending key is replaced
+    /// after the next KeyUpdate message, which the next `write`, `read`,
+    /// `handshake` or `shutdown` with room sends before any more data.
+    /// With `request_peer`, the peer is asked to update its key too.
+    pub fn key_update(&mut self, request_peer: bool) {
+        let requested = self.key_update.unwrap_or(false) || request_peer;
+        self.key_update = Some(requested);
+    }
+
+    /// Drives the handshake without carrying data (`SSL_do_handshake`).
+    /// `Done(())` once it is complete (at once for a connection built from
+    /// secrets); `WantRead` / `WantWrite` while it runs.
+    pub fn handshake<R, S>(&mut self, bufs: &mut Buffers<R, S>) -> Result<Status<()>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let (mut rx, mut tx) = bufs.views();
+        self.check(&mut tx)?;
+        self.drive(&mut rx, &mut tx)
+    }
+
     /// Seals `data` as application data into `bufs.send` (`SSL_write`).
+    ///
+    /// Drives the handshake first: until it completes the call answers
+    /// `WantRead` (the peer's flight is needed) or `WantWrite` (our flight
+    /// needs room), and nothing of `data` is taken.
     ///
     /// - `Done(n)`: in complete mode `n == data.len()`, every byte sealed;
     ///   in partial mode one record was sealed and `n` is its content.
@@ -267,9 +392,10 @@ impl Connection {
     /// - `Err(Misuse(BadWriteRetry))`: the retry passed fewer bytes than
     ///   were already sealed; nothing changed.
     ///
-    /// An empty `data` writes nothing and returns `Done(0)`. Never returns
-    /// `WantRead` or `Closed`: after the peer's close_notify we may still
-    /// write (TLS 1.3 closes each direction on its own).
+    /// An empty `data` writes nothing and returns `Done(0)` once the
+    /// handshake is done. Never returns `Closed`: after the peer's
+    /// close_notify we may still write (TLS 1.3 closes each direction on
+    /// its own). Returns `WantRead` only while the handshake runs.
     pub fn write<R, S>(
         &mut self,
         bufs: &mut Buffers<R, S>,
@@ -279,7 +405,7 @@ impl Connection {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
-        let (_, mut tx) = bufs.views();
+        let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
         if data.len() < self.write_sealed {
             return Err(Misuse::BadWriteRetry {
@@ -290,6 +416,16 @@ impl Connection {
         }
         if self.sent_close {
             return Err(Misuse::WriteAfterShutdown.into());
+        }
+        if self.hs.is_some() {
+            match self.drive(&mut rx, &mut tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other.map(|()| 0)),
+            }
+        }
+        match self.flush_key_update(&mut tx)? {
+            Status::Done(()) => {}
+            other => return Ok(other.map(|()| 0)),
         }
         loop {
             let Some(rest) = data.get(self.write_sealed..).filter(|r| !r.is_empty()) else {
@@ -310,12 +446,15 @@ impl Connection {
 
     /// Reads decrypted application data into `dst` (`SSL_read`).
     ///
-    /// Opens records in place in `bufs.recv` and copies their plaintext into
-    /// `dst`, across as many records as are whole and fit.
+    /// Drives the handshake first, like [`write`](Self::write). Then opens
+    /// records in place in `bufs.recv` and copies their plaintext into
+    /// `dst`, across as many records as are whole and fit. Post-handshake
+    /// messages met on the way (NewSessionTicket, KeyUpdate) are handled.
     ///
     /// - `Done(n)`: `n > 0` bytes delivered (`Done(0)` only for an empty
     ///   `dst`);
     /// - `WantRead`: no plaintext and no whole record: add received bytes;
+    /// - `WantWrite`: the handshake or a KeyUpdate reply needs room;
     /// - `Closed`: the peer sent close_notify and everything before it has
     ///   been read;
     /// - `Err(Truncated)`: `bufs.recv` is at end of stream without a
@@ -335,13 +474,23 @@ impl Connection {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
+        if dst.is_empty() && self.hs.is_none() {
+            return Ok(Status::Done(0));
+        }
         let mut done = 0;
-        while let Some(out) = dst.get_mut(done..).filter(|d| !d.is_empty()) {
+        loop {
+            let out = dst.get_mut(done..).unwrap_or(&mut []);
+            if out.is_empty() && done > 0 {
+                break;
+            }
             match self.next_plaintext(&mut rx, &mut tx) {
                 Ok(Status::Done(())) => {}
                 Ok(_) | Err(_) if done > 0 => break,
                 Ok(other) => return Ok(other.map(|()| 0)),
                 Err(e) => return Err(e),
+            }
+            if out.is_empty() {
+                break;
             }
             let n = out.len().min(self.plain_left);
             out[..n].copy_from_slice(&rx.unread()[..n]);
@@ -392,7 +541,8 @@ impl Connection {
     /// written. Reading goes on until the peer's close_notify, which turns
     /// `Done(Sent)` into `Done(Complete)`. A complete-mode write still in
     /// progress is abandoned; [`write_progress`](Self::write_progress) says
-    /// how much of it was sealed before this call.
+    /// how much of it was sealed before this call. During the handshake the
+    /// close_notify goes out unprotected if no key exists yet.
     pub fn shutdown<R, S>(&mut self, bufs: &mut Buffers<R, S>) -> Result<Status<Shutdown>, Error>
     where
         R: AsRef<[u8]> + AsMut<[u8]>,
@@ -416,8 +566,12 @@ impl Connection {
     #[doc(hidden)]
     /// Test hook: start the sequence numbers near their limits.
     pub fn set_sequence_numbers(&mut self, send: u64, recv: u64) {
-        self.send.set_sequence(send);
-        self.recv.set_sequence(recv);
+        if let Some(k) = self.send.as_mut() {
+            k.set_sequence(send);
+        }
+        if let Some(k) = self.recv.as_mut() {
+            k.set_sequence(recv);
+        }
     }
 
     /// Sticky errors: re-emit nothing new, except an alert that found no
@@ -443,6 +597,7 @@ impl Connection {
         if e.is_fatal() && self.error.is_none() {
             self.error = Some(e);
             self.alert_pending = e.alert();
+            self.hs = None;
             self.flush_alert(tx);
         }
         e
@@ -460,19 +615,53 @@ impl Connection {
         }
     }
 
+    /// Sends a KeyUpdate asked for by the caller or the peer, then switches
+    /// to the next sending key.
+    fn flush_key_update(&mut self, tx: &mut SendView<'_>) -> Result<Status<()>, Error> {
+        let Some(request_peer) = self.key_update else {
+            return Ok(Status::Done(()));
+        };
+        let total = RECORD_OVERHEAD + HANDSHAKE_HEADER_LEN + 1;
+        let Some(record) = tx.room(total) else {
+            return Ok(Status::WantWrite { needed: total });
+        };
+        let Some(key) = self.send.as_mut() else {
+            return Ok(Status::Done(()));
+        };
+        if key.records_left() <= 1 {
+            return Err(self.fail(tx, Error::KeyExhausted));
+        }
+        record[HEADER_LEN..HEADER_LEN + 5].copy_from_slice(&[
+            HandshakeType::KEY_UPDATE.0,
+            0,
+            0,
+            1,
+            u8::from(request_peer),
+        ]);
+        if let Err(e) = key.seal(ContentType::HANDSHAKE, 5, record) {
+            return Err(self.fail(tx, e));
+        }
+        tx.commit(total);
+        let next = key.secret().next_traffic_secret(key.suite());
+        let suite = key.suite();
+        self.send = RecordKey::new(suite, next.as_bytes());
+        self.key_update = None;
+        Ok(Status::Done(()))
+    }
+
     /// Seals one application-data record from the front of `content`.
     fn seal_data(&mut self, tx: &mut SendView<'_>, content: &[u8]) -> Result<Status<usize>, Error> {
+        let Some(key) = self.send.as_ref() else {
+            return Err(self.fail(tx, Error::Internal("no sending key")));
+        };
         // Keep the last sequence number for the alert that closes the
         // connection when the key runs out.
-        if self.send.records_left() <= 1 {
+        if key.records_left() <= 1 {
             return Err(self.fail(tx, Error::KeyExhausted));
         }
         // Records shrink to fit a small outgoing view, so draining it always
         // makes room: `needed <= capacity`.
-        let max_content = self
-            .config
-            .max_fragment_len
-            .min(tx.capacity() - RECORD_OVERHEAD);
+        let max_content = self.send_fragment.min(tx.capacity() - RECORD_OVERHEAD);
         let take = content.len().min(max_content);
         let padding = match self.config.padding {
             Padding::None => 0,
@@ -489,13 +678,18 @@ impl Connection {
             return Ok(Status::WantWrite { needed: total });
         };
         record[HEADER_LEN..HEADER_LEN + take].copy_from_slice(&content[..take]);
-        if let Err(e) = self.send.seal(ContentType::APPLICATION_DATA, take, record) {
+        let sealed = match self.send.as_mut() {
+            Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
+            None => Err(Error::Internal("no sending key")),
+        };
+        if let Err(e) = sealed {
             return Err(self.fail(tx, e));
         }
         tx.commit(total);
         Ok(Status::Done(take))
     }
 
+    /// Seals an alert, or writes it in the clear before keys exist.
     fn seal_alert(
         &mut self,
         tx: &mut SendView<'_>,
@@ -505,25 +699,205 @@ impl Connection {
             AlertDescription::CLOSE_NOTIFY | AlertDescription::USER_CANCELED => AlertLevel::WARNING,
             _ => AlertLevel::FATAL,
         };
-        let total = RECORD_OVERHEAD + 2;
+        let protected = self.send.is_some();
+        let total = if protected {
+            RECORD_OVERHEAD + 2
+        } else {
+            HEADER_LEN + 2
+        };
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
         record[HEADER_LEN] = level.0;
         record[HEADER_LEN + 1] = alert.0;
-        self.send.seal(ContentType::ALERT, 2, record)?;
+        match self.send.as_mut() {
+            Some(key) => key.seal(ContentType::ALERT, 2, record)?,
+            None => {
+                let header = Header {
+                    content_type: ContentType::ALERT,
+                    version: ProtocolVersion::TLS1_2,
+                    len: 2,
+                };
+                record[..HEADER_LEN].copy_from_slice(&header.encode());
+            }
+        }
         tx.commit(total);
         Ok(Status::Done(()))
     }
 
-    /// Makes plaintext available at the front of the received view, opening
-    /// records until one carries application data.
+    /// Runs the handshake as far as the buffers allow.
+    fn drive(&mut self, rx: &mut RecvView<'_>, tx: &mut SendView<'_>) -> Result<Status<()>, Error> {
+        loop {
+            let Some(hs) = self.hs.take() else {
+                return Ok(Status::Done(()));
+            };
+            let fragment = self.send_fragment;
+            // The client speaks first.
+            let hs = match hs {
+                Handshake::Client(state) if state.has_output() => {
+                    let need = state.room_needed(fragment);
+                    let room = match self.room_for(tx, need) {
+                        Ok(Some(room)) => room,
+                        Ok(None) => {
+                            self.hs = Some(Handshake::Client(state));
+                            return Ok(Status::WantWrite { needed: need });
+                        }
+                        Err(e) => {
+                            self.hs = Some(Handshake::Client(state));
+                            return Err(e);
+                        }
+                    };
+                    let mut out = Out {
+                        room,
+                        used: 0,
+                        fragment,
+                    };
+                    let next = state.write_client_hello(&mut out);
+                    let used = out.used;
+                    tx.commit(used);
+                    match next {
+                        Ok(next) => self.hs = Some(Handshake::Client(next)),
+                        Err(e) => return Err(self.fail(tx, e)),
+                    }
+                    continue;
+                }
+                other => other,
+            };
+            // A whole message at the front of the region?
+            let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+            if let Some(len) = announced_len(region) {
+                if len > self.max_handshake_message {
+                    let e = PeerMisbehaved::HandshakeTooLarge {
+                        len,
+                        max: self.max_handshake_message,
+                    };
+                    return Err(self.fail(tx, e.into()));
+                }
+            }
+            if split_message(region).is_some() {
+                let need = match &hs {
+                    Handshake::Client(s) => s.room_needed(fragment),
+                    Handshake::Server(s) => s.room_needed(fragment),
+                };
+                let room = match self.room_for(tx, need) {
+                    Ok(Some(room)) => room,
+                    Ok(None) => {
+                        self.hs = Some(hs);
+                        return Ok(Status::WantWrite { needed: need });
+                    }
+                    Err(e) => {
+                        self.hs = Some(hs);
+                        return Err(e);
+                    }
+                };
+                let mut out = Out {
+                    room,
+                    used: 0,
+                    fragment,
+                };
+                let recv_before = self.recv.as_ref().map(|k| k.secret().clone());
+                let mut keys = Keys {
+                    send: &mut self.send,
+                    recv: &mut self.recv,
+                    negotiated: &mut self.negotiated,
+                };
+                let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+                let stepped = match hs {
+                    Handshake::Client(s) => s
+                        .handle(region, &mut keys, &mut out)
+                        .map(|st| (st.next.map(Handshake::Client), st.consumed)),
+                    Handshake::Server(s) => s
+                        .handle(region, &mut keys, &mut out)
+                        .map(|st| (st.next.map(Handshake::Server), st.consumed)),
+                };
+                let used = out.used;
+                tx.commit(used);
+                let (next, consumed) = match stepped {
+                    Ok(x) => x,
+                    Err(e) => return Err(self.fail(tx, e)),
+                };
+                let done = next.is_none();
+                self.hs = next;
+                if consumed > 0 {
+                    self.consume_handshake(rx, consumed);
+                    let rekeyed = match (&recv_before, &self.recv) {
+                        (Some(a), Some(b)) => a.as_bytes() != b.secret().as_bytes(),
+                        (None, None) => false,
+                        _ => true,
+                    };
+                    // RFC 8446 §5.1: no message may straddle a key change.
+                    if rekeyed && self.hs_len > 0 {
+                        return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+                    }
+                    if done {
+                        self.established();
+                    }
+                    continue;
+                }
+            } else {
+                self.hs = Some(hs);
+            }
+            if self.hs.is_none() {
+                continue;
+            }
+            match self.read_record(rx, tx)? {
+                Status::Done(_) => {}
+                Status::WantRead => return Ok(Status::WantRead),
+                Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+                Status::Closed => {
+                    return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
+                }
+            }
+        }
+    }
+
+    /// Applies what the handshake settled on.
+    fn established(&mut self) {
+        if let Some(limit) = self.negotiated.and_then(|n| n.peer_record_size_limit) {
+            // TLS 1.3's record_size_limit counts the content type byte.
+            let peer = usize::from(limit).saturating_sub(1).clamp(1, MAX_PLAINTEXT);
+            self.send_fragment = self.send_fragment.min(peer);
+        }
+    }
+
+    /// `need` bytes of contiguous outgoing room (all of it, to write a
+    /// flight into), or `None` to ask for a drain.
+    fn room_for<'t>(
+        &mut self,
+        tx: &'t mut SendView<'_>,
+        need: usize,
+    ) -> Result<Option<&'t mut [u8]>, Error> {
+        if need > tx.capacity() {
+            return Err(Misuse::SendBufferTooSmall { needed: need }.into());
+        }
+        Ok(tx.room_at_least(need))
+    }
+
+    fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
+        rx.advance(n);
+        self.hs_len -= n;
+        if self.hs_len == 0 {
+            rx.advance(core::mem::take(&mut self.hs_gap));
+        }
+    }
+
+    /// Makes plaintext available at the front of the received view,
+    /// driving the handshake first and handling post-handshake messages.
     fn next_plaintext(
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
         loop {
+            if self.hs.is_some() {
+                match self.drive(rx, tx)? {
+                    Status::Done(()) => {}
+                    other => return Ok(other),
+                }
+            }
+            // A reply to the peer's KeyUpdate goes before anything else; if
+            // it finds no room it waits, and reading goes on.
+            let _ = self.flush_key_update(tx)?;
             if self.plain_left > 0 {
                 return Ok(Status::Done(()));
             }
@@ -531,94 +905,227 @@ impl Connection {
                 // RFC 8446 §6.1: anything after close_notify is ignored.
                 return Ok(Status::Closed);
             }
-            let limit = self.config.recv_max_fragment_len;
-            let (_, total) = match deframe(rx.unread(), limit) {
-                Ok(Some(whole)) => whole,
-                Ok(None) => return self.incomplete(rx, tx),
-                Err(e) => return Err(self.fail(tx, e)),
-            };
-            let Some(record) = rx.unread_mut().get_mut(..total) else {
-                return Err(self.fail(tx, Error::Internal("deframe length")));
-            };
-            let (ty, len) = match self.recv.open(record) {
-                Ok(opened) => opened,
-                Err(e) => return Err(self.fail(tx, e)),
-            };
-            let payload = [
-                record[HEADER_LEN],
-                record.get(HEADER_LEN + 1).copied().unwrap_or(0),
-            ];
-            match (ty, len) {
-                (ContentType::APPLICATION_DATA, 0) => self.nothing_delivered(rx, tx, total)?,
-                (ContentType::APPLICATION_DATA, _) => {
-                    self.empty_records = 0;
-                    rx.advance(HEADER_LEN);
-                    self.plain_left = len;
-                    self.plain_tail = total - HEADER_LEN - len;
-                }
-                (ContentType::ALERT, 2) => {
-                    let alert = AlertDescription(payload[1]);
-                    match alert {
-                        AlertDescription::CLOSE_NOTIFY => {
-                            rx.advance(total);
-                            self.recv_close = true;
-                        }
-                        // RFC 8446 §6.1: user_canceled is not fatal; a
-                        // close_notify is to follow it.
-                        AlertDescription::USER_CANCELED => self.nothing_delivered(rx, tx, total)?,
-                        // RFC 8446 §6: every other alert is fatal, whatever
-                        // its level says. No alert is sent back.
-                        _ => {
-                            rx.advance(total);
-                            return Err(self.fail(tx, Error::AlertReceived(alert)));
-                        }
-                    }
-                }
-                (ContentType::ALERT, _) => {
-                    return Err(self.fail(tx, InvalidMessage::BadAlert.into()))
-                }
-                (ContentType::HANDSHAKE, 0) => {
-                    return Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into()));
-                }
-                // Post-handshake messages (KeyUpdate, NewSessionTicket) are
-                // processed once the handshake layer exists; a connection
-                // built from bare secrets cannot act on them.
-                (ContentType::HANDSHAKE, _) => {
-                    return Err(self.fail(tx, PeerMisbehaved::UnexpectedHandshake.into()));
-                }
-                _ => return Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into())),
+            if self.hs_len > 0
+                && split_message(rx.unread().get(..self.hs_len).unwrap_or(&[])).is_some()
+            {
+                self.post_handshake(rx, tx)?;
+                continue;
+            }
+            match self.read_record(rx, tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other),
             }
         }
     }
 
-    /// A record that carried nothing for the caller: count it against
-    /// [`MAX_EMPTY_RECORDS`] and drop it.
-    fn nothing_delivered(
+    /// Handles one post-handshake message at the front of the region.
+    fn post_handshake(
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
-        total: usize,
     ) -> Result<(), Error> {
-        rx.advance(total);
-        self.empty_records += 1;
+        let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+        let Some((ty, len, total)) = split_message(region) else {
+            return Ok(());
+        };
+        if len > self.max_handshake_message.max(MAX_PLAINTEXT) {
+            let e = PeerMisbehaved::HandshakeTooLarge {
+                len,
+                max: self.max_handshake_message,
+            };
+            return Err(self.fail(tx, e.into()));
+        }
+        let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
+        let result = match ty {
+            // Resumption is not offered yet: a ticket is checked and dropped.
+            HandshakeType::NEW_SESSION_TICKET => NewSessionTicket::parse(body)
+                .map(|_| ())
+                .map_err(client::map_extension_error),
+            HandshakeType::KEY_UPDATE => {
+                let mut r = Reader::new(body);
+                match (r.u8("key update"), r.finish("key update trailing")) {
+                    (Ok(0), Ok(())) => Ok(false),
+                    (Ok(1), Ok(())) => Ok(true),
+                    (Ok(_), Ok(())) => {
+                        Err(PeerMisbehaved::IllegalParameter("KeyUpdateRequest").into())
+                    }
+                    _ => Err(InvalidMessage::Handshake("key update").into()),
+                }
+                .map(|requested| {
+                    if let Some(key) = self.recv.as_ref() {
+                        let next = key.secret().next_traffic_secret(key.suite());
+                        self.recv = RecordKey::new(key.suite(), next.as_bytes());
+                    }
+                    if requested && self.key_update.is_none() && !self.sent_close {
+                        self.key_update = Some(false);
+                    }
+                })
+            }
+            other => Err(PeerMisbehaved::UnexpectedHandshake(other).into()),
+        };
+        if let Err(e) = result {
+            return Err(self.fail(tx, e));
+        }
+        self.consume_handshake(rx, total);
+        if ty == HandshakeType::KEY_UPDATE && self.hs_len > 0 {
+            return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+        }
+        self.count_empty(tx)
+    }
+
+    /// Reads the next record after the handshake region: its handshake
+    /// bytes join the region, application data becomes `plain_left`,
+    /// alerts and CCS are handled. `Done(())` when a record was consumed.
+    fn read_record(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<Status<()>, Error> {
+        let off = self.hs_len + self.hs_gap;
+        let unread = rx.unread().get(off..).unwrap_or(&[]);
+        let Some(header) = Header::parse(unread) else {
+            return self.incomplete(rx, tx, off, None);
+        };
+        let handshaking = self.hs.is_some();
+        let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
+        let protected = self.recv.is_some() && !ccs;
+        let limit = self.config.recv_max_fragment_len;
+        let checked = if protected {
+            header.check_protected(limit)
+        } else {
+            check_plaintext(&header, handshaking)
+        };
+        if let Err(e) = checked {
+            return Err(self.fail(tx, e));
+        }
+        let total = HEADER_LEN + header.len;
+        if unread.len() < total {
+            return self.incomplete(rx, tx, off, Some(total));
+        }
+        let Some(record) = rx.unread_mut().get_mut(off..off + total) else {
+            return Err(self.fail(tx, Error::Internal("deframe length")));
+        };
+        let (ty, len) = if protected {
+            let Some(key) = self.recv.as_mut() else {
+                return Err(self.fail(tx, Error::Internal("no receiving key")));
+            };
+            match key.open(record) {
+                Ok(opened) => opened,
+                Err(e) => return Err(self.fail(tx, e)),
+            }
+        } else {
+            (header.content_type, header.len)
+        };
+        let first = record.get(HEADER_LEN).copied().unwrap_or(0);
+        let alert = AlertDescription(record.get(HEADER_LEN + 1).copied().unwrap_or(0));
+        if ty != ContentType::HANDSHAKE && ty != ContentType::ALERT && self.hs_len > 0 {
+            // RFC 8446 §5.1: no other record between a message's fragments.
+            return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+        }
+        match (ty, len) {
+            (ContentType::HANDSHAKE, 0) => {
+                Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into()))
+            }
+            (ContentType::HANDSHAKE, _) => {
+                // Move the fragment down to join the region.
+                let from = off + HEADER_LEN;
+                rx.unread_mut().copy_within(from..from + len, self.hs_len);
+                self.hs_len += len;
+                self.hs_gap += total - len;
+                self.empty_records = 0;
+                Ok(Status::Done(()))
+            }
+            (ContentType::APPLICATION_DATA, _) if handshaking => {
+                Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()))
+            }
+            (ContentType::APPLICATION_DATA, 0) => {
+                self.drop_record(rx, off, total);
+                self.count_empty(tx)?;
+                Ok(Status::Done(()))
+            }
+            (ContentType::APPLICATION_DATA, _) => {
+                self.empty_records = 0;
+                rx.advance(HEADER_LEN);
+                self.plain_left = len;
+                self.plain_tail = total - HEADER_LEN - len;
+                Ok(Status::Done(()))
+            }
+            (ContentType::ALERT, 2) => {
+                self.drop_record(rx, off, total);
+                match alert {
+                    AlertDescription::CLOSE_NOTIFY => {
+                        self.recv_close = true;
+                        Ok(Status::Closed)
+                    }
+                    // RFC 8446 §6.1: user_canceled is not fatal; a
+                    // close_notify is to follow it.
+                    AlertDescription::USER_CANCELED => {
+                        self.count_empty(tx)?;
+                        Ok(Status::Done(()))
+                    }
+                    // RFC 8446 §6: every other alert is fatal, whatever its
+                    // level says. No alert is sent back.
+                    _ => Err(self.fail(tx, Error::AlertReceived(alert))),
+                }
+            }
+            (ContentType::ALERT, _) => Err(self.fail(tx, InvalidMessage::BadAlert.into())),
+            (ContentType::CHANGE_CIPHER_SPEC, _) => {
+                // RFC 8446 §5: a single byte 1, unprotected, only while the
+                // handshake runs; dropped.
+                if !handshaking || len != 1 || first != 1 {
+                    let e: Error = if handshaking {
+                        InvalidMessage::BadChangeCipherSpec.into()
+                    } else {
+                        PeerMisbehaved::UnexpectedContentType(ty).into()
+                    };
+                    return Err(self.fail(tx, e));
+                }
+                self.drop_record(rx, off, total);
+                self.count_empty(tx)?;
+                Ok(Status::Done(()))
+            }
+            _ => Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into())),
+        }
+    }
+
+    /// Drops a record that sits after the region.
+    fn drop_record(&mut self, rx: &mut RecvView<'_>, off: usize, total: usize) {
+        if off == 0 {
+            rx.advance(total);
+        } else {
+            self.hs_gap += total;
+        }
+    }
+
+    /// A record that carried nothing for the caller: count it against
+    /// [`MAX_EMPTY_RECORDS`].
+    fn count_empty(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
+        self.empty_records = self.empty_records.saturating_add(1);
         if self.empty_records > MAX_EMPTY_RECORDS {
             return Err(self.fail(tx, PeerMisbehaved::TooManyEmptyRecords.into()));
         }
         Ok(())
     }
 
-    /// No whole record at the front of the received view.
+    /// No whole record after the region.
     fn incomplete(
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
+        off: usize,
+        total: Option<usize>,
     ) -> Result<Status<()>, Error> {
-        if let Some(header) = Header::parse(rx.unread()) {
-            let total = HEADER_LEN + header.len;
-            if total > rx.capacity() {
-                return Err(Misuse::RecvBufferTooSmall { needed: total }.into());
+        if let Some(total) = total {
+            if off + total > rx.capacity() && self.hs_gap > 0 {
+                // Reclaim the dead bytes between region and records.
+                rx.remove(self.hs_len, self.hs_gap);
+                self.hs_gap = 0;
             }
-            rx.make_room_for(total);
+            let needed = self.hs_len + self.hs_gap + total;
+            if needed > rx.capacity() {
+                return Err(Misuse::RecvBufferTooSmall { needed }.into());
+            }
+            rx.make_room_for(needed);
         }
         if rx.eof {
             return Err(self.fail(tx, Error::Truncated));
@@ -633,6 +1140,31 @@ impl Connection {
             rx.advance(core::mem::take(&mut self.plain_tail));
         }
     }
+}
+
+/// Checks the header of an unprotected record: a handshake, alert or CCS
+/// record, at most 2^14 bytes, with a 0x03xx version.
+fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), Error> {
+    let ty = header.content_type;
+    let allowed = ty == ContentType::HANDSHAKE
+        || ty == ContentType::ALERT
+        || (ty == ContentType::CHANGE_CIPHER_SPEC && handshaking);
+    if !allowed {
+        return Err(PeerMisbehaved::UnexpectedContentType(ty).into());
+    }
+    if header.len > MAX_PLAINTEXT {
+        return Err(InvalidMessage::RecordTooLarge {
+            len: header.len,
+            max: MAX_PLAINTEXT,
+        }
+        .into());
+    }
+    // RFC 8446 §5.1: legacy_record_version is ignored, but anything not
+    // 0x03xx is not TLS at all.
+    if header.version.0 >> 8 != 3 {
+        return Err(InvalidMessage::BadRecordVersion(header.version.0).into());
+    }
+    Ok(())
 }
 
 impl<T> Status<T> {

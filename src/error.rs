@@ -15,7 +15,7 @@
 //! Every error except `Misuse` is sticky: once returned, every later call
 //! returns it again and emits nothing new.
 
-use crate::wire::{AlertDescription, ContentType};
+use crate::wire::{AlertDescription, ContentType, ExtensionType, HandshakeType};
 
 /// What went wrong. See the module documentation for which are fatal.
 #[non_exhaustive]
@@ -26,6 +26,8 @@ pub enum Error {
     /// The peer sent well-formed bytes that break the protocol; the alert
     /// is sent.
     PeerMisbehaved(PeerMisbehaved),
+    /// The peer cannot speak what we require; the alert is sent.
+    PeerIncompatible(PeerIncompatible),
     /// The peer sent this fatal alert. Nothing is sent back.
     AlertReceived(AlertDescription),
     /// The transport reported end of stream before the peer's close_notify:
@@ -65,6 +67,11 @@ pub enum InvalidMessage {
     RecordTooShort,
     /// An alert record was not exactly two bytes (`decode_error`).
     BadAlert,
+    /// A handshake message did not decode (`decode_error`); names the field.
+    Handshake(&'static str),
+    /// A change_cipher_spec record was not the single byte 1
+    /// (`unexpected_message`, RFC 8446 §5).
+    BadChangeCipherSpec,
 }
 
 /// Well-formed input that the protocol forbids here.
@@ -85,12 +92,60 @@ pub enum PeerMisbehaved {
     /// [`MAX_EMPTY_RECORDS`](crate::conn::MAX_EMPTY_RECORDS)
     /// (`unexpected_message`).
     TooManyEmptyRecords,
-    /// A handshake message arrived that this connection cannot process
+    /// A handshake message arrived that is not allowed in this state
     /// (`unexpected_message`).
-    UnexpectedHandshake,
+    UnexpectedHandshake(HandshakeType),
+    /// A handshake message was split around a key change, or other records
+    /// came between its fragments (`unexpected_message`, RFC 8446 §5.1).
+    HandshakeFragmentation,
+    /// A handshake message longer than the configured maximum
+    /// (`illegal_parameter`).
+    HandshakeTooLarge {
+        /// The length announced.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A field had a value the protocol forbids here (`illegal_parameter`).
+    IllegalParameter(&'static str),
+    /// The same extension twice in one block (`illegal_parameter`).
+    DuplicateExtension(ExtensionType),
+    /// An extension we did not offer, or one not allowed in this message
+    /// (`unsupported_extension`).
+    UnsolicitedExtension(ExtensionType),
+    /// A required extension is missing (`missing_extension`).
+    MissingExtension(ExtensionType),
+    /// The peer's Finished did not verify (`decrypt_error`).
+    BadFinished,
+    /// The server random carries a downgrade sentinel (`illegal_parameter`,
+    /// RFC 8446 §4.1.3).
+    Downgrade,
     /// The peer's sequence number would wrap (`internal_error`; no sane peer
     /// gets here: it must rekey first).
     PeerSequenceExhausted,
+}
+
+/// Nothing acceptable in common with the peer.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerIncompatible {
+    /// The peer does not speak TLS 1.3 (`protocol_version`).
+    NotTls13,
+    /// No cipher suite in common (`handshake_failure`).
+    NoSharedSuite,
+    /// No key exchange group in common (`handshake_failure`).
+    NoSharedGroup,
+    /// No signature scheme in common with our certificates
+    /// (`handshake_failure`).
+    NoSharedSignatureScheme,
+    /// No ALPN protocol in common (`no_application_protocol`).
+    NoSharedProtocol,
+    /// The server asked for a HelloRetryRequest, which this client does not
+    /// support yet (`handshake_failure`).
+    HelloRetryRequest,
+    /// We require a client certificate and the client sent none
+    /// (`certificate_required`).
+    CertificateRequired,
 }
 
 /// A call that was not valid. Not sticky: nothing was consumed or lost.
@@ -129,7 +184,18 @@ impl Error {
                 InvalidMessage::RecordTooLarge { .. } => AlertDescription::RECORD_OVERFLOW,
                 InvalidMessage::BadRecordVersion(_)
                 | InvalidMessage::RecordTooShort
-                | InvalidMessage::BadAlert => AlertDescription::DECODE_ERROR,
+                | InvalidMessage::BadAlert
+                | InvalidMessage::Handshake(_) => AlertDescription::DECODE_ERROR,
+                InvalidMessage::BadChangeCipherSpec => AlertDescription::UNEXPECTED_MESSAGE,
+            }),
+            Self::PeerIncompatible(p) => Some(match p {
+                PeerIncompatible::NotTls13 => AlertDescription::PROTOCOL_VERSION,
+                PeerIncompatible::NoSharedProtocol => AlertDescription::NO_APPLICATION_PROTOCOL,
+                PeerIncompatible::NoSharedSuite
+                | PeerIncompatible::NoSharedGroup
+                | PeerIncompatible::NoSharedSignatureScheme
+                | PeerIncompatible::HelloRetryRequest => AlertDescription::HANDSHAKE_FAILURE,
+                PeerIncompatible::CertificateRequired => AlertDescription::CERTIFICATE_REQUIRED,
             }),
             Self::PeerMisbehaved(p) => Some(match p {
                 PeerMisbehaved::BadRecordMac => AlertDescription::BAD_RECORD_MAC,
@@ -138,7 +204,15 @@ impl Error {
                 | PeerMisbehaved::NoContentType
                 | PeerMisbehaved::EmptyRecord(_)
                 | PeerMisbehaved::TooManyEmptyRecords
-                | PeerMisbehaved::UnexpectedHandshake => AlertDescription::UNEXPECTED_MESSAGE,
+                | PeerMisbehaved::UnexpectedHandshake(_)
+                | PeerMisbehaved::HandshakeFragmentation => AlertDescription::UNEXPECTED_MESSAGE,
+                PeerMisbehaved::HandshakeTooLarge { .. }
+                | PeerMisbehaved::IllegalParameter(_)
+                | PeerMisbehaved::DuplicateExtension(_)
+                | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
+                PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
+                PeerMisbehaved::MissingExtension(_) => AlertDescription::MISSING_EXTENSION,
+                PeerMisbehaved::BadFinished => AlertDescription::DECRYPT_ERROR,
             }),
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
             Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),
@@ -166,6 +240,12 @@ impl From<PeerMisbehaved> for Error {
     }
 }
 
+impl From<PeerIncompatible> for Error {
+    fn from(e: PeerIncompatible) -> Self {
+        Self::PeerIncompatible(e)
+    }
+}
+
 impl From<Misuse> for Error {
     fn from(e: Misuse) -> Self {
         Self::Misuse(e)
@@ -183,6 +263,7 @@ impl core::fmt::Display for Error {
         match self {
             Self::InvalidMessage(m) => write!(f, "peer sent an undecodable record: {m:?}")?,
             Self::PeerMisbehaved(p) => write!(f, "peer broke the protocol: {p:?}")?,
+            Self::PeerIncompatible(p) => write!(f, "nothing in common with the peer: {p:?}")?,
             Self::AlertReceived(a) => return write!(f, "peer sent fatal alert {a}"),
             Self::Truncated => return f.write_str("transport closed without close_notify"),
             Self::KeyExhausted => return f.write_str("sending key exhausted; connection closed"),

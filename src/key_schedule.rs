@@ -101,6 +101,11 @@ impl Transcript {
         }
     }
 
+    /// A transcript continuing `ctx`.
+    pub(crate) fn from_context(ctx: digest::Context) -> Self {
+        Self { ctx }
+    }
+
     /// Adds a whole handshake message (header included).
     pub fn add(&mut self, message: &[u8]) {
         self.ctx.update(message);

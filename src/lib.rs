@@ -63,6 +63,7 @@ pub mod buffer;
 pub mod codec;
 pub mod conn;
 pub mod error;
+pub mod handshake;
 pub mod key_schedule;
 pub mod record;
 pub mod sign;
@@ -73,7 +74,7 @@ pub mod wire;
 
 pub use buffer::{Buffers, RecvBuf, SendBuf};
 pub use conn::{Connection, Padding, RecordConfig, Shutdown, Status, WriteMode};
-pub use error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
+pub use error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
 pub use record::suite::{
     Suite, ALL_SUITES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
     TLS13_CHACHA20_POLY1305_SHA256,

@@ -215,16 +215,20 @@ fn wrong_inner_content_type_is_unexpected_message() {
     assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
     // Handshake messages cannot be processed by a connection built from
     // secrets; an empty handshake record is refused in any case.
-    let (err, _) = server_reads(&client_record(
+    // A renegotiation-style ClientHello after the handshake is refused.
+    let (err, alerts) = server_reads(&client_record(
         ContentType::HANDSHAKE,
-        b"\x18\x00\x00\x01\x00",
+        b"\x01\x00\x00\x00",
         0,
         0,
     ));
     assert_eq!(
         err,
-        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake)
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            tlspair::wire::HandshakeType::CLIENT_HELLO
+        ))
     );
+    assert_eq!(alerts, fatal(AD::UNEXPECTED_MESSAGE));
     let (err, alerts) = server_reads(&client_record(ContentType::HANDSHAKE, b"", 0, 0));
     assert_eq!(
         err,

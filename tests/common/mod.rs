@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::HashMap;
 
 use tlspair::{Buffers, Connection, RecordConfig, Status, Suite};
@@ -17,7 +19,7 @@ pub const SERVER_SECRET: [u8; 48] = [0x5e; 48];
 pub type Bufs = Buffers<Vec<u8>, Vec<u8>>;
 
 pub struct Side {
-    pub conn: Connection,
+    pub conn: Connection<'static>,
     pub bufs: Bufs,
 }
 

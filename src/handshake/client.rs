@@ -1,0 +1,551 @@
+//! The TLS 1.3 client state machine (RFC 8446 §2, §4).
+//!
+//! ```text
+//! Start ──ClientHello──► ExpectServerHello ──► ExpectEncryptedExtensions
+//!   ──► ExpectCertificate (CertificateRequest?) ──Certificate+CertificateVerify──►
+//!   ExpectFinished ──[Certificate, CertificateVerify], CCS, Finished──► done
+//! ```
+//!
+//! Each state consumes itself in `handle`, so a stale state cannot be
+//! reused. Certificate and CertificateVerify are handled as a pair: the
+//! end-entity certificate is still in the received view when its signature
+//! is checked, so no copy of it is kept.
+
+use ring::digest;
+use rustls_pki_types::ServerName;
+
+use super::kx::KeyExchange;
+use super::messages::{
+    encode_certificate, split_message, write_message, CertificateChain, CertificateMessageError,
+    CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
+    KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
+};
+use super::{flight_room, ClientConfig, Context, Negotiated, Out};
+use crate::codec::DecodeError;
+use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
+use crate::record::protect::RecordKey;
+use crate::record::suite::Suite;
+use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
+use crate::sign::{
+    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
+};
+use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
+
+/// The record keys a handshake step may install, and what it reports.
+pub(crate) struct Keys<'x> {
+    pub send: &'x mut Option<RecordKey>,
+    pub recv: &'x mut Option<RecordKey>,
+    pub negotiated: &'x mut Option<Negotiated>,
+}
+
+/// What a step did with the handshake messages at the front of the
+/// reassembly region.
+pub(crate) struct Step<S> {
+    /// The next state; `None` once the handshake is complete.
+    pub next: Option<S>,
+    /// Bytes of the region consumed (0: the step needs more bytes).
+    pub consumed: usize,
+}
+
+/// Room the largest ClientHello we build needs, as one plaintext record:
+/// fixed fields and extension headers (~120 bytes), a P-384 key share
+/// (97), suites and groups (a few dozen), the SNI name (≤ 253), ALPN names
+/// (≤ 2 × 255) and a 2 KiB margin. Checked against the real size before
+/// anything is written.
+const CLIENT_HELLO_BOUND: usize = 4096;
+
+/// The client's transcript before the suite is known: one context per
+/// hash the offered suites use.
+struct EarlyTranscript {
+    sha256: digest::Context,
+    sha384: digest::Context,
+}
+
+impl EarlyTranscript {
+    fn add(&mut self, m: &[u8]) {
+        self.sha256.update(m);
+        self.sha384.update(m);
+    }
+
+    fn pick(self, suite: &Suite) -> Transcript {
+        let ctx = if suite.hash_len == 48 {
+            self.sha384
+        } else {
+            self.sha256
+        };
+        Transcript::from_context(ctx)
+    }
+}
+
+/// The client's states.
+pub(crate) enum State<'a> {
+    /// ClientHello not yet sent.
+    Start(Common<'a>),
+    /// ClientHello sent.
+    ExpectServerHello(Common<'a>, ExpectServerHello),
+    /// After ServerHello.
+    ExpectEncryptedExtensions(Common<'a>, Keyed),
+    /// After EncryptedExtensions (and a CertificateRequest, if any).
+    ExpectCertificate(Common<'a>, Keyed),
+    /// After CertificateVerify.
+    ExpectFinished(Common<'a>, Keyed),
+}
+
+/// What every state carries.
+pub(crate) struct Common<'a> {
+    pub config: &'a ClientConfig<'a>,
+    pub ctx: Context<'a>,
+}
+
+pub(crate) struct ExpectServerHello {
+    kx: KeyExchange,
+    transcript: EarlyTranscript,
+    session_id: [u8; 32],
+    session_id_len: u8,
+}
+
+/// State once handshake keys exist.
+pub(crate) struct Keyed {
+    suite: &'static Suite,
+    transcript: Transcript,
+    secret: HandshakeSecret,
+    negotiated: Negotiated,
+    /// The server sent a CertificateRequest.
+    cert_requested: bool,
+}
+
+impl<'a> State<'a> {
+    pub fn new(config: &'a ClientConfig<'a>, ctx: Context<'a>) -> Self {
+        Self::Start(Common { config, ctx })
+    }
+
+    /// Room in the outgoing view the next step may need.
+    pub fn room_needed(&self, fragment: usize) -> usize {
+        match self {
+            Self::Start(_) => CLIENT_HELLO_BOUND,
+            // The final flight: CCS, our certificate and signature if asked,
+            // Finished, as protected records.
+            Self::ExpectFinished(c, k)
+            | Self::ExpectCertificate(c, k)
+            | Self::ExpectEncryptedExtensions(c, k) => {
+                let mut m = 4 + 48;
+                if k.cert_requested {
+                    m += 4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN;
+                    if let Some(auth) = c.config.client_auth {
+                        m += auth.chain.iter().map(|d| 5 + d.len()).sum::<usize>();
+                    }
+                }
+                HEADER_LEN + 1 + flight_room(m, fragment, RECORD_OVERHEAD)
+            }
+            Self::ExpectServerHello(..) => 0,
+        }
+    }
+
+    /// Whether this state writes before it reads (the ClientHello).
+    pub fn has_output(&self) -> bool {
+        matches!(self, Self::Start(_))
+    }
+
+    /// Writes the ClientHello.
+    pub fn write_client_hello(self, out: &mut Out<'_>) -> Result<Self, Error> {
+        let Self::Start(common) = self else {
+            return Ok(self);
+        };
+        let config = common.config;
+        let rng = config.rng;
+        let fail_rng = Error::Internal("random number generator failed");
+        let mut random = [0u8; 32];
+        rng.fill(&mut random).map_err(|_| fail_rng)?;
+        let mut session_id = [0u8; 32];
+        let session_id_len = if config.middlebox_compat {
+            rng.fill(&mut session_id).map_err(|_| fail_rng)?;
+            32u8
+        } else {
+            0
+        };
+        let group = *config
+            .groups
+            .iter()
+            .find(|g| super::kx::is_supported(**g))
+            .ok_or(crate::error::Misuse::BadConfig(
+                "no supported group configured",
+            ))?;
+        let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
+        let mut suites = [crate::wire::CipherSuite(0); 8];
+        let n = config.suites.len().min(suites.len());
+        for (slot, s) in suites.iter_mut().zip(config.suites) {
+            *slot = s.id;
+        }
+        let shares = [KeyShare {
+            group,
+            public: kx.public(),
+        }];
+        let record_size_limit = (config.record.recv_max_fragment_len
+            < crate::record::MAX_PLAINTEXT)
+            .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+        let hello = ClientHelloOut {
+            random: &random,
+            session_id: &session_id[..usize::from(session_id_len)],
+            suites: &suites[..n],
+            server_name: common
+                .ctx
+                .server_name
+                .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
+            groups: config.groups,
+            key_shares: &shares,
+            schemes: config.verifier.supported_schemes(),
+            alpn: config.alpn,
+            record_size_limit,
+            cookie: None,
+        };
+        let mut transcript = EarlyTranscript {
+            sha256: digest::Context::new(&digest::SHA256),
+            sha384: digest::Context::new(&digest::SHA384),
+        };
+        out.records(None, ContentType::HANDSHAKE, |w| {
+            hello.encode(w)?;
+            transcript.add(w.written());
+            Ok(())
+        })?;
+        Ok(Self::ExpectServerHello(
+            common,
+            ExpectServerHello {
+                kx,
+                transcript,
+                session_id,
+                session_id_len,
+            },
+        ))
+    }
+
+    /// Handles the messages at the front of `region`.
+    pub fn handle(
+        self,
+        region: &[u8],
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Step<Self>, Error> {
+        let Some((ty, _, total)) = split_message(region) else {
+            return Ok(Step {
+                next: Some(self),
+                consumed: 0,
+            });
+        };
+        let msg = &region[..total];
+        let body = &msg[4..];
+        match (self, ty) {
+            (Self::ExpectServerHello(c, s), HandshakeType::SERVER_HELLO) => {
+                let keyed = server_hello(&c, s, msg, body, keys)?;
+                Ok(Step {
+                    next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
+                encrypted_extensions(&c, &mut k, body)?;
+                k.transcript.add(msg);
+                Ok(Step {
+                    next: Some(Self::ExpectCertificate(c, k)),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE_REQUEST)
+                if !k.cert_requested =>
+            {
+                let req = CertificateRequest::parse(body).map_err(extension_error)?;
+                if !req.context.is_empty() {
+                    return Err(
+                        PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
+                    );
+                }
+                k.cert_requested = true;
+                k.transcript.add(msg);
+                Ok(Step {
+                    next: Some(Self::ExpectCertificate(c, k)),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
+                // The CertificateVerify must be here too: the certificate it
+                // is checked against is not kept.
+                let rest = &region[total..];
+                let Some((cv_ty, _, cv_total)) = split_message(rest) else {
+                    return Ok(Step {
+                        next: Some(Self::ExpectCertificate(c, k)),
+                        consumed: 0,
+                    });
+                };
+                if cv_ty != HandshakeType::CERTIFICATE_VERIFY {
+                    return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
+                }
+                let cv = &rest[..cv_total];
+                certificate_and_verify(&c, &mut k, msg, cv)?;
+                Ok(Step {
+                    next: Some(Self::ExpectFinished(c, k)),
+                    consumed: total + cv_total,
+                })
+            }
+            (Self::ExpectFinished(c, k), HandshakeType::FINISHED) => {
+                finished(&c, k, msg, body, keys, out)?;
+                Ok(Step {
+                    next: None,
+                    consumed: total,
+                })
+            }
+            (_, ty) => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+        }
+    }
+}
+
+pub(crate) fn extension_error(e: ExtensionError) -> Error {
+    match e {
+        ExtensionError::Decode(DecodeError(what)) => InvalidMessage::Handshake(what).into(),
+        ExtensionError::Duplicate(ty) => PeerMisbehaved::DuplicateExtension(ty).into(),
+        ExtensionError::TooMany => InvalidMessage::Handshake("too many extensions").into(),
+    }
+}
+
+pub(crate) use extension_error as map_extension_error;
+
+fn server_hello(
+    c: &Common<'_>,
+    s: ExpectServerHello,
+    msg: &[u8],
+    body: &[u8],
+    keys: &mut Keys<'_>,
+) -> Result<Keyed, Error> {
+    let sh = ServerHello::parse(body).map_err(extension_error)?;
+    if sh.selected_version != Some(ProtocolVersion::TLS1_3) {
+        // A 1.2-or-older ServerHello: check the sentinel first, which tells
+        // an attack from a server that simply lacks 1.3.
+        let tail = &sh.random[24..];
+        if tail == DOWNGRADE_TLS12 || tail == DOWNGRADE_TLS11 {
+            return Err(PeerMisbehaved::Downgrade.into());
+        }
+        return Err(PeerIncompatible::NotTls13.into());
+    }
+    if sh.legacy_version != ProtocolVersion::TLS1_2 {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_version").into());
+    }
+    if sh.is_retry() {
+        return Err(PeerIncompatible::HelloRetryRequest.into());
+    }
+    if let Some(ext) = sh.unexpected {
+        return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
+    }
+    if sh.selected_psk.is_some() {
+        return Err(PeerMisbehaved::UnsolicitedExtension(
+            crate::wire::ExtensionType::PRE_SHARED_KEY,
+        )
+        .into());
+    }
+    if sh.session_id != &s.session_id[..usize::from(s.session_id_len)] {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_session_id_echo").into());
+    }
+    if sh.compression != 0 {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_method").into());
+    }
+    let suite = c
+        .config
+        .suites
+        .iter()
+        .copied()
+        .find(|x| x.id == sh.suite)
+        .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+    let share = sh.key_share.ok_or(PeerMisbehaved::MissingExtension(
+        crate::wire::ExtensionType::KEY_SHARE,
+    ))?;
+    if share.group != s.kx.group() {
+        return Err(PeerMisbehaved::IllegalParameter("key_share group not offered").into());
+    }
+    let group = share.group;
+    let shared =
+        s.kx.complete(share.public)
+            .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+    let mut transcript = s.transcript.pick(suite);
+    transcript.add(msg);
+    let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
+    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let bad = Error::Internal("handshake key derivation");
+    *keys.recv = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
+    *keys.send = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
+    Ok(Keyed {
+        suite,
+        transcript,
+        secret,
+        negotiated: Negotiated {
+            version: ProtocolVersion::TLS1_3,
+            suite: suite.id,
+            group,
+            signature_scheme: SignatureScheme(0),
+            alpn_index: None,
+            cert_index: None,
+            peer_cert_sha256: None,
+            peer_record_size_limit: None,
+        },
+        cert_requested: false,
+    })
+}
+
+fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<(), Error> {
+    let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
+    if let Some(ext) = ee.forbidden {
+        return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
+    }
+    if ee.early_data {
+        return Err(
+            PeerMisbehaved::UnsolicitedExtension(crate::wire::ExtensionType::EARLY_DATA).into(),
+        );
+    }
+    if let Some(p) = ee.alpn {
+        let index = c.config.alpn.iter().position(|ours| *ours == p).ok_or(
+            PeerMisbehaved::IllegalParameter("ALPN protocol not offered"),
+        )?;
+        k.negotiated.alpn_index = u8::try_from(index).ok();
+    }
+    if let Some(limit) = ee.record_size_limit {
+        if limit < 64 {
+            return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
+        }
+        k.negotiated.peer_record_size_limit = Some(limit);
+    }
+    Ok(())
+}
+
+fn certificate_and_verify(
+    c: &Common<'_>,
+    k: &mut Keyed,
+    cert_msg: &[u8],
+    cv_msg: &[u8],
+) -> Result<(), Error> {
+    let chain = CertificateChain::parse(&cert_msg[4..]).map_err(|e| match e {
+        CertificateMessageError::Decode(DecodeError(what)) => {
+            Error::from(InvalidMessage::Handshake(what))
+        }
+        CertificateMessageError::TooLong => crate::verify::CertificateError::ChainTooLong.into(),
+    })?;
+    if !chain.context.is_empty() {
+        return Err(PeerMisbehaved::IllegalParameter("certificate_request_context").into());
+    }
+    let certs = chain.certs();
+    let Some(end_entity) = certs.first() else {
+        // RFC 8446 §4.4.2.4: an empty server Certificate is decode_error.
+        return Err(InvalidMessage::Handshake("empty server certificate").into());
+    };
+    let ders = chain.ders();
+    let name = match c.ctx.server_name {
+        Some(n) => {
+            ServerName::try_from(n).map_err(|_| crate::error::Misuse::BadConfig("server name"))?
+        }
+        None => {
+            return Err(crate::error::Misuse::BadConfig(
+                "a server name is needed to verify the server",
+            )
+            .into())
+        }
+    };
+    c.config
+        .verifier
+        .verify_server_cert(&ders, &name, c.ctx.now)?;
+    k.transcript.add(cert_msg);
+
+    let cv = CertificateVerify::parse(&cv_msg[4..])
+        .map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
+    if !c.config.verifier.supported_schemes().contains(&cv.scheme) {
+        return Err(PeerMisbehaved::IllegalParameter("signature scheme not offered").into());
+    }
+    let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+    let signed = certificate_verify_message(
+        SignContext::Server,
+        k.transcript.current().as_bytes(),
+        &mut content,
+    )?;
+    c.config
+        .verifier
+        .verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
+    k.transcript.add(cv_msg);
+    k.negotiated.signature_scheme = cv.scheme;
+    let fp = digest::digest(&digest::SHA256, end_entity);
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(fp.as_ref());
+    k.negotiated.peer_cert_sha256 = Some(sha);
+    Ok(())
+}
+
+fn finished(
+    c: &Common<'_>,
+    mut k: Keyed,
+    msg: &[u8],
+    body: &[u8],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
+    let suite = k.suite;
+    let bad = Error::Internal("handshake keys missing");
+    let server_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+    if !server_hs.verify_finished(suite, &k.transcript.current(), body) {
+        return Err(PeerMisbehaved::BadFinished.into());
+    }
+    k.transcript.add(msg);
+    let master = k.secret.into_master(suite);
+    let (client_ap, server_ap, _exporter) =
+        master.application_secrets(suite, &k.transcript.current());
+    *keys.recv = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
+
+    // Our flight: CCS (compatibility mode), certificate if asked, Finished,
+    // within the server's record_size_limit (RFC 8449 §4).
+    if let Some(limit) = k.negotiated.peer_record_size_limit {
+        out.fragment = out
+            .fragment
+            .min(usize::from(limit).saturating_sub(1).max(1));
+    }
+    if c.config.middlebox_compat {
+        out.change_cipher_spec()?;
+    }
+    let send = keys.send.as_mut().ok_or(bad)?;
+    let client_hs = send.secret().clone();
+    let transcript = &mut k.transcript;
+    let auth = c.config.client_auth;
+    let rng = c.config.rng;
+    out.records(Some(send), ContentType::HANDSHAKE, |w| {
+        if k.cert_requested {
+            let from = w.len();
+            match auth {
+                Some(a) => encode_certificate(w, &[], a.chain)?,
+                None => encode_certificate(w, &[], &[])?,
+            }
+            transcript.add(&w.written()[from..]);
+            if let Some(a) = auth {
+                let scheme = a
+                    .key
+                    .scheme_for(c.config.verifier.supported_schemes().iter().copied())
+                    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+                let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+                let signed = certificate_verify_message(
+                    SignContext::Client,
+                    transcript.current().as_bytes(),
+                    &mut content,
+                )?;
+                let from = w.len();
+                let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+                let n = a.key.sign(scheme, signed, rng, &mut sig)?;
+                write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
+                    w.u16(scheme.0)?;
+                    w.vec16(&sig[..n])
+                })?;
+                transcript.add(&w.written()[from..]);
+            }
+        }
+        let verify_data = client_hs.finished_mac(suite, &transcript.current());
+        let from = w.len();
+        write_message(w, HandshakeType::FINISHED, |w| {
+            w.bytes(verify_data.as_bytes())
+        })?;
+        transcript.add(&w.written()[from..]);
+        Ok(())
+    })?;
+    *keys.send = Some(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?);
+    *keys.negotiated = Some(k.negotiated);
+    Ok(())
+}

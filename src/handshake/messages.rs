@@ -1,0 +1,828 @@
+//! Handshake messages (RFC 8446 §4): parsed from untrusted bytes into
+//! borrowed, bounded views, and encoded into caller-provided slices.
+//!
+//! Parsed values borrow the message bytes where they lie (in the received
+//! view); lists stay as validated byte slices with iterators, so parsing
+//! allocates nothing and copies nothing. Every parser consumes its whole
+//! input or fails.
+
+use crate::codec::{DecodeError, Overflow, Reader, U16List, Writer};
+use crate::wire::{
+    CipherSuite, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
+};
+
+/// Bytes in a handshake message header: type (1) and length (3).
+pub const HANDSHAKE_HEADER_LEN: usize = 4;
+
+/// Most extensions accepted in one block. Real ClientHellos carry about 20;
+/// the bound keeps duplicate detection cheap (quadratic in this number).
+pub const MAX_EXTENSIONS: usize = 64;
+
+/// Longest certificate chain accepted, end-entity certificate included.
+pub const MAX_CHAIN_LEN: usize = 8;
+
+/// The special ServerHello.random of a HelloRetryRequest: SHA-256 of
+/// "HelloRetryRequest" (RFC 8446 §4.1.3).
+pub const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// The last eight bytes of a TLS 1.3 server's random when it negotiates
+/// TLS 1.2 ("DOWNGRD" 01) or below ("DOWNGRD" 00) (RFC 8446 §4.1.3).
+pub const DOWNGRADE_TLS12: [u8; 8] = *b"DOWNGRD\x01";
+/// See [`DOWNGRADE_TLS12`].
+pub const DOWNGRADE_TLS11: [u8; 8] = *b"DOWNGRD\x00";
+
+/// Splits one handshake message off the front of `bytes`: `Ok(None)` if it
+/// is not all there yet, else its type, body and total length.
+pub fn split_message(bytes: &[u8]) -> Option<(HandshakeType, usize, usize)> {
+    let mut r = Reader::new(bytes);
+    let ty = r.u8("").ok()?;
+    let len = r.u24("").ok()?;
+    let total = HANDSHAKE_HEADER_LEN + len;
+    (bytes.len() >= total).then_some((HandshakeType(ty), len, total))
+}
+
+/// The announced length of the message whose header starts `bytes`, if
+/// the four header bytes are in.
+pub fn announced_len(bytes: &[u8]) -> Option<usize> {
+    let mut r = Reader::new(bytes);
+    let _ = r.u8("").ok()?;
+    r.u24("").ok()
+}
+
+/// Writes a handshake message: header, then `body`, length patched.
+pub fn write_message(
+    w: &mut Writer<'_>,
+    ty: HandshakeType,
+    body: impl FnOnce(&mut Writer<'_>) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
+    w.u8(ty.0)?;
+    w.vec::<3>(body)
+}
+
+/// Walks an extension block, refusing duplicates and more than
+/// [`MAX_EXTENSIONS`], and hands each (type, body) to `f`.
+fn for_each_extension<'a>(
+    block: &'a [u8],
+    mut f: impl FnMut(ExtensionType, &'a [u8]) -> Result<(), DecodeError>,
+) -> Result<(), ExtensionError> {
+    let mut seen = [0u16; MAX_EXTENSIONS];
+    let mut count = 0;
+    let mut r = Reader::new(block);
+    while !r.is_empty() {
+        let ty = r.u16("extension type")?;
+        let body = r.vec16("extension body")?;
+        let earlier = seen.get(..count).unwrap_or(&[]);
+        if earlier.contains(&ty) {
+            return Err(ExtensionError::Duplicate(ExtensionType(ty)));
+        }
+        let slot = seen.get_mut(count).ok_or(ExtensionError::TooMany)?;
+        *slot = ty;
+        count += 1;
+        f(ExtensionType(ty), body)?;
+    }
+    Ok(())
+}
+
+/// Why an extension block was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExtensionError {
+    /// Malformed (`decode_error`).
+    Decode(DecodeError),
+    /// The same type twice (`illegal_parameter`, RFC 8446 §4.2).
+    Duplicate(ExtensionType),
+    /// More than [`MAX_EXTENSIONS`] (`decode_error`).
+    TooMany,
+}
+
+impl From<DecodeError> for ExtensionError {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+/// One `KeyShareEntry`.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyShare<'a> {
+    /// The group.
+    pub group: NamedGroup,
+    /// The public value.
+    pub public: &'a [u8],
+}
+
+/// A validated `KeyShareEntry client_shares<0..2^16-1>`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyShares<'a>(&'a [u8]);
+
+impl<'a> KeyShares<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let list = r.vec16("key_share list")?;
+        r.finish("key_share trailing")?;
+        let mut check = Reader::new(list);
+        while !check.is_empty() {
+            let _ = check.u16("key_share group")?;
+            if check.vec16("key_share public")?.is_empty() {
+                return Err(DecodeError("empty key share"));
+            }
+        }
+        Ok(Self(list))
+    }
+
+    /// The entries in order.
+    pub fn iter(&self) -> impl Iterator<Item = KeyShare<'a>> + 'a {
+        let mut r = Reader::new(self.0);
+        core::iter::from_fn(move || {
+            let group = NamedGroup(r.u16("").ok()?);
+            let public = r.vec16("").ok()?;
+            Some(KeyShare { group, public })
+        })
+    }
+}
+
+/// A validated ALPN `ProtocolNameList`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProtocolNames<'a>(&'a [u8]);
+
+impl<'a> ProtocolNames<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let list = r.vec16("alpn list")?;
+        r.finish("alpn trailing")?;
+        if list.is_empty() {
+            return Err(DecodeError("empty alpn list"));
+        }
+        let mut check = Reader::new(list);
+        while !check.is_empty() {
+            if check.vec8("alpn name")?.is_empty() {
+                return Err(DecodeError("empty alpn name"));
+            }
+        }
+        Ok(Self(list))
+    }
+
+    /// The names in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let mut r = Reader::new(self.0);
+        core::iter::from_fn(move || r.vec8("").ok())
+    }
+}
+
+/// The extensions of a ClientHello that this engine acts on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientExtensions<'a> {
+    /// server_name: the host_name, if one was sent.
+    pub server_name: Option<&'a [u8]>,
+    /// supported_versions.
+    pub supported_versions: Option<U16List<'a>>,
+    /// supported_groups.
+    pub supported_groups: Option<U16List<'a>>,
+    /// key_share.
+    pub key_shares: Option<KeyShares<'a>>,
+    /// signature_algorithms.
+    pub signature_algorithms: Option<U16List<'a>>,
+    /// signature_algorithms_cert.
+    pub signature_algorithms_cert: Option<U16List<'a>>,
+    /// application_layer_protocol_negotiation.
+    pub alpn: Option<ProtocolNames<'a>>,
+    /// record_size_limit.
+    pub record_size_limit: Option<u16>,
+    /// psk_key_exchange_modes.
+    pub psk_modes: Option<&'a [u8]>,
+    /// pre_shared_key (raw; must be the last extension).
+    pub pre_shared_key: Option<&'a [u8]>,
+    /// cookie.
+    pub cookie: Option<&'a [u8]>,
+    /// early_data was offered.
+    pub early_data: bool,
+}
+
+/// A parsed ClientHello.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientHello<'a> {
+    /// legacy_version.
+    pub legacy_version: ProtocolVersion,
+    /// random.
+    pub random: &'a [u8; 32],
+    /// legacy_session_id (0..32 bytes).
+    pub session_id: &'a [u8],
+    /// cipher_suites.
+    pub cipher_suites: U16List<'a>,
+    /// legacy_compression_methods.
+    pub compression: &'a [u8],
+    /// The extensions acted on.
+    pub ext: ClientExtensions<'a>,
+}
+
+impl<'a> ClientHello<'a> {
+    /// Parses a ClientHello body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, ExtensionError> {
+        let mut r = Reader::new(body);
+        let legacy_version = ProtocolVersion(r.u16("client version")?);
+        let random = r.array::<32>("client random")?;
+        let session_id = r.vec8("session id")?;
+        if session_id.len() > 32 {
+            return Err(DecodeError("session id too long").into());
+        }
+        let cipher_suites = U16List::new(r.vec16("cipher suites")?, false, "cipher suites")?;
+        let compression = r.vec8("compression methods")?;
+        if compression.is_empty() {
+            return Err(DecodeError("no compression methods").into());
+        }
+        let mut ext = ClientExtensions::default();
+        if !r.is_empty() {
+            let block = r.vec16("extensions")?;
+            r.finish("client hello trailing")?;
+            let mut after_psk = false;
+            for_each_extension(block, |ty, body| {
+                if after_psk {
+                    return Err(DecodeError("pre_shared_key not last"));
+                }
+                let mut b = Reader::new(body);
+                match ty {
+                    ExtensionType::SERVER_NAME => ext.server_name = parse_server_name(body)?,
+                    ExtensionType::SUPPORTED_VERSIONS => {
+                        ext.supported_versions =
+                            Some(U16List::new(b.vec8("versions")?, false, "versions")?);
+                        b.finish("versions trailing")?;
+                    }
+                    ExtensionType::SUPPORTED_GROUPS => {
+                        ext.supported_groups =
+                            Some(U16List::new(b.vec16("groups")?, false, "groups")?);
+                        b.finish("groups trailing")?;
+                    }
+                    ExtensionType::KEY_SHARE => ext.key_shares = Some(KeyShares::parse(body)?),
+                    ExtensionType::SIGNATURE_ALGORITHMS => {
+                        ext.signature_algorithms =
+                            Some(U16List::new(b.vec16("sigalgs")?, false, "sigalgs")?);
+                        b.finish("sigalgs trailing")?;
+                    }
+                    ExtensionType::SIGNATURE_ALGORITHMS_CERT => {
+                        ext.signature_algorithms_cert = Some(U16List::new(
+                            b.vec16("sigalgs cert")?,
+                            false,
+                            "sigalgs cert",
+                        )?);
+                        b.finish("sigalgs cert trailing")?;
+                    }
+                    ExtensionType::ALPN => ext.alpn = Some(ProtocolNames::parse(body)?),
+                    ExtensionType::RECORD_SIZE_LIMIT => {
+                        ext.record_size_limit = Some(b.u16("record size limit")?);
+                        b.finish("record size limit trailing")?;
+                    }
+                    ExtensionType::PSK_KEY_EXCHANGE_MODES => {
+                        ext.psk_modes = Some(b.vec8("psk modes")?);
+                        b.finish("psk modes trailing")?;
+                    }
+                    ExtensionType::PRE_SHARED_KEY => {
+                        ext.pre_shared_key = Some(body);
+                        after_psk = true;
+                    }
+                    ExtensionType::COOKIE => {
+                        ext.cookie = Some(b.vec16("cookie")?);
+                        b.finish("cookie trailing")?;
+                    }
+                    ExtensionType::EARLY_DATA => {
+                        b.finish("early data trailing")?;
+                        ext.early_data = true;
+                    }
+                    // RFC 8446 §4.2: unknown extensions are ignored.
+                    _ => {}
+                }
+                Ok(())
+            })?;
+        } else {
+            r.finish("client hello trailing")?;
+        }
+        Ok(Self {
+            legacy_version,
+            random,
+            session_id,
+            cipher_suites,
+            compression,
+            ext,
+        })
+    }
+}
+
+/// The host_name of a server_name extension (RFC 6066 §3), if any.
+fn parse_server_name(body: &[u8]) -> Result<Option<&[u8]>, DecodeError> {
+    let mut r = Reader::new(body);
+    let list = r.vec16("server name list")?;
+    r.finish("server name trailing")?;
+    let mut l = Reader::new(list);
+    let mut host = None;
+    while !l.is_empty() {
+        let ty = l.u8("server name type")?;
+        let name = l.vec16("server name")?;
+        if ty == 0 {
+            if host.is_some() || name.is_empty() {
+                return Err(DecodeError("bad host_name"));
+            }
+            host = Some(name);
+        }
+    }
+    Ok(host)
+}
+
+/// What a client puts in its ClientHello.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientHelloOut<'a> {
+    /// random.
+    pub random: &'a [u8; 32],
+    /// legacy_session_id (32 bytes in middlebox compatibility mode).
+    pub session_id: &'a [u8],
+    /// Offered suites, in preference order.
+    pub suites: &'a [CipherSuite],
+    /// SNI host name.
+    pub server_name: Option<&'a str>,
+    /// Offered groups, in preference order.
+    pub groups: &'a [NamedGroup],
+    /// The key shares sent.
+    pub key_shares: &'a [KeyShare<'a>],
+    /// Accepted signature schemes.
+    pub schemes: &'a [SignatureScheme],
+    /// ALPN protocols, in preference order.
+    pub alpn: &'a [&'a [u8]],
+    /// record_size_limit to advertise, if any.
+    pub record_size_limit: Option<u16>,
+    /// cookie echoed after a HelloRetryRequest.
+    pub cookie: Option<&'a [u8]>,
+}
+
+impl ClientHelloOut<'_> {
+    /// Encodes the whole message (header included).
+    pub fn encode(&self, w: &mut Writer<'_>) -> Result<(), Overflow> {
+        write_message(w, HandshakeType::CLIENT_HELLO, |w| {
+            w.u16(ProtocolVersion::TLS1_2.0)?;
+            w.bytes(self.random)?;
+            w.vec8(self.session_id)?;
+            w.vec::<2>(|w| self.suites.iter().try_for_each(|s| w.u16(s.0)))?;
+            w.vec8(&[0])?;
+            w.vec::<2>(|w| {
+                if let Some(name) = self.server_name {
+                    ext(w, ExtensionType::SERVER_NAME, |w| {
+                        w.vec::<2>(|w| {
+                            w.u8(0)?;
+                            w.vec16(name.as_bytes())
+                        })
+                    })?;
+                }
+                ext(w, ExtensionType::SUPPORTED_GROUPS, |w| {
+                    w.vec::<2>(|w| self.groups.iter().try_for_each(|g| w.u16(g.0)))
+                })?;
+                ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
+                    w.vec::<2>(|w| self.schemes.iter().try_for_each(|s| w.u16(s.0)))
+                })?;
+                if !self.alpn.is_empty() {
+                    ext(w, ExtensionType::ALPN, |w| {
+                        w.vec::<2>(|w| self.alpn.iter().try_for_each(|p| w.vec8(p)))
+                    })?;
+                }
+                if let Some(limit) = self.record_size_limit {
+                    ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| w.u16(limit))?;
+                }
+                if let Some(cookie) = self.cookie {
+                    ext(w, ExtensionType::COOKIE, |w| w.vec16(cookie))?;
+                }
+                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
+                    w.vec::<1>(|w| w.u16(ProtocolVersion::TLS1_3.0))
+                })?;
+                ext(w, ExtensionType::KEY_SHARE, |w| {
+                    w.vec::<2>(|w| {
+                        self.key_shares.iter().try_for_each(|k| {
+                            w.u16(k.group.0)?;
+                            w.vec16(k.public)
+                        })
+                    })
+                })
+            })
+        })
+    }
+}
+
+/// Writes one extension.
+pub fn ext(
+    w: &mut Writer<'_>,
+    ty: ExtensionType,
+    body: impl FnOnce(&mut Writer<'_>) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
+    w.u16(ty.0)?;
+    w.vec::<2>(body)
+}
+
+/// A parsed ServerHello or HelloRetryRequest.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerHello<'a> {
+    /// legacy_version.
+    pub legacy_version: ProtocolVersion,
+    /// random ([`HRR_RANDOM`] for a HelloRetryRequest).
+    pub random: &'a [u8; 32],
+    /// legacy_session_id_echo.
+    pub session_id: &'a [u8],
+    /// cipher_suite.
+    pub suite: CipherSuite,
+    /// legacy_compression_method.
+    pub compression: u8,
+    /// supported_versions' selected_version.
+    pub selected_version: Option<ProtocolVersion>,
+    /// key_share: the server's share (ServerHello).
+    pub key_share: Option<KeyShare<'a>>,
+    /// key_share: selected_group (HelloRetryRequest).
+    pub hrr_group: Option<NamedGroup>,
+    /// cookie (HelloRetryRequest).
+    pub cookie: Option<&'a [u8]>,
+    /// pre_shared_key: selected_identity.
+    pub selected_psk: Option<u16>,
+    /// Any other extension present (the client refuses these).
+    pub unexpected: Option<ExtensionType>,
+}
+
+impl<'a> ServerHello<'a> {
+    /// Whether this is a HelloRetryRequest.
+    pub fn is_retry(&self) -> bool {
+        *self.random == HRR_RANDOM
+    }
+
+    /// Parses a ServerHello body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, ExtensionError> {
+        let mut r = Reader::new(body);
+        let legacy_version = ProtocolVersion(r.u16("server version")?);
+        let random = r.array::<32>("server random")?;
+        let session_id = r.vec8("session id echo")?;
+        if session_id.len() > 32 {
+            return Err(DecodeError("session id too long").into());
+        }
+        let suite = CipherSuite(r.u16("cipher suite")?);
+        let compression = r.u8("compression")?;
+        let mut sh = Self {
+            legacy_version,
+            random,
+            session_id,
+            suite,
+            compression,
+            selected_version: None,
+            key_share: None,
+            hrr_group: None,
+            cookie: None,
+            selected_psk: None,
+            unexpected: None,
+        };
+        // A TLS 1.2 ServerHello may end here; a 1.3 one always has
+        // extensions.
+        if r.is_empty() {
+            return Ok(sh);
+        }
+        let block = r.vec16("extensions")?;
+        r.finish("server hello trailing")?;
+        let retry = sh.is_retry();
+        for_each_extension(block, |ty, body| {
+            let mut b = Reader::new(body);
+            match ty {
+                ExtensionType::SUPPORTED_VERSIONS => {
+                    sh.selected_version = Some(ProtocolVersion(b.u16("selected version")?));
+                }
+                ExtensionType::KEY_SHARE if retry => {
+                    sh.hrr_group = Some(NamedGroup(b.u16("selected group")?))
+                }
+                ExtensionType::KEY_SHARE => {
+                    let group = NamedGroup(b.u16("key share group")?);
+                    let public = b.vec16("key share")?;
+                    sh.key_share = Some(KeyShare { group, public });
+                }
+                ExtensionType::COOKIE if retry => sh.cookie = Some(b.vec16("cookie")?),
+                ExtensionType::PRE_SHARED_KEY if !retry => {
+                    sh.selected_psk = Some(b.u16("selected psk")?)
+                }
+                other => {
+                    let _ = b.rest();
+                    if sh.unexpected.is_none() {
+                        sh.unexpected = Some(other);
+                    }
+                }
+            }
+            b.finish("server hello extension trailing")
+        })?;
+        Ok(sh)
+    }
+}
+
+/// What a server puts in its ServerHello.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerHelloOut<'a> {
+    /// random.
+    pub random: &'a [u8; 32],
+    /// Echo of the client's legacy_session_id.
+    pub session_id: &'a [u8],
+    /// The chosen suite.
+    pub suite: CipherSuite,
+    /// The server's key share.
+    pub key_share: KeyShare<'a>,
+}
+
+impl ServerHelloOut<'_> {
+    /// Encodes the whole message.
+    pub fn encode(&self, w: &mut Writer<'_>) -> Result<(), Overflow> {
+        write_message(w, HandshakeType::SERVER_HELLO, |w| {
+            w.u16(ProtocolVersion::TLS1_2.0)?;
+            w.bytes(self.random)?;
+            w.vec8(self.session_id)?;
+            w.u16(self.suite.0)?;
+            w.u8(0)?;
+            w.vec::<2>(|w| {
+                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
+                    w.u16(ProtocolVersion::TLS1_3.0)
+                })?;
+                ext(w, ExtensionType::KEY_SHARE, |w| {
+                    w.u16(self.key_share.group.0)?;
+                    w.vec16(self.key_share.public)
+                })
+            })
+        })
+    }
+}
+
+/// A parsed EncryptedExtensions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EncryptedExtensions<'a> {
+    /// The selected ALPN protocol.
+    pub alpn: Option<&'a [u8]>,
+    /// The server's record_size_limit.
+    pub record_size_limit: Option<u16>,
+    /// The server acknowledged our server_name.
+    pub server_name_ack: bool,
+    /// The server accepted early data.
+    pub early_data: bool,
+    /// An extension not allowed in EncryptedExtensions.
+    pub forbidden: Option<ExtensionType>,
+}
+
+impl<'a> EncryptedExtensions<'a> {
+    /// Parses an EncryptedExtensions body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, ExtensionError> {
+        let mut r = Reader::new(body);
+        let block = r.vec16("extensions")?;
+        r.finish("encrypted extensions trailing")?;
+        let mut ee = Self::default();
+        for_each_extension(block, |ty, body| {
+            let mut b = Reader::new(body);
+            match ty {
+                ExtensionType::SERVER_NAME => ee.server_name_ack = true,
+                ExtensionType::ALPN => {
+                    let names = ProtocolNames::parse(body)?;
+                    let mut it = names.iter();
+                    ee.alpn = it.next();
+                    if it.next().is_some() {
+                        return Err(DecodeError("several alpn protocols selected"));
+                    }
+                    let _ = b.rest();
+                }
+                ExtensionType::RECORD_SIZE_LIMIT => {
+                    ee.record_size_limit = Some(b.u16("record size limit")?)
+                }
+                ExtensionType::EARLY_DATA => ee.early_data = true,
+                // Allowed in EncryptedExtensions, and nothing for us to do.
+                ExtensionType::SUPPORTED_GROUPS
+                | ExtensionType::MAX_FRAGMENT_LENGTH
+                | ExtensionType::USE_SRTP
+                | ExtensionType::HEARTBEAT
+                | ExtensionType::CLIENT_CERTIFICATE_TYPE
+                | ExtensionType::SERVER_CERTIFICATE_TYPE => {
+                    let _ = b.rest();
+                }
+                other => {
+                    let _ = b.rest();
+                    if ee.forbidden.is_none() {
+                        ee.forbidden = Some(other);
+                    }
+                }
+            }
+            if ty == ExtensionType::SERVER_NAME || ty == ExtensionType::EARLY_DATA {
+                b.finish("empty extension expected")?;
+            }
+            b.finish("extension trailing")
+        })?;
+        Ok(ee)
+    }
+}
+
+/// What a server puts in its EncryptedExtensions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EncryptedExtensionsOut<'a> {
+    /// The selected ALPN protocol.
+    pub alpn: Option<&'a [u8]>,
+    /// Our record_size_limit, if the client sent one.
+    pub record_size_limit: Option<u16>,
+    /// Acknowledge the client's server_name.
+    pub server_name_ack: bool,
+}
+
+impl EncryptedExtensionsOut<'_> {
+    /// Encodes the whole message.
+    pub fn encode(&self, w: &mut Writer<'_>) -> Result<(), Overflow> {
+        write_message(w, HandshakeType::ENCRYPTED_EXTENSIONS, |w| {
+            w.vec::<2>(|w| {
+                if self.server_name_ack {
+                    ext(w, ExtensionType::SERVER_NAME, |_| Ok(()))?;
+                }
+                if let Some(p) = self.alpn {
+                    ext(w, ExtensionType::ALPN, |w| w.vec::<2>(|w| w.vec8(p)))?;
+                }
+                if let Some(limit) = self.record_size_limit {
+                    ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| w.u16(limit))?;
+                }
+                Ok(())
+            })
+        })
+    }
+}
+
+/// A parsed Certificate message: the chain as borrowed DER.
+#[derive(Clone, Copy, Debug)]
+pub struct CertificateChain<'a> {
+    /// certificate_request_context.
+    pub context: &'a [u8],
+    certs: [&'a [u8]; MAX_CHAIN_LEN],
+    len: usize,
+}
+
+/// Why a Certificate message was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificateMessageError {
+    /// Malformed.
+    Decode(DecodeError),
+    /// More than [`MAX_CHAIN_LEN`] certificates.
+    TooLong,
+}
+
+impl From<DecodeError> for CertificateMessageError {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl<'a> CertificateChain<'a> {
+    /// Parses a Certificate body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, CertificateMessageError> {
+        let mut r = Reader::new(body);
+        let context = r.vec8("certificate context")?;
+        let list = r.vec24("certificate list")?;
+        r.finish("certificate trailing")?;
+        let mut chain = Self {
+            context,
+            certs: [&[]; MAX_CHAIN_LEN],
+            len: 0,
+        };
+        let mut l = Reader::new(list);
+        while !l.is_empty() {
+            let der = l.vec24("certificate")?;
+            let _extensions = l.vec16("certificate extensions")?;
+            if der.is_empty() {
+                return Err(DecodeError("empty certificate").into());
+            }
+            let slot = chain
+                .certs
+                .get_mut(chain.len)
+                .ok_or(CertificateMessageError::TooLong)?;
+            *slot = der;
+            chain.len += 1;
+        }
+        Ok(chain)
+    }
+
+    /// The certificates, end entity first.
+    pub fn certs(&self) -> &[&'a [u8]] {
+        self.certs.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The certificates as the verifiers take them, borrowed.
+    pub fn ders(&self) -> arrayvec::ArrayVec<rustls_pki_types::CertificateDer<'a>, MAX_CHAIN_LEN> {
+        self.certs()
+            .iter()
+            .map(|d| rustls_pki_types::CertificateDer::from(*d))
+            .collect()
+    }
+}
+
+/// Encodes a Certificate message with an empty context and no
+/// per-certificate extensions.
+pub fn encode_certificate(
+    w: &mut Writer<'_>,
+    context: &[u8],
+    chain: &[&[u8]],
+) -> Result<(), Overflow> {
+    write_message(w, HandshakeType::CERTIFICATE, |w| {
+        w.vec8(context)?;
+        w.vec::<3>(|w| {
+            chain.iter().try_for_each(|der| {
+                w.vec::<3>(|w| w.bytes(der))?;
+                w.vec16(&[])
+            })
+        })
+    })
+}
+
+/// A parsed CertificateVerify.
+#[derive(Clone, Copy, Debug)]
+pub struct CertificateVerify<'a> {
+    /// The signature scheme.
+    pub scheme: SignatureScheme,
+    /// The signature.
+    pub signature: &'a [u8],
+}
+
+impl<'a> CertificateVerify<'a> {
+    /// Parses a CertificateVerify body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(body);
+        let scheme = SignatureScheme(r.u16("signature scheme")?);
+        let signature = r.vec16("signature")?;
+        r.finish("certificate verify trailing")?;
+        Ok(Self { scheme, signature })
+    }
+}
+
+/// A parsed CertificateRequest: only its context and signature_algorithms
+/// matter to a client.
+#[derive(Clone, Copy, Debug)]
+pub struct CertificateRequest<'a> {
+    /// certificate_request_context.
+    pub context: &'a [u8],
+    /// signature_algorithms (mandatory).
+    pub signature_algorithms: U16List<'a>,
+}
+
+impl<'a> CertificateRequest<'a> {
+    /// Parses a CertificateRequest body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, ExtensionError> {
+        let mut r = Reader::new(body);
+        let context = r.vec8("request context")?;
+        let block = r.vec16("extensions")?;
+        r.finish("certificate request trailing")?;
+        let mut schemes = None;
+        for_each_extension(block, |ty, body| {
+            if ty == ExtensionType::SIGNATURE_ALGORITHMS {
+                let mut b = Reader::new(body);
+                schemes = Some(U16List::new(b.vec16("sigalgs")?, false, "sigalgs")?);
+                b.finish("sigalgs trailing")?;
+            }
+            Ok(())
+        })?;
+        let signature_algorithms = schemes.ok_or(ExtensionError::Decode(DecodeError(
+            "missing signature_algorithms",
+        )))?;
+        Ok(Self {
+            context,
+            signature_algorithms,
+        })
+    }
+}
+
+/// A parsed NewSessionTicket.
+#[derive(Clone, Copy, Debug)]
+pub struct NewSessionTicket<'a> {
+    /// ticket_lifetime in seconds.
+    pub lifetime: u32,
+    /// ticket_age_add.
+    pub age_add: u32,
+    /// ticket_nonce.
+    pub nonce: &'a [u8],
+    /// ticket.
+    pub ticket: &'a [u8],
+    /// max_early_data_size from the early_data extension, if present.
+    pub max_early_data: Option<u32>,
+}
+
+impl<'a> NewSessionTicket<'a> {
+    /// Parses a NewSessionTicket body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, ExtensionError> {
+        let mut r = Reader::new(body);
+        let lifetime = r.u32("ticket lifetime")?;
+        let age_add = r.u32("ticket age add")?;
+        let nonce = r.vec8("ticket nonce")?;
+        let ticket = r.vec16("ticket")?;
+        if ticket.is_empty() {
+            return Err(DecodeError("empty ticket").into());
+        }
+        let block = r.vec16("extensions")?;
+        r.finish("new session ticket trailing")?;
+        let mut max_early_data = None;
+        for_each_extension(block, |ty, body| {
+            if ty == ExtensionType::EARLY_DATA {
+                let mut b = Reader::new(body);
+                max_early_data = Some(b.u32("max early data")?);
+                b.finish("early data trailing")?;
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            lifetime,
+            age_add,
+            nonce,
+            ticket,
+            max_early_data,
+        })
+    }
+}

@@ -1,0 +1,257 @@
+//! The TLS 1.3 handshake (RFC 8446 §4): configuration, the client and
+//! server state machines, and the flight writer that turns handshake
+//! messages into records in the caller's outgoing view.
+//!
+//! Working memory during the handshake is borrowed, not owned:
+//!
+//! - received handshake messages are reassembled in place at the front of
+//!   the received view (see `conn`), parsed where they lie, and dropped
+//!   once handled;
+//! - outgoing flights are encoded straight into the outgoing view's room,
+//!   then cut into records in place and sealed.
+//!
+//! What the state machines keep between messages is small and bounded: the
+//! transcript hash context, the ephemeral key, a few secrets.
+
+pub mod client;
+pub mod kx;
+pub mod messages;
+pub mod server;
+
+use ring::rand::SecureRandom;
+use rustls_pki_types::UnixTime;
+
+use crate::codec::{Overflow, Writer};
+use crate::conn::RecordConfig;
+use crate::error::Error;
+use crate::record::protect::RecordKey;
+use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
+use crate::sign::SigningKey;
+use crate::verify::{ClientCertVerifier, ServerCertVerifier};
+use crate::wire::{CipherSuite, ContentType, NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::Suite;
+
+/// Largest handshake message accepted by default: 16 KiB covers
+/// certificate chains of several RSA-4096 certificates. The received view
+/// must hold the message being reassembled plus one record.
+pub const DEFAULT_MAX_HANDSHAKE_MESSAGE: usize = 16 * 1024;
+
+/// Longest ALPN protocol name (RFC 7301: 1..255 bytes).
+pub const MAX_ALPN_LEN: usize = 255;
+
+/// Longest SNI host name kept (DNS names are at most 253 bytes).
+pub const MAX_SERVER_NAME_LEN: usize = 253;
+
+/// A certificate chain and the key that signs for it.
+#[derive(Clone, Copy)]
+pub struct CertifiedKey<'a> {
+    /// DER certificates, end entity first.
+    pub chain: &'a [&'a [u8]],
+    /// The end entity's private key.
+    pub key: &'a SigningKey,
+    /// SNI names this chain serves. Empty: any name, and clients that send
+    /// none.
+    pub server_names: &'a [&'a str],
+}
+
+impl core::fmt::Debug for CertifiedKey<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CertifiedKey")
+            .field("certs", &self.chain.len())
+            .field("key", &self.key.kind())
+            .field("server_names", &self.server_names)
+            .finish()
+    }
+}
+
+/// A client's settings. Borrowed: nothing here is copied per connection.
+#[derive(Clone, Copy)]
+pub struct ClientConfig<'a> {
+    /// Record layer settings.
+    pub record: RecordConfig,
+    /// Offered suites, in preference order.
+    pub suites: &'a [&'static Suite],
+    /// Offered groups, in preference order; a key share is sent for the
+    /// first.
+    pub groups: &'a [NamedGroup],
+    /// ALPN protocols to offer, in preference order (empty: no ALPN).
+    pub alpn: &'a [&'a [u8]],
+    /// Verifies the server's certificate chain and signature.
+    pub verifier: &'a dyn ServerCertVerifier,
+    /// Randomness: randoms, session ids, ephemeral keys, signature nonces.
+    pub rng: &'a dyn SecureRandom,
+    /// Middlebox compatibility mode (RFC 8446 §D.4): a 32-byte legacy
+    /// session id and a dummy change_cipher_spec. On by default.
+    pub middlebox_compat: bool,
+    /// Largest handshake message accepted.
+    pub max_handshake_message: usize,
+    /// Our certificate and key, if the server asks for one.
+    pub client_auth: Option<CertifiedKey<'a>>,
+}
+
+impl<'a> ClientConfig<'a> {
+    /// Defaults: every suite and group we implement, no ALPN, compatibility
+    /// mode on.
+    pub fn new(verifier: &'a dyn ServerCertVerifier, rng: &'a dyn SecureRandom) -> Self {
+        Self {
+            record: RecordConfig::default(),
+            suites: &crate::ALL_SUITES,
+            groups: &kx::SUPPORTED_GROUPS,
+            alpn: &[],
+            verifier,
+            rng,
+            middlebox_compat: true,
+            max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
+            client_auth: None,
+        }
+    }
+}
+
+/// A server's settings.
+#[derive(Clone, Copy)]
+pub struct ServerConfig<'a> {
+    /// Record layer settings.
+    pub record: RecordConfig,
+    /// Accepted suites, in our preference order.
+    pub suites: &'a [&'static Suite],
+    /// Accepted groups, in our preference order.
+    pub groups: &'a [NamedGroup],
+    /// Certificate chains; the first that suits the client's SNI and
+    /// signature schemes is used.
+    pub certs: &'a [CertifiedKey<'a>],
+    /// ALPN protocols we speak, in preference order (empty: ignore ALPN).
+    pub alpn: &'a [&'a [u8]],
+    /// Randomness.
+    pub rng: &'a dyn SecureRandom,
+    /// Largest handshake message accepted.
+    pub max_handshake_message: usize,
+    /// Verifies client certificates, if we ask for them.
+    pub client_verifier: Option<&'a dyn ClientCertVerifier>,
+}
+
+impl<'a> ServerConfig<'a> {
+    /// Defaults: every suite and group we implement, no ALPN.
+    pub fn new(certs: &'a [CertifiedKey<'a>], rng: &'a dyn SecureRandom) -> Self {
+        Self {
+            record: RecordConfig::default(),
+            suites: &crate::ALL_SUITES,
+            groups: &kx::SUPPORTED_GROUPS,
+            certs,
+            alpn: &[],
+            rng,
+            max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
+            client_verifier: None,
+        }
+    }
+}
+
+/// What the handshake settled on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Negotiated {
+    /// Always TLS 1.3.
+    pub version: ProtocolVersion,
+    /// The cipher suite.
+    pub suite: CipherSuite,
+    /// The key exchange group.
+    pub group: NamedGroup,
+    /// The scheme the server signed with.
+    pub signature_scheme: SignatureScheme,
+    /// Index of the ALPN protocol in our configured list.
+    pub alpn_index: Option<u8>,
+    /// Index of the certificate chain the server used (server side).
+    pub cert_index: Option<u8>,
+    /// SHA-256 of the peer's end-entity certificate (the chain itself is
+    /// seen by the verifier while the handshake runs).
+    pub peer_cert_sha256: Option<[u8; 32]>,
+    /// The peer's record_size_limit, if it sent one.
+    pub peer_record_size_limit: Option<u16>,
+}
+
+/// Time and name a connection is made with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    pub now: UnixTime,
+    pub server_name: Option<&'a str>,
+}
+
+/// Where a handshake step writes: the outgoing room and the record keys.
+pub(crate) struct Out<'x> {
+    /// The free room of the outgoing view (compacted).
+    pub room: &'x mut [u8],
+    /// Bytes of `room` filled with finished records.
+    pub used: usize,
+    /// Largest plaintext per record.
+    pub fragment: usize,
+}
+
+impl Out<'_> {
+    /// Encodes handshake messages with `encode` and cuts them into records
+    /// of `content_type`, sealed with `key` when there is one.
+    ///
+    /// `encode` writes whole messages and may hash them as it goes (it sees
+    /// the writer); they are laid out contiguously first, then moved, back
+    /// to front, to their places between record headers and tags.
+    pub fn records(
+        &mut self,
+        key: Option<&mut RecordKey>,
+        content_type: ContentType,
+        encode: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        const OVERFLOW: Error = Error::Internal("flight larger than its room estimate");
+        let overhead = if key.is_some() {
+            RECORD_OVERHEAD
+        } else {
+            HEADER_LEN
+        };
+        let start = self.used;
+        let body = self.room.get_mut(start + HEADER_LEN..).ok_or(OVERFLOW)?;
+        let mut w = Writer::new(body);
+        encode(&mut w)?;
+        let m = w.len();
+        let f = self.fragment.max(1);
+        let n = m.div_ceil(f).max(1);
+        let total = m + n * overhead;
+        if start + total > self.room.len() {
+            return Err(OVERFLOW);
+        }
+        for i in (0..n).rev() {
+            let src = start + HEADER_LEN + i * f;
+            let len = f.min(m - i * f);
+            let dst = start + i * (f + overhead) + HEADER_LEN;
+            self.room.copy_within(src..src + len, dst);
+        }
+        let mut key = key;
+        for i in 0..n {
+            let len = f.min(m - i * f);
+            let at = start + i * (f + overhead);
+            let rec = self.room.get_mut(at..at + len + overhead).ok_or(OVERFLOW)?;
+            match key.as_deref_mut() {
+                Some(k) => k.seal(content_type, len, rec)?,
+                None => {
+                    let [v0, v1] = ProtocolVersion::TLS1_2.0.to_be_bytes();
+                    let [l0, l1] = u16::try_from(len).map_err(|_| OVERFLOW)?.to_be_bytes();
+                    rec[..HEADER_LEN].copy_from_slice(&[content_type.0, v0, v1, l0, l1]);
+                }
+            }
+        }
+        self.used += total;
+        Ok(())
+    }
+
+    /// The dummy change_cipher_spec record of compatibility mode.
+    pub fn change_cipher_spec(&mut self) -> Result<(), Error> {
+        self.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))
+    }
+}
+
+impl From<Overflow> for Error {
+    fn from(_: Overflow) -> Self {
+        Error::Internal("encoding overflow")
+    }
+}
+
+/// Room a flight of `m` plaintext bytes needs as records of `fragment`
+/// bytes with `overhead` bytes each.
+pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
+    m + m.div_ceil(fragment.max(1)).max(1) * overhead
+}

@@ -1,0 +1,428 @@
+//! The TLS 1.3 server state machine (RFC 8446 §2, §4).
+//!
+//! ```text
+//! ExpectClientHello ──ServerHello, CCS, {EncryptedExtensions, [CertificateRequest],
+//!   Certificate, CertificateVerify, Finished}──► [ExpectCertificate] ──► ExpectFinished ──► done
+//! ```
+//!
+//! The ClientHello is handled only once the outgoing view has room for the
+//! whole first flight, so the state never has to remember a half-answered
+//! ClientHello: it stays in the received view until it can be answered.
+
+use ring::digest;
+
+use super::client::{map_extension_error, Keys, Step};
+use super::kx::KeyExchange;
+use super::messages::{
+    encode_certificate, ext, split_message, write_message, CertificateChain,
+    CertificateMessageError, CertificateVerify, ClientHello, EncryptedExtensionsOut,
+    ServerHelloOut,
+};
+use super::{flight_room, CertifiedKey, Context, Negotiated, Out, ServerConfig};
+use crate::codec::DecodeError;
+use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use crate::key_schedule::{EarlySecret, Secret, Transcript};
+use crate::record::protect::RecordKey;
+use crate::record::suite::Suite;
+use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
+use crate::sign::{
+    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
+};
+use crate::verify::CertificateError;
+use crate::wire::{
+    ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
+};
+
+/// The server's states.
+pub(crate) enum State<'a> {
+    /// Nothing received yet.
+    ExpectClientHello(Common<'a>),
+    /// Our flight is out; the client's certificate is due (we asked).
+    ExpectCertificate(Common<'a>, Keyed),
+    /// Our flight is out; the client's Finished is due.
+    ExpectFinished(Keyed),
+}
+
+/// What every state carries.
+pub(crate) struct Common<'a> {
+    pub config: &'a ServerConfig<'a>,
+    pub ctx: Context<'a>,
+}
+
+/// State after our first flight.
+pub(crate) struct Keyed {
+    suite: &'static Suite,
+    transcript: Transcript,
+    client_ap: Secret,
+    negotiated: Negotiated,
+}
+
+/// Room for the fixed part of our first flight: ServerHello as a
+/// plaintext record (5 + 4 + 70 + 6 + 8 + 97 < 200), the CCS record (6),
+/// and inside the protected flight EncryptedExtensions (≤ 4 + 2 + 4 + 6 +
+/// 4 + 2 + 1 + 255 < 300), a CertificateRequest (≤ 4 + 1 + 2 + 6 + 2 × 16 <
+/// 60), CertificateVerify headers (8) and Finished (4 + 48).
+const FIXED_FLIGHT: usize = 200 + 6;
+const FIXED_PROTECTED: usize = 300 + 60 + 8 + 52;
+
+impl<'a> State<'a> {
+    pub fn new(config: &'a ServerConfig<'a>, ctx: Context<'a>) -> Self {
+        Self::ExpectClientHello(Common { config, ctx })
+    }
+
+    /// Room in the outgoing view the next step may need.
+    pub fn room_needed(&self, fragment: usize) -> usize {
+        match self {
+            Self::ExpectClientHello(c) => {
+                let chain = c
+                    .config
+                    .certs
+                    .iter()
+                    .map(|ck| 8 + ck.chain.iter().map(|d| 5 + d.len()).sum::<usize>())
+                    .max()
+                    .unwrap_or(0);
+                FIXED_FLIGHT
+                    + flight_room(
+                        FIXED_PROTECTED + chain + crate::sign::MAX_SIGNATURE_LEN,
+                        fragment,
+                        RECORD_OVERHEAD,
+                    )
+            }
+            _ => 0,
+        }
+    }
+
+    /// Handles the messages at the front of `region`.
+    pub fn handle(
+        self,
+        region: &[u8],
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Step<Self>, Error> {
+        let Some((ty, _, total)) = split_message(region) else {
+            return Ok(Step {
+                next: Some(self),
+                consumed: 0,
+            });
+        };
+        let msg = &region[..total];
+        let body = &msg[4..];
+        match (self, ty) {
+            (Self::ExpectClientHello(c), HandshakeType::CLIENT_HELLO) => {
+                let (keyed, ask) = client_hello(&c, msg, body, keys, out)?;
+                let next = if ask {
+                    Self::ExpectCertificate(c, keyed)
+                } else {
+                    Self::ExpectFinished(keyed)
+                };
+                Ok(Step {
+                    next: Some(next),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
+                let chain = CertificateChain::parse(body).map_err(|e| match e {
+                    CertificateMessageError::Decode(DecodeError(w)) => {
+                        Error::from(InvalidMessage::Handshake(w))
+                    }
+                    CertificateMessageError::TooLong => CertificateError::ChainTooLong.into(),
+                })?;
+                if !chain.context.is_empty() {
+                    return Err(
+                        PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
+                    );
+                }
+                let verifier = c
+                    .config
+                    .client_verifier
+                    .ok_or(Error::Internal("no client verifier"))?;
+                let certs = chain.certs();
+                if certs.is_empty() {
+                    if verifier.client_auth_mandatory() {
+                        return Err(PeerIncompatible::CertificateRequired.into());
+                    }
+                    k.transcript.add(msg);
+                    return Ok(Step {
+                        next: Some(Self::ExpectFinished(k)),
+                        consumed: total,
+                    });
+                }
+                // The CertificateVerify must be here too (see client.rs).
+                let rest = &region[total..];
+                let Some((cv_ty, _, cv_total)) = split_message(rest) else {
+                    return Ok(Step {
+                        next: Some(Self::ExpectCertificate(c, k)),
+                        consumed: 0,
+                    });
+                };
+                if cv_ty != HandshakeType::CERTIFICATE_VERIFY {
+                    return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
+                }
+                let ders = chain.ders();
+                verifier.verify_client_cert(&ders, c.ctx.now)?;
+                k.transcript.add(msg);
+                let cv_msg = &rest[..cv_total];
+                let cv = CertificateVerify::parse(&cv_msg[4..])
+                    .map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
+                if !verifier.supported_schemes().contains(&cv.scheme) {
+                    return Err(
+                        PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
+                    );
+                }
+                let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+                let signed = certificate_verify_message(
+                    SignContext::Client,
+                    k.transcript.current().as_bytes(),
+                    &mut content,
+                )?;
+                verifier.verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
+                k.transcript.add(cv_msg);
+                let fp = digest::digest(&digest::SHA256, certs[0]);
+                let mut sha = [0u8; 32];
+                sha.copy_from_slice(fp.as_ref());
+                k.negotiated.peer_cert_sha256 = Some(sha);
+                Ok(Step {
+                    next: Some(Self::ExpectFinished(k)),
+                    consumed: total + cv_total,
+                })
+            }
+            (Self::ExpectFinished(k), HandshakeType::FINISHED) => {
+                let bad = Error::Internal("handshake keys missing");
+                let client_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+                if !client_hs.verify_finished(k.suite, &k.transcript.current(), body) {
+                    return Err(PeerMisbehaved::BadFinished.into());
+                }
+                *keys.recv = Some(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?);
+                *keys.negotiated = Some(k.negotiated);
+                Ok(Step {
+                    next: None,
+                    consumed: total,
+                })
+            }
+            (_, ty) => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+        }
+    }
+}
+
+/// Picks the certificate for the client's SNI and schemes: chains named
+/// for the SNI first, then the unnamed defaults, each with the first scheme
+/// the key supports among the client's.
+fn choose_cert<'a>(
+    certs: &'a [CertifiedKey<'a>],
+    sni: Option<&[u8]>,
+    schemes: &crate::codec::U16List<'_>,
+) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
+    let offered = || schemes.iter().map(SignatureScheme);
+    let named = |ck: &CertifiedKey<'_>| {
+        sni.is_some_and(|name| {
+            ck.server_names
+                .iter()
+                .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
+        })
+    };
+    let by_name = certs.iter().enumerate().filter(|(_, ck)| named(ck));
+    let defaults = certs
+        .iter()
+        .enumerate()
+        .filter(|(_, ck)| ck.server_names.is_empty());
+    by_name
+        .chain(defaults)
+        .find_map(|(i, ck)| ck.key.scheme_for(offered()).map(|s| (i, ck, s)))
+}
+
+fn client_hello(
+    c: &Common<'_>,
+    msg: &[u8],
+    body: &[u8],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<(Keyed, bool), Error> {
+    let config = c.config;
+    let ch = ClientHello::parse(body).map_err(map_extension_error)?;
+    let versions = ch
+        .ext
+        .supported_versions
+        .ok_or(PeerIncompatible::NotTls13)?;
+    if !versions.contains(ProtocolVersion::TLS1_3.0) {
+        return Err(PeerIncompatible::NotTls13.into());
+    }
+    if ch.compression != [0] {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
+    }
+    let suite = config
+        .suites
+        .iter()
+        .copied()
+        .find(|s| ch.cipher_suites.contains(s.id.0))
+        .ok_or(PeerIncompatible::NoSharedSuite)?;
+    let schemes = ch
+        .ext
+        .signature_algorithms
+        .ok_or(PeerMisbehaved::MissingExtension(
+            ExtensionType::SIGNATURE_ALGORITHMS,
+        ))?;
+    let client_groups = ch
+        .ext
+        .supported_groups
+        .ok_or(PeerMisbehaved::MissingExtension(
+            ExtensionType::SUPPORTED_GROUPS,
+        ))?;
+    let shares = ch
+        .ext
+        .key_shares
+        .ok_or(PeerMisbehaved::MissingExtension(ExtensionType::KEY_SHARE))?;
+    // Our preference among the groups the client sent a share for.
+    let chosen = config
+        .groups
+        .iter()
+        .filter(|g| super::kx::is_supported(**g))
+        .find_map(|g| shares.iter().find(|s| s.group == *g));
+    let Some(share) = chosen else {
+        // A common group without a share needs a HelloRetryRequest.
+        let common = config.groups.iter().any(|g| client_groups.contains(g.0));
+        return Err(if common {
+            PeerIncompatible::HelloRetryRequest.into()
+        } else {
+            PeerIncompatible::NoSharedGroup.into()
+        });
+    };
+    let (cert_index, cert, scheme) = choose_cert(config.certs, ch.ext.server_name, &schemes)
+        .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+    let alpn_index = match ch.ext.alpn {
+        Some(theirs) if !config.alpn.is_empty() => Some(
+            config
+                .alpn
+                .iter()
+                .position(|ours| theirs.iter().any(|t| t == *ours))
+                .ok_or(PeerIncompatible::NoSharedProtocol)?,
+        ),
+        _ => None,
+    };
+    let peer_limit = match ch.ext.record_size_limit {
+        Some(l) if l < 64 => {
+            return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into())
+        }
+        other => other,
+    };
+
+    let fail_rng = Error::Internal("random number generator failed");
+    let mut random = [0u8; 32];
+    config.rng.fill(&mut random).map_err(|_| fail_rng)?;
+    let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
+    let mut public = [0u8; super::kx::MAX_PUBLIC_LEN];
+    let public_len = kx.public().len();
+    public[..public_len].copy_from_slice(kx.public());
+    let group: NamedGroup = kx.group();
+    let shared = kx
+        .complete(share.public)
+        .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+
+    let mut transcript = Transcript::new(suite);
+    transcript.add(msg);
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        ServerHelloOut {
+            random: &random,
+            session_id: ch.session_id,
+            suite: suite.id,
+            key_share: super::messages::KeyShare {
+                group,
+                public: &public[..public_len],
+            },
+        }
+        .encode(w)?;
+        transcript.add(w.written());
+        Ok(())
+    })?;
+    let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
+    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let bad = Error::Internal("handshake key derivation");
+    *keys.recv = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
+    *keys.send = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
+    // Compatibility mode: a client that sent a session id expects a CCS.
+    if !ch.session_id.is_empty() {
+        out.change_cipher_spec()?;
+    }
+    // RFC 8449 §4: the client's limit binds our protected records at once.
+    if let Some(limit) = peer_limit {
+        out.fragment = out
+            .fragment
+            .min(usize::from(limit).saturating_sub(1).max(1));
+    }
+    let ask_cert = config.client_verifier.is_some();
+    let our_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT
+        || peer_limit.is_some())
+    .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    let send = keys.send.as_mut().ok_or(bad)?;
+    let rng = config.rng;
+    out.records(Some(send), ContentType::HANDSHAKE, |w| {
+        EncryptedExtensionsOut {
+            alpn: alpn_index.and_then(|i| config.alpn.get(i).copied()),
+            record_size_limit: peer_limit.and(our_limit),
+            server_name_ack: ch.ext.server_name.is_some(),
+        }
+        .encode(w)?;
+        if let Some(verifier) = config.client_verifier.filter(|_| ask_cert) {
+            write_message(w, HandshakeType::CERTIFICATE_REQUEST, |w| {
+                w.vec8(&[])?;
+                w.vec::<2>(|w| {
+                    ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
+                        w.vec::<2>(|w| {
+                            verifier
+                                .supported_schemes()
+                                .iter()
+                                .try_for_each(|s| w.u16(s.0))
+                        })
+                    })
+                })
+            })?;
+        }
+        transcript.add(w.written());
+        let from = w.len();
+        encode_certificate(w, &[], cert.chain)?;
+        transcript.add(&w.written()[from..]);
+        let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+        let signed = certificate_verify_message(
+            SignContext::Server,
+            transcript.current().as_bytes(),
+            &mut content,
+        )?;
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let n = cert.key.sign(scheme, signed, rng, &mut sig)?;
+        let from = w.len();
+        write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
+            w.u16(scheme.0)?;
+            w.vec16(&sig[..n])
+        })?;
+        transcript.add(&w.written()[from..]);
+        let verify_data = server_hs.finished_mac(suite, &transcript.current());
+        let from = w.len();
+        write_message(w, HandshakeType::FINISHED, |w| {
+            w.bytes(verify_data.as_bytes())
+        })?;
+        transcript.add(&w.written()[from..]);
+        Ok(())
+    })?;
+    let master = secret.into_master(suite);
+    let (client_ap, server_ap, _exporter) =
+        master.application_secrets(suite, &transcript.current());
+    *keys.send = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
+    let _ = HEADER_LEN;
+    Ok((
+        Keyed {
+            suite,
+            transcript,
+            client_ap,
+            negotiated: Negotiated {
+                version: ProtocolVersion::TLS1_3,
+                suite: suite.id,
+                group,
+                signature_scheme: scheme,
+                alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+                cert_index: u8::try_from(cert_index).ok(),
+                peer_cert_sha256: None,
+                peer_record_size_limit: peer_limit,
+            },
+        },
+        ask_cert,
+    ))
+}

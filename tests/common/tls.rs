@@ -1,0 +1,110 @@
+//! Handshake fixtures: configurations built from the built-in test
+//! credentials, leaked to `'static` (tests only), and a driver that runs a
+//! client and a server to completion through the shared harness.
+
+use rustls_pki_types::{CertificateDer, UnixTime};
+use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
+use tlspair::sign::SigningKey;
+use tlspair::test_credentials::{self as creds, Credential};
+use tlspair::verify::{trust_anchor_from_der, WebPkiServerVerifier};
+use tlspair::{Buffers, Connection, Error, Status};
+
+use super::Side;
+
+/// 2027-01-01: inside every test certificate's validity.
+pub fn now() -> UnixTime {
+    UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_798_761_600))
+}
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+pub fn rng() -> &'static ring::rand::SystemRandom {
+    leak(ring::rand::SystemRandom::new())
+}
+
+/// A verifier trusting the test CA.
+pub fn verifier() -> &'static WebPkiServerVerifier<'static> {
+    let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::CA_CERT));
+    let anchors = leak([trust_anchor_from_der(ca).unwrap()]);
+    leak(WebPkiServerVerifier::new(anchors))
+}
+
+pub fn certified(cred: &Credential) -> CertifiedKey<'static> {
+    let key = leak(SigningKey::from_pkcs8(cred.key, rng()).unwrap());
+    let chain: &'static [&'static [u8]] = leak([cred.cert]);
+    CertifiedKey {
+        chain,
+        key,
+        server_names: &[],
+    }
+}
+
+pub fn client_config() -> ClientConfig<'static> {
+    ClientConfig::new(verifier(), rng())
+}
+
+pub fn server_config(certs: &[CertifiedKey<'static>]) -> ServerConfig<'static> {
+    ServerConfig::new(leak(certs.to_vec()).as_slice(), rng())
+}
+
+pub fn side(conn: Connection<'static>) -> Side {
+    Side {
+        conn,
+        bufs: Buffers::new(vec![0; 20_000], vec![0; 20_000]),
+    }
+}
+
+/// A client for "localhost" and a server, from these configurations.
+pub fn pair(client: ClientConfig<'static>, server: ServerConfig<'static>) -> (Side, Side) {
+    let client = Connection::client(leak(client), Some("localhost"), now()).unwrap();
+    let server = Connection::server(leak(server), now()).unwrap();
+    (side(client), side(server))
+}
+
+/// Runs both handshakes to completion, moving bytes between them.
+pub fn complete(c: &mut Side, s: &mut Side) -> Result<(), Error> {
+    for _ in 0..50 {
+        let cs = c.conn.handshake(&mut c.bufs)?;
+        super::transfer_all(c, s);
+        let ss = s.conn.handshake(&mut s.bufs)?;
+        super::transfer_all(s, c);
+        if cs == Status::Done(()) && ss == Status::Done(()) {
+            return Ok(());
+        }
+    }
+    panic!("handshake did not finish")
+}
+
+/// Runs the handshake and returns each side's result, stopping at the
+/// first error (whose alert has then been delivered to the other side's
+/// received view).
+pub fn outcome(c: &mut Side, s: &mut Side) -> (Result<(), Error>, Result<(), Error>) {
+    let mut client = Ok(());
+    let mut server = Ok(());
+    for _ in 0..50 {
+        if client.is_ok() {
+            client = c.conn.handshake(&mut c.bufs).map(|_| ());
+        }
+        super::transfer_all(c, s);
+        if server.is_ok() {
+            server = s.conn.handshake(&mut s.bufs).map(|_| ());
+        }
+        super::transfer_all(s, c);
+        if client.is_err() || server.is_err() {
+            // Let the other side read the alert.
+            if client.is_ok() {
+                client = c.conn.handshake(&mut c.bufs).map(|_| ());
+            }
+            if server.is_ok() {
+                server = s.conn.handshake(&mut s.bufs).map(|_| ());
+            }
+            return (client, server);
+        }
+        if !c.conn.is_handshaking() && !s.conn.is_handshaking() {
+            return (client, server);
+        }
+    }
+    panic!("handshake neither finished nor failed")
+}

@@ -1,0 +1,423 @@
+//! The TLS 1.3 handshake between our client and our server, in memory:
+//! every suite × group × key type, then data both ways and a clean close;
+//! and each failure provoked on purpose, with its alert and error.
+
+mod common;
+
+use common::tls::{self, certified, client_config, complete, outcome, pair, server_config};
+use common::{send_and_receive, transfer_all, Side};
+use tlspair::test_credentials as creds;
+use tlspair::verify::CertificateError;
+use tlspair::wire::{NamedGroup, SignatureScheme};
+use tlspair::{AlertDescription as AD, Error, PeerIncompatible, Shutdown, Status, ALL_SUITES};
+
+fn exchange_and_close(c: &mut Side, s: &mut Side) {
+    let up: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
+    assert_eq!(send_and_receive(c, s, &up), up);
+    let down: Vec<u8> = (0..30_000u32).map(|i| (i % 249) as u8).collect();
+    assert_eq!(send_and_receive(s, c, &down), down);
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs).unwrap(),
+        Status::Done(Shutdown::Sent)
+    );
+    transfer_all(c, s);
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut [0u8; 8]).unwrap(),
+        Status::Closed
+    );
+    assert_eq!(
+        s.conn.shutdown(&mut s.bufs).unwrap(),
+        Status::Done(Shutdown::Complete)
+    );
+    transfer_all(s, c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap(),
+        Status::Closed
+    );
+}
+
+#[test]
+fn every_suite_group_and_key_type() {
+    let keys = [
+        (
+            &creds::SERVER_ECDSA_P256,
+            SignatureScheme::ECDSA_SECP256R1_SHA256,
+        ),
+        (
+            &creds::SERVER_ECDSA_P384,
+            SignatureScheme::ECDSA_SECP384R1_SHA384,
+        ),
+        (&creds::SERVER_ED25519, SignatureScheme::ED25519),
+        (
+            &creds::SERVER_RSA_2048,
+            SignatureScheme::RSA_PSS_RSAE_SHA256,
+        ),
+    ];
+    let groups = [
+        NamedGroup::X25519,
+        NamedGroup::SECP256R1,
+        NamedGroup::SECP384R1,
+    ];
+    let mut count = 0;
+    for suite in ALL_SUITES {
+        for group in groups {
+            for (cred, scheme) in keys {
+                let mut cc = client_config();
+                cc.suites = Box::leak(Box::new([suite]));
+                cc.groups = Box::leak(Box::new([group]));
+                let mut sc = server_config(&[certified(cred)]);
+                sc.groups = Box::leak(Box::new([group]));
+                let (mut c, mut s) = pair(cc, sc);
+                complete(&mut c, &mut s)
+                    .unwrap_or_else(|e| panic!("{suite:?} {group:?} {scheme:?}: {e}"));
+                for side in [&c, &s] {
+                    let n = side.conn.negotiated().unwrap();
+                    assert_eq!(n.suite, suite.id);
+                    assert_eq!(n.group, group);
+                    assert_eq!(n.signature_scheme, scheme);
+                }
+                assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+                exchange_and_close(&mut c, &mut s);
+                count += 1;
+            }
+        }
+    }
+    assert_eq!(count, 36);
+}
+
+#[test]
+fn write_and_read_drive_the_handshake() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    // The client's first write sends the ClientHello and wants the reply.
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"early bird").unwrap(),
+        Status::WantRead
+    );
+    assert!(c.conn.is_handshaking());
+    assert!(!c.bufs.send.is_empty());
+    transfer_all(&mut c, &mut s);
+    // The server's read answers with its flight and waits for Finished.
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut [0u8; 64]).unwrap(),
+        Status::WantRead
+    );
+    transfer_all(&mut s, &mut c);
+    // The same write, repeated, now completes the handshake and seals.
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"early bird").unwrap(),
+        Status::Done(10)
+    );
+    assert!(!c.conn.is_handshaking());
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::Done(10)
+    );
+    assert_eq!(&buf[..10], b"early bird");
+    assert!(!s.conn.is_handshaking());
+}
+
+#[test]
+fn alpn_and_record_size_limit_are_negotiated() {
+    let mut cc = client_config();
+    cc.alpn = &[b"h2", b"http/1.1"];
+    cc.record.recv_max_fragment_len = 1024;
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.alpn = &[b"http/1.1", b"h2"];
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    // Server preference wins: http/1.1 is index 1 in the client's list.
+    assert_eq!(c.conn.negotiated().unwrap().alpn_index, Some(1));
+    assert_eq!(s.conn.negotiated().unwrap().alpn_index, Some(0));
+    assert_eq!(
+        s.conn.negotiated().unwrap().peer_record_size_limit,
+        Some(1025)
+    );
+    // The server now sends records of at most 1024 bytes.
+    let _ = s.conn.write(&mut s.bufs, &[7u8; 3000]).unwrap();
+    let mut pending = s.bufs.send.pending();
+    while let Some(h) = tlspair::record::Header::parse(pending) {
+        assert!(h.len <= 1024 + 17, "record of {}", h.len);
+        pending = &pending[5 + h.len..];
+    }
+}
+
+#[test]
+fn no_common_alpn_is_no_application_protocol() {
+    let mut cc = client_config();
+    cc.alpn = &[b"h2"];
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.alpn = &[b"http/1.1"];
+    let (mut c, mut s) = pair(cc, sc);
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::NoSharedProtocol)
+    );
+    assert_eq!(
+        cr.unwrap_err(),
+        Error::AlertReceived(AD::NO_APPLICATION_PROTOCOL)
+    );
+}
+
+#[test]
+fn server_picks_the_chain_the_client_can_verify() {
+    let both = [
+        certified(&creds::SERVER_ECDSA_P256),
+        certified(&creds::SERVER_RSA_2048),
+    ];
+    for (schemes, want) in [
+        (&[SignatureScheme::RSA_PSS_RSAE_SHA256][..], 1u8),
+        (&[SignatureScheme::ECDSA_SECP256R1_SHA256][..], 0u8),
+    ] {
+        // A client whose verifier accepts only these schemes.
+        let verifier = Box::leak(Box::new(Only(tls::verifier(), schemes)));
+        let mut cc = client_config();
+        cc.verifier = verifier;
+        let (mut c, mut s) = pair(cc, server_config(&both));
+        complete(&mut c, &mut s).unwrap();
+        assert_eq!(s.conn.negotiated().unwrap().cert_index, Some(want));
+    }
+}
+
+/// A verifier that offers only some schemes.
+struct Only(
+    &'static dyn tlspair::verify::ServerCertVerifier,
+    &'static [SignatureScheme],
+);
+
+impl tlspair::verify::ServerCertVerifier for Only {
+    fn verify_server_cert(
+        &self,
+        chain: &[rustls_pki_types::CertificateDer<'_>],
+        name: &rustls_pki_types::ServerName<'_>,
+        now: rustls_pki_types::UnixTime,
+    ) -> Result<(), CertificateError> {
+        self.0.verify_server_cert(chain, name, now)
+    }
+    fn verify_signature(
+        &self,
+        ee: &rustls_pki_types::CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        self.0.verify_signature(ee, scheme, message, signature)
+    }
+    fn supported_schemes(&self) -> &[SignatureScheme] {
+        self.1
+    }
+}
+
+fn failing(
+    server_cred: &creds::Credential,
+    name: &'static str,
+) -> (Result<(), Error>, Result<(), Error>) {
+    let client =
+        tlspair::Connection::client(Box::leak(Box::new(client_config())), Some(name), tls::now())
+            .unwrap();
+    let server = tlspair::Connection::server(
+        Box::leak(Box::new(server_config(&[certified(server_cred)]))),
+        tls::now(),
+    )
+    .unwrap();
+    let (mut c, mut s) = (tls::side(client), tls::side(server));
+    outcome(&mut c, &mut s)
+}
+
+#[test]
+fn wrong_name_is_bad_certificate() {
+    let (c, s) = failing(&creds::WRONG_NAME_ECDSA_P256, "localhost");
+    assert_eq!(
+        c.unwrap_err(),
+        Error::Certificate(CertificateError::NotValidForName)
+    );
+    assert_eq!(s.unwrap_err(), Error::AlertReceived(AD::BAD_CERTIFICATE));
+    let (c, _) = failing(&creds::SERVER_ECDSA_P256, "example.com");
+    assert_eq!(
+        c.unwrap_err(),
+        Error::Certificate(CertificateError::NotValidForName)
+    );
+}
+
+#[test]
+fn unknown_ca_is_unknown_ca() {
+    let (c, s) = failing(&creds::UNTRUSTED_ECDSA_P256, "localhost");
+    assert_eq!(
+        c.unwrap_err(),
+        Error::Certificate(CertificateError::UnknownIssuer)
+    );
+    assert_eq!(s.unwrap_err(), Error::AlertReceived(AD::UNKNOWN_CA));
+}
+
+#[test]
+fn expired_certificate_is_certificate_expired() {
+    let (c, s) = failing(&creds::EXPIRED_ECDSA_P256, "localhost");
+    assert_eq!(
+        c.unwrap_err(),
+        Error::Certificate(CertificateError::Expired)
+    );
+    assert_eq!(
+        s.unwrap_err(),
+        Error::AlertReceived(AD::CERTIFICATE_EXPIRED)
+    );
+    // A valid certificate checked at a time far beyond its notAfter.
+    let later = rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+        4_000_000_000,
+    ));
+    let client = tlspair::Connection::client(
+        Box::leak(Box::new(client_config())),
+        Some("localhost"),
+        later,
+    )
+    .unwrap();
+    let server = tlspair::Connection::server(
+        Box::leak(Box::new(server_config(&[certified(
+            &creds::SERVER_ECDSA_P256,
+        )]))),
+        later,
+    )
+    .unwrap();
+    let (mut c, mut s) = (tls::side(client), tls::side(server));
+    let (c, _) = outcome(&mut c, &mut s);
+    assert_eq!(
+        c.unwrap_err(),
+        Error::Certificate(CertificateError::Expired)
+    );
+}
+
+#[test]
+fn certificate_verify_by_the_wrong_key_is_decrypt_error() {
+    // The server holds the P-256 certificate but signs with another key.
+    let mut wrong = certified(&creds::SERVER_ECDSA_P256);
+    wrong.key = certified(&creds::CLIENT_ECDSA_P256).key;
+    let (mut c, mut s) = pair(client_config(), server_config(&[wrong]));
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert_eq!(
+        cr.unwrap_err(),
+        Error::Certificate(CertificateError::BadSignature)
+    );
+    assert_eq!(sr.unwrap_err(), Error::AlertReceived(AD::DECRYPT_ERROR));
+}
+
+#[test]
+fn no_common_group_is_handshake_failure() {
+    let mut cc = client_config();
+    cc.groups = &[NamedGroup::SECP384R1];
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.groups = &[NamedGroup::X25519];
+    let (mut c, mut s) = pair(cc, sc);
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::NoSharedGroup)
+    );
+    assert_eq!(cr.unwrap_err(), Error::AlertReceived(AD::HANDSHAKE_FAILURE));
+}
+
+#[test]
+fn no_common_suite_is_handshake_failure() {
+    let mut cc = client_config();
+    cc.suites = Box::leak(Box::new([&tlspair::TLS13_CHACHA20_POLY1305_SHA256]));
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.suites = Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
+    let (mut c, mut s) = pair(cc, sc);
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::NoSharedSuite)
+    );
+    assert_eq!(cr.unwrap_err(), Error::AlertReceived(AD::HANDSHAKE_FAILURE));
+}
+
+#[test]
+fn garbage_instead_of_server_hello_is_unexpected_message() {
+    let (mut c, _) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let err = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::UnexpectedContentType(
+            tlspair::ContentType(b'H')
+        ))
+    );
+    // The alert goes out in the clear: no keys exist yet.
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 10]);
+}
+
+#[test]
+fn server_hello_for_tls12_is_protocol_version_and_sentinel_is_caught() {
+    let (mut c, _) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    // A TLS 1.2 ServerHello: no supported_versions, random ends in DOWNGRD\x01.
+    let mut sh = vec![2, 0, 0, 0x2a, 3, 3];
+    let mut random = [7u8; 32];
+    random[24..].copy_from_slice(b"DOWNGRD\x01");
+    sh.extend(random);
+    sh.extend([0, 0xc0, 0x2f, 0]);
+    let len = sh.len() - 4;
+    sh[3] = len as u8;
+    let mut rec = vec![22, 3, 3, 0, sh.len() as u8];
+    rec.extend(&sh);
+    c.bufs.recv.fill(&rec);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::Downgrade)
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 47]);
+
+    let (mut c, _) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    let mut rec2 = rec.clone();
+    rec2[5 + 6 + 24..5 + 6 + 32].copy_from_slice(&[9; 8]);
+    c.bufs.recv.fill(&rec2);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::NotTls13)
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 70]);
+}
+
+#[test]
+fn handshake_through_one_byte_chunks_and_small_records() {
+    // Every byte of both flights delivered one at a time; the server's
+    // flight cut into 64-byte records by the client's record_size_limit.
+    let mut cc = client_config();
+    cc.record.recv_max_fragment_len = 64;
+    let mut sc = server_config(&[certified(&creds::SERVER_RSA_2048)]);
+    sc.record.max_fragment_len = 64;
+    let (mut c, mut s) = pair(cc, sc);
+    let mut done = (false, false);
+    for _ in 0..100_000 {
+        if !done.0 {
+            done.0 = c.conn.handshake(&mut c.bufs).unwrap() == Status::Done(());
+        }
+        common::transfer(&mut c, &mut s, 1);
+        if !done.1 {
+            done.1 = s.conn.handshake(&mut s.bufs).unwrap() == Status::Done(());
+        }
+        common::transfer(&mut s, &mut c, 1);
+        if done == (true, true) && c.bufs.send.is_empty() && s.bufs.send.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(done, (true, true));
+    exchange_and_close(&mut c, &mut s);
+}
