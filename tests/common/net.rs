@@ -51,6 +51,15 @@ pub fn bounded<F: FnOnce() + Send + 'static>(body: F) {
     }
 }
 
+/// Polls `done` until it holds, failing the test after [`WAIT_LIMIT`].
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT_LIMIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Path of a file in testdata/certs, for the openssl command line.
 pub fn cert_path(name: &str) -> String {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "certs", name]
@@ -114,14 +123,9 @@ pub struct TlsSocket {
     /// The peer stopped taking bytes (reset or broken pipe): what was still
     /// pending was dropped. Only shutdown paths expect this.
     pub write_closed: bool,
-    /// Lengths of the records drained to the socket since the last
-    /// [`take_sent_records`](Self::take_sent_records), for tests that check
-    /// what went out (a KeyUpdate is a 22-byte record).
-    sent_records: Vec<usize>,
-    /// Body bytes of the record being drained still to come.
-    record_tail: usize,
-    /// Header bytes of the record being drained seen so far.
-    header: Vec<u8>,
+    /// The records drained to the socket, for tests that check what went
+    /// out (a KeyUpdate is a 22-byte record).
+    pub sent: RecordLengths,
 }
 
 /// Ciphertext length of a record carrying one KeyUpdate message: 5 bytes
@@ -140,9 +144,7 @@ impl TlsSocket {
             sock,
             deadline: Instant::now() + WAIT_LIMIT,
             write_closed: false,
-            sent_records: Vec::new(),
-            record_tail: 0,
-            header: Vec::new(),
+            sent: RecordLengths::default(),
         }
     }
 
@@ -155,24 +157,7 @@ impl TlsSocket {
 
     /// Record lengths sent since the last call.
     pub fn take_sent_records(&mut self) -> Vec<usize> {
-        std::mem::take(&mut self.sent_records)
-    }
-
-    fn note_sent(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.record_tail > 0 {
-                self.record_tail -= 1;
-                continue;
-            }
-            // A socket write may end inside a header: collect it whole.
-            self.header.push(b);
-            if self.header.len() == 5 {
-                let len = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
-                self.sent_records.push(len);
-                self.record_tail = len;
-                self.header.clear();
-            }
-        }
+        self.sent.take()
     }
 
     /// Moves bytes both ways without blocking; true if any moved.
@@ -183,8 +168,7 @@ impl TlsSocket {
             match self.sock.write(self.bufs.send.pending()) {
                 Ok(0) => panic!("socket write returned 0"),
                 Ok(n) => {
-                    let sent = self.bufs.send.pending()[..n].to_vec();
-                    self.note_sent(&sent);
+                    self.sent.see(&self.bufs.send.pending()[..n]);
                     self.bufs.send.consume(n);
                     progress = true;
                 }
@@ -409,6 +393,41 @@ impl TlsSocket {
         };
         self.flush();
         Ok(state)
+    }
+}
+
+/// Splits a byte stream into TLS records as it goes by, keeping each
+/// record's length field: what a test sees of encrypted traffic.
+#[derive(Debug, Default)]
+pub struct RecordLengths {
+    lengths: Vec<usize>,
+    /// Body bytes of the current record still to come.
+    body_left: usize,
+    /// Header bytes of the current record seen so far: a transport may
+    /// cut anywhere, even inside a header.
+    header: Vec<u8>,
+}
+
+impl RecordLengths {
+    pub fn see(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.body_left > 0 {
+                self.body_left -= 1;
+                continue;
+            }
+            self.header.push(b);
+            if self.header.len() == 5 {
+                let len = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+                self.lengths.push(len);
+                self.body_left = len;
+                self.header.clear();
+            }
+        }
+    }
+
+    /// Lengths of the records seen since the last call.
+    pub fn take(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.lengths)
     }
 }
 
