@@ -593,6 +593,145 @@ fn key_update_requested_from_our_server_is_answered_by_s_client() {
     });
 }
 
+/// s_server (interactive, no -rev) sends a KeyUpdate when a line `k` or
+/// `K` comes on its stdin.
+fn key_update_from_s_server(letter: &'static str, requested: bool) {
+    bounded(move || {
+        let msgs = MsgFile::new("ss-int");
+        let (mut server, port) = s_server(&["-msg", "-msgfile", &msgs.path()]);
+        let mut ours = our_client(tls::client_config(), port, &server);
+        server.feed(b"before\n".to_vec());
+        assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
+        ours.take_sent_records();
+        server.feed(format!("{letter}\n").into_bytes());
+        // s_server reads stdin in chunks and takes a whole chunk starting
+        // with a command letter as the command. Its stdout is a buffered
+        // pipe, but the -msg log is flushed per message: wait there.
+        net::wait_for("s_server's KeyUpdate", || {
+            !key_updates(&msgs.text(), ">>>").is_empty()
+        });
+        server.feed(b"after\n".to_vec());
+        // Sealed under s_server's new key.
+        let got = ours
+            .read_exact(6)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        assert_eq!(got, b"after\n");
+        ours.send_all(b"reply\n").unwrap();
+        // Its own printf output may be flushed after what it received.
+        server.wait_stdout("reply", |out| {
+            String::from_utf8_lossy(out).contains("\nreply\n")
+        });
+        let sent = ours.take_sent_records();
+        let ours_updates = sent.iter().filter(|&&l| l == KEY_UPDATE_RECORD_LEN).count();
+        close_with_s_server(&mut ours, &server);
+        let log = msgs.text();
+        assert_eq!(key_updates(&log, ">>>"), [u8::from(requested)], "{log}");
+        if requested {
+            assert_eq!(key_updates(&log, "<<<"), [0], "{log}");
+            assert_eq!(ours_updates, 1, "records sent: {sent:?}");
+        } else {
+            assert_eq!(key_updates(&log, "<<<"), [] as [u8; 0], "{log}");
+            assert_eq!(ours_updates, 0, "records sent: {sent:?}");
+        }
+    });
+}
+
+#[test]
+fn key_update_not_requested_from_s_server() {
+    key_update_from_s_server("k", false);
+}
+
+#[test]
+fn key_update_requested_from_s_server_is_answered() {
+    key_update_from_s_server("K", true);
+}
+
+// ---------------------------------------------------------------------
+// Choices the peer makes: key share, compatibility mode, signature
+// schemes, chain.
+
+#[test]
+fn s_client_key_share_for_its_first_group_is_taken_by_our_server() {
+    bounded(|| {
+        // s_client sends a share for P-384 only; our server prefers
+        // X25519 but must take a group it has a share for (no HRR).
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &["-groups", "P-384:X25519"],
+        );
+        assert_eq!(ours.conn.negotiated().unwrap().group, NamedGroup::SECP384R1);
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+#[test]
+fn s_client_without_middlebox_compat_with_our_server() {
+    bounded(|| {
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &["-no_middlebox"],
+        );
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+#[test]
+fn our_client_without_middlebox_compat_with_s_server() {
+    bounded(|| {
+        let (server, port) = s_server(&["-rev", "-no_middlebox"]);
+        let mut cc = tls::client_config();
+        cc.middlebox_compat = false;
+        let mut ours = our_client(cc, port, &server);
+        echo_through_s_server(&mut ours, &server, b"no compat\n");
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
+#[test]
+fn s_client_allowing_only_rsa_pss_sha512_gets_it_from_our_server() {
+    bounded(|| {
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_RSA_2048)]),
+            &["-sigalgs", "rsa_pss_rsae_sha512"],
+        );
+        assert_eq!(
+            ours.conn.negotiated().unwrap().signature_scheme,
+            tlspair::wire::SignatureScheme::RSA_PSS_RSAE_SHA512
+        );
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+#[test]
+fn s_server_signing_with_rsa_pss_sha384_to_our_client() {
+    bounded(|| {
+        let key = KeyType::Rsa2048;
+        let (server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-rev", "-sigalgs", "rsa_pss_rsae_sha384"],
+        );
+        let mut ours = our_client(tls::client_config(), port, &server);
+        assert_eq!(
+            ours.conn.negotiated().unwrap().signature_scheme,
+            tlspair::wire::SignatureScheme::RSA_PSS_RSAE_SHA384
+        );
+        echo_through_s_server(&mut ours, &server, b"pss384\n");
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
+#[test]
+fn s_server_sending_its_chain_with_the_ca_to_our_client() {
+    bounded(|| {
+        let ca = net::cert_path("ca.pem");
+        let (server, port) = s_server(&["-rev", "-cert_chain", &ca]);
+        let mut ours = our_client(tls::client_config(), port, &server);
+        echo_through_s_server(&mut ours, &server, b"chain\n");
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
 // ---------------------------------------------------------------------
 // Small records from the peer.
 
