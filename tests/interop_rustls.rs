@@ -154,6 +154,9 @@ struct Mem {
     /// Records each side sent.
     ours_sent: RecordLengths,
     peer_sent: RecordLengths,
+    /// Most bytes moved each way per shuttle: a transport that delivers
+    /// in small pieces.
+    chunk: usize,
 }
 
 impl Mem {
@@ -169,6 +172,7 @@ impl Mem {
             ours_closed: false,
             ours_sent: RecordLengths::default(),
             peer_sent: RecordLengths::default(),
+            chunk: usize::MAX,
         }
     }
 
@@ -178,6 +182,7 @@ impl Mem {
         let mut moved = false;
         loop {
             let pending = self.bufs.send.pending();
+            let pending = &pending[..pending.len().min(self.chunk)];
             if pending.is_empty() {
                 break;
             }
@@ -190,12 +195,24 @@ impl Mem {
             self.ours_sent.see(&pending[..n]);
             self.bufs.send.consume(n);
             moved |= n > 0;
-            self.peer.process_new_packets().map_err(Failure::Rustls)?;
+            if let Err(e) = self.peer.process_new_packets() {
+                // Its alert still goes out, for our side to read.
+                self.flush_peer();
+                return Err(Failure::Rustls(e));
+            }
             self.drain_peer_plaintext();
-            if n == 0 {
+            if n == 0 || self.chunk != usize::MAX {
                 break;
             }
         }
+        moved |= self.flush_peer();
+        Ok(moved)
+    }
+
+    /// Moves what rustls has to send into our received view (as far as
+    /// `chunk` and the room there allow); true if anything moved.
+    fn flush_peer(&mut self) -> bool {
+        let mut moved = false;
         while self.peer.wants_write() {
             let before = self.to_us.len();
             self.peer
@@ -205,11 +222,12 @@ impl Mem {
             moved = true;
         }
         if !self.to_us.is_empty() {
-            let n = self.bufs.recv.fill(&self.to_us);
+            let n = self.to_us.len().min(self.chunk);
+            let n = self.bufs.recv.fill(&self.to_us[..n]);
             self.to_us.drain(..n);
             moved |= n > 0;
         }
-        Ok(moved)
+        moved
     }
 
     fn drain_peer_plaintext(&mut self) {
@@ -245,13 +263,21 @@ impl Mem {
     }
 
     fn handshake(&mut self) -> Result<(), Failure> {
-        for _ in 0..100 {
+        for _ in 0..100_000 {
             let status = self.ours.handshake(&mut self.bufs);
             // Our error, if any, is the one to report, once its alert has
             // been shuttled to rustls (which then fails too).
             let moved = self.shuttle();
             let _ = status.map_err(Failure::Ours)?;
-            let moved = moved?;
+            let moved = match moved {
+                Ok(moved) => moved,
+                // rustls refused: report how our side took its alert, if
+                // it did.
+                Err(peer) => {
+                    let _ = self.ours.handshake(&mut self.bufs).map_err(Failure::Ours)?;
+                    return Err(peer);
+                }
+            };
             if !moved && !self.ours.is_handshaking() && !self.peer.is_handshaking() {
                 return Ok(());
             }
@@ -325,6 +351,14 @@ impl Mem {
         panic!("transfer from rustls stalled at {off}")
     }
 
+    /// Moves bytes and reads both sides until nothing moves.
+    fn settle(&mut self) -> Result<(), Failure> {
+        while self.shuttle()? {
+            self.drain_ours()?;
+        }
+        self.drain_ours()
+    }
+
     /// We close first: rustls reads our close_notify and answers with its
     /// own, which we read.
     fn close_ours_first(&mut self) -> Result<(), Failure> {
@@ -332,11 +366,10 @@ impl Mem {
             self.ours.shutdown(&mut self.bufs).map_err(Failure::Ours)?,
             Status::Done(Shutdown::Sent)
         );
-        self.shuttle()?;
+        self.settle()?;
         assert!(self.peer_closed, "rustls did not see our close_notify");
         self.peer.send_close_notify();
-        self.shuttle()?;
-        self.drain_ours()?;
+        self.settle()?;
         assert!(self.ours_closed, "we did not see rustls's close_notify");
         assert_eq!(
             self.ours.shutdown(&mut self.bufs).map_err(Failure::Ours)?,
@@ -348,15 +381,14 @@ impl Mem {
     /// rustls closes first.
     fn close_peer_first(&mut self) -> Result<(), Failure> {
         self.peer.send_close_notify();
-        self.shuttle()?;
-        self.drain_ours()?;
+        self.settle()?;
         assert!(self.ours_closed, "we did not see rustls's close_notify");
         assert!(self.ours.peer_closed());
         assert_eq!(
             self.ours.shutdown(&mut self.bufs).map_err(Failure::Ours)?,
             Status::Done(Shutdown::Complete)
         );
-        self.shuttle()?;
+        self.settle()?;
         assert!(self.peer_closed, "rustls did not see our close_notify");
         Ok(())
     }
@@ -528,6 +560,52 @@ fn sni_from_rustls_client_selects_our_named_certificate() {
         run(&mut m, "handshake", Mem::handshake);
         assert_eq!(m.ours.negotiated().unwrap().cert_index, Some(1));
         run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+// ---------------------------------------------------------------------
+// Refusals, and the alert that carries them.
+
+#[test]
+fn rustls_client_refusing_our_certificate_is_alert_received() {
+    bounded(|| {
+        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let sc = tls::server_config(&[tls::certified(&creds::WRONG_NAME_ECDSA_P256)]);
+        let mut m = Mem::new(our_server(sc), peer);
+        match m.handshake() {
+            Err(Failure::Ours(e)) => assert_eq!(
+                e,
+                Error::AlertReceived(tlspair::AlertDescription::BAD_CERTIFICATE)
+            ),
+            other => panic!("expected rustls's alert, got {other:?}"),
+        }
+    });
+}
+
+#[test]
+fn our_client_refusing_rustls_certificate_sends_bad_certificate() {
+    bounded(|| {
+        let peer = rustls_server(rustls_server_config(
+            provider(None, None),
+            KeyType::EcdsaP256,
+            &[],
+        ));
+        // Our client expects another name than the certificate's.
+        let conn = Connection::client(leak(tls::client_config()), Some("example.com"), tls::now())
+            .expect("client");
+        let mut m = Mem::new(conn, peer);
+        match m.handshake() {
+            Err(Failure::Ours(e)) => assert_eq!(
+                e,
+                Error::Certificate(tlspair::verify::CertificateError::NotValidForName)
+            ),
+            other => panic!("expected our refusal, got {other:?}"),
+        }
+        // rustls opened our alert, sealed under the handshake keys.
+        assert_eq!(
+            m.peer.process_new_packets().unwrap_err(),
+            rustls::Error::AlertReceived(rustls::AlertDescription::BadCertificate)
+        );
     });
 }
 
@@ -788,4 +866,75 @@ fn rustls_version_is_0_23() {
         .nth(1)
         .unwrap()
         .starts_with("version = \"0.23."));
+}
+
+/// Every byte of both directions delivered on its own: our reassembly of
+/// rustls's flights and records, and rustls's of ours.
+#[test]
+fn one_byte_at_a_time_each_way_for_every_key_type() {
+    bounded(|| {
+        for key in KeyType::ALL {
+            let peer = rustls_server(rustls_server_config(provider(None, None), key, &[]));
+            let mut m = Mem::new(our_client(tls::client_config()), peer);
+            m.chunk = 1;
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "to rustls", |m| {
+                m.ours_to_peer(&text(20_000, 1), |_| {})
+            });
+            run(&mut m, "from rustls", |m| {
+                m.peer_to_ours(&text(20_000, 2), |_| {})
+            });
+            run(&mut m, "close", Mem::close_ours_first);
+
+            let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+            let mut m = Mem::new(
+                our_server(tls::server_config(&[tls::certified(key.credential())])),
+                peer,
+            );
+            m.chunk = 1;
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "from rustls", |m| {
+                m.peer_to_ours(&text(20_000, 3), |_| {})
+            });
+            run(&mut m, "to rustls", |m| {
+                m.ours_to_peer(&text(20_000, 4), |_| {})
+            });
+            run(&mut m, "close", Mem::close_peer_first);
+        }
+    });
+}
+
+/// rustls cutting its flights and data into records of 32 to 512 bytes:
+/// its Certificate message spans many records, reassembled in place.
+#[test]
+fn rustls_sending_small_records_each_way() {
+    bounded(|| {
+        for frag in [32usize, 64, 100, 512] {
+            let mut cfg =
+                (*rustls_server_config(provider(None, None), KeyType::Rsa2048, &[])).clone();
+            cfg.max_fragment_size = Some(frag);
+            let peer = rustls_server(Arc::new(cfg));
+            let mut m = Mem::new(our_client(tls::client_config()), peer);
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "from rustls", |m| {
+                m.peer_to_ours(&text(50_000, 2), |_| {})
+            });
+            run(&mut m, "close", Mem::close_peer_first);
+
+            let mut cfg = (*rustls_client_config(provider(None, None), &[])).clone();
+            cfg.max_fragment_size = Some(frag);
+            let peer = rustls_client(Arc::new(cfg));
+            let mut m = Mem::new(
+                our_server(tls::server_config(&[tls::certified(
+                    &creds::SERVER_RSA_2048,
+                )])),
+                peer,
+            );
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "from rustls", |m| {
+                m.peer_to_ours(&text(50_000, 3), |_| {})
+            });
+            run(&mut m, "close", Mem::close_peer_first);
+        }
+    });
 }

@@ -128,6 +128,17 @@ pub struct TlsSocket {
     pub sent: RecordLengths,
 }
 
+impl std::fmt::Debug for TlsSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSocket")
+            .field("conn", &self.conn)
+            .field("recv_pending", &self.bufs.recv.len())
+            .field("send_pending", &self.bufs.send.len())
+            .field("eof", &self.bufs.recv.is_eof())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Ciphertext length of a record carrying one KeyUpdate message: 5 bytes
 /// of message, 1 of content type, 16 of AEAD tag.
 pub const KEY_UPDATE_RECORD_LEN: usize = 5 + 1 + 16;
@@ -136,11 +147,22 @@ impl TlsSocket {
     /// Wraps `sock` (made non-blocking) with buffers large enough for any
     /// record and for the handshake messages of the test credentials.
     pub fn new(conn: Connection<'static>, sock: TcpStream) -> Self {
+        Self::with_buffers(conn, sock, 20_000, 20_000)
+    }
+
+    /// Wraps `sock` with buffers of these sizes: received and outgoing
+    /// ciphertext.
+    pub fn with_buffers(
+        conn: Connection<'static>,
+        sock: TcpStream,
+        recv: usize,
+        send: usize,
+    ) -> Self {
         sock.set_nonblocking(true).expect("nonblocking socket");
         sock.set_nodelay(true).expect("nodelay");
         Self {
             conn,
-            bufs: Buffers::new(vec![0; 20_000], vec![0; 20_000]),
+            bufs: Buffers::new(vec![0; recv], vec![0; send]),
             sock,
             deadline: Instant::now() + WAIT_LIMIT,
             write_closed: false,
