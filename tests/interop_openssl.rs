@@ -407,6 +407,80 @@ fn one_mib_from_our_server_to_s_client() {
     });
 }
 
+#[test]
+fn one_mib_from_s_client_read_in_place_by_our_server() {
+    bounded(|| {
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &[],
+        );
+        let data = text(MIB, 21);
+        client.feed(data.clone());
+        client.close_stdin();
+        // Odd steps, so records are consumed in several pieces.
+        let got = ours
+            .read_in_place_until_closed(1000)
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+        assert!(
+            got == data,
+            "received {} of {} bytes",
+            got.len(),
+            data.len()
+        );
+        assert_eq!(ours.close().unwrap(), Shutdown::Complete);
+    });
+}
+
+#[test]
+fn one_mib_in_partial_write_mode_from_our_server_to_s_client() {
+    bounded(|| {
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &[],
+        );
+        ours.conn.set_write_mode(tlspair::WriteMode::Partial);
+        let data = text(MIB, 22);
+        ours.send_all(&data).unwrap();
+        client.wait_stdout("1 MiB", |out| out.len() >= data.len());
+        assert!(
+            client.stdout.bytes() == data,
+            "s_client received other bytes"
+        );
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        assert_eq!(ours.close().unwrap(), Shutdown::Complete);
+    });
+}
+
+#[test]
+fn our_client_write_drives_the_handshake_with_s_server() {
+    bounded(|| {
+        let (server, port) = s_server(&["-rev"]);
+        let conn = Connection::client(leak(tls::client_config()), Some("localhost"), tls::now())
+            .expect("client");
+        // No handshake() call: the first write (then read) runs it.
+        let mut ours = TlsSocket::new(conn, net::connect(port));
+        let data = text(64 * 1024, 23);
+        echo_through_s_server(&mut ours, &server, &data);
+        assert!(!ours.conn.is_handshaking());
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
+#[test]
+fn our_server_read_drives_the_handshake_with_s_client() {
+    bounded(|| {
+        let (mut ours, mut client) = our_server_and_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &[],
+        );
+        client.feed(b"first words\n".to_vec());
+        // No handshake() call: the read runs it.
+        assert_eq!(ours.read_exact(12).unwrap(), b"first words\n");
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
 // ---------------------------------------------------------------------
 // Closing.
 

@@ -289,14 +289,17 @@ impl TlsSocket {
     }
 
     /// Writes all of `data` and drains it to the socket. Reads nothing:
-    /// for peers that take everything before they answer.
+    /// for peers that take everything before they answer. In partial-write
+    /// mode each `Done(n)` is one record; in complete mode, all of it.
     pub fn send_all(&mut self, data: &[u8]) -> Result<(), Error> {
         self.arm();
-        loop {
-            match self.conn.write(&mut self.bufs, data) {
+        let mut off = 0;
+        while off < data.len() {
+            match self.conn.write(&mut self.bufs, &data[off..]) {
                 Ok(Status::Done(n)) => {
-                    assert_eq!(n, data.len(), "complete-mode write");
-                    break;
+                    assert!(n > 0, "write made no progress");
+                    off += n;
+                    self.arm();
                 }
                 Ok(_) => {
                     let p = self.pump();
@@ -324,6 +327,30 @@ impl TlsSocket {
                 Ok(_) => {
                     let p = self.pump();
                     self.idle(p, "read");
+                }
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+    }
+
+    /// Reads until the peer's close_notify with `read_in_place` and
+    /// `consume`, taking at most `step` bytes of each lent slice at a time:
+    /// the zero-copy path.
+    pub fn read_in_place_until_closed(&mut self, step: usize) -> Result<Vec<u8>, Error> {
+        self.arm();
+        let mut got = Vec::new();
+        loop {
+            match self.conn.read_in_place(&mut self.bufs) {
+                Ok(Status::Done(plain)) => {
+                    let n = plain.len().min(step);
+                    got.extend_from_slice(&plain[..n]);
+                    self.conn.consume(&mut self.bufs, n);
+                    self.arm();
+                }
+                Ok(Status::Closed) => return Ok(got),
+                Ok(_) => {
+                    let p = self.pump();
+                    self.idle(p, "read_in_place");
                 }
                 Err(e) => return Err(self.failed(e)),
             }
