@@ -49,7 +49,7 @@ use crate::handshake::client::{self, Keys};
 use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
-use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, ServerConfig};
+use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, Records, ServerConfig};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{
@@ -175,8 +175,7 @@ enum Handshake<'a> {
 /// A TLS 1.3 connection: the engine behind `write`, `read` and `shutdown`.
 /// It owns no buffer; see the module docs.
 pub struct Connection<'a> {
-    send: Option<RecordKey>,
-    recv: Option<RecordKey>,
+    records: Records,
     config: RecordConfig,
     /// Largest content per sent record: our setting, lowered by the peer's
     /// record_size_limit.
@@ -200,8 +199,8 @@ pub struct Connection<'a> {
 impl core::fmt::Debug for Connection<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("send", &self.send)
-            .field("recv", &self.recv)
+            .field("send", &self.records.send())
+            .field("recv", &self.records.recv())
             .field("handshaking", &self.hs.is_some())
             .field("write_sealed", &self.write_sealed)
             .field("plain_left", &self.plain_left)
@@ -220,8 +219,7 @@ impl<'a> Connection<'a> {
     ) -> Result<Self, Error> {
         config.check()?;
         Ok(Self {
-            send: None,
-            recv: None,
+            records: Records::Empty,
             send_fragment: config.max_fragment_len,
             config,
             hs,
@@ -289,8 +287,10 @@ impl Connection<'static> {
     ) -> Result<Self, Error> {
         let mut conn = Self::with(config, None, 0)?;
         let bad_secret = Misuse::BadConfig("traffic secret length differs from the suite's hash");
-        conn.send = Some(RecordKey::new(suite, send_secret).ok_or(bad_secret)?);
-        conn.recv = Some(RecordKey::new(suite, recv_secret).ok_or(bad_secret)?);
+        conn.records = Records::Keys {
+            send: RecordKey::new(suite, send_secret).ok_or(bad_secret)?,
+            recv: RecordKey::new(suite, recv_secret).ok_or(bad_secret)?,
+        };
         Ok(conn)
     }
 }
@@ -298,7 +298,7 @@ impl Connection<'static> {
 impl Connection<'_> {
     /// The negotiated cipher suite, once keys exist.
     pub fn suite(&self) -> Option<&'static Suite> {
-        self.send.as_ref().map(RecordKey::suite)
+        self.records.send().map(RecordKey::suite)
     }
 
     /// What the handshake settled on, once it is complete (`None` for a
@@ -566,10 +566,10 @@ impl Connection<'_> {
     #[doc(hidden)]
     /// Test hook: start the sequence numbers near their limits.
     pub fn set_sequence_numbers(&mut self, send: u64, recv: u64) {
-        if let Some(k) = self.send.as_mut() {
+        if let Some(k) = self.records.send_mut() {
             k.set_sequence(send);
         }
-        if let Some(k) = self.recv.as_mut() {
+        if let Some(k) = self.records.recv_mut() {
             k.set_sequence(recv);
         }
     }
@@ -625,7 +625,7 @@ impl Connection<'_> {
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        let Some(key) = self.send.as_mut() else {
+        let Some(key) = self.records.send_mut() else {
             return Ok(Status::Done(()));
         };
         if key.records_left() <= 1 {
@@ -644,14 +644,19 @@ impl Connection<'_> {
         tx.commit(total);
         let next = key.secret().next_traffic_secret(key.suite());
         let suite = key.suite();
-        self.send = RecordKey::new(suite, next.as_bytes());
+        match RecordKey::new(suite, next.as_bytes()) {
+            Some(k) => {
+                let _ = self.records.set_send(k);
+            }
+            None => return Err(self.fail(tx, Error::Internal("KeyUpdate derivation"))),
+        }
         self.key_update = None;
         Ok(Status::Done(()))
     }
 
     /// Seals one application-data record from the front of `content`.
     fn seal_data(&mut self, tx: &mut SendView<'_>, content: &[u8]) -> Result<Status<usize>, Error> {
-        let Some(key) = self.send.as_ref() else {
+        let Some(key) = self.records.send() else {
             return Err(self.fail(tx, Error::Internal("no sending key")));
         };
         // Keep the last sequence number for the alert that closes the
@@ -678,7 +683,7 @@ impl Connection<'_> {
             return Ok(Status::WantWrite { needed: total });
         };
         record[HEADER_LEN..HEADER_LEN + take].copy_from_slice(&content[..take]);
-        let sealed = match self.send.as_mut() {
+        let sealed = match self.records.send_mut() {
             Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
             None => Err(Error::Internal("no sending key")),
         };
@@ -699,7 +704,7 @@ impl Connection<'_> {
             AlertDescription::CLOSE_NOTIFY | AlertDescription::USER_CANCELED => AlertLevel::WARNING,
             _ => AlertLevel::FATAL,
         };
-        let protected = self.send.is_some();
+        let protected = self.records.send().is_some();
         let total = if protected {
             RECORD_OVERHEAD + 2
         } else {
@@ -710,7 +715,7 @@ impl Connection<'_> {
         };
         record[HEADER_LEN] = level.0;
         record[HEADER_LEN + 1] = alert.0;
-        match self.send.as_mut() {
+        match self.records.send_mut() {
             Some(key) => key.seal(ContentType::ALERT, 2, record)?,
             None => {
                 let header = Header {
@@ -752,7 +757,7 @@ impl Connection<'_> {
                         used: 0,
                         fragment,
                     };
-                    let next = state.write_client_hello(&mut out);
+                    let next = state.write_client_hello(&mut out, &mut self.records);
                     let used = out.used;
                     tx.commit(used);
                     match next {
@@ -795,10 +800,9 @@ impl Connection<'_> {
                     used: 0,
                     fragment,
                 };
-                let recv_before = self.recv.as_ref().map(|k| k.secret().clone());
+                let recv_before = self.records.recv().map(|k| k.secret().clone());
                 let mut keys = Keys {
-                    send: &mut self.send,
-                    recv: &mut self.recv,
+                    records: &mut self.records,
                     negotiated: &mut self.negotiated,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
@@ -820,7 +824,7 @@ impl Connection<'_> {
                 self.hs = next;
                 if consumed > 0 {
                     self.consume_handshake(rx, consumed);
-                    let rekeyed = match (&recv_before, &self.recv) {
+                    let rekeyed = match (&recv_before, self.records.recv()) {
                         (Some(a), Some(b)) => a.as_bytes() != b.secret().as_bytes(),
                         (None, None) => false,
                         _ => true,
@@ -952,9 +956,11 @@ impl Connection<'_> {
                     _ => Err(InvalidMessage::Handshake("key update").into()),
                 }
                 .map(|requested| {
-                    if let Some(key) = self.recv.as_ref() {
+                    if let Some(key) = self.records.recv() {
                         let next = key.secret().next_traffic_secret(key.suite());
-                        self.recv = RecordKey::new(key.suite(), next.as_bytes());
+                        if let Some(k) = RecordKey::new(key.suite(), next.as_bytes()) {
+                            let _ = self.records.set_recv(k);
+                        }
                     }
                     if requested && self.key_update.is_none() && !self.sent_close {
                         self.key_update = Some(false);
@@ -988,7 +994,7 @@ impl Connection<'_> {
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
-        let protected = self.recv.is_some() && !ccs;
+        let protected = self.records.recv().is_some() && !ccs;
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)
@@ -1006,7 +1012,7 @@ impl Connection<'_> {
             return Err(self.fail(tx, Error::Internal("deframe length")));
         };
         let (ty, len) = if protected {
-            let Some(key) = self.recv.as_mut() else {
+            let Some(key) = self.records.recv_mut() else {
                 return Err(self.fail(tx, Error::Internal("no receiving key")));
             };
             match key.open(record) {

@@ -20,7 +20,7 @@ use super::messages::{
     CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
     KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
-use super::{flight_room, ClientConfig, Context, Negotiated, Out};
+use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
@@ -34,8 +34,7 @@ use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
 
 /// The record keys a handshake step may install, and what it reports.
 pub(crate) struct Keys<'x> {
-    pub send: &'x mut Option<RecordKey>,
-    pub recv: &'x mut Option<RecordKey>,
+    pub records: &'x mut Records,
     pub negotiated: &'x mut Option<Negotiated>,
 }
 
@@ -82,8 +81,8 @@ impl EarlyTranscript {
 pub(crate) enum State<'a> {
     /// ClientHello not yet sent.
     Start(Common<'a>),
-    /// ClientHello sent.
-    ExpectServerHello(Common<'a>, ExpectServerHello),
+    /// ClientHello sent; what it needs next waits in `Records::Pending`.
+    ExpectServerHello(Common<'a>),
     /// After ServerHello.
     ExpectEncryptedExtensions(Common<'a>, Keyed),
     /// After EncryptedExtensions (and a CertificateRequest, if any).
@@ -98,7 +97,9 @@ pub(crate) struct Common<'a> {
     pub ctx: Context<'a>,
 }
 
-pub(crate) struct ExpectServerHello {
+/// What a client keeps between its ClientHello and the ServerHello. It
+/// lives in [`Records::Pending`], the storage the record keys take later.
+pub(crate) struct Pending {
     kx: KeyExchange,
     transcript: EarlyTranscript,
     session_id: [u8; 32],
@@ -147,8 +148,13 @@ impl<'a> State<'a> {
         matches!(self, Self::Start(_))
     }
 
-    /// Writes the ClientHello.
-    pub fn write_client_hello(self, out: &mut Out<'_>) -> Result<Self, Error> {
+    /// Writes the ClientHello; what the ServerHello will need goes to
+    /// `records`.
+    pub fn write_client_hello(
+        self,
+        out: &mut Out<'_>,
+        records: &mut Records,
+    ) -> Result<Self, Error> {
         let Self::Start(common) = self else {
             return Ok(self);
         };
@@ -208,15 +214,13 @@ impl<'a> State<'a> {
             transcript.add(w.written());
             Ok(())
         })?;
-        Ok(Self::ExpectServerHello(
-            common,
-            ExpectServerHello {
-                kx,
-                transcript,
-                session_id,
-                session_id_len,
-            },
-        ))
+        *records = Records::Pending(Pending {
+            kx,
+            transcript,
+            session_id,
+            session_id_len,
+        });
+        Ok(Self::ExpectServerHello(common))
     }
 
     /// Handles the messages at the front of `region`.
@@ -235,7 +239,10 @@ impl<'a> State<'a> {
         let msg = &region[..total];
         let body = &msg[4..];
         match (self, ty) {
-            (Self::ExpectServerHello(c, s), HandshakeType::SERVER_HELLO) => {
+            (Self::ExpectServerHello(c), HandshakeType::SERVER_HELLO) => {
+                let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {
+                    return Err(Error::Internal("ClientHello state missing"));
+                };
                 let keyed = server_hello(&c, s, msg, body, keys)?;
                 Ok(Step {
                     next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
@@ -310,7 +317,7 @@ pub(crate) use extension_error as map_extension_error;
 
 fn server_hello(
     c: &Common<'_>,
-    s: ExpectServerHello,
+    s: Pending,
     msg: &[u8],
     body: &[u8],
     keys: &mut Keys<'_>,
@@ -368,8 +375,10 @@ fn server_hello(
     let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
     let bad = Error::Internal("handshake key derivation");
-    *keys.recv = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
-    *keys.send = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
+    *keys.records = Records::Keys {
+        send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
+        recv: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
+    };
     Ok(Keyed {
         suite,
         transcript,
@@ -483,7 +492,7 @@ fn finished(
 ) -> Result<(), Error> {
     let suite = k.suite;
     let bad = Error::Internal("handshake keys missing");
-    let server_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+    let server_hs = keys.records.recv().ok_or(bad)?.secret().clone();
     if !server_hs.verify_finished(suite, &k.transcript.current(), body) {
         return Err(PeerMisbehaved::BadFinished.into());
     }
@@ -491,7 +500,8 @@ fn finished(
     let master = k.secret.into_master(suite);
     let (client_ap, server_ap, _exporter) =
         master.application_secrets(suite, &k.transcript.current());
-    *keys.recv = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
+    keys.records
+        .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 
     // Our flight: CCS (compatibility mode), certificate if asked, Finished,
     // within the server's record_size_limit (RFC 8449 §4).
@@ -503,7 +513,7 @@ fn finished(
     if c.config.middlebox_compat {
         out.change_cipher_spec()?;
     }
-    let send = keys.send.as_mut().ok_or(bad)?;
+    let send = keys.records.send_mut().ok_or(bad)?;
     let client_hs = send.secret().clone();
     let transcript = &mut k.transcript;
     let auth = c.config.client_auth;
@@ -545,7 +555,8 @@ fn finished(
         transcript.add(&w.written()[from..]);
         Ok(())
     })?;
-    *keys.send = Some(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?);
+    keys.records
+        .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
     *keys.negotiated = Some(k.negotiated);
     Ok(())
 }

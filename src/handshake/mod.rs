@@ -167,6 +167,74 @@ pub struct Negotiated {
     pub peer_record_size_limit: Option<u16>,
 }
 
+/// The record keys of a connection, sharing their storage with what the
+/// client holds before any key exists (its ephemeral key and two
+/// transcript hashes, about as large as the two keys). An enum is as large
+/// as its largest variant; this keeps that cost paid once. (`Empty` is
+/// small on purpose: boxing the others would need an allocator.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Records {
+    /// No key yet, nothing pending (a server before the ClientHello).
+    Empty,
+    /// A client between its ClientHello and the ServerHello.
+    Pending(client::Pending),
+    /// Both directions keyed.
+    Keys {
+        /// Protects what we send.
+        send: RecordKey,
+        /// Opens what we receive.
+        recv: RecordKey,
+    },
+}
+
+impl Records {
+    pub fn send(&self) -> Option<&RecordKey> {
+        match self {
+            Self::Keys { send, .. } => Some(send),
+            _ => None,
+        }
+    }
+
+    pub fn send_mut(&mut self) -> Option<&mut RecordKey> {
+        match self {
+            Self::Keys { send, .. } => Some(send),
+            _ => None,
+        }
+    }
+
+    pub fn recv(&self) -> Option<&RecordKey> {
+        match self {
+            Self::Keys { recv, .. } => Some(recv),
+            _ => None,
+        }
+    }
+
+    pub fn recv_mut(&mut self) -> Option<&mut RecordKey> {
+        match self {
+            Self::Keys { recv, .. } => Some(recv),
+            _ => None,
+        }
+    }
+
+    /// Replaces the sending key (after the pair exists).
+    pub fn set_send(&mut self, key: RecordKey) -> Result<(), Error> {
+        let slot = self
+            .send_mut()
+            .ok_or(Error::Internal("no keys to replace"))?;
+        *slot = key;
+        Ok(())
+    }
+
+    /// Replaces the receiving key (after the pair exists).
+    pub fn set_recv(&mut self, key: RecordKey) -> Result<(), Error> {
+        let slot = self
+            .recv_mut()
+            .ok_or(Error::Internal("no keys to replace"))?;
+        *slot = key;
+        Ok(())
+    }
+}
+
 /// Time and name a connection is made with.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Context<'a> {
@@ -254,4 +322,29 @@ impl From<Overflow> for Error {
 /// bytes with `overhead` bytes each.
 pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
     m + m.div_ceil(fragment.max(1)).max(1) * overhead
+}
+
+#[cfg(test)]
+mod sizes {
+    #[test]
+    fn print_sizes() {
+        use core::mem::size_of;
+        std::println!("client::State {}", size_of::<super::client::State<'_>>());
+        std::println!("server::State {}", size_of::<super::server::State<'_>>());
+        std::println!("KeyExchange {}", size_of::<super::kx::KeyExchange>());
+        std::println!(
+            "Transcript {}",
+            size_of::<crate::key_schedule::Transcript>()
+        );
+        std::println!("Negotiated {}", size_of::<super::Negotiated>());
+        std::println!(
+            "RecordKey {}",
+            size_of::<crate::record::protect::RecordKey>()
+        );
+        std::println!("RecordConfig {}", size_of::<crate::conn::RecordConfig>());
+        std::println!(
+            "HandshakeSecret {}",
+            size_of::<crate::key_schedule::HandshakeSecret>()
+        );
+    }
 }

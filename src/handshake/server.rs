@@ -18,7 +18,7 @@ use super::messages::{
     CertificateMessageError, CertificateVerify, ClientHello, EncryptedExtensionsOut,
     ServerHelloOut,
 };
-use super::{flight_room, CertifiedKey, Context, Negotiated, Out, ServerConfig};
+use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, Secret, Transcript};
@@ -33,7 +33,8 @@ use crate::wire::{
     ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 
-/// The server's states.
+/// The server's states, named for the message each waits for.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum State<'a> {
     /// Nothing received yet.
     ExpectClientHello(Common<'a>),
@@ -188,11 +189,12 @@ impl<'a> State<'a> {
             }
             (Self::ExpectFinished(k), HandshakeType::FINISHED) => {
                 let bad = Error::Internal("handshake keys missing");
-                let client_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+                let client_hs = keys.records.recv().ok_or(bad)?.secret().clone();
                 if !client_hs.verify_finished(k.suite, &k.transcript.current(), body) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
-                *keys.recv = Some(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?);
+                keys.records
+                    .set_recv(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?)?;
                 *keys.negotiated = Some(k.negotiated);
                 Ok(Step {
                     next: None,
@@ -336,8 +338,10 @@ fn client_hello(
     let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
     let bad = Error::Internal("handshake key derivation");
-    *keys.recv = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
-    *keys.send = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
+    *keys.records = Records::Keys {
+        send: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
+        recv: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
+    };
     // Compatibility mode: a client that sent a session id expects a CCS.
     if !ch.session_id.is_empty() {
         out.change_cipher_spec()?;
@@ -352,7 +356,7 @@ fn client_hello(
     let our_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT
         || peer_limit.is_some())
     .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
-    let send = keys.send.as_mut().ok_or(bad)?;
+    let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         EncryptedExtensionsOut {
@@ -405,7 +409,8 @@ fn client_hello(
     let master = secret.into_master(suite);
     let (client_ap, server_ap, _exporter) =
         master.application_secrets(suite, &transcript.current());
-    *keys.send = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
+    keys.records
+        .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
     let _ = HEADER_LEN;
     Ok((
         Keyed {
