@@ -564,6 +564,15 @@ impl Connection<'_> {
     }
 
     #[doc(hidden)]
+    /// Test hook: the next (send, receive) sequence numbers.
+    pub fn sequence_numbers(&self) -> (u64, u64) {
+        (
+            self.records.send().map_or(0, RecordKey::sequence),
+            self.records.recv().map_or(0, RecordKey::sequence),
+        )
+    }
+
+    #[doc(hidden)]
     /// Test hook: start the sequence numbers near their limits.
     pub fn set_sequence_numbers(&mut self, send: u64, recv: u64) {
         if let Some(k) = self.records.send_mut() {

@@ -421,3 +421,38 @@ fn handshake_through_one_byte_chunks_and_small_records() {
     assert_eq!(done, (true, true));
     exchange_and_close(&mut c, &mut s);
 }
+
+#[test]
+fn key_update_in_both_directions_mid_transfer() {
+    let (mut c, mut s) = pair(client_config(), server_config(&[certified(&creds::SERVER_ED25519)]));
+    complete(&mut c, &mut s).unwrap();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    for round in 0..4 {
+        // The client updates and asks the server to; then the server
+        // updates on its own.
+        if round == 1 {
+            c.conn.key_update(true);
+        }
+        if round == 2 {
+            s.conn.key_update(false);
+        }
+        let before = (c.conn.sequence_numbers(), s.conn.sequence_numbers());
+        assert_eq!(send_and_receive(&mut c, &mut s, &data), data);
+        assert_eq!(send_and_receive(&mut s, &mut c, &data), data);
+        let after = (c.conn.sequence_numbers(), s.conn.sequence_numbers());
+        // 200 KB is 13 records each way; a fresh key restarts at 0.
+        match round {
+            1 => {
+                assert_eq!(after.0, (13, 13), "client: new keys both ways");
+                assert_eq!(after.1, (13, 13), "server: new keys both ways");
+            }
+            2 => {
+                assert_eq!(after.1 .0, 13, "server's own update");
+                assert_eq!(after.0 .1, 13, "client follows it");
+                assert_eq!(after.0 .0, before.0 .0 + 13, "client's key unchanged");
+            }
+            _ => assert_eq!(after.0 .0, before.0 .0 + 13),
+        }
+    }
+    exchange_and_close(&mut c, &mut s);
+}
