@@ -424,7 +424,10 @@ fn handshake_through_one_byte_chunks_and_small_records() {
 
 #[test]
 fn key_update_in_both_directions_mid_transfer() {
-    let (mut c, mut s) = pair(client_config(), server_config(&[certified(&creds::SERVER_ED25519)]));
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ED25519)]),
+    );
     complete(&mut c, &mut s).unwrap();
     let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
     for round in 0..4 {
@@ -455,4 +458,36 @@ fn key_update_in_both_directions_mid_transfer() {
         }
     }
     exchange_and_close(&mut c, &mut s);
+}
+
+#[test]
+fn a_requested_key_update_is_answered_before_more_data() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ED25519)]),
+    );
+    complete(&mut c, &mut s).unwrap();
+    s.conn.key_update(true);
+    assert_eq!(s.conn.write(&mut s.bufs, b"ping").unwrap(), Status::Done(4));
+    transfer_all(&mut s, &mut c);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf).unwrap(), Status::Done(4));
+    // The client's reply went out with that read, under its old key...
+    assert_eq!(
+        c.conn.sequence_numbers().0,
+        0,
+        "client now sends under a new key"
+    );
+    assert!(!c.bufs.send.is_empty());
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::WantRead
+    );
+    assert_eq!(
+        s.conn.sequence_numbers().1,
+        0,
+        "server reads under the client's new key"
+    );
+    assert_eq!(send_and_receive(&mut c, &mut s, b"pong"), b"pong");
 }
