@@ -531,13 +531,15 @@ impl ServerHelloOut<'_> {
             w.vec8(self.session_id)?;
             w.u16(self.suite.0)?;
             w.u8(0)?;
+            // key_share before supported_versions, as RFC 8448 and
+            // OpenSSL order them.
             w.vec::<2>(|w| {
-                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
-                    w.u16(ProtocolVersion::TLS1_3.0)
-                })?;
                 ext(w, ExtensionType::KEY_SHARE, |w| {
                     w.u16(self.key_share.group.0)?;
                     w.vec16(self.key_share.public)
+                })?;
+                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
+                    w.u16(ProtocolVersion::TLS1_3.0)
                 })
             })
         })
