@@ -47,12 +47,24 @@ pub(crate) struct Step<S> {
     pub consumed: usize,
 }
 
-/// Room the largest ClientHello we build needs, as one plaintext record:
-/// fixed fields and extension headers (~120 bytes), a P-384 key share
-/// (97), suites and groups (a few dozen), the SNI name (≤ 253), ALPN names
-/// (≤ 2 × 255) and a 2 KiB margin. Checked against the real size before
-/// anything is written.
-const CLIENT_HELLO_BOUND: usize = 4096;
+/// Room our ClientHello needs, as plaintext records: every field and
+/// extension header at its largest (a P-384 key share, a 32-byte session
+/// id), from the configured lists.
+fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
+    let config = c.config;
+    let list = |n: usize| 2 + 2 * n;
+    let sni = c.ctx.server_name.map_or(0, |n| 4 + 2 + 1 + 2 + n.len());
+    let alpn = 4 + 2 + config.alpn.iter().map(|p| 1 + p.len()).sum::<usize>();
+    let body = 2 + 32 + 1 + 32 + list(config.suites.len()) + 2 + 2
+        + sni
+        + 4 + list(config.groups.len())
+        + 4 + list(config.verifier.supported_schemes().len())
+        + alpn
+        + 6
+        + 7
+        + 4 + 2 + 2 + 2 + super::kx::MAX_PUBLIC_LEN;
+    flight_room(4 + body, fragment, HEADER_LEN)
+}
 
 /// The client's transcript before the suite is known: one context per
 /// hash the offered suites use.
@@ -124,7 +136,7 @@ impl<'a> State<'a> {
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
-            Self::Start(_) => CLIENT_HELLO_BOUND,
+            Self::Start(c) => client_hello_bound(c, fragment),
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(c, k)
