@@ -140,9 +140,6 @@ pub enum PeerIncompatible {
     NoSharedSignatureScheme,
     /// No ALPN protocol in common (`no_application_protocol`).
     NoSharedProtocol,
-    /// The server asked for a HelloRetryRequest, which this client does not
-    /// support yet (`handshake_failure`).
-    HelloRetryRequest,
     /// We require a client certificate and the client sent none
     /// (`certificate_required`).
     CertificateRequired,
@@ -193,8 +190,7 @@ impl Error {
                 PeerIncompatible::NoSharedProtocol => AlertDescription::NO_APPLICATION_PROTOCOL,
                 PeerIncompatible::NoSharedSuite
                 | PeerIncompatible::NoSharedGroup
-                | PeerIncompatible::NoSharedSignatureScheme
-                | PeerIncompatible::HelloRetryRequest => AlertDescription::HANDSHAKE_FAILURE,
+                | PeerIncompatible::NoSharedSignatureScheme => AlertDescription::HANDSHAKE_FAILURE,
                 PeerIncompatible::CertificateRequired => AlertDescription::CERTIFICATE_REQUIRED,
             }),
             Self::PeerMisbehaved(p) => Some(match p {

@@ -491,3 +491,106 @@ fn a_requested_key_update_is_answered_before_more_data() {
     );
     assert_eq!(send_and_receive(&mut c, &mut s, b"pong"), b"pong");
 }
+
+#[test]
+fn hello_retry_request_for_each_server_preference() {
+    for preferred in [NamedGroup::X25519, NamedGroup::SECP256R1, NamedGroup::SECP384R1] {
+        // The client's share is for a group the server does not take, but
+        // the client supports the server's preference.
+        let first = if preferred == NamedGroup::X25519 { NamedGroup::SECP384R1 } else { NamedGroup::X25519 };
+        let mut cc = client_config();
+        cc.groups = Box::leak(Box::new([first, preferred]));
+        for compat in [true, false] {
+            cc.middlebox_compat = compat;
+            let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+            sc.groups = Box::leak(Box::new([preferred]));
+            let (mut c, mut s) = pair(cc, sc);
+            // ClientHello, then HelloRetryRequest (and one CCS in compat mode).
+            assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+            transfer_all(&mut c, &mut s);
+            assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+            let hrr = s.bufs.send.pending().to_vec();
+            assert_eq!(&hrr[11..43], &tlspair::handshake::messages::HRR_RANDOM);
+            let ccs = [20, 3, 3, 0, 1, 1];
+            assert_eq!(hrr.ends_with(&ccs), compat);
+            complete(&mut c, &mut s).unwrap();
+            assert_eq!(c.conn.negotiated().unwrap().group, preferred);
+            assert_eq!(s.conn.negotiated().unwrap().group, preferred);
+            exchange_and_close(&mut c, &mut s);
+        }
+    }
+}
+
+/// A HelloRetryRequest record as a server would send it.
+fn hrr_record(session_id: &[u8], group: NamedGroup) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let mut w = tlspair::codec::Writer::new(&mut buf);
+    tlspair::handshake::messages::HelloRetryRequestOut {
+        session_id,
+        suite: tlspair::CipherSuite::TLS13_AES_128_GCM_SHA256,
+        group,
+    }
+    .encode(&mut w)
+    .unwrap();
+    let msg = w.written();
+    let mut rec = vec![22, 3, 3, 0, msg.len() as u8];
+    rec.extend(msg);
+    rec
+}
+
+#[test]
+fn client_refuses_a_second_or_empty_hello_retry_request() {
+    let mut cc = client_config();
+    cc.middlebox_compat = false;
+    cc.groups = &[NamedGroup::X25519, NamedGroup::SECP256R1, NamedGroup::SECP384R1];
+    // A retry for the group whose share was sent changes nothing.
+    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::X25519));
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter(
+            "HelloRetryRequest for the group already sent"
+        ))
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 47]);
+
+    // A second HelloRetryRequest after a good first one.
+    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP256R1));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    // The second ClientHello went out, with a P-256 share.
+    let ch2 = c.bufs.send.pending().to_vec();
+    assert_eq!(ch2[5], 1);
+    assert!(ch2.windows(4).any(|w| w == [0, 0x17, 0, 65]));
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP384R1));
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::UnexpectedHandshake(tlspair::wire::HandshakeType::SERVER_HELLO))
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 10]);
+}
+
+#[test]
+fn server_refuses_a_second_client_hello_without_the_asked_share() {
+    let mut cc = client_config();
+    cc.groups = &[NamedGroup::X25519, NamedGroup::SECP384R1];
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.groups = &[NamedGroup::SECP384R1];
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let ch1 = c.bufs.send.pending().to_vec();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    s.bufs.send.consume(usize::MAX);
+    // Replaying the first ClientHello (an X25519 share) is refused.
+    s.bufs.recv.fill(&ch1);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter("no share for the group asked for"))
+    );
+}

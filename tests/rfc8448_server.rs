@@ -46,10 +46,11 @@ fn server_answers_the_trace_client_hello() {
     // mixes in the key and the message).
     let nonce_seed = [0x5a; 32];
     let outputs: [&[u8]; 3] = [&random, &private, &nonce_seed];
-    let rng: &'static FixedSliceSequenceRandom<'static> = Box::leak(Box::new(FixedSliceSequenceRandom {
-        bytes: Box::leak(Box::new(outputs.map(|o| &*o.to_vec().leak()))),
-        current: UnsafeCell::new(0),
-    }));
+    let rng: &'static FixedSliceSequenceRandom<'static> =
+        Box::leak(Box::new(FixedSliceSequenceRandom {
+            bytes: Box::leak(Box::new(outputs.map(|o| &*o.to_vec().leak()))),
+            current: UnsafeCell::new(0),
+        }));
     let mut config = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
     config.rng = rng;
     let config: &'static _ = Box::leak(Box::new(config));
@@ -77,7 +78,9 @@ fn server_answers_the_trace_client_hello() {
     while let Some(h) = Header::parse(&rest) {
         let total = HEADER_LEN + h.len;
         let mut rec: Vec<u8> = rest.drain(..total).collect();
-        let (ty, len) = key.open(&mut rec).expect("record opens under the trace's s_hs");
+        let (ty, len) = key
+            .open(&mut rec)
+            .expect("record opens under the trace's s_hs");
         assert_eq!(ty, ContentType::HANDSHAKE);
         flight.extend_from_slice(&rec[HEADER_LEN..HEADER_LEN + len]);
     }
@@ -104,8 +107,13 @@ fn server_answers_the_trace_client_hello() {
     // Ours: server_name ack, then record_size_limit 0x4001; the trace's
     // also lists supported_groups first.
     assert_eq!(trace_ee[..4], [8, 0, 0, 0x24]);
-    assert_eq!(messages[0].1, [8, 0, 0, 0x0c, 0, 0x0a, 0, 0, 0, 0, 0, 0x1c, 0, 2, 0x40, 1]);
-    assert!(trace_ee.windows(8).any(|w| w == [0, 0x1c, 0, 2, 0x40, 1, 0, 0]));
+    assert_eq!(
+        messages[0].1,
+        [8, 0, 0, 0x0c, 0, 0x0a, 0, 0, 0, 0, 0, 0x1c, 0, 2, 0x40, 1]
+    );
+    assert!(trace_ee
+        .windows(8)
+        .any(|w| w == [0, 0x1c, 0, 2, 0x40, 1, 0, 0]));
 
     // 4. Our Finished verifies under the trace's s_hs over our transcript.
     let mut transcript = Transcript::new(&SUITE);

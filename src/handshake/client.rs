@@ -55,14 +55,26 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
     let list = |n: usize| 2 + 2 * n;
     let sni = c.ctx.server_name.map_or(0, |n| 4 + 2 + 1 + 2 + n.len());
     let alpn = 4 + 2 + config.alpn.iter().map(|p| 1 + p.len()).sum::<usize>();
-    let body = 2 + 32 + 1 + 32 + list(config.suites.len()) + 2 + 2
+    let body = 2
+        + 32
+        + 1
+        + 32
+        + list(config.suites.len())
+        + 2
+        + 2
         + sni
-        + 4 + list(config.groups.len())
-        + 4 + list(config.verifier.supported_schemes().len())
+        + 4
+        + list(config.groups.len())
+        + 4
+        + list(config.verifier.supported_schemes().len())
         + alpn
         + 6
         + 7
-        + 4 + 2 + 2 + 2 + super::kx::MAX_PUBLIC_LEN;
+        + 4
+        + 2
+        + 2
+        + 2
+        + super::kx::MAX_PUBLIC_LEN;
     flight_room(4 + body, fragment, HEADER_LEN)
 }
 
@@ -113,9 +125,141 @@ pub(crate) struct Common<'a> {
 /// lives in [`Records::Pending`], the storage the record keys take later.
 pub(crate) struct Pending {
     kx: KeyExchange,
-    transcript: EarlyTranscript,
+    transcript: PendingTranscript,
+    fields: HelloFields,
+}
+
+/// The transcript before the ServerHello.
+enum PendingTranscript {
+    /// After the first ClientHello: both hashes, the suite is unknown.
+    Both(EarlyTranscript),
+    /// After a HelloRetryRequest: the suite is chosen, and a second retry
+    /// is refused.
+    Retried(Transcript, &'static Suite),
+}
+
+/// The ClientHello fields a second ClientHello repeats.
+#[derive(Clone, Copy)]
+struct HelloFields {
+    random: [u8; 32],
     session_id: [u8; 32],
     session_id_len: u8,
+}
+
+/// Encodes a ClientHello with `kx`'s share (and `cookie`, after a
+/// HelloRetryRequest) as plaintext records, handing the message to `hash`.
+fn encode_hello(
+    common: &Common<'_>,
+    fields: &HelloFields,
+    kx: &KeyExchange,
+    cookie: Option<&[u8]>,
+    out: &mut Out<'_>,
+    hash: impl FnOnce(&[u8]),
+) -> Result<(), Error> {
+    let config = common.config;
+    let mut suites = [crate::wire::CipherSuite(0); 8];
+    let n = config.suites.len().min(suites.len());
+    for (slot, s) in suites.iter_mut().zip(config.suites) {
+        *slot = s.id;
+    }
+    let shares = [KeyShare {
+        group: kx.group(),
+        public: kx.public(),
+    }];
+    let record_size_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT)
+        .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    let hello = ClientHelloOut {
+        random: &fields.random,
+        session_id: fields
+            .session_id
+            .get(..usize::from(fields.session_id_len))
+            .unwrap_or(&[]),
+        suites: suites.get(..n).unwrap_or(&[]),
+        // RFC 6066 §3: literal IP addresses are not sent as SNI.
+        server_name: common
+            .ctx
+            .server_name
+            .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
+        groups: config.groups,
+        key_shares: &shares,
+        schemes: config.verifier.supported_schemes(),
+        alpn: config.alpn,
+        record_size_limit,
+        cookie,
+    };
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        hello.encode(w)?;
+        hash(w.written());
+        Ok(())
+    })
+}
+
+/// Answers a HelloRetryRequest (RFC 8446 §4.1.4): checks that it changes
+/// something we can give, restarts the transcript with message_hash, and
+/// sends the second ClientHello with a share for the group asked for.
+#[allow(clippy::too_many_arguments)]
+fn retry(
+    c: &Common<'_>,
+    kx: KeyExchange,
+    fields: HelloFields,
+    suite: &'static Suite,
+    mut transcript: Transcript,
+    msg: &[u8],
+    hrr: &ServerHello<'_>,
+    out: &mut Out<'_>,
+) -> Result<Pending, Error> {
+    if hrr
+        .cookie
+        .is_some_and(|c| c.len() > MAX_COOKIE_LEN || c.is_empty())
+    {
+        return Err(PeerMisbehaved::IllegalParameter("HelloRetryRequest cookie length").into());
+    }
+    let group = match hrr.hrr_group {
+        Some(g) if g == kx.group() => {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "HelloRetryRequest for the group already sent",
+            )
+            .into());
+        }
+        Some(g) if c.config.groups.contains(&g) && super::kx::is_supported(g) => g,
+        Some(_) => {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "HelloRetryRequest for a group not offered",
+            )
+            .into())
+        }
+        None if hrr.cookie.is_some() => kx.group(),
+        None => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("HelloRetryRequest changes nothing").into(),
+            )
+        }
+    };
+    let kx = if group == kx.group() {
+        kx
+    } else {
+        KeyExchange::start(group, c.config.rng)
+            .ok_or(Error::Internal("random number generator failed"))?
+    };
+    transcript.restart_with_message_hash(suite);
+    transcript.add(msg);
+    encode_hello(c, &fields, &kx, hrr.cookie, out, |m| transcript.add(m))?;
+    Ok(Pending {
+        kx,
+        transcript: PendingTranscript::Retried(transcript, suite),
+        fields,
+    })
+}
+
+/// Longest HelloRetryRequest cookie we echo. RFC 8446 allows 2^16 - 1
+/// bytes; real servers send a few hundred. Room for it is kept in the
+/// outgoing view while the ServerHello is awaited.
+pub const MAX_COOKIE_LEN: usize = 1024;
+
+/// What a ServerHello led to.
+enum Hello {
+    Keyed(Keyed),
+    Retry(Pending),
 }
 
 /// State once handshake keys exist.
@@ -137,6 +281,9 @@ impl<'a> State<'a> {
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
             Self::Start(c) => client_hello_bound(c, fragment),
+            // A HelloRetryRequest is answered with a second ClientHello,
+            // which may echo a cookie.
+            Self::ExpectServerHello(c) => client_hello_bound(c, fragment) + 6 + MAX_COOKIE_LEN,
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(c, k)
@@ -151,7 +298,6 @@ impl<'a> State<'a> {
                 }
                 HEADER_LEN + 1 + flight_room(m, fragment, RECORD_OVERHEAD)
             }
-            Self::ExpectServerHello(..) => 0,
         }
     }
 
@@ -190,47 +336,20 @@ impl<'a> State<'a> {
                 "no supported group configured",
             ))?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
-        let mut suites = [crate::wire::CipherSuite(0); 8];
-        let n = config.suites.len().min(suites.len());
-        for (slot, s) in suites.iter_mut().zip(config.suites) {
-            *slot = s.id;
-        }
-        let shares = [KeyShare {
-            group,
-            public: kx.public(),
-        }];
-        let record_size_limit = (config.record.recv_max_fragment_len
-            < crate::record::MAX_PLAINTEXT)
-            .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
-        let hello = ClientHelloOut {
-            random: &random,
-            session_id: &session_id[..usize::from(session_id_len)],
-            suites: &suites[..n],
-            server_name: common
-                .ctx
-                .server_name
-                .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
-            groups: config.groups,
-            key_shares: &shares,
-            schemes: config.verifier.supported_schemes(),
-            alpn: config.alpn,
-            record_size_limit,
-            cookie: None,
-        };
         let mut transcript = EarlyTranscript {
             sha256: digest::Context::new(&digest::SHA256),
             sha384: digest::Context::new(&digest::SHA384),
         };
-        out.records(None, ContentType::HANDSHAKE, |w| {
-            hello.encode(w)?;
-            transcript.add(w.written());
-            Ok(())
-        })?;
-        *records = Records::Pending(Pending {
-            kx,
-            transcript,
+        let fields = HelloFields {
+            random,
             session_id,
             session_id_len,
+        };
+        encode_hello(&common, &fields, &kx, None, out, |m| transcript.add(m))?;
+        *records = Records::Pending(Pending {
+            kx,
+            transcript: PendingTranscript::Both(transcript),
+            fields,
         });
         Ok(Self::ExpectServerHello(common))
     }
@@ -255,11 +374,19 @@ impl<'a> State<'a> {
                 let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {
                     return Err(Error::Internal("ClientHello state missing"));
                 };
-                let keyed = server_hello(&c, s, msg, body, keys)?;
-                Ok(Step {
-                    next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
-                    consumed: total,
-                })
+                match server_hello(&c, s, msg, body, keys, out)? {
+                    Hello::Keyed(keyed) => Ok(Step {
+                        next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
+                        consumed: total,
+                    }),
+                    Hello::Retry(pending) => {
+                        *keys.records = Records::Pending(pending);
+                        Ok(Step {
+                            next: Some(Self::ExpectServerHello(c)),
+                            consumed: total,
+                        })
+                    }
+                }
             }
             (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 encrypted_extensions(&c, &mut k, body)?;
@@ -333,7 +460,8 @@ fn server_hello(
     msg: &[u8],
     body: &[u8],
     keys: &mut Keys<'_>,
-) -> Result<Keyed, Error> {
+    out: &mut Out<'_>,
+) -> Result<Hello, Error> {
     let sh = ServerHello::parse(body).map_err(extension_error)?;
     if sh.selected_version != Some(ProtocolVersion::TLS1_3) {
         // A 1.2-or-older ServerHello: check the sentinel first, which tells
@@ -347,9 +475,6 @@ fn server_hello(
     if sh.legacy_version != ProtocolVersion::TLS1_2 {
         return Err(PeerMisbehaved::IllegalParameter("legacy_version").into());
     }
-    if sh.is_retry() {
-        return Err(PeerIncompatible::HelloRetryRequest.into());
-    }
     if let Some(ext) = sh.unexpected {
         return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
     }
@@ -359,7 +484,12 @@ fn server_hello(
         )
         .into());
     }
-    if sh.session_id != &s.session_id[..usize::from(s.session_id_len)] {
+    if sh.session_id
+        != s.fields
+            .session_id
+            .get(..usize::from(s.fields.session_id_len))
+            .unwrap_or(&[])
+    {
         return Err(PeerMisbehaved::IllegalParameter("legacy_session_id_echo").into());
     }
     if sh.compression != 0 {
@@ -372,6 +502,29 @@ fn server_hello(
         .copied()
         .find(|x| x.id == sh.suite)
         .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+    let mut transcript = match s.transcript {
+        PendingTranscript::Both(t) => t.pick(suite),
+        PendingTranscript::Retried(t, retry_suite) => {
+            if sh.is_retry() {
+                // RFC 8446 §4.1.4: a second HelloRetryRequest.
+                return Err(
+                    PeerMisbehaved::UnexpectedHandshake(HandshakeType::SERVER_HELLO).into(),
+                );
+            }
+            if retry_suite.id != suite.id {
+                return Err(PeerMisbehaved::IllegalParameter(
+                    "cipher_suite differs from HelloRetryRequest",
+                )
+                .into());
+            }
+            t
+        }
+    };
+    if sh.is_retry() {
+        return Ok(Hello::Retry(retry(
+            c, s.kx, s.fields, suite, transcript, msg, &sh, out,
+        )?));
+    }
     let share = sh.key_share.ok_or(PeerMisbehaved::MissingExtension(
         crate::wire::ExtensionType::KEY_SHARE,
     ))?;
@@ -382,7 +535,6 @@ fn server_hello(
     let shared =
         s.kx.complete(share.public)
             .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
-    let mut transcript = s.transcript.pick(suite);
     transcript.add(msg);
     let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
@@ -391,7 +543,7 @@ fn server_hello(
         send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
         recv: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
     };
-    Ok(Keyed {
+    Ok(Hello::Keyed(Keyed {
         suite,
         transcript,
         secret,
@@ -406,7 +558,7 @@ fn server_hello(
             peer_record_size_limit: None,
         },
         cert_requested: false,
-    })
+    }))
 }
 
 fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<(), Error> {

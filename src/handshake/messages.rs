@@ -546,6 +546,37 @@ impl ServerHelloOut<'_> {
     }
 }
 
+/// What a server puts in a HelloRetryRequest: a ServerHello with the
+/// special random, asking for a share of `group`.
+#[derive(Clone, Copy, Debug)]
+pub struct HelloRetryRequestOut<'a> {
+    /// Echo of the client's legacy_session_id.
+    pub session_id: &'a [u8],
+    /// The chosen suite.
+    pub suite: CipherSuite,
+    /// The group the client is to send a share for.
+    pub group: NamedGroup,
+}
+
+impl HelloRetryRequestOut<'_> {
+    /// Encodes the whole message.
+    pub fn encode(&self, w: &mut Writer<'_>) -> Result<(), Overflow> {
+        write_message(w, HandshakeType::SERVER_HELLO, |w| {
+            w.u16(ProtocolVersion::TLS1_2.0)?;
+            w.bytes(&HRR_RANDOM)?;
+            w.vec8(self.session_id)?;
+            w.u16(self.suite.0)?;
+            w.u8(0)?;
+            w.vec::<2>(|w| {
+                ext(w, ExtensionType::KEY_SHARE, |w| w.u16(self.group.0))?;
+                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
+                    w.u16(ProtocolVersion::TLS1_3.0)
+                })
+            })
+        })
+    }
+}
+
 /// A parsed EncryptedExtensions.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EncryptedExtensions<'a> {

@@ -16,7 +16,7 @@ use super::kx::KeyExchange;
 use super::messages::{
     encode_certificate, ext, split_message, write_message, CertificateChain,
     CertificateMessageError, CertificateVerify, ClientHello, EncryptedExtensionsOut,
-    ServerHelloOut,
+    HelloRetryRequestOut, ServerHelloOut,
 };
 use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
 use crate::codec::DecodeError;
@@ -38,6 +38,8 @@ use crate::wire::{
 pub(crate) enum State<'a> {
     /// Nothing received yet.
     ExpectClientHello(Common<'a>),
+    /// We sent a HelloRetryRequest.
+    ExpectRetriedClientHello(Common<'a>, Retry),
     /// Our flight is out; the client's certificate is due (we asked).
     ExpectCertificate(Common<'a>, Keyed),
     /// Our flight is out; the client's Finished is due.
@@ -48,6 +50,22 @@ pub(crate) enum State<'a> {
 pub(crate) struct Common<'a> {
     pub config: &'a ServerConfig<'a>,
     pub ctx: Context<'a>,
+}
+
+/// What a HelloRetryRequest settled, for the second ClientHello.
+pub(crate) struct Retry {
+    suite: &'static Suite,
+    group: NamedGroup,
+    transcript: Transcript,
+    ccs_sent: bool,
+}
+
+/// What a ClientHello led to.
+enum Answer {
+    /// Our first flight is out.
+    Flight(Keyed, bool),
+    /// A HelloRetryRequest is out.
+    Retry(Retry),
 }
 
 /// State after our first flight.
@@ -74,7 +92,7 @@ impl<'a> State<'a> {
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
-            Self::ExpectClientHello(c) => {
+            Self::ExpectClientHello(c) | Self::ExpectRetriedClientHello(c, _) => {
                 let chain = c
                     .config
                     .certs
@@ -110,11 +128,22 @@ impl<'a> State<'a> {
         let body = &msg[4..];
         match (self, ty) {
             (Self::ExpectClientHello(c), HandshakeType::CLIENT_HELLO) => {
-                let (keyed, ask) = client_hello(&c, msg, body, keys, out)?;
-                let next = if ask {
-                    Self::ExpectCertificate(c, keyed)
-                } else {
-                    Self::ExpectFinished(keyed)
+                let next = match client_hello(&c, None, msg, body, keys, out)? {
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(keyed),
+                    Answer::Retry(retry) => Self::ExpectRetriedClientHello(c, retry),
+                };
+                Ok(Step {
+                    next: Some(next),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectRetriedClientHello(c, retry), HandshakeType::CLIENT_HELLO) => {
+                let next = match client_hello(&c, Some(retry), msg, body, keys, out)? {
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(keyed),
+                    // client_hello never asks twice.
+                    Answer::Retry(_) => return Err(Error::Internal("second HelloRetryRequest")),
                 };
                 Ok(Step {
                     next: Some(next),
@@ -234,11 +263,12 @@ fn choose_cert<'a>(
 
 fn client_hello(
     c: &Common<'_>,
+    retry: Option<Retry>,
     msg: &[u8],
     body: &[u8],
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
-) -> Result<(Keyed, bool), Error> {
+) -> Result<Answer, Error> {
     let config = c.config;
     let ch = ClientHello::parse(body).map_err(map_extension_error)?;
     let versions = ch
@@ -251,12 +281,22 @@ fn client_hello(
     if ch.compression != [0] {
         return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
     }
-    let suite = config
-        .suites
-        .iter()
-        .copied()
-        .find(|s| ch.cipher_suites.contains(s.id.0))
-        .ok_or(PeerIncompatible::NoSharedSuite)?;
+    let suite = match &retry {
+        // RFC 8446 §4.1.4: the second ClientHello must allow the suite the
+        // HelloRetryRequest chose.
+        Some(r) if ch.cipher_suites.contains(r.suite.id.0) => r.suite,
+        Some(_) => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("suite of the HelloRetryRequest dropped").into(),
+            )
+        }
+        None => config
+            .suites
+            .iter()
+            .copied()
+            .find(|s| ch.cipher_suites.contains(s.id.0))
+            .ok_or(PeerIncompatible::NoSharedSuite)?,
+    };
     let schemes = ch
         .ext
         .signature_algorithms
@@ -279,14 +319,49 @@ fn client_hello(
         .iter()
         .filter(|g| super::kx::is_supported(**g))
         .find_map(|g| shares.iter().find(|s| s.group == *g));
-    let Some(share) = chosen else {
-        // A common group without a share needs a HelloRetryRequest.
-        let common = config.groups.iter().any(|g| client_groups.contains(g.0));
-        return Err(if common {
-            PeerIncompatible::HelloRetryRequest.into()
-        } else {
-            PeerIncompatible::NoSharedGroup.into()
-        });
+    let share = match (&retry, chosen) {
+        (Some(r), Some(share)) if share.group == r.group => share,
+        (Some(_), _) => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("no share for the group asked for").into(),
+            );
+        }
+        (None, Some(share)) => share,
+        (None, None) => {
+            // A common group without a share: ask for one (RFC 8446 §4.1.4).
+            let group = config
+                .groups
+                .iter()
+                .copied()
+                .filter(|g| super::kx::is_supported(*g))
+                .find(|g| client_groups.contains(g.0))
+                .ok_or(PeerIncompatible::NoSharedGroup)?;
+            let mut transcript = Transcript::new(suite);
+            transcript.add(msg);
+            transcript.restart_with_message_hash(suite);
+            out.records(None, ContentType::HANDSHAKE, |w| {
+                HelloRetryRequestOut {
+                    session_id: ch.session_id,
+                    suite: suite.id,
+                    group,
+                }
+                .encode(w)?;
+                transcript.add(w.written());
+                Ok(())
+            })?;
+            // Compatibility mode: the CCS follows our first handshake
+            // message, which is this one.
+            let ccs_sent = !ch.session_id.is_empty();
+            if ccs_sent {
+                out.change_cipher_spec()?;
+            }
+            return Ok(Answer::Retry(Retry {
+                suite,
+                group,
+                transcript,
+                ccs_sent,
+            }));
+        }
     };
     let (cert_index, cert, scheme) = choose_cert(config.certs, ch.ext.server_name, &schemes)
         .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
@@ -319,7 +394,10 @@ fn client_hello(
         .complete(share.public)
         .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
 
-    let mut transcript = Transcript::new(suite);
+    let (mut transcript, ccs_sent) = match retry {
+        Some(r) => (r.transcript, r.ccs_sent),
+        None => (Transcript::new(suite), false),
+    };
     transcript.add(msg);
     out.records(None, ContentType::HANDSHAKE, |w| {
         ServerHelloOut {
@@ -343,7 +421,7 @@ fn client_hello(
         recv: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
     };
     // Compatibility mode: a client that sent a session id expects a CCS.
-    if !ch.session_id.is_empty() {
+    if !ch.session_id.is_empty() && !ccs_sent {
         out.change_cipher_spec()?;
     }
     // RFC 8449 §4: the client's limit binds our protected records at once.
@@ -412,7 +490,7 @@ fn client_hello(
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
     let _ = HEADER_LEN;
-    Ok((
+    Ok(Answer::Flight(
         Keyed {
             suite,
             transcript,
