@@ -129,7 +129,9 @@ pub(crate) struct Pending {
     fields: HelloFields,
 }
 
-/// The transcript before the ServerHello.
+/// The transcript before the ServerHello. (Sized for its larger variant on
+/// purpose: it lives where the record keys will, which are larger still.)
+#[allow(clippy::large_enum_variant)]
 enum PendingTranscript {
     /// After the first ClientHello: both hashes, the suite is unknown.
     Both(EarlyTranscript),
@@ -256,7 +258,8 @@ fn retry(
 /// outgoing view while the ServerHello is awaited.
 pub const MAX_COOKIE_LEN: usize = 1024;
 
-/// What a ServerHello led to.
+/// What a ServerHello led to (a transient return value, moved once).
+#[allow(clippy::large_enum_variant)]
 enum Hello {
     Keyed(Keyed),
     Retry(Pending),
