@@ -594,3 +594,59 @@ fn server_refuses_a_second_client_hello_without_the_asked_share() {
         Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter("no share for the group asked for"))
     );
 }
+
+fn client_verifier(optional: bool) -> &'static dyn tlspair::verify::ClientCertVerifier {
+    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(creds::CA_CERT)));
+    let anchors: &'static _ = Box::leak(Box::new([tlspair::verify::trust_anchor_from_der(ca).unwrap()]));
+    let v = tlspair::verify::WebPkiClientVerifier::new(anchors);
+    Box::leak(Box::new(if optional { v.allow_anonymous() } else { v }))
+}
+
+fn mtls(optional: bool, client_cred: Option<&creds::Credential>) -> (Side, Side, (Result<(), Error>, Result<(), Error>)) {
+    let mut cc = client_config();
+    cc.client_auth = client_cred.map(certified);
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.client_verifier = Some(client_verifier(optional));
+    let (mut c, mut s) = pair(cc, sc);
+    let r = outcome(&mut c, &mut s);
+    (c, s, r)
+}
+
+#[test]
+fn mutual_tls_required_optional_and_absent() {
+    // Required, and given.
+    let (mut c, mut s, (cr, sr)) = mtls(false, Some(&creds::CLIENT_ECDSA_P256));
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange_and_close(&mut c, &mut s);
+
+    // Optional, and given or not.
+    let (mut c, mut s, (cr, sr)) = mtls(true, Some(&creds::CLIENT_ECDSA_P256));
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange_and_close(&mut c, &mut s);
+    let (mut c, mut s, (cr, sr)) = mtls(true, None);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_none());
+    exchange_and_close(&mut c, &mut s);
+
+    // Required, and absent: certificate_required. The client has already
+    // finished its side; it learns why on its next read.
+    let (mut c, _s, (_, sr)) = mtls(false, None);
+    assert_eq!(sr.unwrap_err(), Error::PeerIncompatible(PeerIncompatible::CertificateRequired));
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::CERTIFICATE_REQUIRED)
+    );
+
+    // A server certificate (serverAuth only) offered as a client's.
+    let (mut c, _s, (_, sr)) = mtls(false, Some(&creds::UNTRUSTED_ECDSA_P256));
+    assert_eq!(sr.unwrap_err(), Error::Certificate(CertificateError::InvalidPurpose));
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::UNSUPPORTED_CERTIFICATE)
+    );
+}
