@@ -50,6 +50,7 @@ use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
 use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, Records, ServerConfig};
+use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{
@@ -183,6 +184,7 @@ pub struct Connection<'a> {
     hs: Option<Handshake<'a>>,
     max_handshake_message: usize,
     negotiated: Option<Negotiated>,
+    exporter: Option<Secret>,
     write_sealed: usize,
     plain_left: usize,
     plain_tail: usize,
@@ -225,6 +227,7 @@ impl<'a> Connection<'a> {
             hs,
             max_handshake_message,
             negotiated: None,
+            exporter: None,
             write_sealed: 0,
             plain_left: 0,
             plain_tail: 0,
@@ -305,6 +308,35 @@ impl Connection<'_> {
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.negotiated.as_ref()
+    }
+
+    /// Keying material exported from the connection (RFC 8446 §7.5, the
+    /// RFC 5705 interface): fills `out` with TLS-Exporter(`label`,
+    /// `context`, `out.len()`). In TLS 1.3 an absent context and an empty
+    /// one give the same output. Fails with [`Misuse::NotReady`] before
+    /// the handshake completes (and on connections built from secrets),
+    /// and with [`Misuse::BadConfig`] for a label over 249 bytes or more
+    /// than 255 hash lengths of output.
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let (Some(exporter), Some(suite), false) =
+            (self.exporter.as_ref(), self.suite(), self.hs.is_some())
+        else {
+            return Err(Misuse::NotReady.into());
+        };
+        let derived = exporter.derive(suite, label, &crate::key_schedule::Hash::empty(suite));
+        let context_hash = crate::key_schedule::Hash::of(suite, context.unwrap_or(&[]));
+        crate::key_schedule::hkdf_expand_label(
+            &derived.prk(suite.hkdf),
+            b"exporter",
+            context_hash.as_bytes(),
+            out,
+        )
+        .map_err(|_| Misuse::BadConfig("exporter label or length out of range").into())
     }
 
     /// Whether the handshake is still running.
@@ -813,6 +845,7 @@ impl Connection<'_> {
                 let mut keys = Keys {
                     records: &mut self.records,
                     negotiated: &mut self.negotiated,
+                    exporter: &mut self.exporter,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let stepped = match hs {

@@ -169,6 +169,8 @@ pub enum Misuse {
     },
     /// `write` after `shutdown` sent our close_notify.
     WriteAfterShutdown,
+    /// The call needs a completed handshake.
+    NotReady,
     /// A configuration value was out of range.
     BadConfig(&'static str),
 }

@@ -143,6 +143,11 @@ impl Hash {
         Self { bytes, len }
     }
 
+    /// The hash of `data` under `suite`'s hash.
+    pub fn of(suite: &Suite, data: &[u8]) -> Self {
+        Self::from_digest(digest::digest(suite.hash, data))
+    }
+
     /// The hash of the empty string under `suite`'s hash.
     pub fn empty(suite: &Suite) -> Self {
         Self::from_digest(digest::digest(suite.hash, b""))

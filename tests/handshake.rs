@@ -494,10 +494,18 @@ fn a_requested_key_update_is_answered_before_more_data() {
 
 #[test]
 fn hello_retry_request_for_each_server_preference() {
-    for preferred in [NamedGroup::X25519, NamedGroup::SECP256R1, NamedGroup::SECP384R1] {
+    for preferred in [
+        NamedGroup::X25519,
+        NamedGroup::SECP256R1,
+        NamedGroup::SECP384R1,
+    ] {
         // The client's share is for a group the server does not take, but
         // the client supports the server's preference.
-        let first = if preferred == NamedGroup::X25519 { NamedGroup::SECP384R1 } else { NamedGroup::X25519 };
+        let first = if preferred == NamedGroup::X25519 {
+            NamedGroup::SECP384R1
+        } else {
+            NamedGroup::X25519
+        };
         let mut cc = client_config();
         cc.groups = Box::leak(Box::new([first, preferred]));
         for compat in [true, false] {
@@ -542,7 +550,11 @@ fn hrr_record(session_id: &[u8], group: NamedGroup) -> Vec<u8> {
 fn client_refuses_a_second_or_empty_hello_retry_request() {
     let mut cc = client_config();
     cc.middlebox_compat = false;
-    cc.groups = &[NamedGroup::X25519, NamedGroup::SECP256R1, NamedGroup::SECP384R1];
+    cc.groups = &[
+        NamedGroup::X25519,
+        NamedGroup::SECP256R1,
+        NamedGroup::SECP384R1,
+    ];
     // A retry for the group whose share was sent changes nothing.
     let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
@@ -570,7 +582,9 @@ fn client_refuses_a_second_or_empty_hello_retry_request() {
     c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP384R1));
     assert_eq!(
         c.conn.handshake(&mut c.bufs).unwrap_err(),
-        Error::PeerMisbehaved(tlspair::PeerMisbehaved::UnexpectedHandshake(tlspair::wire::HandshakeType::SERVER_HELLO))
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::UnexpectedHandshake(
+            tlspair::wire::HandshakeType::SERVER_HELLO
+        ))
     );
     assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 10]);
 }
@@ -591,18 +605,27 @@ fn server_refuses_a_second_client_hello_without_the_asked_share() {
     s.bufs.recv.fill(&ch1);
     assert_eq!(
         s.conn.handshake(&mut s.bufs).unwrap_err(),
-        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter("no share for the group asked for"))
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter(
+            "no share for the group asked for"
+        ))
     );
 }
 
 fn client_verifier(optional: bool) -> &'static dyn tlspair::verify::ClientCertVerifier {
-    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(creds::CA_CERT)));
-    let anchors: &'static _ = Box::leak(Box::new([tlspair::verify::trust_anchor_from_der(ca).unwrap()]));
+    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(
+        creds::CA_CERT,
+    )));
+    let anchors: &'static _ = Box::leak(Box::new([
+        tlspair::verify::trust_anchor_from_der(ca).unwrap()
+    ]));
     let v = tlspair::verify::WebPkiClientVerifier::new(anchors);
     Box::leak(Box::new(if optional { v.allow_anonymous() } else { v }))
 }
 
-fn mtls(optional: bool, client_cred: Option<&creds::Credential>) -> (Side, Side, (Result<(), Error>, Result<(), Error>)) {
+/// Each side's handshake result.
+type Outcomes = (Result<(), Error>, Result<(), Error>);
+
+fn mtls(optional: bool, client_cred: Option<&creds::Credential>) -> (Side, Side, Outcomes) {
     let mut cc = client_config();
     cc.client_auth = client_cred.map(certified);
     let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
@@ -636,7 +659,10 @@ fn mutual_tls_required_optional_and_absent() {
     // Required, and absent: certificate_required. The client has already
     // finished its side; it learns why on its next read.
     let (mut c, _s, (_, sr)) = mtls(false, None);
-    assert_eq!(sr.unwrap_err(), Error::PeerIncompatible(PeerIncompatible::CertificateRequired));
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::CertificateRequired)
+    );
     assert_eq!(
         c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
         Error::AlertReceived(AD::CERTIFICATE_REQUIRED)
@@ -644,9 +670,114 @@ fn mutual_tls_required_optional_and_absent() {
 
     // A server certificate (serverAuth only) offered as a client's.
     let (mut c, _s, (_, sr)) = mtls(false, Some(&creds::UNTRUSTED_ECDSA_P256));
-    assert_eq!(sr.unwrap_err(), Error::Certificate(CertificateError::InvalidPurpose));
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::Certificate(CertificateError::InvalidPurpose)
+    );
     assert_eq!(
         c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
         Error::AlertReceived(AD::UNSUPPORTED_CERTIFICATE)
     );
+}
+
+/// A key log that keeps its lines.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl tlspair::handshake::KeyLog for Lines {
+    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
+        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
+        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+fn secret_of(lines: &[String], label: &str) -> Vec<u8> {
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{label} ")))
+        .unwrap();
+    common::unhex(line.trim_end().rsplit(' ').next().unwrap())
+}
+
+#[test]
+fn key_log_lines_are_the_secrets_in_use_and_exporters_agree() {
+    let client_log: &'static Lines = Box::leak(Box::default());
+    let server_log: &'static Lines = Box::leak(Box::default());
+    let mut cc = client_config();
+    cc.key_log = Some(client_log);
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P384)]);
+    sc.key_log = Some(server_log);
+    sc.suites = Box::leak(Box::new([&tlspair::TLS13_AES_256_GCM_SHA384]));
+    let (mut c, mut s) = pair(cc, sc);
+    let mut ekm = [0u8; 32];
+    assert_eq!(
+        c.conn
+            .export_keying_material(&mut ekm, b"too early", None)
+            .unwrap_err(),
+        Error::Misuse(tlspair::Misuse::NotReady)
+    );
+    complete(&mut c, &mut s).unwrap();
+    let lines = client_log.0.lock().unwrap().clone();
+    assert_eq!(lines, *server_log.0.lock().unwrap());
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        // LABEL, 64 hex digits of client random, 96 of a SHA-384 secret.
+        let parts: Vec<&str> = l.trim_end().split(' ').collect();
+        assert_eq!((parts[1].len(), parts[2].len()), (64, 96), "{l}");
+        assert!(l.ends_with('\n'));
+    }
+    // The logged client traffic secret opens what the client sends.
+    let _ = c.conn.write(&mut c.bufs, b"logged").unwrap();
+    let mut rec = c.bufs.send.pending().to_vec();
+    let suite = &tlspair::TLS13_AES_256_GCM_SHA384;
+    let mut key = tlspair::record::protect::RecordKey::new(
+        suite,
+        &secret_of(&lines, "CLIENT_TRAFFIC_SECRET_0"),
+    )
+    .unwrap();
+    let (_, len) = key.open(&mut rec).unwrap();
+    assert_eq!(&rec[5..5 + len], b"logged");
+
+    // Exporters: equal on both sides, different per label, context, length.
+    let ex = |conn: &tlspair::Connection<'_>, label: &[u8], ctx: Option<&[u8]>, n: usize| {
+        let mut out = vec![0u8; n];
+        conn.export_keying_material(&mut out, label, ctx).unwrap();
+        out
+    };
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&s.conn, b"EXPERIMENTAL x", None, 32)
+    );
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"ctx"), 64),
+        ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 64)
+    );
+    assert_ne!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&c.conn, b"EXPERIMENTAL y", None, 32)
+    );
+    assert_ne!(
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"a"), 32),
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"b"), 32)
+    );
+    // RFC 8446 §7.5: no context and an empty one are the same.
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b""), 32)
+    );
+    // The exporter is derived from the logged exporter secret as RFC 8446
+    // §7.5 says: HKDF-Expand-Label(Derive-Secret(s, label, ""), "exporter", Hash(ctx), n).
+    let exporter =
+        tlspair::key_schedule::Secret::new(&secret_of(&lines, "EXPORTER_SECRET")).unwrap();
+    let derived = exporter.derive(
+        suite,
+        b"EXPERIMENTAL x",
+        &tlspair::key_schedule::Hash::empty(suite),
+    );
+    let prk = ring::hkdf::Prk::new_less_safe(ring::hkdf::HKDF_SHA384, derived.as_bytes());
+    let mut want = [0u8; 32];
+    let h = ring::digest::digest(&ring::digest::SHA384, b"ctx");
+    tlspair::key_schedule::hkdf_expand_label(&prk, b"exporter", h.as_ref(), &mut want).unwrap();
+    assert_eq!(ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 32), want);
 }

@@ -51,8 +51,10 @@ fn server_answers_the_trace_client_hello() {
             bytes: Box::leak(Box::new(outputs.map(|o| &*o.to_vec().leak()))),
             current: UnsafeCell::new(0),
         }));
+    let log: &'static Lines = Box::leak(Box::default());
     let mut config = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
     config.rng = rng;
+    config.key_log = Some(log);
     let config: &'static _ = Box::leak(Box::new(config));
     let mut server = Connection::server(config, common::tls::now()).unwrap();
     let mut bufs = Buffers::new(vec![0u8; 20_000], vec![0u8; 20_000]);
@@ -115,7 +117,31 @@ fn server_answers_the_trace_client_hello() {
         .windows(8)
         .any(|w| w == [0, 0x1c, 0, 2, 0x40, 1, 0, 0]));
 
-    // 4. Our Finished verifies under the trace's s_hs over our transcript.
+    // 4. The key log names the trace's handshake secrets, under the
+    //    trace's client random.
+    let random: String = client_hello[6..38]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hex = |v: Vec<u8>| v.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let lines = log.0.lock().unwrap().clone();
+    assert_eq!(
+        lines[0],
+        format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {}\n",
+            hex(v("client_handshake_traffic_secret"))
+        )
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "SERVER_HANDSHAKE_TRAFFIC_SECRET {random} {}\n",
+            hex(v("server_handshake_traffic_secret"))
+        )
+    );
+    assert_eq!(lines.len(), 5);
+
+    // 5. Our Finished verifies under the trace's s_hs over our transcript.
     let mut transcript = Transcript::new(&SUITE);
     transcript.add(&client_hello);
     transcript.add(&server_hello);
@@ -124,4 +150,16 @@ fn server_answers_the_trace_client_hello() {
     }
     let s_hs = Secret::new(&v("server_handshake_traffic_secret")).unwrap();
     assert!(s_hs.verify_finished(&SUITE, &transcript.current(), &messages[3].1[4..]));
+}
+
+/// A key log that keeps its lines.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl tlspair::handshake::KeyLog for Lines {
+    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
+        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
+        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
+        self.0.lock().unwrap().push(line.to_owned());
+    }
 }

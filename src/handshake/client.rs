@@ -36,6 +36,8 @@ use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
 pub(crate) struct Keys<'x> {
     pub records: &'x mut Records,
     pub negotiated: &'x mut Option<Negotiated>,
+    /// exporter_master_secret, once known.
+    pub exporter: &'x mut Option<crate::key_schedule::Secret>,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -270,6 +272,8 @@ pub(crate) struct Keyed {
     suite: &'static Suite,
     transcript: Transcript,
     secret: HandshakeSecret,
+    /// Names the connection in the key log.
+    client_random: [u8; 32],
     negotiated: Negotiated,
     /// The server sent a CertificateRequest.
     cert_requested: bool,
@@ -541,6 +545,10 @@ fn server_hello(
     transcript.add(msg);
     let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let log = c.config.key_log;
+    let random = s.fields.random;
+    super::log_secret(log, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &random, &client_hs);
+    super::log_secret(log, "SERVER_HANDSHAKE_TRAFFIC_SECRET", &random, &server_hs);
     let bad = Error::Internal("handshake key derivation");
     *keys.records = Records::Keys {
         send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
@@ -550,6 +558,7 @@ fn server_hello(
         suite,
         transcript,
         secret,
+        client_random: random,
         negotiated: Negotiated {
             version: ProtocolVersion::TLS1_3,
             suite: suite.id,
@@ -665,8 +674,13 @@ fn finished(
     }
     k.transcript.add(msg);
     let master = k.secret.into_master(suite);
-    let (client_ap, server_ap, _exporter) =
+    let (client_ap, server_ap, exporter) =
         master.application_secrets(suite, &k.transcript.current());
+    let log = c.config.key_log;
+    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", &k.client_random, &client_ap);
+    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", &k.client_random, &server_ap);
+    super::log_secret(log, "EXPORTER_SECRET", &k.client_random, &exporter);
+    *keys.exporter = Some(exporter);
     keys.records
         .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 

@@ -42,6 +42,64 @@ pub const MAX_ALPN_LEN: usize = 255;
 /// Longest SNI host name kept (DNS names are at most 253 bytes).
 pub const MAX_SERVER_NAME_LEN: usize = 253;
 
+/// Receives the secrets of each connection, for SSLKEYLOGFILE-style
+/// debugging (Wireshark decrypts a capture with them). Off unless a
+/// configuration names one. Whoever holds these lines can read the traffic.
+pub trait KeyLog {
+    /// One secret: `label` is CLIENT_HANDSHAKE_TRAFFIC_SECRET,
+    /// SERVER_HANDSHAKE_TRAFFIC_SECRET, CLIENT_TRAFFIC_SECRET_0,
+    /// SERVER_TRAFFIC_SECRET_0 or EXPORTER_SECRET; `client_random`
+    /// identifies the connection. [`key_log_line`] formats the line.
+    fn log(&self, label: &str, client_random: &[u8; 32], secret: &[u8]);
+}
+
+/// Longest SSLKEYLOGFILE line: a 31-byte label, 64 + 96 hex digits, two
+/// spaces and a newline.
+pub const MAX_KEY_LOG_LINE: usize = 31 + 1 + 64 + 1 + 96 + 1;
+
+/// Formats one SSLKEYLOGFILE line (`LABEL <client random> <secret>\n`, hex
+/// in lower case) into `out`, returning it.
+pub fn key_log_line<'o>(
+    label: &str,
+    client_random: &[u8; 32],
+    secret: &[u8],
+    out: &'o mut [u8; MAX_KEY_LOG_LINE],
+) -> &'o str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    };
+    label.bytes().for_each(&mut put);
+    put(b' ');
+    for b in client_random {
+        put(HEX[usize::from(b >> 4)]);
+        put(HEX[usize::from(b & 15)]);
+    }
+    put(b' ');
+    for b in secret {
+        put(HEX[usize::from(b >> 4)]);
+        put(HEX[usize::from(b & 15)]);
+    }
+    put(b'\n');
+    core::str::from_utf8(out.get(..n).unwrap_or(&[])).unwrap_or("")
+}
+
+/// Logs `secret` under `label` if a key log is configured.
+pub(crate) fn log_secret(
+    log: Option<&dyn KeyLog>,
+    label: &str,
+    random: &[u8; 32],
+    secret: &crate::key_schedule::Secret,
+) {
+    if let Some(log) = log {
+        log.log(label, random, secret.as_bytes());
+    }
+}
+
 /// A certificate chain and the key that signs for it.
 #[derive(Clone, Copy)]
 pub struct CertifiedKey<'a> {
@@ -87,6 +145,8 @@ pub struct ClientConfig<'a> {
     pub max_handshake_message: usize,
     /// Our certificate and key, if the server asks for one.
     pub client_auth: Option<CertifiedKey<'a>>,
+    /// Where to log secrets (off by default).
+    pub key_log: Option<&'a dyn KeyLog>,
 }
 
 impl<'a> ClientConfig<'a> {
@@ -103,6 +163,7 @@ impl<'a> ClientConfig<'a> {
             middlebox_compat: true,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_auth: None,
+            key_log: None,
         }
     }
 }
@@ -127,6 +188,8 @@ pub struct ServerConfig<'a> {
     pub max_handshake_message: usize,
     /// Verifies client certificates, if we ask for them.
     pub client_verifier: Option<&'a dyn ClientCertVerifier>,
+    /// Where to log secrets (off by default).
+    pub key_log: Option<&'a dyn KeyLog>,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -141,6 +204,7 @@ impl<'a> ServerConfig<'a> {
             rng,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_verifier: None,
+            key_log: None,
         }
     }
 }

@@ -415,6 +415,19 @@ fn client_hello(
     })?;
     let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let log = config.key_log;
+    super::log_secret(
+        log,
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        ch.random,
+        &client_hs,
+    );
+    super::log_secret(
+        log,
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        ch.random,
+        &server_hs,
+    );
     let bad = Error::Internal("handshake key derivation");
     *keys.records = Records::Keys {
         send: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
@@ -485,8 +498,11 @@ fn client_hello(
         Ok(())
     })?;
     let master = secret.into_master(suite);
-    let (client_ap, server_ap, _exporter) =
-        master.application_secrets(suite, &transcript.current());
+    let (client_ap, server_ap, exporter) = master.application_secrets(suite, &transcript.current());
+    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", ch.random, &client_ap);
+    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", ch.random, &server_ap);
+    super::log_secret(log, "EXPORTER_SECRET", ch.random, &exporter);
+    *keys.exporter = Some(exporter);
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
     let _ = HEADER_LEN;
