@@ -49,6 +49,7 @@ use crate::handshake::client::{self, Keys};
 use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
+use crate::handshake::ticket::{NewTicket, ResumptionTicket, TicketSink};
 use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, Records, ServerConfig};
 use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
@@ -167,6 +168,14 @@ pub enum Shutdown {
     Complete,
 }
 
+/// Which side we are (a connection built from secrets counts as a client:
+/// it accepts tickets, which it drops without a sink).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
 /// The handshake in progress, if any.
 enum Handshake<'a> {
     Client(client::State<'a>),
@@ -177,6 +186,7 @@ enum Handshake<'a> {
 /// It owns no buffer; see the module docs.
 pub struct Connection<'a> {
     records: Records,
+    role: Role,
     config: RecordConfig,
     /// Largest content per sent record: our setting, lowered by the peer's
     /// record_size_limit.
@@ -185,6 +195,12 @@ pub struct Connection<'a> {
     max_handshake_message: usize,
     negotiated: Option<Negotiated>,
     exporter: Option<Secret>,
+    /// resumption_master_secret (client), for the tickets the server sends.
+    resumption: Option<Secret>,
+    /// Where a client puts those tickets.
+    ticket_sink: Option<&'a dyn TicketSink>,
+    /// Bytes of unreadable (0-RTT) records a server may still skip.
+    skip_early_data: u32,
     write_sealed: usize,
     plain_left: usize,
     plain_tail: usize,
@@ -222,12 +238,19 @@ impl<'a> Connection<'a> {
         config.check()?;
         Ok(Self {
             records: Records::Empty,
+            role: match hs {
+                Some(Handshake::Server(_)) => Role::Server,
+                _ => Role::Client,
+            },
             send_fragment: config.max_fragment_len,
             config,
             hs,
             max_handshake_message,
             negotiated: None,
             exporter: None,
+            resumption: None,
+            ticket_sink: None,
+            skip_early_data: 0,
             write_sealed: 0,
             plain_left: 0,
             plain_tail: 0,
@@ -252,12 +275,39 @@ impl<'a> Connection<'a> {
         server_name: Option<&'a str>,
         now: UnixTime,
     ) -> Result<Self, Error> {
-        let ctx = Context { now, server_name };
-        Self::with(
+        Self::client_with(config, server_name, now, None)
+    }
+
+    /// A client connection offering `ticket` for resumption (RFC 8446
+    /// §2.2), falling back to a full handshake if the server declines or
+    /// the ticket has expired at `now`.
+    pub fn client_resuming(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        ticket: &'a ResumptionTicket<'a>,
+    ) -> Result<Self, Error> {
+        Self::client_with(config, server_name, now, Some(ticket))
+    }
+
+    fn client_with(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        resume: Option<&'a ResumptionTicket<'a>>,
+    ) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name,
+            resume,
+        };
+        let mut conn = Self::with(
             config.record,
             Some(Handshake::Client(client::State::new(config, ctx))),
             config.max_handshake_message,
-        )
+        )?;
+        conn.ticket_sink = config.ticket_sink;
+        Ok(conn)
     }
 
     /// A server connection. `now` is the time client certificates are
@@ -266,6 +316,7 @@ impl<'a> Connection<'a> {
         let ctx = Context {
             now,
             server_name: None,
+            resume: None,
         };
         Self::with(
             config.record,
@@ -288,7 +339,11 @@ impl Connection<'static> {
         recv_secret: &[u8],
         config: RecordConfig,
     ) -> Result<Self, Error> {
-        let mut conn = Self::with(config, None, 0)?;
+        let mut conn = Self::with(
+            config,
+            None,
+            crate::handshake::DEFAULT_MAX_HANDSHAKE_MESSAGE,
+        )?;
         let bad_secret = Misuse::BadConfig("traffic secret length differs from the suite's hash");
         conn.records = Records::Keys {
             send: RecordKey::new(suite, send_secret).ok_or(bad_secret)?,
@@ -846,6 +901,8 @@ impl Connection<'_> {
                     records: &mut self.records,
                     negotiated: &mut self.negotiated,
                     exporter: &mut self.exporter,
+                    resumption: &mut self.resumption,
+                    skip_early_data: &mut self.skip_early_data,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let stepped = match hs {
@@ -964,6 +1021,25 @@ impl Connection<'_> {
         }
     }
 
+    /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
+    fn new_ticket(&self, nst: &NewSessionTicket<'_>) {
+        let (Some(sink), Some(res), Some(suite)) =
+            (self.ticket_sink, self.resumption.as_ref(), self.suite())
+        else {
+            return;
+        };
+        let psk = res.expand(suite, b"resumption", nst.nonce);
+        sink.store(&NewTicket {
+            suite: suite.id,
+            psk: psk.as_bytes(),
+            ticket: nst.ticket,
+            lifetime: nst
+                .lifetime
+                .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
+            age_add: nst.age_add,
+        });
+    }
+
     /// Handles one post-handshake message at the front of the region.
     fn post_handshake(
         &mut self,
@@ -983,10 +1059,12 @@ impl Connection<'_> {
         }
         let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
         let result = match ty {
-            // Resumption is not offered yet: a ticket is checked and dropped.
-            HandshakeType::NEW_SESSION_TICKET => NewSessionTicket::parse(body)
-                .map(|_| ())
-                .map_err(client::map_extension_error),
+            // A client hands tickets to its sink; a server never gets one.
+            HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
+                NewSessionTicket::parse(body)
+                    .map_err(client::map_extension_error)
+                    .map(|nst| self.new_ticket(&nst))
+            }
             HandshakeType::KEY_UPDATE => {
                 let mut r = Reader::new(body);
                 match (r.u8("key update"), r.finish("key update trailing")) {
@@ -1032,7 +1110,7 @@ impl Connection<'_> {
         let off = self.hs_len + self.hs_gap;
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
-            return self.incomplete(rx, tx, off, None);
+            return self.incomplete(rx, tx, None);
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
@@ -1048,7 +1126,7 @@ impl Connection<'_> {
         }
         let total = HEADER_LEN + header.len;
         if unread.len() < total {
-            return self.incomplete(rx, tx, off, Some(total));
+            return self.incomplete(rx, tx, Some(total));
         }
         let Some(record) = rx.unread_mut().get_mut(off..off + total) else {
             return Err(self.fail(tx, Error::Internal("deframe length")));
@@ -1058,7 +1136,21 @@ impl Connection<'_> {
                 return Err(self.fail(tx, Error::Internal("no receiving key")));
             };
             match key.open(record) {
-                Ok(opened) => opened,
+                Ok(opened) => {
+                    // Early data ends where records open again.
+                    self.skip_early_data = 0;
+                    opened
+                }
+                // A server rejecting 0-RTT skips what it cannot read
+                // (RFC 8446 §4.2.10), within a bound.
+                Err(_)
+                    if handshaking
+                        && u32::try_from(total).is_ok_and(|n| n <= self.skip_early_data) =>
+                {
+                    self.skip_early_data -= u32::try_from(total).unwrap_or(0);
+                    self.drop_record(rx, off, total);
+                    return Ok(Status::Done(()));
+                }
                 Err(e) => return Err(self.fail(tx, e)),
             }
         } else {
@@ -1080,7 +1172,16 @@ impl Connection<'_> {
                 rx.unread_mut().copy_within(from..from + len, self.hs_len);
                 self.hs_len += len;
                 self.hs_gap += total - len;
-                self.empty_records = 0;
+                let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+                if let Some(announced) = announced_len(region) {
+                    if announced > self.max_handshake_message {
+                        let e = PeerMisbehaved::HandshakeTooLarge {
+                            len: announced,
+                            max: self.max_handshake_message,
+                        };
+                        return Err(self.fail(tx, e.into()));
+                    }
+                }
                 Ok(Status::Done(()))
             }
             (ContentType::APPLICATION_DATA, _) if handshaking => {
@@ -1160,21 +1261,30 @@ impl Connection<'_> {
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
-        off: usize,
         total: Option<usize>,
     ) -> Result<Status<()>, Error> {
-        if let Some(total) = total {
-            if off + total > rx.capacity() && self.hs_gap > 0 {
-                // Reclaim the dead bytes between region and records.
-                rx.remove(self.hs_len, self.hs_gap);
-                self.hs_gap = 0;
-            }
-            let needed = self.hs_len + self.hs_gap + total;
-            if needed > rx.capacity() {
-                return Err(Misuse::RecvBufferTooSmall { needed }.into());
-            }
-            rx.make_room_for(needed);
+        // Reclaim the dead bytes between the handshake region and the next
+        // record before waiting: with them in place a full buffer could
+        // wait forever for bytes it has no room for.
+        if self.hs_gap > 0 {
+            rx.remove(self.hs_len, self.hs_gap);
+            self.hs_gap = 0;
         }
+        let needed = self.hs_len + total.unwrap_or(HEADER_LEN);
+        if needed > rx.capacity() {
+            if self.hs_len > 0 {
+                // A handshake message in pieces whose next piece does not
+                // fit beside the ones before: this buffer cannot
+                // reassemble it (its size is the caller's, the limit ours).
+                let e = PeerMisbehaved::HandshakeTooLarge {
+                    len: needed,
+                    max: rx.capacity(),
+                };
+                return Err(self.fail(tx, e.into()));
+            }
+            return Err(Misuse::RecvBufferTooSmall { needed }.into());
+        }
+        rx.make_room_for(needed);
         if rx.eof {
             return Err(self.fail(tx, Error::Truncated));
         }

@@ -117,6 +117,8 @@ pub enum PeerMisbehaved {
     MissingExtension(ExtensionType),
     /// The peer's Finished did not verify (`decrypt_error`).
     BadFinished,
+    /// A PSK binder did not verify (`decrypt_error`, RFC 8446 §4.2.11).
+    BadBinder,
     /// The server random carries a downgrade sentinel (`illegal_parameter`,
     /// RFC 8446 §4.1.3).
     Downgrade,
@@ -210,7 +212,9 @@ impl Error {
                 | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
                 PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
                 PeerMisbehaved::MissingExtension(_) => AlertDescription::MISSING_EXTENSION,
-                PeerMisbehaved::BadFinished => AlertDescription::DECRYPT_ERROR,
+                PeerMisbehaved::BadFinished | PeerMisbehaved::BadBinder => {
+                    AlertDescription::DECRYPT_ERROR
+                }
             }),
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
             Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),

@@ -20,6 +20,7 @@ use super::messages::{
     CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
     KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
+use super::ticket::ResumptionTicket;
 use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
@@ -38,6 +39,11 @@ pub(crate) struct Keys<'x> {
     pub negotiated: &'x mut Option<Negotiated>,
     /// exporter_master_secret, once known.
     pub exporter: &'x mut Option<crate::key_schedule::Secret>,
+    /// resumption_master_secret, once known (client: for the tickets to
+    /// come).
+    pub resumption: &'x mut Option<crate::key_schedule::Secret>,
+    /// Bytes of unreadable early data a server may skip.
+    pub skip_early_data: &'x mut u32,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -157,10 +163,16 @@ fn encode_hello(
     fields: &HelloFields,
     kx: &KeyExchange,
     cookie: Option<&[u8]>,
+    binder_prefix: Option<&Transcript>,
     out: &mut Out<'_>,
     hash: impl FnOnce(&[u8]),
 ) -> Result<(), Error> {
     let config = common.config;
+    // The ticket, if it is still alive and its suite's hash can be used:
+    // after a HelloRetryRequest, only if the chosen suite shares it.
+    let offer = psk_offer(common).filter(|(_, suite)| {
+        binder_prefix.map_or(true, |t| t.current().as_bytes().len() == suite.hash_len)
+    });
     let mut suites = [crate::wire::CipherSuite(0); 8];
     let n = config.suites.len().min(suites.len());
     for (slot, s) in suites.iter_mut().zip(config.suites) {
@@ -190,12 +202,53 @@ fn encode_hello(
         alpn: config.alpn,
         record_size_limit,
         cookie,
+        psk: offer.map(|(t, suite)| super::messages::PskIdentity {
+            identity: t.ticket,
+            obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
+            binder_len: suite.hash_len,
+        }),
     };
     out.records(None, ContentType::HANDSHAKE, |w| {
         hello.encode(w)?;
+        if let Some((t, suite)) = offer {
+            // RFC 8446 §4.2.11.2: the binder covers the transcript up to
+            // and including the ClientHello without its binder list.
+            let cut = w.len() - (2 + 1 + suite.hash_len);
+            let mut transcript = binder_prefix
+                .cloned()
+                .unwrap_or_else(|| Transcript::new(suite));
+            transcript.add(w.written().get(..cut).unwrap_or(&[]));
+            let binder = binder_key(suite, t.psk).finished_mac(suite, &transcript.current());
+            let at = w.len() - suite.hash_len;
+            w.written_mut(at).copy_from_slice(binder.as_bytes());
+        }
         hash(w.written());
         Ok(())
     })
+}
+
+/// The ticket to offer and its suite, if there is one that is alive and
+/// whose suite we still offer.
+fn psk_offer<'t>(common: &Common<'t>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
+    let t = common.ctx.resume?;
+    let suite = common
+        .config
+        .suites
+        .iter()
+        .copied()
+        .find(|s| s.id == t.suite)?;
+    t.obfuscated_age(common.ctx.now)?;
+    (t.psk.len() == suite.hash_len).then_some((t, suite))
+}
+
+/// binder_key = Derive-Secret(Early Secret, "res binder", "") (RFC 8446
+/// §7.1), whose Finished-style MAC is the binder.
+pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> crate::key_schedule::Secret {
+    EarlySecret::new(suite, Some(psk)).secret().derive(
+        suite,
+        b"res binder",
+        &crate::key_schedule::Hash::empty(suite),
+    )
 }
 
 /// Answers a HelloRetryRequest (RFC 8446 §4.1.4): checks that it changes
@@ -247,7 +300,10 @@ fn retry(
     };
     transcript.restart_with_message_hash(suite);
     transcript.add(msg);
-    encode_hello(c, &fields, &kx, hrr.cookie, out, |m| transcript.add(m))?;
+    let prefix = transcript.clone();
+    encode_hello(c, &fields, &kx, hrr.cookie, Some(&prefix), out, |m| {
+        transcript.add(m)
+    })?;
     Ok(Pending {
         kx,
         transcript: PendingTranscript::Retried(transcript, suite),
@@ -277,6 +333,8 @@ pub(crate) struct Keyed {
     negotiated: Negotiated,
     /// The server sent a CertificateRequest.
     cert_requested: bool,
+    /// The scheme our key signs with for it, if we have a fitting key.
+    client_scheme: Option<SignatureScheme>,
 }
 
 impl<'a> State<'a> {
@@ -352,7 +410,9 @@ impl<'a> State<'a> {
             session_id,
             session_id_len,
         };
-        encode_hello(&common, &fields, &kx, None, out, |m| transcript.add(m))?;
+        encode_hello(&common, &fields, &kx, None, None, out, |m| {
+            transcript.add(m)
+        })?;
         *records = Records::Pending(Pending {
             kx,
             transcript: PendingTranscript::Both(transcript),
@@ -398,8 +458,14 @@ impl<'a> State<'a> {
             (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 encrypted_extensions(&c, &mut k, body)?;
                 k.transcript.add(msg);
+                // A resumed session authenticates with the PSK alone.
+                let next = if k.negotiated.resumed {
+                    Self::ExpectFinished(c, k)
+                } else {
+                    Self::ExpectCertificate(c, k)
+                };
                 Ok(Step {
-                    next: Some(Self::ExpectCertificate(c, k)),
+                    next: Some(next),
                     consumed: total,
                 })
             }
@@ -413,6 +479,12 @@ impl<'a> State<'a> {
                     );
                 }
                 k.cert_requested = true;
+                // RFC 8446 §4.4.2.3: sign with a scheme the server listed;
+                // without one, answer with an empty Certificate.
+                k.client_scheme = c.config.client_auth.and_then(|a| {
+                    a.key
+                        .scheme_for(req.signature_algorithms.iter().map(SignatureScheme))
+                });
                 k.transcript.add(msg);
                 Ok(Step {
                     next: Some(Self::ExpectCertificate(c, k)),
@@ -485,12 +557,29 @@ fn server_hello(
     if let Some(ext) = sh.unexpected {
         return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
     }
-    if sh.selected_psk.is_some() {
-        return Err(PeerMisbehaved::UnsolicitedExtension(
-            crate::wire::ExtensionType::PRE_SHARED_KEY,
-        )
-        .into());
-    }
+    // Did the server take our ticket? Only identity 0 was offered, and
+    // only if it was offered in the ClientHello this answers.
+    let psk = match (sh.selected_psk, psk_offer(c)) {
+        (None, _) => None,
+        (Some(0), Some((t, psk_suite))) if !sh.is_retry() => {
+            if psk_suite.hash_len != Suite::from_id(sh.suite).map_or(0, |s| s.hash_len) {
+                return Err(
+                    PeerMisbehaved::IllegalParameter("suite hash differs from the PSK's").into(),
+                );
+            }
+            Some(t.psk)
+        }
+        (Some(0), Some(_)) => None,
+        (Some(_), Some(_)) => {
+            return Err(PeerMisbehaved::IllegalParameter("selected_identity").into());
+        }
+        (Some(_), None) => {
+            return Err(PeerMisbehaved::UnsolicitedExtension(
+                crate::wire::ExtensionType::PRE_SHARED_KEY,
+            )
+            .into());
+        }
+    };
     if sh.session_id
         != s.fields
             .session_id
@@ -543,7 +632,7 @@ fn server_hello(
         s.kx.complete(share.public)
             .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
     transcript.add(msg);
-    let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
+    let secret = EarlySecret::new(suite, psk).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
     let log = c.config.key_log;
     let random = s.fields.random;
@@ -568,8 +657,10 @@ fn server_hello(
             cert_index: None,
             peer_cert_sha256: None,
             peer_record_size_limit: None,
+            resumed: psk.is_some(),
         },
         cert_requested: false,
+        client_scheme: None,
     }))
 }
 
@@ -697,21 +788,17 @@ fn finished(
     let send = keys.records.send_mut().ok_or(bad)?;
     let client_hs = send.secret().clone();
     let transcript = &mut k.transcript;
-    let auth = c.config.client_auth;
+    let auth = c.config.client_auth.zip(k.client_scheme);
     let rng = c.config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
             let from = w.len();
             match auth {
-                Some(a) => encode_certificate(w, &[], a.chain)?,
+                Some((a, _)) => encode_certificate(w, &[], a.chain)?,
                 None => encode_certificate(w, &[], &[])?,
             }
             transcript.add(&w.written()[from..]);
-            if let Some(a) = auth {
-                let scheme = a
-                    .key
-                    .scheme_for(c.config.verifier.supported_schemes().iter().copied())
-                    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+            if let Some((a, scheme)) = auth {
                 let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
                 let signed = certificate_verify_message(
                     SignContext::Client,
@@ -738,6 +825,7 @@ fn finished(
     })?;
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
+    *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current()));
     *keys.negotiated = Some(k.negotiated);
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod client;
 pub mod kx;
 pub mod messages;
 pub mod server;
+pub mod ticket;
 
 use ring::rand::SecureRandom;
 use rustls_pki_types::UnixTime;
@@ -147,6 +148,8 @@ pub struct ClientConfig<'a> {
     pub client_auth: Option<CertifiedKey<'a>>,
     /// Where to log secrets (off by default).
     pub key_log: Option<&'a dyn KeyLog>,
+    /// Where to put session tickets the server sends (none: dropped).
+    pub ticket_sink: Option<&'a dyn ticket::TicketSink>,
 }
 
 impl<'a> ClientConfig<'a> {
@@ -164,6 +167,7 @@ impl<'a> ClientConfig<'a> {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_auth: None,
             key_log: None,
+            ticket_sink: None,
         }
     }
 }
@@ -190,6 +194,16 @@ pub struct ServerConfig<'a> {
     pub client_verifier: Option<&'a dyn ClientCertVerifier>,
     /// Where to log secrets (off by default).
     pub key_log: Option<&'a dyn KeyLog>,
+    /// Keys for session tickets: the first seals, all open. Empty: no
+    /// tickets, no resumption.
+    pub ticket_keys: &'a [ticket::TicketKey],
+    /// Tickets sent after each full handshake (with ticket keys).
+    pub tickets: u8,
+    /// Ticket lifetime in seconds (at most 7 days).
+    pub ticket_lifetime: u32,
+    /// Accept PSK-only resumption (psk_ke, no fresh key exchange, so no
+    /// forward secrecy for the resumed session). Off by default.
+    pub allow_psk_ke: bool,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -205,6 +219,10 @@ impl<'a> ServerConfig<'a> {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_verifier: None,
             key_log: None,
+            ticket_keys: &[],
+            tickets: 2,
+            ticket_lifetime: 7200,
+            allow_psk_ke: false,
         }
     }
 }
@@ -229,6 +247,9 @@ pub struct Negotiated {
     pub peer_cert_sha256: Option<[u8; 32]>,
     /// The peer's record_size_limit, if it sent one.
     pub peer_record_size_limit: Option<u16>,
+    /// Whether the session was resumed from a ticket (no certificate was
+    /// exchanged).
+    pub resumed: bool,
 }
 
 /// The record keys of a connection, sharing their storage with what the
@@ -304,6 +325,8 @@ impl Records {
 pub(crate) struct Context<'a> {
     pub now: UnixTime,
     pub server_name: Option<&'a str>,
+    /// A ticket to offer (client).
+    pub resume: Option<&'a ticket::ResumptionTicket<'a>>,
 }
 
 /// Where a handshake step writes: the outgoing room and the record keys.
