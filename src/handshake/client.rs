@@ -171,7 +171,7 @@ fn encode_hello(
     // The ticket, if it is still alive and its suite's hash can be used:
     // after a HelloRetryRequest, only if the chosen suite shares it.
     let offer = psk_offer(common).filter(|(_, suite)| {
-        binder_prefix.map_or(true, |t| t.current().as_bytes().len() == suite.hash_len)
+        binder_prefix.is_none_or(|t| t.current().as_bytes().len() == suite.hash_len)
     });
     let mut suites = [crate::wire::CipherSuite(0); 8];
     let n = config.suites.len().min(suites.len());
