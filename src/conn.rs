@@ -110,7 +110,16 @@ pub struct RecordConfig {
     pub recv_max_fragment_len: usize,
     /// Padding of sent records.
     pub padding: Padding,
+    /// Replace the sending key with a KeyUpdate before it comes within
+    /// [`AUTO_KEY_UPDATE_MARGIN`] records of its usage limit (default on).
+    /// Off, the connection closes with [`Error::KeyExhausted`] instead.
+    pub auto_key_update: bool,
 }
+
+/// Records before a key's usage limit at which the engine sends a
+/// KeyUpdate on its own: 2^16, far from AES-GCM's 2^24.5 and leaving a
+/// margin for records already queued.
+pub const AUTO_KEY_UPDATE_MARGIN: u64 = 1 << 16;
 
 impl Default for RecordConfig {
     fn default() -> Self {
@@ -119,6 +128,7 @@ impl Default for RecordConfig {
             max_fragment_len: MAX_PLAINTEXT,
             recv_max_fragment_len: MAX_PLAINTEXT,
             padding: Padding::None,
+            auto_key_update: true,
         }
     }
 }
@@ -510,11 +520,22 @@ impl Connection<'_> {
                 other => return Ok(other.map(|()| 0)),
             }
         }
-        match self.flush_key_update(&mut tx)? {
-            Status::Done(()) => {}
-            other => return Ok(other.map(|()| 0)),
-        }
         loop {
+            // A KeyUpdate asked for (by the caller, the peer, or the usage
+            // limit coming near) goes out before more data.
+            if self.config.auto_key_update
+                && self.key_update.is_none()
+                && self
+                    .records
+                    .send()
+                    .is_some_and(|k| k.records_left() <= AUTO_KEY_UPDATE_MARGIN)
+            {
+                self.key_update = Some(false);
+            }
+            match self.flush_key_update(&mut tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other.map(|()| 0)),
+            }
             let Some(rest) = data.get(self.write_sealed..).filter(|r| !r.is_empty()) else {
                 self.write_sealed = 0;
                 return Ok(Status::Done(data.len()));
