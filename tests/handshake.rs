@@ -781,3 +781,74 @@ fn key_log_lines_are_the_secrets_in_use_and_exporters_agree() {
     tlspair::key_schedule::hkdf_expand_label(&prk, b"exporter", h.as_ref(), &mut want).unwrap();
     assert_eq!(ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 32), want);
 }
+
+#[test]
+fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
+    for mode in [tlspair::WriteMode::Complete, tlspair::WriteMode::Partial] {
+        for updater_is_client in [true, false] {
+            let mut cc = client_config();
+            cc.record.write_mode = mode;
+            let (mut c, mut s) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+            complete(&mut c, &mut s).unwrap();
+            let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+            let mut got = Vec::with_capacity(data.len());
+            let mut buf = vec![0u8; 64 << 10];
+            let (mut start, mut end) = (0, 0);
+            let mut updated = false;
+            while got.len() < data.len() {
+                if start == end && end < data.len() {
+                    end = (start + (1 << 20)).min(data.len());
+                }
+                if start < end {
+                    match c.conn.write(&mut c.bufs, &data[start..end]).unwrap() {
+                        Status::Done(n) => {
+                            start += n;
+                            if mode == tlspair::WriteMode::Partial {
+                                end = start;
+                            }
+                        }
+                        // Halfway, with a write pending: update keys.
+                        Status::WantWrite { .. } if !updated && start >= 8 << 20 => {
+                            if updater_is_client {
+                                c.conn.key_update(true);
+                            } else {
+                                s.conn.key_update(true);
+                            }
+                            updated = true;
+                        }
+                        Status::WantWrite { .. } => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                transfer_all(&mut c, &mut s);
+                loop {
+                    match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+                        Status::Done(n) => got.extend_from_slice(&buf[..n]),
+                        Status::WantRead => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                // The server's KeyUpdate (or its reply) flows back.
+                transfer_all(&mut s, &mut c);
+                let _ = c.conn.read(&mut c.bufs, &mut buf).unwrap();
+                if !updated && mode == tlspair::WriteMode::Partial && start >= 8 << 20 {
+                    if updater_is_client {
+                        c.conn.key_update(true);
+                    } else {
+                        s.conn.key_update(true);
+                    }
+                    updated = true;
+                }
+            }
+            assert!(updated);
+            assert!(got == data, "{mode:?} {updater_is_client}");
+            // Both directions rekeyed: far fewer records under the current keys.
+            assert!(
+                c.conn.sequence_numbers().0 < 1000,
+                "{:?}",
+                c.conn.sequence_numbers()
+            );
+            assert!(s.conn.sequence_numbers().1 < 1000);
+        }
+    }
+}
