@@ -15,7 +15,7 @@
 //!   AAD and a nonce from a counter: what any TLS 1.3 record layer over ring
 //!   must do at least, with no framing, no buffer and no copy.
 //!
-//! `cargo bench --bench record` runs it all in about a minute and a half
+//! `cargo bench --bench record` runs it all in about 80 seconds
 //! on two cores; docs/performance.md has the figures.
 
 use std::time::{Duration, Instant};
@@ -43,8 +43,8 @@ fn bufs() -> Bufs {
 /// sequence numbers never approach AES-GCM's usage limit however many
 /// iterations a sample runs.
 struct Pair {
-    client: Connection,
-    server: Connection,
+    client: Connection<'static>,
+    server: Connection<'static>,
     cbufs: Bufs,
     sbufs: Bufs,
 }

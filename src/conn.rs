@@ -49,7 +49,9 @@ use crate::handshake::client::{self, Keys};
 use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
-use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, ServerConfig};
+use crate::handshake::ticket::{NewTicket, ResumptionTicket, TicketSink};
+use crate::handshake::{server, ClientConfig, Context, Negotiated, Out, Records, ServerConfig};
+use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{
@@ -108,7 +110,16 @@ pub struct RecordConfig {
     pub recv_max_fragment_len: usize,
     /// Padding of sent records.
     pub padding: Padding,
+    /// Replace the sending key with a KeyUpdate before it comes within
+    /// [`AUTO_KEY_UPDATE_MARGIN`] records of its usage limit (default on).
+    /// Off, the connection closes with [`Error::KeyExhausted`] instead.
+    pub auto_key_update: bool,
 }
+
+/// Records before a key's usage limit at which the engine sends a
+/// KeyUpdate on its own: 2^16, far from AES-GCM's 2^24.5 and leaving a
+/// margin for records already queued.
+pub const AUTO_KEY_UPDATE_MARGIN: u64 = 1 << 16;
 
 impl Default for RecordConfig {
     fn default() -> Self {
@@ -117,6 +128,7 @@ impl Default for RecordConfig {
             max_fragment_len: MAX_PLAINTEXT,
             recv_max_fragment_len: MAX_PLAINTEXT,
             padding: Padding::None,
+            auto_key_update: true,
         }
     }
 }
@@ -166,6 +178,14 @@ pub enum Shutdown {
     Complete,
 }
 
+/// Which side we are (a connection built from secrets counts as a client:
+/// it accepts tickets, which it drops without a sink).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
 /// The handshake in progress, if any.
 enum Handshake<'a> {
     Client(client::State<'a>),
@@ -175,8 +195,8 @@ enum Handshake<'a> {
 /// A TLS 1.3 connection: the engine behind `write`, `read` and `shutdown`.
 /// It owns no buffer; see the module docs.
 pub struct Connection<'a> {
-    send: Option<RecordKey>,
-    recv: Option<RecordKey>,
+    records: Records,
+    role: Role,
     config: RecordConfig,
     /// Largest content per sent record: our setting, lowered by the peer's
     /// record_size_limit.
@@ -184,6 +204,13 @@ pub struct Connection<'a> {
     hs: Option<Handshake<'a>>,
     max_handshake_message: usize,
     negotiated: Option<Negotiated>,
+    exporter: Option<Secret>,
+    /// resumption_master_secret (client), for the tickets the server sends.
+    resumption: Option<Secret>,
+    /// Where a client puts those tickets.
+    ticket_sink: Option<&'a dyn TicketSink>,
+    /// Bytes of unreadable (0-RTT) records a server may still skip.
+    skip_early_data: u32,
     write_sealed: usize,
     plain_left: usize,
     plain_tail: usize,
@@ -200,8 +227,8 @@ pub struct Connection<'a> {
 impl core::fmt::Debug for Connection<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("send", &self.send)
-            .field("recv", &self.recv)
+            .field("send", &self.records.send())
+            .field("recv", &self.records.recv())
             .field("handshaking", &self.hs.is_some())
             .field("write_sealed", &self.write_sealed)
             .field("plain_left", &self.plain_left)
@@ -220,13 +247,20 @@ impl<'a> Connection<'a> {
     ) -> Result<Self, Error> {
         config.check()?;
         Ok(Self {
-            send: None,
-            recv: None,
+            records: Records::Empty,
+            role: match hs {
+                Some(Handshake::Server(_)) => Role::Server,
+                _ => Role::Client,
+            },
             send_fragment: config.max_fragment_len,
             config,
             hs,
             max_handshake_message,
             negotiated: None,
+            exporter: None,
+            resumption: None,
+            ticket_sink: None,
+            skip_early_data: 0,
             write_sealed: 0,
             plain_left: 0,
             plain_tail: 0,
@@ -251,12 +285,39 @@ impl<'a> Connection<'a> {
         server_name: Option<&'a str>,
         now: UnixTime,
     ) -> Result<Self, Error> {
-        let ctx = Context { now, server_name };
-        Self::with(
+        Self::client_with(config, server_name, now, None)
+    }
+
+    /// A client connection offering `ticket` for resumption (RFC 8446
+    /// §2.2), falling back to a full handshake if the server declines or
+    /// the ticket has expired at `now`.
+    pub fn client_resuming(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        ticket: &'a ResumptionTicket<'a>,
+    ) -> Result<Self, Error> {
+        Self::client_with(config, server_name, now, Some(ticket))
+    }
+
+    fn client_with(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        resume: Option<&'a ResumptionTicket<'a>>,
+    ) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name,
+            resume,
+        };
+        let mut conn = Self::with(
             config.record,
             Some(Handshake::Client(client::State::new(config, ctx))),
             config.max_handshake_message,
-        )
+        )?;
+        conn.ticket_sink = config.ticket_sink;
+        Ok(conn)
     }
 
     /// A server connection. `now` is the time client certificates are
@@ -265,6 +326,7 @@ impl<'a> Connection<'a> {
         let ctx = Context {
             now,
             server_name: None,
+            resume: None,
         };
         Self::with(
             config.record,
@@ -287,10 +349,16 @@ impl Connection<'static> {
         recv_secret: &[u8],
         config: RecordConfig,
     ) -> Result<Self, Error> {
-        let mut conn = Self::with(config, None, 0)?;
+        let mut conn = Self::with(
+            config,
+            None,
+            crate::handshake::DEFAULT_MAX_HANDSHAKE_MESSAGE,
+        )?;
         let bad_secret = Misuse::BadConfig("traffic secret length differs from the suite's hash");
-        conn.send = Some(RecordKey::new(suite, send_secret).ok_or(bad_secret)?);
-        conn.recv = Some(RecordKey::new(suite, recv_secret).ok_or(bad_secret)?);
+        conn.records = Records::Keys {
+            send: RecordKey::new(suite, send_secret).ok_or(bad_secret)?,
+            recv: RecordKey::new(suite, recv_secret).ok_or(bad_secret)?,
+        };
         Ok(conn)
     }
 }
@@ -298,13 +366,42 @@ impl Connection<'static> {
 impl Connection<'_> {
     /// The negotiated cipher suite, once keys exist.
     pub fn suite(&self) -> Option<&'static Suite> {
-        self.send.as_ref().map(RecordKey::suite)
+        self.records.send().map(RecordKey::suite)
     }
 
     /// What the handshake settled on, once it is complete (`None` for a
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
         self.negotiated.as_ref()
+    }
+
+    /// Keying material exported from the connection (RFC 8446 §7.5, the
+    /// RFC 5705 interface): fills `out` with TLS-Exporter(`label`,
+    /// `context`, `out.len()`). In TLS 1.3 an absent context and an empty
+    /// one give the same output. Fails with [`Misuse::NotReady`] before
+    /// the handshake completes (and on connections built from secrets),
+    /// and with [`Misuse::BadConfig`] for a label over 249 bytes or more
+    /// than 255 hash lengths of output.
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let (Some(exporter), Some(suite), false) =
+            (self.exporter.as_ref(), self.suite(), self.hs.is_some())
+        else {
+            return Err(Misuse::NotReady.into());
+        };
+        let derived = exporter.derive(suite, label, &crate::key_schedule::Hash::empty(suite));
+        let context_hash = crate::key_schedule::Hash::of(suite, context.unwrap_or(&[]));
+        crate::key_schedule::hkdf_expand_label(
+            &derived.prk(suite.hkdf),
+            b"exporter",
+            context_hash.as_bytes(),
+            out,
+        )
+        .map_err(|_| Misuse::BadConfig("exporter label or length out of range").into())
     }
 
     /// Whether the handshake is still running.
@@ -423,11 +520,22 @@ impl Connection<'_> {
                 other => return Ok(other.map(|()| 0)),
             }
         }
-        match self.flush_key_update(&mut tx)? {
-            Status::Done(()) => {}
-            other => return Ok(other.map(|()| 0)),
-        }
         loop {
+            // A KeyUpdate asked for (by the caller, the peer, or the usage
+            // limit coming near) goes out before more data.
+            if self.config.auto_key_update
+                && self.key_update.is_none()
+                && self
+                    .records
+                    .send()
+                    .is_some_and(|k| k.records_left() <= AUTO_KEY_UPDATE_MARGIN)
+            {
+                self.key_update = Some(false);
+            }
+            match self.flush_key_update(&mut tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other.map(|()| 0)),
+            }
             let Some(rest) = data.get(self.write_sealed..).filter(|r| !r.is_empty()) else {
                 self.write_sealed = 0;
                 return Ok(Status::Done(data.len()));
@@ -564,12 +672,21 @@ impl Connection<'_> {
     }
 
     #[doc(hidden)]
+    /// Test hook: the next (send, receive) sequence numbers.
+    pub fn sequence_numbers(&self) -> (u64, u64) {
+        (
+            self.records.send().map_or(0, RecordKey::sequence),
+            self.records.recv().map_or(0, RecordKey::sequence),
+        )
+    }
+
+    #[doc(hidden)]
     /// Test hook: start the sequence numbers near their limits.
     pub fn set_sequence_numbers(&mut self, send: u64, recv: u64) {
-        if let Some(k) = self.send.as_mut() {
+        if let Some(k) = self.records.send_mut() {
             k.set_sequence(send);
         }
-        if let Some(k) = self.recv.as_mut() {
+        if let Some(k) = self.records.recv_mut() {
             k.set_sequence(recv);
         }
     }
@@ -625,7 +742,7 @@ impl Connection<'_> {
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        let Some(key) = self.send.as_mut() else {
+        let Some(key) = self.records.send_mut() else {
             return Ok(Status::Done(()));
         };
         if key.records_left() <= 1 {
@@ -644,14 +761,19 @@ impl Connection<'_> {
         tx.commit(total);
         let next = key.secret().next_traffic_secret(key.suite());
         let suite = key.suite();
-        self.send = RecordKey::new(suite, next.as_bytes());
+        match RecordKey::new(suite, next.as_bytes()) {
+            Some(k) => {
+                let _ = self.records.set_send(k);
+            }
+            None => return Err(self.fail(tx, Error::Internal("KeyUpdate derivation"))),
+        }
         self.key_update = None;
         Ok(Status::Done(()))
     }
 
     /// Seals one application-data record from the front of `content`.
     fn seal_data(&mut self, tx: &mut SendView<'_>, content: &[u8]) -> Result<Status<usize>, Error> {
-        let Some(key) = self.send.as_ref() else {
+        let Some(key) = self.records.send() else {
             return Err(self.fail(tx, Error::Internal("no sending key")));
         };
         // Keep the last sequence number for the alert that closes the
@@ -678,7 +800,7 @@ impl Connection<'_> {
             return Ok(Status::WantWrite { needed: total });
         };
         record[HEADER_LEN..HEADER_LEN + take].copy_from_slice(&content[..take]);
-        let sealed = match self.send.as_mut() {
+        let sealed = match self.records.send_mut() {
             Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
             None => Err(Error::Internal("no sending key")),
         };
@@ -699,7 +821,7 @@ impl Connection<'_> {
             AlertDescription::CLOSE_NOTIFY | AlertDescription::USER_CANCELED => AlertLevel::WARNING,
             _ => AlertLevel::FATAL,
         };
-        let protected = self.send.is_some();
+        let protected = self.records.send().is_some();
         let total = if protected {
             RECORD_OVERHEAD + 2
         } else {
@@ -710,7 +832,7 @@ impl Connection<'_> {
         };
         record[HEADER_LEN] = level.0;
         record[HEADER_LEN + 1] = alert.0;
-        match self.send.as_mut() {
+        match self.records.send_mut() {
             Some(key) => key.seal(ContentType::ALERT, 2, record)?,
             None => {
                 let header = Header {
@@ -752,7 +874,7 @@ impl Connection<'_> {
                         used: 0,
                         fragment,
                     };
-                    let next = state.write_client_hello(&mut out);
+                    let next = state.write_client_hello(&mut out, &mut self.records);
                     let used = out.used;
                     tx.commit(used);
                     match next {
@@ -795,11 +917,13 @@ impl Connection<'_> {
                     used: 0,
                     fragment,
                 };
-                let recv_before = self.recv.as_ref().map(|k| k.secret().clone());
+                let recv_before = self.records.recv().map(|k| k.secret().clone());
                 let mut keys = Keys {
-                    send: &mut self.send,
-                    recv: &mut self.recv,
+                    records: &mut self.records,
                     negotiated: &mut self.negotiated,
+                    exporter: &mut self.exporter,
+                    resumption: &mut self.resumption,
+                    skip_early_data: &mut self.skip_early_data,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let stepped = match hs {
@@ -820,7 +944,7 @@ impl Connection<'_> {
                 self.hs = next;
                 if consumed > 0 {
                     self.consume_handshake(rx, consumed);
-                    let rekeyed = match (&recv_before, &self.recv) {
+                    let rekeyed = match (&recv_before, self.records.recv()) {
                         (Some(a), Some(b)) => a.as_bytes() != b.secret().as_bytes(),
                         (None, None) => false,
                         _ => true,
@@ -918,6 +1042,25 @@ impl Connection<'_> {
         }
     }
 
+    /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
+    fn new_ticket(&self, nst: &NewSessionTicket<'_>) {
+        let (Some(sink), Some(res), Some(suite)) =
+            (self.ticket_sink, self.resumption.as_ref(), self.suite())
+        else {
+            return;
+        };
+        let psk = res.expand(suite, b"resumption", nst.nonce);
+        sink.store(&NewTicket {
+            suite: suite.id,
+            psk: psk.as_bytes(),
+            ticket: nst.ticket,
+            lifetime: nst
+                .lifetime
+                .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
+            age_add: nst.age_add,
+        });
+    }
+
     /// Handles one post-handshake message at the front of the region.
     fn post_handshake(
         &mut self,
@@ -937,10 +1080,12 @@ impl Connection<'_> {
         }
         let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
         let result = match ty {
-            // Resumption is not offered yet: a ticket is checked and dropped.
-            HandshakeType::NEW_SESSION_TICKET => NewSessionTicket::parse(body)
-                .map(|_| ())
-                .map_err(client::map_extension_error),
+            // A client hands tickets to its sink; a server never gets one.
+            HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
+                NewSessionTicket::parse(body)
+                    .map_err(client::map_extension_error)
+                    .map(|nst| self.new_ticket(&nst))
+            }
             HandshakeType::KEY_UPDATE => {
                 let mut r = Reader::new(body);
                 match (r.u8("key update"), r.finish("key update trailing")) {
@@ -952,9 +1097,11 @@ impl Connection<'_> {
                     _ => Err(InvalidMessage::Handshake("key update").into()),
                 }
                 .map(|requested| {
-                    if let Some(key) = self.recv.as_ref() {
+                    if let Some(key) = self.records.recv() {
                         let next = key.secret().next_traffic_secret(key.suite());
-                        self.recv = RecordKey::new(key.suite(), next.as_bytes());
+                        if let Some(k) = RecordKey::new(key.suite(), next.as_bytes()) {
+                            let _ = self.records.set_recv(k);
+                        }
                     }
                     if requested && self.key_update.is_none() && !self.sent_close {
                         self.key_update = Some(false);
@@ -984,11 +1131,11 @@ impl Connection<'_> {
         let off = self.hs_len + self.hs_gap;
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
-            return self.incomplete(rx, tx, off, None);
+            return self.incomplete(rx, tx, None);
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
-        let protected = self.recv.is_some() && !ccs;
+        let protected = self.records.recv().is_some() && !ccs;
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)
@@ -1000,17 +1147,31 @@ impl Connection<'_> {
         }
         let total = HEADER_LEN + header.len;
         if unread.len() < total {
-            return self.incomplete(rx, tx, off, Some(total));
+            return self.incomplete(rx, tx, Some(total));
         }
         let Some(record) = rx.unread_mut().get_mut(off..off + total) else {
             return Err(self.fail(tx, Error::Internal("deframe length")));
         };
         let (ty, len) = if protected {
-            let Some(key) = self.recv.as_mut() else {
+            let Some(key) = self.records.recv_mut() else {
                 return Err(self.fail(tx, Error::Internal("no receiving key")));
             };
             match key.open(record) {
-                Ok(opened) => opened,
+                Ok(opened) => {
+                    // Early data ends where records open again.
+                    self.skip_early_data = 0;
+                    opened
+                }
+                // A server rejecting 0-RTT skips what it cannot read
+                // (RFC 8446 §4.2.10), within a bound.
+                Err(_)
+                    if handshaking
+                        && u32::try_from(total).is_ok_and(|n| n <= self.skip_early_data) =>
+                {
+                    self.skip_early_data -= u32::try_from(total).unwrap_or(0);
+                    self.drop_record(rx, off, total);
+                    return Ok(Status::Done(()));
+                }
                 Err(e) => return Err(self.fail(tx, e)),
             }
         } else {
@@ -1032,7 +1193,16 @@ impl Connection<'_> {
                 rx.unread_mut().copy_within(from..from + len, self.hs_len);
                 self.hs_len += len;
                 self.hs_gap += total - len;
-                self.empty_records = 0;
+                let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+                if let Some(announced) = announced_len(region) {
+                    if announced > self.max_handshake_message {
+                        let e = PeerMisbehaved::HandshakeTooLarge {
+                            len: announced,
+                            max: self.max_handshake_message,
+                        };
+                        return Err(self.fail(tx, e.into()));
+                    }
+                }
                 Ok(Status::Done(()))
             }
             (ContentType::APPLICATION_DATA, _) if handshaking => {
@@ -1112,21 +1282,30 @@ impl Connection<'_> {
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
-        off: usize,
         total: Option<usize>,
     ) -> Result<Status<()>, Error> {
-        if let Some(total) = total {
-            if off + total > rx.capacity() && self.hs_gap > 0 {
-                // Reclaim the dead bytes between region and records.
-                rx.remove(self.hs_len, self.hs_gap);
-                self.hs_gap = 0;
-            }
-            let needed = self.hs_len + self.hs_gap + total;
-            if needed > rx.capacity() {
-                return Err(Misuse::RecvBufferTooSmall { needed }.into());
-            }
-            rx.make_room_for(needed);
+        // Reclaim the dead bytes between the handshake region and the next
+        // record before waiting: with them in place a full buffer could
+        // wait forever for bytes it has no room for.
+        if self.hs_gap > 0 {
+            rx.remove(self.hs_len, self.hs_gap);
+            self.hs_gap = 0;
         }
+        let needed = self.hs_len + total.unwrap_or(HEADER_LEN);
+        if needed > rx.capacity() {
+            if self.hs_len > 0 {
+                // A handshake message in pieces whose next piece does not
+                // fit beside the ones before: this buffer cannot
+                // reassemble it (its size is the caller's, the limit ours).
+                let e = PeerMisbehaved::HandshakeTooLarge {
+                    len: needed,
+                    max: rx.capacity(),
+                };
+                return Err(self.fail(tx, e.into()));
+            }
+            return Err(Misuse::RecvBufferTooSmall { needed }.into());
+        }
+        rx.make_room_for(needed);
         if rx.eof {
             return Err(self.fail(tx, Error::Truncated));
         }

@@ -117,6 +117,8 @@ pub enum PeerMisbehaved {
     MissingExtension(ExtensionType),
     /// The peer's Finished did not verify (`decrypt_error`).
     BadFinished,
+    /// A PSK binder did not verify (`decrypt_error`, RFC 8446 §4.2.11).
+    BadBinder,
     /// The server random carries a downgrade sentinel (`illegal_parameter`,
     /// RFC 8446 §4.1.3).
     Downgrade,
@@ -140,9 +142,6 @@ pub enum PeerIncompatible {
     NoSharedSignatureScheme,
     /// No ALPN protocol in common (`no_application_protocol`).
     NoSharedProtocol,
-    /// The server asked for a HelloRetryRequest, which this client does not
-    /// support yet (`handshake_failure`).
-    HelloRetryRequest,
     /// We require a client certificate and the client sent none
     /// (`certificate_required`).
     CertificateRequired,
@@ -172,6 +171,8 @@ pub enum Misuse {
     },
     /// `write` after `shutdown` sent our close_notify.
     WriteAfterShutdown,
+    /// The call needs a completed handshake.
+    NotReady,
     /// A configuration value was out of range.
     BadConfig(&'static str),
 }
@@ -193,8 +194,7 @@ impl Error {
                 PeerIncompatible::NoSharedProtocol => AlertDescription::NO_APPLICATION_PROTOCOL,
                 PeerIncompatible::NoSharedSuite
                 | PeerIncompatible::NoSharedGroup
-                | PeerIncompatible::NoSharedSignatureScheme
-                | PeerIncompatible::HelloRetryRequest => AlertDescription::HANDSHAKE_FAILURE,
+                | PeerIncompatible::NoSharedSignatureScheme => AlertDescription::HANDSHAKE_FAILURE,
                 PeerIncompatible::CertificateRequired => AlertDescription::CERTIFICATE_REQUIRED,
             }),
             Self::PeerMisbehaved(p) => Some(match p {
@@ -212,7 +212,9 @@ impl Error {
                 | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
                 PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
                 PeerMisbehaved::MissingExtension(_) => AlertDescription::MISSING_EXTENSION,
-                PeerMisbehaved::BadFinished => AlertDescription::DECRYPT_ERROR,
+                PeerMisbehaved::BadFinished | PeerMisbehaved::BadBinder => {
+                    AlertDescription::DECRYPT_ERROR
+                }
             }),
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
             Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),

@@ -143,6 +143,11 @@ impl Hash {
         Self { bytes, len }
     }
 
+    /// The hash of `data` under `suite`'s hash.
+    pub fn of(suite: &Suite, data: &[u8]) -> Self {
+        Self::from_digest(digest::digest(suite.hash, data))
+    }
+
     /// The hash of the empty string under `suite`'s hash.
     pub fn empty(suite: &Suite) -> Self {
         Self::from_digest(digest::digest(suite.hash, b""))
@@ -225,6 +230,16 @@ impl Secret {
         )
         .is_ok()
     }
+}
+
+/// binder_key = Derive-Secret(Early Secret(`psk`), "res binder", "")
+/// (RFC 8446 §7.1). A PSK binder is its Finished-style MAC
+/// ([`Secret::finished_mac`]) over the transcript hash of the ClientHello
+/// cut before its binder list.
+pub fn binder_key(suite: &Suite, psk: &[u8]) -> Secret {
+    EarlySecret::new(suite, Some(psk))
+        .secret()
+        .derive(suite, b"res binder", &Hash::empty(suite))
 }
 
 /// The TLS 1.3 key schedule (RFC 8446 §7.1), one stage at a time. Each

@@ -65,6 +65,8 @@ pub mod conn;
 pub mod error;
 pub mod handshake;
 pub mod key_schedule;
+#[cfg(feature = "std")]
+pub mod keylog_file;
 pub mod record;
 pub mod sign;
 #[doc(hidden)]

@@ -391,7 +391,11 @@ fn flood_of_empty_records_is_cut_off() {
 }
 
 fn exhaust(suite: &'static Suite, start: u64) {
-    let mut p = Pair::new(suite);
+    // Without automatic KeyUpdate, the key runs out and the connection
+    // closes.
+    let mut cfg = RecordConfig::default();
+    cfg.auto_key_update = false;
+    let mut p = Pair::with(suite, cfg, cfg, Sizes::default(), Sizes::default());
     p.client.conn.set_sequence_numbers(start, 0);
     p.server.conn.set_sequence_numbers(0, start);
     // One data record fits before the last sequence number, kept for the
@@ -438,6 +442,27 @@ fn sequence_exhaustion_closes_instead_of_wrapping() {
 fn aead_usage_limit_closes_the_connection() {
     // AES-GCM: 2^24.5 records per key (RFC 8446 §5.5).
     exhaust(&AES128, AES128.max_records - 2);
+}
+
+#[test]
+fn aead_usage_limit_triggers_a_key_update_by_default() {
+    let mut p = Pair::new(&AES128);
+    let near = AES128.max_records - tlspair::conn::AUTO_KEY_UPDATE_MARGIN;
+    p.client.conn.set_sequence_numbers(near - 2, 0);
+    p.server.conn.set_sequence_numbers(0, near - 2);
+    // Two records under the old key, then a KeyUpdate and new keys.
+    for _ in 0..4 {
+        assert_eq!(
+            common::send_and_receive(&mut p.client, &mut p.server, b"more"),
+            b"more"
+        );
+    }
+    assert_eq!(
+        p.client.conn.sequence_numbers().0,
+        2,
+        "fresh key: KeyUpdate + ... restart at 0"
+    );
+    assert_eq!(p.server.conn.sequence_numbers().1, 2);
 }
 
 #[test]
@@ -504,4 +529,116 @@ fn bad_configuration_is_refused() {
         let r = tlspair::Connection::from_traffic_secrets(&AES128, &[0; 32], &[0; 32], cfg);
         assert!(matches!(r, Err(Error::Misuse(Misuse::BadConfig(_)))));
     }
+}
+
+/// A NewSessionTicket-shaped message of `len` bytes in all.
+fn ticket_message(len: usize) -> Vec<u8> {
+    let body = len - 4;
+    let mut m = vec![4, (body >> 16) as u8, (body >> 8) as u8, body as u8];
+    m.extend(7200u32.to_be_bytes()); // lifetime
+    m.extend(1u32.to_be_bytes()); // age_add
+    m.push(0); // nonce
+    let ticket = body - 4 - 4 - 1 - 2 - 2;
+    m.extend((ticket as u16).to_be_bytes());
+    m.extend(std::iter::repeat_n(0xaa, ticket));
+    m.extend([0, 0]); // extensions
+    assert_eq!(m.len(), len);
+    m
+}
+
+// Fuzzing found these (fuzz/seeds/deframe/stall-*, recv-too-small-*).
+#[test]
+fn fragmented_ticket_in_a_small_buffer_never_stalls() {
+    let mut small = RecordConfig::default();
+    small.recv_max_fragment_len = 64;
+    let m = ticket_message(100);
+    let mut bytes = client_record(ContentType::HANDSHAKE, &m[..64], 0, 0);
+    bytes.extend(client_record(ContentType::HANDSHAKE, &m[64..], 0, 1));
+    bytes.extend(client_record(ContentType::APPLICATION_DATA, b"data", 0, 2));
+    // One record's room plus the message: it is reassembled and the data
+    // after it read. One record's room alone: a clean fatal error, where
+    // the fuzzer found a hang.
+    for (capacity, ok) in [
+        (small.recv_buffer_len() + 100, true),
+        (small.recv_buffer_len(), false),
+    ] {
+        let sizes = Sizes {
+            recv: capacity,
+            send: MAX_RECORD_LEN,
+        };
+        let mut p = Pair::with(
+            &AES128,
+            RecordConfig::default(),
+            small,
+            Sizes::default(),
+            sizes,
+        );
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        let mut fed = 0;
+        let result = loop {
+            fed += p.server.bufs.recv.fill(&bytes[fed..]);
+            match p.server.conn.read(&mut p.server.bufs, &mut buf) {
+                Ok(Status::Done(n)) => {
+                    got.extend_from_slice(&buf[..n]);
+                    if got.len() == 4 {
+                        break Ok(());
+                    }
+                }
+                Ok(Status::WantRead) => assert!(fed < bytes.len(), "stalled with a full buffer"),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => break Err(e),
+            }
+        };
+        if ok {
+            result.unwrap();
+            assert_eq!(got, b"data");
+        } else {
+            assert_eq!(
+                result.unwrap_err(),
+                Error::PeerMisbehaved(PeerMisbehaved::HandshakeTooLarge {
+                    len: 64 + 58,
+                    max: capacity
+                })
+            );
+        }
+    }
+}
+
+#[test]
+fn a_handshake_fragment_the_buffer_cannot_reassemble_is_fatal_not_misuse() {
+    // Six bytes of a ticket, then a full-size record: both cannot fit in a
+    // buffer of one record.
+    let m = ticket_message(100);
+    let mut bytes = client_record(ContentType::HANDSHAKE, &m[..6], 0, 0);
+    bytes.extend(client_record(
+        ContentType::APPLICATION_DATA,
+        &[1u8; 16384],
+        0,
+        1,
+    ));
+    let mut p = Pair::new(&AES128);
+    let mut fed = p.server.bufs.recv.fill(&bytes);
+    let err = loop {
+        match p.server.conn.read(&mut p.server.bufs, &mut [0u8; 64]) {
+            Ok(Status::WantRead) => fed += p.server.bufs.recv.fill(&bytes[fed..]),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::HandshakeTooLarge { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_fatal());
+    let alerts = open_alerts(
+        &AES128,
+        &SERVER_SECRET[..32],
+        0,
+        p.server.bufs.send.pending(),
+    );
+    assert_eq!(alerts, fatal(AD::ILLEGAL_PARAMETER));
 }

@@ -421,3 +421,434 @@ fn handshake_through_one_byte_chunks_and_small_records() {
     assert_eq!(done, (true, true));
     exchange_and_close(&mut c, &mut s);
 }
+
+#[test]
+fn key_update_in_both_directions_mid_transfer() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ED25519)]),
+    );
+    complete(&mut c, &mut s).unwrap();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    for round in 0..4 {
+        // The client updates and asks the server to; then the server
+        // updates on its own.
+        if round == 1 {
+            c.conn.key_update(true);
+        }
+        if round == 2 {
+            s.conn.key_update(false);
+        }
+        let before = (c.conn.sequence_numbers(), s.conn.sequence_numbers());
+        assert_eq!(send_and_receive(&mut c, &mut s, &data), data);
+        assert_eq!(send_and_receive(&mut s, &mut c, &data), data);
+        let after = (c.conn.sequence_numbers(), s.conn.sequence_numbers());
+        // 200 KB is 13 records each way; a fresh key restarts at 0.
+        match round {
+            1 => {
+                assert_eq!(after.0, (13, 13), "client: new keys both ways");
+                assert_eq!(after.1, (13, 13), "server: new keys both ways");
+            }
+            2 => {
+                assert_eq!(after.1 .0, 13, "server's own update");
+                assert_eq!(after.0 .1, 13, "client follows it");
+                assert_eq!(after.0 .0, before.0 .0 + 13, "client's key unchanged");
+            }
+            _ => assert_eq!(after.0 .0, before.0 .0 + 13),
+        }
+    }
+    exchange_and_close(&mut c, &mut s);
+}
+
+#[test]
+fn a_requested_key_update_is_answered_before_more_data() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ED25519)]),
+    );
+    complete(&mut c, &mut s).unwrap();
+    s.conn.key_update(true);
+    assert_eq!(s.conn.write(&mut s.bufs, b"ping").unwrap(), Status::Done(4));
+    transfer_all(&mut s, &mut c);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf).unwrap(), Status::Done(4));
+    // The client's reply went out with that read, under its old key...
+    assert_eq!(
+        c.conn.sequence_numbers().0,
+        0,
+        "client now sends under a new key"
+    );
+    assert!(!c.bufs.send.is_empty());
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::WantRead
+    );
+    assert_eq!(
+        s.conn.sequence_numbers().1,
+        0,
+        "server reads under the client's new key"
+    );
+    assert_eq!(send_and_receive(&mut c, &mut s, b"pong"), b"pong");
+}
+
+#[test]
+fn hello_retry_request_for_each_server_preference() {
+    for preferred in [
+        NamedGroup::X25519,
+        NamedGroup::SECP256R1,
+        NamedGroup::SECP384R1,
+    ] {
+        // The client's share is for a group the server does not take, but
+        // the client supports the server's preference.
+        let first = if preferred == NamedGroup::X25519 {
+            NamedGroup::SECP384R1
+        } else {
+            NamedGroup::X25519
+        };
+        let mut cc = client_config();
+        cc.groups = Box::leak(Box::new([first, preferred]));
+        for compat in [true, false] {
+            cc.middlebox_compat = compat;
+            let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+            sc.groups = Box::leak(Box::new([preferred]));
+            let (mut c, mut s) = pair(cc, sc);
+            // ClientHello, then HelloRetryRequest (and one CCS in compat mode).
+            assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+            transfer_all(&mut c, &mut s);
+            assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+            let hrr = s.bufs.send.pending().to_vec();
+            assert_eq!(&hrr[11..43], &tlspair::handshake::messages::HRR_RANDOM);
+            let ccs = [20, 3, 3, 0, 1, 1];
+            assert_eq!(hrr.ends_with(&ccs), compat);
+            complete(&mut c, &mut s).unwrap();
+            assert_eq!(c.conn.negotiated().unwrap().group, preferred);
+            assert_eq!(s.conn.negotiated().unwrap().group, preferred);
+            exchange_and_close(&mut c, &mut s);
+        }
+    }
+}
+
+/// A HelloRetryRequest record as a server would send it.
+fn hrr_record(session_id: &[u8], group: NamedGroup) -> Vec<u8> {
+    let mut buf = [0u8; 256];
+    let mut w = tlspair::codec::Writer::new(&mut buf);
+    tlspair::handshake::messages::HelloRetryRequestOut {
+        session_id,
+        suite: tlspair::CipherSuite::TLS13_AES_128_GCM_SHA256,
+        group,
+    }
+    .encode(&mut w)
+    .unwrap();
+    let msg = w.written();
+    let mut rec = vec![22, 3, 3, 0, msg.len() as u8];
+    rec.extend(msg);
+    rec
+}
+
+#[test]
+fn client_refuses_a_second_or_empty_hello_retry_request() {
+    let mut cc = client_config();
+    cc.middlebox_compat = false;
+    cc.groups = &[
+        NamedGroup::X25519,
+        NamedGroup::SECP256R1,
+        NamedGroup::SECP384R1,
+    ];
+    // A retry for the group whose share was sent changes nothing.
+    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::X25519));
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter(
+            "HelloRetryRequest for the group already sent"
+        ))
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 47]);
+
+    // A second HelloRetryRequest after a good first one.
+    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP256R1));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    // The second ClientHello went out, with a P-256 share.
+    let ch2 = c.bufs.send.pending().to_vec();
+    assert_eq!(ch2[5], 1);
+    assert!(ch2.windows(4).any(|w| w == [0, 0x17, 0, 65]));
+    c.bufs.send.consume(usize::MAX);
+    c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP384R1));
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::UnexpectedHandshake(
+            tlspair::wire::HandshakeType::SERVER_HELLO
+        ))
+    );
+    assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 10]);
+}
+
+#[test]
+fn server_refuses_a_second_client_hello_without_the_asked_share() {
+    let mut cc = client_config();
+    cc.groups = &[NamedGroup::X25519, NamedGroup::SECP384R1];
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.groups = &[NamedGroup::SECP384R1];
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let ch1 = c.bufs.send.pending().to_vec();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    s.bufs.send.consume(usize::MAX);
+    // Replaying the first ClientHello (an X25519 share) is refused.
+    s.bufs.recv.fill(&ch1);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::IllegalParameter(
+            "no share for the group asked for"
+        ))
+    );
+}
+
+fn client_verifier(optional: bool) -> &'static dyn tlspair::verify::ClientCertVerifier {
+    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(
+        creds::CA_CERT,
+    )));
+    let anchors: &'static _ = Box::leak(Box::new([
+        tlspair::verify::trust_anchor_from_der(ca).unwrap()
+    ]));
+    let v = tlspair::verify::WebPkiClientVerifier::new(anchors);
+    Box::leak(Box::new(if optional { v.allow_anonymous() } else { v }))
+}
+
+/// Each side's handshake result.
+type Outcomes = (Result<(), Error>, Result<(), Error>);
+
+fn mtls(optional: bool, client_cred: Option<&creds::Credential>) -> (Side, Side, Outcomes) {
+    let mut cc = client_config();
+    cc.client_auth = client_cred.map(certified);
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.client_verifier = Some(client_verifier(optional));
+    let (mut c, mut s) = pair(cc, sc);
+    let r = outcome(&mut c, &mut s);
+    (c, s, r)
+}
+
+#[test]
+fn mutual_tls_required_optional_and_absent() {
+    // Required, and given.
+    let (mut c, mut s, (cr, sr)) = mtls(false, Some(&creds::CLIENT_ECDSA_P256));
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange_and_close(&mut c, &mut s);
+
+    // Optional, and given or not.
+    let (mut c, mut s, (cr, sr)) = mtls(true, Some(&creds::CLIENT_ECDSA_P256));
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange_and_close(&mut c, &mut s);
+    let (mut c, mut s, (cr, sr)) = mtls(true, None);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_none());
+    exchange_and_close(&mut c, &mut s);
+
+    // Required, and absent: certificate_required. The client has already
+    // finished its side; it learns why on its next read.
+    let (mut c, _s, (_, sr)) = mtls(false, None);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(PeerIncompatible::CertificateRequired)
+    );
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::CERTIFICATE_REQUIRED)
+    );
+
+    // A server certificate (serverAuth only) offered as a client's.
+    let (mut c, _s, (_, sr)) = mtls(false, Some(&creds::UNTRUSTED_ECDSA_P256));
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::Certificate(CertificateError::InvalidPurpose)
+    );
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::UNSUPPORTED_CERTIFICATE)
+    );
+}
+
+/// A key log that keeps its lines.
+#[derive(Default)]
+struct Lines(std::sync::Mutex<Vec<String>>);
+
+impl tlspair::handshake::KeyLog for Lines {
+    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
+        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
+        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}
+
+fn secret_of(lines: &[String], label: &str) -> Vec<u8> {
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{label} ")))
+        .unwrap();
+    common::unhex(line.trim_end().rsplit(' ').next().unwrap())
+}
+
+#[test]
+fn key_log_lines_are_the_secrets_in_use_and_exporters_agree() {
+    let client_log: &'static Lines = Box::leak(Box::default());
+    let server_log: &'static Lines = Box::leak(Box::default());
+    let mut cc = client_config();
+    cc.key_log = Some(client_log);
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P384)]);
+    sc.key_log = Some(server_log);
+    sc.suites = Box::leak(Box::new([&tlspair::TLS13_AES_256_GCM_SHA384]));
+    let (mut c, mut s) = pair(cc, sc);
+    let mut ekm = [0u8; 32];
+    assert_eq!(
+        c.conn
+            .export_keying_material(&mut ekm, b"too early", None)
+            .unwrap_err(),
+        Error::Misuse(tlspair::Misuse::NotReady)
+    );
+    complete(&mut c, &mut s).unwrap();
+    let lines = client_log.0.lock().unwrap().clone();
+    assert_eq!(lines, *server_log.0.lock().unwrap());
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        // LABEL, 64 hex digits of client random, 96 of a SHA-384 secret.
+        let parts: Vec<&str> = l.trim_end().split(' ').collect();
+        assert_eq!((parts[1].len(), parts[2].len()), (64, 96), "{l}");
+        assert!(l.ends_with('\n'));
+    }
+    // The logged client traffic secret opens what the client sends.
+    let _ = c.conn.write(&mut c.bufs, b"logged").unwrap();
+    let mut rec = c.bufs.send.pending().to_vec();
+    let suite = &tlspair::TLS13_AES_256_GCM_SHA384;
+    let mut key = tlspair::record::protect::RecordKey::new(
+        suite,
+        &secret_of(&lines, "CLIENT_TRAFFIC_SECRET_0"),
+    )
+    .unwrap();
+    let (_, len) = key.open(&mut rec).unwrap();
+    assert_eq!(&rec[5..5 + len], b"logged");
+
+    // Exporters: equal on both sides, different per label, context, length.
+    let ex = |conn: &tlspair::Connection<'_>, label: &[u8], ctx: Option<&[u8]>, n: usize| {
+        let mut out = vec![0u8; n];
+        conn.export_keying_material(&mut out, label, ctx).unwrap();
+        out
+    };
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&s.conn, b"EXPERIMENTAL x", None, 32)
+    );
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"ctx"), 64),
+        ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 64)
+    );
+    assert_ne!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&c.conn, b"EXPERIMENTAL y", None, 32)
+    );
+    assert_ne!(
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"a"), 32),
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b"b"), 32)
+    );
+    // RFC 8446 §7.5: no context and an empty one are the same.
+    assert_eq!(
+        ex(&c.conn, b"EXPERIMENTAL x", None, 32),
+        ex(&c.conn, b"EXPERIMENTAL x", Some(b""), 32)
+    );
+    // The exporter is derived from the logged exporter secret as RFC 8446
+    // §7.5 says: HKDF-Expand-Label(Derive-Secret(s, label, ""), "exporter", Hash(ctx), n).
+    let exporter =
+        tlspair::key_schedule::Secret::new(&secret_of(&lines, "EXPORTER_SECRET")).unwrap();
+    let derived = exporter.derive(
+        suite,
+        b"EXPERIMENTAL x",
+        &tlspair::key_schedule::Hash::empty(suite),
+    );
+    let prk = ring::hkdf::Prk::new_less_safe(ring::hkdf::HKDF_SHA384, derived.as_bytes());
+    let mut want = [0u8; 32];
+    let h = ring::digest::digest(&ring::digest::SHA384, b"ctx");
+    tlspair::key_schedule::hkdf_expand_label(&prk, b"exporter", h.as_ref(), &mut want).unwrap();
+    assert_eq!(ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 32), want);
+}
+
+#[test]
+fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
+    for mode in [tlspair::WriteMode::Complete, tlspair::WriteMode::Partial] {
+        for updater_is_client in [true, false] {
+            let mut cc = client_config();
+            cc.record.write_mode = mode;
+            let (mut c, mut s) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+            complete(&mut c, &mut s).unwrap();
+            let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+            let mut got = Vec::with_capacity(data.len());
+            let mut buf = vec![0u8; 64 << 10];
+            let (mut start, mut end) = (0, 0);
+            let mut updated = false;
+            while got.len() < data.len() {
+                if start == end && end < data.len() {
+                    end = (start + (1 << 20)).min(data.len());
+                }
+                if start < end {
+                    match c.conn.write(&mut c.bufs, &data[start..end]).unwrap() {
+                        Status::Done(n) => {
+                            start += n;
+                            if mode == tlspair::WriteMode::Partial {
+                                end = start;
+                            }
+                        }
+                        // Halfway, with a write pending: update keys.
+                        Status::WantWrite { .. } if !updated && start >= 8 << 20 => {
+                            if updater_is_client {
+                                c.conn.key_update(true);
+                            } else {
+                                s.conn.key_update(true);
+                            }
+                            updated = true;
+                        }
+                        Status::WantWrite { .. } => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                transfer_all(&mut c, &mut s);
+                loop {
+                    match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+                        Status::Done(n) => got.extend_from_slice(&buf[..n]),
+                        Status::WantRead => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                // The server's KeyUpdate (or its reply) flows back.
+                transfer_all(&mut s, &mut c);
+                let _ = c.conn.read(&mut c.bufs, &mut buf).unwrap();
+                if !updated && mode == tlspair::WriteMode::Partial && start >= 8 << 20 {
+                    if updater_is_client {
+                        c.conn.key_update(true);
+                    } else {
+                        s.conn.key_update(true);
+                    }
+                    updated = true;
+                }
+            }
+            assert!(updated);
+            assert!(got == data, "{mode:?} {updater_is_client}");
+            // Both directions rekeyed: far fewer records under the current keys.
+            assert!(
+                c.conn.sequence_numbers().0 < 1000,
+                "{:?}",
+                c.conn.sequence_numbers()
+            );
+            assert!(s.conn.sequence_numbers().1 < 1000);
+        }
+    }
+}

@@ -155,3 +155,49 @@ fn established_connection_is_under_two_kib() {
     println!("size_of::<Connection>() = {size}");
     assert!(size <= 2048, "{size} bytes");
 }
+
+#[test]
+fn a_whole_handshake_and_exchange_allocates_nothing() {
+    use common::tls::{certified, client_config, server_config};
+    use tlspair::test_credentials as creds;
+    // Configurations and keys are built before counting: they are the
+    // embedder's, made once. ECDSA and Ed25519 only: ring's RSA allocates.
+    for cred in [
+        &creds::SERVER_ECDSA_P256,
+        &creds::SERVER_ECDSA_P384,
+        &creds::SERVER_ED25519,
+    ] {
+        let cc: &'static _ = Box::leak(Box::new(client_config()));
+        let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(cred)])));
+        let now = common::tls::now();
+        let mut c =
+            common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());
+        let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+        let mut buf = [0u8; 1024];
+        let n = allocations_in(|| {
+            common::tls::complete(&mut c, &mut s).unwrap();
+            for _ in 0..10 {
+                assert_eq!(
+                    c.conn.write(&mut c.bufs, &[9u8; 1000]).unwrap(),
+                    Status::Done(1000)
+                );
+                transfer_all(&mut c, &mut s);
+                assert_eq!(
+                    s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+                    Status::Done(1000)
+                );
+            }
+            c.conn.key_update(true);
+            assert_eq!(
+                c.conn.write(&mut c.bufs, b"after").unwrap(),
+                Status::Done(5)
+            );
+            transfer_all(&mut c, &mut s);
+            assert_eq!(s.conn.read(&mut s.bufs, &mut buf).unwrap(), Status::Done(5));
+            let _ = c.conn.shutdown(&mut c.bufs).unwrap();
+            transfer_all(&mut c, &mut s);
+            assert_eq!(s.conn.read(&mut s.bufs, &mut buf).unwrap(), Status::Closed);
+        });
+        assert_eq!(n, 0, "{cred:?}: {n} allocations");
+    }
+}

@@ -20,7 +20,8 @@ use super::messages::{
     CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
     KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
-use super::{flight_room, ClientConfig, Context, Negotiated, Out};
+use super::ticket::ResumptionTicket;
+use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
@@ -34,9 +35,15 @@ use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
 
 /// The record keys a handshake step may install, and what it reports.
 pub(crate) struct Keys<'x> {
-    pub send: &'x mut Option<RecordKey>,
-    pub recv: &'x mut Option<RecordKey>,
+    pub records: &'x mut Records,
     pub negotiated: &'x mut Option<Negotiated>,
+    /// exporter_master_secret, once known.
+    pub exporter: &'x mut Option<crate::key_schedule::Secret>,
+    /// resumption_master_secret, once known (client: for the tickets to
+    /// come).
+    pub resumption: &'x mut Option<crate::key_schedule::Secret>,
+    /// Bytes of unreadable early data a server may skip.
+    pub skip_early_data: &'x mut u32,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -48,12 +55,36 @@ pub(crate) struct Step<S> {
     pub consumed: usize,
 }
 
-/// Room the largest ClientHello we build needs, as one plaintext record:
-/// fixed fields and extension headers (~120 bytes), a P-384 key share
-/// (97), suites and groups (a few dozen), the SNI name (≤ 253), ALPN names
-/// (≤ 2 × 255) and a 2 KiB margin. Checked against the real size before
-/// anything is written.
-const CLIENT_HELLO_BOUND: usize = 4096;
+/// Room our ClientHello needs, as plaintext records: every field and
+/// extension header at its largest (a P-384 key share, a 32-byte session
+/// id), from the configured lists.
+fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
+    let config = c.config;
+    let list = |n: usize| 2 + 2 * n;
+    let sni = c.ctx.server_name.map_or(0, |n| 4 + 2 + 1 + 2 + n.len());
+    let alpn = 4 + 2 + config.alpn.iter().map(|p| 1 + p.len()).sum::<usize>();
+    let body = 2
+        + 32
+        + 1
+        + 32
+        + list(config.suites.len())
+        + 2
+        + 2
+        + sni
+        + 4
+        + list(config.groups.len())
+        + 4
+        + list(config.verifier.supported_schemes().len())
+        + alpn
+        + 6
+        + 7
+        + 4
+        + 2
+        + 2
+        + 2
+        + super::kx::MAX_PUBLIC_LEN;
+    flight_room(4 + body, fragment, HEADER_LEN)
+}
 
 /// The client's transcript before the suite is known: one context per
 /// hash the offered suites use.
@@ -82,8 +113,8 @@ impl EarlyTranscript {
 pub(crate) enum State<'a> {
     /// ClientHello not yet sent.
     Start(Common<'a>),
-    /// ClientHello sent.
-    ExpectServerHello(Common<'a>, ExpectServerHello),
+    /// ClientHello sent; what it needs next waits in `Records::Pending`.
+    ExpectServerHello(Common<'a>),
     /// After ServerHello.
     ExpectEncryptedExtensions(Common<'a>, Keyed),
     /// After EncryptedExtensions (and a CertificateRequest, if any).
@@ -98,11 +129,198 @@ pub(crate) struct Common<'a> {
     pub ctx: Context<'a>,
 }
 
-pub(crate) struct ExpectServerHello {
+/// What a client keeps between its ClientHello and the ServerHello. It
+/// lives in [`Records::Pending`], the storage the record keys take later.
+pub(crate) struct Pending {
     kx: KeyExchange,
-    transcript: EarlyTranscript,
+    transcript: PendingTranscript,
+    fields: HelloFields,
+}
+
+/// The transcript before the ServerHello. (Sized for its larger variant on
+/// purpose: it lives where the record keys will, which are larger still.)
+#[allow(clippy::large_enum_variant)]
+enum PendingTranscript {
+    /// After the first ClientHello: both hashes, the suite is unknown.
+    Both(EarlyTranscript),
+    /// After a HelloRetryRequest: the suite is chosen, and a second retry
+    /// is refused.
+    Retried(Transcript, &'static Suite),
+}
+
+/// The ClientHello fields a second ClientHello repeats.
+#[derive(Clone, Copy)]
+struct HelloFields {
+    random: [u8; 32],
     session_id: [u8; 32],
     session_id_len: u8,
+}
+
+/// Encodes a ClientHello with `kx`'s share (and `cookie`, after a
+/// HelloRetryRequest) as plaintext records, handing the message to `hash`.
+fn encode_hello(
+    common: &Common<'_>,
+    fields: &HelloFields,
+    kx: &KeyExchange,
+    cookie: Option<&[u8]>,
+    binder_prefix: Option<&Transcript>,
+    out: &mut Out<'_>,
+    hash: impl FnOnce(&[u8]),
+) -> Result<(), Error> {
+    let config = common.config;
+    // The ticket, if it is still alive and its suite's hash can be used:
+    // after a HelloRetryRequest, only if the chosen suite shares it.
+    let offer = psk_offer(common).filter(|(_, suite)| {
+        binder_prefix.is_none_or(|t| t.current().as_bytes().len() == suite.hash_len)
+    });
+    let mut suites = [crate::wire::CipherSuite(0); 8];
+    let n = config.suites.len().min(suites.len());
+    for (slot, s) in suites.iter_mut().zip(config.suites) {
+        *slot = s.id;
+    }
+    let shares = [KeyShare {
+        group: kx.group(),
+        public: kx.public(),
+    }];
+    let record_size_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT)
+        .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    let hello = ClientHelloOut {
+        random: &fields.random,
+        session_id: fields
+            .session_id
+            .get(..usize::from(fields.session_id_len))
+            .unwrap_or(&[]),
+        suites: suites.get(..n).unwrap_or(&[]),
+        // RFC 6066 §3: literal IP addresses are not sent as SNI.
+        server_name: common
+            .ctx
+            .server_name
+            .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
+        groups: config.groups,
+        key_shares: &shares,
+        schemes: config.verifier.supported_schemes(),
+        alpn: config.alpn,
+        record_size_limit,
+        cookie,
+        psk: offer.map(|(t, suite)| super::messages::PskIdentity {
+            identity: t.ticket,
+            obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
+            binder_len: suite.hash_len,
+        }),
+    };
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        hello.encode(w)?;
+        if let Some((t, suite)) = offer {
+            // RFC 8446 §4.2.11.2: the binder covers the transcript up to
+            // and including the ClientHello without its binder list.
+            let cut = w.len() - (2 + 1 + suite.hash_len);
+            let mut transcript = binder_prefix
+                .cloned()
+                .unwrap_or_else(|| Transcript::new(suite));
+            transcript.add(w.written().get(..cut).unwrap_or(&[]));
+            let binder = binder_key(suite, t.psk).finished_mac(suite, &transcript.current());
+            let at = w.len() - suite.hash_len;
+            w.written_mut(at).copy_from_slice(binder.as_bytes());
+        }
+        hash(w.written());
+        Ok(())
+    })
+}
+
+/// The ticket to offer and its suite, if there is one that is alive and
+/// whose suite we still offer.
+fn psk_offer<'t>(common: &Common<'t>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
+    let t = common.ctx.resume?;
+    let suite = common
+        .config
+        .suites
+        .iter()
+        .copied()
+        .find(|s| s.id == t.suite)?;
+    t.obfuscated_age(common.ctx.now)?;
+    (t.psk.len() == suite.hash_len).then_some((t, suite))
+}
+
+/// binder_key = Derive-Secret(Early Secret, "res binder", "") (RFC 8446
+/// §7.1), whose Finished-style MAC is the binder.
+pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> crate::key_schedule::Secret {
+    EarlySecret::new(suite, Some(psk)).secret().derive(
+        suite,
+        b"res binder",
+        &crate::key_schedule::Hash::empty(suite),
+    )
+}
+
+/// Answers a HelloRetryRequest (RFC 8446 §4.1.4): checks that it changes
+/// something we can give, restarts the transcript with message_hash, and
+/// sends the second ClientHello with a share for the group asked for.
+#[allow(clippy::too_many_arguments)]
+fn retry(
+    c: &Common<'_>,
+    kx: KeyExchange,
+    fields: HelloFields,
+    suite: &'static Suite,
+    mut transcript: Transcript,
+    msg: &[u8],
+    hrr: &ServerHello<'_>,
+    out: &mut Out<'_>,
+) -> Result<Pending, Error> {
+    if hrr
+        .cookie
+        .is_some_and(|c| c.len() > MAX_COOKIE_LEN || c.is_empty())
+    {
+        return Err(PeerMisbehaved::IllegalParameter("HelloRetryRequest cookie length").into());
+    }
+    let group = match hrr.hrr_group {
+        Some(g) if g == kx.group() => {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "HelloRetryRequest for the group already sent",
+            )
+            .into());
+        }
+        Some(g) if c.config.groups.contains(&g) && super::kx::is_supported(g) => g,
+        Some(_) => {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "HelloRetryRequest for a group not offered",
+            )
+            .into())
+        }
+        None if hrr.cookie.is_some() => kx.group(),
+        None => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("HelloRetryRequest changes nothing").into(),
+            )
+        }
+    };
+    let kx = if group == kx.group() {
+        kx
+    } else {
+        KeyExchange::start(group, c.config.rng)
+            .ok_or(Error::Internal("random number generator failed"))?
+    };
+    transcript.restart_with_message_hash(suite);
+    transcript.add(msg);
+    let prefix = transcript.clone();
+    encode_hello(c, &fields, &kx, hrr.cookie, Some(&prefix), out, |m| {
+        transcript.add(m)
+    })?;
+    Ok(Pending {
+        kx,
+        transcript: PendingTranscript::Retried(transcript, suite),
+        fields,
+    })
+}
+
+/// Longest HelloRetryRequest cookie we echo. RFC 8446 allows 2^16 - 1
+/// bytes; real servers send a few hundred. Room for it is kept in the
+/// outgoing view while the ServerHello is awaited.
+pub const MAX_COOKIE_LEN: usize = 1024;
+
+/// What a ServerHello led to (a transient return value, moved once).
+#[allow(clippy::large_enum_variant)]
+enum Hello {
+    Keyed(Keyed),
+    Retry(Pending),
 }
 
 /// State once handshake keys exist.
@@ -110,9 +328,13 @@ pub(crate) struct Keyed {
     suite: &'static Suite,
     transcript: Transcript,
     secret: HandshakeSecret,
+    /// Names the connection in the key log.
+    client_random: [u8; 32],
     negotiated: Negotiated,
     /// The server sent a CertificateRequest.
     cert_requested: bool,
+    /// The scheme our key signs with for it, if we have a fitting key.
+    client_scheme: Option<SignatureScheme>,
 }
 
 impl<'a> State<'a> {
@@ -123,7 +345,10 @@ impl<'a> State<'a> {
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
-            Self::Start(_) => CLIENT_HELLO_BOUND,
+            Self::Start(c) => client_hello_bound(c, fragment),
+            // A HelloRetryRequest is answered with a second ClientHello,
+            // which may echo a cookie.
+            Self::ExpectServerHello(c) => client_hello_bound(c, fragment) + 6 + MAX_COOKIE_LEN,
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(c, k)
@@ -138,7 +363,6 @@ impl<'a> State<'a> {
                 }
                 HEADER_LEN + 1 + flight_room(m, fragment, RECORD_OVERHEAD)
             }
-            Self::ExpectServerHello(..) => 0,
         }
     }
 
@@ -147,8 +371,13 @@ impl<'a> State<'a> {
         matches!(self, Self::Start(_))
     }
 
-    /// Writes the ClientHello.
-    pub fn write_client_hello(self, out: &mut Out<'_>) -> Result<Self, Error> {
+    /// Writes the ClientHello; what the ServerHello will need goes to
+    /// `records`.
+    pub fn write_client_hello(
+        self,
+        out: &mut Out<'_>,
+        records: &mut Records,
+    ) -> Result<Self, Error> {
         let Self::Start(common) = self else {
             return Ok(self);
         };
@@ -172,51 +401,24 @@ impl<'a> State<'a> {
                 "no supported group configured",
             ))?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
-        let mut suites = [crate::wire::CipherSuite(0); 8];
-        let n = config.suites.len().min(suites.len());
-        for (slot, s) in suites.iter_mut().zip(config.suites) {
-            *slot = s.id;
-        }
-        let shares = [KeyShare {
-            group,
-            public: kx.public(),
-        }];
-        let record_size_limit = (config.record.recv_max_fragment_len
-            < crate::record::MAX_PLAINTEXT)
-            .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
-        let hello = ClientHelloOut {
-            random: &random,
-            session_id: &session_id[..usize::from(session_id_len)],
-            suites: &suites[..n],
-            server_name: common
-                .ctx
-                .server_name
-                .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
-            groups: config.groups,
-            key_shares: &shares,
-            schemes: config.verifier.supported_schemes(),
-            alpn: config.alpn,
-            record_size_limit,
-            cookie: None,
-        };
         let mut transcript = EarlyTranscript {
             sha256: digest::Context::new(&digest::SHA256),
             sha384: digest::Context::new(&digest::SHA384),
         };
-        out.records(None, ContentType::HANDSHAKE, |w| {
-            hello.encode(w)?;
-            transcript.add(w.written());
-            Ok(())
+        let fields = HelloFields {
+            random,
+            session_id,
+            session_id_len,
+        };
+        encode_hello(&common, &fields, &kx, None, None, out, |m| {
+            transcript.add(m)
         })?;
-        Ok(Self::ExpectServerHello(
-            common,
-            ExpectServerHello {
-                kx,
-                transcript,
-                session_id,
-                session_id_len,
-            },
-        ))
+        *records = Records::Pending(Pending {
+            kx,
+            transcript: PendingTranscript::Both(transcript),
+            fields,
+        });
+        Ok(Self::ExpectServerHello(common))
     }
 
     /// Handles the messages at the front of `region`.
@@ -235,18 +437,35 @@ impl<'a> State<'a> {
         let msg = &region[..total];
         let body = &msg[4..];
         match (self, ty) {
-            (Self::ExpectServerHello(c, s), HandshakeType::SERVER_HELLO) => {
-                let keyed = server_hello(&c, s, msg, body, keys)?;
-                Ok(Step {
-                    next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
-                    consumed: total,
-                })
+            (Self::ExpectServerHello(c), HandshakeType::SERVER_HELLO) => {
+                let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {
+                    return Err(Error::Internal("ClientHello state missing"));
+                };
+                match server_hello(&c, s, msg, body, keys, out)? {
+                    Hello::Keyed(keyed) => Ok(Step {
+                        next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
+                        consumed: total,
+                    }),
+                    Hello::Retry(pending) => {
+                        *keys.records = Records::Pending(pending);
+                        Ok(Step {
+                            next: Some(Self::ExpectServerHello(c)),
+                            consumed: total,
+                        })
+                    }
+                }
             }
             (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 encrypted_extensions(&c, &mut k, body)?;
                 k.transcript.add(msg);
+                // A resumed session authenticates with the PSK alone.
+                let next = if k.negotiated.resumed {
+                    Self::ExpectFinished(c, k)
+                } else {
+                    Self::ExpectCertificate(c, k)
+                };
                 Ok(Step {
-                    next: Some(Self::ExpectCertificate(c, k)),
+                    next: Some(next),
                     consumed: total,
                 })
             }
@@ -260,6 +479,12 @@ impl<'a> State<'a> {
                     );
                 }
                 k.cert_requested = true;
+                // RFC 8446 §4.4.2.3: sign with a scheme the server listed;
+                // without one, answer with an empty Certificate.
+                k.client_scheme = c.config.client_auth.and_then(|a| {
+                    a.key
+                        .scheme_for(req.signature_algorithms.iter().map(SignatureScheme))
+                });
                 k.transcript.add(msg);
                 Ok(Step {
                     next: Some(Self::ExpectCertificate(c, k)),
@@ -310,11 +535,12 @@ pub(crate) use extension_error as map_extension_error;
 
 fn server_hello(
     c: &Common<'_>,
-    s: ExpectServerHello,
+    s: Pending,
     msg: &[u8],
     body: &[u8],
     keys: &mut Keys<'_>,
-) -> Result<Keyed, Error> {
+    out: &mut Out<'_>,
+) -> Result<Hello, Error> {
     let sh = ServerHello::parse(body).map_err(extension_error)?;
     if sh.selected_version != Some(ProtocolVersion::TLS1_3) {
         // A 1.2-or-older ServerHello: check the sentinel first, which tells
@@ -328,19 +554,38 @@ fn server_hello(
     if sh.legacy_version != ProtocolVersion::TLS1_2 {
         return Err(PeerMisbehaved::IllegalParameter("legacy_version").into());
     }
-    if sh.is_retry() {
-        return Err(PeerIncompatible::HelloRetryRequest.into());
-    }
     if let Some(ext) = sh.unexpected {
         return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
     }
-    if sh.selected_psk.is_some() {
-        return Err(PeerMisbehaved::UnsolicitedExtension(
-            crate::wire::ExtensionType::PRE_SHARED_KEY,
-        )
-        .into());
-    }
-    if sh.session_id != &s.session_id[..usize::from(s.session_id_len)] {
+    // Did the server take our ticket? Only identity 0 was offered, and
+    // only if it was offered in the ClientHello this answers.
+    let psk = match (sh.selected_psk, psk_offer(c)) {
+        (None, _) => None,
+        (Some(0), Some((t, psk_suite))) if !sh.is_retry() => {
+            if psk_suite.hash_len != Suite::from_id(sh.suite).map_or(0, |s| s.hash_len) {
+                return Err(
+                    PeerMisbehaved::IllegalParameter("suite hash differs from the PSK's").into(),
+                );
+            }
+            Some(t.psk)
+        }
+        (Some(0), Some(_)) => None,
+        (Some(_), Some(_)) => {
+            return Err(PeerMisbehaved::IllegalParameter("selected_identity").into());
+        }
+        (Some(_), None) => {
+            return Err(PeerMisbehaved::UnsolicitedExtension(
+                crate::wire::ExtensionType::PRE_SHARED_KEY,
+            )
+            .into());
+        }
+    };
+    if sh.session_id
+        != s.fields
+            .session_id
+            .get(..usize::from(s.fields.session_id_len))
+            .unwrap_or(&[])
+    {
         return Err(PeerMisbehaved::IllegalParameter("legacy_session_id_echo").into());
     }
     if sh.compression != 0 {
@@ -353,6 +598,29 @@ fn server_hello(
         .copied()
         .find(|x| x.id == sh.suite)
         .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+    let mut transcript = match s.transcript {
+        PendingTranscript::Both(t) => t.pick(suite),
+        PendingTranscript::Retried(t, retry_suite) => {
+            if sh.is_retry() {
+                // RFC 8446 §4.1.4: a second HelloRetryRequest.
+                return Err(
+                    PeerMisbehaved::UnexpectedHandshake(HandshakeType::SERVER_HELLO).into(),
+                );
+            }
+            if retry_suite.id != suite.id {
+                return Err(PeerMisbehaved::IllegalParameter(
+                    "cipher_suite differs from HelloRetryRequest",
+                )
+                .into());
+            }
+            t
+        }
+    };
+    if sh.is_retry() {
+        return Ok(Hello::Retry(retry(
+            c, s.kx, s.fields, suite, transcript, msg, &sh, out,
+        )?));
+    }
     let share = sh.key_share.ok_or(PeerMisbehaved::MissingExtension(
         crate::wire::ExtensionType::KEY_SHARE,
     ))?;
@@ -363,17 +631,23 @@ fn server_hello(
     let shared =
         s.kx.complete(share.public)
             .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
-    let mut transcript = s.transcript.pick(suite);
     transcript.add(msg);
-    let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
+    let secret = EarlySecret::new(suite, psk).into_handshake(suite, shared.as_bytes());
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let log = c.config.key_log;
+    let random = s.fields.random;
+    super::log_secret(log, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &random, &client_hs);
+    super::log_secret(log, "SERVER_HANDSHAKE_TRAFFIC_SECRET", &random, &server_hs);
     let bad = Error::Internal("handshake key derivation");
-    *keys.recv = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
-    *keys.send = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
-    Ok(Keyed {
+    *keys.records = Records::Keys {
+        send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
+        recv: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
+    };
+    Ok(Hello::Keyed(Keyed {
         suite,
         transcript,
         secret,
+        client_random: random,
         negotiated: Negotiated {
             version: ProtocolVersion::TLS1_3,
             suite: suite.id,
@@ -383,9 +657,11 @@ fn server_hello(
             cert_index: None,
             peer_cert_sha256: None,
             peer_record_size_limit: None,
+            resumed: psk.is_some(),
         },
         cert_requested: false,
-    })
+        client_scheme: None,
+    }))
 }
 
 fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<(), Error> {
@@ -483,15 +759,21 @@ fn finished(
 ) -> Result<(), Error> {
     let suite = k.suite;
     let bad = Error::Internal("handshake keys missing");
-    let server_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+    let server_hs = keys.records.recv().ok_or(bad)?.secret().clone();
     if !server_hs.verify_finished(suite, &k.transcript.current(), body) {
         return Err(PeerMisbehaved::BadFinished.into());
     }
     k.transcript.add(msg);
     let master = k.secret.into_master(suite);
-    let (client_ap, server_ap, _exporter) =
+    let (client_ap, server_ap, exporter) =
         master.application_secrets(suite, &k.transcript.current());
-    *keys.recv = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
+    let log = c.config.key_log;
+    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", &k.client_random, &client_ap);
+    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", &k.client_random, &server_ap);
+    super::log_secret(log, "EXPORTER_SECRET", &k.client_random, &exporter);
+    *keys.exporter = Some(exporter);
+    keys.records
+        .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 
     // Our flight: CCS (compatibility mode), certificate if asked, Finished,
     // within the server's record_size_limit (RFC 8449 §4).
@@ -503,24 +785,20 @@ fn finished(
     if c.config.middlebox_compat {
         out.change_cipher_spec()?;
     }
-    let send = keys.send.as_mut().ok_or(bad)?;
+    let send = keys.records.send_mut().ok_or(bad)?;
     let client_hs = send.secret().clone();
     let transcript = &mut k.transcript;
-    let auth = c.config.client_auth;
+    let auth = c.config.client_auth.zip(k.client_scheme);
     let rng = c.config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
             let from = w.len();
             match auth {
-                Some(a) => encode_certificate(w, &[], a.chain)?,
+                Some((a, _)) => encode_certificate(w, &[], a.chain)?,
                 None => encode_certificate(w, &[], &[])?,
             }
             transcript.add(&w.written()[from..]);
-            if let Some(a) = auth {
-                let scheme = a
-                    .key
-                    .scheme_for(c.config.verifier.supported_schemes().iter().copied())
-                    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+            if let Some((a, scheme)) = auth {
                 let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
                 let signed = certificate_verify_message(
                     SignContext::Client,
@@ -545,7 +823,9 @@ fn finished(
         transcript.add(&w.written()[from..]);
         Ok(())
     })?;
-    *keys.send = Some(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?);
+    keys.records
+        .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
+    *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current()));
     *keys.negotiated = Some(k.negotiated);
     Ok(())
 }

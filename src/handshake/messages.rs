@@ -350,6 +350,27 @@ pub struct ClientHelloOut<'a> {
     pub record_size_limit: Option<u16>,
     /// cookie echoed after a HelloRetryRequest.
     pub cookie: Option<&'a [u8]>,
+    /// A PSK to offer; its binder is written as zeros, to be patched (the
+    /// binder list is the last `binders_len` bytes of the message).
+    pub psk: Option<PskIdentity<'a>>,
+}
+
+/// One offered PSK identity.
+#[derive(Clone, Copy, Debug)]
+pub struct PskIdentity<'a> {
+    /// The ticket.
+    pub identity: &'a [u8],
+    /// obfuscated_ticket_age.
+    pub obfuscated_age: u32,
+    /// The binder's length (the PSK's hash length).
+    pub binder_len: usize,
+}
+
+impl PskIdentity<'_> {
+    /// Bytes the binder list takes at the end of the ClientHello.
+    pub fn binders_len(&self) -> usize {
+        2 + 1 + self.binder_len
+    }
 }
 
 impl ClientHelloOut<'_> {
@@ -397,10 +418,104 @@ impl ClientHelloOut<'_> {
                             w.vec16(k.public)
                         })
                     })
-                })
+                })?;
+                if let Some(psk) = self.psk {
+                    ext(w, ExtensionType::PSK_KEY_EXCHANGE_MODES, |w| {
+                        w.vec8(&[PSK_DHE_KE])
+                    })?;
+                    // RFC 8446 §4.2.11: pre_shared_key comes last.
+                    ext(w, ExtensionType::PRE_SHARED_KEY, |w| {
+                        w.vec::<2>(|w| {
+                            w.vec16(psk.identity)?;
+                            w.u32(psk.obfuscated_age)
+                        })?;
+                        w.vec::<2>(|w| {
+                            w.vec::<1>(|w| w.bytes(&[0u8; 64][..psk.binder_len.min(64)]))
+                        })
+                    })?;
+                }
+                Ok(())
             })
         })
     }
+}
+
+/// psk_ke: PSK-only key establishment.
+pub const PSK_KE: u8 = 0;
+/// psk_dhe_ke: PSK with (EC)DHE.
+pub const PSK_DHE_KE: u8 = 1;
+
+/// A parsed pre_shared_key extension of a ClientHello.
+#[derive(Clone, Copy, Debug)]
+pub struct OfferedPsks<'a> {
+    identities: &'a [u8],
+    binders: &'a [u8],
+    /// Bytes the binder list (with its length) takes at the end of the
+    /// ClientHello: the part the binders do not cover.
+    pub binders_len: usize,
+}
+
+impl<'a> OfferedPsks<'a> {
+    /// Parses the extension body.
+    pub fn parse(body: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(body);
+        let identities = r.vec16("psk identities")?;
+        let binders = r.vec16("psk binders")?;
+        r.finish("pre_shared_key trailing")?;
+        let ids = Self {
+            identities,
+            binders,
+            binders_len: 2 + binders.len(),
+        };
+        let (n_ids, n_binders) = (ids.identities().count(), ids.binders().count());
+        if n_ids == 0 || n_ids != n_binders {
+            return Err(DecodeError("psk identities and binders differ"));
+        }
+        // Every entry parsed (the iterators stop at the first bad one).
+        let mut check = Reader::new(identities);
+        while !check.is_empty() {
+            if check.vec16("psk identity")?.is_empty() {
+                return Err(DecodeError("empty psk identity"));
+            }
+            let _ = check.u32("ticket age")?;
+        }
+        let mut check = Reader::new(binders);
+        while !check.is_empty() {
+            if check.vec8("psk binder")?.len() < 32 {
+                return Err(DecodeError("short psk binder"));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// (identity, obfuscated_ticket_age) pairs in order.
+    pub fn identities(&self) -> impl Iterator<Item = (&'a [u8], u32)> + 'a {
+        let mut r = Reader::new(self.identities);
+        core::iter::from_fn(move || Some((r.vec16("").ok()?, r.u32("").ok()?)))
+    }
+
+    /// The binders in order.
+    pub fn binders(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let mut r = Reader::new(self.binders);
+        core::iter::from_fn(move || r.vec8("").ok())
+    }
+}
+
+/// Encodes a NewSessionTicket.
+pub fn encode_new_session_ticket(
+    w: &mut Writer<'_>,
+    lifetime: u32,
+    age_add: u32,
+    nonce: &[u8],
+    ticket: &[u8],
+) -> Result<(), Overflow> {
+    write_message(w, HandshakeType::NEW_SESSION_TICKET, |w| {
+        w.u32(lifetime)?;
+        w.u32(age_add)?;
+        w.vec8(nonce)?;
+        w.vec16(ticket)?;
+        w.vec16(&[])
+    })
 }
 
 /// Writes one extension.
@@ -518,8 +633,10 @@ pub struct ServerHelloOut<'a> {
     pub session_id: &'a [u8],
     /// The chosen suite.
     pub suite: CipherSuite,
-    /// The server's key share.
-    pub key_share: KeyShare<'a>,
+    /// The server's key share (none for PSK-only resumption).
+    pub key_share: Option<KeyShare<'a>>,
+    /// The PSK identity accepted, if resuming.
+    pub selected_psk: Option<u16>,
 }
 
 impl ServerHelloOut<'_> {
@@ -531,13 +648,52 @@ impl ServerHelloOut<'_> {
             w.vec8(self.session_id)?;
             w.u16(self.suite.0)?;
             w.u8(0)?;
+            // key_share before supported_versions, as RFC 8448 and
+            // OpenSSL order them.
             w.vec::<2>(|w| {
+                if let Some(share) = self.key_share {
+                    ext(w, ExtensionType::KEY_SHARE, |w| {
+                        w.u16(share.group.0)?;
+                        w.vec16(share.public)
+                    })?;
+                }
                 ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
                     w.u16(ProtocolVersion::TLS1_3.0)
                 })?;
-                ext(w, ExtensionType::KEY_SHARE, |w| {
-                    w.u16(self.key_share.group.0)?;
-                    w.vec16(self.key_share.public)
+                if let Some(index) = self.selected_psk {
+                    ext(w, ExtensionType::PRE_SHARED_KEY, |w| w.u16(index))?;
+                }
+                Ok(())
+            })
+        })
+    }
+}
+
+/// What a server puts in a HelloRetryRequest: a ServerHello with the
+/// special random, asking for a share of `group`.
+#[derive(Clone, Copy, Debug)]
+pub struct HelloRetryRequestOut<'a> {
+    /// Echo of the client's legacy_session_id.
+    pub session_id: &'a [u8],
+    /// The chosen suite.
+    pub suite: CipherSuite,
+    /// The group the client is to send a share for.
+    pub group: NamedGroup,
+}
+
+impl HelloRetryRequestOut<'_> {
+    /// Encodes the whole message.
+    pub fn encode(&self, w: &mut Writer<'_>) -> Result<(), Overflow> {
+        write_message(w, HandshakeType::SERVER_HELLO, |w| {
+            w.u16(ProtocolVersion::TLS1_2.0)?;
+            w.bytes(&HRR_RANDOM)?;
+            w.vec8(self.session_id)?;
+            w.u16(self.suite.0)?;
+            w.u8(0)?;
+            w.vec::<2>(|w| {
+                ext(w, ExtensionType::KEY_SHARE, |w| w.u16(self.group.0))?;
+                ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
+                    w.u16(ProtocolVersion::TLS1_3.0)
                 })
             })
         })

@@ -17,6 +17,7 @@ pub mod client;
 pub mod kx;
 pub mod messages;
 pub mod server;
+pub mod ticket;
 
 use ring::rand::SecureRandom;
 use rustls_pki_types::UnixTime;
@@ -41,6 +42,64 @@ pub const MAX_ALPN_LEN: usize = 255;
 
 /// Longest SNI host name kept (DNS names are at most 253 bytes).
 pub const MAX_SERVER_NAME_LEN: usize = 253;
+
+/// Receives the secrets of each connection, for SSLKEYLOGFILE-style
+/// debugging (Wireshark decrypts a capture with them). Off unless a
+/// configuration names one. Whoever holds these lines can read the traffic.
+pub trait KeyLog {
+    /// One secret: `label` is CLIENT_HANDSHAKE_TRAFFIC_SECRET,
+    /// SERVER_HANDSHAKE_TRAFFIC_SECRET, CLIENT_TRAFFIC_SECRET_0,
+    /// SERVER_TRAFFIC_SECRET_0 or EXPORTER_SECRET; `client_random`
+    /// identifies the connection. [`key_log_line`] formats the line.
+    fn log(&self, label: &str, client_random: &[u8; 32], secret: &[u8]);
+}
+
+/// Longest SSLKEYLOGFILE line: a 31-byte label, 64 + 96 hex digits, two
+/// spaces and a newline.
+pub const MAX_KEY_LOG_LINE: usize = 31 + 1 + 64 + 1 + 96 + 1;
+
+/// Formats one SSLKEYLOGFILE line (`LABEL <client random> <secret>\n`, hex
+/// in lower case) into `out`, returning it.
+pub fn key_log_line<'o>(
+    label: &str,
+    client_random: &[u8; 32],
+    secret: &[u8],
+    out: &'o mut [u8; MAX_KEY_LOG_LINE],
+) -> &'o str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = 0;
+    let mut put = |b: u8| {
+        if let Some(slot) = out.get_mut(n) {
+            *slot = b;
+            n += 1;
+        }
+    };
+    label.bytes().for_each(&mut put);
+    put(b' ');
+    for b in client_random {
+        put(HEX[usize::from(b >> 4)]);
+        put(HEX[usize::from(b & 15)]);
+    }
+    put(b' ');
+    for b in secret {
+        put(HEX[usize::from(b >> 4)]);
+        put(HEX[usize::from(b & 15)]);
+    }
+    put(b'\n');
+    core::str::from_utf8(out.get(..n).unwrap_or(&[])).unwrap_or("")
+}
+
+/// Logs `secret` under `label` if a key log is configured.
+pub(crate) fn log_secret(
+    log: Option<&dyn KeyLog>,
+    label: &str,
+    random: &[u8; 32],
+    secret: &crate::key_schedule::Secret,
+) {
+    if let Some(log) = log {
+        log.log(label, random, secret.as_bytes());
+    }
+}
 
 /// A certificate chain and the key that signs for it.
 #[derive(Clone, Copy)]
@@ -87,6 +146,10 @@ pub struct ClientConfig<'a> {
     pub max_handshake_message: usize,
     /// Our certificate and key, if the server asks for one.
     pub client_auth: Option<CertifiedKey<'a>>,
+    /// Where to log secrets (off by default).
+    pub key_log: Option<&'a dyn KeyLog>,
+    /// Where to put session tickets the server sends (none: dropped).
+    pub ticket_sink: Option<&'a dyn ticket::TicketSink>,
 }
 
 impl<'a> ClientConfig<'a> {
@@ -103,6 +166,8 @@ impl<'a> ClientConfig<'a> {
             middlebox_compat: true,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_auth: None,
+            key_log: None,
+            ticket_sink: None,
         }
     }
 }
@@ -127,6 +192,18 @@ pub struct ServerConfig<'a> {
     pub max_handshake_message: usize,
     /// Verifies client certificates, if we ask for them.
     pub client_verifier: Option<&'a dyn ClientCertVerifier>,
+    /// Where to log secrets (off by default).
+    pub key_log: Option<&'a dyn KeyLog>,
+    /// Keys for session tickets: the first seals, all open. Empty: no
+    /// tickets, no resumption.
+    pub ticket_keys: &'a [ticket::TicketKey],
+    /// Tickets sent after each full handshake (with ticket keys).
+    pub tickets: u8,
+    /// Ticket lifetime in seconds (at most 7 days).
+    pub ticket_lifetime: u32,
+    /// Accept PSK-only resumption (psk_ke, no fresh key exchange, so no
+    /// forward secrecy for the resumed session). Off by default.
+    pub allow_psk_ke: bool,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -141,6 +218,11 @@ impl<'a> ServerConfig<'a> {
             rng,
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_verifier: None,
+            key_log: None,
+            ticket_keys: &[],
+            tickets: 2,
+            ticket_lifetime: 7200,
+            allow_psk_ke: false,
         }
     }
 }
@@ -165,6 +247,77 @@ pub struct Negotiated {
     pub peer_cert_sha256: Option<[u8; 32]>,
     /// The peer's record_size_limit, if it sent one.
     pub peer_record_size_limit: Option<u16>,
+    /// Whether the session was resumed from a ticket (no certificate was
+    /// exchanged).
+    pub resumed: bool,
+}
+
+/// The record keys of a connection, sharing their storage with what the
+/// client holds before any key exists (its ephemeral key and two
+/// transcript hashes, about as large as the two keys). An enum is as large
+/// as its largest variant; this keeps that cost paid once. (`Empty` is
+/// small on purpose: boxing the others would need an allocator.)
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Records {
+    /// No key yet, nothing pending (a server before the ClientHello).
+    Empty,
+    /// A client between its ClientHello and the ServerHello.
+    Pending(client::Pending),
+    /// Both directions keyed.
+    Keys {
+        /// Protects what we send.
+        send: RecordKey,
+        /// Opens what we receive.
+        recv: RecordKey,
+    },
+}
+
+impl Records {
+    pub fn send(&self) -> Option<&RecordKey> {
+        match self {
+            Self::Keys { send, .. } => Some(send),
+            _ => None,
+        }
+    }
+
+    pub fn send_mut(&mut self) -> Option<&mut RecordKey> {
+        match self {
+            Self::Keys { send, .. } => Some(send),
+            _ => None,
+        }
+    }
+
+    pub fn recv(&self) -> Option<&RecordKey> {
+        match self {
+            Self::Keys { recv, .. } => Some(recv),
+            _ => None,
+        }
+    }
+
+    pub fn recv_mut(&mut self) -> Option<&mut RecordKey> {
+        match self {
+            Self::Keys { recv, .. } => Some(recv),
+            _ => None,
+        }
+    }
+
+    /// Replaces the sending key (after the pair exists).
+    pub fn set_send(&mut self, key: RecordKey) -> Result<(), Error> {
+        let slot = self
+            .send_mut()
+            .ok_or(Error::Internal("no keys to replace"))?;
+        *slot = key;
+        Ok(())
+    }
+
+    /// Replaces the receiving key (after the pair exists).
+    pub fn set_recv(&mut self, key: RecordKey) -> Result<(), Error> {
+        let slot = self
+            .recv_mut()
+            .ok_or(Error::Internal("no keys to replace"))?;
+        *slot = key;
+        Ok(())
+    }
 }
 
 /// Time and name a connection is made with.
@@ -172,6 +325,8 @@ pub struct Negotiated {
 pub(crate) struct Context<'a> {
     pub now: UnixTime,
     pub server_name: Option<&'a str>,
+    /// A ticket to offer (client).
+    pub resume: Option<&'a ticket::ResumptionTicket<'a>>,
 }
 
 /// Where a handshake step writes: the outgoing room and the record keys.
@@ -254,4 +409,29 @@ impl From<Overflow> for Error {
 /// bytes with `overhead` bytes each.
 pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
     m + m.div_ceil(fragment.max(1)).max(1) * overhead
+}
+
+#[cfg(test)]
+mod sizes {
+    #[test]
+    fn print_sizes() {
+        use core::mem::size_of;
+        std::println!("client::State {}", size_of::<super::client::State<'_>>());
+        std::println!("server::State {}", size_of::<super::server::State<'_>>());
+        std::println!("KeyExchange {}", size_of::<super::kx::KeyExchange>());
+        std::println!(
+            "Transcript {}",
+            size_of::<crate::key_schedule::Transcript>()
+        );
+        std::println!("Negotiated {}", size_of::<super::Negotiated>());
+        std::println!(
+            "RecordKey {}",
+            size_of::<crate::record::protect::RecordKey>()
+        );
+        std::println!("RecordConfig {}", size_of::<crate::conn::RecordConfig>());
+        std::println!(
+            "HandshakeSecret {}",
+            size_of::<crate::key_schedule::HandshakeSecret>()
+        );
+    }
 }

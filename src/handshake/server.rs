@@ -14,17 +14,17 @@ use ring::digest;
 use super::client::{map_extension_error, Keys, Step};
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, ext, split_message, write_message, CertificateChain,
-    CertificateMessageError, CertificateVerify, ClientHello, EncryptedExtensionsOut,
-    ServerHelloOut,
+    encode_certificate, encode_new_session_ticket, ext, split_message, write_message,
+    CertificateChain, CertificateMessageError, CertificateVerify, ClientHello,
+    EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut, PSK_DHE_KE, PSK_KE,
 };
-use super::{flight_room, CertifiedKey, Context, Negotiated, Out, ServerConfig};
+use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
-use crate::key_schedule::{EarlySecret, Secret, Transcript};
+use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
-use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
+use crate::record::RECORD_OVERHEAD;
 use crate::sign::{
     certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
 };
@@ -33,14 +33,17 @@ use crate::wire::{
     ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 
-/// The server's states.
+/// The server's states, named for the message each waits for.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum State<'a> {
     /// Nothing received yet.
     ExpectClientHello(Common<'a>),
+    /// We sent a HelloRetryRequest.
+    ExpectRetriedClientHello(Common<'a>, Retry),
     /// Our flight is out; the client's certificate is due (we asked).
     ExpectCertificate(Common<'a>, Keyed),
     /// Our flight is out; the client's Finished is due.
-    ExpectFinished(Keyed),
+    ExpectFinished(Common<'a>, Keyed),
 }
 
 /// What every state carries.
@@ -49,11 +52,29 @@ pub(crate) struct Common<'a> {
     pub ctx: Context<'a>,
 }
 
+/// What a HelloRetryRequest settled, for the second ClientHello.
+pub(crate) struct Retry {
+    suite: &'static Suite,
+    group: NamedGroup,
+    transcript: Transcript,
+    ccs_sent: bool,
+}
+
+/// What a ClientHello led to.
+enum Answer {
+    /// Our first flight is out.
+    Flight(Keyed, bool),
+    /// A HelloRetryRequest is out.
+    Retry(Retry),
+}
+
 /// State after our first flight.
 pub(crate) struct Keyed {
     suite: &'static Suite,
     transcript: Transcript,
     client_ap: Secret,
+    /// For the resumption secret, once the client's Finished is in.
+    master: MasterSecret,
     negotiated: Negotiated,
 }
 
@@ -73,7 +94,15 @@ impl<'a> State<'a> {
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
-            Self::ExpectClientHello(c) => {
+            Self::ExpectFinished(c, _) => {
+                let n = if c.config.ticket_keys.is_empty() {
+                    0
+                } else {
+                    usize::from(c.config.tickets)
+                };
+                n * flight_room(TICKET_MESSAGE_LEN, fragment, RECORD_OVERHEAD)
+            }
+            Self::ExpectClientHello(c) | Self::ExpectRetriedClientHello(c, _) => {
                 let chain = c
                     .config
                     .certs
@@ -109,11 +138,22 @@ impl<'a> State<'a> {
         let body = &msg[4..];
         match (self, ty) {
             (Self::ExpectClientHello(c), HandshakeType::CLIENT_HELLO) => {
-                let (keyed, ask) = client_hello(&c, msg, body, keys, out)?;
-                let next = if ask {
-                    Self::ExpectCertificate(c, keyed)
-                } else {
-                    Self::ExpectFinished(keyed)
+                let next = match client_hello(&c, None, msg, body, keys, out)? {
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
+                    Answer::Retry(retry) => Self::ExpectRetriedClientHello(c, retry),
+                };
+                Ok(Step {
+                    next: Some(next),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectRetriedClientHello(c, retry), HandshakeType::CLIENT_HELLO) => {
+                let next = match client_hello(&c, Some(retry), msg, body, keys, out)? {
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
+                    // client_hello never asks twice.
+                    Answer::Retry(_) => return Err(Error::Internal("second HelloRetryRequest")),
                 };
                 Ok(Step {
                     next: Some(next),
@@ -143,7 +183,7 @@ impl<'a> State<'a> {
                     }
                     k.transcript.add(msg);
                     return Ok(Step {
-                        next: Some(Self::ExpectFinished(k)),
+                        next: Some(Self::ExpectFinished(c, k)),
                         consumed: total,
                     });
                 }
@@ -182,17 +222,20 @@ impl<'a> State<'a> {
                 sha.copy_from_slice(fp.as_ref());
                 k.negotiated.peer_cert_sha256 = Some(sha);
                 Ok(Step {
-                    next: Some(Self::ExpectFinished(k)),
+                    next: Some(Self::ExpectFinished(c, k)),
                     consumed: total + cv_total,
                 })
             }
-            (Self::ExpectFinished(k), HandshakeType::FINISHED) => {
+            (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
                 let bad = Error::Internal("handshake keys missing");
-                let client_hs = keys.recv.as_ref().ok_or(bad)?.secret().clone();
+                let client_hs = keys.records.recv().ok_or(bad)?.secret().clone();
                 if !client_hs.verify_finished(k.suite, &k.transcript.current(), body) {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
-                *keys.recv = Some(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?);
+                k.transcript.add(msg);
+                keys.records
+                    .set_recv(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?)?;
+                issue_tickets(&c, &k, keys, out)?;
                 *keys.negotiated = Some(k.negotiated);
                 Ok(Step {
                     next: None,
@@ -230,13 +273,136 @@ fn choose_cert<'a>(
         .find_map(|(i, ck)| ck.key.scheme_for(offered()).map(|s| (i, ck, s)))
 }
 
+/// A NewSessionTicket of ours: lifetime, age_add, nonce (1 + 1), ticket
+/// (2 + sealed), empty extensions (2), header (4).
+const TICKET_MESSAGE_LEN: usize = 4 + 4 + 4 + 2 + 2 + super::ticket::SEALED_TICKET_LEN + 2;
+
+/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1),
+/// each under the resumption secret of this connection, sealed with the
+/// first ticket key. The issue time is the connection's `now`: the
+/// engine has no clock of its own.
+fn issue_tickets(
+    c: &Common<'_>,
+    k: &Keyed,
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
+    let config = c.config;
+    let Some(ticket_key) = config.ticket_keys.first() else {
+        return Ok(());
+    };
+    let res = k.master.resumption_secret(k.suite, &k.transcript.current());
+    let lifetime = config
+        .ticket_lifetime
+        .min(super::ticket::MAX_TICKET_LIFETIME);
+    let bad = Error::Internal("ticket");
+    for i in 0..config.tickets {
+        let nonce = [i];
+        let mut add = [0u8; 4];
+        config.rng.fill(&mut add).map_err(|_| bad)?;
+        let age_add = u32::from_be_bytes(add);
+        let state = super::ticket::TicketState {
+            suite: k.suite.id,
+            issued_at: c.ctx.now.as_secs(),
+            lifetime,
+            age_add,
+            alpn_index: k.negotiated.alpn_index.unwrap_or(0xff),
+            psk: res.expand(k.suite, b"resumption", &nonce),
+        };
+        let mut sealed = [0u8; super::ticket::SEALED_TICKET_LEN];
+        let n = super::ticket::seal(ticket_key, &state, config.rng, &mut sealed).ok_or(bad)?;
+        let send = keys.records.send_mut().ok_or(bad)?;
+        out.records(Some(send), ContentType::HANDSHAKE, |w| {
+            Ok(encode_new_session_ticket(
+                w,
+                lifetime,
+                age_add,
+                &nonce,
+                &sealed[..n],
+            )?)
+        })?;
+    }
+    Ok(())
+}
+
+/// Longest run of early data (0-RTT records we cannot read, RFC 8446
+/// §4.2.10) a server skips while rejecting it: 64 KiB.
+pub const MAX_SKIPPED_EARLY_DATA: u32 = 64 * 1024;
+
+/// Largest gap accepted between the ticket age the client reports and the
+/// one the server computes, in milliseconds (both clocks are the
+/// embedders'; the server's has whole seconds only).
+const TICKET_AGE_TOLERANCE_MS: u64 = 10_000;
+
+/// A ticket the server accepted.
+struct Accepted {
+    state: super::ticket::TicketState,
+    index: u16,
+}
+
+/// Finds the first offered ticket that opens, fits the suite and is alive,
+/// and checks its binder (RFC 8446 §4.2.11). A bad binder is fatal; any
+/// other problem means a full handshake.
+fn accept_psk(
+    c: &Common<'_>,
+    ch: &ClientHello<'_>,
+    suite: &'static Suite,
+    prefix: Option<&Transcript>,
+    msg: &[u8],
+) -> Result<Option<Accepted>, Error> {
+    let config = c.config;
+    let (Some(body), false) = (ch.ext.pre_shared_key, config.ticket_keys.is_empty()) else {
+        return Ok(None);
+    };
+    let modes = ch.ext.psk_modes.unwrap_or(&[]);
+    if !(modes.contains(&PSK_DHE_KE) || config.allow_psk_ke && modes.contains(&PSK_KE)) {
+        return Ok(None);
+    }
+    let offered =
+        OfferedPsks::parse(body).map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
+    let now = c.ctx.now.as_secs();
+    let found = offered
+        .identities()
+        .zip(0u16..)
+        .find_map(|((identity, obfuscated), index)| {
+            let state = super::ticket::open(config.ticket_keys, identity)?;
+            let ticket_suite = Suite::from_id(state.suite)?;
+            let age = now.checked_sub(state.issued_at)?;
+            let client_age_ms = u64::from(obfuscated.wrapping_sub(state.age_add));
+            let fits = ticket_suite.hash_len == suite.hash_len
+                && state.psk.as_bytes().len() == suite.hash_len
+                && age < u64::from(state.lifetime)
+                && client_age_ms.abs_diff(age * 1000) <= TICKET_AGE_TOLERANCE_MS;
+            fits.then_some(Accepted { state, index })
+        });
+    let Some(accepted) = found else {
+        return Ok(None);
+    };
+    let binder = offered
+        .binders()
+        .nth(usize::from(accepted.index))
+        .ok_or(InvalidMessage::Handshake("psk binder"))?;
+    let cut = msg
+        .len()
+        .checked_sub(offered.binders_len)
+        .ok_or(InvalidMessage::Handshake("psk binders"))?;
+    let mut transcript = prefix.cloned().unwrap_or_else(|| Transcript::new(suite));
+    transcript.add(msg.get(..cut).unwrap_or(&[]));
+    let key = super::client::binder_key(suite, accepted.state.psk.as_bytes());
+    if !key.verify_finished(suite, &transcript.current(), binder) {
+        return Err(PeerMisbehaved::BadBinder.into());
+    }
+    Ok(Some(accepted))
+}
+
 fn client_hello(
     c: &Common<'_>,
+    retry: Option<Retry>,
     msg: &[u8],
     body: &[u8],
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
-) -> Result<(Keyed, bool), Error> {
+) -> Result<Answer, Error> {
     let config = c.config;
     let ch = ClientHello::parse(body).map_err(map_extension_error)?;
     let versions = ch
@@ -249,45 +415,103 @@ fn client_hello(
     if ch.compression != [0] {
         return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
     }
-    let suite = config
-        .suites
-        .iter()
-        .copied()
-        .find(|s| ch.cipher_suites.contains(s.id.0))
-        .ok_or(PeerIncompatible::NoSharedSuite)?;
-    let schemes = ch
-        .ext
-        .signature_algorithms
-        .ok_or(PeerMisbehaved::MissingExtension(
-            ExtensionType::SIGNATURE_ALGORITHMS,
-        ))?;
-    let client_groups = ch
-        .ext
-        .supported_groups
-        .ok_or(PeerMisbehaved::MissingExtension(
-            ExtensionType::SUPPORTED_GROUPS,
-        ))?;
-    let shares = ch
-        .ext
-        .key_shares
-        .ok_or(PeerMisbehaved::MissingExtension(ExtensionType::KEY_SHARE))?;
-    // Our preference among the groups the client sent a share for.
-    let chosen = config
-        .groups
-        .iter()
-        .filter(|g| super::kx::is_supported(**g))
-        .find_map(|g| shares.iter().find(|s| s.group == *g));
-    let Some(share) = chosen else {
-        // A common group without a share needs a HelloRetryRequest.
-        let common = config.groups.iter().any(|g| client_groups.contains(g.0));
-        return Err(if common {
-            PeerIncompatible::HelloRetryRequest.into()
-        } else {
-            PeerIncompatible::NoSharedGroup.into()
-        });
+    let suite = match &retry {
+        // RFC 8446 §4.1.4: the second ClientHello must allow the suite the
+        // HelloRetryRequest chose.
+        Some(r) if ch.cipher_suites.contains(r.suite.id.0) => r.suite,
+        Some(_) => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("suite of the HelloRetryRequest dropped").into(),
+            )
+        }
+        None => config
+            .suites
+            .iter()
+            .copied()
+            .find(|s| ch.cipher_suites.contains(s.id.0))
+            .ok_or(PeerIncompatible::NoSharedSuite)?,
     };
-    let (cert_index, cert, scheme) = choose_cert(config.certs, ch.ext.server_name, &schemes)
-        .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+    let psk = accept_psk(c, &ch, suite, retry.as_ref().map(|r| &r.transcript), msg)?;
+    let dhe_allowed = psk.is_none() || ch.ext.psk_modes.is_some_and(|m| m.contains(&PSK_DHE_KE));
+    // Our preference among the groups the client sent a share for.
+    let chosen = ch.ext.key_shares.and_then(|shares| {
+        config
+            .groups
+            .iter()
+            .filter(|g| super::kx::is_supported(**g))
+            .find_map(|g| shares.iter().find(|s| s.group == *g))
+    });
+    let share = match (&retry, chosen) {
+        (Some(r), Some(share)) if share.group == r.group => Some(share),
+        (Some(_), _) => {
+            return Err(
+                PeerMisbehaved::IllegalParameter("no share for the group asked for").into(),
+            );
+        }
+        (None, Some(share)) if dhe_allowed => Some(share),
+        // PSK-only resumption: no key exchange.
+        (None, _) if !dhe_allowed => None,
+        (None, _) => {
+            let client_groups = ch
+                .ext
+                .supported_groups
+                .ok_or(PeerMisbehaved::MissingExtension(
+                    ExtensionType::SUPPORTED_GROUPS,
+                ))?;
+            if ch.ext.key_shares.is_none() {
+                return Err(PeerMisbehaved::MissingExtension(ExtensionType::KEY_SHARE).into());
+            }
+            // A common group without a share: ask for one (RFC 8446 §4.1.4).
+            let group = config
+                .groups
+                .iter()
+                .copied()
+                .filter(|g| super::kx::is_supported(*g))
+                .find(|g| client_groups.contains(g.0))
+                .ok_or(PeerIncompatible::NoSharedGroup)?;
+            let mut transcript = Transcript::new(suite);
+            transcript.add(msg);
+            transcript.restart_with_message_hash(suite);
+            out.records(None, ContentType::HANDSHAKE, |w| {
+                HelloRetryRequestOut {
+                    session_id: ch.session_id,
+                    suite: suite.id,
+                    group,
+                }
+                .encode(w)?;
+                transcript.add(w.written());
+                Ok(())
+            })?;
+            // Compatibility mode: the CCS follows our first handshake
+            // message, which is this one.
+            let ccs_sent = !ch.session_id.is_empty();
+            if ccs_sent {
+                out.change_cipher_spec()?;
+            }
+            return Ok(Answer::Retry(Retry {
+                suite,
+                group,
+                transcript,
+                ccs_sent,
+            }));
+        }
+    };
+    // A full handshake authenticates with a certificate.
+    let cert = match psk {
+        Some(_) => None,
+        None => {
+            let schemes = ch
+                .ext
+                .signature_algorithms
+                .ok_or(PeerMisbehaved::MissingExtension(
+                    ExtensionType::SIGNATURE_ALGORITHMS,
+                ))?;
+            Some(
+                choose_cert(config.certs, ch.ext.server_name, &schemes)
+                    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?,
+            )
+        }
+    };
     let alpn_index = match ch.ext.alpn {
         Some(theirs) if !config.alpn.is_empty() => Some(
             config
@@ -308,38 +532,107 @@ fn client_hello(
     let fail_rng = Error::Internal("random number generator failed");
     let mut random = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| fail_rng)?;
-    let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
     let mut public = [0u8; super::kx::MAX_PUBLIC_LEN];
-    let public_len = kx.public().len();
-    public[..public_len].copy_from_slice(kx.public());
-    let group: NamedGroup = kx.group();
-    let shared = kx
-        .complete(share.public)
-        .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+    let mut shared = [0u8; super::kx::MAX_SHARED_LEN];
+    let (ours, shared_len) = match share {
+        Some(share) => {
+            let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
+            let n = kx.public().len();
+            public[..n].copy_from_slice(kx.public());
+            let group = kx.group();
+            let secret = kx
+                .complete(share.public)
+                .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+            let m = secret.as_bytes().len();
+            shared[..m].copy_from_slice(secret.as_bytes());
+            (Some((group, n)), m)
+        }
+        // psk_ke: the (EC)DHE input is a string of zeros (RFC 8446 §7.1).
+        None => (None, suite.hash_len),
+    };
+    let ours = ours.map(|(group, n)| (group, &public[..n]));
+    flight(
+        c,
+        ch,
+        msg,
+        keys,
+        out,
+        retry,
+        suite,
+        psk,
+        cert,
+        alpn_index,
+        peer_limit,
+        random,
+        ours,
+        &shared[..shared_len],
+    )
+}
 
-    let mut transcript = Transcript::new(suite);
+/// Writes our first flight once everything is chosen.
+#[allow(clippy::too_many_arguments)]
+fn flight(
+    c: &Common<'_>,
+    ch: ClientHello<'_>,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+    retry: Option<Retry>,
+    suite: &'static Suite,
+    psk: Option<Accepted>,
+    cert: Option<(usize, &CertifiedKey<'_>, SignatureScheme)>,
+    alpn_index: Option<usize>,
+    peer_limit: Option<u16>,
+    random: [u8; 32],
+    share: Option<(NamedGroup, &[u8])>,
+    shared: &[u8],
+) -> Result<Answer, Error> {
+    let config = c.config;
+    let (mut transcript, ccs_sent) = match retry {
+        Some(r) => (r.transcript, r.ccs_sent),
+        None => (Transcript::new(suite), false),
+    };
     transcript.add(msg);
     out.records(None, ContentType::HANDSHAKE, |w| {
         ServerHelloOut {
             random: &random,
             session_id: ch.session_id,
             suite: suite.id,
-            key_share: super::messages::KeyShare {
-                group,
-                public: &public[..public_len],
-            },
+            key_share: share.map(|(group, public)| super::messages::KeyShare { group, public }),
+            selected_psk: psk.as_ref().map(|p| p.index),
         }
         .encode(w)?;
         transcript.add(w.written());
         Ok(())
     })?;
-    let secret = EarlySecret::new(suite, None).into_handshake(suite, shared.as_bytes());
+    let secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))
+        .into_handshake(suite, shared);
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let log = config.key_log;
+    super::log_secret(
+        log,
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        ch.random,
+        &client_hs,
+    );
+    super::log_secret(
+        log,
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        ch.random,
+        &server_hs,
+    );
     let bad = Error::Internal("handshake key derivation");
-    *keys.recv = Some(RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?);
-    *keys.send = Some(RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?);
+    *keys.records = Records::Keys {
+        send: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
+        recv: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
+    };
+    // We never accept 0-RTT: skip what the client sent of it (RFC 8446
+    // §4.2.10), up to a bound.
+    if ch.ext.early_data {
+        *keys.skip_early_data = MAX_SKIPPED_EARLY_DATA;
+    }
     // Compatibility mode: a client that sent a session id expects a CCS.
-    if !ch.session_id.is_empty() {
+    if !ch.session_id.is_empty() && !ccs_sent {
         out.change_cipher_spec()?;
     }
     // RFC 8449 §4: the client's limit binds our protected records at once.
@@ -348,17 +641,18 @@ fn client_hello(
             .fragment
             .min(usize::from(limit).saturating_sub(1).max(1));
     }
-    let ask_cert = config.client_verifier.is_some();
+    // Client certificates only in a full handshake (RFC 8446 §4.3.2).
+    let ask_cert = config.client_verifier.is_some() && cert.is_some();
     let our_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT
         || peer_limit.is_some())
     .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
-    let send = keys.send.as_mut().ok_or(bad)?;
+    let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         EncryptedExtensionsOut {
             alpn: alpn_index.and_then(|i| config.alpn.get(i).copied()),
             record_size_limit: peer_limit.and(our_limit),
-            server_name_ack: ch.ext.server_name.is_some(),
+            server_name_ack: ch.ext.server_name.is_some() && cert.is_some(),
         }
         .encode(w)?;
         if let Some(verifier) = config.client_verifier.filter(|_| ask_cert) {
@@ -377,23 +671,25 @@ fn client_hello(
             })?;
         }
         transcript.add(w.written());
-        let from = w.len();
-        encode_certificate(w, &[], cert.chain)?;
-        transcript.add(&w.written()[from..]);
-        let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-        let signed = certificate_verify_message(
-            SignContext::Server,
-            transcript.current().as_bytes(),
-            &mut content,
-        )?;
-        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-        let n = cert.key.sign(scheme, signed, rng, &mut sig)?;
-        let from = w.len();
-        write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
-            w.u16(scheme.0)?;
-            w.vec16(&sig[..n])
-        })?;
-        transcript.add(&w.written()[from..]);
+        if let Some((_, cert, scheme)) = cert {
+            let from = w.len();
+            encode_certificate(w, &[], cert.chain)?;
+            transcript.add(&w.written()[from..]);
+            let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+            let signed = certificate_verify_message(
+                SignContext::Server,
+                transcript.current().as_bytes(),
+                &mut content,
+            )?;
+            let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+            let n = cert.key.sign(scheme, signed, rng, &mut sig)?;
+            let from = w.len();
+            write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
+                w.u16(scheme.0)?;
+                w.vec16(&sig[..n])
+            })?;
+            transcript.add(&w.written()[from..]);
+        }
         let verify_data = server_hs.finished_mac(suite, &transcript.current());
         let from = w.len();
         write_message(w, HandshakeType::FINISHED, |w| {
@@ -403,24 +699,29 @@ fn client_hello(
         Ok(())
     })?;
     let master = secret.into_master(suite);
-    let (client_ap, server_ap, _exporter) =
-        master.application_secrets(suite, &transcript.current());
-    *keys.send = Some(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?);
-    let _ = HEADER_LEN;
-    Ok((
+    let (client_ap, server_ap, exporter) = master.application_secrets(suite, &transcript.current());
+    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", ch.random, &client_ap);
+    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", ch.random, &server_ap);
+    super::log_secret(log, "EXPORTER_SECRET", ch.random, &exporter);
+    *keys.exporter = Some(exporter);
+    keys.records
+        .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
+    Ok(Answer::Flight(
         Keyed {
             suite,
             transcript,
             client_ap,
+            master,
             negotiated: Negotiated {
                 version: ProtocolVersion::TLS1_3,
                 suite: suite.id,
-                group,
-                signature_scheme: scheme,
+                group: share.map_or(NamedGroup(0), |(g, _)| g),
+                signature_scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
                 alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
-                cert_index: u8::try_from(cert_index).ok(),
+                cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
                 peer_cert_sha256: None,
                 peer_record_size_limit: peer_limit,
+                resumed: psk.is_some(),
             },
         },
         ask_cert,

@@ -1,0 +1,48 @@
+//! An SSLKEYLOGFILE writer (feature `std`): the file Wireshark reads to
+//! decrypt a capture.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::sync::Mutex;
+
+use crate::handshake::{key_log_line, KeyLog, MAX_KEY_LOG_LINE};
+
+/// Appends key log lines to the file named by the `SSLKEYLOGFILE`
+/// environment variable, or to a given path. Logging is best effort: a
+/// write error is dropped, never turned into a connection error.
+#[derive(Debug)]
+pub struct KeyLogFile {
+    file: Mutex<Option<File>>,
+}
+
+impl KeyLogFile {
+    /// Opens `$SSLKEYLOGFILE` for appending; logs nothing if it is unset or
+    /// cannot be opened.
+    pub fn from_env() -> Self {
+        let file = std::env::var_os("SSLKEYLOGFILE")
+            .and_then(|path| OpenOptions::new().create(true).append(true).open(path).ok());
+        Self {
+            file: Mutex::new(file),
+        }
+    }
+
+    /// Opens `path` for appending.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self {
+            file: Mutex::new(Some(file)),
+        })
+    }
+}
+
+impl KeyLog for KeyLogFile {
+    fn log(&self, label: &str, client_random: &[u8; 32], secret: &[u8]) {
+        let mut line = [0u8; MAX_KEY_LOG_LINE];
+        let text = key_log_line(label, client_random, secret, &mut line);
+        if let Ok(mut guard) = self.file.lock() {
+            if let Some(file) = guard.as_mut() {
+                let _ = file.write_all(text.as_bytes());
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! PSK resumption (RFC 8446 §2.2, §4.2.11, §4.6.1): tickets issued after a
+//! full handshake, stored by the client's embedder, offered again; every
+//! reason to refuse one falls back to a full handshake, except a bad
+//! binder, which is fatal.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::tls::{certified, client_config, complete, outcome, server_config, side};
+use common::{transfer_all, Side};
+use rustls_pki_types::UnixTime;
+use tlspair::handshake::ticket::{
+    NewTicket, ResumptionTicket, StoredTicket, TicketKey, TicketSink,
+};
+use tlspair::handshake::{ClientConfig, ServerConfig};
+use tlspair::test_credentials as creds;
+use tlspair::wire::NamedGroup;
+use tlspair::{AlertDescription as AD, Connection, Error, Status};
+
+/// The embedder's ticket store: keeps every ticket with the time it came.
+#[derive(Default)]
+struct Store {
+    now: Mutex<u64>,
+    tickets: Mutex<Vec<StoredTicket>>,
+}
+
+impl TicketSink for Store {
+    fn store(&self, t: &NewTicket<'_>) {
+        let now =
+            UnixTime::since_unix_epoch(core::time::Duration::from_secs(*self.now.lock().unwrap()));
+        self.tickets
+            .lock()
+            .unwrap()
+            .push(StoredTicket::new(t, now).unwrap());
+    }
+}
+
+fn at(secs: u64) -> UnixTime {
+    UnixTime::since_unix_epoch(core::time::Duration::from_secs(secs))
+}
+
+const T0: u64 = 1_798_761_600;
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+fn server(keys: &'static [TicketKey]) -> &'static ServerConfig<'static> {
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.ticket_keys = keys;
+    leak(sc)
+}
+
+fn key(id: u32, byte: u8) -> TicketKey {
+    TicketKey::new(id, &[byte; 32]).unwrap()
+}
+
+/// A full handshake at T0 that leaves the server's tickets in `store`.
+fn first_connection(
+    cc: &'static ClientConfig<'static>,
+    sc: &'static ServerConfig<'static>,
+    store: &Store,
+) -> Vec<StoredTicket> {
+    *store.now.lock().unwrap() = T0;
+    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
+    let mut s = side(Connection::server(sc, at(T0)).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(!c.conn.negotiated().unwrap().resumed);
+    // The tickets follow the server's last flight; the client's read
+    // hands them to the store.
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap(),
+        Status::WantRead
+    );
+    store.tickets.lock().unwrap().clone()
+}
+
+type Outcomes = (Result<(), Error>, Result<(), Error>);
+
+fn resume(
+    cc: &'static ClientConfig<'static>,
+    sc: &'static ServerConfig<'static>,
+    ticket: &'static StoredTicket,
+    client_now: u64,
+    server_now: u64,
+) -> (Side, Side, Outcomes) {
+    resume_with(cc, sc, leak(ticket.resumption()), client_now, server_now)
+}
+
+fn resume_with(
+    cc: &'static ClientConfig<'static>,
+    sc: &'static ServerConfig<'static>,
+    ticket: &'static ResumptionTicket<'static>,
+    client_now: u64,
+    server_now: u64,
+) -> (Side, Side, Outcomes) {
+    let mut c =
+        side(Connection::client_resuming(cc, Some("localhost"), at(client_now), ticket).unwrap());
+    let mut s = side(Connection::server(sc, at(server_now)).unwrap());
+    let r = outcome(&mut c, &mut s);
+    (c, s, r)
+}
+
+/// Asserts a full (not resumed) handshake that succeeded.
+fn full((c, s, (cr, sr)): (Side, Side, Outcomes)) {
+    cr.unwrap();
+    sr.unwrap();
+    assert!(!c.conn.negotiated().unwrap().resumed);
+    assert!(!s.conn.negotiated().unwrap().resumed);
+    assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
+
+fn setup(
+    keys: &'static [TicketKey],
+) -> (
+    &'static ClientConfig<'static>,
+    &'static ServerConfig<'static>,
+    &'static Store,
+) {
+    let store: &'static Store = leak(Store::default());
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    (leak(cc), server(keys), store)
+}
+
+#[test]
+fn resumption_after_a_full_handshake() {
+    let keys = leak([key(1, 7)]);
+    let (cc, sc, store) = setup(keys);
+    let tickets = first_connection(cc, sc, store);
+    assert_eq!(tickets.len(), 2, "the server's default is two tickets");
+    for ticket in tickets {
+        let (mut c, mut s, (cr, sr)) = resume(cc, sc, leak(ticket), T0 + 30, T0 + 30);
+        cr.unwrap();
+        sr.unwrap();
+        for side in [&c, &s] {
+            let n = side.conn.negotiated().unwrap();
+            assert!(n.resumed);
+            assert_eq!(
+                n.group,
+                NamedGroup::X25519,
+                "psk_dhe_ke still exchanges keys"
+            );
+        }
+        // No certificate in a resumed handshake.
+        assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_none());
+        assert_eq!(
+            common::send_and_receive(&mut c, &mut s, b"resumed"),
+            b"resumed"
+        );
+    }
+}
+
+#[test]
+fn expired_altered_and_foreign_tickets_fall_back_to_a_full_handshake() {
+    let keys = leak([key(1, 7)]);
+    let (cc, sc, store) = setup(keys);
+    let tickets = first_connection(cc, sc, store);
+    let ticket = leak(tickets[0].clone());
+    // Expired on the client's clock: not even offered.
+    full(resume(cc, sc, ticket, T0 + 7200, T0 + 7200));
+    // Expired on the server's clock only.
+    full(resume(cc, sc, ticket, T0 + 60, T0 + 7201));
+    // Ages that disagree by more than the tolerance.
+    full(resume(cc, sc, ticket, T0 + 60, T0 + 600));
+    // Altered ticket bytes: the seal does not open.
+    let mut altered = ticket.resumption();
+    let mut bytes = altered.ticket.to_vec();
+    bytes[20] ^= 1;
+    altered.ticket = Box::leak(bytes.into_boxed_slice());
+    full(resume_with(cc, sc, leak(altered), T0 + 30, T0 + 30));
+    // A ticket from another server (another key).
+    let other = server(leak([key(9, 9)]));
+    full(resume(cc, other, ticket, T0 + 30, T0 + 30));
+}
+
+#[test]
+fn a_rotated_key_still_opens_its_tickets() {
+    let (cc, sc, store) = setup(leak([key(1, 7)]));
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
+    // The new key seals from now on; the old one still opens.
+    let rotated = server(leak([key(2, 8), key(1, 7)]));
+    let (_, s, (cr, sr)) = resume(cc, rotated, ticket, T0 + 30, T0 + 30);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn a_bad_binder_is_decrypt_error() {
+    let (cc, sc, store) = setup(leak([key(1, 7)]));
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
+    // The client binds with a PSK that is not the ticket's.
+    let mut wrong = ticket.resumption();
+    let mut psk = wrong.psk.to_vec();
+    psk[0] ^= 1;
+    wrong.psk = Box::leak(psk.into_boxed_slice());
+    let (_, _, (cr, sr)) = resume_with(cc, sc, leak(wrong), T0 + 30, T0 + 30);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadBinder)
+    );
+    assert_eq!(cr.unwrap_err(), Error::AlertReceived(AD::DECRYPT_ERROR));
+}
+
+#[test]
+fn resumption_through_a_hello_retry_request() {
+    let (cc, sc, store) = setup(leak([key(1, 7)]));
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
+    // This server only takes P-384: the client's X25519 share needs a retry,
+    // and the second ClientHello carries a fresh binder.
+    let mut p384 = *sc;
+    p384.groups = &[NamedGroup::SECP384R1];
+    let (mut c, mut s, (cr, sr)) = resume(cc, leak(p384), ticket, T0 + 30, T0 + 30);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(c.conn.negotiated().unwrap().group, NamedGroup::SECP384R1);
+    assert_eq!(
+        common::send_and_receive(&mut s, &mut c, b"retried"),
+        b"retried"
+    );
+}
+
+#[test]
+fn a_flood_of_tickets_is_cut_off() {
+    // 100 tickets after one handshake: the client accepts a bounded run of
+    // records that deliver no data.
+    let mut sc = *server(leak([key(1, 7)]));
+    sc.tickets = 100;
+    let (cc, _, store) = setup(leak([key(1, 7)]));
+    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
+    let mut s = side(Connection::server(leak(sc), at(T0)).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::TooManyEmptyRecords)
+    );
+    assert_eq!(
+        store.tickets.lock().unwrap().len(),
+        usize::from(tlspair::conn::MAX_EMPTY_RECORDS)
+    );
+}
