@@ -8,12 +8,11 @@
 //! 16 MiB transfer; close_notify each way; truncation. Then once each way
 //! over loopback TCP with rustls's blocking `StreamOwned` in a thread.
 //!
-//! Not covered because tlspair does not implement them yet:
-//! HelloRetryRequest (each side offers exactly one group, so the client's
-//! key share is always the one the server wants), resumption (rustls's
-//! tickets are read and dropped by our client), 0-RTT, client
-//! certificates. rustls does not implement record_size_limit (RFC 8449),
-//! so our advertised limit is not exercised here.
+//! HelloRetryRequest and resumption each way have a test of their own;
+//! the matrix offers exactly one group on each side, so it never needs a
+//! retry. Not covered: 0-RTT (not implemented), client certificates.
+//! rustls does not implement record_size_limit (RFC 8449), so our
+//! advertised limit is not exercised here.
 
 mod common;
 
@@ -559,6 +558,139 @@ fn sni_from_rustls_client_selects_our_named_certificate() {
         let mut m = Mem::new(our_server(tls::server_config(&[default, named])), peer);
         run(&mut m, "handshake", Mem::handshake);
         assert_eq!(m.ours.negotiated().unwrap().cert_index, Some(1));
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+// ---------------------------------------------------------------------
+// HelloRetryRequest and resumption (on main since the interop branch
+// started).
+
+#[test]
+fn hello_retry_from_rustls_server_moves_our_client_to_p384() {
+    bounded(|| {
+        let server = rustls_server_config(
+            provider(None, Some(NamedGroup::SECP384R1)),
+            KeyType::EcdsaP256,
+            &[],
+        );
+        // Our default client sends a share for X25519 only.
+        let mut m = Mem::new(our_client(tls::client_config()), rustls_server(server));
+        run(&mut m, "handshake", Mem::handshake);
+        assert_eq!(
+            m.peer.handshake_kind(),
+            Some(rustls::HandshakeKind::FullWithHelloRetryRequest)
+        );
+        assert_eq!(m.ours.negotiated().unwrap().group, NamedGroup::SECP384R1);
+        run(&mut m, "to rustls", |m| {
+            m.ours_to_peer(&text(20_000, 30), |_| {})
+        });
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+#[test]
+fn hello_retry_from_our_server_moves_rustls_client_to_p384() {
+    bounded(|| {
+        // rustls sends a share for its first group, X25519.
+        let mut p = rustls_ring::default_provider();
+        p.kx_groups = vec![
+            rustls_ring::kx_group::X25519,
+            rustls_ring::kx_group::SECP384R1,
+        ];
+        let peer = rustls_client(rustls_client_config(Arc::new(p), &[]));
+        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        sc.groups = &[NamedGroup::SECP384R1];
+        let mut m = Mem::new(our_server(sc), peer);
+        run(&mut m, "handshake", Mem::handshake);
+        assert_eq!(
+            m.peer.handshake_kind(),
+            Some(rustls::HandshakeKind::FullWithHelloRetryRequest)
+        );
+        assert_eq!(m.ours.negotiated().unwrap().group, NamedGroup::SECP384R1);
+        run(&mut m, "from rustls", |m| {
+            m.peer_to_ours(&text(20_000, 31), |_| {})
+        });
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+/// Keeps the tickets our client receives.
+#[derive(Default)]
+struct Tickets(std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
+
+impl tlspair::handshake::ticket::TicketSink for Tickets {
+    fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
+        let kept =
+            tlspair::handshake::ticket::StoredTicket::new(t, tls::now()).expect("ticket fits");
+        self.0.lock().expect("tickets").push(kept);
+    }
+}
+
+/// rustls issues tickets only to a client whose ClientHello lists
+/// psk_dhe_ke in psk_key_exchange_modes (RFC 8446 §4.2.9: servers SHOULD
+/// NOT send tickets incompatible with the advertised modes; rustls 0.23
+/// src/server/tls13.rs, "Client unwilling to resume, PSK_DHE_KE not
+/// offered"). Our client sends that extension only when it offers a
+/// ticket, so with a ticket sink it never gets a first one from rustls.
+#[test]
+#[ignore = "engine bug: a client with a ticket_sink sends no psk_key_exchange_modes on a full handshake, so rustls issues no tickets; see docs/interop.md"]
+fn our_client_resumes_with_rustls_server_ticket() {
+    bounded(|| {
+        let server = rustls_server_config(provider(None, None), KeyType::EcdsaP256, &[]);
+        let store: &'static Tickets = leak(Tickets::default());
+        let mut cc = tls::client_config();
+        cc.ticket_sink = Some(store);
+        let cc = leak(cc);
+        let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
+        let mut m = Mem::new(first, rustls_server(server.clone()));
+        run(&mut m, "handshake", Mem::handshake);
+        // rustls's tickets follow its last flight; our read takes them.
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"first", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+        let ticket = store
+            .0
+            .lock()
+            .unwrap()
+            .first()
+            .cloned()
+            .expect("rustls sends tickets");
+        let ticket = leak(leak(ticket).resumption());
+        let second =
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
+        let mut m = Mem::new(second, rustls_server(server));
+        run(&mut m, "resumption", Mem::handshake);
+        assert!(m.ours.negotiated().unwrap().resumed);
+        assert_eq!(
+            m.peer.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed)
+        );
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"second", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+#[test]
+fn rustls_client_resumes_with_our_ticket() {
+    bounded(|| {
+        let client = rustls_client_config(provider(None, None), &[]);
+        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
+        let sc = leak(sc);
+        let mut m = Mem::new(our_server(*sc), rustls_client(client.clone()));
+        run(&mut m, "handshake", Mem::handshake);
+        assert!(!m.ours.negotiated().unwrap().resumed);
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"first", |_| {}));
+        run(&mut m, "close", Mem::close_peer_first);
+        // The same rustls config keeps the ticket in its session store.
+        let mut m = Mem::new(our_server(*sc), rustls_client(client));
+        run(&mut m, "resumption", Mem::handshake);
+        assert_eq!(
+            m.peer.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed)
+        );
+        assert!(m.ours.negotiated().unwrap().resumed);
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"second", |_| {}));
         run(&mut m, "close", Mem::close_peer_first);
     });
 }
