@@ -670,6 +670,41 @@ fn key_update_from_s_client(letter: &'static str, requested: bool) {
 }
 
 #[test]
+fn key_update_requested_from_s_client_while_our_server_writes_4_mib() {
+    bounded(|| {
+        let msgs = MsgFile::new("sc-mid");
+        let (mut ours, mut client) = our_server_with_s_client(
+            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            &["-msg", "-msgfile", &msgs.path()],
+        );
+        let data = text(4 * MIB, 29);
+        let (first, rest) = data.split_at(MIB);
+        assert_eq!(ours.exchange_in(first, 0, 256 * 1024).unwrap(), b"");
+        client.feed(b"K\n".to_vec());
+        client.wait_stderr("KEYUPDATE");
+        client.feed(b"after\n".to_vec());
+        // 256 KiB writes into a 20 kB outgoing view: the request is read
+        // while a complete-mode write is pending.
+        let got = ours
+            .exchange_in(rest, 6, 256 * 1024)
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+        assert_eq!(got, b"after\n");
+        client.wait_stdout("4 MiB", |out| out.len() >= data.len());
+        assert!(
+            client.stdout.bytes() == data,
+            "s_client received other bytes"
+        );
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        assert_eq!(ours.close().unwrap(), Shutdown::Complete);
+        assert!(client.wait_exit().success(), "{}", client.describe());
+        let log = msgs.text();
+        assert_eq!(key_updates(&log, ">>>"), [1], "{log}");
+        assert_eq!(key_updates(&log, "<<<"), [0], "{log}");
+    });
+}
+
+#[test]
 fn key_update_not_requested_from_s_client() {
     key_update_from_s_client("k", false);
 }
@@ -1111,6 +1146,39 @@ fn our_server_with_a_1_kib_record_limit_and_s_client_sending_1_kib_records() {
         client.feed(data.clone());
         let got = ours.read_exact(data.len()).unwrap();
         assert!(got == data, "received other bytes");
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+// ---------------------------------------------------------------------
+// Padded records (RFC 8446 §5.4): the peer strips the zeros.
+
+#[test]
+fn padded_records_from_our_client_to_s_server() {
+    bounded(|| {
+        let (server, port) = s_server(&["-rev"]);
+        let mut cc = tls::client_config();
+        // Every record as large as a record may be.
+        cc.record.padding = tlspair::Padding::Max;
+        let mut ours = our_client(cc, port, &server);
+        echo_through_s_server(&mut ours, &server, &text(64 * 1024, 24));
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
+#[test]
+fn padded_records_from_our_server_to_s_client() {
+    bounded(|| {
+        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ED25519)]);
+        sc.record.padding = tlspair::Padding::ToMultiple(1000);
+        let (mut ours, mut client) = our_server_with_s_client(sc, &[]);
+        let data = text(100_000, 25);
+        ours.send_all(&data).unwrap();
+        client.wait_stdout("100 kB", |out| out.len() >= data.len());
+        assert!(
+            client.stdout.bytes() == data,
+            "s_client received other bytes"
+        );
         talk_and_close_with_s_client(&mut ours, &mut client);
     });
 }

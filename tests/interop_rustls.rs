@@ -807,6 +807,33 @@ fn key_update_from_us_in_the_middle_of_16_mib_is_answered_by_rustls() {
 }
 
 #[test]
+fn key_update_from_rustls_while_we_write_16_mib_is_answered_between_records() {
+    bounded(|| {
+        let peer = rustls_server(rustls_server_config(
+            provider(None, None),
+            KeyType::EcdsaP256,
+            &[],
+        ));
+        let mut m = Mem::new(our_client(tls::client_config()), peer);
+        run(&mut m, "handshake", Mem::handshake);
+        m.ours_sent.take();
+        // Our writes are 64 KiB into a 20 kB outgoing view: a complete-mode
+        // write is pending when rustls's request is read, and our answer
+        // must go between its records.
+        let data = text(SIXTEEN_MIB, 28);
+        run(&mut m, "16 MiB to rustls", |m| {
+            m.ours_to_peer(&data, |m| {
+                m.peer.refresh_traffic_keys().expect("refresh");
+                m.shuttle().expect("request to us");
+            })
+        });
+        assert_eq!(key_update_records(&m.ours_sent.take()), 1);
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"after", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+#[test]
 fn key_update_not_requested_from_us_gets_no_answer_from_rustls() {
     bounded(|| {
         let peer = rustls_server(rustls_server_config(
@@ -826,6 +853,40 @@ fn key_update_not_requested_from_us_gets_no_answer_from_rustls() {
         });
         assert_eq!(key_update_records(&m.peer_sent.take()), 0);
         run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+// ---------------------------------------------------------------------
+// Padded records (RFC 8446 §5.4).
+
+#[test]
+fn padded_records_from_us_are_read_by_rustls_both_ways() {
+    bounded(|| {
+        for padding in [tlspair::Padding::Max, tlspair::Padding::ToMultiple(333)] {
+            let mut cc = tls::client_config();
+            cc.record.padding = padding;
+            let peer = rustls_server(rustls_server_config(
+                provider(None, None),
+                KeyType::EcdsaP384,
+                &[],
+            ));
+            let mut m = Mem::new(our_client(cc), peer);
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "to rustls", |m| {
+                m.ours_to_peer(&text(100_000, 26), |_| {})
+            });
+            run(&mut m, "close", Mem::close_ours_first);
+
+            let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P384)]);
+            sc.record.padding = padding;
+            let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+            let mut m = Mem::new(our_server(sc), peer);
+            run(&mut m, "handshake", Mem::handshake);
+            run(&mut m, "to rustls", |m| {
+                m.ours_to_peer(&text(100_000, 27), |_| {})
+            });
+            run(&mut m, "close", Mem::close_peer_first);
+        }
     });
 }
 

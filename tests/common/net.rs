@@ -385,6 +385,18 @@ impl TlsSocket {
     /// sent and `expect` bytes have been read (or the peer closed). For
     /// echoing peers, which would block on us if we only wrote.
     pub fn exchange(&mut self, data: &[u8], expect: usize) -> Result<Vec<u8>, Error> {
+        self.exchange_in(data, expect, 16 * 1024)
+    }
+
+    /// [`exchange`](Self::exchange), passing `write` up to `chunk` bytes at a
+    /// time: with a chunk larger than the outgoing view, a complete-mode
+    /// write is pending while reads go on.
+    pub fn exchange_in(
+        &mut self,
+        data: &[u8],
+        expect: usize,
+        chunk: usize,
+    ) -> Result<Vec<u8>, Error> {
         self.arm();
         let mut got = Vec::with_capacity(expect);
         let mut buf = vec![0u8; 32 * 1024];
@@ -393,10 +405,9 @@ impl TlsSocket {
         while off < data.len() || (got.len() < expect && !closed) {
             let mut progress = false;
             if off < data.len() {
-                // One record's worth per call, so reads interleave; a
-                // WantWrite is retried with the same slice, as the
-                // contract asks.
-                let chunk = &data[off..data.len().min(off + 16 * 1024)];
+                // A WantWrite is retried with the same slice, as the
+                // contract asks; reads go on in between.
+                let chunk = &data[off..data.len().min(off + chunk)];
                 match self.conn.write(&mut self.bufs, chunk) {
                     Ok(Status::Done(n)) => {
                         off += n;
