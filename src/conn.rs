@@ -1135,7 +1135,11 @@ impl Connection<'_> {
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
-        let protected = self.records.recv().is_some() && !ccs;
+        // While the handshake runs, a peer that fails before it has our
+        // keys in place (OpenSSL does) sends its alert in the clear: read
+        // it as the alert it is rather than as an unexpected record.
+        let plain_alert = handshaking && header.content_type == ContentType::ALERT;
+        let protected = self.records.recv().is_some() && !ccs && !plain_alert;
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)

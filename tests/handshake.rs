@@ -852,3 +852,21 @@ fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
         }
     }
 }
+
+#[test]
+fn a_plaintext_alert_during_the_handshake_is_reported() {
+    // A client that fails after our flight may answer in the clear
+    // (OpenSSL does): the server reports the alert, not a protocol error.
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    s.bufs.recv.fill(&[21, 3, 3, 0, 2, 2, 48]);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap_err(),
+        Error::AlertReceived(AD::UNKNOWN_CA)
+    );
+}
