@@ -320,6 +320,31 @@ impl<'a> Connection<'a> {
         Ok(conn)
     }
 
+    #[doc(hidden)]
+    /// Test hook: a client that has already sent `client_hello` (a whole
+    /// message) with `kx`'s key share, for replaying published traces.
+    pub fn client_after_hello(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        client_hello: &[u8],
+        kx: crate::handshake::kx::KeyExchange,
+    ) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name,
+            resume: None,
+        };
+        let (state, pending) = client::State::after_hello(config, ctx, client_hello, kx)?;
+        let mut conn = Self::with(
+            config.record,
+            Some(Handshake::Client(state)),
+            config.max_handshake_message,
+        )?;
+        conn.records = Records::Pending(pending);
+        Ok(conn)
+    }
+
     /// A server connection. `now` is the time client certificates are
     /// checked against.
     pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {

@@ -342,6 +342,36 @@ impl<'a> State<'a> {
         Self::Start(Common { config, ctx })
     }
 
+    /// A client that has already sent `hello` with `kx`'s share: the
+    /// known-answer tests replay a published ClientHello this way, since
+    /// our own encoder orders extensions differently.
+    pub fn after_hello(
+        config: &'a ClientConfig<'a>,
+        ctx: Context<'a>,
+        hello: &[u8],
+        kx: KeyExchange,
+    ) -> Result<(Self, Pending), Error> {
+        let parsed = super::messages::ClientHello::parse(hello.get(4..).unwrap_or(&[]))
+            .map_err(extension_error)?;
+        let mut fields = HelloFields {
+            random: *parsed.random,
+            session_id: [0; 32],
+            session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
+        };
+        fields.session_id[..parsed.session_id.len()].copy_from_slice(parsed.session_id);
+        let mut transcript = EarlyTranscript {
+            sha256: digest::Context::new(&digest::SHA256),
+            sha384: digest::Context::new(&digest::SHA384),
+        };
+        transcript.add(hello);
+        let pending = Pending {
+            kx,
+            transcript: PendingTranscript::Both(transcript),
+            fields,
+        };
+        Ok((Self::ExpectServerHello(Common { config, ctx }), pending))
+    }
+
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
