@@ -397,7 +397,7 @@ impl Connection<'_> {
     /// What the handshake settled on, once it is complete (`None` for a
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
-        self.negotiated.as_ref()
+        self.negotiated.as_ref().filter(|_| self.hs.is_none())
     }
 
     /// Keying material exported from the connection (RFC 8446 §7.5, the

@@ -904,7 +904,8 @@ fn tamper(bytes: &[u8], secret: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
 
 #[test]
 fn tampered_finished_is_decrypt_error_both_ways() {
-    let suites: &'static [&'static tlspair::Suite] = Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
+    let suites: &'static [&'static tlspair::Suite] =
+        Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
     for tamper_server in [true, false] {
         // The server's key log knows both handshake secrets once it has
         // answered the ClientHello.
@@ -929,7 +930,10 @@ fn tampered_finished_is_decrypt_error_both_ways() {
                 Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
             );
             transfer_all(&mut c, &mut s);
-            assert_eq!(s.conn.handshake(&mut s.bufs).unwrap_err(), Error::AlertReceived(AD::DECRYPT_ERROR));
+            assert_eq!(
+                s.conn.handshake(&mut s.bufs).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
         } else {
             transfer_all(&mut s, &mut c);
             assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::Done(()));
@@ -942,7 +946,10 @@ fn tampered_finished_is_decrypt_error_both_ways() {
                 Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
             );
             transfer_all(&mut s, &mut c);
-            assert_eq!(c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(), Error::AlertReceived(AD::DECRYPT_ERROR));
+            assert_eq!(
+                c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
         }
     }
 }
@@ -951,7 +958,10 @@ fn tampered_finished_is_decrypt_error_both_ways() {
 fn early_data_is_skipped_while_rejected() {
     // A client offering 0-RTT sends early data under keys we never derive:
     // the server skips those records and completes the handshake.
-    let (mut c, mut s) = pair(client_config(), server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     // Add early_data to the ClientHello: rebuild it with the extension
     // (type 42, empty) appended, fixing the three lengths.
@@ -970,7 +980,7 @@ fn early_data_is_skipped_while_rejected() {
     };
     bump(&mut rec, 3, 2); // record length
     bump(&mut rec, 6, 3); // handshake length
-    // The extensions length sits after the fixed fields.
+                          // The extensions length sits after the fixed fields.
     let sid = usize::from(rec[5 + 4 + 2 + 32]);
     let at = 5 + 4 + 2 + 32 + 1 + sid;
     let suites = usize::from(rec[at]) << 8 | usize::from(rec[at + 1]);
@@ -993,4 +1003,23 @@ fn early_data_is_skipped_while_rejected() {
     // waiting, not failed.
     assert!(s.conn.error().is_none());
     assert!(s.conn.is_handshaking());
+}
+
+#[test]
+fn server_keeps_the_client_server_name() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    assert!(
+        s.conn.negotiated().is_none(),
+        "nothing shown before the handshake completes"
+    );
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(
+        n.server_name.map(|h| h.as_str().to_owned()).as_deref(),
+        Some("localhost")
+    );
+    assert!(c.conn.negotiated().unwrap().server_name.is_none());
 }

@@ -261,7 +261,13 @@ fn handshake_run(
             return (got_up, got_down, *c.conn.negotiated().unwrap());
         }
     }
-    panic!("no progress: up {}/{} down {}/{}", got_up.len(), up.len(), got_down.len(), down.len());
+    panic!(
+        "no progress: up {}/{} down {}/{}",
+        got_up.len(),
+        up.len(),
+        got_down.len(),
+        down.len()
+    );
 }
 
 proptest! {
