@@ -320,6 +320,31 @@ impl<'a> Connection<'a> {
         Ok(conn)
     }
 
+    #[doc(hidden)]
+    /// Test hook: a client that has already sent `client_hello` (a whole
+    /// message) with `kx`'s key share, for replaying published traces.
+    pub fn client_after_hello(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        client_hello: &[u8],
+        kx: crate::handshake::kx::KeyExchange,
+    ) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name,
+            resume: None,
+        };
+        let (state, pending) = client::State::after_hello(config, ctx, client_hello, kx)?;
+        let mut conn = Self::with(
+            config.record,
+            Some(Handshake::Client(state)),
+            config.max_handshake_message,
+        )?;
+        conn.records = Records::Pending(pending);
+        Ok(conn)
+    }
+
     /// A server connection. `now` is the time client certificates are
     /// checked against.
     pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
@@ -372,7 +397,7 @@ impl Connection<'_> {
     /// What the handshake settled on, once it is complete (`None` for a
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
-        self.negotiated.as_ref()
+        self.negotiated.as_ref().filter(|_| self.hs.is_none())
     }
 
     /// Keying material exported from the connection (RFC 8446 §7.5, the
@@ -1135,7 +1160,11 @@ impl Connection<'_> {
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
-        let protected = self.records.recv().is_some() && !ccs;
+        // While the handshake runs, a peer that fails before it has our
+        // keys in place (OpenSSL does) sends its alert in the clear: read
+        // it as the alert it is rather than as an unexpected record.
+        let plain_alert = handshaking && header.content_type == ContentType::ALERT;
+        let protected = self.records.recv().is_some() && !ccs && !plain_alert;
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)

@@ -330,7 +330,8 @@ pub(crate) struct Keyed {
     secret: HandshakeSecret,
     /// Names the connection in the key log.
     client_random: [u8; 32],
-    negotiated: Negotiated,
+    /// The session is resumed: no certificate comes.
+    resumed: bool,
     /// The server sent a CertificateRequest.
     cert_requested: bool,
     /// The scheme our key signs with for it, if we have a fitting key.
@@ -340,6 +341,36 @@ pub(crate) struct Keyed {
 impl<'a> State<'a> {
     pub fn new(config: &'a ClientConfig<'a>, ctx: Context<'a>) -> Self {
         Self::Start(Common { config, ctx })
+    }
+
+    /// A client that has already sent `hello` with `kx`'s share: the
+    /// known-answer tests replay a published ClientHello this way, since
+    /// our own encoder orders extensions differently.
+    pub fn after_hello(
+        config: &'a ClientConfig<'a>,
+        ctx: Context<'a>,
+        hello: &[u8],
+        kx: KeyExchange,
+    ) -> Result<(Self, Pending), Error> {
+        let parsed = super::messages::ClientHello::parse(hello.get(4..).unwrap_or(&[]))
+            .map_err(extension_error)?;
+        let mut fields = HelloFields {
+            random: *parsed.random,
+            session_id: [0; 32],
+            session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
+        };
+        fields.session_id[..parsed.session_id.len()].copy_from_slice(parsed.session_id);
+        let mut transcript = EarlyTranscript {
+            sha256: digest::Context::new(&digest::SHA256),
+            sha384: digest::Context::new(&digest::SHA384),
+        };
+        transcript.add(hello);
+        let pending = Pending {
+            kx,
+            transcript: PendingTranscript::Both(transcript),
+            fields,
+        };
+        Ok((Self::ExpectServerHello(Common { config, ctx }), pending))
     }
 
     /// Room in the outgoing view the next step may need.
@@ -456,10 +487,10 @@ impl<'a> State<'a> {
                 }
             }
             (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
-                encrypted_extensions(&c, &mut k, body)?;
+                encrypted_extensions(&c, negotiated(keys)?, body)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
-                let next = if k.negotiated.resumed {
+                let next = if k.resumed {
                     Self::ExpectFinished(c, k)
                 } else {
                     Self::ExpectCertificate(c, k)
@@ -505,7 +536,7 @@ impl<'a> State<'a> {
                     return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
                 }
                 let cv = &rest[..cv_total];
-                certificate_and_verify(&c, &mut k, msg, cv)?;
+                certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
                     consumed: total + cv_total,
@@ -643,28 +674,38 @@ fn server_hello(
         send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
         recv: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
     };
+    // Filled in as the handshake goes; shown once it is complete.
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_3,
+        suite: suite.id,
+        group,
+        signature_scheme: SignatureScheme(0),
+        alpn_index: None,
+        cert_index: None,
+        peer_cert_sha256: None,
+        peer_record_size_limit: None,
+        resumed: psk.is_some(),
+        server_name: None,
+    });
     Ok(Hello::Keyed(Keyed {
         suite,
         transcript,
         secret,
         client_random: random,
-        negotiated: Negotiated {
-            version: ProtocolVersion::TLS1_3,
-            suite: suite.id,
-            group,
-            signature_scheme: SignatureScheme(0),
-            alpn_index: None,
-            cert_index: None,
-            peer_cert_sha256: None,
-            peer_record_size_limit: None,
-            resumed: psk.is_some(),
-        },
+        resumed: psk.is_some(),
         cert_requested: false,
         client_scheme: None,
     }))
 }
 
-fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<(), Error> {
+/// The parameters being negotiated (set at the ServerHello).
+fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
+    keys.negotiated
+        .as_mut()
+        .ok_or(Error::Internal("negotiated parameters missing"))
+}
+
+fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
         return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
@@ -678,13 +719,13 @@ fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<()
         let index = c.config.alpn.iter().position(|ours| *ours == p).ok_or(
             PeerMisbehaved::IllegalParameter("ALPN protocol not offered"),
         )?;
-        k.negotiated.alpn_index = u8::try_from(index).ok();
+        n.alpn_index = u8::try_from(index).ok();
     }
     if let Some(limit) = ee.record_size_limit {
         if limit < 64 {
             return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
         }
-        k.negotiated.peer_record_size_limit = Some(limit);
+        n.peer_record_size_limit = Some(limit);
     }
     Ok(())
 }
@@ -692,6 +733,7 @@ fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<()
 fn certificate_and_verify(
     c: &Common<'_>,
     k: &mut Keyed,
+    n: &mut Negotiated,
     cert_msg: &[u8],
     cv_msg: &[u8],
 ) -> Result<(), Error> {
@@ -741,11 +783,11 @@ fn certificate_and_verify(
         .verifier
         .verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
     k.transcript.add(cv_msg);
-    k.negotiated.signature_scheme = cv.scheme;
+    n.signature_scheme = cv.scheme;
     let fp = digest::digest(&digest::SHA256, end_entity);
     let mut sha = [0u8; 32];
     sha.copy_from_slice(fp.as_ref());
-    k.negotiated.peer_cert_sha256 = Some(sha);
+    n.peer_cert_sha256 = Some(sha);
     Ok(())
 }
 
@@ -777,7 +819,7 @@ fn finished(
 
     // Our flight: CCS (compatibility mode), certificate if asked, Finished,
     // within the server's record_size_limit (RFC 8449 §4).
-    if let Some(limit) = k.negotiated.peer_record_size_limit {
+    if let Some(limit) = keys.negotiated.and_then(|n| n.peer_record_size_limit) {
         out.fragment = out
             .fragment
             .min(usize::from(limit).saturating_sub(1).max(1));
@@ -826,6 +868,5 @@ fn finished(
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
     *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current()));
-    *keys.negotiated = Some(k.negotiated);
     Ok(())
 }

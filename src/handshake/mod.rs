@@ -250,6 +250,48 @@ pub struct Negotiated {
     /// Whether the session was resumed from a ticket (no certificate was
     /// exchanged).
     pub resumed: bool,
+    /// The host name the client asked for (server side), if it sent one
+    /// of at most [`MAX_KEPT_SERVER_NAME`] bytes.
+    pub server_name: Option<HostName>,
+}
+
+/// Longest SNI host name a server connection keeps: 64 bytes, the length
+/// of a DNS label, enough for nearly every name in use. A longer name is
+/// still used to pick the certificate; it is just not kept (the bytes
+/// would be paid by every idle connection).
+pub const MAX_KEPT_SERVER_NAME: usize = 64;
+
+/// A host name kept inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HostName {
+    bytes: [u8; MAX_KEPT_SERVER_NAME],
+    len: u8,
+}
+
+impl HostName {
+    /// Keeps `name` if it is short enough and ASCII.
+    pub fn new(name: &[u8]) -> Option<Self> {
+        if !name.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_KEPT_SERVER_NAME];
+        bytes.get_mut(..name.len())?.copy_from_slice(name);
+        Some(Self {
+            bytes,
+            len: u8::try_from(name.len()).ok()?,
+        })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.bytes.get(..usize::from(self.len)).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl core::fmt::Debug for HostName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// The record keys of a connection, sharing their storage with what the

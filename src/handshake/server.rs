@@ -75,7 +75,6 @@ pub(crate) struct Keyed {
     client_ap: Secret,
     /// For the resumption secret, once the client's Finished is in.
     master: MasterSecret,
-    negotiated: Negotiated,
 }
 
 /// Room for the fixed part of our first flight: ServerHello as a
@@ -220,7 +219,9 @@ impl<'a> State<'a> {
                 let fp = digest::digest(&digest::SHA256, certs[0]);
                 let mut sha = [0u8; 32];
                 sha.copy_from_slice(fp.as_ref());
-                k.negotiated.peer_cert_sha256 = Some(sha);
+                if let Some(n) = keys.negotiated.as_mut() {
+                    n.peer_cert_sha256 = Some(sha);
+                }
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
                     consumed: total + cv_total,
@@ -236,7 +237,6 @@ impl<'a> State<'a> {
                 keys.records
                     .set_recv(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?)?;
                 issue_tickets(&c, &k, keys, out)?;
-                *keys.negotiated = Some(k.negotiated);
                 Ok(Step {
                     next: None,
                     consumed: total,
@@ -306,7 +306,7 @@ fn issue_tickets(
             issued_at: c.ctx.now.as_secs(),
             lifetime,
             age_add,
-            alpn_index: k.negotiated.alpn_index.unwrap_or(0xff),
+            alpn_index: keys.negotiated.and_then(|n| n.alpn_index).unwrap_or(0xff),
             psk: res.expand(k.suite, b"resumption", &nonce),
         };
         let mut sealed = [0u8; super::ticket::SEALED_TICKET_LEN];
@@ -706,23 +706,25 @@ fn flight(
     *keys.exporter = Some(exporter);
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
+    let sni = ch.ext.server_name.and_then(super::HostName::new);
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_3,
+        suite: suite.id,
+        group: share.map_or(NamedGroup(0), |(g, _)| g),
+        signature_scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
+        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+        cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
+        peer_cert_sha256: None,
+        peer_record_size_limit: peer_limit,
+        resumed: psk.is_some(),
+        server_name: sni,
+    });
     Ok(Answer::Flight(
         Keyed {
             suite,
             transcript,
             client_ap,
             master,
-            negotiated: Negotiated {
-                version: ProtocolVersion::TLS1_3,
-                suite: suite.id,
-                group: share.map_or(NamedGroup(0), |(g, _)| g),
-                signature_scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
-                alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
-                cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
-                peer_cert_sha256: None,
-                peer_record_size_limit: peer_limit,
-                resumed: psk.is_some(),
-            },
         },
         ask_cert,
     ))
