@@ -322,9 +322,9 @@ fn our_client_refusing_unknown_ca_sends_unknown_ca() {
 /// the clear, after our encrypted flight: `15 03 03 00 02 02 2a` (fatal
 /// bad_certificate). rustls accepts such a plaintext alert as long as it
 /// has decrypted nothing from the peer (rustls 0.23 src/conn.rs, "Alerts
-/// are allowed to be plaintext if-and-only-if"); so must we.
+/// are allowed to be plaintext if-and-only-if"); so must we (found here,
+/// fixed on main in 18646c2).
 #[test]
-#[ignore = "engine bug: a plaintext alert from a client that has not switched keys yet is refused as UnexpectedContentType(alert); see docs/interop.md"]
 fn s_client_refusing_our_certificate_is_alert_received() {
     bounded(|| {
         let sc = tls::server_config(&[tls::certified(&creds::WRONG_NAME_ECDSA_P256)]);
