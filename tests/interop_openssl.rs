@@ -261,6 +261,8 @@ fn sni_from_s_client_selects_our_named_certificate() {
         let (mut ours, mut client) =
             our_server_with_s_client(sni_server_config(), &["-servername", "localhost"]);
         assert_eq!(ours.conn.negotiated().unwrap().cert_index, Some(1));
+        let name = ours.conn.negotiated().unwrap().server_name;
+        assert_eq!(name.as_ref().map(|n| n.as_str()), Some("localhost"));
         talk_and_close_with_s_client(&mut ours, &mut client);
     });
 }
@@ -271,6 +273,7 @@ fn no_sni_from_s_client_gets_our_default_certificate() {
         let (mut ours, mut client) =
             our_server_with_s_client(sni_server_config(), &["-noservername"]);
         assert_eq!(ours.conn.negotiated().unwrap().cert_index, Some(0));
+        assert!(ours.conn.negotiated().unwrap().server_name.is_none());
         talk_and_close_with_s_client(&mut ours, &mut client);
     });
 }

@@ -558,6 +558,8 @@ fn sni_from_rustls_client_selects_our_named_certificate() {
         let mut m = Mem::new(our_server(tls::server_config(&[default, named])), peer);
         run(&mut m, "handshake", Mem::handshake);
         assert_eq!(m.ours.negotiated().unwrap().cert_index, Some(1));
+        let name = m.ours.negotiated().unwrap().server_name;
+        assert_eq!(name.as_ref().map(|n| n.as_str()), Some("localhost"));
         run(&mut m, "close", Mem::close_peer_first);
     });
 }
