@@ -350,6 +350,41 @@ fn s_client_refusing_our_certificate_is_alert_received() {
     });
 }
 
+#[test]
+fn tls12_only_s_server_refuses_our_client_with_protocol_version() {
+    bounded(|| {
+        // -tls1_2 takes the place of the helper's -tls1_3.
+        let (server, port) = s_server(&["-rev", "-tls1_2"]);
+        let conn = Connection::client(leak(tls::client_config()), Some("localhost"), tls::now())
+            .expect("client");
+        let err = TlsSocket::connect_and_handshake(conn, port).unwrap_err();
+        assert_eq!(
+            err,
+            Error::AlertReceived(tlspair::AlertDescription::PROTOCOL_VERSION),
+            "{}",
+            server.describe()
+        );
+    });
+}
+
+#[test]
+fn tls12_only_s_client_gets_protocol_version_from_our_server() {
+    bounded(|| {
+        let sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let (mut ours, mut client) = our_server_and_s_client(sc, &["-tls1_2"]);
+        assert_eq!(
+            ours.handshake().unwrap_err(),
+            Error::PeerIncompatible(PeerIncompatible::NotTls13)
+        );
+        assert!(!client.wait_exit().success());
+        assert!(
+            client.stderr.contains("alert protocol version"),
+            "{}",
+            client.describe()
+        );
+    });
+}
+
 // ---------------------------------------------------------------------
 // Bulk data.
 

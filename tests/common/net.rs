@@ -609,13 +609,17 @@ impl Openssl {
                 "s_server".to_owned(),
                 "-accept".to_owned(),
                 accept,
-                "-tls1_3".to_owned(),
+                version_flag(args).to_owned(),
                 "-cert".to_owned(),
                 cert_path(cert),
                 "-key".to_owned(),
                 cert_path(key),
             ];
-            full.extend(args.iter().map(|a| (*a).to_owned()));
+            full.extend(
+                args.iter()
+                    .filter(|a| **a != "-tls1_2")
+                    .map(|a| (*a).to_owned()),
+            );
             let mut server = Self::spawn(&full);
             // s_server prints ACCEPT on stdout once it listens.
             let deadline = Instant::now() + WAIT_LIMIT;
@@ -648,7 +652,7 @@ impl Openssl {
             "s_client".to_owned(),
             "-connect".to_owned(),
             connect,
-            "-tls1_3".to_owned(),
+            version_flag(args).to_owned(),
             "-CAfile".to_owned(),
             cert_path("ca.pem"),
             "-verify_return_error".to_owned(),
@@ -657,7 +661,11 @@ impl Openssl {
             "-quiet".to_owned(),
             "-no_ign_eof".to_owned(),
         ];
-        full.extend(args.iter().map(|a| (*a).to_owned()));
+        full.extend(
+            args.iter()
+                .filter(|a| **a != "-tls1_2")
+                .map(|a| (*a).to_owned()),
+        );
         Self::spawn(&full)
     }
 
@@ -790,6 +798,16 @@ impl Drop for Openssl {
         self.stdin = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `-tls1_3`, unless the caller asks for TLS 1.2 only: OpenSSL refuses two
+/// version flags.
+fn version_flag(args: &[&str]) -> &'static str {
+    if args.contains(&"-tls1_2") {
+        "-tls1_2"
+    } else {
+        "-tls1_3"
     }
 }
 
