@@ -16,9 +16,8 @@ use rustls_pki_types::ServerName;
 
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, split_message, write_message, CertificateChain, CertificateMessageError,
-    CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
-    KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
+    encode_certificate, split_message, write_message, CertificateRequest, ClientHelloOut,
+    EncryptedExtensions, ExtensionError, KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
 use super::ticket::ResumptionTicket;
 use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
@@ -523,19 +522,13 @@ impl<'a> State<'a> {
                 })
             }
             (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
-                // The CertificateVerify must be here too: the certificate it
-                // is checked against is not kept.
-                let rest = &region[total..];
-                let Some((cv_ty, _, cv_total)) = split_message(rest) else {
+                let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
                         next: Some(Self::ExpectCertificate(c, k)),
                         consumed: 0,
                     });
                 };
-                if cv_ty != HandshakeType::CERTIFICATE_VERIFY {
-                    return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
-                }
-                let cv = &rest[..cv_total];
+                let cv_total = cv.len();
                 certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
@@ -737,56 +730,29 @@ fn certificate_and_verify(
     cert_msg: &[u8],
     cv_msg: &[u8],
 ) -> Result<(), Error> {
-    let chain = CertificateChain::parse(&cert_msg[4..]).map_err(|e| match e {
-        CertificateMessageError::Decode(DecodeError(what)) => {
-            Error::from(InvalidMessage::Handshake(what))
-        }
-        CertificateMessageError::TooLong => crate::verify::CertificateError::ChainTooLong.into(),
-    })?;
-    if !chain.context.is_empty() {
-        return Err(PeerMisbehaved::IllegalParameter("certificate_request_context").into());
-    }
-    let certs = chain.certs();
-    let Some(end_entity) = certs.first() else {
+    let chain = super::parse_certificate(cert_msg.get(4..).unwrap_or(&[]))?;
+    let ders = chain.ders();
+    let Some(end_entity) = ders.first() else {
         // RFC 8446 §4.4.2.4: an empty server Certificate is decode_error.
         return Err(InvalidMessage::Handshake("empty server certificate").into());
     };
-    let ders = chain.ders();
-    let name = match c.ctx.server_name {
-        Some(n) => {
-            ServerName::try_from(n).map_err(|_| crate::error::Misuse::BadConfig("server name"))?
-        }
-        None => {
-            return Err(crate::error::Misuse::BadConfig(
-                "a server name is needed to verify the server",
-            )
-            .into())
-        }
-    };
-    c.config
-        .verifier
-        .verify_server_cert(&ders, &name, c.ctx.now)?;
+    let name = c.ctx.server_name.ok_or(crate::error::Misuse::BadConfig(
+        "a server name is needed to verify the server",
+    ))?;
+    let name =
+        ServerName::try_from(name).map_err(|_| crate::error::Misuse::BadConfig("server name"))?;
+    let verifier = c.config.verifier;
+    verifier.verify_server_cert(&ders, &name, c.ctx.now)?;
     k.transcript.add(cert_msg);
-
-    let cv = CertificateVerify::parse(&cv_msg[4..])
-        .map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
-    if !c.config.verifier.supported_schemes().contains(&cv.scheme) {
-        return Err(PeerMisbehaved::IllegalParameter("signature scheme not offered").into());
-    }
-    let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-    let signed = certificate_verify_message(
+    let (scheme, sha) = super::check_certificate_verify(
         SignContext::Server,
-        k.transcript.current().as_bytes(),
-        &mut content,
+        verifier.supported_schemes(),
+        end_entity,
+        &mut k.transcript,
+        cv_msg,
+        |ee, scheme, msg, sig| verifier.verify_signature(ee, scheme, msg, sig),
     )?;
-    c.config
-        .verifier
-        .verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
-    k.transcript.add(cv_msg);
-    n.signature_scheme = cv.scheme;
-    let fp = digest::digest(&digest::SHA256, end_entity);
-    let mut sha = [0u8; 32];
-    sha.copy_from_slice(fp.as_ref());
+    n.signature_scheme = scheme;
     n.peer_cert_sha256 = Some(sha);
     Ok(())
 }
