@@ -16,8 +16,8 @@ use rustls_pki_types::ServerName;
 
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, split_message, write_message, CertificateRequest, ClientHelloOut,
-    EncryptedExtensions, ExtensionError, KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
+    split_message, CertificateRequest, ClientHelloOut, EncryptedExtensions, ExtensionError,
+    KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
 use super::ticket::ResumptionTicket;
 use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
@@ -27,9 +27,7 @@ use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
-use crate::sign::{
-    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
-};
+use crate::sign::Context as SignContext;
 use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
 
 /// The record keys a handshake step may install, and what it reports.
@@ -93,6 +91,13 @@ struct EarlyTranscript {
 }
 
 impl EarlyTranscript {
+    fn new() -> Self {
+        Self {
+            sha256: digest::Context::new(&digest::SHA256),
+            sha384: digest::Context::new(&digest::SHA384),
+        }
+    }
+
     fn add(&mut self, m: &[u8]) {
         self.sha256.update(m);
         self.sha384.update(m);
@@ -359,10 +364,7 @@ impl<'a> State<'a> {
             session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
         };
         fields.session_id[..parsed.session_id.len()].copy_from_slice(parsed.session_id);
-        let mut transcript = EarlyTranscript {
-            sha256: digest::Context::new(&digest::SHA256),
-            sha384: digest::Context::new(&digest::SHA384),
-        };
+        let mut transcript = EarlyTranscript::new();
         transcript.add(hello);
         let pending = Pending {
             kx,
@@ -431,10 +433,7 @@ impl<'a> State<'a> {
                 "no supported group configured",
             ))?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
-        let mut transcript = EarlyTranscript {
-            sha256: digest::Context::new(&digest::SHA256),
-            sha384: digest::Context::new(&digest::SHA384),
-        };
+        let mut transcript = EarlyTranscript::new();
         let fields = HelloFields {
             random,
             session_id,
@@ -800,35 +799,13 @@ fn finished(
     let rng = c.config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
-            let from = w.len();
-            match auth {
-                Some((a, _)) => encode_certificate(w, &[], a.chain)?,
-                None => encode_certificate(w, &[], &[])?,
-            }
-            transcript.add(&w.written()[from..]);
-            if let Some((a, scheme)) = auth {
-                let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-                let signed = certificate_verify_message(
-                    SignContext::Client,
-                    transcript.current().as_bytes(),
-                    &mut content,
-                )?;
-                let from = w.len();
-                let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-                let n = a.key.sign(scheme, signed, rng, &mut sig)?;
-                write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
-                    w.u16(scheme.0)?;
-                    w.vec16(&sig[..n])
-                })?;
-                transcript.add(&w.written()[from..]);
-            }
+            // Our chain and signature, or an empty Certificate when we
+            // have no key that suits the request.
+            let chain = auth.map_or(&[][..], |(a, _)| a.chain);
+            let key = auth.map(|(a, scheme)| (a.key, scheme));
+            super::write_authentication(w, transcript, SignContext::Client, chain, key, rng)?;
         }
-        let verify_data = client_hs.finished_mac(suite, &transcript.current());
-        let from = w.len();
-        write_message(w, HandshakeType::FINISHED, |w| {
-            w.bytes(verify_data.as_bytes())
-        })?;
-        transcript.add(&w.written()[from..]);
+        super::write_finished(w, transcript, suite, &client_hs)?;
         Ok(())
     })?;
     keys.records

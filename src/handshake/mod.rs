@@ -519,6 +519,67 @@ pub(crate) fn check_certificate_verify(
     Ok((cv.scheme, sha))
 }
 
+/// Writes a message with `encode` and adds it to the transcript.
+fn write_hashed(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    encode: impl FnOnce(&mut Writer<'_>) -> Result<(), Overflow>,
+) -> Result<(), Error> {
+    let from = w.len();
+    encode(w)?;
+    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
+}
+
+/// Writes our Certificate (empty `chain`: none) and, with a key,
+/// CertificateVerify signed over the transcript (RFC 8446 §4.4.2-3).
+pub(crate) fn write_authentication(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    signer: crate::sign::Context,
+    chain: &[&[u8]],
+    key: Option<(&SigningKey, SignatureScheme)>,
+    rng: &dyn SecureRandom,
+) -> Result<(), Error> {
+    write_hashed(w, transcript, |w| {
+        messages::encode_certificate(w, &[], chain)
+    })?;
+    let Some((key, scheme)) = key else {
+        return Ok(());
+    };
+    let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+    let signed = crate::sign::certificate_verify_message(
+        signer,
+        transcript.current().as_bytes(),
+        &mut content,
+    )?;
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let n = key.sign(scheme, signed, rng, &mut sig)?;
+    let sig = sig.get(..n).unwrap_or(&[]);
+    write_hashed(w, transcript, |w| {
+        messages::write_message(w, crate::wire::HandshakeType::CERTIFICATE_VERIFY, |w| {
+            w.u16(scheme.0)?;
+            w.vec16(sig)
+        })
+    })
+}
+
+/// Writes Finished keyed by `secret` over the transcript (RFC 8446
+/// §4.4.4).
+pub(crate) fn write_finished(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    suite: &Suite,
+    secret: &crate::key_schedule::Secret,
+) -> Result<(), Error> {
+    let verify_data = secret.finished_mac(suite, &transcript.current());
+    write_hashed(w, transcript, |w| {
+        messages::write_message(w, crate::wire::HandshakeType::FINISHED, |w| {
+            w.bytes(verify_data.as_bytes())
+        })
+    })
+}
+
 /// Room a flight of `m` plaintext bytes needs as records of `fragment`
 /// bytes with `overhead` bytes each.
 pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {

@@ -12,7 +12,7 @@
 use super::client::{map_extension_error, Keys, Step};
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, encode_new_session_ticket, ext, split_message, write_message, ClientHello,
+    encode_new_session_ticket, ext, split_message, write_message, ClientHello,
     EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut, PSK_DHE_KE, PSK_KE,
 };
 use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
@@ -22,9 +22,7 @@ use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::RECORD_OVERHEAD;
-use crate::sign::{
-    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
-};
+use crate::sign::Context as SignContext;
 use crate::wire::{
     ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
@@ -641,30 +639,16 @@ fn flight(
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
-            let from = w.len();
-            encode_certificate(w, &[], cert.chain)?;
-            transcript.add(&w.written()[from..]);
-            let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-            let signed = certificate_verify_message(
+            super::write_authentication(
+                w,
+                &mut transcript,
                 SignContext::Server,
-                transcript.current().as_bytes(),
-                &mut content,
+                cert.chain,
+                Some((cert.key, scheme)),
+                rng,
             )?;
-            let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-            let n = cert.key.sign(scheme, signed, rng, &mut sig)?;
-            let from = w.len();
-            write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
-                w.u16(scheme.0)?;
-                w.vec16(&sig[..n])
-            })?;
-            transcript.add(&w.written()[from..]);
         }
-        let verify_data = server_hs.finished_mac(suite, &transcript.current());
-        let from = w.len();
-        write_message(w, HandshakeType::FINISHED, |w| {
-            w.bytes(verify_data.as_bytes())
-        })?;
-        transcript.add(&w.written()[from..]);
+        super::write_finished(w, &mut transcript, suite, &server_hs)?;
         Ok(())
     })?;
     let master = secret.into_master(suite);
