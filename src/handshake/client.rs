@@ -206,6 +206,7 @@ fn encode_hello(
         alpn: config.alpn,
         record_size_limit,
         cookie,
+        want_tickets: config.ticket_sink.is_some(),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
