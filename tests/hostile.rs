@@ -63,12 +63,10 @@ fn server_answer(bytes: &[u8]) -> (Error, Vec<u8>) {
     )])));
     let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
     s.bufs.recv.fill(bytes);
-    let err = loop {
-        match s.conn.handshake(&mut s.bufs) {
-            Ok(Status::WantRead) => panic!("server waits on a hostile ClientHello"),
-            Ok(other) => panic!("{other:?}"),
-            Err(e) => break e,
-        }
+    let err = match s.conn.handshake(&mut s.bufs) {
+        Ok(Status::WantRead) => panic!("server waits on a hostile ClientHello"),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => e,
     };
     (err, s.bufs.send.pending().to_vec())
 }
@@ -252,14 +250,11 @@ fn a_flood_of_key_updates_is_cut_off() {
     common::tls::complete(&mut c, &mut s).unwrap();
     // Each KeyUpdate makes the next one go out under a new key; the server
     // stops reading them after MAX_EMPTY_RECORDS in a row.
-    let mut sent = 0;
     for _ in 0..40 {
         c.conn.key_update(false);
         // An empty write flushes the KeyUpdate without data.
         let _ = c.conn.write(&mut c.bufs, &[]).unwrap();
-        sent += 1;
     }
-    let _ = sent;
     common::transfer_all(&mut c, &mut s);
     assert_eq!(
         s.conn.read(&mut s.bufs, &mut [0u8; 8]).unwrap_err(),
