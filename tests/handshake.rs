@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use common::tls::{self, certified, client_config, complete, outcome, pair, server_config};
 use common::{send_and_receive, transfer_all, Side};
 use tlspair::test_credentials as creds;
@@ -678,18 +680,6 @@ fn mutual_tls_required_optional_and_absent() {
         c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
         Error::AlertReceived(AD::UNSUPPORTED_CERTIFICATE)
     );
-}
-
-/// A key log that keeps its lines.
-#[derive(Default)]
-struct Lines(std::sync::Mutex<Vec<String>>);
-
-impl tlspair::handshake::KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
-        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
-        self.0.lock().unwrap().push(line.to_owned());
-    }
 }
 
 fn secret_of(lines: &[String], label: &str) -> Vec<u8> {

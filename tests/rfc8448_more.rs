@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use std::collections::HashMap;
 
 use ring::test::rand::FixedSliceRandom;
@@ -250,20 +252,6 @@ fn client_authentication_messages_and_signatures() {
         c_hs.finished_mac(&SUITE, &transcript.current()).as_bytes(),
         &fin[4..]
     );
-}
-
-/// A key log that keeps its lines.
-#[derive(Default)]
-struct Lines(std::sync::Mutex<Vec<String>>);
-
-impl tlspair::handshake::KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
-        self.0
-            .lock()
-            .unwrap()
-            .push(tlspair::handshake::key_log_line(label, random, secret, &mut buf).to_owned());
-    }
 }
 
 /// §7 (compatibility mode), client role: a 32-byte session id, the
