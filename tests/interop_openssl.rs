@@ -1273,3 +1273,60 @@ fn openssl_reports_its_version() {
         "interop is checked against OpenSSL 3.x, found {v}"
     );
 }
+
+// ---------------------------------------------------------------------
+// Mutual TLS.
+
+/// Our server requiring a client certificate from the test CA.
+fn mtls_server_config() -> ServerConfig<'static> {
+    let ca: &'static _ = leak(tlspair::verify::CertificateDer::from(creds::CA_CERT));
+    let anchors: &'static _ = leak([tlspair::verify::trust_anchor_from_der(ca).unwrap()]);
+    let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+    sc.client_verifier = Some(leak(tlspair::verify::WebPkiClientVerifier::new(anchors)));
+    sc
+}
+
+#[test]
+fn s_client_with_a_certificate_to_our_server_requiring_one() {
+    bounded(|| {
+        let cert = net::cert_path("client-p256.pem");
+        let key = net::cert_path("client-p256.key.pem");
+        let (mut ours, mut client) =
+            our_server_with_s_client(mtls_server_config(), &["-cert", &cert, "-key", &key]);
+        assert!(ours.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+#[test]
+fn s_client_without_a_certificate_is_refused_with_certificate_required() {
+    bounded(|| {
+        let (mut ours, client) = our_server_and_s_client(mtls_server_config(), &[]);
+        let e = ours.handshake().unwrap_err();
+        assert_eq!(
+            e,
+            Error::PeerIncompatible(PeerIncompatible::CertificateRequired),
+            "{}",
+            client.describe()
+        );
+    });
+}
+
+#[test]
+fn our_client_certificate_to_s_server_verifying_it() {
+    bounded(|| {
+        let ca = net::cert_path("ca.pem");
+        let (server, port) = s_server(&["-rev", "-Verify", "1", "-CAfile", &ca]);
+        let mut cc = tls::client_config();
+        cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+        let mut ours = our_client(cc, port, &server);
+        echo_through_s_server(&mut ours, &server, b"authenticated\n");
+        close_with_s_server(&mut ours, &server);
+        // s_server saw our certificate.
+        assert!(
+            server.describe().contains("tlspair test client"),
+            "{}",
+            server.describe()
+        );
+    });
+}
