@@ -27,7 +27,7 @@
 
 mod common;
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
@@ -42,7 +42,9 @@ use tlspair::record::MAX_RECORD_LEN;
 use tlspair::sign::SigningKey;
 use tlspair::stream::DEFAULT_RECV_CAPACITY;
 use tlspair::test_credentials as creds;
-use tlspair::verify::{trust_anchor_from_der, CertificateDer, UnixTime, WebPkiServerVerifier};
+use tlspair::verify::{
+    trust_anchor_from_der, CertificateDer, ServerName, UnixTime, WebPkiServerVerifier,
+};
 use tlspair::{Buffers, CipherSuite, Connection, Error, RecordConfig, Status, WriteMode};
 
 use common::{alpn_list, hex, unhex, Args};
@@ -174,13 +176,13 @@ impl SavedTicket {
 /// Saves each ticket the server sends over the previous one.
 struct SaveTickets {
     path: String,
-    saved: RefCell<u32>,
+    saved: Cell<u32>,
 }
 
 impl TicketSink for SaveTickets {
     fn store(&self, ticket: &NewTicket<'_>) {
         match SavedTicket::save(ticket, UnixTime::now(), &self.path) {
-            Ok(()) => *self.saved.borrow_mut() += 1,
+            Ok(()) => self.saved.set(self.saved.get() + 1),
             Err(e) => eprintln!("warning: cannot save the ticket to {}: {e}", self.path),
         }
     }
@@ -247,7 +249,7 @@ fn run(o: &Options) -> Result<(), Failure> {
     };
     let sink = o.sess_out.as_ref().map(|path| SaveTickets {
         path: path.clone(),
-        saved: RefCell::new(0),
+        saved: Cell::new(0),
     });
     let saved = match &o.sess_in {
         Some(path) => Some(SavedTicket::load(path)?),
@@ -274,6 +276,11 @@ fn run(o: &Options) -> Result<(), Failure> {
         server_names: &[],
     });
     let name = o.servername.as_deref().unwrap_or(&o.host);
+    // Checked here for a clear message; the engine would refuse it only
+    // once the server's certificate arrives.
+    if ServerName::try_from(name).is_err() {
+        return Err(Failure(format!("{name}: not a DNS name or IP address")));
+    }
     let now = UnixTime::now();
     let conn = match &resumption {
         Some(ticket) => Connection::client_resuming(&config, Some(name), now, ticket),
@@ -292,7 +299,7 @@ fn run(o: &Options) -> Result<(), Failure> {
         .map_err(|e| format!("socket: {e}"))?;
     let result = Session::new(o, conn, sock, &alpn).run();
     if let (Some(sink), true) = (&sink, o.verbose) {
-        eprintln!("Tickets saved to {}: {}", sink.path, sink.saved.borrow());
+        eprintln!("Tickets saved to {}: {}", sink.path, sink.saved.get());
     }
     result
 }
