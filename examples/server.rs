@@ -122,12 +122,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// A certificate chain and key this program owns, and the SNI names it is
-/// served for.
+/// A certificate chain and key this program owns. Every chain serves any
+/// SNI name (and none): the handshake picks by signature schemes.
 struct Chain {
     ders: Vec<Vec<u8>>,
     key: SigningKey,
-    names: &'static [&'static str],
+    /// Where it came from, for the page.
+    what: String,
 }
 
 fn run(o: &Options) -> Result<(), String> {
@@ -135,19 +136,20 @@ fn run(o: &Options) -> Result<(), String> {
     // Everything the engine borrows is built first and outlives the loop.
     let mut chains = Vec::new();
     if o.certs.is_empty() {
-        // The built-in test chains, each twice: once named for localhost,
-        // once as a default for clients that send no SNI (or another
-        // name). Which one served tells the page whether SNI matched: the
-        // engine reports the chain it chose, not the name the client sent.
-        for names in [&["localhost"][..], &[]] {
-            for cred in [&creds::SERVER_ECDSA_P256, &creds::SERVER_RSA_2048] {
-                chains.push(Chain {
-                    ders: vec![cred.cert.to_vec()],
-                    key: SigningKey::from_pkcs8(cred.key, &rng)
-                        .map_err(|e| format!("built-in key: {e}"))?,
-                    names,
-                });
-            }
+        // The built-in test chains; the handshake takes the first whose
+        // key can sign with a scheme the client offers.
+        for cred in [&creds::SERVER_ECDSA_P256, &creds::SERVER_RSA_2048] {
+            chains.push(Chain {
+                ders: vec![cred.cert.to_vec()],
+                key: SigningKey::from_pkcs8(cred.key, &rng)
+                    .map_err(|e| format!("built-in key: {e}"))?,
+                what: if cred.cert == creds::SERVER_RSA_2048.cert {
+                    "built-in RSA-2048"
+                } else {
+                    "built-in ECDSA P-256"
+                }
+                .to_owned(),
+            });
         }
     }
     for (cert, key) in &o.certs {
@@ -160,7 +162,7 @@ fn run(o: &Options) -> Result<(), String> {
         chains.push(Chain {
             ders,
             key,
-            names: &[],
+            what: cert.clone(),
         });
     }
     let chain_refs: Vec<Vec<&[u8]>> = chains
@@ -173,7 +175,7 @@ fn run(o: &Options) -> Result<(), String> {
         .map(|(c, refs)| CertifiedKey {
             chain: refs,
             key: &c.key,
-            server_names: c.names,
+            server_names: &[],
         })
         .collect();
     let client_cas = match &o.verify_client {
@@ -495,29 +497,36 @@ impl<'c> Client<'c> {
     }
 
     /// After our close: read and drop what the client still sends until it
-    /// closes too, or `LINGER` has passed.
+    /// closes too, or `LINGER` has passed. Through the engine, so that an
+    /// alert the client sent is reported.
     fn linger(&mut self, since: Instant) -> Result<Step, String> {
-        let mut scratch = [0u8; 4096];
+        let progress = self.receive()?;
         loop {
-            match self.sock.read(&mut scratch) {
-                Ok(0) => {
+            match self.conn.read_in_place(&mut self.bufs) {
+                Ok(Status::Done(plain)) => {
+                    let n = plain.len();
+                    self.conn.consume(&mut self.bufs, n);
+                }
+                Ok(Status::Closed) => {
                     return Ok(Step {
                         progress: true,
                         done: true,
                     })
                 }
-                Ok(_) => {}
-                Err(e) if would_block(&e) => break,
-                Err(_) => {
+                Ok(_) => break,
+                // The client closed the socket without its close_notify:
+                // fine once ours is out.
+                Err(Error::Truncated) => {
                     return Ok(Step {
                         progress: true,
                         done: true,
                     })
                 }
+                Err(e) => return Err(self.fail(e)),
             }
         }
         Ok(Step {
-            progress: false,
+            progress,
             done: since.elapsed() > LINGER,
         })
     }
@@ -551,7 +560,7 @@ impl<'c> Client<'c> {
             self.id,
             self.peer,
             fields.join(", "),
-            sni(ctx, n)
+            sni(n)
         );
     }
 
@@ -566,7 +575,8 @@ impl<'c> Client<'c> {
         };
         let alpn = common::alpn_name(ctx.alpn, n.alpn_index);
         let mut rows = common::describe(n, &alpn);
-        rows.push(("SNI", sni(ctx, n)));
+        rows.push(("SNI", sni(n)));
+        rows.push(("Certificate", chain(ctx, n)));
         rows.push((
             "Client certificate",
             n.peer_cert_sha256
@@ -595,16 +605,20 @@ impl<'c> Client<'c> {
     }
 }
 
-/// What the engine tells about SNI: the chain it chose, and the names that
-/// chain is served for.
-fn sni(ctx: &Context<'_>, n: &Negotiated) -> String {
+/// The host name the client sent as SNI.
+fn sni(n: &Negotiated) -> String {
+    n.server_name.map_or_else(
+        || "none (or a name longer than the engine keeps)".to_owned(),
+        |name| name.as_str().to_owned(),
+    )
+}
+
+/// The chain the handshake chose.
+fn chain(ctx: &Context<'_>, n: &Negotiated) -> String {
     match n.cert_index.and_then(|i| ctx.chains.get(usize::from(i))) {
-        _ if n.resumed => "not known (resumed: no certificate chosen)".into(),
-        Some(chain) if !chain.names.is_empty() => {
-            format!("{} (matched a chain named for it)", chain.names.join(", "))
-        }
-        Some(_) => "none, or a name no chain is named for (default chain)".into(),
-        None => "not known".into(),
+        Some(c) => c.what.clone(),
+        None if n.resumed => "none (resumed)".to_owned(),
+        None => "none".to_owned(),
     }
 }
 
