@@ -1013,3 +1013,45 @@ fn server_keeps_the_client_server_name() {
     );
     assert!(c.conn.negotiated().unwrap().server_name.is_none());
 }
+
+#[test]
+fn a_misuse_met_inside_the_handshake_ends_it() {
+    // No server name with a verifier that needs one: found only when the
+    // certificate arrives, after the state moved on. The connection must
+    // not carry on unverified.
+    let cc: &'static _ = Box::leak(Box::new(client_config()));
+    let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
+        &creds::SERVER_ECDSA_P256,
+    )])));
+    let mut c = common::tls::side(tlspair::Connection::client(cc, None, tls::now()).unwrap());
+    let mut s = common::tls::side(tlspair::Connection::server(sc, tls::now()).unwrap());
+    let (cr, sr) = outcome(&mut c, &mut s);
+    let e = cr.unwrap_err();
+    assert!(matches!(e, Error::Misuse(_)), "{e:?}");
+    assert_eq!(sr.unwrap_err(), Error::AlertReceived(AD::INTERNAL_ERROR));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap_err(), e);
+    assert_eq!(c.conn.write(&mut c.bufs, b"x").unwrap_err(), e);
+    // A name that is not a name is refused at once.
+    assert!(matches!(
+        tlspair::Connection::client(cc, Some("not a name!"), tls::now()),
+        Err(Error::Misuse(tlspair::Misuse::BadConfig(_)))
+    ));
+}
+
+#[test]
+fn tickets_respect_the_client_record_size_limit() {
+    use tlspair::handshake::ticket::TicketKey;
+    let mut cc = client_config();
+    cc.record.recv_max_fragment_len = 100;
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.ticket_keys = Box::leak(Box::new([TicketKey::new(1, &[3; 32]).unwrap()]));
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    // The tickets came in records of at most 100 bytes; the client reads
+    // them without complaint.
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap(),
+        Status::WantRead
+    );
+}

@@ -783,13 +783,8 @@ fn finished(
     keys.records
         .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 
-    // Our flight: CCS (compatibility mode), certificate if asked, Finished,
-    // within the server's record_size_limit (RFC 8449 §4).
-    if let Some(limit) = keys.negotiated.and_then(|n| n.peer_record_size_limit) {
-        out.fragment = out
-            .fragment
-            .min(usize::from(limit).saturating_sub(1).max(1));
-    }
+    // Our flight: CCS (compatibility mode), certificate if asked, Finished
+    // (`out` already keeps to the server's record_size_limit).
     if c.config.middlebox_compat {
         out.change_cipher_spec()?;
     }

@@ -586,7 +586,7 @@ pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
     m + m.div_ceil(fragment.max(1)).max(1) * overhead
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod sizes {
     #[test]
     fn print_sizes() {
