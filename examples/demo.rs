@@ -160,7 +160,7 @@ fn run(
     println!("{suite:?}");
     println!(
         "  handshake: {} / {:?} / {:?} / {:?}, server certificate verified for localhost, {} round trips, {:.2} ms, heap allocations: {}",
-        n.version, n.suite, n.group, n.signature_scheme, flights, handshake_time.as_secs_f64() * 1e3, handshake_allocations
+        n.version, n.suite, n.group.expect("group"), n.signature_scheme.expect("scheme"), flights, handshake_time.as_secs_f64() * 1e3, handshake_allocations
     );
 
     // The pattern is allocated before counting starts.

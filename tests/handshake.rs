@@ -75,8 +75,8 @@ fn every_suite_group_and_key_type() {
                 for side in [&c, &s] {
                     let n = side.conn.negotiated().unwrap();
                     assert_eq!(n.suite, suite.id);
-                    assert_eq!(n.group, group);
-                    assert_eq!(n.signature_scheme, scheme);
+                    assert_eq!(n.group, Some(group));
+                    assert_eq!(n.signature_scheme, Some(scheme));
                 }
                 assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
                 exchange_and_close(&mut c, &mut s);
@@ -524,8 +524,8 @@ fn hello_retry_request_for_each_server_preference() {
             let ccs = [20, 3, 3, 0, 1, 1];
             assert_eq!(hrr.ends_with(&ccs), compat);
             complete(&mut c, &mut s).unwrap();
-            assert_eq!(c.conn.negotiated().unwrap().group, preferred);
-            assert_eq!(s.conn.negotiated().unwrap().group, preferred);
+            assert_eq!(c.conn.negotiated().unwrap().group, Some(preferred));
+            assert_eq!(s.conn.negotiated().unwrap().group, Some(preferred));
             exchange_and_close(&mut c, &mut s);
         }
     }

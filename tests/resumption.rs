@@ -140,7 +140,7 @@ fn resumption_after_a_full_handshake() {
             assert!(n.resumed);
             assert_eq!(
                 n.group,
-                NamedGroup::X25519,
+                Some(NamedGroup::X25519),
                 "psk_dhe_ke still exchanges keys"
             );
         }
@@ -217,7 +217,11 @@ fn resumption_through_a_hello_retry_request() {
     cr.unwrap();
     sr.unwrap();
     assert!(s.conn.negotiated().unwrap().resumed);
-    assert_eq!(c.conn.negotiated().unwrap().group, NamedGroup::SECP384R1);
+    assert_eq!(
+        c.conn.negotiated().unwrap().group,
+        Some(NamedGroup::SECP384R1)
+    );
+    assert_eq!(c.conn.negotiated().unwrap().signature_scheme, None);
     assert_eq!(
         common::send_and_receive(&mut s, &mut c, b"retried"),
         b"retried"

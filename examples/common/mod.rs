@@ -105,17 +105,17 @@ pub fn alpn_name(alpn: &[&[u8]], index: Option<u8>) -> String {
 
 /// `name: value` lines describing a session, in a fixed order.
 pub fn describe(n: &Negotiated, alpn: &str) -> Vec<(&'static str, String)> {
-    let or_none = |present: bool, s: String| if present { s } else { "none".into() };
+    let or_none = |s: Option<String>| s.unwrap_or_else(|| "none".into());
     vec![
         ("Protocol", n.version.to_string()),
         ("Cipher suite", n.suite.to_string()),
         (
             "Key exchange group",
-            or_none(n.group.0 != 0, n.group.to_string()),
+            or_none(n.group.map(|g| g.to_string())),
         ),
         (
             "Signature scheme",
-            or_none(n.signature_scheme.0 != 0, n.signature_scheme.to_string()),
+            or_none(n.signature_scheme.map(|s| s.to_string())),
         ),
         ("ALPN", alpn.to_owned()),
         ("Resumed", if n.resumed { "yes" } else { "no" }.into()),

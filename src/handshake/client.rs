@@ -671,8 +671,8 @@ fn server_hello(
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_3,
         suite: suite.id,
-        group,
-        signature_scheme: SignatureScheme(0),
+        group: Some(group),
+        signature_scheme: None,
         alpn_index: None,
         cert_index: None,
         peer_cert_sha256: None,
@@ -752,7 +752,7 @@ fn certificate_and_verify(
         cv_msg,
         |ee, scheme, msg, sig| verifier.verify_signature(ee, scheme, msg, sig),
     )?;
-    n.signature_scheme = scheme;
+    n.signature_scheme = Some(scheme);
     n.peer_cert_sha256 = Some(sha);
     Ok(())
 }

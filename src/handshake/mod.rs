@@ -234,10 +234,11 @@ pub struct Negotiated {
     pub version: ProtocolVersion,
     /// The cipher suite.
     pub suite: CipherSuite,
-    /// The key exchange group.
-    pub group: NamedGroup,
-    /// The scheme the server signed with.
-    pub signature_scheme: SignatureScheme,
+    /// The key exchange group (`None` for PSK-only resumption).
+    pub group: Option<NamedGroup>,
+    /// The scheme the server signed with (`None` when resumed: no
+    /// certificate was used).
+    pub signature_scheme: Option<SignatureScheme>,
     /// Index of the ALPN protocol in our configured list.
     pub alpn_index: Option<u8>,
     /// Index of the certificate chain the server used (server side).

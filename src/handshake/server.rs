@@ -663,8 +663,8 @@ fn flight(
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_3,
         suite: suite.id,
-        group: share.map_or(NamedGroup(0), |(g, _)| g),
-        signature_scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
+        group: share.map(|(g, _)| g),
+        signature_scheme: cert.map(|(_, _, s)| s),
         alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
         cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
         peer_cert_sha256: None,
