@@ -261,3 +261,115 @@ fn a_flood_of_key_updates_is_cut_off() {
         Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords)
     );
 }
+
+/// Records a whole session's bytes in each direction (handshake, a little
+/// data each way, close), delivered in one go at each step.
+fn record_session() -> (Vec<u8>, Vec<u8>) {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let (mut up, mut down) = (Vec::new(), Vec::new());
+    let mut step = |c: &mut common::Side, s: &mut common::Side| {
+        up.extend_from_slice(c.bufs.send.pending());
+        common::transfer_all(c, s);
+        down.extend_from_slice(s.bufs.send.pending());
+        common::transfer_all(s, c);
+    };
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    step(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    step(&mut c, &mut s);
+    let _ = c.conn.write(&mut c.bufs, b"request").unwrap();
+    step(&mut c, &mut s);
+    let _ = s.conn.read(&mut s.bufs, &mut [0u8; 64]).unwrap();
+    let _ = s.conn.write(&mut s.bufs, b"response").unwrap();
+    let _ = s.conn.shutdown(&mut s.bufs).unwrap();
+    step(&mut c, &mut s);
+    (up, down)
+}
+
+#[test]
+fn transport_eof_inside_the_client_hello_is_truncation() {
+    // The server gets the ClientHello cut at every offset, then EOF.
+    let (mut c, _) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let hello = c.bufs.send.pending().to_vec();
+    for cut in 0..hello.len() {
+        let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
+            &creds::SERVER_ECDSA_P256,
+        )])));
+        let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+        s.bufs.recv.fill(&hello[..cut]);
+        s.bufs.recv.set_eof();
+        assert_eq!(
+            s.conn.handshake(&mut s.bufs).unwrap_err(),
+            Error::Truncated,
+            "cut at {cut}"
+        );
+        assert_eq!(
+            s.conn.read(&mut s.bufs, &mut [0u8; 8]).unwrap_err(),
+            Error::Truncated
+        );
+    }
+}
+
+#[test]
+fn transport_eof_at_every_point_of_a_live_session() {
+    // One session, replayed to fresh peers is impossible (fresh keys), so
+    // each cut runs its own session: the client's bytes to the server are
+    // cut at `cut`, the server sees EOF there.
+    let total = {
+        let (up, _) = record_session();
+        up.len()
+    };
+    for cut in (0..total).step_by(7) {
+        let (mut c, mut s) = pair(
+            client_config(),
+            server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+        );
+        let mut fed = 0usize;
+        let mut result = None;
+        for _ in 0..20 {
+            let _ = c.conn.write(&mut c.bufs, b"request");
+            let pending = c.bufs.send.pending().to_vec();
+            let take = pending.len().min(cut - fed.min(cut));
+            s.bufs.recv.fill(&pending[..take]);
+            fed += take;
+            c.bufs.send.consume(pending.len());
+            if fed == cut {
+                s.bufs.recv.set_eof();
+            }
+            match s.conn.read(&mut s.bufs, &mut [0u8; 64]) {
+                Err(e) => {
+                    result = Some(e);
+                    break;
+                }
+                Ok(_) => {}
+            }
+            common::transfer_all(&mut s, &mut c);
+        }
+        match result {
+            Some(Error::Truncated) => {}
+            Some(other) => panic!("cut {cut}: {other:?}"),
+            // The cut fell after all the client sent: the server got the
+            // request; EOF without close_notify shows on the next read.
+            None => {
+                s.bufs.recv.set_eof();
+                loop {
+                    match s.conn.read(&mut s.bufs, &mut [0u8; 64]) {
+                        Ok(Status::Done(_)) => continue,
+                        Err(e) => {
+                            assert_eq!(e, Error::Truncated, "cut {cut}");
+                            break;
+                        }
+                        Ok(other) => panic!("cut {cut}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+}
