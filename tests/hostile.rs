@@ -343,12 +343,9 @@ fn transport_eof_at_every_point_of_a_live_session() {
             if fed == cut {
                 s.bufs.recv.set_eof();
             }
-            match s.conn.read(&mut s.bufs, &mut [0u8; 64]) {
-                Err(e) => {
-                    result = Some(e);
-                    break;
-                }
-                Ok(_) => {}
+            if let Err(e) = s.conn.read(&mut s.bufs, &mut [0u8; 64]) {
+                result = Some(e);
+                break;
             }
             common::transfer_all(&mut s, &mut c);
         }
