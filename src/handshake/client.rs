@@ -186,8 +186,9 @@ fn encode_hello(
         group: kx.group(),
         public: kx.public(),
     }];
-    let record_size_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT)
-        .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
+    // in TLS 1.3): a server can only announce its own limit in answer.
+    let record_size_limit = u16::try_from(config.record.recv_max_fragment_len + 1).ok();
     let hello = ClientHelloOut {
         random: &fields.random,
         session_id: fields
