@@ -110,7 +110,16 @@ pub struct RecordConfig {
     pub recv_max_fragment_len: usize,
     /// Padding of sent records.
     pub padding: Padding,
+    /// Replace the sending key with a KeyUpdate before it comes within
+    /// [`AUTO_KEY_UPDATE_MARGIN`] records of its usage limit (default on).
+    /// Off, the connection closes with [`Error::KeyExhausted`] instead.
+    pub auto_key_update: bool,
 }
+
+/// Records before a key's usage limit at which the engine sends a
+/// KeyUpdate on its own: 2^16, far from AES-GCM's 2^24.5 and leaving a
+/// margin for records already queued.
+pub const AUTO_KEY_UPDATE_MARGIN: u64 = 1 << 16;
 
 impl Default for RecordConfig {
     fn default() -> Self {
@@ -119,6 +128,7 @@ impl Default for RecordConfig {
             max_fragment_len: MAX_PLAINTEXT,
             recv_max_fragment_len: MAX_PLAINTEXT,
             padding: Padding::None,
+            auto_key_update: true,
         }
     }
 }
@@ -310,6 +320,31 @@ impl<'a> Connection<'a> {
         Ok(conn)
     }
 
+    #[doc(hidden)]
+    /// Test hook: a client that has already sent `client_hello` (a whole
+    /// message) with `kx`'s key share, for replaying published traces.
+    pub fn client_after_hello(
+        config: &'a ClientConfig<'a>,
+        server_name: Option<&'a str>,
+        now: UnixTime,
+        client_hello: &[u8],
+        kx: crate::handshake::kx::KeyExchange,
+    ) -> Result<Self, Error> {
+        let ctx = Context {
+            now,
+            server_name,
+            resume: None,
+        };
+        let (state, pending) = client::State::after_hello(config, ctx, client_hello, kx)?;
+        let mut conn = Self::with(
+            config.record,
+            Some(Handshake::Client(state)),
+            config.max_handshake_message,
+        )?;
+        conn.records = Records::Pending(pending);
+        Ok(conn)
+    }
+
     /// A server connection. `now` is the time client certificates are
     /// checked against.
     pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
@@ -362,7 +397,7 @@ impl Connection<'_> {
     /// What the handshake settled on, once it is complete (`None` for a
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
-        self.negotiated.as_ref()
+        self.negotiated.as_ref().filter(|_| self.hs.is_none())
     }
 
     /// Keying material exported from the connection (RFC 8446 §7.5, the
@@ -510,11 +545,22 @@ impl Connection<'_> {
                 other => return Ok(other.map(|()| 0)),
             }
         }
-        match self.flush_key_update(&mut tx)? {
-            Status::Done(()) => {}
-            other => return Ok(other.map(|()| 0)),
-        }
         loop {
+            // A KeyUpdate asked for (by the caller, the peer, or the usage
+            // limit coming near) goes out before more data.
+            if self.config.auto_key_update
+                && self.key_update.is_none()
+                && self
+                    .records
+                    .send()
+                    .is_some_and(|k| k.records_left() <= AUTO_KEY_UPDATE_MARGIN)
+            {
+                self.key_update = Some(false);
+            }
+            match self.flush_key_update(&mut tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other.map(|()| 0)),
+            }
             let Some(rest) = data.get(self.write_sealed..).filter(|r| !r.is_empty()) else {
                 self.write_sealed = 0;
                 return Ok(Status::Done(data.len()));
@@ -1114,7 +1160,11 @@ impl Connection<'_> {
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
-        let protected = self.records.recv().is_some() && !ccs;
+        // While the handshake runs, a peer that fails before it has our
+        // keys in place (OpenSSL does) sends its alert in the clear: read
+        // it as the alert it is rather than as an unexpected record.
+        let plain_alert = handshaking && header.content_type == ContentType::ALERT;
+        let protected = self.records.recv().is_some() && !ccs && !plain_alert;
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)

@@ -232,6 +232,16 @@ impl Secret {
     }
 }
 
+/// binder_key = Derive-Secret(Early Secret(`psk`), "res binder", "")
+/// (RFC 8446 §7.1). A PSK binder is its Finished-style MAC
+/// ([`Secret::finished_mac`]) over the transcript hash of the ClientHello
+/// cut before its binder list.
+pub fn binder_key(suite: &Suite, psk: &[u8]) -> Secret {
+    EarlySecret::new(suite, Some(psk))
+        .secret()
+        .derive(suite, b"res binder", &Hash::empty(suite))
+}
+
 /// The TLS 1.3 key schedule (RFC 8446 §7.1), one stage at a time. Each
 /// stage consumes the previous one, so a secret cannot be used out of order.
 pub struct EarlySecret(Secret);

@@ -391,7 +391,11 @@ fn flood_of_empty_records_is_cut_off() {
 }
 
 fn exhaust(suite: &'static Suite, start: u64) {
-    let mut p = Pair::new(suite);
+    // Without automatic KeyUpdate, the key runs out and the connection
+    // closes.
+    let mut cfg = RecordConfig::default();
+    cfg.auto_key_update = false;
+    let mut p = Pair::with(suite, cfg, cfg, Sizes::default(), Sizes::default());
     p.client.conn.set_sequence_numbers(start, 0);
     p.server.conn.set_sequence_numbers(0, start);
     // One data record fits before the last sequence number, kept for the
@@ -438,6 +442,27 @@ fn sequence_exhaustion_closes_instead_of_wrapping() {
 fn aead_usage_limit_closes_the_connection() {
     // AES-GCM: 2^24.5 records per key (RFC 8446 §5.5).
     exhaust(&AES128, AES128.max_records - 2);
+}
+
+#[test]
+fn aead_usage_limit_triggers_a_key_update_by_default() {
+    let mut p = Pair::new(&AES128);
+    let near = AES128.max_records - tlspair::conn::AUTO_KEY_UPDATE_MARGIN;
+    p.client.conn.set_sequence_numbers(near - 2, 0);
+    p.server.conn.set_sequence_numbers(0, near - 2);
+    // Two records under the old key, then a KeyUpdate and new keys.
+    for _ in 0..4 {
+        assert_eq!(
+            common::send_and_receive(&mut p.client, &mut p.server, b"more"),
+            b"more"
+        );
+    }
+    assert_eq!(
+        p.client.conn.sequence_numbers().0,
+        2,
+        "fresh key: KeyUpdate + ... restart at 0"
+    );
+    assert_eq!(p.server.conn.sequence_numbers().1, 2);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use common::tls::{self, certified, client_config, complete, outcome, pair, server_config};
 use common::{send_and_receive, transfer_all, Side};
 use tlspair::test_credentials as creds;
@@ -680,18 +682,6 @@ fn mutual_tls_required_optional_and_absent() {
     );
 }
 
-/// A key log that keeps its lines.
-#[derive(Default)]
-struct Lines(std::sync::Mutex<Vec<String>>);
-
-impl tlspair::handshake::KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
-        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
-        self.0.lock().unwrap().push(line.to_owned());
-    }
-}
-
 fn secret_of(lines: &[String], label: &str) -> Vec<u8> {
     let line = lines
         .iter()
@@ -780,4 +770,246 @@ fn key_log_lines_are_the_secrets_in_use_and_exporters_agree() {
     let h = ring::digest::digest(&ring::digest::SHA384, b"ctx");
     tlspair::key_schedule::hkdf_expand_label(&prk, b"exporter", h.as_ref(), &mut want).unwrap();
     assert_eq!(ex(&s.conn, b"EXPERIMENTAL x", Some(b"ctx"), 32), want);
+}
+
+#[test]
+fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
+    for mode in [tlspair::WriteMode::Complete, tlspair::WriteMode::Partial] {
+        for updater_is_client in [true, false] {
+            let mut cc = client_config();
+            cc.record.write_mode = mode;
+            let (mut c, mut s) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+            complete(&mut c, &mut s).unwrap();
+            let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+            let mut got = Vec::with_capacity(data.len());
+            let mut buf = vec![0u8; 64 << 10];
+            let (mut start, mut end) = (0, 0);
+            let mut updated = false;
+            while got.len() < data.len() {
+                if start == end && end < data.len() {
+                    end = (start + (1 << 20)).min(data.len());
+                }
+                if start < end {
+                    match c.conn.write(&mut c.bufs, &data[start..end]).unwrap() {
+                        Status::Done(n) => {
+                            start += n;
+                            if mode == tlspair::WriteMode::Partial {
+                                end = start;
+                            }
+                        }
+                        // Halfway, with a write pending: update keys.
+                        Status::WantWrite { .. } if !updated && start >= 8 << 20 => {
+                            if updater_is_client {
+                                c.conn.key_update(true);
+                            } else {
+                                s.conn.key_update(true);
+                            }
+                            updated = true;
+                        }
+                        Status::WantWrite { .. } => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+                transfer_all(&mut c, &mut s);
+                loop {
+                    match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+                        Status::Done(n) => got.extend_from_slice(&buf[..n]),
+                        Status::WantRead => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+                // The server's KeyUpdate (or its reply) flows back.
+                transfer_all(&mut s, &mut c);
+                let _ = c.conn.read(&mut c.bufs, &mut buf).unwrap();
+                if !updated && mode == tlspair::WriteMode::Partial && start >= 8 << 20 {
+                    if updater_is_client {
+                        c.conn.key_update(true);
+                    } else {
+                        s.conn.key_update(true);
+                    }
+                    updated = true;
+                }
+            }
+            assert!(updated);
+            assert!(got == data, "{mode:?} {updater_is_client}");
+            // Both directions rekeyed: far fewer records under the current keys.
+            assert!(
+                c.conn.sequence_numbers().0 < 1000,
+                "{:?}",
+                c.conn.sequence_numbers()
+            );
+            assert!(s.conn.sequence_numbers().1 < 1000);
+        }
+    }
+}
+
+#[test]
+fn a_plaintext_alert_during_the_handshake_is_reported() {
+    // A client that fails after our flight may answer in the clear
+    // (OpenSSL does): the server reports the alert, not a protocol error.
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    s.bufs.recv.fill(&[21, 3, 3, 0, 2, 2, 48]);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap_err(),
+        Error::AlertReceived(AD::UNKNOWN_CA)
+    );
+}
+
+/// Decrypts the protected records in `bytes` (after any plaintext ones)
+/// with `secret`, lets `edit` change the handshake plaintext, and seals it
+/// again under the same key and sequence numbers: a man in the middle who
+/// knows the handshake keys (from the key log).
+fn tamper(bytes: &[u8], secret: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    use tlspair::record::protect::RecordKey;
+    use tlspair::record::{Header, HEADER_LEN};
+    let suite = &tlspair::TLS13_AES_128_GCM_SHA256;
+    let mut opener = RecordKey::new(suite, secret).unwrap();
+    let mut sealer = RecordKey::new(suite, secret).unwrap();
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some(h) = Header::parse(rest) {
+        let total = HEADER_LEN + h.len;
+        let mut rec = rest[..total].to_vec();
+        rest = &rest[total..];
+        if h.content_type != tlspair::ContentType::APPLICATION_DATA {
+            out.extend(rec);
+            continue;
+        }
+        let (ty, len) = opener.open(&mut rec).unwrap();
+        let mut plain = rec[HEADER_LEN..HEADER_LEN + len].to_vec();
+        edit(&mut plain);
+        let mut new = vec![0u8; HEADER_LEN + plain.len() + 1 + 16];
+        new[HEADER_LEN..HEADER_LEN + plain.len()].copy_from_slice(&plain);
+        sealer.seal(ty, plain.len(), &mut new).unwrap();
+        out.extend(new);
+    }
+    out
+}
+
+#[test]
+fn tampered_finished_is_decrypt_error_both_ways() {
+    let suites: &'static [&'static tlspair::Suite] =
+        Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
+    for tamper_server in [true, false] {
+        // The server's key log knows both handshake secrets once it has
+        // answered the ClientHello.
+        let log: &'static Lines = Box::leak(Box::default());
+        let mut cc = client_config();
+        cc.suites = suites;
+        let mut sc = server_config(&[certified(&creds::SERVER_ED25519)]);
+        sc.key_log = Some(log);
+        let (mut c, mut s) = pair(cc, sc);
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        transfer_all(&mut c, &mut s);
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+        // The last byte of the last handshake message is the Finished's.
+        let flip_last = |p: &mut Vec<u8>| *p.last_mut().unwrap() ^= 1;
+        if tamper_server {
+            let flight = s.bufs.send.pending().to_vec();
+            s.bufs.send.consume(usize::MAX);
+            let hs = secret_of(&log.0.lock().unwrap(), "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+            c.bufs.recv.fill(&tamper(&flight, &hs, flip_last));
+            assert_eq!(
+                c.conn.handshake(&mut c.bufs).unwrap_err(),
+                Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
+            );
+            transfer_all(&mut c, &mut s);
+            assert_eq!(
+                s.conn.handshake(&mut s.bufs).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
+        } else {
+            transfer_all(&mut s, &mut c);
+            assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::Done(()));
+            let flight = c.bufs.send.pending().to_vec();
+            c.bufs.send.consume(usize::MAX);
+            let hs = secret_of(&log.0.lock().unwrap(), "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
+            s.bufs.recv.fill(&tamper(&flight, &hs, flip_last));
+            assert_eq!(
+                s.conn.handshake(&mut s.bufs).unwrap_err(),
+                Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
+            );
+            transfer_all(&mut s, &mut c);
+            assert_eq!(
+                c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
+        }
+    }
+}
+
+#[test]
+fn early_data_is_skipped_while_rejected() {
+    // A client offering 0-RTT sends early data under keys we never derive:
+    // the server skips those records and completes the handshake.
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    // Add early_data to the ClientHello: rebuild it with the extension
+    // (type 42, empty) appended, fixing the three lengths.
+    let mut rec = c.bufs.send.pending().to_vec();
+    c.bufs.send.consume(usize::MAX);
+    rec.extend([0, 42, 0, 0]);
+    let bump = |v: &mut [u8], at: usize, width: usize| {
+        let mut n = 0usize;
+        for b in &v[at..at + width] {
+            n = n << 8 | usize::from(*b);
+        }
+        n += 4;
+        for i in 0..width {
+            v[at + width - 1 - i] = (n >> (8 * i)) as u8;
+        }
+    };
+    bump(&mut rec, 3, 2); // record length
+    bump(&mut rec, 6, 3); // handshake length
+                          // The extensions length sits after the fixed fields.
+    let sid = usize::from(rec[5 + 4 + 2 + 32]);
+    let at = 5 + 4 + 2 + 32 + 1 + sid;
+    let suites = usize::from(rec[at]) << 8 | usize::from(rec[at + 1]);
+    let at = at + 2 + suites;
+    let comp = usize::from(rec[at]);
+    bump(&mut rec, at + 1 + comp, 2);
+    s.bufs.recv.fill(&rec);
+    // Two records of "early data" that no key of ours opens.
+    for _ in 0..2 {
+        let mut junk = vec![23, 3, 3, 0, 64];
+        junk.extend([0x5a; 64]);
+        s.bufs.recv.fill(&junk);
+    }
+    // The server answers; the client (which never meant 0-RTT) finishes.
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    transfer_all(&mut s, &mut c);
+    // The client's transcript has the original ClientHello: this run only
+    // checks the server's skipping, so the client's Finished would not
+    // match. Its refusal is its own business; the server must still be
+    // waiting, not failed.
+    assert!(s.conn.error().is_none());
+    assert!(s.conn.is_handshaking());
+}
+
+#[test]
+fn server_keeps_the_client_server_name() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    assert!(
+        s.conn.negotiated().is_none(),
+        "nothing shown before the handshake completes"
+    );
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(
+        n.server_name.map(|h| h.as_str().to_owned()).as_deref(),
+        Some("localhost")
+    );
+    assert!(c.conn.negotiated().unwrap().server_name.is_none());
 }

@@ -244,3 +244,22 @@ fn a_flood_of_tickets_is_cut_off() {
         usize::from(tlspair::conn::MAX_EMPTY_RECORDS)
     );
 }
+
+#[test]
+fn a_client_that_wants_tickets_lists_a_psk_mode() {
+    // Without a ticket to offer, psk_key_exchange_modes still goes out when
+    // the client keeps tickets, and not otherwise.
+    for (sink, want) in [(true, true), (false, false)] {
+        let store: &'static Store = leak(Store::default());
+        let mut cc = client_config();
+        if sink {
+            cc.ticket_sink = Some(store);
+        }
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), at(T0)).unwrap());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending()[5..].to_vec();
+        let ch = tlspair::handshake::messages::ClientHello::parse(&hello[4..]).unwrap();
+        assert_eq!(ch.ext.psk_modes, want.then_some(&[1u8][..]));
+        assert!(ch.ext.pre_shared_key.is_none());
+    }
+}

@@ -103,3 +103,47 @@ fn every_secret_of_the_schedule() {
     let resumption = master.resumption_secret(&SUITE, &transcript.current());
     assert_eq!(resumption.as_bytes(), &v("resumption_master_secret")[..]);
 }
+
+fn r(name: &str) -> Vec<u8> {
+    common::vectors("rfc8448_resumption.txt")
+        .remove(name)
+        .unwrap_or_else(|| panic!("missing vector {name}"))
+}
+
+#[test]
+fn resumption_psk_early_secret_and_binder() {
+    // §3's NewSessionTicket carries nonce 00 00: the §4 PSK derives from
+    // §3's resumption master secret.
+    let res = tlspair::key_schedule::Secret::new(&v("resumption_master_secret")).unwrap();
+    let psk = res.expand(&SUITE, b"resumption", &[0, 0]);
+    assert_eq!(psk.as_bytes(), &r("psk")[..]);
+    assert_eq!(
+        EarlySecret::new(&SUITE, Some(psk.as_bytes()))
+            .secret()
+            .as_bytes(),
+        &r("early_secret")[..]
+    );
+
+    // The binder covers the ClientHello up to its binder list; our parser
+    // finds that cut in the trace's ClientHello.
+    let hello = r("client_hello_with_binders");
+    let ch = tlspair::handshake::messages::ClientHello::parse(&hello[4..]).unwrap();
+    let offered =
+        tlspair::handshake::messages::OfferedPsks::parse(ch.ext.pre_shared_key.unwrap()).unwrap();
+    let cut = hello.len() - offered.binders_len;
+    assert_eq!(&hello[..cut], &r("client_hello_prefix")[..]);
+    let mut transcript = Transcript::new(&SUITE);
+    transcript.add(&hello[..cut]);
+    assert_eq!(transcript.current().as_bytes(), &r("binder_hash")[..]);
+
+    let key = tlspair::key_schedule::binder_key(&SUITE, psk.as_bytes());
+    assert_eq!(key.as_bytes(), &r("binder_key")[..]);
+    let binder = key.finished_mac(&SUITE, &transcript.current());
+    assert_eq!(binder.as_bytes(), &r("binder")[..]);
+    assert_eq!(offered.binders().next().unwrap(), &r("binder")[..]);
+    assert!(key.verify_finished(
+        &SUITE,
+        &transcript.current(),
+        offered.binders().next().unwrap()
+    ));
+}
