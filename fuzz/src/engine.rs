@@ -170,9 +170,7 @@ pub fn run_server(data: &[u8]) -> Option<Outcome> {
 /// bytes).
 pub fn run_client(data: &[u8]) -> Option<Outcome> {
     let (plan, body) = EnginePlan::parse(data)?;
-    let sink = fixtures::CountTickets::default();
-    let mut config = fixtures::client_config(plan.config_flags(), plan.record());
-    config.ticket_sink = Some(&sink);
+    let config = fixtures::client_config(plan.config_flags(), plan.record());
     let conn = fixtures::client(&config, plan.config_flags());
     let mut driver = Driver::new(conn, plan);
     // The ClientHello goes out before anything is received.

@@ -7,6 +7,7 @@
 //! built from the same [`Flags`], and its encrypted records still open.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 #[allow(deprecated)]
@@ -141,6 +142,7 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
     let f = fixtures();
     let mut config = ClientConfig::new(&f.server_verifier, rng());
     config.record = record;
+    config.ticket_sink = Some(&TICKETS);
     if flags.has(Flags::CLIENT_AUTH) {
         config.client_auth = Some(f.client_cert);
     }
@@ -192,15 +194,20 @@ impl TicketSink for FirstTicket {
     }
 }
 
-/// Counts the tickets a client receives, allocating nothing.
+/// Counts the tickets a client receives, allocating nothing. Every client
+/// has one (a client that keeps tickets says so in its ClientHello), so
+/// recorded and fuzzed clients send the same bytes.
 #[derive(Default)]
-pub struct CountTickets(pub core::cell::Cell<usize>);
+pub struct CountTickets(pub AtomicUsize);
 
 impl TicketSink for CountTickets {
     fn store(&self, _: &NewTicket<'_>) {
-        self.0.set(self.0.get() + 1);
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+/// The sink of every client built here.
+pub static TICKETS: CountTickets = CountTickets(AtomicUsize::new(0));
 
 /// The ticket of a full handshake between default configurations: the
 /// same bytes on every run, so a recorded resumption replays.

@@ -10,7 +10,7 @@ use tlspair::handshake::messages::{
     announced_len, encode_certificate, encode_new_session_ticket, split_message, write_message,
     CertificateChain, CertificateRequest, CertificateVerify, ClientHello, ClientHelloOut,
     EncryptedExtensions, EncryptedExtensionsOut, HelloRetryRequestOut, KeyShare, NewSessionTicket,
-    OfferedPsks, PskIdentity, ServerHello, ServerHelloOut, HANDSHAKE_HEADER_LEN,
+    OfferedPsks, PskIdentity, ServerHello, ServerHelloOut, HANDSHAKE_HEADER_LEN, PSK_DHE_KE,
 };
 use tlspair::record::protect::RecordKey;
 use tlspair::record::{deframe, Header, HEADER_LEN, MAX_PLAINTEXT, RECORD_OVERHEAD, TAG_LEN};
@@ -124,9 +124,10 @@ fn encode_message(
 /// of at most 64 bytes. Compared: random, legacy_session_id,
 /// cipher_suites, server_name, supported_groups, signature_algorithms,
 /// key_share entries (absent = empty), ALPN names, record_size_limit,
-/// cookie, and the PSK identity, ticket age and binder length. Fixed by
-/// the encoder, not compared: legacy_version (0x0303), compression ([0]),
-/// supported_versions ([TLS 1.3]), psk_key_exchange_modes, early_data,
+/// cookie, the presence of psk_key_exchange_modes (its value is always
+/// written as [psk_dhe_ke]), and the PSK identity, ticket age and binder
+/// length. Fixed by the encoder, not compared: legacy_version (0x0303),
+/// compression ([0]), supported_versions ([TLS 1.3]), early_data,
 /// signature_algorithms_cert and unknown extensions (not written), order.
 fn client_hello(body: &[u8]) {
     let Ok(ch) = ClientHello::parse(body) else {
@@ -180,6 +181,7 @@ fn client_hello(body: &[u8]) {
         alpn: &alpn,
         record_size_limit: ch.ext.record_size_limit,
         cookie: ch.ext.cookie,
+        want_tickets: ch.ext.psk_modes.is_some(),
         psk,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
@@ -224,6 +226,13 @@ fn client_hello(body: &[u8]) {
         "record_size_limit"
     );
     assert_eq!(back.ext.cookie, ch.ext.cookie, "cookie");
+    // Any psk_key_exchange_modes, or a PSK, comes back as [psk_dhe_ke].
+    let modes_sent = ch.ext.psk_modes.is_some() || psk.is_some();
+    assert_eq!(
+        back.ext.psk_modes,
+        modes_sent.then_some(&[PSK_DHE_KE][..]),
+        "psk_key_exchange_modes"
+    );
     assert_eq!(
         back.ext.supported_versions.map(|l| l.bytes()),
         Some(&[3, 4][..]),
