@@ -31,7 +31,7 @@ use tlspair::{Buffers, Connection, ContentType, Error, RecordConfig, Status};
 use tlspair_fuzz::{seal_records, Expected, Plan};
 
 /// An alert record: level and description, sealed.
-const ALERT_RECORD_LEN: usize = MIN_SEND_CAPACITY;
+const ALERT_RECORD_LEN: usize = RECORD_OVERHEAD + 2;
 /// A KeyUpdate reply: handshake header (4) and request flag (1), sealed.
 const KEY_UPDATE_RECORD_LEN: usize = RECORD_OVERHEAD + 4 + 1;
 

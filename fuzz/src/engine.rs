@@ -23,7 +23,7 @@
 //! - at end of stream, the connection ends (an error or `Closed`) and says
 //!   the same again after a drain, with no alert left pending.
 
-use tlspair::record::{max_record_len, MAX_PLAINTEXT, MIN_SEND_CAPACITY};
+use tlspair::record::{max_record_len, MAX_PLAINTEXT};
 use tlspair::{Buffers, Connection, Error, Misuse, RecordConfig, Status};
 
 use crate::alloc_count::no_alloc;
@@ -455,7 +455,7 @@ impl<'a> Driver<'a> {
             "alert still pending with an empty send buffer"
         );
         assert!(
-            self.bufs.send.len() >= MIN_SEND_CAPACITY || self.bufs.send.is_empty(),
+            self.bufs.send.len() >= tlspair::record::HEADER_LEN + 2 || self.bufs.send.is_empty(),
             "a partial record in the send buffer"
         );
     }
