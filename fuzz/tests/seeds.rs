@@ -1,0 +1,66 @@
+//! Every committed seed of the whole-engine targets, replayed as a plain
+//! test: a panic anywhere in the engine (or a broken contract check, which
+//! panics) fails it, as it would abort the fuzzer. The regression seeds of
+//! past findings are among them. (The `deframe` target keeps its logic in
+//! its own file; `fuzz/smoke.sh` replays its seeds first thing.)
+
+use std::fs;
+use std::path::PathBuf;
+
+use arbitrary::{Arbitrary, Unstructured};
+
+fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
+    let mut out: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&path).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no seeds for {target}");
+    out
+}
+
+#[test]
+fn server_seeds() {
+    for (name, data) in seeds("server") {
+        eprintln!("server/{name}");
+        let _ = tlspair_fuzz::engine::run_server(&data);
+    }
+}
+
+#[test]
+fn client_seeds() {
+    for (name, data) in seeds("client") {
+        eprintln!("client/{name}");
+        let _ = tlspair_fuzz::engine::run_client(&data);
+    }
+}
+
+#[test]
+fn session_seeds() {
+    for (name, data) in seeds("session") {
+        eprintln!("session/{name}");
+        // As libFuzzer's arbitrary glue does: take the whole input.
+        if let Ok(session) =
+            tlspair_fuzz::session::Session::arbitrary_take_rest(Unstructured::new(&data))
+        {
+            tlspair_fuzz::session::run(&session);
+        }
+    }
+}
+
+#[test]
+fn message_seeds() {
+    for (name, data) in seeds("messages") {
+        eprintln!("messages/{name}");
+        tlspair_fuzz::messages::run(&data);
+    }
+}
