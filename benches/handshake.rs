@@ -19,14 +19,15 @@
 //!
 //! Each iteration is one whole handshake (both connections created,
 //! driven through in-memory buffers reused across iterations, dropped).
-//! After criterion's report the bench prints the ratios from this run's
-//! medians. `cargo bench --bench handshake` takes about 40 seconds.
+//! After criterion's report a paired pass (every variant once per round,
+//! order rotating; see benches/transfer.rs) prints the ratios to quote.
+//! `cargo bench --bench handshake` takes about a minute.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{estimate, handshake_bufs, speed_ratio, Ours, PublicKeyLimit, Theirs};
+use common::{handshake_bufs, paired, paired_pass_wanted, Ours, PublicKeyLimit, Theirs, Variant};
 use criterion::{criterion_group, Criterion};
 
 fn full(c: &mut Criterion) {
@@ -59,34 +60,85 @@ fn resumed(c: &mut Criterion) {
     assert!(conn.negotiated().expect("negotiated").resumed);
 
     let mut g = c.benchmark_group("handshake/resumed");
-    g.bench_function("tlspair", |b| b.iter(|| ours.resumed(ticket, &mut cb, &mut sb)));
+    g.bench_function("tlspair", |b| {
+        b.iter(|| ours.resumed(ticket, &mut cb, &mut sb))
+    });
     g.bench_function("rustls", |b| b.iter(|| theirs.resumed(&mut wire)));
     g.finish();
 }
 
-fn ratios() {
-    let per_sec = |ns: f64| 1e9 / ns;
-    println!("\nMedians of this run (handshakes/s; ratios are rate ours / reference, 95% CI of the medians in brackets):");
-    let row = |group: &str, reference: &str| {
-        let (Some(ours), Some(r)) = (estimate(group, "tlspair"), estimate(group, reference)) else {
-            return;
-        };
-        let (x, lo, hi) = speed_ratio(ours, r);
+/// Handshakes per paired round and variant.
+const PER_ROUND: usize = 16;
+
+/// Times `PER_ROUND` calls of `f`; returns the time of one.
+fn time<'a>(mut f: impl FnMut() + 'a) -> impl FnMut() -> Duration + 'a {
+    move || {
+        let t = Instant::now();
+        for _ in 0..PER_ROUND {
+            f();
+        }
+        t.elapsed() / PER_ROUND as u32
+    }
+}
+
+/// The paired pass (see `common::paired`): the figures docs/performance.md
+/// uses.
+fn paired_ratios() {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    let limit = PublicKeyLimit::new();
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let mut wire = Vec::with_capacity(20_000);
+    drop(theirs.resumed(&mut wire));
+    let bufs = std::cell::RefCell::new((cb, sb, wire));
+    let (o, th, b) = (&ours, &theirs, &bufs);
+    let variants = vec![
+        Variant::new(
+            "full/tlspair",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.full(cb, sb);
+            }),
+        ),
+        Variant::new(
+            "full/rustls",
+            time(move || drop(th.full(&mut b.borrow_mut().2))),
+        ),
+        Variant::new("full/public-key-limit", time(|| limit.run())),
+        Variant::new(
+            "resumed/tlspair",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.resumed(ticket, cb, sb);
+            }),
+        ),
+        Variant::new(
+            "resumed/rustls",
+            time(move || drop(th.resumed(&mut b.borrow_mut().2))),
+        ),
+    ];
+    let rounds = 150;
+    let p = paired(rounds, variants);
+    println!("\nPaired rounds ({rounds} rounds of {PER_ROUND} handshakes per variant): median handshakes/s [p25, p75];");
+    println!("ratios are rate ours / reference, median of per-round ratios [p25, p75]");
+    for name in &p.names {
+        let (t, t25, t75) = p.time(name);
         println!(
-            "  {group:<18} tlspair {:>7.0}/s   {reference:<16} {:>7.0}/s   ratio {x:.3} [{lo:.3}, {hi:.3}]",
-            per_sec(ours.median),
-            per_sec(r.median),
+            "  {name:<22} {:>7.0}/s [{:.0}, {:.0}]",
+            1.0 / t,
+            1.0 / t75,
+            1.0 / t25
         );
-    };
-    row("handshake/full", "public-key-limit");
-    row("handshake/full", "rustls");
-    row("handshake/resumed", "rustls");
-    if let (Some(f), Some(r)) = (
-        estimate("handshake/full", "rustls"),
-        estimate("handshake/full", "public-key-limit"),
-    ) {
-        let (x, lo, hi) = speed_ratio(f, r);
-        println!("  (rustls full / public-key limit: {x:.3} [{lo:.3}, {hi:.3}])");
+    }
+    for (a, r) in [
+        ("full/tlspair", "full/public-key-limit"),
+        ("full/tlspair", "full/rustls"),
+        ("resumed/tlspair", "resumed/rustls"),
+        ("full/rustls", "full/public-key-limit"),
+    ] {
+        let (x, lo, hi) = p.ratio(a, r);
+        println!("  {a} / {r}: {x:.3} [{lo:.3}, {hi:.3}]");
     }
 }
 
@@ -102,5 +154,7 @@ criterion_group! {
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    ratios();
+    if paired_pass_wanted() {
+        paired_ratios();
+    }
 }

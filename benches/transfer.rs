@@ -21,21 +21,30 @@
 //!   and `ReadTraffic::next_record`.
 //!
 //! Connections are fresh for every criterion sample (set up untimed), so
-//! no key nears its usage limit. After criterion's report the bench
-//! prints the ratios (throughput of ours / reference, medians of this
-//! run). `cargo bench --bench transfer` takes about 2 minutes on 2 cores.
+//! no key nears its usage limit.
+//!
+//! On a shared 2-core machine criterion's medians, taken one benchmark
+//! after another, drift with the load of other processes (a ring limit
+//! slower than the engine built on it was seen). So after criterion's
+//! report a paired pass runs every variant once per round, rotating the
+//! order, and prints the median of the per-round ratios: those are the
+//! figures to quote. `cargo bench --bench transfer` takes about 3 minutes
+//! on 2 cores (the paired pass is skipped when a filter is given).
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::{
-    estimate, speed_ratio, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs, Transport,
-    UnbufferedTransfer,
+    paired, paired_pass_wanted, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
+    Transport, UnbufferedTransfer, Variant,
 };
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
 const TOTAL: usize = 16 << 20;
+/// Bytes per variant per round of the paired pass: small units, many
+/// rounds, so a burst of load spoils few pairs.
+const PAIRED_TOTAL: usize = 2 << 20;
 const WRITES: [usize; 3] = [16 * 1024, 1024, 64];
 
 const OURS: [(&str, Read, Transport); 4] = [
@@ -68,7 +77,10 @@ fn bench_write(
 
     // Untimed: every variant delivers all the bytes.
     for (_, read, transport) in OURS {
-        assert_eq!(OurTransfer::new(ours).run(&chunk, TOTAL, transport, read), TOTAL);
+        assert_eq!(
+            OurTransfer::new(ours).run(&chunk, TOTAL, transport, read),
+            TOTAL
+        );
     }
     assert_eq!(RustlsTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
     assert_eq!(UnbufferedTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
@@ -133,28 +145,57 @@ fn transfer(c: &mut Criterion) {
     }
 }
 
-/// Prints, per write size, each variant's median throughput and its ratio
-/// to ring and to rustls (buffered), from this run's estimates.
-fn ratios() {
-    let gib = |ns: f64| TOTAL as f64 / ns / 1.073_741_824;
-    println!("\nMedians of this run (GiB/s; ratios are throughput ours / reference, 95% CI of the medians in brackets):");
-    for write in WRITES {
-        let g = group_name(write);
-        let (Some(ring), Some(rustls)) = (estimate(&g, "ring"), estimate(&g, "rustls/buffered"))
-        else {
-            continue;
-        };
-        println!("  {write:>5} B writes: ring {:.2}", gib(ring.median));
-        let mut rows: Vec<&str> = OURS.iter().map(|(n, _, _)| *n).collect();
-        rows.push("rustls/unbuffered");
-        rows.push("rustls/buffered");
-        for name in rows {
-            let Some(e) = estimate(&g, name) else { continue };
-            let (r, rlo, rhi) = speed_ratio(e, ring);
-            let (t, tlo, thi) = speed_ratio(e, rustls);
+/// The paired pass: per write size, every variant once per round, the
+/// order rotating; ratios are taken within each round (see
+/// `common::paired`). These are the figures docs/performance.md uses.
+fn paired_ratios(ours: &Ours, theirs: &Theirs) {
+    println!("\nPaired rounds (2 MiB per variant per round): median GiB/s [p25, p75];");
+    println!("ratios are throughput ours / reference, median of per-round ratios [p25, p75]");
+    for (write, rounds) in WRITES.into_iter().zip([200, 120, 40]) {
+        let chunk: Vec<u8> = (0..write).map(|i| i as u8).collect();
+        let chunk = &chunk;
+        let mut variants = vec![Variant::new("ring", move || {
+            let mut r = RingRecord::new(chunk);
+            let t = Instant::now();
+            r.transfer(PAIRED_TOTAL);
+            t.elapsed()
+        })];
+        for (name, read, transport) in OURS {
+            variants.push(Variant::new(name, move || {
+                let mut x = OurTransfer::new(ours);
+                let t = Instant::now();
+                x.run(chunk, PAIRED_TOTAL, transport, read);
+                t.elapsed()
+            }));
+        }
+        variants.push(Variant::new("rustls/unbuffered", move || {
+            let mut x = UnbufferedTransfer::new(theirs);
+            let t = Instant::now();
+            x.run(chunk, PAIRED_TOTAL);
+            t.elapsed()
+        }));
+        variants.push(Variant::new("rustls/buffered", move || {
+            let mut x = RustlsTransfer::new(theirs);
+            let t = Instant::now();
+            x.run(chunk, PAIRED_TOTAL);
+            t.elapsed()
+        }));
+        let p = paired(rounds, variants);
+        let gib = |s: f64| PAIRED_TOTAL as f64 / s / f64::from(1u32 << 30);
+        let (ring, _, _) = p.time("ring");
+        println!(
+            "  {write:>5} B writes, {rounds} rounds: ring {:.2} GiB/s",
+            gib(ring)
+        );
+        for name in p.names.iter().skip(1) {
+            let (t, t25, t75) = p.time(name);
+            let (r, r25, r75) = p.ratio(name, "ring");
+            let (q, q25, q75) = p.ratio(name, "rustls/buffered");
             println!(
-                "    {name:<28} {:>6.2}   / ring {r:.2} [{rlo:.2}, {rhi:.2}]   / rustls {t:.2} [{tlo:.2}, {thi:.2}]",
-                gib(e.median)
+                "    {name:<28} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]",
+                gib(t),
+                gib(t75),
+                gib(t25),
             );
         }
     }
@@ -173,5 +214,7 @@ criterion_group! {
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    ratios();
+    if paired_pass_wanted() {
+        paired_ratios(&Ours::new(), &Theirs::new());
+    }
 }

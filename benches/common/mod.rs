@@ -17,7 +17,9 @@ use ring::rand::SystemRandom;
 use rustls::crypto::ring as rustls_ring;
 use rustls::crypto::CryptoProvider;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use tlspair::handshake::ticket::{NewTicket, ResumptionTicket, StoredTicket, TicketKey, TicketSink};
+use tlspair::handshake::ticket::{
+    NewTicket, ResumptionTicket, StoredTicket, TicketKey, TicketSink,
+};
 use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
 use tlspair::record::{HEADER_LEN, TAG_LEN};
 use tlspair::sign::SigningKey;
@@ -105,8 +107,8 @@ impl Ours {
 
     /// A full handshake, then the ticket it brought, to offer again.
     pub fn first_ticket(&self, cb: &mut Bufs, sb: &mut Bufs) -> &'static ResumptionTicket<'static> {
-        let mut c = Connection::client(self.resuming_client, Some("localhost"), now())
-            .expect("client");
+        let mut c =
+            Connection::client(self.resuming_client, Some("localhost"), now()).expect("client");
         let mut s = Connection::server(self.ticket_server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
         read_tickets(&mut c, cb);
@@ -131,8 +133,9 @@ impl Ours {
         cb: &mut Bufs,
         sb: &mut Bufs,
     ) -> (Connection<'static>, Connection<'static>) {
-        let mut c = Connection::client_resuming(self.resuming_client, Some("localhost"), now(), ticket)
-            .expect("client");
+        let mut c =
+            Connection::client_resuming(self.resuming_client, Some("localhost"), now(), ticket)
+                .expect("client");
         let mut s = Connection::server(self.ticket_server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
         read_tickets(&mut c, cb);
@@ -200,6 +203,11 @@ pub struct OurTransfer {
 /// Storage of each view during bulk transfer: several full records.
 pub const TRANSFER_BUF: usize = 64 * 1024;
 
+/// Every transfer constructor first moves this much, untimed, so fresh
+/// buffers are faulted in and caches warm before anything is timed.
+const WARM_TOTAL: usize = 4 * TRANSFER_BUF;
+const WARM_CHUNK: [u8; 16 * 1024] = [0; 16 * 1024];
+
 impl OurTransfer {
     /// A fresh pair after a real handshake (fresh sequence numbers).
     pub fn new(ours: &Ours) -> Self {
@@ -207,13 +215,19 @@ impl OurTransfer {
         let mut sb = handshake_bufs();
         let (client, server) = ours.full(&mut cb, &mut sb);
         let buf = || Buffers::new(vec![0u8; TRANSFER_BUF], vec![0u8; TRANSFER_BUF]);
-        Self {
+        let mut t = Self {
             client,
             server,
             cb: buf(),
             sb: buf(),
             dst: vec![0u8; TRANSFER_BUF],
+        };
+        // Untimed: fault in every page of the fresh buffers (calloc'd
+        // memory is untouched until written) and warm the caches.
+        for transport in [Transport::Copy, Transport::Swap] {
+            t.run(&WARM_CHUNK, WARM_TOTAL, transport, Read::Copy);
         }
+        t
     }
 
     /// Sends `total` bytes as writes of `chunk` (whose length divides
@@ -296,7 +310,9 @@ impl Theirs {
         let p: Arc<CryptoProvider> = Arc::new(p);
 
         let mut roots = rustls::RootCertStore::empty();
-        roots.add(CertificateDer::from(creds::CA_CERT)).expect("test CA");
+        roots
+            .add(CertificateDer::from(creds::CA_CERT))
+            .expect("test CA");
         let mut client = rustls::ClientConfig::builder_with_provider(p.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .expect("TLS 1.3")
@@ -330,7 +346,8 @@ impl Theirs {
     }
 
     pub fn full(&self, wire: &mut Vec<u8>) -> (rustls::ClientConnection, rustls::ServerConnection) {
-        let mut c = rustls::ClientConnection::new(self.client.clone(), server_name()).expect("client");
+        let mut c =
+            rustls::ClientConnection::new(self.client.clone(), server_name()).expect("client");
         let mut s = rustls::ServerConnection::new(self.server.clone()).expect("server");
         rustls_handshake(&mut c, &mut s, wire);
         (c, s)
@@ -338,7 +355,10 @@ impl Theirs {
 
     /// A resumed handshake (the client's cache must hold a ticket from a
     /// previous one), with the new ticket delivered and stored.
-    pub fn resumed(&self, wire: &mut Vec<u8>) -> (rustls::ClientConnection, rustls::ServerConnection) {
+    pub fn resumed(
+        &self,
+        wire: &mut Vec<u8>,
+    ) -> (rustls::ClientConnection, rustls::ServerConnection) {
         let mut c = rustls::ClientConnection::new(self.resuming_client.clone(), server_name())
             .expect("client");
         let mut s = rustls::ServerConnection::new(self.ticket_server.clone()).expect("server");
@@ -404,12 +424,14 @@ impl RustlsTransfer {
         // default 64 KiB limit counts ciphertext, which is a little more.
         client.set_buffer_limit(None);
         server.set_buffer_limit(None);
-        Self {
+        let mut t = Self {
             client,
             server,
             wire,
             dst: vec![0u8; TRANSFER_BUF],
-        }
+        };
+        t.run(&WARM_CHUNK, WARM_TOTAL);
+        t
     }
 
     /// Same rounds as [`OurTransfer::run`]: the client writes a window of
@@ -504,11 +526,9 @@ macro_rules! unbuffered_step {
 
 impl UnbufferedTransfer {
     pub fn new(theirs: &Theirs) -> Self {
-        let mut client = rustls::client::UnbufferedClientConnection::new(
-            theirs.client.clone(),
-            server_name(),
-        )
-        .expect("client");
+        let mut client =
+            rustls::client::UnbufferedClientConnection::new(theirs.client.clone(), server_name())
+                .expect("client");
         let mut server =
             rustls::server::UnbufferedServerConnection::new(theirs.server.clone()).expect("server");
         // c2s / s2c: bytes in flight each way.
@@ -525,12 +545,14 @@ impl UnbufferedTransfer {
             }
         }
         assert!(client_done && server_done && c2s_len == 0 && s2c_len == 0);
-        Self {
+        let mut t = Self {
             client,
             server,
             out: c2s,
             inc: s2c,
-        }
+        };
+        t.run(&WARM_CHUNK, WARM_TOTAL);
+        t
     }
 
     /// Same rounds as [`OurTransfer::run`] with the swap transport: the
@@ -699,61 +721,105 @@ impl PublicKeyLimit {
 }
 
 // ---------------------------------------------------------------------
-// Reading criterion's results back, for ratios
+// Paired measurement: ratios that survive a shared machine
 
-/// A median time per iteration (ns) with its 95% confidence interval, as
-/// criterion wrote it in `<group>/<bench>/new/estimates.json`.
-#[derive(Clone, Copy, Debug)]
-pub struct Estimate {
-    pub median: f64,
-    pub lo: f64,
-    pub hi: f64,
+/// One contender of a paired run: `unit` does its own untimed setup and
+/// returns the time of one timed unit of work.
+pub struct Variant<'a> {
+    pub name: &'static str,
+    pub unit: Box<dyn FnMut() -> std::time::Duration + 'a>,
 }
 
-fn criterion_dir() -> std::path::PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return home.into();
+impl<'a> Variant<'a> {
+    pub fn new(name: &'static str, unit: impl FnMut() -> std::time::Duration + 'a) -> Self {
+        Self {
+            name,
+            unit: Box::new(unit),
+        }
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("criterion")
 }
 
-fn safe(name: &str) -> String {
-    name.replace(['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'], "_")
+/// Seconds per unit of each variant, round by round.
+pub struct Paired {
+    pub names: Vec<&'static str>,
+    pub secs: Vec<Vec<f64>>,
 }
 
-fn number_after(s: &str, key: &str) -> Option<f64> {
-    let at = s.find(key)? + key.len();
-    let rest = s[at..].trim_start_matches([':', ' ', '"']);
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
+/// Runs every variant once per round, `rounds` times (after one discarded
+/// warm-up round), rotating the order each round. Another process that
+/// slows the machine for a while slows every variant of the rounds it
+/// overlaps, so the ratio of two variants *within a round* stays honest
+/// where criterion's one-after-the-other medians drift apart.
+pub fn paired(rounds: usize, mut variants: Vec<Variant<'_>>) -> Paired {
+    let n = variants.len();
+    let mut secs = vec![Vec::with_capacity(rounds); n];
+    for round in 0..=rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let t = (variants[i].unit)().as_secs_f64();
+            if round > 0 {
+                secs[i].push(t);
+            }
+        }
+    }
+    Paired {
+        names: variants.iter().map(|v| v.name).collect(),
+        secs,
+    }
 }
 
-/// The median of `group`/`bench` from this run's estimates, if there.
-pub fn estimate(group: &str, bench: &str) -> Option<Estimate> {
-    let path = criterion_dir()
-        .join(safe(group))
-        .join(safe(bench))
-        .join("new/estimates.json");
-    let json = std::fs::read_to_string(path).ok()?;
-    let median = &json[json.find("\"median\"")?..];
-    Some(Estimate {
-        median: number_after(median, "\"point_estimate\"")?,
-        lo: number_after(median, "\"lower_bound\"")?,
-        hi: number_after(median, "\"upper_bound\"")?,
-    })
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let at = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
 }
 
-/// `reference / ours` as a speed ratio (>1: we are faster), with the range
-/// the two confidence intervals allow.
-pub fn speed_ratio(ours: Estimate, reference: Estimate) -> (f64, f64, f64) {
-    (
-        reference.median / ours.median,
-        reference.lo / ours.hi,
-        reference.hi / ours.lo,
-    )
+/// Median and interquartile range (p25, p75) of `xs`.
+pub fn median_iqr(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    (quantile(&v, 0.5), quantile(&v, 0.25), quantile(&v, 0.75))
+}
+
+impl Paired {
+    fn index(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("no variant {name}"))
+    }
+
+    /// Median seconds per unit of `name`, with its interquartile range.
+    pub fn time(&self, name: &str) -> (f64, f64, f64) {
+        median_iqr(&self.secs[self.index(name)])
+    }
+
+    /// Speed of `name` relative to `reference` (>1: `name` is faster),
+    /// from the per-round ratios: median, p25, p75.
+    pub fn ratio(&self, name: &str, reference: &str) -> (f64, f64, f64) {
+        let (a, b) = (
+            &self.secs[self.index(name)],
+            &self.secs[self.index(reference)],
+        );
+        let ratios: Vec<f64> = a.iter().zip(b).map(|(x, r)| r / x).collect();
+        median_iqr(&ratios)
+    }
+}
+
+/// Whether to run the paired pass: not when the bench binary was asked
+/// only to test or list (`cargo test --benches`, `--list`) or given a
+/// criterion filter, except the filter `paired`, which matches no
+/// criterion benchmark and so runs the paired pass alone
+/// (`cargo bench --bench transfer -- paired`).
+pub fn paired_pass_wanted() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return false;
+    }
+    let mut filters = args.iter().filter(|a| !a.starts_with('-'));
+    match (filters.next(), filters.next()) {
+        (None, _) => true,
+        (Some(f), None) => f == "paired",
+        _ => false,
+    }
 }
