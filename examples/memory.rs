@@ -29,19 +29,25 @@ struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 static BYTES: AtomicU64 = AtomicU64::new(0);
 static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+
+fn grow(by: i64) {
+    let now = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(now, Relaxed);
+}
 
 // SAFETY: forwards to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Relaxed);
         BYTES.fetch_add(layout.size() as u64, Relaxed);
-        LIVE.fetch_add(layout.size() as i64, Relaxed);
+        grow(layout.size() as i64);
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, Relaxed);
         BYTES.fetch_add(layout.size() as u64, Relaxed);
-        LIVE.fetch_add(layout.size() as i64, Relaxed);
+        grow(layout.size() as i64);
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -51,7 +57,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, Relaxed);
         BYTES.fetch_add(new_size as u64, Relaxed);
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
+        grow(new_size as i64 - layout.size() as i64);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -165,6 +171,21 @@ fn main() {
     );
     row("per MiB (16 KiB writes)", o, t);
     drop((ot, tt));
+
+    // Peak heap while one handshake runs, above what was live before it.
+    let peak = |f: &mut dyn FnMut()| {
+        let base = LIVE.load(Relaxed);
+        PEAK.store(base, Relaxed);
+        f();
+        PEAK.load(Relaxed) - base
+    };
+    let o = peak(&mut || {
+        let _ = ours.full(&mut cb, &mut sb);
+    });
+    let t = peak(&mut || drop(theirs.full(&mut wire)));
+    println!(
+        "   peak heap during a full handshake (client + server): tlspair {o} B    rustls {t} B"
+    );
 
     println!("\n3. live heap of one established idle connection (its peer dropped; mean of 100)");
     let live = || LIVE.load(Relaxed);
