@@ -121,6 +121,7 @@ def resumption():
 HEADINGS = {
     "5": ("5.  HelloRetryRequest", "6.  Client Authentication"),
     "6": ("6.  Client Authentication", "7.  Compatibility Mode"),
+    "7": ("7.  Compatibility Mode", "8.  Security Considerations"),
 }
 
 

@@ -306,6 +306,11 @@ impl<'a> Connection<'a> {
         now: UnixTime,
         resume: Option<&'a ResumptionTicket<'a>>,
     ) -> Result<Self, Error> {
+        if let Some(name) = server_name {
+            rustls_pki_types::ServerName::try_from(name).map_err(|_| {
+                Misuse::BadConfig("server name is neither a DNS name nor an IP address")
+            })?;
+        }
         let ctx = Context {
             now,
             server_name,
@@ -397,7 +402,7 @@ impl Connection<'_> {
     /// What the handshake settled on, once it is complete (`None` for a
     /// connection built from secrets).
     pub fn negotiated(&self) -> Option<&Negotiated> {
-        self.negotiated.as_ref()
+        self.negotiated.as_ref().filter(|_| self.hs.is_none())
     }
 
     /// Keying material exported from the connection (RFC 8446 §7.5, the
@@ -745,6 +750,20 @@ impl Connection<'_> {
         e
     }
 
+    /// Ends the connection on an error met inside a handshake step. The
+    /// step consumed its state, so even a [`Misuse`] cannot leave the
+    /// connection usable: it becomes sticky, with `internal_error` on the
+    /// wire when the error names no alert of its own.
+    fn abort(&mut self, tx: &mut SendView<'_>, e: Error) -> Error {
+        if self.error.is_none() {
+            self.error = Some(e);
+            self.alert_pending = Some(e.alert().unwrap_or(AlertDescription::INTERNAL_ERROR));
+            self.hs = None;
+            self.flush_alert(tx);
+        }
+        e
+    }
+
     fn flush_alert(&mut self, tx: &mut SendView<'_>) {
         if let Some(alert) = self.alert_pending {
             match self.seal_alert(tx, alert) {
@@ -878,7 +897,13 @@ impl Connection<'_> {
             let Some(hs) = self.hs.take() else {
                 return Ok(Status::Done(()));
             };
-            let fragment = self.send_fragment;
+            // The peer's record_size_limit binds every flight once known.
+            let fragment = match self.negotiated.and_then(|n| n.peer_record_size_limit) {
+                Some(limit) => self
+                    .send_fragment
+                    .min(usize::from(limit).saturating_sub(1).max(1)),
+                None => self.send_fragment,
+            };
             // The client speaks first.
             let hs = match hs {
                 Handshake::Client(state) if state.has_output() => {
@@ -904,7 +929,7 @@ impl Connection<'_> {
                     tx.commit(used);
                     match next {
                         Ok(next) => self.hs = Some(Handshake::Client(next)),
-                        Err(e) => return Err(self.fail(tx, e)),
+                        Err(e) => return Err(self.abort(tx, e)),
                     }
                     continue;
                 }
@@ -963,7 +988,7 @@ impl Connection<'_> {
                 tx.commit(used);
                 let (next, consumed) = match stepped {
                     Ok(x) => x,
-                    Err(e) => return Err(self.fail(tx, e)),
+                    Err(e) => return Err(self.abort(tx, e)),
                 };
                 let done = next.is_none();
                 self.hs = next;

@@ -14,7 +14,9 @@
 //! - [`Connection`]: the engine; [`Connection::write`], [`Connection::read`],
 //!   [`Connection::read_in_place`] and [`Connection::shutdown`] move bytes
 //!   and answer with a [`Status`] or an [`Error`];
-//! - [`record`]: the record layer, for embedders who need its pieces.
+//! - [`record`]: the record layer, for embedders who need its pieces;
+//! - [`Stream`] (feature `std`): the blocking adapter over any socket,
+//!   like `SslStream`.
 //!
 //! docs/semantics.md maps every rule of the `SSL_write(3)` manual page to
 //! the behaviour here and the test that checks it.
@@ -69,6 +71,8 @@ pub mod key_schedule;
 pub mod keylog_file;
 pub mod record;
 pub mod sign;
+#[cfg(feature = "std")]
+pub mod stream;
 #[doc(hidden)]
 pub mod test_credentials;
 pub mod verify;
@@ -81,4 +85,6 @@ pub use record::suite::{
     Suite, ALL_SUITES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
     TLS13_CHACHA20_POLY1305_SHA256,
 };
+#[cfg(feature = "std")]
+pub use stream::Stream;
 pub use wire::{AlertDescription, CipherSuite, ContentType};

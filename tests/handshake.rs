@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use common::tls::{self, certified, client_config, complete, outcome, pair, server_config};
 use common::{send_and_receive, transfer_all, Side};
 use tlspair::test_credentials as creds;
@@ -73,8 +75,8 @@ fn every_suite_group_and_key_type() {
                 for side in [&c, &s] {
                     let n = side.conn.negotiated().unwrap();
                     assert_eq!(n.suite, suite.id);
-                    assert_eq!(n.group, group);
-                    assert_eq!(n.signature_scheme, scheme);
+                    assert_eq!(n.group, Some(group));
+                    assert_eq!(n.signature_scheme, Some(scheme));
                 }
                 assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
                 exchange_and_close(&mut c, &mut s);
@@ -522,8 +524,8 @@ fn hello_retry_request_for_each_server_preference() {
             let ccs = [20, 3, 3, 0, 1, 1];
             assert_eq!(hrr.ends_with(&ccs), compat);
             complete(&mut c, &mut s).unwrap();
-            assert_eq!(c.conn.negotiated().unwrap().group, preferred);
-            assert_eq!(s.conn.negotiated().unwrap().group, preferred);
+            assert_eq!(c.conn.negotiated().unwrap().group, Some(preferred));
+            assert_eq!(s.conn.negotiated().unwrap().group, Some(preferred));
             exchange_and_close(&mut c, &mut s);
         }
     }
@@ -678,18 +680,6 @@ fn mutual_tls_required_optional_and_absent() {
         c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
         Error::AlertReceived(AD::UNSUPPORTED_CERTIFICATE)
     );
-}
-
-/// A key log that keeps its lines.
-#[derive(Default)]
-struct Lines(std::sync::Mutex<Vec<String>>);
-
-impl tlspair::handshake::KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
-        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
-        self.0.lock().unwrap().push(line.to_owned());
-    }
 }
 
 fn secret_of(lines: &[String], label: &str) -> Vec<u8> {
@@ -868,5 +858,200 @@ fn a_plaintext_alert_during_the_handshake_is_reported() {
     assert_eq!(
         s.conn.handshake(&mut s.bufs).unwrap_err(),
         Error::AlertReceived(AD::UNKNOWN_CA)
+    );
+}
+
+/// Decrypts the protected records in `bytes` (after any plaintext ones)
+/// with `secret`, lets `edit` change the handshake plaintext, and seals it
+/// again under the same key and sequence numbers: a man in the middle who
+/// knows the handshake keys (from the key log).
+fn tamper(bytes: &[u8], secret: &[u8], edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    use tlspair::record::protect::RecordKey;
+    use tlspair::record::{Header, HEADER_LEN};
+    let suite = &tlspair::TLS13_AES_128_GCM_SHA256;
+    let mut opener = RecordKey::new(suite, secret).unwrap();
+    let mut sealer = RecordKey::new(suite, secret).unwrap();
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some(h) = Header::parse(rest) {
+        let total = HEADER_LEN + h.len;
+        let mut rec = rest[..total].to_vec();
+        rest = &rest[total..];
+        if h.content_type != tlspair::ContentType::APPLICATION_DATA {
+            out.extend(rec);
+            continue;
+        }
+        let (ty, len) = opener.open(&mut rec).unwrap();
+        let mut plain = rec[HEADER_LEN..HEADER_LEN + len].to_vec();
+        edit(&mut plain);
+        let mut new = vec![0u8; HEADER_LEN + plain.len() + 1 + 16];
+        new[HEADER_LEN..HEADER_LEN + plain.len()].copy_from_slice(&plain);
+        sealer.seal(ty, plain.len(), &mut new).unwrap();
+        out.extend(new);
+    }
+    out
+}
+
+#[test]
+fn tampered_finished_is_decrypt_error_both_ways() {
+    let suites: &'static [&'static tlspair::Suite] =
+        Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
+    for tamper_server in [true, false] {
+        // The server's key log knows both handshake secrets once it has
+        // answered the ClientHello.
+        let log: &'static Lines = Box::leak(Box::default());
+        let mut cc = client_config();
+        cc.suites = suites;
+        let mut sc = server_config(&[certified(&creds::SERVER_ED25519)]);
+        sc.key_log = Some(log);
+        let (mut c, mut s) = pair(cc, sc);
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        transfer_all(&mut c, &mut s);
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+        // The last byte of the last handshake message is the Finished's.
+        let flip_last = |p: &mut Vec<u8>| *p.last_mut().unwrap() ^= 1;
+        if tamper_server {
+            let flight = s.bufs.send.pending().to_vec();
+            s.bufs.send.consume(usize::MAX);
+            let hs = secret_of(&log.0.lock().unwrap(), "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+            c.bufs.recv.fill(&tamper(&flight, &hs, flip_last));
+            assert_eq!(
+                c.conn.handshake(&mut c.bufs).unwrap_err(),
+                Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
+            );
+            transfer_all(&mut c, &mut s);
+            assert_eq!(
+                s.conn.handshake(&mut s.bufs).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
+        } else {
+            transfer_all(&mut s, &mut c);
+            assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::Done(()));
+            let flight = c.bufs.send.pending().to_vec();
+            c.bufs.send.consume(usize::MAX);
+            let hs = secret_of(&log.0.lock().unwrap(), "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
+            s.bufs.recv.fill(&tamper(&flight, &hs, flip_last));
+            assert_eq!(
+                s.conn.handshake(&mut s.bufs).unwrap_err(),
+                Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadFinished)
+            );
+            transfer_all(&mut s, &mut c);
+            assert_eq!(
+                c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+                Error::AlertReceived(AD::DECRYPT_ERROR)
+            );
+        }
+    }
+}
+
+#[test]
+fn early_data_is_skipped_while_rejected() {
+    // A client offering 0-RTT sends early data under keys we never derive:
+    // the server skips those records and completes the handshake.
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    // Add early_data to the ClientHello: rebuild it with the extension
+    // (type 42, empty) appended, fixing the three lengths.
+    let mut rec = c.bufs.send.pending().to_vec();
+    c.bufs.send.consume(usize::MAX);
+    rec.extend([0, 42, 0, 0]);
+    let bump = |v: &mut [u8], at: usize, width: usize| {
+        let mut n = 0usize;
+        for b in &v[at..at + width] {
+            n = n << 8 | usize::from(*b);
+        }
+        n += 4;
+        for i in 0..width {
+            v[at + width - 1 - i] = (n >> (8 * i)) as u8;
+        }
+    };
+    bump(&mut rec, 3, 2); // record length
+    bump(&mut rec, 6, 3); // handshake length
+                          // The extensions length sits after the fixed fields.
+    let sid = usize::from(rec[5 + 4 + 2 + 32]);
+    let at = 5 + 4 + 2 + 32 + 1 + sid;
+    let suites = usize::from(rec[at]) << 8 | usize::from(rec[at + 1]);
+    let at = at + 2 + suites;
+    let comp = usize::from(rec[at]);
+    bump(&mut rec, at + 1 + comp, 2);
+    s.bufs.recv.fill(&rec);
+    // Two records of "early data" that no key of ours opens.
+    for _ in 0..2 {
+        let mut junk = vec![23, 3, 3, 0, 64];
+        junk.extend([0x5a; 64]);
+        s.bufs.recv.fill(&junk);
+    }
+    // The server answers; the client (which never meant 0-RTT) finishes.
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    transfer_all(&mut s, &mut c);
+    // The client's transcript has the original ClientHello: this run only
+    // checks the server's skipping, so the client's Finished would not
+    // match. Its refusal is its own business; the server must still be
+    // waiting, not failed.
+    assert!(s.conn.error().is_none());
+    assert!(s.conn.is_handshaking());
+}
+
+#[test]
+fn server_keeps_the_client_server_name() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    assert!(
+        s.conn.negotiated().is_none(),
+        "nothing shown before the handshake completes"
+    );
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(
+        n.server_name.map(|h| h.as_str().to_owned()).as_deref(),
+        Some("localhost")
+    );
+    assert!(c.conn.negotiated().unwrap().server_name.is_none());
+}
+
+#[test]
+fn a_misuse_met_inside_the_handshake_ends_it() {
+    // No server name with a verifier that needs one: found only when the
+    // certificate arrives, after the state moved on. The connection must
+    // not carry on unverified.
+    let cc: &'static _ = Box::leak(Box::new(client_config()));
+    let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
+        &creds::SERVER_ECDSA_P256,
+    )])));
+    let mut c = common::tls::side(tlspair::Connection::client(cc, None, tls::now()).unwrap());
+    let mut s = common::tls::side(tlspair::Connection::server(sc, tls::now()).unwrap());
+    let (cr, sr) = outcome(&mut c, &mut s);
+    let e = cr.unwrap_err();
+    assert!(matches!(e, Error::Misuse(_)), "{e:?}");
+    assert_eq!(sr.unwrap_err(), Error::AlertReceived(AD::INTERNAL_ERROR));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap_err(), e);
+    assert_eq!(c.conn.write(&mut c.bufs, b"x").unwrap_err(), e);
+    // A name that is not a name is refused at once.
+    assert!(matches!(
+        tlspair::Connection::client(cc, Some("not a name!"), tls::now()),
+        Err(Error::Misuse(tlspair::Misuse::BadConfig(_)))
+    ));
+}
+
+#[test]
+fn tickets_respect_the_client_record_size_limit() {
+    use tlspair::handshake::ticket::TicketKey;
+    let mut cc = client_config();
+    cc.record.recv_max_fragment_len = 100;
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.ticket_keys = Box::leak(Box::new([TicketKey::new(1, &[3; 32]).unwrap()]));
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    // The tickets came in records of at most 100 bytes; the client reads
+    // them without complaint.
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap(),
+        Status::WantRead
     );
 }

@@ -203,3 +203,91 @@ proptest! {
         run(&plan)?;
     }
 }
+
+/// Runs a handshake and a short exchange with chunked transport and the
+/// given buffer sizes; returns the client's and server's received bytes.
+fn handshake_run(
+    chunks: &[usize],
+    client_send: usize,
+    server_send: usize,
+    server_fragment: usize,
+    client_recv_limit: usize,
+) -> (Vec<u8>, Vec<u8>, tlspair::handshake::Negotiated) {
+    use common::tls::{certified, client_config, server_config};
+    let mut cc = client_config();
+    cc.record.recv_max_fragment_len = client_recv_limit;
+    let mut sc = server_config(&[certified(&tlspair::test_credentials::SERVER_ECDSA_P256)]);
+    sc.record.max_fragment_len = server_fragment;
+    let cc: &'static _ = Box::leak(Box::new(cc));
+    let sc: &'static _ = Box::leak(Box::new(sc));
+    let now = common::tls::now();
+    let recv = 20_000 + 16_406;
+    let mut c = common::Side {
+        conn: tlspair::Connection::client(cc, Some("localhost"), now).unwrap(),
+        bufs: tlspair::Buffers::new(vec![0; recv], vec![0; client_send]),
+    };
+    let mut s = common::Side {
+        conn: tlspair::Connection::server(sc, now).unwrap(),
+        bufs: tlspair::Buffers::new(vec![0; recv], vec![0; server_send]),
+    };
+    let up = b"client says hello through every chunking".repeat(50);
+    let down = b"and the server answers".repeat(70);
+    let (mut up_off, mut down_off) = (0, 0);
+    let (mut got_up, mut got_down) = (Vec::new(), Vec::new());
+    let mut buf = [0u8; 4096];
+    for step in 0..200_000 {
+        let chunk = chunks[step % chunks.len()];
+        if up_off < up.len() {
+            if let Status::Done(n) = c.conn.write(&mut c.bufs, &up[up_off..]).unwrap() {
+                up_off += n;
+            }
+        }
+        if down_off < down.len() && !s.conn.is_handshaking() {
+            if let Status::Done(n) = s.conn.write(&mut s.bufs, &down[down_off..]).unwrap() {
+                down_off += n;
+            }
+        }
+        common::transfer(&mut c, &mut s, chunk);
+        common::transfer(&mut s, &mut c, chunk);
+        while let Status::Done(n) = s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+            got_up.extend_from_slice(&buf[..n]);
+        }
+        while let Status::Done(n) = c.conn.read(&mut c.bufs, &mut buf).unwrap() {
+            got_down.extend_from_slice(&buf[..n]);
+        }
+        if got_up.len() == up.len() && got_down.len() == down.len() {
+            assert_eq!(got_up, up);
+            assert_eq!(got_down, down);
+            return (got_up, got_down, *c.conn.negotiated().unwrap());
+        }
+    }
+    panic!(
+        "no progress: up {}/{} down {}/{}",
+        got_up.len(),
+        up.len(),
+        got_down.len(),
+        down.len()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Handshakes through any chunking and buffer sizes end in the same
+    /// negotiated parameters and carry the same bytes.
+    #[test]
+    fn handshake_result_is_independent_of_chunking_and_room(
+        chunks in prop::collection::vec(1..3000usize, 1..6),
+        client_send in 2_048..3 * MAX_RECORD_LEN,
+        server_send in 4_096..3 * MAX_RECORD_LEN,
+        server_fragment in prop_oneof![Just(16_384usize), 64..16_384usize],
+        client_recv_limit in prop_oneof![Just(16_384usize), 64..16_384usize],
+    ) {
+        let (_, _, n) = handshake_run(&chunks, client_send, server_send, server_fragment, client_recv_limit);
+        let (_, _, reference) = handshake_run(&[usize::MAX], 3 * MAX_RECORD_LEN, 3 * MAX_RECORD_LEN, 16_384, 16_384);
+        prop_assert_eq!(n.suite, reference.suite);
+        prop_assert_eq!(n.group, reference.group);
+        prop_assert_eq!(n.signature_scheme, reference.signature_scheme);
+        prop_assert_eq!(n.peer_cert_sha256, reference.peer_cert_sha256);
+    }
+}

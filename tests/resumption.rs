@@ -140,7 +140,7 @@ fn resumption_after_a_full_handshake() {
             assert!(n.resumed);
             assert_eq!(
                 n.group,
-                NamedGroup::X25519,
+                Some(NamedGroup::X25519),
                 "psk_dhe_ke still exchanges keys"
             );
         }
@@ -217,7 +217,11 @@ fn resumption_through_a_hello_retry_request() {
     cr.unwrap();
     sr.unwrap();
     assert!(s.conn.negotiated().unwrap().resumed);
-    assert_eq!(c.conn.negotiated().unwrap().group, NamedGroup::SECP384R1);
+    assert_eq!(
+        c.conn.negotiated().unwrap().group,
+        Some(NamedGroup::SECP384R1)
+    );
+    assert_eq!(c.conn.negotiated().unwrap().signature_scheme, None);
     assert_eq!(
         common::send_and_receive(&mut s, &mut c, b"retried"),
         b"retried"
@@ -243,4 +247,23 @@ fn a_flood_of_tickets_is_cut_off() {
         store.tickets.lock().unwrap().len(),
         usize::from(tlspair::conn::MAX_EMPTY_RECORDS)
     );
+}
+
+#[test]
+fn a_client_that_wants_tickets_lists_a_psk_mode() {
+    // Without a ticket to offer, psk_key_exchange_modes still goes out when
+    // the client keeps tickets, and not otherwise.
+    for (sink, want) in [(true, true), (false, false)] {
+        let store: &'static Store = leak(Store::default());
+        let mut cc = client_config();
+        if sink {
+            cc.ticket_sink = Some(store);
+        }
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), at(T0)).unwrap());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending()[5..].to_vec();
+        let ch = tlspair::handshake::messages::ClientHello::parse(&hello[4..]).unwrap();
+        assert_eq!(ch.ext.psk_modes, want.then_some(&[1u8][..]));
+        assert!(ch.ext.pre_shared_key.is_none());
+    }
 }

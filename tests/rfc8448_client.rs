@@ -17,12 +17,13 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use std::sync::Mutex;
 
 use ring::test::rand::FixedSliceRandom;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tlspair::handshake::kx::KeyExchange;
-use tlspair::handshake::{key_log_line, KeyLog, MAX_KEY_LOG_LINE};
 use tlspair::verify::{CertificateError, ServerCertVerifier};
 use tlspair::wire::{NamedGroup, SignatureScheme};
 use tlspair::{Buffers, Connection, Status};
@@ -64,19 +65,6 @@ impl ServerCertVerifier for TraceServer {
     }
     fn supported_schemes(&self) -> &[SignatureScheme] {
         &[SignatureScheme::RSA_PSS_RSAE_SHA256]
-    }
-}
-
-#[derive(Default)]
-struct Lines(Mutex<Vec<String>>);
-
-impl KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; MAX_KEY_LOG_LINE];
-        self.0
-            .lock()
-            .unwrap()
-            .push(key_log_line(label, random, secret, &mut buf).to_owned());
     }
 }
 

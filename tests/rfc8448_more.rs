@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use std::collections::HashMap;
 
 use ring::test::rand::FixedSliceRandom;
@@ -250,4 +252,153 @@ fn client_authentication_messages_and_signatures() {
         c_hs.finished_mac(&SUITE, &transcript.current()).as_bytes(),
         &fin[4..]
     );
+}
+
+/// §7 (compatibility mode), client role: a 32-byte session id, the
+/// server's dummy change_cipher_spec tolerated between its ServerHello and
+/// flight, and our own before our Finished, byte for byte. (The trace
+/// server's RSA-1024 CertificateVerify is accepted unchecked, as in
+/// rfc8448_client.rs.)
+#[test]
+fn compatibility_mode_client() {
+    use tlspair::verify::{CertificateError, ServerCertVerifier};
+    struct Accept;
+    impl ServerCertVerifier for Accept {
+        fn verify_server_cert(
+            &self,
+            _: &[CertificateDer<'_>],
+            _: &rustls_pki_types::ServerName<'_>,
+            _: rustls_pki_types::UnixTime,
+        ) -> Result<(), CertificateError> {
+            Ok(())
+        }
+        fn verify_signature(
+            &self,
+            _: &CertificateDer<'_>,
+            _: SignatureScheme,
+            _: &[u8],
+            _: &[u8],
+        ) -> Result<(), CertificateError> {
+            Ok(())
+        }
+        fn supported_schemes(&self) -> &[SignatureScheme] {
+            &[SignatureScheme::RSA_PSS_RSAE_SHA256]
+        }
+    }
+    let s = section("rfc8448_compat.txt");
+    let rng: &'static _ = Box::leak(Box::new(ring::rand::SystemRandom::new()));
+    let log: &'static Lines = Box::leak(Box::default());
+    let mut config = tlspair::handshake::ClientConfig::new(&Accept, rng);
+    config.key_log = Some(log);
+    let config: &'static _ = Box::leak(Box::new(config));
+    let private = get(
+        &s,
+        "client create an ephemeral x25519 key pair | private key | 0",
+    );
+    let kx = KeyExchange::start(NamedGroup::X25519, &FixedSliceRandom { bytes: private }).unwrap();
+    let hello = get(
+        &s,
+        "client construct a ClientHello handshake message | ClientHello | 0",
+    );
+    assert_eq!(hello[4 + 2 + 32], 32, "a 32-byte legacy session id");
+    let mut client = tlspair::Connection::client_after_hello(
+        config,
+        Some("server"),
+        common::tls::now(),
+        hello,
+        kx,
+    )
+    .unwrap();
+    let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 20_000]);
+    bufs.recv.fill(get(
+        &s,
+        "server send handshake record | complete record | 0",
+    ));
+    bufs.recv.fill(get(
+        &s,
+        "server send change_cipher_spec record | complete record | 0",
+    ));
+    bufs.recv.fill(get(
+        &s,
+        "server send handshake record | complete record | 1",
+    ));
+    assert_eq!(
+        client.handshake(&mut bufs).unwrap(),
+        tlspair::Status::Done(())
+    );
+    let mut want = get(
+        &s,
+        "client send change_cipher_spec record | complete record | 0",
+    )
+    .to_vec();
+    want.extend(get(
+        &s,
+        "client send handshake record | complete record | 1",
+    ));
+    assert_eq!(bufs.send.pending(), &want[..]);
+    let c_hs = get(
+        &s,
+        "server derive secret \"tls13 c hs traffic\" | expanded | 0",
+    );
+    assert!(log.0.lock().unwrap()[0].ends_with(&format!(
+        "{}\n",
+        c_hs.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )));
+}
+
+/// §7, server role: our ServerHello echoes the session id, and the dummy
+/// change_cipher_spec follows it, both byte for byte; the flight opens
+/// under the trace's server handshake secret.
+#[test]
+fn compatibility_mode_server() {
+    use core::cell::UnsafeCell;
+    use ring::test::rand::FixedSliceSequenceRandom;
+    let s = section("rfc8448_compat.txt");
+    let sh = get(
+        &s,
+        "server construct a ServerHello handshake message | ServerHello | 0",
+    );
+    let random: &'static [u8] = sh[6..38].to_vec().leak();
+    let private: &'static [u8] = get(
+        &s,
+        "server create an ephemeral x25519 key pair | private key | 0",
+    )
+    .to_vec()
+    .leak();
+    let nonce: &'static [u8] = &[0x5a; 32];
+    let rng: &'static _ = Box::leak(Box::new(FixedSliceSequenceRandom {
+        bytes: Box::leak(Box::new([random, private, nonce])),
+        current: UnsafeCell::new(0),
+    }));
+    let mut config = common::tls::server_config(&[common::tls::certified(
+        &tlspair::test_credentials::SERVER_ECDSA_P256,
+    )]);
+    config.rng = rng;
+    let config: &'static _ = Box::leak(Box::new(config));
+    let mut server = tlspair::Connection::server(config, common::tls::now()).unwrap();
+    let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 20_000]);
+    bufs.recv.fill(get(
+        &s,
+        "client send handshake record | complete record | 0",
+    ));
+    assert_eq!(
+        server.handshake(&mut bufs).unwrap(),
+        tlspair::Status::WantRead
+    );
+    let mut want = get(&s, "server send handshake record | complete record | 0").to_vec();
+    want.extend(get(
+        &s,
+        "server send change_cipher_spec record | complete record | 0",
+    ));
+    let out = bufs.send.pending();
+    assert_eq!(&out[..want.len()], &want[..]);
+    let s_hs = get(
+        &s,
+        "server derive secret \"tls13 s hs traffic\" | expanded | 0",
+    );
+    let mut key = tlspair::record::protect::RecordKey::new(&SUITE, s_hs).unwrap();
+    let mut rest = out[want.len()..].to_vec();
+    let h = tlspair::record::Header::parse(&rest).unwrap();
+    let (ty, _) = key.open(&mut rest[..5 + h.len]).unwrap();
+    assert_eq!(ty, tlspair::ContentType::HANDSHAKE);
 }

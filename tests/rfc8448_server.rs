@@ -19,6 +19,8 @@
 
 mod common;
 
+use common::tls::Lines;
+
 use core::cell::UnsafeCell;
 
 use common::tls::{certified, server_config};
@@ -150,16 +152,4 @@ fn server_answers_the_trace_client_hello() {
     }
     let s_hs = Secret::new(&v("server_handshake_traffic_secret")).unwrap();
     assert!(s_hs.verify_finished(&SUITE, &transcript.current(), &messages[3].1[4..]));
-}
-
-/// A key log that keeps its lines.
-#[derive(Default)]
-struct Lines(std::sync::Mutex<Vec<String>>);
-
-impl tlspair::handshake::KeyLog for Lines {
-    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
-        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
-        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
-        self.0.lock().unwrap().push(line.to_owned());
-    }
 }

@@ -16,8 +16,7 @@ use rustls_pki_types::ServerName;
 
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, split_message, write_message, CertificateChain, CertificateMessageError,
-    CertificateRequest, CertificateVerify, ClientHelloOut, EncryptedExtensions, ExtensionError,
+    split_message, CertificateRequest, ClientHelloOut, EncryptedExtensions, ExtensionError,
     KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
 };
 use super::ticket::ResumptionTicket;
@@ -28,9 +27,7 @@ use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
-use crate::sign::{
-    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
-};
+use crate::sign::Context as SignContext;
 use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
 
 /// The record keys a handshake step may install, and what it reports.
@@ -94,6 +91,13 @@ struct EarlyTranscript {
 }
 
 impl EarlyTranscript {
+    fn new() -> Self {
+        Self {
+            sha256: digest::Context::new(&digest::SHA256),
+            sha384: digest::Context::new(&digest::SHA384),
+        }
+    }
+
     fn add(&mut self, m: &[u8]) {
         self.sha256.update(m);
         self.sha384.update(m);
@@ -202,6 +206,7 @@ fn encode_hello(
         alpn: config.alpn,
         record_size_limit,
         cookie,
+        want_tickets: config.ticket_sink.is_some(),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
@@ -330,7 +335,8 @@ pub(crate) struct Keyed {
     secret: HandshakeSecret,
     /// Names the connection in the key log.
     client_random: [u8; 32],
-    negotiated: Negotiated,
+    /// The session is resumed: no certificate comes.
+    resumed: bool,
     /// The server sent a CertificateRequest.
     cert_requested: bool,
     /// The scheme our key signs with for it, if we have a fitting key.
@@ -359,10 +365,7 @@ impl<'a> State<'a> {
             session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
         };
         fields.session_id[..parsed.session_id.len()].copy_from_slice(parsed.session_id);
-        let mut transcript = EarlyTranscript {
-            sha256: digest::Context::new(&digest::SHA256),
-            sha384: digest::Context::new(&digest::SHA384),
-        };
+        let mut transcript = EarlyTranscript::new();
         transcript.add(hello);
         let pending = Pending {
             kx,
@@ -431,10 +434,7 @@ impl<'a> State<'a> {
                 "no supported group configured",
             ))?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
-        let mut transcript = EarlyTranscript {
-            sha256: digest::Context::new(&digest::SHA256),
-            sha384: digest::Context::new(&digest::SHA384),
-        };
+        let mut transcript = EarlyTranscript::new();
         let fields = HelloFields {
             random,
             session_id,
@@ -486,10 +486,10 @@ impl<'a> State<'a> {
                 }
             }
             (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
-                encrypted_extensions(&c, &mut k, body)?;
+                encrypted_extensions(&c, negotiated(keys)?, body)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
-                let next = if k.negotiated.resumed {
+                let next = if k.resumed {
                     Self::ExpectFinished(c, k)
                 } else {
                     Self::ExpectCertificate(c, k)
@@ -522,20 +522,14 @@ impl<'a> State<'a> {
                 })
             }
             (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
-                // The CertificateVerify must be here too: the certificate it
-                // is checked against is not kept.
-                let rest = &region[total..];
-                let Some((cv_ty, _, cv_total)) = split_message(rest) else {
+                let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
                         next: Some(Self::ExpectCertificate(c, k)),
                         consumed: 0,
                     });
                 };
-                if cv_ty != HandshakeType::CERTIFICATE_VERIFY {
-                    return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
-                }
-                let cv = &rest[..cv_total];
-                certificate_and_verify(&c, &mut k, msg, cv)?;
+                let cv_total = cv.len();
+                certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
                     consumed: total + cv_total,
@@ -673,28 +667,38 @@ fn server_hello(
         send: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
         recv: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
     };
+    // Filled in as the handshake goes; shown once it is complete.
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_3,
+        suite: suite.id,
+        group: Some(group),
+        signature_scheme: None,
+        alpn_index: None,
+        cert_index: None,
+        peer_cert_sha256: None,
+        peer_record_size_limit: None,
+        resumed: psk.is_some(),
+        server_name: None,
+    });
     Ok(Hello::Keyed(Keyed {
         suite,
         transcript,
         secret,
         client_random: random,
-        negotiated: Negotiated {
-            version: ProtocolVersion::TLS1_3,
-            suite: suite.id,
-            group,
-            signature_scheme: SignatureScheme(0),
-            alpn_index: None,
-            cert_index: None,
-            peer_cert_sha256: None,
-            peer_record_size_limit: None,
-            resumed: psk.is_some(),
-        },
+        resumed: psk.is_some(),
         cert_requested: false,
         client_scheme: None,
     }))
 }
 
-fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<(), Error> {
+/// The parameters being negotiated (set at the ServerHello).
+fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
+    keys.negotiated
+        .as_mut()
+        .ok_or(Error::Internal("negotiated parameters missing"))
+}
+
+fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
         return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
@@ -708,13 +712,13 @@ fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<()
         let index = c.config.alpn.iter().position(|ours| *ours == p).ok_or(
             PeerMisbehaved::IllegalParameter("ALPN protocol not offered"),
         )?;
-        k.negotiated.alpn_index = u8::try_from(index).ok();
+        n.alpn_index = u8::try_from(index).ok();
     }
     if let Some(limit) = ee.record_size_limit {
         if limit < 64 {
             return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
         }
-        k.negotiated.peer_record_size_limit = Some(limit);
+        n.peer_record_size_limit = Some(limit);
     }
     Ok(())
 }
@@ -722,60 +726,34 @@ fn encrypted_extensions(c: &Common<'_>, k: &mut Keyed, body: &[u8]) -> Result<()
 fn certificate_and_verify(
     c: &Common<'_>,
     k: &mut Keyed,
+    n: &mut Negotiated,
     cert_msg: &[u8],
     cv_msg: &[u8],
 ) -> Result<(), Error> {
-    let chain = CertificateChain::parse(&cert_msg[4..]).map_err(|e| match e {
-        CertificateMessageError::Decode(DecodeError(what)) => {
-            Error::from(InvalidMessage::Handshake(what))
-        }
-        CertificateMessageError::TooLong => crate::verify::CertificateError::ChainTooLong.into(),
-    })?;
-    if !chain.context.is_empty() {
-        return Err(PeerMisbehaved::IllegalParameter("certificate_request_context").into());
-    }
-    let certs = chain.certs();
-    let Some(end_entity) = certs.first() else {
+    let chain = super::parse_certificate(cert_msg.get(4..).unwrap_or(&[]))?;
+    let ders = chain.ders();
+    let Some(end_entity) = ders.first() else {
         // RFC 8446 §4.4.2.4: an empty server Certificate is decode_error.
         return Err(InvalidMessage::Handshake("empty server certificate").into());
     };
-    let ders = chain.ders();
-    let name = match c.ctx.server_name {
-        Some(n) => {
-            ServerName::try_from(n).map_err(|_| crate::error::Misuse::BadConfig("server name"))?
-        }
-        None => {
-            return Err(crate::error::Misuse::BadConfig(
-                "a server name is needed to verify the server",
-            )
-            .into())
-        }
-    };
-    c.config
-        .verifier
-        .verify_server_cert(&ders, &name, c.ctx.now)?;
+    let name = c.ctx.server_name.ok_or(crate::error::Misuse::BadConfig(
+        "a server name is needed to verify the server",
+    ))?;
+    let name =
+        ServerName::try_from(name).map_err(|_| crate::error::Misuse::BadConfig("server name"))?;
+    let verifier = c.config.verifier;
+    verifier.verify_server_cert(&ders, &name, c.ctx.now)?;
     k.transcript.add(cert_msg);
-
-    let cv = CertificateVerify::parse(&cv_msg[4..])
-        .map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
-    if !c.config.verifier.supported_schemes().contains(&cv.scheme) {
-        return Err(PeerMisbehaved::IllegalParameter("signature scheme not offered").into());
-    }
-    let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-    let signed = certificate_verify_message(
+    let (scheme, sha) = super::check_certificate_verify(
         SignContext::Server,
-        k.transcript.current().as_bytes(),
-        &mut content,
+        verifier.supported_schemes(),
+        end_entity,
+        &mut k.transcript,
+        cv_msg,
+        |ee, scheme, msg, sig| verifier.verify_signature(ee, scheme, msg, sig),
     )?;
-    c.config
-        .verifier
-        .verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
-    k.transcript.add(cv_msg);
-    k.negotiated.signature_scheme = cv.scheme;
-    let fp = digest::digest(&digest::SHA256, end_entity);
-    let mut sha = [0u8; 32];
-    sha.copy_from_slice(fp.as_ref());
-    k.negotiated.peer_cert_sha256 = Some(sha);
+    n.signature_scheme = Some(scheme);
+    n.peer_cert_sha256 = Some(sha);
     Ok(())
 }
 
@@ -805,13 +783,8 @@ fn finished(
     keys.records
         .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 
-    // Our flight: CCS (compatibility mode), certificate if asked, Finished,
-    // within the server's record_size_limit (RFC 8449 §4).
-    if let Some(limit) = k.negotiated.peer_record_size_limit {
-        out.fragment = out
-            .fragment
-            .min(usize::from(limit).saturating_sub(1).max(1));
-    }
+    // Our flight: CCS (compatibility mode), certificate if asked, Finished
+    // (`out` already keeps to the server's record_size_limit).
     if c.config.middlebox_compat {
         out.change_cipher_spec()?;
     }
@@ -822,40 +795,17 @@ fn finished(
     let rng = c.config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
-            let from = w.len();
-            match auth {
-                Some((a, _)) => encode_certificate(w, &[], a.chain)?,
-                None => encode_certificate(w, &[], &[])?,
-            }
-            transcript.add(&w.written()[from..]);
-            if let Some((a, scheme)) = auth {
-                let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-                let signed = certificate_verify_message(
-                    SignContext::Client,
-                    transcript.current().as_bytes(),
-                    &mut content,
-                )?;
-                let from = w.len();
-                let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-                let n = a.key.sign(scheme, signed, rng, &mut sig)?;
-                write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
-                    w.u16(scheme.0)?;
-                    w.vec16(&sig[..n])
-                })?;
-                transcript.add(&w.written()[from..]);
-            }
+            // Our chain and signature, or an empty Certificate when we
+            // have no key that suits the request.
+            let chain = auth.map_or(&[][..], |(a, _)| a.chain);
+            let key = auth.map(|(a, scheme)| (a.key, scheme));
+            super::write_authentication(w, transcript, SignContext::Client, chain, key, rng)?;
         }
-        let verify_data = client_hs.finished_mac(suite, &transcript.current());
-        let from = w.len();
-        write_message(w, HandshakeType::FINISHED, |w| {
-            w.bytes(verify_data.as_bytes())
-        })?;
-        transcript.add(&w.written()[from..]);
+        super::write_finished(w, transcript, suite, &client_hs)?;
         Ok(())
     })?;
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
     *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current()));
-    *keys.negotiated = Some(k.negotiated);
     Ok(())
 }

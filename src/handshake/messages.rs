@@ -350,6 +350,8 @@ pub struct ClientHelloOut<'a> {
     pub record_size_limit: Option<u16>,
     /// cookie echoed after a HelloRetryRequest.
     pub cookie: Option<&'a [u8]>,
+    /// Ask for tickets: send psk_key_exchange_modes even without a PSK.
+    pub want_tickets: bool,
     /// A PSK to offer; its binder is written as zeros, to be patched (the
     /// binder list is the last `binders_len` bytes of the message).
     pub psk: Option<PskIdentity<'a>>,
@@ -419,10 +421,15 @@ impl ClientHelloOut<'_> {
                         })
                     })
                 })?;
-                if let Some(psk) = self.psk {
+                // Sent with a PSK, and whenever we want tickets: servers
+                // issue none to a client that lists no mode (RFC 8446
+                // §4.2.9; OpenSSL follows it).
+                if self.psk.is_some() || self.want_tickets {
                     ext(w, ExtensionType::PSK_KEY_EXCHANGE_MODES, |w| {
                         w.vec8(&[PSK_DHE_KE])
                     })?;
+                }
+                if let Some(psk) = self.psk {
                     // RFC 8446 §4.2.11: pre_shared_key comes last.
                     ext(w, ExtensionType::PRE_SHARED_KEY, |w| {
                         w.vec::<2>(|w| {

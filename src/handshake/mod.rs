@@ -234,10 +234,11 @@ pub struct Negotiated {
     pub version: ProtocolVersion,
     /// The cipher suite.
     pub suite: CipherSuite,
-    /// The key exchange group.
-    pub group: NamedGroup,
-    /// The scheme the server signed with.
-    pub signature_scheme: SignatureScheme,
+    /// The key exchange group (`None` for PSK-only resumption).
+    pub group: Option<NamedGroup>,
+    /// The scheme the server signed with (`None` when resumed: no
+    /// certificate was used).
+    pub signature_scheme: Option<SignatureScheme>,
     /// Index of the ALPN protocol in our configured list.
     pub alpn_index: Option<u8>,
     /// Index of the certificate chain the server used (server side).
@@ -250,6 +251,48 @@ pub struct Negotiated {
     /// Whether the session was resumed from a ticket (no certificate was
     /// exchanged).
     pub resumed: bool,
+    /// The host name the client asked for (server side), if it sent one
+    /// of at most [`MAX_KEPT_SERVER_NAME`] bytes.
+    pub server_name: Option<HostName>,
+}
+
+/// Longest SNI host name a server connection keeps: 64 bytes, the length
+/// of a DNS label, enough for nearly every name in use. A longer name is
+/// still used to pick the certificate; it is just not kept (the bytes
+/// would be paid by every idle connection).
+pub const MAX_KEPT_SERVER_NAME: usize = 64;
+
+/// A host name kept inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HostName {
+    bytes: [u8; MAX_KEPT_SERVER_NAME],
+    len: u8,
+}
+
+impl HostName {
+    /// Keeps `name` if it is short enough and ASCII.
+    pub fn new(name: &[u8]) -> Option<Self> {
+        if !name.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_KEPT_SERVER_NAME];
+        bytes.get_mut(..name.len())?.copy_from_slice(name);
+        Some(Self {
+            bytes,
+            len: u8::try_from(name.len()).ok()?,
+        })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.bytes.get(..usize::from(self.len)).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl core::fmt::Debug for HostName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 /// The record keys of a connection, sharing their storage with what the
@@ -405,13 +448,146 @@ impl From<Overflow> for Error {
     }
 }
 
+/// Parses a Certificate message body whose request context must be empty
+/// (it always is within the main handshake).
+pub(crate) fn parse_certificate(body: &[u8]) -> Result<messages::CertificateChain<'_>, Error> {
+    use messages::CertificateMessageError as E;
+    let chain = messages::CertificateChain::parse(body).map_err(|e| match e {
+        E::Decode(crate::codec::DecodeError(what)) => {
+            Error::from(crate::error::InvalidMessage::Handshake(what))
+        }
+        E::TooLong => crate::verify::CertificateError::ChainTooLong.into(),
+    })?;
+    if !chain.context.is_empty() {
+        return Err(
+            crate::error::PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
+        );
+    }
+    Ok(chain)
+}
+
+/// The CertificateVerify that must follow the Certificate message of
+/// `total` bytes at the front of `region`: `None` while it is incomplete.
+/// The two are handled together so the certificate is never kept.
+pub(crate) fn paired_certificate_verify(
+    region: &[u8],
+    total: usize,
+) -> Result<Option<&[u8]>, Error> {
+    let rest = region.get(total..).unwrap_or(&[]);
+    match messages::split_message(rest) {
+        None => Ok(None),
+        Some((crate::wire::HandshakeType::CERTIFICATE_VERIFY, _, n)) => Ok(rest.get(..n)),
+        Some((ty, _, _)) => Err(crate::error::PeerMisbehaved::UnexpectedHandshake(ty).into()),
+    }
+}
+
+/// Checks the CertificateVerify message `cv_msg` (RFC 8446 §4.4.3): a
+/// scheme among `accepted`, and a signature that `verify` accepts over the
+/// transcript so far, which then takes the message. Returns the scheme and
+/// the SHA-256 of the end-entity certificate.
+pub(crate) fn check_certificate_verify(
+    signer: crate::sign::Context,
+    accepted: &[SignatureScheme],
+    end_entity: &rustls_pki_types::CertificateDer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    cv_msg: &[u8],
+    verify: impl FnOnce(
+        &rustls_pki_types::CertificateDer<'_>,
+        SignatureScheme,
+        &[u8],
+        &[u8],
+    ) -> Result<(), crate::verify::CertificateError>,
+) -> Result<(SignatureScheme, [u8; 32]), Error> {
+    let cv = messages::CertificateVerify::parse(
+        cv_msg.get(messages::HANDSHAKE_HEADER_LEN..).unwrap_or(&[]),
+    )
+    .map_err(|crate::codec::DecodeError(w)| crate::error::InvalidMessage::Handshake(w))?;
+    if !accepted.contains(&cv.scheme) {
+        return Err(
+            crate::error::PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
+        );
+    }
+    let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+    let signed = crate::sign::certificate_verify_message(
+        signer,
+        transcript.current().as_bytes(),
+        &mut content,
+    )?;
+    verify(end_entity, cv.scheme, signed, cv.signature)?;
+    transcript.add(cv_msg);
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref());
+    Ok((cv.scheme, sha))
+}
+
+/// Writes a message with `encode` and adds it to the transcript.
+fn write_hashed(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    encode: impl FnOnce(&mut Writer<'_>) -> Result<(), Overflow>,
+) -> Result<(), Error> {
+    let from = w.len();
+    encode(w)?;
+    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
+}
+
+/// Writes our Certificate (empty `chain`: none) and, with a key,
+/// CertificateVerify signed over the transcript (RFC 8446 §4.4.2-3).
+pub(crate) fn write_authentication(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    signer: crate::sign::Context,
+    chain: &[&[u8]],
+    key: Option<(&SigningKey, SignatureScheme)>,
+    rng: &dyn SecureRandom,
+) -> Result<(), Error> {
+    write_hashed(w, transcript, |w| {
+        messages::encode_certificate(w, &[], chain)
+    })?;
+    let Some((key, scheme)) = key else {
+        return Ok(());
+    };
+    let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+    let signed = crate::sign::certificate_verify_message(
+        signer,
+        transcript.current().as_bytes(),
+        &mut content,
+    )?;
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let n = key.sign(scheme, signed, rng, &mut sig)?;
+    let sig = sig.get(..n).unwrap_or(&[]);
+    write_hashed(w, transcript, |w| {
+        messages::write_message(w, crate::wire::HandshakeType::CERTIFICATE_VERIFY, |w| {
+            w.u16(scheme.0)?;
+            w.vec16(sig)
+        })
+    })
+}
+
+/// Writes Finished keyed by `secret` over the transcript (RFC 8446
+/// §4.4.4).
+pub(crate) fn write_finished(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    suite: &Suite,
+    secret: &crate::key_schedule::Secret,
+) -> Result<(), Error> {
+    let verify_data = secret.finished_mac(suite, &transcript.current());
+    write_hashed(w, transcript, |w| {
+        messages::write_message(w, crate::wire::HandshakeType::FINISHED, |w| {
+            w.bytes(verify_data.as_bytes())
+        })
+    })
+}
+
 /// Room a flight of `m` plaintext bytes needs as records of `fragment`
 /// bytes with `overhead` bytes each.
 pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
     m + m.div_ceil(fragment.max(1)).max(1) * overhead
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod sizes {
     #[test]
     fn print_sizes() {

@@ -9,13 +9,10 @@
 //! whole first flight, so the state never has to remember a half-answered
 //! ClientHello: it stays in the received view until it can be answered.
 
-use ring::digest;
-
 use super::client::{map_extension_error, Keys, Step};
 use super::kx::KeyExchange;
 use super::messages::{
-    encode_certificate, encode_new_session_ticket, ext, split_message, write_message,
-    CertificateChain, CertificateMessageError, CertificateVerify, ClientHello,
+    encode_new_session_ticket, ext, split_message, write_message, ClientHello,
     EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut, PSK_DHE_KE, PSK_KE,
 };
 use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
@@ -25,10 +22,7 @@ use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::RECORD_OVERHEAD;
-use crate::sign::{
-    certificate_verify_message, Context as SignContext, MAX_CERTIFICATE_VERIFY_MESSAGE_LEN,
-};
-use crate::verify::CertificateError;
+use crate::sign::Context as SignContext;
 use crate::wire::{
     ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
@@ -75,7 +69,6 @@ pub(crate) struct Keyed {
     client_ap: Secret,
     /// For the resumption secret, once the client's Finished is in.
     master: MasterSecret,
-    negotiated: Negotiated,
 }
 
 /// Room for the fixed part of our first flight: ServerHello as a
@@ -161,23 +154,13 @@ impl<'a> State<'a> {
                 })
             }
             (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
-                let chain = CertificateChain::parse(body).map_err(|e| match e {
-                    CertificateMessageError::Decode(DecodeError(w)) => {
-                        Error::from(InvalidMessage::Handshake(w))
-                    }
-                    CertificateMessageError::TooLong => CertificateError::ChainTooLong.into(),
-                })?;
-                if !chain.context.is_empty() {
-                    return Err(
-                        PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
-                    );
-                }
+                let chain = super::parse_certificate(body)?;
                 let verifier = c
                     .config
                     .client_verifier
                     .ok_or(Error::Internal("no client verifier"))?;
-                let certs = chain.certs();
-                if certs.is_empty() {
+                let ders = chain.ders();
+                let Some(end_entity) = ders.first() else {
                     if verifier.client_auth_mandatory() {
                         return Err(PeerIncompatible::CertificateRequired.into());
                     }
@@ -186,44 +169,29 @@ impl<'a> State<'a> {
                         next: Some(Self::ExpectFinished(c, k)),
                         consumed: total,
                     });
-                }
-                // The CertificateVerify must be here too (see client.rs).
-                let rest = &region[total..];
-                let Some((cv_ty, _, cv_total)) = split_message(rest) else {
+                };
+                let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
                         next: Some(Self::ExpectCertificate(c, k)),
                         consumed: 0,
                     });
                 };
-                if cv_ty != HandshakeType::CERTIFICATE_VERIFY {
-                    return Err(PeerMisbehaved::UnexpectedHandshake(cv_ty).into());
-                }
-                let ders = chain.ders();
                 verifier.verify_client_cert(&ders, c.ctx.now)?;
                 k.transcript.add(msg);
-                let cv_msg = &rest[..cv_total];
-                let cv = CertificateVerify::parse(&cv_msg[4..])
-                    .map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
-                if !verifier.supported_schemes().contains(&cv.scheme) {
-                    return Err(
-                        PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
-                    );
-                }
-                let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-                let signed = certificate_verify_message(
+                let (_, sha) = super::check_certificate_verify(
                     SignContext::Client,
-                    k.transcript.current().as_bytes(),
-                    &mut content,
+                    verifier.supported_schemes(),
+                    end_entity,
+                    &mut k.transcript,
+                    cv,
+                    |ee, scheme, msg, sig| verifier.verify_signature(ee, scheme, msg, sig),
                 )?;
-                verifier.verify_signature(&ders[0], cv.scheme, signed, cv.signature)?;
-                k.transcript.add(cv_msg);
-                let fp = digest::digest(&digest::SHA256, certs[0]);
-                let mut sha = [0u8; 32];
-                sha.copy_from_slice(fp.as_ref());
-                k.negotiated.peer_cert_sha256 = Some(sha);
+                if let Some(n) = keys.negotiated.as_mut() {
+                    n.peer_cert_sha256 = Some(sha);
+                }
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
-                    consumed: total + cv_total,
+                    consumed: total + cv.len(),
                 })
             }
             (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
@@ -236,7 +204,6 @@ impl<'a> State<'a> {
                 keys.records
                     .set_recv(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?)?;
                 issue_tickets(&c, &k, keys, out)?;
-                *keys.negotiated = Some(k.negotiated);
                 Ok(Step {
                     next: None,
                     consumed: total,
@@ -306,7 +273,7 @@ fn issue_tickets(
             issued_at: c.ctx.now.as_secs(),
             lifetime,
             age_add,
-            alpn_index: k.negotiated.alpn_index.unwrap_or(0xff),
+            alpn_index: keys.negotiated.and_then(|n| n.alpn_index).unwrap_or(0xff),
             psk: res.expand(k.suite, b"resumption", &nonce),
         };
         let mut sealed = [0u8; super::ticket::SEALED_TICKET_LEN];
@@ -672,30 +639,16 @@ fn flight(
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
-            let from = w.len();
-            encode_certificate(w, &[], cert.chain)?;
-            transcript.add(&w.written()[from..]);
-            let mut content = [0u8; MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-            let signed = certificate_verify_message(
+            super::write_authentication(
+                w,
+                &mut transcript,
                 SignContext::Server,
-                transcript.current().as_bytes(),
-                &mut content,
+                cert.chain,
+                Some((cert.key, scheme)),
+                rng,
             )?;
-            let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-            let n = cert.key.sign(scheme, signed, rng, &mut sig)?;
-            let from = w.len();
-            write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
-                w.u16(scheme.0)?;
-                w.vec16(&sig[..n])
-            })?;
-            transcript.add(&w.written()[from..]);
         }
-        let verify_data = server_hs.finished_mac(suite, &transcript.current());
-        let from = w.len();
-        write_message(w, HandshakeType::FINISHED, |w| {
-            w.bytes(verify_data.as_bytes())
-        })?;
-        transcript.add(&w.written()[from..]);
+        super::write_finished(w, &mut transcript, suite, &server_hs)?;
         Ok(())
     })?;
     let master = secret.into_master(suite);
@@ -706,23 +659,25 @@ fn flight(
     *keys.exporter = Some(exporter);
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
+    let sni = ch.ext.server_name.and_then(super::HostName::new);
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_3,
+        suite: suite.id,
+        group: share.map(|(g, _)| g),
+        signature_scheme: cert.map(|(_, _, s)| s),
+        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+        cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
+        peer_cert_sha256: None,
+        peer_record_size_limit: peer_limit,
+        resumed: psk.is_some(),
+        server_name: sni,
+    });
     Ok(Answer::Flight(
         Keyed {
             suite,
             transcript,
             client_ap,
             master,
-            negotiated: Negotiated {
-                version: ProtocolVersion::TLS1_3,
-                suite: suite.id,
-                group: share.map_or(NamedGroup(0), |(g, _)| g),
-                signature_scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
-                alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
-                cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
-                peer_cert_sha256: None,
-                peer_record_size_limit: peer_limit,
-                resumed: psk.is_some(),
-            },
         },
         ask_cert,
     ))

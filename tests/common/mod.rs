@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod interop;
+pub mod net;
 pub mod tls;
 
 use std::collections::HashMap;

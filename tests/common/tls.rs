@@ -108,3 +108,15 @@ pub fn outcome(c: &mut Side, s: &mut Side) -> (Result<(), Error>, Result<(), Err
     }
     panic!("handshake neither finished nor failed")
 }
+
+/// A key log that keeps its lines, for checking them.
+#[derive(Default)]
+pub struct Lines(pub std::sync::Mutex<Vec<String>>);
+
+impl tlspair::handshake::KeyLog for Lines {
+    fn log(&self, label: &str, random: &[u8; 32], secret: &[u8]) {
+        let mut buf = [0u8; tlspair::handshake::MAX_KEY_LOG_LINE];
+        let line = tlspair::handshake::key_log_line(label, random, secret, &mut buf);
+        self.0.lock().unwrap().push(line.to_owned());
+    }
+}

@@ -1,0 +1,664 @@
+//! A TLS 1.3 server in the manner of `openssl s_server -www`: answers
+//! `GET /` with a page describing the connection, or echoes (`--echo`).
+//!
+//! ```text
+//! cargo run --example server -- [options]
+//!   --port N            listen on 127.0.0.1:N (default 4433; 0: any free port)
+//!   --echo              echo what clients send instead of serving HTTP
+//!   --cert PEM --key PEM  a certificate chain and its PKCS#8 key; repeat
+//!                       for more chains (the handshake picks one by the
+//!                       client's signature schemes). Default: the built-in
+//!                       test chains, ECDSA P-256 and RSA-2048, for localhost
+//!   --alpn a,b          ALPN protocols we speak, in preference order
+//!   --verify-client PEM require a client certificate from these CAs
+//!   --tickets N         session tickets per full handshake (default 2; 0: none)
+//!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
+//! ```
+//!
+//! One thread serves every connection with its own non-blocking loop: a
+//! non-blocking listener and sockets, polled with a short sleep when
+//! nothing moved (std only: no async runtime, no thread per connection).
+//! Each connection is an engine and two buffers owned by the loop; at most
+//! `MAX_CONNECTIONS` are open at once. Ticket keys are random per run, so
+//! resumption works until the server restarts.
+
+mod common;
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use tlspair::handshake::ticket::TicketKey;
+use tlspair::handshake::{CertifiedKey, KeyLog, Negotiated, ServerConfig};
+use tlspair::keylog_file::KeyLogFile;
+use tlspair::record::MAX_RECORD_LEN;
+use tlspair::sign::SigningKey;
+use tlspair::stream::DEFAULT_RECV_CAPACITY;
+use tlspair::test_credentials as creds;
+use tlspair::verify::{trust_anchor_from_der, UnixTime, WebPkiClientVerifier};
+use tlspair::{Buffers, Connection, Error, Status};
+
+use common::{alpn_list, hex, Args};
+
+const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
+[--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE]";
+
+/// Connections served at once; more are accepted and closed at once.
+const MAX_CONNECTIONS: usize = 64;
+/// Longest HTTP request head we read.
+const MAX_REQUEST: usize = 8 << 10;
+/// Echo data waiting to be sealed before we stop reading from that client.
+const MAX_OUTBOX: usize = 256 << 10;
+/// A handshake must finish within this.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection where nothing moves for this long is dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// After our close_notify, how long we wait for the client to close before
+/// dropping the socket (closing with unread bytes would send a reset that
+/// can destroy the response in flight).
+const LINGER: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct Options {
+    port: u16,
+    echo: bool,
+    certs: Vec<(String, String)>,
+    alpn: Vec<Vec<u8>>,
+    verify_client: Option<String>,
+    tickets: Option<u8>,
+    keylog: Option<String>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = Args::from_env();
+    let mut o = Options {
+        port: 4433,
+        ..Options::default()
+    };
+    let mut cert = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" | "-p" => o.port = args.number(&arg)?,
+            "--echo" => o.echo = true,
+            "--cert" => cert = Some(args.value(&arg)?),
+            "--key" => {
+                let key = args.value(&arg)?;
+                let cert = cert.take().ok_or("--key must follow its --cert")?;
+                o.certs.push((cert, key));
+            }
+            "--alpn" => o.alpn = alpn_list(&args.value(&arg)?),
+            "--verify-client" => o.verify_client = Some(args.value(&arg)?),
+            "--tickets" => o.tickets = Some(args.number(&arg)?),
+            "--keylog" => o.keylog = Some(args.value(&arg)?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if cert.is_some() {
+        return Err("--cert needs a --key after it".into());
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("server: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A certificate chain and key this program owns. Every chain serves any
+/// SNI name (and none): the handshake picks by signature schemes.
+struct Chain {
+    ders: Vec<Vec<u8>>,
+    key: SigningKey,
+    /// Where it came from, for the page.
+    what: String,
+}
+
+fn run(o: &Options) -> Result<(), String> {
+    let rng = SystemRandom::new();
+    // Everything the engine borrows is built first and outlives the loop.
+    let mut chains = Vec::new();
+    if o.certs.is_empty() {
+        // The built-in test chains; the handshake takes the first whose
+        // key can sign with a scheme the client offers.
+        for cred in [&creds::SERVER_ECDSA_P256, &creds::SERVER_RSA_2048] {
+            chains.push(Chain {
+                ders: vec![cred.cert.to_vec()],
+                key: SigningKey::from_pkcs8(cred.key, &rng)
+                    .map_err(|e| format!("built-in key: {e}"))?,
+                what: if cred.cert == creds::SERVER_RSA_2048.cert {
+                    "built-in RSA-2048"
+                } else {
+                    "built-in ECDSA P-256"
+                }
+                .to_owned(),
+            });
+        }
+    }
+    for (cert, key) in &o.certs {
+        let ders = common::load_certs(cert)?
+            .into_iter()
+            .map(|c| c.as_ref().to_vec())
+            .collect();
+        let key = SigningKey::from_pkcs8(&common::load_key(key)?, &rng)
+            .map_err(|e| format!("{key}: {e}"))?;
+        chains.push(Chain {
+            ders,
+            key,
+            what: cert.clone(),
+        });
+    }
+    let chain_refs: Vec<Vec<&[u8]>> = chains
+        .iter()
+        .map(|c| c.ders.iter().map(Vec::as_slice).collect())
+        .collect();
+    let certified: Vec<CertifiedKey<'_>> = chains
+        .iter()
+        .zip(&chain_refs)
+        .map(|(c, refs)| CertifiedKey {
+            chain: refs,
+            key: &c.key,
+            server_names: &[],
+        })
+        .collect();
+    let client_cas = match &o.verify_client {
+        Some(path) => common::load_certs(path)?,
+        None => Vec::new(),
+    };
+    let client_anchors = client_cas
+        .iter()
+        .map(trust_anchor_from_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("client CA certificate: {e}"))?;
+    let client_verifier = WebPkiClientVerifier::new(&client_anchors);
+    let ticket_key = random_ticket_key(&rng)?;
+    let alpn: Vec<&[u8]> = o.alpn.iter().map(Vec::as_slice).collect();
+    let keylog = match &o.keylog {
+        Some(path) => KeyLogFile::open(path.as_ref()).map_err(|e| format!("{path}: {e}"))?,
+        None => KeyLogFile::from_env(),
+    };
+
+    let mut config = ServerConfig::new(&certified, &rng);
+    config.alpn = &alpn;
+    config.ticket_keys = std::slice::from_ref(&ticket_key);
+    if let Some(n) = o.tickets {
+        config.tickets = n;
+    }
+    config.key_log = Some(&keylog as &dyn KeyLog);
+    if o.verify_client.is_some() {
+        config.client_verifier = Some(&client_verifier);
+    }
+
+    let listener = TcpListener::bind(("127.0.0.1", o.port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", o.port))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("listener: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!(
+        "listening on {addr} ({}; {} chain(s); up to {MAX_CONNECTIONS} connections)",
+        if o.echo { "echo" } else { "www" },
+        chains.len()
+    );
+    io::stdout().flush().map_err(|e| e.to_string())?;
+    let ctx = Context {
+        config: &config,
+        chains: &chains,
+        alpn: &alpn,
+        echo: o.echo,
+    };
+    serve(&listener, &ctx)
+}
+
+/// A ticket key from the system's randomness: tickets last as long as the
+/// process.
+fn random_ticket_key(rng: &SystemRandom) -> Result<TicketKey, String> {
+    let mut id = [0u8; 4];
+    let mut secret = [0u8; 32];
+    rng.fill(&mut id)
+        .and_then(|()| rng.fill(&mut secret))
+        .map_err(|_| "no randomness for the ticket key".to_owned())?;
+    TicketKey::new(u32::from_be_bytes(id), &secret).map_err(|e| e.to_string())
+}
+
+/// What every connection shares.
+struct Context<'c> {
+    config: &'c ServerConfig<'c>,
+    chains: &'c [Chain],
+    alpn: &'c [&'c [u8]],
+    echo: bool,
+}
+
+/// The loop: accept, then step every connection; sleep when nothing moved.
+fn serve(listener: &TcpListener, ctx: &Context<'_>) -> Result<(), String> {
+    let mut clients: Vec<Client<'_>> = Vec::with_capacity(MAX_CONNECTIONS);
+    let mut next_id = 1u64;
+    loop {
+        let mut progress = false;
+        loop {
+            match listener.accept() {
+                Ok((sock, peer)) => {
+                    progress = true;
+                    let id = next_id;
+                    next_id += 1;
+                    if clients.len() >= MAX_CONNECTIONS {
+                        eprintln!("#{id} {peer}: refused, {MAX_CONNECTIONS} connections open");
+                        continue;
+                    }
+                    match Client::new(id, peer, sock, ctx) {
+                        Ok(c) => clients.push(c),
+                        Err(e) => eprintln!("#{id} {peer}: {e}"),
+                    }
+                }
+                Err(e) if would_block(&e) => break,
+                Err(e) => {
+                    // Such as running out of file descriptors: keep serving
+                    // the connections we have.
+                    eprintln!("accept: {e}");
+                    break;
+                }
+            }
+        }
+        clients.retain_mut(|c| match c.step(ctx) {
+            Ok(Step { progress: p, done }) => {
+                progress |= p;
+                if done {
+                    eprintln!("#{} closed", c.id);
+                }
+                !done
+            }
+            Err(e) => {
+                eprintln!("#{} {}: {e}", c.id, c.peer);
+                false
+            }
+        });
+        if !progress {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// What one step of a connection did.
+struct Step {
+    progress: bool,
+    done: bool,
+}
+
+/// One connection: its socket, its engine and the buffers the loop owns
+/// for it.
+struct Client<'c> {
+    id: u64,
+    peer: SocketAddr,
+    sock: TcpStream,
+    conn: Connection<'c>,
+    bufs: Buffers<Box<[u8]>, Box<[u8]>>,
+    /// The HTTP request head read so far (www mode).
+    request: Vec<u8>,
+    /// Plaintext to seal: echoed bytes or the HTTP response. A complete
+    /// write that answered `WantWrite` is repeated with these bytes, which
+    /// only grow at the end.
+    outbox: Vec<u8>,
+    /// Close once the outbox is sealed.
+    close_when_sent: bool,
+    sock_eof: bool,
+    started: Instant,
+    last_progress: Instant,
+    /// When our close_notify and FIN left.
+    closed_at: Option<Instant>,
+}
+
+impl<'c> Client<'c> {
+    fn new(id: u64, peer: SocketAddr, sock: TcpStream, ctx: &Context<'c>) -> Result<Self, String> {
+        sock.set_nonblocking(true)
+            .and_then(|()| sock.set_nodelay(true))
+            .map_err(|e| format!("socket: {e}"))?;
+        let conn = Connection::server(ctx.config, UnixTime::now()).map_err(|e| e.to_string())?;
+        let buf = |n: usize| vec![0u8; n].into_boxed_slice();
+        let now = Instant::now();
+        Ok(Self {
+            id,
+            peer,
+            sock,
+            conn,
+            bufs: Buffers::new(buf(DEFAULT_RECV_CAPACITY), buf(MAX_RECORD_LEN)),
+            request: Vec::new(),
+            outbox: Vec::new(),
+            close_when_sent: false,
+            sock_eof: false,
+            started: now,
+            last_progress: now,
+            closed_at: None,
+        })
+    }
+
+    /// Moves bytes as far as they go without blocking.
+    fn step(&mut self, ctx: &Context<'_>) -> Result<Step, String> {
+        if let Some(at) = self.closed_at {
+            return self.linger(at);
+        }
+        let mut progress = self.receive()?;
+        if self.conn.is_handshaking() {
+            // WantRead / WantWrite: the loop provides both.
+            let _ = self
+                .conn
+                .handshake(&mut self.bufs)
+                .map_err(|e| self.fail(e))?;
+            if !self.conn.is_handshaking() {
+                self.log_handshake(ctx);
+            } else if self.started.elapsed() > HANDSHAKE_TIMEOUT {
+                return Err("handshake timed out".into());
+            }
+        }
+        if !self.conn.is_handshaking() {
+            progress |= self.read_plaintext(ctx)?;
+            progress |= self.seal()?;
+        }
+        progress |= self.send()?;
+        if self.conn.close_sent() && self.bufs.send.is_empty() {
+            // Everything is out: half-close TCP, then wait for the client.
+            let _ = self.sock.shutdown(Shutdown::Write);
+            if self.conn.peer_closed() || self.sock_eof {
+                return Ok(Step {
+                    progress: true,
+                    done: true,
+                });
+            }
+            self.closed_at = Some(Instant::now());
+        }
+        if progress {
+            self.last_progress = Instant::now();
+        } else if self.last_progress.elapsed() > IDLE_TIMEOUT {
+            return Err("idle, dropped".into());
+        }
+        Ok(Step {
+            progress,
+            done: false,
+        })
+    }
+
+    /// Moves what the socket has into the received view.
+    fn receive(&mut self) -> Result<bool, String> {
+        if self.sock_eof {
+            return Ok(false);
+        }
+        let spare = self.bufs.recv.spare_mut();
+        if spare.is_empty() {
+            return Ok(false);
+        }
+        match self.sock.read(spare) {
+            Ok(0) => {
+                self.sock_eof = true;
+                self.bufs.recv.set_eof();
+                Ok(true)
+            }
+            Ok(n) => {
+                let _ = self.bufs.recv.commit(n);
+                Ok(true)
+            }
+            Err(e) if would_block(&e) => Ok(false),
+            Err(e) => Err(format!("connection lost: {e}")),
+        }
+    }
+
+    /// Sends what the outgoing view holds, as far as the socket takes it.
+    fn send(&mut self) -> Result<bool, String> {
+        let mut progress = false;
+        while !self.bufs.send.is_empty() {
+            match self.sock.write(self.bufs.send.pending()) {
+                Ok(0) => return Err("connection lost while sending".into()),
+                Ok(n) => {
+                    self.bufs.send.consume(n);
+                    progress = true;
+                }
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(format!("connection lost: {e}")),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Takes the plaintext that has arrived: echo it, or collect the
+    /// request and answer it once its head is complete.
+    fn read_plaintext(&mut self, ctx: &Context<'_>) -> Result<bool, String> {
+        let mut progress = false;
+        while !self.close_when_sent && self.outbox.len() < MAX_OUTBOX {
+            let plain = match self.conn.read_in_place(&mut self.bufs) {
+                Ok(Status::Done(plain)) => plain,
+                Ok(Status::WantRead | Status::WantWrite { .. }) => break,
+                Ok(Status::Closed) => {
+                    // The client is done sending: answer with our own
+                    // close_notify once what it sent is echoed.
+                    self.close_when_sent = true;
+                    break;
+                }
+                Err(e) => return Err(self.fail(e)),
+            };
+            let n = plain.len();
+            if ctx.echo {
+                self.outbox.extend_from_slice(plain);
+            } else {
+                let room = MAX_REQUEST - self.request.len();
+                self.request.extend_from_slice(&plain[..n.min(room)]);
+            }
+            self.conn.consume(&mut self.bufs, n);
+            progress = true;
+            if !ctx.echo {
+                if let Some(head) = request_head(&self.request) {
+                    let response = self.page(ctx, head);
+                    self.outbox = response;
+                    self.close_when_sent = true;
+                } else if self.request.len() >= MAX_REQUEST {
+                    self.outbox = response(431, "text/plain", b"request head too long\n");
+                    self.close_when_sent = true;
+                }
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Seals the outbox, then our close_notify when it is time.
+    fn seal(&mut self) -> Result<bool, String> {
+        let mut progress = false;
+        while !self.outbox.is_empty() {
+            match self.conn.write(&mut self.bufs, &self.outbox) {
+                Ok(Status::Done(n)) => {
+                    let _ = self.outbox.drain(..n);
+                    progress = true;
+                }
+                Ok(_) => break,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        if self.close_when_sent && self.outbox.is_empty() && !self.conn.close_sent() {
+            match self.conn.shutdown(&mut self.bufs) {
+                Ok(Status::Done(_)) => progress = true,
+                Ok(_) => {}
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// After our close: read and drop what the client still sends until it
+    /// closes too, or `LINGER` has passed. Through the engine, so that an
+    /// alert the client sent is reported.
+    fn linger(&mut self, since: Instant) -> Result<Step, String> {
+        let progress = self.receive()?;
+        loop {
+            match self.conn.read_in_place(&mut self.bufs) {
+                Ok(Status::Done(plain)) => {
+                    let n = plain.len();
+                    self.conn.consume(&mut self.bufs, n);
+                }
+                Ok(Status::Closed) => {
+                    return Ok(Step {
+                        progress: true,
+                        done: true,
+                    })
+                }
+                Ok(_) => break,
+                // The client closed the socket without its close_notify:
+                // fine once ours is out.
+                Err(Error::Truncated) => {
+                    return Ok(Step {
+                        progress: true,
+                        done: true,
+                    })
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(Step {
+            progress,
+            done: since.elapsed() > LINGER,
+        })
+    }
+
+    /// Sends the alert the engine queued (best effort) and words the error.
+    fn fail(&mut self, e: Error) -> String {
+        let _ = self.send();
+        // (A fatal error ends the handshake: whether one was established
+        // is in `negotiated`.)
+        match e {
+            Error::Truncated if self.conn.negotiated().is_none() => {
+                "closed during the handshake".to_owned()
+            }
+            Error::Truncated => "closed without close_notify".to_owned(),
+            Error::AlertReceived(a) => format!("client sent alert {a}"),
+            other => other.to_string(),
+        }
+    }
+
+    fn log_handshake(&self, ctx: &Context<'_>) {
+        let Some(n) = self.conn.negotiated() else {
+            return;
+        };
+        let alpn = common::alpn_name(ctx.alpn, n.alpn_index);
+        let fields: Vec<String> = common::describe(n, &alpn)
+            .into_iter()
+            .map(|(name, v)| format!("{name} {v}"))
+            .collect();
+        eprintln!(
+            "#{} {}: {}, SNI {}",
+            self.id,
+            self.peer,
+            fields.join(", "),
+            sni(n)
+        );
+    }
+
+    /// The page for a request head.
+    fn page(&self, ctx: &Context<'_>, head: &[u8]) -> Vec<u8> {
+        let request_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        if !request_line.starts_with(b"GET ") {
+            return response(405, "text/plain", b"only GET is served\n");
+        }
+        let Some(n) = self.conn.negotiated() else {
+            return response(500, "text/plain", b"no session\n");
+        };
+        let alpn = common::alpn_name(ctx.alpn, n.alpn_index);
+        let mut rows = common::describe(n, &alpn);
+        rows.push(("SNI", sni(n)));
+        rows.push(("Certificate", chain(ctx, n)));
+        rows.push((
+            "Client certificate",
+            n.peer_cert_sha256
+                .map_or("none".into(), |h| format!("SHA-256 {}", hex(&h))),
+        ));
+        if let Some(limit) = n.peer_record_size_limit {
+            rows.push(("Client record size limit", limit.to_string()));
+        }
+        rows.push(("Connection", format!("#{} from {}", self.id, self.peer)));
+        let mut html = String::from(
+            "<!DOCTYPE html>\n<html><head><title>tlspair</title></head><body>\n\
+             <h1>tlspair</h1>\n<p>TLS 1.3 by tlspair's engine, served from a \
+             single-threaded event loop.</p>\n<table>\n",
+        );
+        for (name, value) in rows {
+            html.push_str(&format!(
+                "<tr><th align=\"left\">{name}</th><td>{}</td></tr>\n",
+                escape(&value)
+            ));
+        }
+        html.push_str(&format!(
+            "</table>\n<h2>Your request</h2>\n<pre>{}</pre>\n</body></html>\n",
+            escape(&String::from_utf8_lossy(head))
+        ));
+        response(200, "text/html; charset=utf-8", html.as_bytes())
+    }
+}
+
+/// The host name the client sent as SNI.
+fn sni(n: &Negotiated) -> String {
+    n.server_name.map_or_else(
+        || "none (or a name longer than the engine keeps)".to_owned(),
+        |name| name.as_str().to_owned(),
+    )
+}
+
+/// The chain the handshake chose.
+fn chain(ctx: &Context<'_>, n: &Negotiated) -> String {
+    match n.cert_index.and_then(|i| ctx.chains.get(usize::from(i))) {
+        Some(c) => c.what.clone(),
+        None if n.resumed => "none (resumed)".to_owned(),
+        None => "none".to_owned(),
+    }
+}
+
+/// The request head (up to the blank line), once complete.
+fn request_head(buf: &[u8]) -> Option<&[u8]> {
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2))?;
+    buf.get(..end)
+}
+
+/// An HTTP/1.0 response that closes the connection.
+fn response(code: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let reason = match code {
+        200 => "OK",
+        405 => "Method Not Allowed",
+        431 => "Request Header Fields Too Large",
+        _ => "Internal Server Error",
+    };
+    let mut out = format!(
+        "HTTP/1.0 {code} {reason}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn would_block(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}

@@ -1,0 +1,291 @@
+//! A blocking adapter (feature `std`): a [`Connection`] over any
+//! `Read + Write` socket, used like OpenSSL's `SslStream` or rustls'
+//! `StreamOwned`. This is the blocking-BIO case of the `SSL_write`
+//! contract: every `WantRead` becomes a blocking `read(2)` into the
+//! received view, every `WantWrite` a blocking drain of the outgoing view.
+//!
+//! Who owns which bytes: the [`Stream`] owns the socket, the engine and both
+//! views (boxed, allocated once in [`Stream::new`]); nothing else is
+//! allocated afterwards. Invariants between calls:
+//!
+//! - `bufs.recv` holds received ciphertext the engine has not consumed
+//!   (and, while a record's plaintext is being read, that plaintext);
+//! - `bufs.send` holds sealed records not yet accepted by the socket. It is
+//!   empty after every successful [`Write::write`], [`Write::flush`],
+//!   [`Stream::handshake`] and [`Stream::shutdown`], and before every
+//!   blocking socket read (so a peer waiting for our flight is never
+//!   deadlocked against us waiting for its).
+//!
+//! Errors: the engine's [`Error`] reaches the caller inside an
+//! [`io::Error`]: [`Error::Truncated`] (end of stream without the peer's
+//! close_notify) as [`io::ErrorKind::UnexpectedEof`], everything else as
+//! [`io::ErrorKind::Other`]; [`tls_error`] gets the [`Error`] back. Before a
+//! fatal error is returned, the alert it queued is sent, best effort.
+//!
+//! A socket in non-blocking mode works too: its `WouldBlock` is returned as
+//! is, nothing is lost, and the call is repeated with the same arguments
+//! (the engine remembers how much of a write it sealed).
+
+use std::boxed::Box;
+use std::io::{self, Read, Write};
+use std::vec;
+
+use crate::conn::{Connection, Shutdown, Status};
+use crate::error::Error;
+use crate::handshake::DEFAULT_MAX_HANDSHAKE_MESSAGE;
+use crate::record::MAX_RECORD_LEN;
+use crate::Buffers;
+
+/// Default capacity of the received view: the largest handshake message
+/// accepted by default, reassembled in place, plus one whole record
+/// (16,384 + 16,406 bytes). After the handshake one record would do.
+pub const DEFAULT_RECV_CAPACITY: usize = DEFAULT_MAX_HANDSHAKE_MESSAGE + MAX_RECORD_LEN;
+
+/// Default capacity of the outgoing view: one full-size record (16,406
+/// bytes), which also holds a server's first flight with a certificate
+/// chain of up to about 14 KiB.
+pub const DEFAULT_SEND_CAPACITY: usize = MAX_RECORD_LEN;
+
+/// The two boxed views a [`Stream`] owns.
+pub type BoxedBuffers = Buffers<Box<[u8]>, Box<[u8]>>;
+
+/// A TLS connection over a blocking socket: [`Read`] gives plaintext,
+/// [`Write`] takes plaintext, and the handshake runs on the first call that
+/// needs it (or on [`handshake`](Self::handshake)).
+pub struct Stream<'a, T: Read + Write> {
+    conn: Connection<'a>,
+    socket: T,
+    bufs: BoxedBuffers,
+}
+
+impl<T: Read + Write> core::fmt::Debug for Stream<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stream")
+            .field("conn", &self.conn)
+            .field("recv_len", &self.bufs.recv.len())
+            .field("send_len", &self.bufs.send.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine's error inside an `io::Error` returned by a [`Stream`], if
+/// that is where it came from.
+pub fn tls_error(e: &io::Error) -> Option<Error> {
+    e.get_ref()?.downcast_ref::<Error>().copied()
+}
+
+/// An outcome the engine documents it never gives for the call.
+const UNEXPECTED_CLOSED: Error = Error::Internal("Closed from a call that never returns it");
+
+fn io_error(e: Error) -> io::Error {
+    match e {
+        Error::Truncated => io::Error::new(io::ErrorKind::UnexpectedEof, e),
+        other => io::Error::other(other),
+    }
+}
+
+impl<'a, T: Read + Write> Stream<'a, T> {
+    /// Wraps `conn` (fresh from [`Connection::client`] or
+    /// [`Connection::server`], or established) and `socket`, with views of
+    /// [`DEFAULT_RECV_CAPACITY`] and [`DEFAULT_SEND_CAPACITY`] bytes.
+    /// Nothing is sent or received yet.
+    pub fn new(conn: Connection<'a>, socket: T) -> Self {
+        Self::with_capacity(conn, socket, DEFAULT_RECV_CAPACITY, DEFAULT_SEND_CAPACITY)
+    }
+
+    /// Like [`new`](Self::new) with views of the given capacities: `recv`
+    /// must hold the largest handshake message plus one record (see
+    /// docs/architecture.md, "Sizes"), `send` at least
+    /// [`MIN_SEND_CAPACITY`](crate::record::MIN_SEND_CAPACITY) and our
+    /// first flight.
+    pub fn with_capacity(conn: Connection<'a>, socket: T, recv: usize, send: usize) -> Self {
+        let bufs = Buffers::new(
+            vec![0u8; recv].into_boxed_slice(),
+            vec![0u8; send].into_boxed_slice(),
+        );
+        Self { conn, socket, bufs }
+    }
+
+    /// Runs the handshake to completion (`SSL_do_handshake` /
+    /// `SSL_connect` / `SSL_accept`), sending our last flight before it
+    /// returns. At once `Ok(())` if it is already complete.
+    pub fn handshake(&mut self) -> io::Result<()> {
+        loop {
+            match self.conn.handshake(&mut self.bufs) {
+                Ok(Status::Done(())) => return self.drain(),
+                Ok(Status::WantRead) => self.receive()?,
+                Ok(Status::WantWrite { .. }) => self.drain()?,
+                // `handshake` reports a close_notify mid-handshake as an
+                // error; this arm only keeps the match total.
+                Ok(Status::Closed) => return Err(io_error(UNEXPECTED_CLOSED)),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Sends our close_notify (`SSL_shutdown`) and drains it to the socket:
+    /// we write nothing more. `Shutdown::Complete` if the peer's
+    /// close_notify has already been read; otherwise `Shutdown::Sent`, and
+    /// reading goes on until [`Read::read`] returns `Ok(0)`. The socket is
+    /// left open: drop it, or take it back with
+    /// [`into_inner`](Self::into_inner).
+    pub fn shutdown(&mut self) -> io::Result<Shutdown> {
+        loop {
+            match self.conn.shutdown(&mut self.bufs) {
+                Ok(Status::Done(s)) => {
+                    self.drain()?;
+                    return Ok(s);
+                }
+                Ok(_) => self.drain()?,
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// The engine, for what the handshake negotiated, exporters and state.
+    pub fn connection(&self) -> &Connection<'a> {
+        &self.conn
+    }
+
+    /// The engine, mutable: for [`Connection::key_update`] and
+    /// [`Connection::set_write_mode`]. Driving it with other buffers than
+    /// this stream's breaks the connection.
+    pub fn connection_mut(&mut self) -> &mut Connection<'a> {
+        &mut self.conn
+    }
+
+    /// The socket.
+    pub fn get_ref(&self) -> &T {
+        &self.socket
+    }
+
+    /// The socket, mutable (for its options). Reading or writing it
+    /// directly corrupts the TLS stream.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.socket
+    }
+
+    /// Gives the socket back. Received bytes not yet read and sealed bytes
+    /// not yet sent are dropped: call [`flush`](Write::flush) (or
+    /// [`shutdown`](Self::shutdown)) first.
+    pub fn into_inner(self) -> T {
+        self.socket
+    }
+
+    /// Sends every pending outgoing byte, blocking as the socket does.
+    fn drain(&mut self) -> io::Result<()> {
+        while !self.bufs.send.is_empty() {
+            match self.socket.write(self.bufs.send.pending()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.bufs.send.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is pending, then blocks for more received bytes; end of
+    /// stream is told to the engine, which then answers `Closed` or
+    /// `Truncated`.
+    fn receive(&mut self) -> io::Result<()> {
+        self.drain()?;
+        let spare = self.bufs.recv.spare_mut();
+        if spare.is_empty() {
+            // The engine asks for more only with room for it (else it
+            // answers RecvBufferTooSmall); never spin on a full view.
+            return Err(io::Error::other(Error::Internal("received view full")));
+        }
+        loop {
+            match self.socket.read(spare) {
+                Ok(0) => {
+                    self.bufs.recv.set_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    let _ = self.bufs.recv.commit(n);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends the alert a fatal error queued (best effort: the error being
+    /// reported matters more than a failure to tell the peer), and converts.
+    fn fail(&mut self, e: Error) -> io::Error {
+        if e.is_fatal() {
+            let _ = self.drain();
+        }
+        io_error(e)
+    }
+}
+
+impl<T: Read + Write> Read for Stream<'_, T> {
+    /// Reads plaintext (`SSL_read`), running the handshake first if needed
+    /// and blocking until at least one byte is available. `Ok(0)` once the
+    /// peer's close_notify has been read (and for an empty `buf`); end of
+    /// stream without it is `UnexpectedEof`.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self.conn.read(&mut self.bufs, buf) {
+                Ok(Status::Done(n)) => return Ok(n),
+                Ok(Status::WantRead) => self.receive()?,
+                Ok(Status::WantWrite { .. }) => self.drain()?,
+                Ok(Status::Closed) => return Ok(0),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+}
+
+impl<T: Read + Write> Write for Stream<'_, T> {
+    /// Seals `buf` (`SSL_write`), running the handshake first if needed,
+    /// and sends the records before returning. In the default complete
+    /// write mode it returns `buf.len()`; in partial mode the length of the
+    /// one record it sealed.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            match self.conn.write(&mut self.bufs, buf) {
+                Ok(Status::Done(n)) => {
+                    self.drain()?;
+                    return Ok(n);
+                }
+                Ok(Status::WantRead) => self.receive()?,
+                Ok(Status::WantWrite { .. }) => self.drain()?,
+                // `write` never answers `Closed`: after the peer's
+                // close_notify we may still write.
+                Ok(Status::Closed) => return Err(io_error(UNEXPECTED_CLOSED)),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Sends every sealed record still pending (a KeyUpdate, or what a
+    /// `WouldBlock` left), then flushes the socket.
+    fn flush(&mut self) -> io::Result<()> {
+        // A KeyUpdate asked for with `key_update` goes out with the next
+        // call that has room; an empty write is that call.
+        // (Not while a complete write waits to be repeated: an empty write
+        // would be a bad retry.)
+        let idle = !self.conn.is_handshaking()
+            && self.conn.error().is_none()
+            && !self.conn.close_sent()
+            && self.conn.write_progress() == 0;
+        if idle {
+            loop {
+                match self.conn.write(&mut self.bufs, &[]) {
+                    Ok(Status::WantWrite { .. }) => self.drain()?,
+                    Ok(_) => break,
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
+        }
+        self.drain()?;
+        self.socket.flush()
+    }
+}

@@ -1,0 +1,224 @@
+//! The interop matrix shared by the OpenSSL and rustls tests: suites,
+//! groups and server key types, with their names on each peer's side, and
+//! a macro that turns the matrix into one test per cell so each cell passes
+//! or fails on its own.
+
+use tlspair::handshake::{ClientConfig, ServerConfig};
+use tlspair::test_credentials::{self as creds, Credential};
+use tlspair::wire::{NamedGroup, SignatureScheme};
+use tlspair::Suite;
+
+use super::tls;
+
+/// The server key types we claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+    Rsa2048,
+}
+
+impl KeyType {
+    pub const ALL: [KeyType; 4] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+    ];
+
+    pub fn credential(self) -> &'static Credential {
+        match self {
+            KeyType::EcdsaP256 => &creds::SERVER_ECDSA_P256,
+            KeyType::EcdsaP384 => &creds::SERVER_ECDSA_P384,
+            KeyType::Ed25519 => &creds::SERVER_ED25519,
+            KeyType::Rsa2048 => &creds::SERVER_RSA_2048,
+        }
+    }
+
+    /// Base name of the PEM files in testdata/certs.
+    pub fn pem_base(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "server-p256",
+            KeyType::EcdsaP384 => "server-p384",
+            KeyType::Ed25519 => "server-ed25519",
+            KeyType::Rsa2048 => "server-rsa2048",
+        }
+    }
+
+    pub fn cert_pem(self) -> String {
+        format!("{}.pem", self.pem_base())
+    }
+
+    pub fn key_pem(self) -> String {
+        format!("{}.key.pem", self.pem_base())
+    }
+
+    /// The TLS 1.3 signature schemes this key may sign with. RSA keys
+    /// sign with RSA-PSS only in TLS 1.3; which hash is the signer's
+    /// choice among those offered.
+    pub fn schemes(self) -> &'static [SignatureScheme] {
+        match self {
+            KeyType::EcdsaP256 => &[SignatureScheme::ECDSA_SECP256R1_SHA256],
+            KeyType::EcdsaP384 => &[SignatureScheme::ECDSA_SECP384R1_SHA384],
+            KeyType::Ed25519 => &[SignatureScheme::ED25519],
+            KeyType::Rsa2048 => &[
+                SignatureScheme::RSA_PSS_RSAE_SHA256,
+                SignatureScheme::RSA_PSS_RSAE_SHA384,
+                SignatureScheme::RSA_PSS_RSAE_SHA512,
+            ],
+        }
+    }
+}
+
+/// OpenSSL's name for a suite (`-ciphersuites`).
+pub fn openssl_suite(suite: &Suite) -> &'static str {
+    match suite.id.0 {
+        0x1301 => "TLS_AES_128_GCM_SHA256",
+        0x1302 => "TLS_AES_256_GCM_SHA384",
+        0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        other => panic!("no OpenSSL name for suite {other:#06x}"),
+    }
+}
+
+/// OpenSSL's name for a group (`-groups`).
+pub fn openssl_group(group: NamedGroup) -> &'static str {
+    match group {
+        NamedGroup::X25519 => "X25519",
+        NamedGroup::SECP256R1 => "P-256",
+        NamedGroup::SECP384R1 => "P-384",
+        other => panic!("no OpenSSL name for group {other:?}"),
+    }
+}
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+/// Our client offering exactly this suite and group. A single group keeps
+/// the key share we send the one the peer must pick, so the matrix checks
+/// each group without a HelloRetryRequest (which has tests of its own).
+pub fn client_config(suite: &'static Suite, group: NamedGroup) -> ClientConfig<'static> {
+    let mut cc = tls::client_config();
+    cc.suites = leak([suite]);
+    cc.groups = leak([group]);
+    cc
+}
+
+/// Our server with one certificate, accepting exactly this suite and group.
+pub fn server_config(
+    suite: &'static Suite,
+    group: NamedGroup,
+    key: KeyType,
+) -> ServerConfig<'static> {
+    let mut sc = tls::server_config(&[tls::certified(key.credential())]);
+    sc.suites = leak([suite]);
+    sc.groups = leak([group]);
+    sc
+}
+
+/// Checks what our side of a connection settled on.
+pub fn assert_negotiated(
+    conn: &tlspair::Connection<'_>,
+    suite: &'static Suite,
+    group: NamedGroup,
+    key: KeyType,
+) {
+    let n = conn.negotiated().expect("handshake complete");
+    assert_eq!(n.suite, suite.id, "suite");
+    assert_eq!(n.group, Some(group), "group");
+    assert!(
+        n.signature_scheme
+            .is_some_and(|s| key.schemes().contains(&s)),
+        "{:?} signed with {:?}",
+        key,
+        n.signature_scheme
+    );
+}
+
+/// Test data that is printable, has a newline every 64 bytes (for line
+/// oriented peers like `s_server -rev`), and never starts an s_client
+/// command letter (`Q`, `R`, `k`, `K`...): lowercase letters but `k`,
+/// digits and newlines only.
+pub fn text(len: usize, seed: u32) -> Vec<u8> {
+    text_with_lines(len, seed, 64)
+}
+
+/// [`text`] with a newline every `line` bytes, and as the last byte (a
+/// line-oriented peer answers only whole lines).
+pub fn text_with_lines(len: usize, seed: u32, line: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"abcdefghijlmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|i| {
+            if i % line == line - 1 || i == len - 1 {
+                b'\n'
+            } else {
+                // xorshift32: cheap, deterministic, seedable.
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                ALPHABET[x as usize % ALPHABET.len()]
+            }
+        })
+        .collect()
+}
+
+/// What `s_server -rev` answers to `text`: each line reversed.
+pub fn reversed_lines(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        out.extend(body.iter().rev());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// One `#[test]` per suite × group × key type, each calling
+/// `$check(suite, group, key)`; `$check` must be a path from the crate
+/// root, e.g. `crate::handshake_with_s_server`. Test names read
+/// `module::aes_128_gcm_sha256::x25519::ecdsa_p256`.
+#[macro_export]
+macro_rules! interop_matrix {
+    ($check:path) => {
+        mod aes_128_gcm_sha256 {
+            $crate::interop_matrix!(@groups $check, &tlspair::TLS13_AES_128_GCM_SHA256);
+        }
+        mod aes_256_gcm_sha384 {
+            $crate::interop_matrix!(@groups $check, &tlspair::TLS13_AES_256_GCM_SHA384);
+        }
+        mod chacha20_poly1305_sha256 {
+            $crate::interop_matrix!(@groups $check, &tlspair::TLS13_CHACHA20_POLY1305_SHA256);
+        }
+    };
+    (@groups $check:path, $suite:expr) => {
+        mod x25519 {
+            $crate::interop_matrix!(@keys $check, $suite, tlspair::wire::NamedGroup::X25519);
+        }
+        mod p256 {
+            $crate::interop_matrix!(@keys $check, $suite, tlspair::wire::NamedGroup::SECP256R1);
+        }
+        mod p384 {
+            $crate::interop_matrix!(@keys $check, $suite, tlspair::wire::NamedGroup::SECP384R1);
+        }
+    };
+    (@keys $check:path, $suite:expr, $group:expr) => {
+        #[test]
+        fn ecdsa_p256() {
+            $check($suite, $group, $crate::common::interop::KeyType::EcdsaP256)
+        }
+        #[test]
+        fn ecdsa_p384() {
+            $check($suite, $group, $crate::common::interop::KeyType::EcdsaP384)
+        }
+        #[test]
+        fn ed25519() {
+            $check($suite, $group, $crate::common::interop::KeyType::Ed25519)
+        }
+        #[test]
+        fn rsa_2048() {
+            $check($suite, $group, $crate::common::interop::KeyType::Rsa2048)
+        }
+    };
+}

@@ -1,0 +1,195 @@
+//! The example programs end to end: `server` on a free port, talked to by
+//! the `client` program and by a `Stream` over TCP.
+//!
+//! `cargo test` builds the examples before running tests, but
+//! `cargo test --test programs` does not: so the tests ask cargo for them
+//! first, once (a no-op of a fraction of a second when they are fresh).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use common::tls;
+use tlspair::{Connection, Stream};
+
+/// The path of an example binary of this build.
+fn example(name: &str) -> PathBuf {
+    // target/<profile>/deps/programs-<hash> -> target/<profile>/examples/
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--example", "client", "--example", "server"]);
+        // Without the variables cargo sets for this test: build scripts
+        // (ring's) watch some, and would rebuild on every run.
+        for (key, _) in std::env::vars_os() {
+            let k = key.to_string_lossy();
+            let set_for_tests = k.starts_with("CARGO_PKG_")
+                || k.starts_with("CARGO_MANIFEST_")
+                || matches!(
+                    &*k,
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "OUT_DIR"
+                );
+            if set_for_tests {
+                cmd.env_remove(&key);
+            }
+        }
+        match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => {}
+            Some("release") => {
+                cmd.arg("--release");
+            }
+            Some(other) => {
+                cmd.args(["--profile", other]);
+            }
+        }
+        let status = cmd.status().expect("cargo build --example");
+        assert!(status.success(), "building the examples failed");
+    });
+    profile_dir.join("examples").join(name)
+}
+
+/// A running `server`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(example("server"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        // "listening on 127.0.0.1:PORT (...)"
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Self { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `client` with `args`, feeding `stdin`.
+fn client(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(example("client"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("client starts");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn server_answers_get_with_the_session_and_the_client_prints_it() {
+    let server = Server::start(&[]);
+    let addr = format!("localhost:{}", server.port);
+    let out = client(&["-v", &addr], b"GET / HTTP/1.0\r\n\r\n");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.starts_with("HTTP/1.0 200 OK\r\n"), "{stdout}");
+    assert!(stdout.contains("<td>TLSv1.3</td>"), "{stdout}");
+    assert!(stdout.contains("<td>localhost</td>"), "the SNI: {stdout}");
+    assert!(stdout.contains("<td>built-in ECDSA P-256</td>"), "{stdout}");
+    assert!(stderr.contains("Resumed: no"), "{stderr}");
+    assert!(stderr.contains("Closed (close_notify)"), "{stderr}");
+
+    // The same page through a Stream over TCP, without SNI (an IP name).
+    let sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let config = Box::leak(Box::new(tls::client_config()));
+    let conn = Connection::client(config, Some("127.0.0.1"), tls::now()).unwrap();
+    let mut s = Stream::new(conn, sock);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    assert!(
+        page.contains("<th align=\"left\">SNI</th><td>none"),
+        "{page}"
+    );
+}
+
+#[test]
+fn echo_server_and_client_resume_from_a_saved_ticket() {
+    let server = Server::start(&["--echo", "--alpn", "x,echo"]);
+    let addr = format!("localhost:{}", server.port);
+    let dir = std::env::temp_dir().join(format!("tlspair-programs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sess = dir.join("session");
+    let sess = sess.to_str().unwrap();
+
+    let first = client(
+        &["-v", "--alpn", "echo", "--sess-out", sess, &addr],
+        b"ping\n",
+    );
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(first.stdout, b"ping\n");
+    assert!(text(&first.stderr).contains("ALPN: echo"));
+
+    let second = client(&["-v", "--sess-in", sess, &addr], b"pong\n");
+    let stderr = text(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert_eq!(second.stdout, b"pong\n");
+    assert!(stderr.contains("Resumed: yes"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn client_failures_are_one_line_each() {
+    // A port nobody listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let refused = client(&[&format!("127.0.0.1:{port}")], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("connection refused"));
+
+    let server = Server::start(&[]);
+    let addr = format!("localhost:{}", server.port);
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/certs/untrusted-ca.pem"
+    );
+    let unknown_ca = client(&["--cafile", ca, &addr], b"");
+    let stderr = text(&unknown_ca.stderr);
+    assert_eq!(unknown_ca.status.code(), Some(1));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not issued by a trusted CA"), "{stderr}");
+
+    let wrong_name = client(&["--servername", "example.com", &addr], b"");
+    let stderr = text(&wrong_name.stderr);
+    assert_eq!(wrong_name.status.code(), Some(1));
+    assert!(stderr.contains("not valid for the server name"), "{stderr}");
+}

@@ -1,0 +1,176 @@
+//! The blocking adapter over a real socket: a `Stream`-wrapped client and
+//! a `Stream`-wrapped server in a thread, over a Unix socket pair, with the
+//! built-in test credentials.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::thread;
+
+use common::tls;
+use tlspair::handshake::{ClientConfig, ServerConfig};
+use tlspair::stream::tls_error;
+use tlspair::test_credentials as creds;
+use tlspair::verify::{
+    trust_anchor_from_der, CertificateDer, CertificateError, WebPkiServerVerifier,
+};
+use tlspair::{AlertDescription, Connection, Error, Shutdown, Stream};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+fn server_config() -> &'static ServerConfig<'static> {
+    leak(tls::server_config(&[tls::certified(
+        &creds::SERVER_ECDSA_P256,
+    )]))
+}
+
+fn client_config() -> &'static ClientConfig<'static> {
+    leak(tls::client_config())
+}
+
+fn client(config: &'static ClientConfig<'static>, sock: UnixStream) -> Stream<'static, UnixStream> {
+    let conn = Connection::client(config, Some("localhost"), tls::now()).unwrap();
+    Stream::new(conn, sock)
+}
+
+/// Runs `body` on a Stream-wrapped server over `sock` in a thread.
+fn serve<R: Send + 'static>(
+    sock: UnixStream,
+    body: impl FnOnce(&mut Stream<'static, UnixStream>) -> R + Send + 'static,
+) -> thread::JoinHandle<R> {
+    thread::spawn(move || {
+        let conn = Connection::server(server_config(), tls::now()).unwrap();
+        let mut s = Stream::new(conn, sock);
+        body(&mut s)
+    })
+}
+
+#[test]
+fn handshake_exchange_and_clean_close_over_a_socket() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = serve(b, |s| {
+        s.handshake().unwrap();
+        let mut line = [0u8; 5];
+        s.read_exact(&mut line).unwrap();
+        assert_eq!(&line, b"hello");
+        s.write_all(b"HELLO").unwrap();
+        // The client closes: reading ends with Ok(0), then we close too.
+        let mut rest = Vec::new();
+        assert_eq!(s.read_to_end(&mut rest).unwrap(), 0);
+        assert_eq!(s.shutdown().unwrap(), Shutdown::Complete);
+        s.connection().negotiated().copied()
+    });
+    let mut c = client(client_config(), a);
+    c.handshake().unwrap();
+    c.write_all(b"hello").unwrap();
+    let mut got = [0u8; 5];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"HELLO");
+    assert_eq!(c.shutdown().unwrap(), Shutdown::Sent);
+    assert_eq!(c.read(&mut got).unwrap(), 0, "the server's close_notify");
+    assert!(c.connection().peer_closed());
+    let ours = *c.connection().negotiated().unwrap();
+    let theirs = server.join().unwrap().unwrap();
+    assert_eq!((ours.suite, ours.group), (theirs.suite, theirs.group));
+}
+
+#[test]
+fn read_and_write_drive_the_handshake_and_a_megabyte_crosses_with_key_updates() {
+    const LEN: usize = 1 << 20;
+    let data: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8).collect();
+    let expected = data.clone();
+    let (a, b) = UnixStream::pair().unwrap();
+    // The server echoes everything, asking for a KeyUpdate halfway.
+    let server = serve(b, |s| {
+        let mut buf = vec![0u8; 10_000];
+        let mut total = 0;
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
+            if total >= LEN / 2 && total - n < LEN / 2 {
+                s.connection_mut().key_update(true);
+            }
+            s.write_all(&buf[..n]).unwrap();
+        }
+        s.shutdown().unwrap();
+        total
+    });
+    let mut c = client(client_config(), a);
+    // Reader and writer on one thread: write in chunks, read what comes
+    // back between chunks so neither socket buffer fills up.
+    let mut got = vec![0u8; LEN];
+    let mut read = 0;
+    for chunk in data.chunks(64 << 10) {
+        c.write_all(chunk).unwrap();
+        let target = read + chunk.len();
+        while read < target {
+            read += c.read(&mut got[read..target]).unwrap();
+        }
+        if read == LEN / 2 {
+            c.connection_mut().key_update(false);
+            c.flush().unwrap();
+        }
+    }
+    assert!(got == expected, "echoed bytes differ");
+    // Both directions changed keys halfway, so neither sequence number
+    // counts every record: the client sent 64 records of 16 KiB, the
+    // server at least 105 (it echoes at most 10,000 bytes per record).
+    let (send, recv) = c.connection().sequence_numbers();
+    assert!(send < 64 && recv < 105, "no KeyUpdate: {send}, {recv}");
+    c.shutdown().unwrap();
+    assert_eq!(c.read(&mut [0u8; 1]).unwrap(), 0);
+    assert_eq!(server.join().unwrap(), LEN);
+}
+
+#[test]
+fn end_of_stream_without_close_notify_is_unexpected_eof() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = serve(b, |s| {
+        s.handshake().unwrap();
+        s.write_all(b"partial").unwrap();
+        // Dropped without shutdown: the socket closes, no close_notify.
+    });
+    let mut c = client(client_config(), a);
+    let mut got = [0u8; 7];
+    c.read_exact(&mut got).unwrap();
+    server.join().unwrap();
+    let e = c.read(&mut got).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
+    assert_eq!(tls_error(&e), Some(Error::Truncated));
+}
+
+#[test]
+fn a_refused_certificate_is_an_error_carrying_its_alert_to_both_sides() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = serve(b, |s| s.handshake().unwrap_err());
+    // A client that trusts another CA.
+    let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::UNTRUSTED_CA_CERT));
+    let anchors = leak([trust_anchor_from_der(ca).unwrap()]);
+    let verifier = leak(WebPkiServerVerifier::new(anchors));
+    let config = leak(ClientConfig::new(verifier, tls::rng()));
+    let mut c = client(config, a);
+    let e = c.handshake().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Other);
+    assert_eq!(
+        tls_error(&e),
+        Some(Error::Certificate(CertificateError::UnknownIssuer))
+    );
+    // The alert reached the server before the client gave up.
+    let se = server.join().unwrap();
+    assert_eq!(
+        tls_error(&se),
+        Some(Error::AlertReceived(AlertDescription::UNKNOWN_CA))
+    );
+    // Sticky: the stream keeps failing the same way.
+    let again = c.write(b"x").unwrap_err();
+    assert_eq!(
+        tls_error(&again),
+        Some(Error::Certificate(CertificateError::UnknownIssuer))
+    );
+}
