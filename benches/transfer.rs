@@ -42,9 +42,10 @@ use common::{
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
 const TOTAL: usize = 16 << 20;
-/// Bytes per variant per round of the paired pass: small units, many
-/// rounds, so a burst of load spoils few pairs.
-const PAIRED_TOTAL: usize = 2 << 20;
+/// Per write size: bytes per variant per round of the paired pass, and
+/// rounds. Small units (a few ms), many rounds, so a burst of load spoils
+/// few pairs.
+const PAIRED: [(usize, usize); 3] = [(2 << 20, 200), (2 << 20, 120), (256 << 10, 150)];
 const WRITES: [usize; 3] = [16 * 1024, 1024, 64];
 
 const OURS: [(&str, Read, Transport); 4] = [
@@ -149,39 +150,39 @@ fn transfer(c: &mut Criterion) {
 /// order rotating; ratios are taken within each round (see
 /// `common::paired`). These are the figures docs/performance.md uses.
 fn paired_ratios(ours: &Ours, theirs: &Theirs) {
-    println!("\nPaired rounds (2 MiB per variant per round): median GiB/s [p25, p75];");
+    println!("\nPaired rounds: median GiB/s [p25, p75];");
     println!("ratios are throughput ours / reference, median of per-round ratios [p25, p75]");
-    for (write, rounds) in WRITES.into_iter().zip([200, 120, 40]) {
+    for (write, (unit, rounds)) in WRITES.into_iter().zip(PAIRED) {
         let chunk: Vec<u8> = (0..write).map(|i| i as u8).collect();
         let chunk = &chunk;
         let mut variants = vec![Variant::new("ring", move || {
             let mut r = RingRecord::new(chunk);
             let t = Instant::now();
-            r.transfer(PAIRED_TOTAL);
+            r.transfer(unit);
             t.elapsed()
         })];
         for (name, read, transport) in OURS {
             variants.push(Variant::new(name, move || {
                 let mut x = OurTransfer::new(ours);
                 let t = Instant::now();
-                x.run(chunk, PAIRED_TOTAL, transport, read);
+                x.run(chunk, unit, transport, read);
                 t.elapsed()
             }));
         }
         variants.push(Variant::new("rustls/unbuffered", move || {
             let mut x = UnbufferedTransfer::new(theirs);
             let t = Instant::now();
-            x.run(chunk, PAIRED_TOTAL);
+            x.run(chunk, unit);
             t.elapsed()
         }));
         variants.push(Variant::new("rustls/buffered", move || {
             let mut x = RustlsTransfer::new(theirs);
             let t = Instant::now();
-            x.run(chunk, PAIRED_TOTAL);
+            x.run(chunk, unit);
             t.elapsed()
         }));
         let p = paired(rounds, variants);
-        let gib = |s: f64| PAIRED_TOTAL as f64 / s / f64::from(1u32 << 30);
+        let gib = |s: f64| unit as f64 / s / f64::from(1u32 << 30);
         let (ring, _, _) = p.time("ring");
         println!(
             "  {write:>5} B writes, {rounds} rounds: ring {:.2} GiB/s",
