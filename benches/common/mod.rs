@@ -581,9 +581,11 @@ impl UnbufferedTransfer {
                 }
             }
             std::mem::swap(&mut self.out, &mut self.inc);
-            let mut len = used;
-            while len > 0 {
-                let st = self.server.process_tls_records(&mut self.inc[..len]);
+            // Discarded bytes leave the front by advancing `start` (no
+            // moving of what remains).
+            let mut start = 0;
+            while start < used {
+                let st = self.server.process_tls_records(&mut self.inc[start..used]);
                 let mut discard = st.discard;
                 match st.state.expect("server state") {
                     ConnectionState::ReadTraffic(mut r) => {
@@ -596,8 +598,7 @@ impl UnbufferedTransfer {
                     ConnectionState::WriteTraffic(_) => {}
                     other => panic!("server: {other:?}"),
                 }
-                self.inc.copy_within(discard..len, 0);
-                len -= discard;
+                start += discard;
             }
         }
         received
