@@ -151,7 +151,8 @@ fn transfer(c: &mut Criterion) {
 /// `common::paired`). These are the figures docs/performance.md uses.
 fn paired_ratios(ours: &Ours, theirs: &Theirs) {
     println!("\nPaired rounds: median GiB/s [p25, p75];");
-    println!("ratios are throughput ours / reference, median of per-round ratios [p25, p75]");
+    println!("ratios are throughput ours / reference (rustls: buffered; unbuffered: rustls's unbuffered API),");
+    println!("median of per-round ratios [p25, p75]");
     for (write, (unit, rounds)) in WRITES.into_iter().zip(PAIRED) {
         let chunk: Vec<u8> = (0..write).map(|i| i as u8).collect();
         let chunk = &chunk;
@@ -192,8 +193,9 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
             let (t, t25, t75) = p.time(name);
             let (r, r25, r75) = p.ratio(name, "ring");
             let (q, q25, q75) = p.ratio(name, "rustls/buffered");
+            let (u, u25, u75) = p.ratio(name, "rustls/unbuffered");
             println!(
-                "    {name:<28} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]",
+                "    {name:<28} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]",
                 gib(t),
                 gib(t75),
                 gib(t25),
