@@ -122,7 +122,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
     pub fn fill(&mut self, src: &[u8]) -> usize {
         let spare = self.spare_mut();
         let n = spare.len().min(src.len());
-        spare[..n].copy_from_slice(&src[..n]);
+        crate::codec::copy_prefix(spare, src, n);
         self.commit(n)
     }
 

@@ -125,6 +125,15 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Copies the first `n` bytes of `src` to the front of `dst`; copies
+/// nothing if either is shorter (callers size both first). The one way
+/// the engine copies prefixes, so no slice index can panic.
+pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8], n: usize) {
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+        d.copy_from_slice(s);
+    }
+}
+
 /// Iterates a vector of big-endian u16 values, e.g. cipher suites. The
 /// slice must have even length (checked by [`U16List::new`]).
 #[derive(Clone, Copy, Debug, Default)]
@@ -147,7 +156,7 @@ impl<'a> U16List<'a> {
     pub fn iter(&self) -> impl Iterator<Item = u16> + 'a {
         self.0
             .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .filter_map(|c| c.try_into().ok().map(u16::from_be_bytes))
     }
 
     /// Whether `value` is in the list.

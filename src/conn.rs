@@ -631,7 +631,7 @@ impl Connection<'_> {
                 break;
             }
             let n = out.len().min(self.plain_left);
-            out[..n].copy_from_slice(&rx.unread()[..n]);
+            crate::codec::copy_prefix(out, rx.unread(), n);
             self.consume_plain(&mut rx, n);
             done += n;
         }
@@ -792,13 +792,8 @@ impl Connection<'_> {
         if key.records_left() <= 1 {
             return Err(self.fail(tx, Error::KeyExhausted));
         }
-        record[HEADER_LEN..HEADER_LEN + 5].copy_from_slice(&[
-            HandshakeType::KEY_UPDATE.0,
-            0,
-            0,
-            1,
-            u8::from(request_peer),
-        ]);
+        let message = [HandshakeType::KEY_UPDATE.0, 0, 0, 1, u8::from(request_peer)];
+        crate::codec::copy_prefix(record.get_mut(HEADER_LEN..).unwrap_or(&mut []), &message, 5);
         if let Err(e) = key.seal(ContentType::HANDSHAKE, 5, record) {
             return Err(self.fail(tx, e));
         }
@@ -843,7 +838,11 @@ impl Connection<'_> {
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        record[HEADER_LEN..HEADER_LEN + take].copy_from_slice(&content[..take]);
+        crate::codec::copy_prefix(
+            record.get_mut(HEADER_LEN..).unwrap_or(&mut []),
+            content,
+            take,
+        );
         let sealed = match self.records.send_mut() {
             Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
             None => Err(Error::Internal("no sending key")),
@@ -874,8 +873,11 @@ impl Connection<'_> {
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        record[HEADER_LEN] = level.0;
-        record[HEADER_LEN + 1] = alert.0;
+        crate::codec::copy_prefix(
+            record.get_mut(HEADER_LEN..).unwrap_or(&mut []),
+            &[level.0, alert.0],
+            2,
+        );
         match self.records.send_mut() {
             Some(key) => key.seal(ContentType::ALERT, 2, record)?,
             None => {
@@ -884,7 +886,7 @@ impl Connection<'_> {
                     version: ProtocolVersion::TLS1_2,
                     len: 2,
                 };
-                record[..HEADER_LEN].copy_from_slice(&header.encode());
+                crate::codec::copy_prefix(record, &header.encode(), HEADER_LEN);
             }
         }
         tx.commit(total);

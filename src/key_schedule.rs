@@ -139,7 +139,7 @@ impl Hash {
         let mut bytes = [0u8; MAX_HASH_LEN];
         let src = d.as_ref();
         let len = src.len().min(MAX_HASH_LEN);
-        bytes[..len].copy_from_slice(&src[..len]);
+        crate::codec::copy_prefix(&mut bytes, src, len);
         Self { bytes, len }
     }
 
@@ -192,7 +192,8 @@ impl Secret {
         let mut out = Secret::zero(suite);
         let len = suite.hash_len.min(MAX_HASH_LEN);
         // Cannot fail: hash-length output and RFC labels are in range.
-        let _ = hkdf_expand_label(&self.prk(suite.hkdf), label, context, &mut out.bytes[..len]);
+        let dst = out.bytes.get_mut(..len).unwrap_or(&mut []);
+        let _ = hkdf_expand_label(&self.prk(suite.hkdf), label, context, dst);
         out
     }
 
@@ -215,7 +216,7 @@ impl Secret {
         };
         let t = tag.as_ref();
         out.len = t.len().min(MAX_HASH_LEN);
-        out.bytes[..out.len].copy_from_slice(&t[..out.len]);
+        crate::codec::copy_prefix(&mut out.bytes, t, out.len);
         out
     }
 

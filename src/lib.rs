@@ -55,8 +55,15 @@
     missing_docs,
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::as_conversions
+    clippy::as_conversions,
+    // No slice index can panic on input: every access is `get`, a checked
+    // split, or `codec::copy_prefix`.
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo
 )]
+#![cfg_attr(test, allow(clippy::indexing_slicing))]
 
 #[cfg(feature = "std")]
 extern crate std;

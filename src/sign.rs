@@ -96,7 +96,8 @@ pub fn certificate_verify_message<'o>(
     let (hash, _) = rest.split_at_mut(transcript_hash.len());
     hash.copy_from_slice(transcript_hash);
     let len = PAD_LEN + context.len() + 1 + transcript_hash.len();
-    Ok(&out[..len])
+    out.get(..len)
+        .ok_or(Error::Internal("CertificateVerify content length"))
 }
 
 /// The kind of key a [`SigningKey`] holds.

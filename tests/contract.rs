@@ -310,13 +310,13 @@ fn records_shrink_to_fit_a_small_outgoing_view() {
         RecordConfig::default(),
         Sizes {
             recv: MAX_RECORD_LEN,
-            send: 23,
+            send: 26,
         },
         Sizes::default(),
     );
     assert_eq!(
         p.client.conn.write(&mut p.client.bufs, b"x").unwrap_err(),
-        Error::Misuse(Misuse::SendBufferTooSmall { needed: 24 })
+        Error::Misuse(Misuse::SendBufferTooSmall { needed: 27 })
     );
     assert!(p.client.conn.error().is_none());
 }

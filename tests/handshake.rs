@@ -1055,3 +1055,64 @@ fn tickets_respect_the_client_record_size_limit() {
         Status::WantRead
     );
 }
+
+// Fuzzing found these two (fuzz/seeds/session/regression-*).
+#[test]
+fn a_server_with_a_small_receive_limit_and_a_default_client() {
+    // The client always sends record_size_limit, so the server can answer
+    // with its own, and the client keeps to it from its second flight on.
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.record.recv_max_fragment_len = 200;
+    let mut cc = client_config();
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(
+        creds::CA_CERT,
+    )));
+    let anchors: &'static _ = Box::leak(Box::new([
+        tlspair::verify::trust_anchor_from_der(ca).unwrap()
+    ]));
+    sc.client_verifier = Some(Box::leak(Box::new(
+        tlspair::verify::WebPkiClientVerifier::new(anchors),
+    )));
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    let data = vec![0x42u8; 20_000];
+    assert_eq!(send_and_receive(&mut c, &mut s, &data), data);
+}
+
+#[test]
+fn the_smallest_outgoing_view_carries_a_key_update() {
+    let (mut c, mut s) = pair(
+        client_config(),
+        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
+    );
+    complete(&mut c, &mut s).unwrap();
+    let mut small = tlspair::Buffers::new(
+        vec![0u8; 20_000],
+        vec![0u8; tlspair::record::MIN_SEND_CAPACITY],
+    );
+    c.conn.key_update(true);
+    // Records of up to 5 bytes; the KeyUpdate (27 bytes) fits.
+    let mut sent = 0;
+    while sent < 3 {
+        match c.conn.write(&mut small, &b"abc"[sent..]).unwrap() {
+            Status::Done(n) => sent += n,
+            Status::WantWrite { needed } => assert!(needed <= tlspair::record::MIN_SEND_CAPACITY),
+            other => panic!("{other:?}"),
+        }
+        s.bufs.recv.fill(small.send.pending());
+        let n = small.send.len();
+        small.send.consume(n);
+    }
+    let mut buf = [0u8; 8];
+    let mut got = Vec::new();
+    while let Status::Done(n) = s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"abc");
+    assert_eq!(
+        c.conn.sequence_numbers().0,
+        1,
+        "one record under the new key"
+    );
+}

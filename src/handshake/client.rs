@@ -17,7 +17,7 @@ use rustls_pki_types::ServerName;
 use super::kx::KeyExchange;
 use super::messages::{
     split_message, CertificateRequest, ClientHelloOut, EncryptedExtensions, ExtensionError,
-    KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12,
+    KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12, HANDSHAKE_HEADER_LEN,
 };
 use super::ticket::ResumptionTicket;
 use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
@@ -186,8 +186,9 @@ fn encode_hello(
         group: kx.group(),
         public: kx.public(),
     }];
-    let record_size_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT)
-        .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
+    // in TLS 1.3): a server can only announce its own limit in answer.
+    let record_size_limit = u16::try_from(config.record.recv_max_fragment_len + 1).ok();
     let hello = ClientHelloOut {
         random: &fields.random,
         session_id: fields
@@ -364,7 +365,11 @@ impl<'a> State<'a> {
             session_id: [0; 32],
             session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
         };
-        fields.session_id[..parsed.session_id.len()].copy_from_slice(parsed.session_id);
+        crate::codec::copy_prefix(
+            &mut fields.session_id,
+            parsed.session_id,
+            parsed.session_id.len(),
+        );
         let mut transcript = EarlyTranscript::new();
         transcript.add(hello);
         let pending = Pending {
@@ -464,8 +469,8 @@ impl<'a> State<'a> {
                 consumed: 0,
             });
         };
-        let msg = &region[..total];
-        let body = &msg[4..];
+        let msg = region.get(..total).unwrap_or(&[]);
+        let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
             (Self::ExpectServerHello(c), HandshakeType::SERVER_HELLO) => {
                 let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {

@@ -98,7 +98,7 @@ impl KeyExchange {
                 bytes: [0; MAX_SHARED_LEN],
                 len: shared.len().min(MAX_SHARED_LEN),
             };
-            out.bytes[..out.len].copy_from_slice(&shared[..out.len]);
+            crate::codec::copy_prefix(&mut out.bytes, shared, out.len);
             out
         })
         .ok()

@@ -437,7 +437,7 @@ impl ClientHelloOut<'_> {
                             w.u32(psk.obfuscated_age)
                         })?;
                         w.vec::<2>(|w| {
-                            w.vec::<1>(|w| w.bytes(&[0u8; 64][..psk.binder_len.min(64)]))
+                            w.vec::<1>(|w| w.bytes([0u8; 64].get(..psk.binder_len).unwrap_or(&[])))
                         })
                     })?;
                 }

@@ -66,7 +66,6 @@ pub fn key_log_line<'o>(
     secret: &[u8],
     out: &'o mut [u8; MAX_KEY_LOG_LINE],
 ) -> &'o str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut n = 0;
     let mut put = |b: u8| {
         if let Some(slot) = out.get_mut(n) {
@@ -77,16 +76,24 @@ pub fn key_log_line<'o>(
     label.bytes().for_each(&mut put);
     put(b' ');
     for b in client_random {
-        put(HEX[usize::from(b >> 4)]);
-        put(HEX[usize::from(b & 15)]);
+        put(hex_digit(b >> 4));
+        put(hex_digit(b & 15));
     }
     put(b' ');
     for b in secret {
-        put(HEX[usize::from(b >> 4)]);
-        put(HEX[usize::from(b & 15)]);
+        put(hex_digit(b >> 4));
+        put(hex_digit(b & 15));
     }
     put(b'\n');
     core::str::from_utf8(out.get(..n).unwrap_or(&[])).unwrap_or("")
+}
+
+/// The lower-case hex digit of a nibble.
+fn hex_digit(nibble: u8) -> u8 {
+    b"0123456789abcdef"
+        .get(usize::from(nibble & 15))
+        .copied()
+        .unwrap_or(b'0')
 }
 
 /// Logs `secret` under `label` if a key log is configured.
@@ -428,7 +435,7 @@ impl Out<'_> {
                 None => {
                     let [v0, v1] = ProtocolVersion::TLS1_2.0.to_be_bytes();
                     let [l0, l1] = u16::try_from(len).map_err(|_| OVERFLOW)?.to_be_bytes();
-                    rec[..HEADER_LEN].copy_from_slice(&[content_type.0, v0, v1, l0, l1]);
+                    crate::codec::copy_prefix(rec, &[content_type.0, v0, v1, l0, l1], HEADER_LEN);
                 }
             }
         }

@@ -13,7 +13,8 @@ use super::client::{map_extension_error, Keys, Step};
 use super::kx::KeyExchange;
 use super::messages::{
     encode_new_session_ticket, ext, split_message, write_message, ClientHello,
-    EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut, PSK_DHE_KE, PSK_KE,
+    EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut,
+    HANDSHAKE_HEADER_LEN, PSK_DHE_KE, PSK_KE,
 };
 use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
 use crate::codec::DecodeError;
@@ -127,8 +128,8 @@ impl<'a> State<'a> {
                 consumed: 0,
             });
         };
-        let msg = &region[..total];
-        let body = &msg[4..];
+        let msg = region.get(..total).unwrap_or(&[]);
+        let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
             (Self::ExpectClientHello(c), HandshakeType::CLIENT_HELLO) => {
                 let next = match client_hello(&c, None, msg, body, keys, out)? {
@@ -285,7 +286,7 @@ fn issue_tickets(
                 lifetime,
                 age_add,
                 &nonce,
-                &sealed[..n],
+                sealed.get(..n).unwrap_or(&[]),
             )?)
         })?;
     }
@@ -505,19 +506,19 @@ fn client_hello(
         Some(share) => {
             let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
             let n = kx.public().len();
-            public[..n].copy_from_slice(kx.public());
+            crate::codec::copy_prefix(&mut public, kx.public(), n);
             let group = kx.group();
             let secret = kx
                 .complete(share.public)
                 .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
             let m = secret.as_bytes().len();
-            shared[..m].copy_from_slice(secret.as_bytes());
+            crate::codec::copy_prefix(&mut shared, secret.as_bytes(), m);
             (Some((group, n)), m)
         }
         // psk_ke: the (EC)DHE input is a string of zeros (RFC 8446 §7.1).
         None => (None, suite.hash_len),
     };
-    let ours = ours.map(|(group, n)| (group, &public[..n]));
+    let ours = ours.map(|(group, n)| (group, public.get(..n).unwrap_or(&[])));
     flight(
         c,
         ch,
@@ -532,7 +533,7 @@ fn client_hello(
         peer_limit,
         random,
         ours,
-        &shared[..shared_len],
+        shared.get(..shared_len).unwrap_or(&[]),
     )
 }
 

@@ -100,7 +100,7 @@ pub(crate) fn seal(
     w.u8(state.alpn_index).ok()?;
     w.vec8(psk).ok()?;
     let pad = STATE_LEN - w.len();
-    w.bytes(&[0u8; MAX_HASH_LEN][..pad]).ok()?;
+    w.bytes([0u8; MAX_HASH_LEN].get(..pad)?).ok()?;
     let tag = key
         .key
         .seal_in_place_separate_tag(

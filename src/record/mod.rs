@@ -54,9 +54,11 @@ pub const fn max_record_len(max_plaintext: usize) -> usize {
 /// splits a write into records smaller than the configured fragment size.
 pub const MAX_RECORD_LEN: usize = max_record_len(MAX_PLAINTEXT);
 
-/// The smallest outgoing view that can make progress: one alert record,
-/// 22 + 2 = 24 bytes (a one-byte data record needs 23).
-pub const MIN_SEND_CAPACITY: usize = RECORD_OVERHEAD + 2;
+/// The smallest outgoing view that can carry every record the engine may
+/// have to send once established: a KeyUpdate, 22 + 4 + 1 = 27 bytes (an
+/// alert needs 24, a one-byte data record 23). Fuzzing found a 24-byte
+/// view waiting forever on a KeyUpdate reply.
+pub const MIN_SEND_CAPACITY: usize = RECORD_OVERHEAD + 5;
 
 /// A parsed record header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
