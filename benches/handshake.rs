@@ -21,7 +21,7 @@
 //! driven through in-memory buffers reused across iterations, dropped).
 //! After criterion's report a paired pass (every variant once per round,
 //! order rotating; see benches/transfer.rs) prints the ratios to quote.
-//! `cargo bench --bench handshake` takes about a minute.
+//! `cargo bench --bench handshake` takes under a minute.
 
 mod common;
 

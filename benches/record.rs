@@ -18,7 +18,7 @@
 //! The ring key is the one the engine derives from the same traffic
 //! secret. After criterion's report a paired pass (every variant once per
 //! round, order rotating; see benches/transfer.rs) prints the ratios to
-//! quote. `cargo bench --bench record` runs it all in about 100 seconds
+//! quote. `cargo bench --bench record` runs it all in about 80 seconds
 //! on two cores; docs/performance.md has the figures.
 
 use std::time::{Duration, Instant};

@@ -28,7 +28,7 @@
 //! slower than the engine built on it was seen). So after criterion's
 //! report a paired pass runs every variant once per round, rotating the
 //! order, and prints the median of the per-round ratios: those are the
-//! figures to quote. `cargo bench --bench transfer` takes about 3 minutes
+//! figures to quote. `cargo bench --bench transfer` takes about 2 minutes
 //! on 2 cores (the paired pass is skipped when a filter is given).
 
 mod common;
