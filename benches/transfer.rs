@@ -29,7 +29,8 @@
 //! report a paired pass runs every variant once per round, rotating the
 //! order, and prints the median of the per-round ratios: those are the
 //! figures to quote. `cargo bench --bench transfer` takes about 2 minutes
-//! on 2 cores (the paired pass is skipped when a filter is given).
+//! on 2 cores (a criterion filter skips the paired pass; the filter
+//! `paired` runs it alone).
 
 mod common;
 
