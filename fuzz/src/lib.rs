@@ -1,5 +1,17 @@
-//! The input format of the fuzz targets, shared with the seed generator so
-//! the two cannot drift apart.
+//! What the fuzz targets share with each other and with the seed
+//! generator, so the two cannot drift apart. The targets themselves are
+//! thin: each calls one entry point here.
+//!
+//! - `deframe`: the input format below ([`Plan`], [`seal_records`]);
+//! - `messages`: [`messages::run`], every wire parser on its own;
+//! - `server`, `client`: [`engine::run_server`], [`engine::run_client`],
+//!   a whole engine fed hostile bytes, with the checked [`engine::Driver`];
+//! - `session`: [`session::run`], a valid session replayed under
+//!   fuzzer-chosen conditions;
+//! - [`fixtures`]: the deterministic configurations all of them (and the
+//!   seeds) are built from; [`alloc_count`]: the counting allocator.
+//!
+//! The `deframe` input format:
 //!
 //! An input is a [`Plan`] (the first [`PLAN_LEN`] bytes) followed by a body.
 //! The plan fixes the suite, the buffer sizes and how the body is fed; the
@@ -8,6 +20,12 @@
 //! really sealed. Raw bytes exercise framing and every rejection before the
 //! AEAD; since a fuzzer cannot forge a tag, only sealed descriptions reach
 //! the code behind it: content types, padding, alerts, empty records.
+
+pub mod alloc_count;
+pub mod engine;
+pub mod fixtures;
+pub mod messages;
+pub mod session;
 
 use tlspair::record::protect::RecordKey;
 use tlspair::record::{max_record_len, HEADER_LEN, MAX_PLAINTEXT, MAX_RECORD_LEN, TAG_LEN};

@@ -1,0 +1,136 @@
+//! Settings and outcomes of the engine: what a caller configures, and what
+//! every call answers.
+
+use crate::error::{Error, Misuse};
+use crate::record::{max_record_len, MAX_PLAINTEXT};
+
+/// Consecutive records that deliver nothing (empty application data,
+/// ignored warning alerts) accepted before the peer is cut off with
+/// `unexpected_message`. OpenSSL uses the same bound (MAX_EMPTY_RECORDS).
+pub const MAX_EMPTY_RECORDS: u8 = 32;
+
+/// The smallest receive limit a peer may be asked for (RFC 8449 §4).
+pub const MIN_RECV_FRAGMENT: usize = 64;
+
+/// When `write` reports success (`SSL_MODE_ENABLE_PARTIAL_WRITE` or not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteMode {
+    /// `Done(n)` only once all `n` bytes are sealed; until then the call
+    /// answers `WantWrite` and remembers how far it got. OpenSSL's default.
+    #[default]
+    Complete,
+    /// `Done(n)` as soon as one record is sealed, `n` being its content
+    /// length. Like `SSL_MODE_ENABLE_PARTIAL_WRITE`.
+    Partial,
+}
+
+/// How sent records are padded (RFC 8446 §5.4). Padding hides lengths at
+/// the cost of bandwidth.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding.
+    #[default]
+    None,
+    /// Pad each inner plaintext (content + type byte) up to a multiple of
+    /// this many bytes, within the record size limit. 0 and 1 mean none.
+    ToMultiple(u16),
+    /// Pad every record to the largest size it may have.
+    Max,
+}
+
+/// Settings of the record layer. `Default` gives full-size records, no
+/// padding, complete writes.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordConfig {
+    /// When `write` reports success.
+    pub write_mode: WriteMode,
+    /// Largest content per sent record: 1 to 2^14 (default 2^14). A smaller
+    /// outgoing view makes records smaller still.
+    pub max_fragment_len: usize,
+    /// Largest content per received record: 64 to 2^14 (default 2^14).
+    /// Larger records are refused with `record_overflow`; the received view
+    /// must hold [`max_record_len`] of it. The handshake advertises it as
+    /// record_size_limit (RFC 8449).
+    pub recv_max_fragment_len: usize,
+    /// Padding of sent records.
+    pub padding: Padding,
+    /// Replace the sending key with a KeyUpdate before it comes within
+    /// [`AUTO_KEY_UPDATE_MARGIN`] records of its usage limit (default on).
+    /// Off, the connection closes with [`Error::KeyExhausted`] instead.
+    pub auto_key_update: bool,
+}
+
+/// Records before a key's usage limit at which the engine sends a
+/// KeyUpdate on its own: 2^16, far from AES-GCM's 2^24.5 and leaving a
+/// margin for records already queued.
+pub const AUTO_KEY_UPDATE_MARGIN: u64 = 1 << 16;
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        Self {
+            write_mode: WriteMode::Complete,
+            max_fragment_len: MAX_PLAINTEXT,
+            recv_max_fragment_len: MAX_PLAINTEXT,
+            padding: Padding::None,
+            auto_key_update: true,
+        }
+    }
+}
+
+impl RecordConfig {
+    pub(super) fn check(&self) -> Result<(), Error> {
+        if !(1..=MAX_PLAINTEXT).contains(&self.max_fragment_len) {
+            return Err(Misuse::BadConfig("max_fragment_len must be 1..=16384").into());
+        }
+        if !(MIN_RECV_FRAGMENT..=MAX_PLAINTEXT).contains(&self.recv_max_fragment_len) {
+            return Err(Misuse::BadConfig("recv_max_fragment_len must be 64..=16384").into());
+        }
+        Ok(())
+    }
+
+    /// Capacity the received view needs to hold any record this
+    /// configuration accepts.
+    pub fn recv_buffer_len(&self) -> usize {
+        max_record_len(self.recv_max_fragment_len)
+    }
+}
+
+/// What a call did, or what it needs before it can go on.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status<T> {
+    /// The call made progress; see the method for what `T` is.
+    Done(T),
+    /// No whole record is available: add received bytes, call again.
+    WantRead,
+    /// The outgoing view lacks room for the next record: drain it until
+    /// `needed` bytes are free (never more than its capacity), call again.
+    WantWrite {
+        /// Free bytes the next record needs.
+        needed: usize,
+    },
+    /// The peer sent close_notify: it will send nothing more.
+    Closed,
+}
+
+/// How far [`Connection::shutdown`](super::Connection::shutdown) got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Our close_notify is in the outgoing view; the peer's has not come.
+    Sent,
+    /// Both close_notify alerts have been exchanged.
+    Complete,
+}
+
+impl<T> Status<T> {
+    /// Maps the `Done` value, keeping the other outcomes.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Status<U> {
+        match self {
+            Self::Done(t) => Status::Done(f(t)),
+            Self::WantRead => Status::WantRead,
+            Self::WantWrite { needed } => Status::WantWrite { needed },
+            Self::Closed => Status::Closed,
+        }
+    }
+}

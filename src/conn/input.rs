@@ -1,0 +1,533 @@
+//! Input: driving the handshake, reading records, reassembling handshake
+//! messages in place, and the post-handshake messages a `read` meets.
+//!
+//! See the module docs of `conn` for the layout of the received view
+//! (`hs_len`, `hs_gap`, `plain_left`, `plain_tail`).
+
+use super::{Connection, Handshake, Role, Status, MAX_EMPTY_RECORDS};
+use crate::buffer::{RecvView, SendView};
+use crate::codec::Reader;
+use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
+use crate::handshake::client::{self, Keys};
+use crate::handshake::messages::{
+    announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
+};
+use crate::handshake::ticket::NewTicket;
+use crate::handshake::Out;
+use crate::record::protect::RecordKey;
+use crate::record::{Header, HEADER_LEN, MAX_PLAINTEXT};
+use crate::wire::{AlertDescription, ContentType, HandshakeType};
+
+impl Connection<'_> {
+    /// Runs the handshake as far as the buffers allow.
+    pub(super) fn drive(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<Status<()>, Error> {
+        loop {
+            let Some(hs) = self.hs.take() else {
+                return Ok(Status::Done(()));
+            };
+            // The peer's record_size_limit binds every flight once known.
+            let fragment = match self.negotiated.and_then(|n| n.peer_record_size_limit) {
+                Some(limit) => self
+                    .send_fragment
+                    .min(usize::from(limit).saturating_sub(1).max(1)),
+                None => self.send_fragment,
+            };
+            // The client speaks first.
+            let hs = match hs {
+                Handshake::Client(state) if state.has_output() => {
+                    let need = state.room_needed(fragment);
+                    let room = match self.room_for(tx, need) {
+                        Ok(Some(room)) => room,
+                        Ok(None) => {
+                            self.hs = Some(Handshake::Client(state));
+                            return Ok(Status::WantWrite { needed: need });
+                        }
+                        Err(e) => {
+                            self.hs = Some(Handshake::Client(state));
+                            return Err(e);
+                        }
+                    };
+                    let mut out = Out {
+                        room,
+                        used: 0,
+                        fragment,
+                    };
+                    let next = state.write_client_hello(&mut out, &mut self.records);
+                    let used = out.used;
+                    tx.commit(used);
+                    match next {
+                        Ok(next) => self.hs = Some(Handshake::Client(next)),
+                        Err(e) => return Err(self.abort(tx, e)),
+                    }
+                    continue;
+                }
+                other => other,
+            };
+            // A whole message at the front of the region?
+            let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+            if let Some(len) = announced_len(region) {
+                if len > self.max_handshake_message {
+                    let e = PeerMisbehaved::HandshakeTooLarge {
+                        len,
+                        max: self.max_handshake_message,
+                    };
+                    return Err(self.fail(tx, e.into()));
+                }
+            }
+            if split_message(region).is_some() {
+                let need = match &hs {
+                    Handshake::Client(s) => s.room_needed(fragment),
+                    Handshake::Server(s) => s.room_needed(fragment),
+                };
+                let room = match self.room_for(tx, need) {
+                    Ok(Some(room)) => room,
+                    Ok(None) => {
+                        self.hs = Some(hs);
+                        return Ok(Status::WantWrite { needed: need });
+                    }
+                    Err(e) => {
+                        self.hs = Some(hs);
+                        return Err(e);
+                    }
+                };
+                let mut out = Out {
+                    room,
+                    used: 0,
+                    fragment,
+                };
+                let recv_before = self.records.recv().map(|k| k.secret().clone());
+                let mut keys = Keys {
+                    records: &mut self.records,
+                    negotiated: &mut self.negotiated,
+                    exporter: &mut self.exporter,
+                    resumption: &mut self.resumption,
+                    skip_early_data: &mut self.skip_early_data,
+                };
+                let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+                let stepped = match hs {
+                    Handshake::Client(s) => s
+                        .handle(region, &mut keys, &mut out)
+                        .map(|st| (st.next.map(Handshake::Client), st.consumed)),
+                    Handshake::Server(s) => s
+                        .handle(region, &mut keys, &mut out)
+                        .map(|st| (st.next.map(Handshake::Server), st.consumed)),
+                };
+                let used = out.used;
+                tx.commit(used);
+                let (next, consumed) = match stepped {
+                    Ok(x) => x,
+                    Err(e) => return Err(self.abort(tx, e)),
+                };
+                let done = next.is_none();
+                self.hs = next;
+                if consumed > 0 {
+                    self.consume_handshake(rx, consumed);
+                    let rekeyed = match (&recv_before, self.records.recv()) {
+                        (Some(a), Some(b)) => a.as_bytes() != b.secret().as_bytes(),
+                        (None, None) => false,
+                        _ => true,
+                    };
+                    // RFC 8446 §5.1: no message may straddle a key change.
+                    if rekeyed && self.hs_len > 0 {
+                        return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+                    }
+                    if done {
+                        self.established();
+                    }
+                    continue;
+                }
+            } else {
+                self.hs = Some(hs);
+            }
+            if self.hs.is_none() {
+                continue;
+            }
+            match self.read_record(rx, tx)? {
+                Status::Done(_) => {}
+                Status::WantRead => return Ok(Status::WantRead),
+                Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+                Status::Closed => {
+                    return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
+                }
+            }
+        }
+    }
+
+    /// Applies what the handshake settled on.
+    fn established(&mut self) {
+        if let Some(limit) = self.negotiated.and_then(|n| n.peer_record_size_limit) {
+            // TLS 1.3's record_size_limit counts the content type byte.
+            let peer = usize::from(limit).saturating_sub(1).clamp(1, MAX_PLAINTEXT);
+            self.send_fragment = self.send_fragment.min(peer);
+        }
+    }
+
+    /// `need` bytes of contiguous outgoing room (all of it, to write a
+    /// flight into), or `None` to ask for a drain.
+    fn room_for<'t>(
+        &mut self,
+        tx: &'t mut SendView<'_>,
+        need: usize,
+    ) -> Result<Option<&'t mut [u8]>, Error> {
+        if need > tx.capacity() {
+            return Err(Misuse::SendBufferTooSmall { needed: need }.into());
+        }
+        Ok(tx.room_at_least(need))
+    }
+
+    fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
+        rx.advance(n);
+        self.hs_len -= n;
+        if self.hs_len == 0 {
+            rx.advance(core::mem::take(&mut self.hs_gap));
+        }
+    }
+
+    /// Makes plaintext available at the front of the received view,
+    /// driving the handshake first and handling post-handshake messages.
+    pub(super) fn next_plaintext(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<Status<()>, Error> {
+        loop {
+            if self.hs.is_some() {
+                match self.drive(rx, tx)? {
+                    Status::Done(()) => {}
+                    other => return Ok(other),
+                }
+            }
+            // A reply to the peer's KeyUpdate goes before anything else; if
+            // it finds no room it waits, and reading goes on.
+            let _ = self.flush_key_update(tx)?;
+            if self.plain_left > 0 {
+                return Ok(Status::Done(()));
+            }
+            if self.recv_close {
+                // RFC 8446 §6.1: anything after close_notify is ignored.
+                return Ok(Status::Closed);
+            }
+            if self.hs_len > 0
+                && split_message(rx.unread().get(..self.hs_len).unwrap_or(&[])).is_some()
+            {
+                self.post_handshake(rx, tx)?;
+                continue;
+            }
+            match self.read_record(rx, tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
+    fn new_ticket(&self, nst: &NewSessionTicket<'_>) {
+        let (Some(sink), Some(res), Some(suite)) =
+            (self.ticket_sink, self.resumption.as_ref(), self.suite())
+        else {
+            return;
+        };
+        let psk = res.expand(suite, b"resumption", nst.nonce);
+        sink.store(&NewTicket {
+            suite: suite.id,
+            psk: psk.as_bytes(),
+            ticket: nst.ticket,
+            lifetime: nst
+                .lifetime
+                .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
+            age_add: nst.age_add,
+        });
+    }
+
+    /// Handles one post-handshake message at the front of the region.
+    fn post_handshake(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<(), Error> {
+        let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+        let Some((ty, len, total)) = split_message(region) else {
+            return Ok(());
+        };
+        if len > self.max_handshake_message.max(MAX_PLAINTEXT) {
+            let e = PeerMisbehaved::HandshakeTooLarge {
+                len,
+                max: self.max_handshake_message,
+            };
+            return Err(self.fail(tx, e.into()));
+        }
+        let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
+        let result = match ty {
+            // A client hands tickets to its sink; a server never gets one.
+            HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
+                NewSessionTicket::parse(body)
+                    .map_err(client::map_extension_error)
+                    .map(|nst| self.new_ticket(&nst))
+            }
+            HandshakeType::KEY_UPDATE => {
+                let mut r = Reader::new(body);
+                match (r.u8("key update"), r.finish("key update trailing")) {
+                    (Ok(0), Ok(())) => Ok(false),
+                    (Ok(1), Ok(())) => Ok(true),
+                    (Ok(_), Ok(())) => {
+                        Err(PeerMisbehaved::IllegalParameter("KeyUpdateRequest").into())
+                    }
+                    _ => Err(InvalidMessage::Handshake("key update").into()),
+                }
+                .map(|requested| {
+                    if let Some(key) = self.records.recv() {
+                        let next = key.secret().next_traffic_secret(key.suite());
+                        if let Some(k) = RecordKey::new(key.suite(), next.as_bytes()) {
+                            let _ = self.records.set_recv(k);
+                        }
+                    }
+                    if requested && self.key_update.is_none() && !self.sent_close {
+                        self.key_update = Some(false);
+                    }
+                })
+            }
+            other => Err(PeerMisbehaved::UnexpectedHandshake(other).into()),
+        };
+        if let Err(e) = result {
+            return Err(self.fail(tx, e));
+        }
+        self.consume_handshake(rx, total);
+        if ty == HandshakeType::KEY_UPDATE && self.hs_len > 0 {
+            return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+        }
+        self.count_empty(tx)
+    }
+
+    /// Reads the next record after the handshake region: its handshake
+    /// bytes join the region, application data becomes `plain_left`,
+    /// alerts and CCS are handled. `Done(())` when a record was consumed.
+    fn read_record(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<Status<()>, Error> {
+        let off = self.hs_len + self.hs_gap;
+        let unread = rx.unread().get(off..).unwrap_or(&[]);
+        let Some(header) = Header::parse(unread) else {
+            return self.incomplete(rx, tx, None);
+        };
+        let handshaking = self.hs.is_some();
+        let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
+        // While the handshake runs, a peer that fails before it has our
+        // keys in place (OpenSSL does) sends its alert in the clear: read
+        // it as the alert it is rather than as an unexpected record.
+        let plain_alert = handshaking && header.content_type == ContentType::ALERT;
+        let protected = self.records.recv().is_some() && !ccs && !plain_alert;
+        let limit = self.config.recv_max_fragment_len;
+        let checked = if protected {
+            header.check_protected(limit)
+        } else {
+            check_plaintext(&header, handshaking)
+        };
+        if let Err(e) = checked {
+            return Err(self.fail(tx, e));
+        }
+        let total = HEADER_LEN + header.len;
+        if unread.len() < total {
+            return self.incomplete(rx, tx, Some(total));
+        }
+        let Some(record) = rx.unread_mut().get_mut(off..off + total) else {
+            return Err(self.fail(tx, Error::Internal("deframe length")));
+        };
+        let (ty, len) = if protected {
+            let Some(key) = self.records.recv_mut() else {
+                return Err(self.fail(tx, Error::Internal("no receiving key")));
+            };
+            match key.open(record) {
+                Ok(opened) => {
+                    // Early data ends where records open again.
+                    self.skip_early_data = 0;
+                    opened
+                }
+                // A server rejecting 0-RTT skips what it cannot read
+                // (RFC 8446 §4.2.10), within a bound.
+                Err(_)
+                    if handshaking
+                        && u32::try_from(total).is_ok_and(|n| n <= self.skip_early_data) =>
+                {
+                    self.skip_early_data -= u32::try_from(total).unwrap_or(0);
+                    self.drop_record(rx, off, total);
+                    return Ok(Status::Done(()));
+                }
+                Err(e) => return Err(self.fail(tx, e)),
+            }
+        } else {
+            (header.content_type, header.len)
+        };
+        let first = record.get(HEADER_LEN).copied().unwrap_or(0);
+        let alert = AlertDescription(record.get(HEADER_LEN + 1).copied().unwrap_or(0));
+        if ty != ContentType::HANDSHAKE && ty != ContentType::ALERT && self.hs_len > 0 {
+            // RFC 8446 §5.1: no other record between a message's fragments.
+            return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
+        }
+        match (ty, len) {
+            (ContentType::HANDSHAKE, 0) => {
+                Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into()))
+            }
+            (ContentType::HANDSHAKE, _) => {
+                // Move the fragment down to join the region.
+                let from = off + HEADER_LEN;
+                rx.unread_mut().copy_within(from..from + len, self.hs_len);
+                self.hs_len += len;
+                self.hs_gap += total - len;
+                let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+                if let Some(announced) = announced_len(region) {
+                    if announced > self.max_handshake_message {
+                        let e = PeerMisbehaved::HandshakeTooLarge {
+                            len: announced,
+                            max: self.max_handshake_message,
+                        };
+                        return Err(self.fail(tx, e.into()));
+                    }
+                }
+                Ok(Status::Done(()))
+            }
+            (ContentType::APPLICATION_DATA, _) if handshaking => {
+                Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()))
+            }
+            (ContentType::APPLICATION_DATA, 0) => {
+                self.drop_record(rx, off, total);
+                self.count_empty(tx)?;
+                Ok(Status::Done(()))
+            }
+            (ContentType::APPLICATION_DATA, _) => {
+                self.empty_records = 0;
+                rx.advance(HEADER_LEN);
+                self.plain_left = len;
+                self.plain_tail = total - HEADER_LEN - len;
+                Ok(Status::Done(()))
+            }
+            (ContentType::ALERT, 2) => {
+                self.drop_record(rx, off, total);
+                match alert {
+                    AlertDescription::CLOSE_NOTIFY => {
+                        self.recv_close = true;
+                        Ok(Status::Closed)
+                    }
+                    // RFC 8446 §6.1: user_canceled is not fatal; a
+                    // close_notify is to follow it.
+                    AlertDescription::USER_CANCELED => {
+                        self.count_empty(tx)?;
+                        Ok(Status::Done(()))
+                    }
+                    // RFC 8446 §6: every other alert is fatal, whatever its
+                    // level says. No alert is sent back.
+                    _ => Err(self.fail(tx, Error::AlertReceived(alert))),
+                }
+            }
+            (ContentType::ALERT, _) => Err(self.fail(tx, InvalidMessage::BadAlert.into())),
+            (ContentType::CHANGE_CIPHER_SPEC, _) => {
+                // RFC 8446 §5: a single byte 1, unprotected, only while the
+                // handshake runs; dropped.
+                if !handshaking || len != 1 || first != 1 {
+                    let e: Error = if handshaking {
+                        InvalidMessage::BadChangeCipherSpec.into()
+                    } else {
+                        PeerMisbehaved::UnexpectedContentType(ty).into()
+                    };
+                    return Err(self.fail(tx, e));
+                }
+                self.drop_record(rx, off, total);
+                self.count_empty(tx)?;
+                Ok(Status::Done(()))
+            }
+            _ => Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into())),
+        }
+    }
+
+    /// Drops a record that sits after the region.
+    fn drop_record(&mut self, rx: &mut RecvView<'_>, off: usize, total: usize) {
+        if off == 0 {
+            rx.advance(total);
+        } else {
+            self.hs_gap += total;
+        }
+    }
+
+    /// A record that carried nothing for the caller: count it against
+    /// [`MAX_EMPTY_RECORDS`].
+    fn count_empty(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
+        self.empty_records = self.empty_records.saturating_add(1);
+        if self.empty_records > MAX_EMPTY_RECORDS {
+            return Err(self.fail(tx, PeerMisbehaved::TooManyEmptyRecords.into()));
+        }
+        Ok(())
+    }
+
+    /// No whole record after the region.
+    fn incomplete(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        total: Option<usize>,
+    ) -> Result<Status<()>, Error> {
+        // Reclaim the dead bytes between the handshake region and the next
+        // record before waiting: with them in place a full buffer could
+        // wait forever for bytes it has no room for.
+        if self.hs_gap > 0 {
+            rx.remove(self.hs_len, self.hs_gap);
+            self.hs_gap = 0;
+        }
+        let needed = self.hs_len + total.unwrap_or(HEADER_LEN);
+        if needed > rx.capacity() {
+            if self.hs_len > 0 {
+                // A handshake message in pieces whose next piece does not
+                // fit beside the ones before: this buffer cannot
+                // reassemble it (its size is the caller's, the limit ours).
+                let e = PeerMisbehaved::HandshakeTooLarge {
+                    len: needed,
+                    max: rx.capacity(),
+                };
+                return Err(self.fail(tx, e.into()));
+            }
+            return Err(Misuse::RecvBufferTooSmall { needed }.into());
+        }
+        rx.make_room_for(needed);
+        if rx.eof {
+            return Err(self.fail(tx, Error::Truncated));
+        }
+        Ok(Status::WantRead)
+    }
+
+    pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
+        rx.advance(n);
+        self.plain_left -= n;
+        if self.plain_left == 0 {
+            rx.advance(core::mem::take(&mut self.plain_tail));
+        }
+    }
+}
+
+/// Checks the header of an unprotected record: a handshake, alert or CCS
+/// record, at most 2^14 bytes, with a 0x03xx version.
+fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), Error> {
+    let ty = header.content_type;
+    let allowed = ty == ContentType::HANDSHAKE
+        || ty == ContentType::ALERT
+        || (ty == ContentType::CHANGE_CIPHER_SPEC && handshaking);
+    if !allowed {
+        return Err(PeerMisbehaved::UnexpectedContentType(ty).into());
+    }
+    if header.len > MAX_PLAINTEXT {
+        return Err(InvalidMessage::RecordTooLarge {
+            len: header.len,
+            max: MAX_PLAINTEXT,
+        }
+        .into());
+    }
+    // RFC 8446 §5.1: legacy_record_version is ignored, but anything not
+    // 0x03xx is not TLS at all.
+    if header.version.0 >> 8 != 3 {
+        return Err(InvalidMessage::BadRecordVersion(header.version.0).into());
+    }
+    Ok(())
+}
