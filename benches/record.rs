@@ -15,13 +15,20 @@
 //!   AAD and a nonce from a counter: what any TLS 1.3 record layer over ring
 //!   must do at least, with no framing, no buffer and no copy.
 //!
-//! `cargo bench --bench record` runs it all in about 80 seconds
+//! The ring key is the one the engine derives from the same traffic
+//! secret. After criterion's report a paired pass (every variant once per
+//! round, order rotating; see benches/transfer.rs) prints the ratios to
+//! quote. `cargo bench --bench record` runs it all in about 80 seconds
 //! on two cores; docs/performance.md has the figures.
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+mod common;
+
+use common::{paired, paired_pass_wanted, Variant};
+use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use ring::aead;
+use tlspair::key_schedule::hkdf_expand_label;
 use tlspair::record::{HEADER_LEN, MAX_RECORD_LEN, TAG_LEN};
 use tlspair::{Buffers, Connection, RecordConfig, Status, Suite, ALL_SUITES};
 
@@ -108,7 +115,17 @@ impl RingRecord {
             Some("TLS_CHACHA20_POLY1305_SHA256") => &aead::CHACHA20_POLY1305,
             _ => panic!("no ring AEAD for {suite:?}"),
         };
-        let key = aead::UnboundKey::new(alg, &C2S[..alg.key_len()]).expect("ring key");
+        // The key the engine derives from the same client traffic secret
+        // (RFC 8446 §7.3), so both sides seal under the same key.
+        let hkdf = match suite.hash_len {
+            32 => ring::hkdf::HKDF_SHA256,
+            _ => ring::hkdf::HKDF_SHA384,
+        };
+        let prk = ring::hkdf::Prk::new_less_safe(hkdf, &C2S[..suite.hash_len]);
+        let mut key = [0u8; 32];
+        let key = &mut key[..alg.key_len()];
+        hkdf_expand_label(&prk, b"key", &[], key).expect("key derivation");
+        let key = aead::UnboundKey::new(alg, key).expect("ring key");
         let mut buf = Vec::with_capacity(payload.len() + 1 + TAG_LEN);
         buf.extend_from_slice(payload);
         buf.push(23); // application_data
@@ -231,4 +248,68 @@ criterion_group! {
         .sample_size(20);
     targets = record
 }
-criterion_main!(benches);
+/// The paired pass (see benches/transfer.rs and `common::paired`): every
+/// variant once per round, order rotating, ratios within rounds.
+fn paired_ratios() {
+    println!("\nPaired rounds (about 1 MiB of records per variant per round): median GiB/s;");
+    println!("ratios are throughput tlspair / ring, median of per-round ratios [p25, p75]");
+    for suite in ALL_SUITES {
+        for size in SIZES {
+            let name = suite.id.name().unwrap_or("unknown suite");
+            let records = (1 << 20) / size;
+            let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
+            let payload = &payload;
+            let mut dst = vec![0u8; size];
+            let dst = &mut dst;
+            let variants = vec![
+                Variant::new("tlspair/read", move || {
+                    let mut pair = Pair::new(suite);
+                    let t = Instant::now();
+                    for _ in 0..records {
+                        pair.send(payload);
+                        pair.recv_copy(dst);
+                    }
+                    t.elapsed()
+                }),
+                Variant::new("tlspair/read_in_place", move || {
+                    let mut pair = Pair::new(suite);
+                    let t = Instant::now();
+                    for _ in 0..records {
+                        pair.send(payload);
+                        pair.recv_in_place();
+                    }
+                    t.elapsed()
+                }),
+                Variant::new("ring", move || {
+                    let mut rec = RingRecord::new(suite, payload);
+                    let t = Instant::now();
+                    for _ in 0..records {
+                        rec.round_trip();
+                    }
+                    t.elapsed()
+                }),
+            ];
+            let p = paired(40, variants);
+            let gib = |s: f64| (records * size) as f64 / s / f64::from(1u32 << 30);
+            let (ring, _, _) = p.time("ring");
+            let (a, _, _) = p.time("tlspair/read");
+            let (b, _, _) = p.time("tlspair/read_in_place");
+            let (ra, ra25, ra75) = p.ratio("tlspair/read", "ring");
+            let (rb, rb25, rb75) = p.ratio("tlspair/read_in_place", "ring");
+            println!(
+                "  {name:<30} {size:>5} B: ring {:.2}  read {:.2} ({ra:.3} [{ra25:.3}, {ra75:.3}])  read_in_place {:.2} ({rb:.3} [{rb25:.3}, {rb75:.3}])",
+                gib(ring),
+                gib(a),
+                gib(b),
+            );
+        }
+    }
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if paired_pass_wanted() {
+        paired_ratios();
+    }
+}

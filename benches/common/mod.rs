@@ -1,0 +1,826 @@
+//! What the benches and the measuring examples share: tlspair and rustls
+//! configured alike (TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, the built-in
+//! ECDSA P-256 server credential, the client verifying with webpki against
+//! the test CA), in-memory drivers for handshakes and bulk transfer, and
+//! the raw-ring limits.
+//!
+//! Included by path (`#[path = "../benches/common/mod.rs"]` from examples),
+//! so every function is not used by every includer.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use ring::aead;
+use ring::rand::SystemRandom;
+use rustls::crypto::ring as rustls_ring;
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use tlspair::handshake::ticket::{
+    NewTicket, ResumptionTicket, StoredTicket, TicketKey, TicketSink,
+};
+use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
+use tlspair::record::{HEADER_LEN, TAG_LEN};
+use tlspair::sign::SigningKey;
+use tlspair::test_credentials as creds;
+use tlspair::verify::{trust_anchor_from_der, WebPkiServerVerifier};
+use tlspair::{Buffers, Connection, RecvBuf, SendBuf, Status, TLS13_AES_128_GCM_SHA256};
+
+/// 2027-01-01: inside every test certificate's validity; tickets are
+/// issued and offered at the same instant.
+pub fn now() -> UnixTime {
+    UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_798_761_600))
+}
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+pub type Bufs = Buffers<Vec<u8>, Vec<u8>>;
+
+/// Buffers for a handshake: room for the server's flight and one record.
+pub fn handshake_bufs() -> Bufs {
+    Buffers::new(vec![0; 20_000], vec![0; 20_000])
+}
+
+// ---------------------------------------------------------------------
+// tlspair
+
+/// A ticket sink that keeps the last ticket, as an embedder would.
+#[derive(Default)]
+pub struct LastTicket(pub RefCell<Option<StoredTicket>>);
+
+impl TicketSink for LastTicket {
+    fn store(&self, t: &NewTicket<'_>) {
+        *self.0.borrow_mut() = StoredTicket::new(t, now());
+    }
+}
+
+/// tlspair's configurations, built once and borrowed by every connection.
+pub struct Ours {
+    /// No tickets wanted.
+    pub client: &'static ClientConfig<'static>,
+    /// No ticket keys: no tickets sent.
+    pub server: &'static ServerConfig<'static>,
+    /// Keeps the ticket each resumed handshake brings.
+    pub resuming_client: &'static ClientConfig<'static>,
+    /// Issues one ticket per handshake.
+    pub ticket_server: &'static ServerConfig<'static>,
+    pub sink: &'static LastTicket,
+}
+
+impl Ours {
+    pub fn new() -> Self {
+        let rng: &'static SystemRandom = leak(SystemRandom::new());
+        let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::CA_CERT));
+        let anchors = leak([trust_anchor_from_der(ca).expect("test CA")]);
+        let verifier = leak(WebPkiServerVerifier::new(anchors));
+        let key = leak(SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, rng).expect("key"));
+        let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
+        let certs = leak([CertifiedKey {
+            chain,
+            key,
+            server_names: &[],
+        }]);
+        let suites = leak([&TLS13_AES_128_GCM_SHA256]);
+
+        let mut client = ClientConfig::new(verifier, rng);
+        client.suites = suites;
+        let mut server = ServerConfig::new(certs, rng);
+        server.suites = suites;
+
+        let sink: &'static LastTicket = leak(LastTicket::default());
+        let mut resuming_client = client;
+        resuming_client.ticket_sink = Some(sink);
+        let mut ticket_server = server;
+        ticket_server.ticket_keys = leak([TicketKey::new(1, &[7; 32]).expect("ticket key")]);
+        ticket_server.tickets = 1;
+        Self {
+            client: leak(client),
+            server: leak(server),
+            resuming_client: leak(resuming_client),
+            ticket_server: leak(ticket_server),
+            sink,
+        }
+    }
+
+    /// A full handshake, then the ticket it brought, to offer again.
+    pub fn first_ticket(&self, cb: &mut Bufs, sb: &mut Bufs) -> &'static ResumptionTicket<'static> {
+        let mut c =
+            Connection::client(self.resuming_client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.ticket_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        read_tickets(&mut c, cb);
+        assert!(!c.negotiated().expect("negotiated").resumed);
+        let stored = self.sink.0.borrow_mut().take().expect("a ticket");
+        leak(leak(stored).resumption())
+    }
+
+    /// One full handshake, client and server, through `cb` and `sb`.
+    pub fn full(&self, cb: &mut Bufs, sb: &mut Bufs) -> (Connection<'static>, Connection<'static>) {
+        let mut c = Connection::client(self.client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        (c, s)
+    }
+
+    /// One resumed handshake with `ticket`, including the new ticket the
+    /// server sends and the client stores.
+    pub fn resumed(
+        &self,
+        ticket: &'static ResumptionTicket<'static>,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> (Connection<'static>, Connection<'static>) {
+        let mut c =
+            Connection::client_resuming(self.resuming_client, Some("localhost"), now(), ticket)
+                .expect("client");
+        let mut s = Connection::server(self.ticket_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        read_tickets(&mut c, cb);
+        (c, s)
+    }
+}
+
+/// Moves every pending outgoing byte of `from` into `to`'s received view
+/// (a copy, like a socket).
+pub fn wire(from: &mut Bufs, to: &mut Bufs) {
+    let n = to.recv.fill(from.send.pending());
+    from.send.consume(n);
+}
+
+/// Runs a handshake to completion; both sides' buffers are empty after.
+pub fn handshake(c: &mut Connection<'_>, cb: &mut Bufs, s: &mut Connection<'_>, sb: &mut Bufs) {
+    for _ in 0..10 {
+        let cs = c.handshake(cb).expect("client handshake");
+        wire(cb, sb);
+        let ss = s.handshake(sb).expect("server handshake");
+        wire(sb, cb);
+        if cs == Status::Done(()) && ss == Status::Done(()) {
+            return;
+        }
+    }
+    panic!("handshake did not finish");
+}
+
+/// The client reads what followed the handshake (tickets).
+pub fn read_tickets(c: &mut Connection<'_>, cb: &mut Bufs) {
+    assert_eq!(c.read(cb, &mut [0u8; 1]).expect("read"), Status::WantRead);
+    assert!(cb.recv.is_empty() && cb.send.is_empty());
+}
+
+/// How the bench's "transport" moves sealed records from the client's
+/// outgoing view to the server's received view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// `recv.fill(send.pending())`: one memcpy per byte, as a socket does.
+    Copy,
+    /// The caller owns both storages, so it hands the client's outgoing
+    /// storage to the server as its received storage (and the emptied
+    /// received storage back): no byte moves. Isolates the engine's cost.
+    Swap,
+}
+
+/// How the server reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// `read` into the caller's buffer (one copy, like SSL_read).
+    Copy,
+    /// `read_in_place` + `consume` (no copy).
+    InPlace,
+}
+
+/// Bulk client→server transfer with tlspair on established connections.
+pub struct OurTransfer {
+    pub client: Connection<'static>,
+    pub server: Connection<'static>,
+    pub cb: Bufs,
+    pub sb: Bufs,
+    pub dst: Vec<u8>,
+}
+
+/// Storage of each view during bulk transfer: several full records.
+pub const TRANSFER_BUF: usize = 64 * 1024;
+
+/// Every transfer constructor first moves this much, untimed, so fresh
+/// buffers are faulted in and caches warm before anything is timed.
+const WARM_TOTAL: usize = 4 * TRANSFER_BUF;
+const WARM_CHUNK: [u8; 16 * 1024] = [0; 16 * 1024];
+
+impl OurTransfer {
+    /// A fresh pair after a real handshake (fresh sequence numbers).
+    pub fn new(ours: &Ours) -> Self {
+        let mut cb = handshake_bufs();
+        let mut sb = handshake_bufs();
+        let (client, server) = ours.full(&mut cb, &mut sb);
+        let buf = || Buffers::new(vec![0u8; TRANSFER_BUF], vec![0u8; TRANSFER_BUF]);
+        let mut t = Self {
+            client,
+            server,
+            cb: buf(),
+            sb: buf(),
+            dst: vec![0u8; TRANSFER_BUF],
+        };
+        // Untimed: fault in every page of the fresh buffers (calloc'd
+        // memory is untouched until written) and warm the caches.
+        for transport in [Transport::Copy, Transport::Swap] {
+            t.run(&WARM_CHUNK, WARM_TOTAL, transport, Read::Copy);
+        }
+        t
+    }
+
+    /// Sends `total` bytes as writes of `chunk` (whose length divides
+    /// `total`); returns the bytes the server received. Each round the
+    /// client writes until its outgoing view is full, the transport moves
+    /// the records, and the server reads until it has nothing left.
+    pub fn run(&mut self, chunk: &[u8], total: usize, transport: Transport, read: Read) -> usize {
+        let mut sent = 0;
+        let mut received = 0;
+        while received < total {
+            while sent < total {
+                match self.client.write(&mut self.cb, chunk).expect("write") {
+                    Status::Done(n) => sent += n,
+                    Status::WantWrite { .. } => break,
+                    other => panic!("write: {other:?}"),
+                }
+            }
+            match transport {
+                Transport::Copy => wire(&mut self.cb, &mut self.sb),
+                Transport::Swap => swap(&mut self.cb, &mut self.sb),
+            }
+            loop {
+                let n = match read {
+                    Read::Copy => match self.server.read(&mut self.sb, &mut self.dst) {
+                        Ok(Status::Done(n)) => n,
+                        Ok(Status::WantRead) => break,
+                        other => panic!("read: {other:?}"),
+                    },
+                    Read::InPlace => {
+                        let n = match self.server.read_in_place(&mut self.sb) {
+                            Ok(Status::Done(plain)) => std::hint::black_box(plain).len(),
+                            Ok(Status::WantRead) => break,
+                            other => panic!("read_in_place: {other:?}"),
+                        };
+                        self.server.consume(&mut self.sb, n);
+                        n
+                    }
+                };
+                received += n;
+            }
+        }
+        received
+    }
+}
+
+/// The zero-copy transport: the client's outgoing storage, with its
+/// sealed records at the front, becomes the server's received storage.
+/// Needs the server's received view to be empty and the client's pending
+/// bytes to start at 0 (true when every round drains both).
+fn swap(cb: &mut Bufs, sb: &mut Bufs) {
+    assert!(sb.recv.is_empty());
+    let send = std::mem::replace(&mut cb.send, SendBuf::new(Vec::new()));
+    let len = send.len();
+    let recv = std::mem::replace(&mut sb.recv, RecvBuf::new(send.into_inner()));
+    assert_eq!(sb.recv.commit(len), len);
+    cb.send = SendBuf::new(recv.into_inner());
+}
+
+// ---------------------------------------------------------------------
+// rustls
+
+/// rustls's configurations: its ring provider cut down to the same suite
+/// and group, TLS 1.3 only.
+pub struct Theirs {
+    /// Resumption disabled: every handshake is full.
+    pub client: Arc<rustls::ClientConfig>,
+    /// No tickets sent.
+    pub server: Arc<rustls::ServerConfig>,
+    /// Keeps tickets in memory and resumes with them.
+    pub resuming_client: Arc<rustls::ClientConfig>,
+    /// Stateless tickets (rustls's ring ticketer), one per handshake.
+    pub ticket_server: Arc<rustls::ServerConfig>,
+}
+
+impl Theirs {
+    pub fn new() -> Self {
+        let mut p = rustls_ring::default_provider();
+        p.cipher_suites = vec![rustls_ring::cipher_suite::TLS13_AES_128_GCM_SHA256];
+        p.kx_groups = vec![rustls_ring::kx_group::X25519];
+        let p: Arc<CryptoProvider> = Arc::new(p);
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(creds::CA_CERT))
+            .expect("test CA");
+        let mut client = rustls::ClientConfig::builder_with_provider(p.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut resuming_client = client.clone();
+        client.resumption = rustls::client::Resumption::disabled();
+        resuming_client.resumption = rustls::client::Resumption::in_memory_sessions(16);
+
+        let cred = &creds::SERVER_ECDSA_P256;
+        let mut server = rustls::ServerConfig::builder_with_provider(p)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cred.cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cred.key)),
+            )
+            .expect("server credential");
+        let mut ticket_server = server.clone();
+        server.send_tls13_tickets = 0;
+        server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        ticket_server.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
+        ticket_server.send_tls13_tickets = 1;
+        Self {
+            client: Arc::new(client),
+            server: Arc::new(server),
+            resuming_client: Arc::new(resuming_client),
+            ticket_server: Arc::new(ticket_server),
+        }
+    }
+
+    pub fn full(&self, wire: &mut Vec<u8>) -> (rustls::ClientConnection, rustls::ServerConnection) {
+        let mut c =
+            rustls::ClientConnection::new(self.client.clone(), server_name()).expect("client");
+        let mut s = rustls::ServerConnection::new(self.server.clone()).expect("server");
+        rustls_handshake(&mut c, &mut s, wire);
+        (c, s)
+    }
+
+    /// A resumed handshake (the client's cache must hold a ticket from a
+    /// previous one), with the new ticket delivered and stored.
+    pub fn resumed(
+        &self,
+        wire: &mut Vec<u8>,
+    ) -> (rustls::ClientConnection, rustls::ServerConnection) {
+        let mut c = rustls::ClientConnection::new(self.resuming_client.clone(), server_name())
+            .expect("client");
+        let mut s = rustls::ServerConnection::new(self.ticket_server.clone()).expect("server");
+        rustls_handshake(&mut c, &mut s, wire);
+        (c, s)
+    }
+}
+
+pub fn server_name() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("name")
+}
+
+/// Moves everything `from` wants to write into `to`, through `wire` (one
+/// reused Vec), and lets `to` process it.
+pub fn rustls_wire(
+    from: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+    to: &mut impl std::ops::DerefMut<Target = rustls::ConnectionCommon<impl Sized>>,
+    wire: &mut Vec<u8>,
+) -> bool {
+    let mut moved = false;
+    while from.wants_write() {
+        wire.clear();
+        from.write_tls(wire).expect("write_tls");
+        let mut rd = &wire[..];
+        while !rd.is_empty() {
+            to.read_tls(&mut rd).expect("read_tls");
+            to.process_new_packets().expect("process_new_packets");
+        }
+        moved = true;
+    }
+    moved
+}
+
+/// Runs a rustls handshake to completion, and the tickets after it.
+pub fn rustls_handshake(
+    c: &mut rustls::ClientConnection,
+    s: &mut rustls::ServerConnection,
+    wire: &mut Vec<u8>,
+) {
+    for _ in 0..10 {
+        let a = rustls_wire(c, s, wire);
+        let b = rustls_wire(s, c, wire);
+        if !a && !b && !c.is_handshaking() && !s.is_handshaking() {
+            return;
+        }
+    }
+    panic!("rustls handshake did not finish");
+}
+
+/// Bulk client→server transfer with rustls's buffered API.
+pub struct RustlsTransfer {
+    pub client: rustls::ClientConnection,
+    pub server: rustls::ServerConnection,
+    pub wire: Vec<u8>,
+    pub dst: Vec<u8>,
+}
+
+impl RustlsTransfer {
+    pub fn new(theirs: &Theirs) -> Self {
+        let mut wire = Vec::with_capacity(TRANSFER_BUF);
+        let (mut client, mut server) = theirs.full(&mut wire);
+        // The client queues a whole round before write_tls; rustls's
+        // default 64 KiB limit counts ciphertext, which is a little more.
+        client.set_buffer_limit(None);
+        server.set_buffer_limit(None);
+        let mut t = Self {
+            client,
+            server,
+            wire,
+            dst: vec![0u8; TRANSFER_BUF],
+        };
+        t.run(&WARM_CHUNK, WARM_TOTAL);
+        t
+    }
+
+    /// Same rounds as [`OurTransfer::run`]: the client writes a window of
+    /// about [`TRANSFER_BUF`] bytes, `write_tls` into the wire, `read_tls`
+    /// and `process_new_packets` on the server, which reads it all.
+    pub fn run(&mut self, chunk: &[u8], total: usize) -> usize {
+        use std::io::{Read as _, Write as _};
+        let per_round = (TRANSFER_BUF / chunk.len()).max(1);
+        let mut sent = 0;
+        let mut received = 0;
+        while received < total {
+            for _ in 0..per_round {
+                if sent == total {
+                    break;
+                }
+                self.client.writer().write_all(chunk).expect("write");
+                sent += chunk.len();
+            }
+            while self.client.wants_write() {
+                self.wire.clear();
+                self.client.write_tls(&mut self.wire).expect("write_tls");
+                let mut rd = &self.wire[..];
+                while !rd.is_empty() {
+                    self.server.read_tls(&mut rd).expect("read_tls");
+                    self.server.process_new_packets().expect("process");
+                    loop {
+                        match self.server.reader().read(&mut self.dst) {
+                            Ok(0) => panic!("eof"),
+                            Ok(n) => received += n,
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            Err(e) => panic!("read: {e}"),
+                        }
+                    }
+                }
+            }
+        }
+        received
+    }
+}
+
+// ---------------------------------------------------------------------
+// rustls, unbuffered API
+
+/// Bulk transfer through rustls's unbuffered API (caller-owned buffers,
+/// like ours): the client encrypts into its outgoing buffer, which is
+/// handed to the server as its incoming buffer.
+pub struct UnbufferedTransfer {
+    pub client: rustls::client::UnbufferedClientConnection,
+    pub server: rustls::server::UnbufferedServerConnection,
+    out: Vec<u8>,
+    inc: Vec<u8>,
+}
+
+/// One side's step in an unbuffered handshake: processes `inc[..*inc_len]`,
+/// encodes what it must send at the end of `out[..*out_len]`; true once it
+/// may write application data.
+macro_rules! unbuffered_step {
+    ($conn:expr, $inc:expr, $inc_len:expr, $out:expr, $out_len:expr) => {{
+        use rustls::unbuffered::ConnectionState;
+        let mut done = false;
+        loop {
+            let st = $conn.process_tls_records(&mut $inc[..*$inc_len]);
+            let discard = st.discard;
+            let mut stop = false;
+            match st.state.expect("unbuffered state") {
+                ConnectionState::EncodeTlsData(mut e) => {
+                    let n = e.encode(&mut $out[*$out_len..]).expect("encode");
+                    *$out_len += n;
+                }
+                ConnectionState::TransmitTlsData(t) => t.done(),
+                ConnectionState::BlockedHandshake => stop = true,
+                ConnectionState::WriteTraffic(_) => {
+                    done = true;
+                    stop = true;
+                }
+                ConnectionState::ReadTraffic(mut r) => {
+                    while let Some(rec) = r.next_record() {
+                        rec.expect("record");
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            $inc.copy_within(discard..*$inc_len, 0);
+            *$inc_len -= discard;
+            if stop {
+                break;
+            }
+        }
+        done
+    }};
+}
+
+impl UnbufferedTransfer {
+    pub fn new(theirs: &Theirs) -> Self {
+        let mut client =
+            rustls::client::UnbufferedClientConnection::new(theirs.client.clone(), server_name())
+                .expect("client");
+        let mut server =
+            rustls::server::UnbufferedServerConnection::new(theirs.server.clone()).expect("server");
+        // c2s / s2c: bytes in flight each way.
+        let mut c2s = vec![0u8; TRANSFER_BUF];
+        let mut s2c = vec![0u8; TRANSFER_BUF];
+        let (mut c2s_len, mut s2c_len) = (0usize, 0usize);
+        let mut client_done = false;
+        let mut server_done = false;
+        for _ in 0..10 {
+            client_done = unbuffered_step!(client, s2c, &mut s2c_len, c2s, &mut c2s_len);
+            server_done = unbuffered_step!(server, c2s, &mut c2s_len, s2c, &mut s2c_len);
+            if client_done && server_done && c2s_len == 0 && s2c_len == 0 {
+                break;
+            }
+        }
+        assert!(client_done && server_done && c2s_len == 0 && s2c_len == 0);
+        let mut t = Self {
+            client,
+            server,
+            out: c2s,
+            inc: s2c,
+        };
+        t.run(&WARM_CHUNK, WARM_TOTAL);
+        t
+    }
+
+    /// Same rounds as [`OurTransfer::run`] with the swap transport: the
+    /// client encrypts writes into its outgoing buffer until the next one
+    /// would not fit, the buffers trade places, the server reads all.
+    pub fn run(&mut self, chunk: &[u8], total: usize) -> usize {
+        use rustls::unbuffered::ConnectionState;
+        let mut sent = 0;
+        let mut received = 0;
+        while received < total {
+            let mut used = 0;
+            {
+                let st = self.client.process_tls_records(&mut []);
+                let Ok(ConnectionState::WriteTraffic(mut w)) = st.state else {
+                    panic!("client cannot write");
+                };
+                while sent < total {
+                    match w.encrypt(chunk, &mut self.out[used..]) {
+                        Ok(n) => {
+                            used += n;
+                            sent += chunk.len();
+                        }
+                        Err(rustls::unbuffered::EncryptError::InsufficientSize(_)) => break,
+                        Err(e) => panic!("encrypt: {e}"),
+                    }
+                }
+            }
+            std::mem::swap(&mut self.out, &mut self.inc);
+            // Discarded bytes leave the front by advancing `start` (no
+            // moving of what remains).
+            let mut start = 0;
+            while start < used {
+                let st = self.server.process_tls_records(&mut self.inc[start..used]);
+                let mut discard = st.discard;
+                match st.state.expect("server state") {
+                    ConnectionState::ReadTraffic(mut r) => {
+                        while let Some(rec) = r.next_record() {
+                            let rec = rec.expect("record");
+                            discard += rec.discard;
+                            received += std::hint::black_box(rec.payload).len();
+                        }
+                    }
+                    ConnectionState::WriteTraffic(_) => {}
+                    other => panic!("server: {other:?}"),
+                }
+                start += discard;
+            }
+        }
+        received
+    }
+}
+
+// ---------------------------------------------------------------------
+// The limits: raw ring
+
+/// The record-layer limit: AES-128-GCM `seal_in_place_separate_tag` then
+/// `open_in_place` of a TLS 1.3 inner plaintext (payload + content type)
+/// with a record header as AAD and a counter nonce; no framing, no copy.
+pub struct RingRecord {
+    key: aead::LessSafeKey,
+    seq: u64,
+    buf: Vec<u8>,
+}
+
+impl RingRecord {
+    pub fn new(payload: &[u8]) -> Self {
+        let key = aead::UnboundKey::new(&aead::AES_128_GCM, &[0x11; 16]).expect("ring key");
+        let mut buf = Vec::with_capacity(payload.len() + 1 + TAG_LEN);
+        buf.extend_from_slice(payload);
+        buf.push(23);
+        buf.resize(payload.len() + 1 + TAG_LEN, 0);
+        Self {
+            key: aead::LessSafeKey::new(key),
+            seq: 0,
+            buf,
+        }
+    }
+
+    /// Seals and reopens one record; returns the inner plaintext length.
+    pub fn round_trip(&mut self) -> usize {
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        nonce[4..].copy_from_slice(&self.seq.to_be_bytes());
+        self.seq += 1;
+        let len = u16::try_from(self.buf.len()).expect("record length");
+        let [l0, l1] = len.to_be_bytes();
+        let header: [u8; HEADER_LEN] = [23, 3, 3, l0, l1];
+        let nonce = || aead::Nonce::assume_unique_for_key(nonce);
+        let inner_len = self.buf.len() - TAG_LEN;
+        let (inner, tag_out) = self.buf.split_at_mut(inner_len);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce(), aead::Aad::from(header), inner)
+            .expect("seal");
+        tag_out.copy_from_slice(tag.as_ref());
+        let plain = self
+            .key
+            .open_in_place(nonce(), aead::Aad::from(header), &mut self.buf)
+            .expect("open");
+        std::hint::black_box(plain).len()
+    }
+
+    /// `total` bytes as records of this payload: the limit of a transfer.
+    pub fn transfer(&mut self, total: usize) -> usize {
+        let per = self.buf.len() - 1 - TAG_LEN;
+        let mut done = 0;
+        while done < total {
+            self.round_trip();
+            done += per;
+        }
+        done
+    }
+}
+
+/// The public-key work of one full handshake, with ring: two X25519 key
+/// pairs and agreements (client and server), one ECDSA P-256 signature
+/// (CertificateVerify) and two ECDSA P-256 verifications (the certificate's
+/// signature by the CA, and CertificateVerify).
+pub struct PublicKeyLimit {
+    rng: SystemRandom,
+    signer: ring::signature::EcdsaKeyPair,
+    public: Vec<u8>,
+    message: [u8; 130],
+}
+
+impl PublicKeyLimit {
+    pub fn new() -> Self {
+        use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let rng = SystemRandom::new();
+        let signer = EcdsaKeyPair::from_pkcs8(
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            creds::SERVER_ECDSA_P256.key,
+            &rng,
+        )
+        .expect("key");
+        let public = signer.public_key().as_ref().to_vec();
+        Self {
+            rng,
+            signer,
+            public,
+            // The size of a TLS 1.3 CertificateVerify input with SHA-256.
+            message: [0x20; 130],
+        }
+    }
+
+    pub fn run(&self) {
+        use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519};
+        use ring::signature::{UnparsedPublicKey as Verify, ECDSA_P256_SHA256_ASN1};
+        let a = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("x25519");
+        let a_pub = a.compute_public_key().expect("public");
+        let b = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("x25519");
+        let b_pub = b.compute_public_key().expect("public");
+        let s1 = agree_ephemeral(a, &UnparsedPublicKey::new(&X25519, b_pub.as_ref()), |s| {
+            s[0]
+        })
+        .expect("agree");
+        let s2 = agree_ephemeral(b, &UnparsedPublicKey::new(&X25519, a_pub.as_ref()), |s| {
+            s[0]
+        })
+        .expect("agree");
+        assert_eq!(s1, s2);
+        let sig = self.signer.sign(&self.rng, &self.message).expect("sign");
+        let key = Verify::new(&ECDSA_P256_SHA256_ASN1, &self.public);
+        for _ in 0..2 {
+            key.verify(&self.message, sig.as_ref()).expect("verify");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Paired measurement: ratios that survive a shared machine
+
+/// One contender of a paired run: `unit` does its own untimed setup and
+/// returns the time of one timed unit of work.
+pub struct Variant<'a> {
+    pub name: &'static str,
+    pub unit: Box<dyn FnMut() -> std::time::Duration + 'a>,
+}
+
+impl<'a> Variant<'a> {
+    pub fn new(name: &'static str, unit: impl FnMut() -> std::time::Duration + 'a) -> Self {
+        Self {
+            name,
+            unit: Box::new(unit),
+        }
+    }
+}
+
+/// Seconds per unit of each variant, round by round.
+pub struct Paired {
+    pub names: Vec<&'static str>,
+    pub secs: Vec<Vec<f64>>,
+}
+
+/// Runs every variant once per round, `rounds` times (after one discarded
+/// warm-up round), rotating the order each round. Another process that
+/// slows the machine for a while slows every variant of the rounds it
+/// overlaps, so the ratio of two variants *within a round* stays honest
+/// where criterion's one-after-the-other medians drift apart.
+pub fn paired(rounds: usize, mut variants: Vec<Variant<'_>>) -> Paired {
+    let n = variants.len();
+    let mut secs = vec![Vec::with_capacity(rounds); n];
+    for round in 0..=rounds {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let t = (variants[i].unit)().as_secs_f64();
+            if round > 0 {
+                secs[i].push(t);
+            }
+        }
+    }
+    Paired {
+        names: variants.iter().map(|v| v.name).collect(),
+        secs,
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let at = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo as f64)
+}
+
+/// Median and interquartile range (p25, p75) of `xs`.
+pub fn median_iqr(xs: &[f64]) -> (f64, f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    (quantile(&v, 0.5), quantile(&v, 0.25), quantile(&v, 0.75))
+}
+
+impl Paired {
+    fn index(&self, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("no variant {name}"))
+    }
+
+    /// Median seconds per unit of `name`, with its interquartile range.
+    pub fn time(&self, name: &str) -> (f64, f64, f64) {
+        median_iqr(&self.secs[self.index(name)])
+    }
+
+    /// Speed of `name` relative to `reference` (>1: `name` is faster),
+    /// from the per-round ratios: median, p25, p75.
+    pub fn ratio(&self, name: &str, reference: &str) -> (f64, f64, f64) {
+        let (a, b) = (
+            &self.secs[self.index(name)],
+            &self.secs[self.index(reference)],
+        );
+        let ratios: Vec<f64> = a.iter().zip(b).map(|(x, r)| r / x).collect();
+        median_iqr(&ratios)
+    }
+}
+
+/// Whether to run the paired pass: not when the bench binary was asked
+/// only to test or list (`cargo test --benches`, `--list`) or given a
+/// criterion filter, except the filter `paired`, which matches no
+/// criterion benchmark and so runs the paired pass alone
+/// (`cargo bench --bench transfer -- paired`).
+pub fn paired_pass_wanted() -> bool {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return false;
+    }
+    let mut filters = args.iter().filter(|a| !a.starts_with('-'));
+    match (filters.next(), filters.next()) {
+        (None, _) => true,
+        (Some(f), None) => f == "paired",
+        _ => false,
+    }
+}

@@ -1,0 +1,160 @@
+//! Handshakes per second, client and server together in one thread, with
+//! the public-key work they cannot avoid measured in the same run.
+//!
+//! Both stacks: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, the built-in
+//! ECDSA P-256 server credential, the client verifying the chain with
+//! webpki against the test CA; rustls 0.23 on its ring provider (the same
+//! ring 0.17 as ours). Groups:
+//!
+//! - `handshake/full`: a full handshake, no tickets on either side
+//!   (rustls: client resumption disabled, server `send_tls13_tickets = 0`).
+//! - `handshake/resumed`: a PSK (psk_dhe_ke) resumption from a ticket,
+//!   the server issuing one new ticket and the client storing it (rustls:
+//!   its ring `Ticketer` and in-memory client cache; tlspair: a ticket key
+//!   and a sink keeping a `StoredTicket`).
+//! - `handshake/full/public-key-limit`: what any full handshake with these
+//!   choices computes at least, in raw ring: two X25519 key pairs and
+//!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
+//!   P-256 verifications (the certificate by the CA, CertificateVerify).
+//!
+//! Each iteration is one whole handshake (both connections created,
+//! driven through in-memory buffers reused across iterations, dropped).
+//! After criterion's report a paired pass (every variant once per round,
+//! order rotating; see benches/transfer.rs) prints the ratios to quote.
+//! `cargo bench --bench handshake` takes under a minute.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{handshake_bufs, paired, paired_pass_wanted, Ours, PublicKeyLimit, Theirs, Variant};
+use criterion::{criterion_group, Criterion};
+
+fn full(c: &mut Criterion) {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    let limit = PublicKeyLimit::new();
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let mut wire = Vec::with_capacity(20_000);
+
+    let mut g = c.benchmark_group("handshake/full");
+    g.bench_function("tlspair", |b| b.iter(|| ours.full(&mut cb, &mut sb)));
+    g.bench_function("rustls", |b| b.iter(|| theirs.full(&mut wire)));
+    g.bench_function("public-key-limit", |b| b.iter(|| limit.run()));
+    g.finish();
+}
+
+fn resumed(c: &mut Criterion) {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let mut wire = Vec::with_capacity(20_000);
+    // rustls: a first full handshake fills the client's cache; each
+    // resumed one takes a ticket and stores the new one.
+    let (c0, _) = theirs.resumed(&mut wire);
+    assert!(c0.handshake_kind() == Some(rustls::HandshakeKind::Full));
+    let (c1, _) = theirs.resumed(&mut wire);
+    assert!(c1.handshake_kind() == Some(rustls::HandshakeKind::Resumed));
+    let (conn, _) = ours.resumed(ticket, &mut cb, &mut sb);
+    assert!(conn.negotiated().expect("negotiated").resumed);
+
+    let mut g = c.benchmark_group("handshake/resumed");
+    g.bench_function("tlspair", |b| {
+        b.iter(|| ours.resumed(ticket, &mut cb, &mut sb))
+    });
+    g.bench_function("rustls", |b| b.iter(|| theirs.resumed(&mut wire)));
+    g.finish();
+}
+
+/// Handshakes per paired round and variant.
+const PER_ROUND: usize = 16;
+
+/// Times `PER_ROUND` calls of `f`; returns the time of one.
+fn time<'a>(mut f: impl FnMut() + 'a) -> impl FnMut() -> Duration + 'a {
+    move || {
+        let t = Instant::now();
+        for _ in 0..PER_ROUND {
+            f();
+        }
+        t.elapsed() / PER_ROUND as u32
+    }
+}
+
+/// The paired pass (see `common::paired`): the figures docs/performance.md
+/// uses.
+fn paired_ratios() {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    let limit = PublicKeyLimit::new();
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let mut wire = Vec::with_capacity(20_000);
+    drop(theirs.resumed(&mut wire));
+    let bufs = std::cell::RefCell::new((cb, sb, wire));
+    let (o, th, b) = (&ours, &theirs, &bufs);
+    let variants = vec![
+        Variant::new(
+            "full/tlspair",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.full(cb, sb);
+            }),
+        ),
+        Variant::new(
+            "full/rustls",
+            time(move || drop(th.full(&mut b.borrow_mut().2))),
+        ),
+        Variant::new("full/public-key-limit", time(|| limit.run())),
+        Variant::new(
+            "resumed/tlspair",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.resumed(ticket, cb, sb);
+            }),
+        ),
+        Variant::new(
+            "resumed/rustls",
+            time(move || drop(th.resumed(&mut b.borrow_mut().2))),
+        ),
+    ];
+    let rounds = 150;
+    let p = paired(rounds, variants);
+    println!("\nPaired rounds ({rounds} rounds of {PER_ROUND} handshakes per variant): median handshakes/s [p25, p75];");
+    println!("ratios are rate ours / reference, median of per-round ratios [p25, p75]");
+    for name in &p.names {
+        let (t, t25, t75) = p.time(name);
+        println!(
+            "  {name:<22} {:>7.0}/s [{:.0}, {:.0}]",
+            1.0 / t,
+            1.0 / t75,
+            1.0 / t25
+        );
+    }
+    for (a, r) in [
+        ("full/tlspair", "full/public-key-limit"),
+        ("full/tlspair", "full/rustls"),
+        ("resumed/tlspair", "resumed/rustls"),
+        ("full/rustls", "full/public-key-limit"),
+    ] {
+        let (x, lo, hi) = p.ratio(a, r);
+        println!("  {a} / {r}: {x:.3} [{lo:.3}, {hi:.3}]");
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(30);
+    targets = full, resumed
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if paired_pass_wanted() {
+        paired_ratios();
+    }
+}

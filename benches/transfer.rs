@@ -1,0 +1,224 @@
+//! Bulk transfer: 16 MiB client→server per iteration, in writes of
+//! 16 KiB, 1 KiB and 64 B, over connections set up by a real handshake
+//! (TLS_AES_128_GCM_SHA256, X25519), against rustls 0.23 on the same ring
+//! and against raw ring seal+open of the same records.
+//!
+//! Every round the client writes until its outgoing room (64 KiB) is
+//! full, the "transport" moves the records, and the server reads until it
+//! has nothing left. One group per write size:
+//!
+//! - `ring`: the limit. AES-128-GCM seal then open of each record's inner
+//!   plaintext in place; no framing, no buffers, no copy.
+//! - `tlspair/<read>/<transport>`: `read` copies the plaintext into the
+//!   caller's buffer (SSL_read), `read_in_place` lends it; the `copy`
+//!   transport memcpys the records into the server's received view (as a
+//!   socket would), `swap` hands the client's outgoing storage to the
+//!   server as received storage (no byte moves: the engine's own cost).
+//! - `rustls/buffered`: `writer().write_all`, `write_tls` into a reused
+//!   Vec, `read_tls` + `process_new_packets`, `reader().read`.
+//! - `rustls/unbuffered`: `WriteTraffic::encrypt` into a caller buffer
+//!   that is then handed to the server (like `swap`), `process_tls_records`
+//!   and `ReadTraffic::next_record`.
+//!
+//! Connections are fresh for every criterion sample (set up untimed), so
+//! no key nears its usage limit.
+//!
+//! On a shared 2-core machine criterion's medians, taken one benchmark
+//! after another, drift with the load of other processes (a ring limit
+//! slower than the engine built on it was seen). So after criterion's
+//! report a paired pass runs every variant once per round, rotating the
+//! order, and prints the median of the per-round ratios: those are the
+//! figures to quote. `cargo bench --bench transfer` takes about 2 minutes
+//! on 2 cores (a criterion filter skips the paired pass; the filter
+//! `paired` runs it alone).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    paired, paired_pass_wanted, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
+    Transport, UnbufferedTransfer, Variant,
+};
+use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
+
+const TOTAL: usize = 16 << 20;
+/// Per write size: bytes per variant per round of the paired pass, and
+/// rounds. Small units (a few ms), many rounds, so a burst of load spoils
+/// few pairs.
+const PAIRED: [(usize, usize); 3] = [(2 << 20, 200), (2 << 20, 120), (256 << 10, 150)];
+const WRITES: [usize; 3] = [16 * 1024, 1024, 64];
+
+const OURS: [(&str, Read, Transport); 4] = [
+    ("tlspair/read/copy", Read::Copy, Transport::Copy),
+    ("tlspair/read/swap", Read::Copy, Transport::Swap),
+    ("tlspair/read_in_place/copy", Read::InPlace, Transport::Copy),
+    ("tlspair/read_in_place/swap", Read::InPlace, Transport::Swap),
+];
+
+fn group_name(write: usize) -> String {
+    format!("transfer/{write}")
+}
+
+fn timed<T>(iters: u64, setup: impl FnOnce() -> T, mut round: impl FnMut(&mut T)) -> Duration {
+    let mut state = setup();
+    let start = Instant::now();
+    for _ in 0..iters {
+        round(&mut state);
+    }
+    start.elapsed()
+}
+
+fn bench_write(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ours: &Ours,
+    theirs: &Theirs,
+    write: usize,
+) {
+    let chunk: Vec<u8> = (0..write).map(|i| i as u8).collect();
+
+    // Untimed: every variant delivers all the bytes.
+    for (_, read, transport) in OURS {
+        assert_eq!(
+            OurTransfer::new(ours).run(&chunk, TOTAL, transport, read),
+            TOTAL
+        );
+    }
+    assert_eq!(RustlsTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
+    assert_eq!(UnbufferedTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
+
+    group.bench_function("ring", |b| {
+        b.iter_custom(|iters| {
+            timed(
+                iters,
+                || RingRecord::new(&chunk),
+                |r| {
+                    r.transfer(TOTAL);
+                },
+            )
+        })
+    });
+    for (name, read, transport) in OURS {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                timed(
+                    iters,
+                    || OurTransfer::new(ours),
+                    |t| {
+                        t.run(&chunk, TOTAL, transport, read);
+                    },
+                )
+            })
+        });
+    }
+    group.bench_function("rustls/buffered", |b| {
+        b.iter_custom(|iters| {
+            timed(
+                iters,
+                || RustlsTransfer::new(theirs),
+                |t| {
+                    t.run(&chunk, TOTAL);
+                },
+            )
+        })
+    });
+    group.bench_function("rustls/unbuffered", |b| {
+        b.iter_custom(|iters| {
+            timed(
+                iters,
+                || UnbufferedTransfer::new(theirs),
+                |t| {
+                    t.run(&chunk, TOTAL);
+                },
+            )
+        })
+    });
+}
+
+fn transfer(c: &mut Criterion) {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    for write in WRITES {
+        let mut group = c.benchmark_group(group_name(write));
+        group.throughput(Throughput::Bytes(TOTAL as u64));
+        group.sampling_mode(SamplingMode::Flat);
+        bench_write(&mut group, &ours, &theirs, write);
+        group.finish();
+    }
+}
+
+/// The paired pass: per write size, every variant once per round, the
+/// order rotating; ratios are taken within each round (see
+/// `common::paired`). These are the figures docs/performance.md uses.
+fn paired_ratios(ours: &Ours, theirs: &Theirs) {
+    println!("\nPaired rounds: median GiB/s [p25, p75];");
+    println!("ratios are throughput ours / reference (rustls: buffered; unbuffered: rustls's unbuffered API),");
+    println!("median of per-round ratios [p25, p75]");
+    for (write, (unit, rounds)) in WRITES.into_iter().zip(PAIRED) {
+        let chunk: Vec<u8> = (0..write).map(|i| i as u8).collect();
+        let chunk = &chunk;
+        let mut variants = vec![Variant::new("ring", move || {
+            let mut r = RingRecord::new(chunk);
+            let t = Instant::now();
+            r.transfer(unit);
+            t.elapsed()
+        })];
+        for (name, read, transport) in OURS {
+            variants.push(Variant::new(name, move || {
+                let mut x = OurTransfer::new(ours);
+                let t = Instant::now();
+                x.run(chunk, unit, transport, read);
+                t.elapsed()
+            }));
+        }
+        variants.push(Variant::new("rustls/unbuffered", move || {
+            let mut x = UnbufferedTransfer::new(theirs);
+            let t = Instant::now();
+            x.run(chunk, unit);
+            t.elapsed()
+        }));
+        variants.push(Variant::new("rustls/buffered", move || {
+            let mut x = RustlsTransfer::new(theirs);
+            let t = Instant::now();
+            x.run(chunk, unit);
+            t.elapsed()
+        }));
+        let p = paired(rounds, variants);
+        let gib = |s: f64| unit as f64 / s / f64::from(1u32 << 30);
+        let (ring, _, _) = p.time("ring");
+        println!(
+            "  {write:>5} B writes, {rounds} rounds: ring {:.2} GiB/s",
+            gib(ring)
+        );
+        for name in p.names.iter().skip(1) {
+            let (t, t25, t75) = p.time(name);
+            let (r, r25, r75) = p.ratio(name, "ring");
+            let (q, q25, q75) = p.ratio(name, "rustls/buffered");
+            let (u, u25, u75) = p.ratio(name, "rustls/unbuffered");
+            println!(
+                "    {name:<28} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]",
+                gib(t),
+                gib(t75),
+                gib(t25),
+            );
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    // 21 benchmarks at ~4 s each.
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(10);
+    targets = transfer
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if paired_pass_wanted() {
+        paired_ratios(&Ours::new(), &Theirs::new());
+    }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Instructions per handshake and per MiB, tlspair against rustls 0.23 and
+# raw ring, counted by callgrind on examples/count.rs. Each workload runs
+# twice, with N units and with 0, so the setup cancels:
+#   per unit = (Ir(N) - Ir(0)) / N
+# Usage: scripts/count-instructions.sh [handshakes [MiB]]   (default 20 16)
+# Needs valgrind. Takes about two minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+HS=${1:-20}
+MIB=${2:-16}
+cargo build --release --example count >&2
+BIN=target/release/examples/count
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+# One run under callgrind: "<total Ir> <Ir in libc's memcpy/memmove>".
+ir() {
+    valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.out" "$BIN" "$1" "$2" 2>/dev/null >/dev/null
+    local total copy
+    total=$(awk '/^summary:/ { print $2 }' "$OUT/cg.out")
+    copy=$(callgrind_annotate --threshold=100 "$OUT/cg.out" 2>/dev/null |
+        awk '/libc[.]so/ && /__mem(cpy|move)/ { gsub(",", "", $1); s += $1 } END { print s + 0 }')
+    echo "$total $copy"
+}
+
+# "<Ir per unit> <memcpy Ir per unit>" from runs with N units and with 0.
+per_unit() {
+    local b0 c0 b1 c1
+    read -r b0 c0 <<<"$(ir "$1" 0)"
+    read -r b1 c1 <<<"$(ir "$1" "$2")"
+    echo "$(((b1 - b0) / $2)) $(((c1 - c0) / $2))"
+}
+
+printf '%-28s %14s %14s\n' workload instructions 'in memcpy'
+for w in full-tlspair full-rustls pk-limit resumed-tlspair resumed-rustls; do
+    read -r n c <<<"$(per_unit "$w" "$HS")"
+    printf '%-28s %14s %14s  per handshake\n' "$w" "$n" "$c"
+done
+# For 16 KiB copies glibc's memcpy is `rep movsb`, which callgrind counts
+# once per byte: the last column is then about the number of times each
+# payload byte is copied (x 2^20 per MiB).
+for w in transfer-ring transfer-tlspair-in-place transfer-tlspair transfer-rustls-unbuffered transfer-rustls; do
+    read -r n c <<<"$(per_unit "$w" "$MIB")"
+    printf '%-28s %14s %14s  per MiB (%s copies per byte)\n' "$w" "$n" "$c" \
+        "$(awk -v c="$c" 'BEGIN { printf "%.2f", c / 1048576 }')"
+done
