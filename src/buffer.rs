@@ -27,11 +27,13 @@
 
 use crate::record::{Header, HEADER_LEN};
 
-/// The two cursors of a view.
+/// The two cursors of a view, and whether room after `end` is lent out
+/// (a reservation for sealing in place, outgoing view only).
 #[derive(Clone, Copy, Debug, Default)]
 struct Cursors {
     start: usize,
     end: usize,
+    hold: bool,
 }
 
 impl Cursors {
@@ -51,7 +53,9 @@ impl Cursors {
 
     fn advance(&mut self, n: usize) {
         self.start += n.min(self.len());
-        if self.start == self.end {
+        // Meeting cursors go back to 0, unless room after `end` is lent
+        // out: it must stay where it is.
+        if self.start == self.end && !self.hold {
             self.start = 0;
             self.end = 0;
         }
@@ -298,7 +302,7 @@ pub(crate) struct SendView<'a> {
     cur: &'a mut Cursors,
 }
 
-impl SendView<'_> {
+impl<'a> SendView<'a> {
     pub(crate) fn capacity(&self) -> usize {
         self.buf.len()
     }
@@ -307,6 +311,8 @@ impl SendView<'_> {
     /// pending bytes to the front if that makes them fit. `None` if even
     /// that does not.
     pub(crate) fn room(&mut self, n: usize) -> Option<&mut [u8]> {
+        // Placing a record ends any reservation: its room is taken.
+        self.cur.hold = false;
         if self.buf.len() - self.cur.end < n {
             if self.buf.len() - self.cur.len() < n {
                 return None;
@@ -321,6 +327,27 @@ impl SendView<'_> {
     pub(crate) fn room_at_least(&mut self, n: usize) -> Option<&mut [u8]> {
         let _ = self.room(n)?;
         self.buf.get_mut(self.cur.end..)
+    }
+
+    /// Like [`room`](Self::room), and lends the room out, for as long as
+    /// the view was borrowed: until the next record is placed, draining
+    /// does not move `end`.
+    pub(crate) fn into_reserved(self, n: usize) -> Option<&'a mut [u8]> {
+        let Self { buf, cur } = self;
+        let mut view = SendView { buf, cur };
+        let _ = view.room(n)?;
+        view.cur.hold = true;
+        let end = view.cur.end;
+        view.buf.get_mut(end..)?.get_mut(..n)
+    }
+
+    /// The reserved room, `n` bytes at `end`, if the reservation still
+    /// holds; ends it.
+    pub(crate) fn take_reserved(&mut self, n: usize) -> Option<&mut [u8]> {
+        if !core::mem::take(&mut self.cur.hold) {
+            return None;
+        }
+        self.buf.get_mut(self.cur.end..)?.get_mut(..n)
     }
 
     /// Marks `n` bytes of the room as pending.

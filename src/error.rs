@@ -173,6 +173,11 @@ pub enum Misuse {
     WriteAfterShutdown,
     /// The call needs a completed handshake.
     NotReady,
+    /// A complete-mode write is still pending: finish it first.
+    WritePending,
+    /// `seal_reserved` without a reservation, or one that another call
+    /// (which had to place a record) or a larger length ended.
+    NoReservation,
     /// A configuration value was out of range.
     BadConfig(&'static str),
 }

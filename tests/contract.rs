@@ -662,3 +662,151 @@ fn every_suite_carries_data_both_ways() {
         );
     }
 }
+
+// The zero-copy write: room lent in the outgoing view, sealed in place.
+#[test]
+fn reserve_then_seal_in_place_copies_nothing() {
+    let mut p = Pair::new(&AES128);
+    let storage = p.client.bufs.send.pending().as_ptr() as usize;
+    let room = match p.client.conn.reserve(&mut p.client.bufs, 100_000).unwrap() {
+        Status::Done(room) => room,
+        other => panic!("{other:?}"),
+    };
+    // One record's worth at most, inside the caller's outgoing buffer.
+    assert_eq!(room.len(), MAX_PLAINTEXT);
+    let at = room.as_ptr() as usize;
+    assert!(at >= storage && at < storage + MAX_RECORD_LEN);
+    room[..5].copy_from_slice(b"hello");
+    assert_eq!(
+        p.client.conn.seal_reserved(&mut p.client.bufs, 5).unwrap(),
+        5
+    );
+    assert_eq!(record_lengths(p.client.bufs.send.pending()), [5 + 17]);
+    transfer_all(&mut p.client, &mut p.server);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Done(5)
+    );
+    assert_eq!(&buf[..5], b"hello");
+    // Without a reservation, or asking for more than was lent: refused,
+    // nothing sealed.
+    assert_eq!(
+        p.client
+            .conn
+            .seal_reserved(&mut p.client.bufs, 1)
+            .unwrap_err(),
+        Error::Misuse(Misuse::NoReservation)
+    );
+    let _ = p.client.conn.reserve(&mut p.client.bufs, 10).unwrap();
+    assert_eq!(
+        p.client
+            .conn
+            .seal_reserved(&mut p.client.bufs, 11)
+            .unwrap_err(),
+        Error::Misuse(Misuse::NoReservation)
+    );
+    assert!(p.client.bufs.send.is_empty());
+}
+
+#[test]
+fn draining_while_reserved_keeps_the_room() {
+    let mut p = Pair::new(&AES128);
+    let _ = p.client.conn.write(&mut p.client.bufs, b"first").unwrap();
+    if let Status::Done(room) = p.client.conn.reserve(&mut p.client.bufs, 6).unwrap() {
+        room.copy_from_slice(b"second");
+    }
+    // The caller sends what was pending: the cursors meet but the lent
+    // room stays where it is.
+    transfer_all(&mut p.client, &mut p.server);
+    assert_eq!(
+        p.client.conn.seal_reserved(&mut p.client.bufs, 6).unwrap(),
+        6
+    );
+    transfer_all(&mut p.client, &mut p.server);
+    let mut buf = [0u8; 32];
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Done(11)
+    );
+    assert_eq!(&buf[..11], b"firstsecond");
+}
+
+#[test]
+fn a_record_placed_meanwhile_ends_the_reservation() {
+    let mut p = Pair::new(&AES128);
+    let _ = p.client.conn.reserve(&mut p.client.bufs, 10).unwrap();
+    // Another write takes the room.
+    let _ = p.client.conn.write(&mut p.client.bufs, b"x").unwrap();
+    assert_eq!(
+        p.client
+            .conn
+            .seal_reserved(&mut p.client.bufs, 3)
+            .unwrap_err(),
+        Error::Misuse(Misuse::NoReservation)
+    );
+    assert_eq!(record_lengths(p.client.bufs.send.pending()), [1 + 17]);
+}
+
+#[test]
+fn vectored_write_fills_records_across_slices() {
+    for mode in [RecordConfig::default(), partial()] {
+        let mut p = Pair::with(
+            &AES128,
+            mode,
+            mode,
+            Sizes {
+                recv: MAX_RECORD_LEN,
+                send: 3 * MAX_RECORD_LEN,
+            },
+            Sizes::default(),
+        );
+        let a = pattern(10_000);
+        let b = vec![7u8; 9_000];
+        let c = pattern(20);
+        let parts: [&[u8]; 4] = [&a, &[], &b, &c];
+        let total = a.len() + b.len() + c.len();
+        let mut done = 0;
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 40_000];
+        while done < total {
+            // Partial mode: a new call for what is left, sliced again.
+            let rest: Vec<u8> = parts.concat()[done..].to_vec();
+            let status = if mode.write_mode == WriteMode::Partial {
+                let (x, y) = rest.split_at(rest.len() / 2);
+                p.client
+                    .conn
+                    .write_vectored(&mut p.client.bufs, &[x, y])
+                    .unwrap()
+            } else {
+                p.client
+                    .conn
+                    .write_vectored(&mut p.client.bufs, &parts)
+                    .unwrap()
+            };
+            if let Status::Done(n) = status {
+                done += n;
+            }
+            transfer_all(&mut p.client, &mut p.server);
+            drain_read(&mut p.server, &mut buf, &mut got);
+        }
+        while !p.client.bufs.send.is_empty() {
+            transfer_all(&mut p.client, &mut p.server);
+            drain_read(&mut p.server, &mut buf, &mut got);
+        }
+        let want = parts.concat();
+        let first_diff = got.iter().zip(&want).position(|(a, b)| a != b);
+        assert!(
+            got == want,
+            "{:?}: {} of {} bytes, first difference at {first_diff:?}",
+            mode.write_mode,
+            got.len(),
+            want.len()
+        );
+        if mode.write_mode == WriteMode::Complete {
+            // Records are full across the slice boundaries: 19,020 bytes
+            // make one 16 KiB record and the rest.
+            assert_eq!(done, total);
+        }
+    }
+}

@@ -23,6 +23,9 @@ struct Plan {
     chunks: Vec<usize>,
     read_sizes: Vec<usize>,
     in_place: bool,
+    /// 0: `write`; 1: `write_vectored` over three slices; 2: `reserve` and
+    /// `seal_reserved`.
+    write_style: u8,
 }
 
 fn send_capacity() -> impl Strategy<Value = usize> {
@@ -51,6 +54,7 @@ fn plan() -> impl Strategy<Value = Plan> {
         prop::collection::vec(1..40_000usize, 1..8),
         prop::collection::vec(1..40_000usize, 1..8),
         any::<bool>(),
+        0u8..3,
     )
         .prop_map(
             |(
@@ -65,6 +69,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 chunks,
                 read_sizes,
                 in_place,
+                write_style,
             )| Plan {
                 suite,
                 data,
@@ -77,6 +82,7 @@ fn plan() -> impl Strategy<Value = Plan> {
                 chunks,
                 read_sizes,
                 in_place,
+                write_style,
             },
         )
 }
@@ -115,12 +121,41 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
             end = (start + plan.write_sizes[step % plan.write_sizes.len()]).min(data.len());
         }
         if start < end {
-            match p
-                .client
-                .conn
-                .write(&mut p.client.bufs, &data[start..end])
-                .unwrap()
-            {
+            let call = &data[start..end];
+            let status = match plan.write_style {
+                1 => {
+                    let (a, rest) = call.split_at(call.len() / 3);
+                    let (b, c) = rest.split_at(rest.len() / 2);
+                    p.client
+                        .conn
+                        .write_vectored(&mut p.client.bufs, &[a, b, c])
+                        .unwrap()
+                }
+                // Sealing in place is one record per call, like a partial
+                // write: its progress is then taken as such.
+                2 => match p
+                    .client
+                    .conn
+                    .reserve(&mut p.client.bufs, call.len())
+                    .unwrap()
+                {
+                    Status::Done(room) => {
+                        let n = room.len();
+                        room.copy_from_slice(&call[..n]);
+                        let sealed = p.client.conn.seal_reserved(&mut p.client.bufs, n).unwrap();
+                        prop_assert_eq!(sealed, n);
+                        if n < call.len() {
+                            start += n;
+                            Status::WantWrite { needed: 0 }
+                        } else {
+                            Status::Done(n)
+                        }
+                    }
+                    other => other.map(|_| 0),
+                },
+                _ => p.client.conn.write(&mut p.client.bufs, call).unwrap(),
+            };
+            match status {
                 Status::Done(n) => {
                     if plan.mode == WriteMode::Complete {
                         prop_assert_eq!(n, end - start);
@@ -131,6 +166,7 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
                         end = start; // the next call decides its own length
                     }
                 }
+                Status::WantWrite { needed: 0 } if plan.write_style == 2 => {}
                 Status::WantWrite { needed } => {
                     prop_assert!(needed <= plan.send_capacity);
                     prop_assert!(needed > plan.send_capacity - p.client.bufs.send.len());

@@ -201,3 +201,38 @@ fn a_whole_handshake_and_exchange_allocates_nothing() {
         assert_eq!(n, 0, "{cred:?}: {n} allocations");
     }
 }
+
+#[test]
+fn sealing_in_place_and_vectored_writes_allocate_nothing() {
+    let mut p = Pair::new(&tlspair::TLS13_CHACHA20_POLY1305_SHA256);
+    let a = [1u8; 3000];
+    let b = [2u8; 20_000];
+    let mut buf = [0u8; 4096];
+    let n = allocations_in(|| {
+        if let Status::Done(room) = p.client.conn.reserve(&mut p.client.bufs, 1000).unwrap() {
+            room.fill(9);
+        }
+        assert_eq!(
+            p.client
+                .conn
+                .seal_reserved(&mut p.client.bufs, 1000)
+                .unwrap(),
+            1000
+        );
+        transfer_all(&mut p.client, &mut p.server);
+        while let Status::Done(_) = p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap() {}
+        loop {
+            let status = p
+                .client
+                .conn
+                .write_vectored(&mut p.client.bufs, &[&a, &b])
+                .unwrap();
+            transfer_all(&mut p.client, &mut p.server);
+            while let Status::Done(_) = p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap() {}
+            if status == Status::Done(23_000) {
+                break;
+            }
+        }
+    });
+    assert_eq!(n, 0);
+}

@@ -42,7 +42,7 @@
 
 use rustls_pki_types::UnixTime;
 
-use crate::buffer::{Buffers, SendView};
+use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
 use crate::handshake::client::{self};
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
@@ -102,6 +102,8 @@ pub struct Connection<'a> {
     hs_gap: usize,
     empty_records: u8,
     key_update: Option<bool>,
+    /// Plaintext room lent by `reserve`, 0 without a reservation.
+    reserved: usize,
     sent_close: bool,
     recv_close: bool,
     error: Option<Error>,
@@ -152,6 +154,7 @@ impl<'a> Connection<'a> {
             hs_gap: 0,
             empty_records: 0,
             key_update: None,
+            reserved: 0,
             sent_close: false,
             recv_close: false,
             error: None,
@@ -416,45 +419,78 @@ impl Connection<'_> {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
+        self.write_gather(bufs, data.len(), |from, dst| {
+            crate::codec::copy_prefix(dst, data.get(from..).unwrap_or(&[]), dst.len());
+        })
+    }
+
+    /// Like [`write`](Self::write), with the plaintext in several slices
+    /// (`writev`): records are filled across slice boundaries, each byte
+    /// copied once, and the progress a retry needs counts bytes of the
+    /// concatenation.
+    pub fn write_vectored<R, S>(
+        &mut self,
+        bufs: &mut Buffers<R, S>,
+        data: &[&[u8]],
+    ) -> Result<Status<usize>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let total = data.iter().map(|d| d.len()).sum();
+        self.write_gather(bufs, total, |mut from, mut dst| {
+            for part in data {
+                if dst.is_empty() {
+                    return;
+                }
+                let Some(rest) = part.get(from..) else {
+                    from -= part.len();
+                    continue;
+                };
+                from = 0;
+                let n = rest.len().min(dst.len());
+                crate::codec::copy_prefix(dst, rest, n);
+                dst = dst.get_mut(n..).unwrap_or(&mut []);
+            }
+        })
+    }
+
+    /// `write` over `len` bytes that `copy(from, dst)` copies out, starting
+    /// at offset `from`, to fill `dst`.
+    fn write_gather<R, S>(
+        &mut self,
+        bufs: &mut Buffers<R, S>,
+        len: usize,
+        copy: impl Fn(usize, &mut [u8]),
+    ) -> Result<Status<usize>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        if data.len() < self.write_sealed {
+        if len < self.write_sealed {
             return Err(Misuse::BadWriteRetry {
                 sealed: self.write_sealed,
-                offered: data.len(),
+                offered: len,
             }
             .into());
         }
-        if self.sent_close {
-            return Err(Misuse::WriteAfterShutdown.into());
-        }
-        if self.hs.is_some() {
-            match self.drive(&mut rx, &mut tx)? {
-                Status::Done(()) => {}
-                other => return Ok(other.map(|()| 0)),
-            }
+        match self.ready_to_send(&mut rx, &mut tx)? {
+            Status::Done(()) => {}
+            other => return Ok(other.map(|()| 0)),
         }
         loop {
-            // A KeyUpdate asked for (by the caller, the peer, or the usage
-            // limit coming near) goes out before more data.
-            if self.config.auto_key_update
-                && self.key_update.is_none()
-                && self
-                    .records
-                    .send()
-                    .is_some_and(|k| k.records_left() <= AUTO_KEY_UPDATE_MARGIN)
-            {
-                self.key_update = Some(false);
-            }
             match self.flush_key_update(&mut tx)? {
                 Status::Done(()) => {}
                 other => return Ok(other.map(|()| 0)),
             }
-            let Some(rest) = data.get(self.write_sealed..).filter(|r| !r.is_empty()) else {
+            let done = self.write_sealed;
+            if done >= len {
                 self.write_sealed = 0;
-                return Ok(Status::Done(data.len()));
-            };
-            match self.seal_data(&mut tx, rest)? {
+                return Ok(Status::Done(len));
+            }
+            match self.seal_data(&mut tx, len - done, |dst| copy(done, dst))? {
                 Status::Done(n) => {
                     self.write_sealed += n;
                     if self.config.write_mode == WriteMode::Partial {
@@ -463,7 +499,127 @@ impl Connection<'_> {
                 }
                 other => return Ok(other),
             }
+            self.schedule_key_update();
         }
+    }
+
+    /// Before sending data: not after our close_notify, the handshake
+    /// done, and a KeyUpdate queued if the key nears its usage limit.
+    fn ready_to_send(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+    ) -> Result<Status<()>, Error> {
+        if self.sent_close {
+            return Err(Misuse::WriteAfterShutdown.into());
+        }
+        if self.hs.is_some() {
+            match self.drive(rx, tx)? {
+                Status::Done(()) => {}
+                other => return Ok(other),
+            }
+        }
+        self.schedule_key_update();
+        Ok(Status::Done(()))
+    }
+
+    /// Queues a KeyUpdate when the sending key nears its usage limit (and
+    /// automatic updates are on).
+    fn schedule_key_update(&mut self) {
+        if self.config.auto_key_update
+            && self.key_update.is_none()
+            && self
+                .records
+                .send()
+                .is_some_and(|k| k.records_left() <= AUTO_KEY_UPDATE_MARGIN)
+        {
+            self.key_update = Some(false);
+        }
+    }
+
+    /// Lends room in `bufs.send` for one record of up to `len` plaintext
+    /// bytes, to be written there by the caller and sealed in place by
+    /// [`seal_reserved`](Self::seal_reserved): no copy of the plaintext at
+    /// all. The slice may be shorter than `len` (one record at most).
+    ///
+    /// Between the two calls the caller may drain `bufs.send` (the room
+    /// stays put) but should make no other call on this connection that
+    /// writes: one that must place a record (a KeyUpdate reply, an alert)
+    /// ends the reservation, and `seal_reserved` then fails with
+    /// [`Misuse::NoReservation`], sealing nothing. `WantWrite` and
+    /// `WantRead` as for [`write`](Self::write); `Misuse::WritePending`
+    /// while a complete-mode write is unfinished.
+    pub fn reserve<'b, R, S>(
+        &mut self,
+        bufs: &'b mut Buffers<R, S>,
+        len: usize,
+    ) -> Result<Status<&'b mut [u8]>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let (mut rx, mut tx) = bufs.views();
+        self.check(&mut tx)?;
+        if self.write_sealed > 0 {
+            return Err(Misuse::WritePending.into());
+        }
+        match self.ready_to_send(&mut rx, &mut tx)? {
+            Status::Done(()) => {}
+            Status::WantRead => return Ok(Status::WantRead),
+            Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+            Status::Closed => return Ok(Status::Closed),
+        }
+        match self.flush_key_update(&mut tx)? {
+            Status::Done(()) => {}
+            Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+            _ => return Err(Error::Internal("KeyUpdate outcome")),
+        }
+        self.check_send_key(&mut tx)?;
+        let (take, total) = self.next_record(tx.capacity(), len);
+        let Some(room) = tx.into_reserved(total) else {
+            return Ok(Status::WantWrite { needed: total });
+        };
+        self.reserved = take;
+        Ok(Status::Done(
+            room.get_mut(HEADER_LEN..HEADER_LEN + take)
+                .unwrap_or(&mut []),
+        ))
+    }
+
+    /// Seals the first `n` bytes of the room [`reserve`](Self::reserve)
+    /// lent, in place, as one record; returns `n`. Fails with
+    /// [`Misuse::NoReservation`] (nothing sealed) if there is no
+    /// reservation, it ended, or `n` is more than it lent.
+    pub fn seal_reserved<R, S>(
+        &mut self,
+        bufs: &mut Buffers<R, S>,
+        n: usize,
+    ) -> Result<usize, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let (_, mut tx) = bufs.views();
+        self.check(&mut tx)?;
+        let lent = core::mem::take(&mut self.reserved);
+        if n > lent {
+            let _ = tx.take_reserved(0);
+            return Err(Misuse::NoReservation.into());
+        }
+        // The record for `n` bytes is never larger than the one reserved.
+        let (take, total) = self.next_record(tx.capacity(), n);
+        let Some(record) = tx.take_reserved(total) else {
+            return Err(Misuse::NoReservation.into());
+        };
+        let sealed = match self.records.send_mut() {
+            Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
+            None => Err(Error::Internal("no sending key")),
+        };
+        if let Err(e) = sealed {
+            return Err(self.fail(&mut tx, e));
+        }
+        tx.commit(total);
+        Ok(take)
     }
 
     /// Reads decrypted application data into `dst` (`SSL_read`).
@@ -694,20 +850,14 @@ impl Connection<'_> {
         Ok(Status::Done(()))
     }
 
-    /// Seals one application-data record from the front of `content`.
-    fn seal_data(&mut self, tx: &mut SendView<'_>, content: &[u8]) -> Result<Status<usize>, Error> {
-        let Some(key) = self.records.send() else {
-            return Err(self.fail(tx, Error::Internal("no sending key")));
-        };
-        // Keep the last sequence number for the alert that closes the
-        // connection when the key runs out.
-        if key.records_left() <= 1 {
-            return Err(self.fail(tx, Error::KeyExhausted));
-        }
-        // Records shrink to fit a small outgoing view, so draining it always
-        // makes room: `needed <= capacity`.
-        let max_content = self.send_fragment.min(tx.capacity() - RECORD_OVERHEAD);
-        let take = content.len().min(max_content);
+    /// The next record for `available` bytes: how many it takes, and its
+    /// size on the wire with padding. Records shrink to fit a small
+    /// outgoing view, so draining it always makes room (`size <= capacity`).
+    fn next_record(&self, capacity: usize, available: usize) -> (usize, usize) {
+        let max_content = self
+            .send_fragment
+            .min(capacity.saturating_sub(RECORD_OVERHEAD));
+        let take = available.min(max_content);
         let padding = match self.config.padding {
             Padding::None => 0,
             Padding::ToMultiple(m) if m > 1 => {
@@ -718,14 +868,36 @@ impl Connection<'_> {
             Padding::ToMultiple(_) => 0,
             Padding::Max => max_content - take,
         };
-        let total = RECORD_OVERHEAD + take + padding;
+        (take, RECORD_OVERHEAD + take + padding)
+    }
+
+    /// Refuses to seal with the key's last sequence number, kept for the
+    /// alert that closes the connection when the key runs out.
+    fn check_send_key(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
+        match self.records.send().map(RecordKey::records_left) {
+            None => Err(self.fail(tx, Error::Internal("no sending key"))),
+            Some(left) if left <= 1 => Err(self.fail(tx, Error::KeyExhausted)),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Seals one application-data record of up to `available` bytes, which
+    /// `fill` copies into its place.
+    fn seal_data(
+        &mut self,
+        tx: &mut SendView<'_>,
+        available: usize,
+        fill: impl FnOnce(&mut [u8]),
+    ) -> Result<Status<usize>, Error> {
+        self.check_send_key(tx)?;
+        let (take, total) = self.next_record(tx.capacity(), available);
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        crate::codec::copy_prefix(
-            record.get_mut(HEADER_LEN..).unwrap_or(&mut []),
-            content,
-            take,
+        fill(
+            record
+                .get_mut(HEADER_LEN..HEADER_LEN + take)
+                .unwrap_or(&mut []),
         );
         let sealed = match self.records.send_mut() {
             Some(key) => key.seal(ContentType::APPLICATION_DATA, take, record),
