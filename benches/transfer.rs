@@ -84,6 +84,7 @@ fn bench_write(
             TOTAL
         );
     }
+    assert_eq!(OurTransfer::new(ours).run_zero_copy(write, TOTAL), TOTAL);
     assert_eq!(RustlsTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
     assert_eq!(UnbufferedTransfer::new(theirs).run(&chunk, TOTAL), TOTAL);
 
@@ -171,6 +172,15 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
                 t.elapsed()
             }));
         }
+        variants.push(Variant::new(
+            "tlspair/seal_in_place+read_in_place/swap",
+            move || {
+                let mut x = OurTransfer::new(ours);
+                let t = Instant::now();
+                x.run_zero_copy(chunk.len(), unit);
+                t.elapsed()
+            },
+        ));
         variants.push(Variant::new("rustls/unbuffered", move || {
             let mut x = UnbufferedTransfer::new(theirs);
             let t = Instant::now();
@@ -196,7 +206,7 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
             let (q, q25, q75) = p.ratio(name, "rustls/buffered");
             let (u, u25, u75) = p.ratio(name, "rustls/unbuffered");
             println!(
-                "    {name:<28} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]",
+                "    {name:<42} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]",
                 gib(t),
                 gib(t75),
                 gib(t25),
