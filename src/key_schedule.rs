@@ -150,7 +150,13 @@ impl Hash {
 
     /// The hash of the empty string under `suite`'s hash.
     pub fn empty(suite: &Suite) -> Self {
-        Self::from_digest(digest::digest(suite.hash, b""))
+        let src = fixed(suite).empty;
+        let mut bytes = [0u8; MAX_HASH_LEN];
+        crate::codec::copy_prefix(&mut bytes, src, src.len());
+        Self {
+            bytes,
+            len: src.len(),
+        }
     }
 
     /// The hash bytes.
@@ -163,6 +169,76 @@ impl core::fmt::Debug for Hash {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Hash({} bytes)", self.len)
     }
+}
+
+/// What the schedule computes the same way on every handshake without a
+/// PSK, per hash: Hash(""), Early Secret = HKDF-Extract(0, 0), and
+/// Derive-Secret(Early Secret, "derived", ""), the Handshake Secret's salt.
+/// Written out once (the SHA-256 ones are RFC 8448 §3's published values)
+/// and checked against the computation by a unit test; they save a dozen
+/// hash compressions per handshake.
+struct Fixed {
+    empty: &'static [u8],
+    early: &'static [u8],
+    derived: &'static [u8],
+}
+
+const SHA256_FIXED: Fixed = Fixed {
+    empty: &[
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9,
+        0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52,
+        0xb8, 0x55,
+    ],
+    early: &[
+        0x33, 0xad, 0x0a, 0x1c, 0x60, 0x7e, 0xc0, 0x3b, 0x09, 0xe6, 0xcd, 0x98, 0x93, 0x68, 0x0c,
+        0xe2, 0x10, 0xad, 0xf3, 0x00, 0xaa, 0x1f, 0x26, 0x60, 0xe1, 0xb2, 0x2e, 0x10, 0xf1, 0x70,
+        0xf9, 0x2a,
+    ],
+    derived: &[
+        0x6f, 0x26, 0x15, 0xa1, 0x08, 0xc7, 0x02, 0xc5, 0x67, 0x8f, 0x54, 0xfc, 0x9d, 0xba, 0xb6,
+        0x97, 0x16, 0xc0, 0x76, 0x18, 0x9c, 0x48, 0x25, 0x0c, 0xeb, 0xea, 0xc3, 0x57, 0x6c, 0x36,
+        0x11, 0xba,
+    ],
+};
+
+const SHA384_FIXED: Fixed = Fixed {
+    empty: &[
+        0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3,
+        0x6a, 0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6,
+        0xe1, 0xda, 0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48,
+        0x98, 0xb9, 0x5b,
+    ],
+    early: &[
+        0x7e, 0xe8, 0x20, 0x6f, 0x55, 0x70, 0x02, 0x3e, 0x6d, 0xc7, 0x51, 0x9e, 0xb1, 0x07, 0x3b,
+        0xc4, 0xe7, 0x91, 0xad, 0x37, 0xb5, 0xc3, 0x82, 0xaa, 0x10, 0xba, 0x18, 0xe2, 0x35, 0x7e,
+        0x71, 0x69, 0x71, 0xf9, 0x36, 0x2f, 0x2c, 0x2f, 0xe2, 0xa7, 0x6b, 0xfd, 0x78, 0xdf, 0xec,
+        0x4e, 0xa9, 0xb5,
+    ],
+    derived: &[
+        0x15, 0x91, 0xda, 0xc5, 0xcb, 0xbf, 0x03, 0x30, 0xa4, 0xa8, 0x4d, 0xe9, 0xc7, 0x53, 0x33,
+        0x0e, 0x92, 0xd0, 0x1f, 0x0a, 0x88, 0x21, 0x4b, 0x44, 0x64, 0x97, 0x2f, 0xd6, 0x68, 0x04,
+        0x9e, 0x93, 0xe5, 0x2f, 0x2b, 0x16, 0xfa, 0xd9, 0x22, 0xfd, 0xc0, 0x58, 0x44, 0x78, 0x42,
+        0x8f, 0x28, 0x2b,
+    ],
+};
+
+fn fixed(suite: &Suite) -> &'static Fixed {
+    if suite.hash_len == 48 {
+        &SHA384_FIXED
+    } else {
+        &SHA256_FIXED
+    }
+}
+
+/// Derive-Secret / HKDF-Expand-Label from an already keyed `prk`, so one
+/// secret keys HMAC once for all its labels.
+fn expand_prk(prk: &hkdf::Prk, suite: &Suite, label: &[u8], context: &[u8]) -> Secret {
+    let mut out = Secret::zero(suite);
+    let len = suite.hash_len.min(MAX_HASH_LEN);
+    let dst = out.bytes.get_mut(..len).unwrap_or(&mut []);
+    // Cannot fail: hash-length output and RFC labels are in range.
+    let _ = hkdf_expand_label(prk, label, context, dst);
+    out
 }
 
 /// HKDF-Extract(salt, ikm), returning the PRK as bytes: it is
@@ -189,12 +265,7 @@ impl Secret {
 
     /// HKDF-Expand-Label(self, label, context, Hash.length).
     pub fn expand(&self, suite: &Suite, label: &[u8], context: &[u8]) -> Secret {
-        let mut out = Secret::zero(suite);
-        let len = suite.hash_len.min(MAX_HASH_LEN);
-        // Cannot fail: hash-length output and RFC labels are in range.
-        let dst = out.bytes.get_mut(..len).unwrap_or(&mut []);
-        let _ = hkdf_expand_label(&self.prk(suite.hkdf), label, context, dst);
-        out
+        expand_prk(&self.prk(suite.hkdf), suite, label, context)
     }
 
     /// The next traffic secret on KeyUpdate (RFC 8446 §7.2).
@@ -269,7 +340,12 @@ impl EarlySecret {
 
     /// Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
     pub fn into_handshake(self, suite: &Suite, shared: &[u8]) -> HandshakeSecret {
-        let salt = self.0.derive(suite, b"derived", &Hash::empty(suite));
+        let fixed = fixed(suite);
+        let salt = if self.0.as_bytes() == fixed.early {
+            Secret::new(fixed.derived).unwrap_or_else(|| Secret::zero(suite))
+        } else {
+            self.0.derive(suite, b"derived", &Hash::empty(suite))
+        };
         HandshakeSecret(extract(suite, salt.as_bytes(), shared))
     }
 }
@@ -278,9 +354,10 @@ impl HandshakeSecret {
     /// client_handshake_traffic_secret and server_handshake_traffic_secret
     /// over the transcript through ServerHello.
     pub fn traffic_secrets(&self, suite: &Suite, hash: &Hash) -> (Secret, Secret) {
+        let prk = self.0.prk(suite.hkdf);
         (
-            self.0.derive(suite, b"c hs traffic", hash),
-            self.0.derive(suite, b"s hs traffic", hash),
+            expand_prk(&prk, suite, b"c hs traffic", hash.as_bytes()),
+            expand_prk(&prk, suite, b"s hs traffic", hash.as_bytes()),
         )
     }
 
@@ -296,15 +373,35 @@ impl MasterSecret {
     /// client_application_traffic_secret_0, server_application_traffic_secret_0
     /// and exporter_master_secret over the transcript through server Finished.
     pub fn application_secrets(&self, suite: &Suite, hash: &Hash) -> (Secret, Secret, Secret) {
+        let prk = self.0.prk(suite.hkdf);
         (
-            self.0.derive(suite, b"c ap traffic", hash),
-            self.0.derive(suite, b"s ap traffic", hash),
-            self.0.derive(suite, b"exp master", hash),
+            expand_prk(&prk, suite, b"c ap traffic", hash.as_bytes()),
+            expand_prk(&prk, suite, b"s ap traffic", hash.as_bytes()),
+            expand_prk(&prk, suite, b"exp master", hash.as_bytes()),
         )
     }
 
     /// resumption_master_secret over the transcript through client Finished.
     pub fn resumption_secret(&self, suite: &Suite, hash: &Hash) -> Secret {
         self.0.derive(suite, b"res master", hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::suite::{TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384};
+
+    #[test]
+    fn fixed_values_are_what_the_schedule_computes() {
+        for suite in [&TLS13_AES_128_GCM_SHA256, &TLS13_AES_256_GCM_SHA384] {
+            let f = fixed(suite);
+            assert_eq!(f.empty, digest::digest(suite.hash, b"").as_ref());
+            let zeros = Secret::zero(suite);
+            let early = extract(suite, zeros.as_bytes(), zeros.as_bytes());
+            assert_eq!(f.early, early.as_bytes());
+            let hash = Hash::from_digest(digest::digest(suite.hash, b""));
+            assert_eq!(f.derived, early.derive(suite, b"derived", &hash).as_bytes());
+        }
     }
 }
