@@ -340,7 +340,7 @@ fn accept_psk(
             let fits = ticket_suite.hash_len == suite.hash_len
                 && state.psk.as_bytes().len() == suite.hash_len
                 && age < u64::from(state.lifetime)
-                && client_age_ms.abs_diff(age * 1000) <= TICKET_AGE_TOLERANCE_MS;
+                && client_age_ms.abs_diff(age.saturating_mul(1000)) <= TICKET_AGE_TOLERANCE_MS;
             fits.then_some(Accepted { state, index })
         });
     let Some(accepted) = found else {
