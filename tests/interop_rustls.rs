@@ -10,7 +10,8 @@
 //!
 //! HelloRetryRequest and resumption each way have a test of their own;
 //! the matrix offers exactly one group on each side, so it never needs a
-//! retry. Not covered: 0-RTT (not implemented), client certificates.
+//! retry. Client certificates each way, and their absence refused each
+//! way. Not covered: 0-RTT (not implemented).
 //! rustls does not implement record_size_limit (RFC 8449), so our
 //! advertised limit is not exercised here.
 
@@ -1136,6 +1137,133 @@ fn rustls_sending_small_records_each_way() {
                 m.peer_to_ours(&text(50_000, 3), |_| {})
             });
             run(&mut m, "close", Mem::close_peer_first);
+        }
+    });
+}
+
+// ---------------------------------------------------------------------
+// Client certificates, each way.
+
+/// Our server requiring a client certificate from the test CA.
+fn our_mtls_server() -> Connection<'static> {
+    let ca: &'static _ = leak(tlspair::verify::CertificateDer::from(creds::CA_CERT));
+    let anchors: &'static _ = leak([tlspair::verify::trust_anchor_from_der(ca).unwrap()]);
+    let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+    sc.client_verifier = Some(leak(tlspair::verify::WebPkiClientVerifier::new(anchors)));
+    our_server(sc)
+}
+
+/// A rustls server requiring a client certificate from the test CA.
+fn rustls_mtls_server() -> rustls::Connection {
+    let p = provider(None, None);
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(creds::CA_CERT))
+        .expect("test CA");
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), p.clone())
+            .build()
+            .expect("client verifier");
+    let cred = &creds::SERVER_ECDSA_P256;
+    let cfg = rustls::ServerConfig::builder_with_provider(p)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("TLS 1.3")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![CertificateDer::from(cred.cert)],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cred.key)),
+        )
+        .expect("server credential");
+    rustls_server(Arc::new(cfg))
+}
+
+#[test]
+fn rustls_client_certificate_to_our_server_requiring_one() {
+    bounded(|| {
+        let client = &creds::CLIENT_ECDSA_P256;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(creds::CA_CERT))
+            .expect("test CA");
+        let cfg = rustls::ClientConfig::builder_with_provider(provider(None, None))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3")
+            .with_root_certificates(roots)
+            .with_client_auth_cert(
+                vec![CertificateDer::from(client.cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(client.key)),
+            )
+            .expect("client credential");
+        let mut m = Mem::new(our_mtls_server(), rustls_client(Arc::new(cfg)));
+        run(&mut m, "handshake", Mem::handshake);
+        // The certificate our server verified is the one rustls sent.
+        let sha = ring::digest::digest(&ring::digest::SHA256, client.cert);
+        assert_eq!(
+            m.ours.negotiated().unwrap().peer_cert_sha256.as_ref(),
+            Some(&sha.as_ref().try_into().unwrap())
+        );
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"mutual", |_| {}));
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"mutual", |_| {}));
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+#[test]
+fn rustls_client_without_a_certificate_is_refused_with_certificate_required() {
+    bounded(|| {
+        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let mut m = Mem::new(our_mtls_server(), peer);
+        match m.handshake() {
+            Err(Failure::Ours(e)) => assert_eq!(
+                e,
+                Error::PeerIncompatible(tlspair::PeerIncompatible::CertificateRequired)
+            ),
+            other => panic!("expected our refusal, got {other:?}"),
+        }
+        // rustls opened our certificate_required alert.
+        assert_eq!(
+            m.peer.process_new_packets().unwrap_err(),
+            rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired)
+        );
+    });
+}
+
+#[test]
+fn our_client_certificate_to_rustls_server_requiring_one() {
+    bounded(|| {
+        let mut cc = tls::client_config();
+        cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+        let mut m = Mem::new(our_client(cc), rustls_mtls_server());
+        run(&mut m, "handshake", Mem::handshake);
+        // rustls verified and kept exactly our certificate.
+        let certs = m
+            .peer
+            .peer_certificates()
+            .expect("rustls saw a certificate");
+        assert_eq!(certs.len(), 1);
+        assert_eq!(certs[0].as_ref(), creds::CLIENT_ECDSA_P256.cert);
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"mutual", |_| {}));
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"mutual", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+#[test]
+fn our_client_without_a_certificate_gets_rustls_certificate_required() {
+    bounded(|| {
+        let mut m = Mem::new(our_client(tls::client_config()), rustls_mtls_server());
+        match m.handshake() {
+            Err(Failure::Rustls(e)) => assert_eq!(e, rustls::Error::NoCertificatesPresented),
+            other => panic!("expected rustls's refusal, got {other:?}"),
+        }
+        // Our client finished its side; the alert rustls sent instead of
+        // its tickets ends our connection on the next read.
+        match m.drain_ours() {
+            Err(Failure::Ours(e)) => assert_eq!(
+                e,
+                Error::AlertReceived(tlspair::AlertDescription::CERTIFICATE_REQUIRED)
+            ),
+            other => panic!("expected rustls's alert, got {other:?}"),
         }
     });
 }
