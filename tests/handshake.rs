@@ -614,13 +614,7 @@ fn server_refuses_a_second_client_hello_without_the_asked_share() {
 }
 
 fn client_verifier(optional: bool) -> &'static dyn tlspair::verify::ClientCertVerifier {
-    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(
-        creds::CA_CERT,
-    )));
-    let anchors: &'static _ = Box::leak(Box::new([
-        tlspair::verify::trust_anchor_from_der(ca).unwrap()
-    ]));
-    let v = tlspair::verify::WebPkiClientVerifier::new(anchors);
+    let v = tls::client_verifier();
     Box::leak(Box::new(if optional { v.allow_anonymous() } else { v }))
 }
 
@@ -1065,15 +1059,7 @@ fn a_server_with_a_small_receive_limit_and_a_default_client() {
     sc.record.recv_max_fragment_len = 200;
     let mut cc = client_config();
     cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
-    let ca: &'static _ = Box::leak(Box::new(rustls_pki_types::CertificateDer::from(
-        creds::CA_CERT,
-    )));
-    let anchors: &'static _ = Box::leak(Box::new([
-        tlspair::verify::trust_anchor_from_der(ca).unwrap()
-    ]));
-    sc.client_verifier = Some(Box::leak(Box::new(
-        tlspair::verify::WebPkiClientVerifier::new(anchors),
-    )));
+    sc.client_verifier = Some(Box::leak(Box::new(tls::client_verifier())));
     let (mut c, mut s) = pair(cc, sc);
     complete(&mut c, &mut s).unwrap();
     let data = vec![0x42u8; 20_000];

@@ -1286,22 +1286,13 @@ fn openssl_reports_its_version() {
 // ---------------------------------------------------------------------
 // Mutual TLS.
 
-/// Our server requiring a client certificate from the test CA.
-fn mtls_server_config() -> ServerConfig<'static> {
-    let ca: &'static _ = leak(tlspair::verify::CertificateDer::from(creds::CA_CERT));
-    let anchors: &'static _ = leak([tlspair::verify::trust_anchor_from_der(ca).unwrap()]);
-    let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
-    sc.client_verifier = Some(leak(tlspair::verify::WebPkiClientVerifier::new(anchors)));
-    sc
-}
-
 #[test]
 fn s_client_with_a_certificate_to_our_server_requiring_one() {
     bounded(|| {
         let cert = net::cert_path("client-p256.pem");
         let key = net::cert_path("client-p256.key.pem");
         let (mut ours, mut client) =
-            our_server_with_s_client(mtls_server_config(), &["-cert", &cert, "-key", &key]);
+            our_server_with_s_client(tls::mtls_server_config(), &["-cert", &cert, "-key", &key]);
         assert!(ours.conn.negotiated().unwrap().peer_cert_sha256.is_some());
         talk_and_close_with_s_client(&mut ours, &mut client);
     });
@@ -1310,7 +1301,7 @@ fn s_client_with_a_certificate_to_our_server_requiring_one() {
 #[test]
 fn s_client_without_a_certificate_is_refused_with_certificate_required() {
     bounded(|| {
-        let (mut ours, client) = our_server_and_s_client(mtls_server_config(), &[]);
+        let (mut ours, client) = our_server_and_s_client(tls::mtls_server_config(), &[]);
         let e = ours.handshake().unwrap_err();
         assert_eq!(
             e,

@@ -71,16 +71,27 @@ fn provider(suite: Option<&Suite>, group: Option<NamedGroup>) -> Arc<CryptoProvi
     Arc::new(p)
 }
 
-fn rustls_client_config(p: Arc<CryptoProvider>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+/// rustls's roots: the test CA.
+fn rustls_roots() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from(creds::CA_CERT))
         .expect("test CA");
-    let mut cfg = rustls::ClientConfig::builder_with_provider(p)
+    roots
+}
+
+/// A rustls client builder trusting the test CA, TLS 1.3 only.
+fn rustls_client_builder(
+    p: Arc<CryptoProvider>,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+    rustls::ClientConfig::builder_with_provider(p)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(rustls_roots())
+}
+
+fn rustls_client_config(p: Arc<CryptoProvider>, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    let mut cfg = rustls_client_builder(p).with_no_client_auth();
     cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(cfg)
 }
@@ -1146,24 +1157,18 @@ fn rustls_sending_small_records_each_way() {
 
 /// Our server requiring a client certificate from the test CA.
 fn our_mtls_server() -> Connection<'static> {
-    let ca: &'static _ = leak(tlspair::verify::CertificateDer::from(creds::CA_CERT));
-    let anchors: &'static _ = leak([tlspair::verify::trust_anchor_from_der(ca).unwrap()]);
-    let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
-    sc.client_verifier = Some(leak(tlspair::verify::WebPkiClientVerifier::new(anchors)));
-    our_server(sc)
+    our_server(tls::mtls_server_config())
 }
 
 /// A rustls server requiring a client certificate from the test CA.
 fn rustls_mtls_server() -> rustls::Connection {
     let p = provider(None, None);
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from(creds::CA_CERT))
-        .expect("test CA");
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), p.clone())
-            .build()
-            .expect("client verifier");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(rustls_roots()),
+        p.clone(),
+    )
+    .build()
+    .expect("client verifier");
     let cred = &creds::SERVER_ECDSA_P256;
     let cfg = rustls::ServerConfig::builder_with_provider(p)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -1181,14 +1186,7 @@ fn rustls_mtls_server() -> rustls::Connection {
 fn rustls_client_certificate_to_our_server_requiring_one() {
     bounded(|| {
         let client = &creds::CLIENT_ECDSA_P256;
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(creds::CA_CERT))
-            .expect("test CA");
-        let cfg = rustls::ClientConfig::builder_with_provider(provider(None, None))
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("TLS 1.3")
-            .with_root_certificates(roots)
+        let cfg = rustls_client_builder(provider(None, None))
             .with_client_auth_cert(
                 vec![CertificateDer::from(client.cert)],
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(client.key)),

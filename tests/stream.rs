@@ -12,9 +12,7 @@ use common::tls;
 use tlspair::handshake::{ClientConfig, ServerConfig};
 use tlspair::stream::tls_error;
 use tlspair::test_credentials as creds;
-use tlspair::verify::{
-    trust_anchor_from_der, CertificateDer, CertificateError, WebPkiServerVerifier,
-};
+use tlspair::verify::{CertificateError, WebPkiServerVerifier};
 use tlspair::{AlertDescription, Connection, Error, Shutdown, Stream};
 
 fn leak<T>(t: T) -> &'static T {
@@ -150,9 +148,9 @@ fn a_refused_certificate_is_an_error_carrying_its_alert_to_both_sides() {
     let (a, b) = UnixStream::pair().unwrap();
     let server = serve(b, |s| s.handshake().unwrap_err());
     // A client that trusts another CA.
-    let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::UNTRUSTED_CA_CERT));
-    let anchors = leak([trust_anchor_from_der(ca).unwrap()]);
-    let verifier = leak(WebPkiServerVerifier::new(anchors));
+    let verifier = leak(WebPkiServerVerifier::new(tls::anchors(
+        creds::UNTRUSTED_CA_CERT,
+    )));
     let config = leak(ClientConfig::new(verifier, tls::rng()));
     let mut c = client(config, a);
     let e = c.handshake().unwrap_err();

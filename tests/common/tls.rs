@@ -6,7 +6,9 @@ use rustls_pki_types::{CertificateDer, UnixTime};
 use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials::{self as creds, Credential};
-use tlspair::verify::{trust_anchor_from_der, WebPkiServerVerifier};
+use tlspair::verify::{
+    trust_anchor_from_der, TrustAnchor, WebPkiClientVerifier, WebPkiServerVerifier,
+};
 use tlspair::{Buffers, Connection, Error, Status};
 
 use super::Side;
@@ -24,11 +26,29 @@ pub fn rng() -> &'static ring::rand::SystemRandom {
     leak(ring::rand::SystemRandom::new())
 }
 
+/// The trust anchors of a CA certificate (DER), leaked.
+pub fn anchors(ca: &'static [u8]) -> &'static [TrustAnchor<'static>] {
+    let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(ca));
+    leak([trust_anchor_from_der(ca).unwrap()])
+}
+
 /// A verifier trusting the test CA.
 pub fn verifier() -> &'static WebPkiServerVerifier<'static> {
-    let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::CA_CERT));
-    let anchors = leak([trust_anchor_from_der(ca).unwrap()]);
-    leak(WebPkiServerVerifier::new(anchors))
+    leak(WebPkiServerVerifier::new(anchors(creds::CA_CERT)))
+}
+
+/// A verifier of client certificates issued by the test CA (one is
+/// required).
+pub fn client_verifier() -> WebPkiClientVerifier<'static> {
+    WebPkiClientVerifier::new(anchors(creds::CA_CERT))
+}
+
+/// A server with the ECDSA P-256 test credential that requires a client
+/// certificate from the test CA.
+pub fn mtls_server_config() -> ServerConfig<'static> {
+    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    sc.client_verifier = Some(leak(client_verifier()));
+    sc
 }
 
 pub fn certified(cred: &Credential) -> CertifiedKey<'static> {
