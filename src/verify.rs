@@ -232,13 +232,25 @@ pub trait ServerCertVerifier {
     /// Verifies a CertificateVerify signature by the end-entity
     /// certificate's key. `message` is the signed content
     /// ([`crate::sign::certificate_verify_message`]).
+    ///
+    /// By default, [`verify_tls13_signature`] with
+    /// [`supported_schemes`](Self::supported_schemes) (of which only the
+    /// schemes TLS 1.3 allows in CertificateVerify count).
     fn verify_signature(
         &self,
         end_entity: &CertificateDer<'_>,
         scheme: SignatureScheme,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<(), CertificateError>;
+    ) -> Result<(), CertificateError> {
+        verify_tls13_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            self.supported_schemes(),
+        )
+    }
 
     /// Schemes this verifier accepts, in preference order (for the
     /// signature_algorithms extension).
@@ -260,14 +272,23 @@ pub trait ClientCertVerifier {
     ) -> Result<(), CertificateError>;
 
     /// Verifies a CertificateVerify signature by the end-entity
-    /// certificate's key, as [`ServerCertVerifier::verify_signature`].
+    /// certificate's key, as [`ServerCertVerifier::verify_signature`]
+    /// (the same default).
     fn verify_signature(
         &self,
         end_entity: &CertificateDer<'_>,
         scheme: SignatureScheme,
         message: &[u8],
         signature: &[u8],
-    ) -> Result<(), CertificateError>;
+    ) -> Result<(), CertificateError> {
+        verify_tls13_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            self.supported_schemes(),
+        )
+    }
 
     /// Schemes this verifier accepts, in preference order (for the
     /// CertificateRequest's signature_algorithms extension).
@@ -539,16 +560,6 @@ impl ServerCertVerifier for WebPkiServerVerifier<'_> {
             .map_err(CertificateError::from_chain)
     }
 
-    fn verify_signature(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), CertificateError> {
-        verify_tls13_signature(end_entity, scheme, message, signature, WEBPKI_SCHEMES)
-    }
-
     fn supported_schemes(&self) -> &[SignatureScheme] {
         WEBPKI_SCHEMES
     }
@@ -596,16 +607,6 @@ impl ClientCertVerifier for WebPkiClientVerifier<'_> {
         now: UnixTime,
     ) -> Result<(), CertificateError> {
         verify_chain(self.anchors, chain, now, KeyUsage::client_auth()).map(drop)
-    }
-
-    fn verify_signature(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), CertificateError> {
-        verify_tls13_signature(end_entity, scheme, message, signature, WEBPKI_SCHEMES)
     }
 
     fn supported_schemes(&self) -> &[SignatureScheme] {
@@ -682,16 +683,6 @@ impl ServerCertVerifier for SpkiPinVerifier {
         self.check(chain)
     }
 
-    fn verify_signature(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), CertificateError> {
-        verify_tls13_signature(end_entity, scheme, message, signature, TLS13_VERIFY_SCHEMES)
-    }
-
     /// Only the CertificateVerify schemes: no certificate signature is
     /// checked, so PKCS#1 v1.5 is not needed.
     fn supported_schemes(&self) -> &[SignatureScheme] {
@@ -708,16 +699,6 @@ impl ClientCertVerifier for SpkiPinVerifier {
         _now: UnixTime,
     ) -> Result<(), CertificateError> {
         self.check(chain)
-    }
-
-    fn verify_signature(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<(), CertificateError> {
-        verify_tls13_signature(end_entity, scheme, message, signature, TLS13_VERIFY_SCHEMES)
     }
 
     fn supported_schemes(&self) -> &[SignatureScheme] {
