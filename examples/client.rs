@@ -47,7 +47,7 @@ use tlspair::verify::{
 };
 use tlspair::{Buffers, CipherSuite, Connection, Error, RecordConfig, Status, WriteMode};
 
-use common::{alpn_list, hex, unhex, Args};
+use common::{alpn_list, hex, unhex, would_block, Args};
 
 const USAGE: &str = "usage: client [--cafile PEM] [--servername NAME] [--alpn a,b] \
 [--cert PEM --key PEM] [--partial] [--max-frag N] [--keyupdate] [--sess-out FILE] \
@@ -317,7 +317,6 @@ struct Session<'a> {
     outbox: Vec<u8>,
     stdin: mpsc::Receiver<Vec<u8>>,
     stdin_open: bool,
-    sock_eof: bool,
     connected: bool,
 }
 
@@ -345,7 +344,6 @@ impl<'a> Session<'a> {
             outbox: Vec::new(),
             stdin: rx,
             stdin_open: true,
-            sock_eof: false,
             connected: false,
         }
     }
@@ -382,23 +380,9 @@ impl<'a> Session<'a> {
 
     /// Moves what the socket has into the received view.
     fn receive(&mut self) -> Result<bool, Failure> {
-        if self.sock_eof {
-            return Ok(false);
-        }
-        let spare = self.bufs.recv.spare_mut();
-        if spare.is_empty() {
-            return Ok(false);
-        }
-        match self.sock.read(spare) {
-            Ok(0) => {
-                self.sock_eof = true;
-                self.bufs.recv.set_eof();
-                Ok(true)
-            }
-            Ok(n) => {
-                let _ = self.bufs.recv.commit(n);
-                Ok(true)
-            }
+        let was_eof = self.bufs.recv.is_eof();
+        match self.bufs.recv.read_from(&mut self.sock) {
+            Ok(n) => Ok(n > 0 || self.bufs.recv.is_eof() != was_eof),
             Err(e) if would_block(&e) => Ok(false),
             Err(e) => Err(Failure(format!("connection lost: {e}"))),
         }
@@ -408,12 +392,8 @@ impl<'a> Session<'a> {
     fn send(&mut self) -> Result<bool, Failure> {
         let mut progress = false;
         while !self.bufs.send.is_empty() {
-            match self.sock.write(self.bufs.send.pending()) {
-                Ok(0) => return Err(Failure("connection lost while sending".into())),
-                Ok(n) => {
-                    self.bufs.send.consume(n);
-                    progress = true;
-                }
+            match self.bufs.send.write_to(&mut self.sock) {
+                Ok(_) => progress = true,
                 Err(e) if would_block(&e) => break,
                 Err(e) => return Err(Failure(format!("connection lost: {e}"))),
             }
@@ -561,11 +541,4 @@ impl<'a> Session<'a> {
             other => other.to_string(),
         })
     }
-}
-
-fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }

@@ -24,7 +24,7 @@
 
 mod common;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -40,7 +40,7 @@ use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, UnixTime, WebPkiClientVerifier};
 use tlspair::{Buffers, Connection, Error, Status};
 
-use common::{alpn_list, hex, Args};
+use common::{alpn_list, hex, would_block, Args};
 
 const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
 [--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE]";
@@ -317,7 +317,6 @@ struct Client<'c> {
     outbox: Vec<u8>,
     /// Close once the outbox is sealed.
     close_when_sent: bool,
-    sock_eof: bool,
     started: Instant,
     last_progress: Instant,
     /// When our close_notify and FIN left.
@@ -341,7 +340,6 @@ impl<'c> Client<'c> {
             request: Vec::new(),
             outbox: Vec::new(),
             close_when_sent: false,
-            sock_eof: false,
             started: now,
             last_progress: now,
             closed_at: None,
@@ -374,7 +372,7 @@ impl<'c> Client<'c> {
         if self.conn.close_sent() && self.bufs.send.is_empty() {
             // Everything is out: half-close TCP, then wait for the client.
             let _ = self.sock.shutdown(Shutdown::Write);
-            if self.conn.peer_closed() || self.sock_eof {
+            if self.conn.peer_closed() || self.bufs.recv.is_eof() {
                 return Ok(Step {
                     progress: true,
                     done: true,
@@ -395,23 +393,9 @@ impl<'c> Client<'c> {
 
     /// Moves what the socket has into the received view.
     fn receive(&mut self) -> Result<bool, String> {
-        if self.sock_eof {
-            return Ok(false);
-        }
-        let spare = self.bufs.recv.spare_mut();
-        if spare.is_empty() {
-            return Ok(false);
-        }
-        match self.sock.read(spare) {
-            Ok(0) => {
-                self.sock_eof = true;
-                self.bufs.recv.set_eof();
-                Ok(true)
-            }
-            Ok(n) => {
-                let _ = self.bufs.recv.commit(n);
-                Ok(true)
-            }
+        let was_eof = self.bufs.recv.is_eof();
+        match self.bufs.recv.read_from(&mut self.sock) {
+            Ok(n) => Ok(n > 0 || self.bufs.recv.is_eof() != was_eof),
             Err(e) if would_block(&e) => Ok(false),
             Err(e) => Err(format!("connection lost: {e}")),
         }
@@ -421,12 +405,8 @@ impl<'c> Client<'c> {
     fn send(&mut self) -> Result<bool, String> {
         let mut progress = false;
         while !self.bufs.send.is_empty() {
-            match self.sock.write(self.bufs.send.pending()) {
-                Ok(0) => return Err("connection lost while sending".into()),
-                Ok(n) => {
-                    self.bufs.send.consume(n);
-                    progress = true;
-                }
+            match self.bufs.send.write_to(&mut self.sock) {
+                Ok(_) => progress = true,
                 Err(e) if would_block(&e) => break,
                 Err(e) => return Err(format!("connection lost: {e}")),
             }
@@ -654,11 +634,4 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-}
-
-fn would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }

@@ -142,6 +142,32 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
         self.eof
     }
 
+    /// One `read` from `transport` straight into the spare room
+    /// ([`spare_mut`](Self::spare_mut), then [`commit`](Self::commit)):
+    /// the count received. A read of 0 bytes into spare room is end of
+    /// stream and calls [`set_eof`](Self::set_eof). Returns `Ok(0)`
+    /// without reading when there is no room or end of stream was seen.
+    ///
+    /// # Errors
+    ///
+    /// The transport's, `WouldBlock` and `Interrupted` included; nothing
+    /// is committed then.
+    #[cfg(feature = "std")]
+    pub fn read_from(&mut self, transport: &mut impl std::io::Read) -> std::io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        let spare = self.spare_mut();
+        if spare.is_empty() {
+            return Ok(0);
+        }
+        let n = transport.read(spare)?;
+        if n == 0 {
+            self.set_eof();
+        }
+        Ok(self.commit(n))
+    }
+
     /// Gives the storage back.
     pub fn into_inner(self) -> B {
         self.buf
@@ -202,6 +228,27 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> SendBuf<B> {
     /// pending).
     pub fn consume(&mut self, n: usize) {
         self.cur.advance(n);
+    }
+
+    /// One `write` of the pending bytes to `transport`, consuming what it
+    /// took: the count sent (0 when nothing was pending).
+    ///
+    /// # Errors
+    ///
+    /// The transport's, `WouldBlock` and `Interrupted` included, and
+    /// `WriteZero` when it took none of a non-empty write; nothing is
+    /// consumed then.
+    #[cfg(feature = "std")]
+    pub fn write_to(&mut self, transport: &mut impl std::io::Write) -> std::io::Result<usize> {
+        if self.is_empty() {
+            return Ok(0);
+        }
+        let n = transport.write(self.pending())?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        self.consume(n);
+        Ok(n)
     }
 
     /// Gives the storage back. Pending bytes are lost with it.

@@ -175,9 +175,8 @@ impl<'a, T: Read + Write> Stream<'a, T> {
     /// Sends every pending outgoing byte, blocking as the socket does.
     fn drain(&mut self) -> io::Result<()> {
         while !self.bufs.send.is_empty() {
-            match self.socket.write(self.bufs.send.pending()) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.bufs.send.consume(n),
+            match self.bufs.send.write_to(&mut self.socket) {
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -190,22 +189,14 @@ impl<'a, T: Read + Write> Stream<'a, T> {
     /// `Truncated`.
     fn receive(&mut self) -> io::Result<()> {
         self.drain()?;
-        let spare = self.bufs.recv.spare_mut();
-        if spare.is_empty() {
+        if self.bufs.recv.spare_mut().is_empty() {
             // The engine asks for more only with room for it (else it
             // answers RecvBufferTooSmall); never spin on a full view.
             return Err(io::Error::other(Error::Internal("received view full")));
         }
         loop {
-            match self.socket.read(spare) {
-                Ok(0) => {
-                    self.bufs.recv.set_eof();
-                    return Ok(());
-                }
-                Ok(n) => {
-                    let _ = self.bufs.recv.commit(n);
-                    return Ok(());
-                }
+            match self.bufs.recv.read_from(&mut self.socket) {
+                Ok(_) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }

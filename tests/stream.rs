@@ -172,3 +172,95 @@ fn a_refused_certificate_is_an_error_carrying_its_alert_to_both_sides() {
         Some(Error::Certificate(CertificateError::UnknownIssuer))
     );
 }
+
+/// `RecvBuf::read_from` and `SendBuf::write_to`: one transport call each,
+/// end of stream recorded, nothing committed or consumed on an error.
+#[test]
+fn buffers_pump_a_transport_one_call_at_a_time() {
+    use std::io::{self, Cursor, Read, Write};
+    use tlspair::{RecvBuf, SendBuf};
+
+    struct Refusing(io::ErrorKind);
+    impl Read for Refusing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+    }
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    /// Takes at most 3 bytes per write; none at all once `full`.
+    struct Slow(Vec<u8>, bool);
+    impl Write for Slow {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let n = if self.1 { 0 } else { b.len().min(3) };
+            self.0.extend_from_slice(&b[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let mut recv = RecvBuf::new(vec![0u8; 8]);
+    let mut src = Cursor::new(b"0123456789".to_vec());
+    assert_eq!(recv.read_from(&mut src).unwrap(), 8);
+    assert_eq!(recv.read_from(&mut src).unwrap(), 0, "no room: no read");
+    assert!(!recv.is_eof());
+    let e = recv.read_from(&mut Refusing(io::ErrorKind::WouldBlock));
+    assert_eq!(recv.len(), 8);
+    assert!(e.is_ok(), "a full view does not even call the transport");
+
+    let mut recv = RecvBuf::new(vec![0u8; 8]);
+    let e = recv.read_from(&mut Refusing(io::ErrorKind::WouldBlock));
+    assert_eq!(e.unwrap_err().kind(), io::ErrorKind::WouldBlock);
+    assert_eq!((recv.len(), recv.is_eof()), (0, false));
+    let mut src = Cursor::new(b"ab".to_vec());
+    assert_eq!(recv.read_from(&mut src).unwrap(), 2);
+    assert_eq!(recv.read_from(&mut src).unwrap(), 0);
+    assert!(
+        recv.is_eof(),
+        "a read of 0 into spare room is end of stream"
+    );
+    assert_eq!(recv.len(), 2);
+
+    let mut send = SendBuf::new(vec![0u8; 64]);
+    let mut slow = Slow(Vec::new(), false);
+    assert_eq!(send.write_to(&mut slow).unwrap(), 0, "nothing pending");
+    // Fill the outgoing view through a real record.
+    let mut c = tlspair::Connection::from_traffic_secrets(
+        &tlspair::TLS13_AES_128_GCM_SHA256,
+        &[1; 32],
+        &[2; 32],
+        tlspair::RecordConfig::default(),
+    )
+    .unwrap();
+    let mut bufs = tlspair::Buffers::new(vec![0u8; 64], vec![0u8; 64]);
+    assert_eq!(c.write(&mut bufs, b"hi").unwrap(), tlspair::Status::Done(2));
+    let record = bufs.send.pending().to_vec();
+    assert_eq!(bufs.send.write_to(&mut slow).unwrap(), 3);
+    assert_eq!(bufs.send.len(), record.len() - 3);
+    let e = bufs
+        .send
+        .write_to(&mut Refusing(io::ErrorKind::Interrupted));
+    assert_eq!(e.unwrap_err().kind(), io::ErrorKind::Interrupted);
+    assert_eq!(
+        bufs.send.len(),
+        record.len() - 3,
+        "nothing consumed on error"
+    );
+    slow.1 = true;
+    let e = bufs.send.write_to(&mut slow);
+    assert_eq!(e.unwrap_err().kind(), io::ErrorKind::WriteZero);
+    slow.1 = false;
+    while !bufs.send.is_empty() {
+        bufs.send.write_to(&mut slow).unwrap();
+    }
+    assert_eq!(slow.0, record);
+    drop(send);
+}

@@ -121,3 +121,11 @@ pub fn describe(n: &Negotiated, alpn: &str) -> Vec<(&'static str, String)> {
         ("Resumed", if n.resumed { "yes" } else { "no" }.into()),
     ]
 }
+
+/// Whether a non-blocking socket call should simply be tried again later.
+pub fn would_block(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+    )
+}
