@@ -25,11 +25,11 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{paired, paired_pass_wanted, Variant};
+use common::{paired, paired_pass_wanted, RingRecord, Variant};
 use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use ring::aead;
 use tlspair::key_schedule::hkdf_expand_label;
-use tlspair::record::{HEADER_LEN, MAX_RECORD_LEN, TAG_LEN};
+use tlspair::record::MAX_RECORD_LEN;
 use tlspair::{Buffers, Connection, RecordConfig, Status, Suite, ALL_SUITES};
 
 /// Payload sizes: a full record, a typical request, and a tiny message
@@ -98,69 +98,25 @@ impl Pair {
     }
 }
 
-/// The ring baseline: one key, the record layout of a TLS 1.3 record with
-/// no padding, and a counter for nonces.
-struct RingRecord {
-    key: aead::LessSafeKey,
-    seq: u64,
-    /// Inner plaintext (payload, content type) followed by the tag.
-    buf: Vec<u8>,
-}
-
-impl RingRecord {
-    fn new(suite: &'static Suite, payload: &[u8]) -> Self {
-        let alg = match suite.id.name() {
-            Some("TLS_AES_128_GCM_SHA256") => &aead::AES_128_GCM,
-            Some("TLS_AES_256_GCM_SHA384") => &aead::AES_256_GCM,
-            Some("TLS_CHACHA20_POLY1305_SHA256") => &aead::CHACHA20_POLY1305,
-            _ => panic!("no ring AEAD for {suite:?}"),
-        };
-        // The key the engine derives from the same client traffic secret
-        // (RFC 8446 §7.3), so both sides seal under the same key.
-        let hkdf = match suite.hash_len {
-            32 => ring::hkdf::HKDF_SHA256,
-            _ => ring::hkdf::HKDF_SHA384,
-        };
-        let prk = ring::hkdf::Prk::new_less_safe(hkdf, &C2S[..suite.hash_len]);
-        let mut key = [0u8; 32];
-        let key = &mut key[..alg.key_len()];
-        hkdf_expand_label(&prk, b"key", &[], key).expect("key derivation");
-        let key = aead::UnboundKey::new(alg, key).expect("ring key");
-        let mut buf = Vec::with_capacity(payload.len() + 1 + TAG_LEN);
-        buf.extend_from_slice(payload);
-        buf.push(23); // application_data
-        buf.resize(payload.len() + 1 + TAG_LEN, 0);
-        Self {
-            key: aead::LessSafeKey::new(key),
-            seq: 0,
-            buf,
-        }
-    }
-
-    /// Seals and reopens the record in place; afterwards `buf` holds the
-    /// inner plaintext again, ready for the next round.
-    fn round_trip(&mut self) -> usize {
-        let mut nonce = [0u8; aead::NONCE_LEN];
-        nonce[4..].copy_from_slice(&self.seq.to_be_bytes());
-        self.seq += 1;
-        let len = u16::try_from(self.buf.len()).expect("record length");
-        let [l0, l1] = len.to_be_bytes();
-        let header: [u8; HEADER_LEN] = [23, 3, 3, l0, l1];
-        let nonce = || aead::Nonce::assume_unique_for_key(nonce);
-
-        let inner_len = self.buf.len() - TAG_LEN;
-        let (inner, tag_out) = self.buf.split_at_mut(inner_len);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(nonce(), aead::Aad::from(header), inner)
-            .expect("seal");
-        tag_out.copy_from_slice(tag.as_ref());
-        let plain = self
-            .key
-            .open_in_place(nonce(), aead::Aad::from(header), &mut self.buf)
-            .expect("open");
-        std::hint::black_box(plain).len()
-    }
+/// The ring baseline ([`RingRecord`]) under the key the engine derives
+/// from the same client traffic secret (RFC 8446 §7.3), so both sides
+/// seal under the same key.
+fn ring_record(suite: &'static Suite, payload: &[u8]) -> RingRecord {
+    let alg = match suite.id.name() {
+        Some("TLS_AES_128_GCM_SHA256") => &aead::AES_128_GCM,
+        Some("TLS_AES_256_GCM_SHA384") => &aead::AES_256_GCM,
+        Some("TLS_CHACHA20_POLY1305_SHA256") => &aead::CHACHA20_POLY1305,
+        _ => panic!("no ring AEAD for {suite:?}"),
+    };
+    let hkdf = match suite.hash_len {
+        32 => ring::hkdf::HKDF_SHA256,
+        _ => ring::hkdf::HKDF_SHA384,
+    };
+    let prk = ring::hkdf::Prk::new_less_safe(hkdf, &C2S[..suite.hash_len]);
+    let mut key = [0u8; 32];
+    let key = &mut key[..alg.key_len()];
+    hkdf_expand_label(&prk, b"key", &[], key).expect("key derivation");
+    RingRecord::with_key(aead::UnboundKey::new(alg, key).expect("ring key"), payload)
 }
 
 /// Times `iters` rounds of `round` on state built by `setup` outside the
@@ -187,7 +143,7 @@ fn bench_size(
     pair.send(&payload);
     assert_eq!(pair.recv_copy(&mut dst), size);
     assert_eq!(dst, payload);
-    assert_eq!(RingRecord::new(suite, &payload).round_trip(), size + 1);
+    assert_eq!(ring_record(suite, &payload).round_trip(), size + 1);
 
     group.bench_function("tlspair/read", |b| {
         b.iter_custom(|iters| {
@@ -217,7 +173,7 @@ fn bench_size(
         b.iter_custom(|iters| {
             timed(
                 iters,
-                || RingRecord::new(suite, &payload),
+                || ring_record(suite, &payload),
                 |rec| {
                     rec.round_trip();
                 },
@@ -281,7 +237,7 @@ fn paired_ratios() {
                     t.elapsed()
                 }),
                 Variant::new("ring", move || {
-                    let mut rec = RingRecord::new(suite, payload);
+                    let mut rec = ring_record(suite, payload);
                     let t = Instant::now();
                     for _ in 0..records {
                         rec.round_trip();

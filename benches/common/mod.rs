@@ -657,8 +657,14 @@ pub struct RingRecord {
 }
 
 impl RingRecord {
+    /// AES-128-GCM under a fixed key.
     pub fn new(payload: &[u8]) -> Self {
         let key = aead::UnboundKey::new(&aead::AES_128_GCM, &[0x11; 16]).expect("ring key");
+        Self::with_key(key, payload)
+    }
+
+    /// Under `key` (any AEAD).
+    pub fn with_key(key: aead::UnboundKey, payload: &[u8]) -> Self {
         let mut buf = Vec::with_capacity(payload.len() + 1 + TAG_LEN);
         buf.extend_from_slice(payload);
         buf.push(23);
