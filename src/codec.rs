@@ -42,7 +42,9 @@ impl<'a> Reader<'a> {
 
     /// Bytes not yet read.
     pub fn left(&self) -> usize {
-        self.buf.len() - self.pos
+        // `pos` never passes the end; saturating keeps that an invariant,
+        // not a panic.
+        self.buf.len().saturating_sub(self.pos)
     }
 
     /// Whether everything was read.
@@ -250,17 +252,20 @@ impl<'a> Writer<'a> {
         let at = self.len;
         let _ = self.reserve(LEN)?;
         body(self)?;
-        let n = self.len - at - LEN;
+        let body_at = at.checked_add(LEN).ok_or(Overflow)?;
+        let n = self.len.checked_sub(body_at).ok_or(Overflow)?;
+        let bits = LEN.checked_mul(8).ok_or(Overflow)?;
         let max = 1usize
-            .checked_shl(u32::try_from(8 * LEN).map_err(|_| Overflow)?)
+            .checked_shl(u32::try_from(bits).map_err(|_| Overflow)?)
             .ok_or(Overflow)?;
         if n >= max {
             return Err(Overflow);
         }
         let be = n.to_be_bytes();
-        let prefix = be.get(be.len() - LEN..).ok_or(Overflow)?;
+        let prefix_at = be.len().checked_sub(LEN).ok_or(Overflow)?;
+        let prefix = be.get(prefix_at..).ok_or(Overflow)?;
         self.buf
-            .get_mut(at..at + LEN)
+            .get_mut(at..body_at)
             .ok_or(Overflow)?
             .copy_from_slice(prefix);
         Ok(())

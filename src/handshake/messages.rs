@@ -40,7 +40,7 @@ pub fn split_message(bytes: &[u8]) -> Option<(HandshakeType, usize, usize)> {
     let mut r = Reader::new(bytes);
     let ty = r.u8("").ok()?;
     let len = r.u24("").ok()?;
-    let total = HANDSHAKE_HEADER_LEN + len;
+    let total = HANDSHAKE_HEADER_LEN.checked_add(len)?;
     (bytes.len() >= total).then_some((HandshakeType(ty), len, total))
 }
 
@@ -80,7 +80,8 @@ fn for_each_extension<'a>(
         }
         let slot = seen.get_mut(count).ok_or(ExtensionError::TooMany)?;
         *slot = ty;
-        count += 1;
+        // Bounded by `seen`'s length, checked just above.
+        count = count.saturating_add(1);
         f(ExtensionType(ty), body)?;
     }
     Ok(())
@@ -371,7 +372,8 @@ pub struct PskIdentity<'a> {
 impl PskIdentity<'_> {
     /// Bytes the binder list takes at the end of the ClientHello.
     pub fn binders_len(&self) -> usize {
-        2 + 1 + self.binder_len
+        // A binder is at most 255 bytes: this cannot saturate.
+        self.binder_len.saturating_add(2 + 1)
     }
 }
 
@@ -472,7 +474,8 @@ impl<'a> OfferedPsks<'a> {
         let ids = Self {
             identities,
             binders,
-            binders_len: 2 + binders.len(),
+            // A vec16 body: at most 65,535 bytes.
+            binders_len: binders.len().saturating_add(2),
         };
         let (n_ids, n_binders) = (ids.identities().count(), ids.binders().count());
         if n_ids == 0 || n_ids != n_binders {
@@ -850,7 +853,8 @@ impl<'a> CertificateChain<'a> {
                 .get_mut(chain.len)
                 .ok_or(CertificateMessageError::TooLong)?;
             *slot = der;
-            chain.len += 1;
+            // Bounded by `certs`' length, checked just above.
+            chain.len = chain.len.saturating_add(1);
         }
         Ok(chain)
     }
