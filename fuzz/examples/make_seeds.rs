@@ -17,9 +17,11 @@
 //!   HelloRetryRequest, a small record limit; then data both ways, a
 //!   KeyUpdate that asks for one back, and close_notify both ways. The
 //!   fuzzed engine, built the same way, gets through the whole session.
-//! - `messages`: every handshake message of those sessions (the encrypted
-//!   ones opened with the secrets the key log hook hands out), each behind
-//!   its parser's selector byte, plus record headers, alerts and vectors.
+//! - the parser targets (`client_hello`, ..., `codec`; see
+//!   `tlspair_fuzz::messages::PARSERS`): every handshake message of those
+//!   sessions (the encrypted ones opened with the secrets the key log hook
+//!   hands out), each in its parser's directory, plus record headers,
+//!   alerts and vectors.
 //! - `session`: fixed pseudo-random bytes, which `arbitrary` turns into
 //!   sessions of several shapes.
 //!
@@ -52,7 +54,7 @@ fn main() -> std::io::Result<()> {
     );
     deframe_seeds(&root.join("deframe"))?;
     let sessions = engine_seeds(&root.join("server"), &root.join("client"))?;
-    message_seeds(&root.join("messages"), &sessions)?;
+    message_seeds(&root, &sessions)?;
     session_seeds(&root.join("session"))?;
     Ok(())
 }
@@ -466,16 +468,16 @@ fn messages_of(wire: &[u8], suite: &'static Suite, secrets: [Option<Vec<u8>>; 2]
     out
 }
 
-/// Every distinct message of the recorded sessions behind its parser's
-/// selector, and hand-made inputs for the other parsers.
-fn message_seeds(dir: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+/// Every distinct message of the recorded sessions in its parser's seed
+/// directory, and hand-made inputs for the other parsers.
+fn message_seeds(root: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
     let mut seen = std::collections::HashSet::new();
     let mut put = |name: String, parser: Parser, body: &[u8]| -> std::io::Result<()> {
-        let input = [&[parser as u8][..], body].concat();
-        if seen.insert(input.clone()) {
-            std::fs::write(dir.join(&name), &input)?;
-            println!("messages/{name}: {} bytes", input.len());
+        if seen.insert((parser, body.to_vec())) {
+            let dir = root.join(parser.name());
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(&name), body)?;
+            println!("{}/{name}: {} bytes", parser.name(), body.len());
         }
         Ok(())
     };

@@ -3,7 +3,8 @@
 //! thin: each calls one entry point here.
 //!
 //! - `deframe`: the input format below ([`Plan`], [`seal_records`]);
-//! - `messages`: [`messages::run`], every wire parser on its own;
+//! - `client_hello`, ..., `codec`: [`messages::Parser::run`], each wire
+//!   parser on its own (the list is [`messages::PARSERS`]);
 //! - `server`, `client`: [`engine::run_server`], [`engine::run_client`],
 //!   a whole engine fed hostile bytes, with the checked [`engine::Driver`];
 //! - `session`: [`session::run`], a valid session replayed under

@@ -1,7 +1,8 @@
-//! Every wire parser on its own, the `messages` target: the first byte of
-//! an input picks a [`Parser`], the rest is its input. No parser may panic,
-//! and where an encoder exists the parsed value is encoded again and parsed
-//! back, and the values the encoder can express must come back equal. Which
+//! Every wire parser on its own, one cargo-fuzz target per [`Parser`]:
+//! fuzz_targets/NAME.rs runs [`Parser::run`] of the parser whose
+//! [`Parser::name`] is NAME. No parser may panic, and where an encoder
+//! exists the parsed value is encoded again and parsed back, and the
+//! values the encoder can express must come back equal. Which
 //! fields are compared, and which the encoder fixes, is said per parser
 //! below (and in docs/security.md, "Fuzzing").
 
@@ -20,12 +21,12 @@ use tlspair::{
     Status, TLS13_AES_128_GCM_SHA256,
 };
 
-/// What the first byte of an input selects (modulo the count).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
+/// One parser target: its cargo-fuzz name is [`Parser::name`], its entry
+/// point [`Parser::run`] (also a public function of this module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Parser {
     /// `ClientHello::parse`, re-encoded with `ClientHelloOut`.
-    ClientHello = 0,
+    ClientHello,
     /// `ServerHello::parse`, re-encoded with `ServerHelloOut` or
     /// `HelloRetryRequestOut`.
     ServerHello,
@@ -56,7 +57,7 @@ pub enum Parser {
     Codec,
 }
 
-/// Every parser, in selector order.
+/// Every parser target.
 pub const PARSERS: [Parser; 13] = [
     Parser::ClientHello,
     Parser::ServerHello,
@@ -73,25 +74,44 @@ pub const PARSERS: [Parser; 13] = [
     Parser::Codec,
 ];
 
-/// Runs one input.
-pub fn run(data: &[u8]) {
-    let Some((&selector, body)) = data.split_first() else {
-        return;
-    };
-    match PARSERS[usize::from(selector) % PARSERS.len()] {
-        Parser::ClientHello => client_hello(body),
-        Parser::ServerHello => server_hello(body),
-        Parser::EncryptedExtensions => encrypted_extensions(body),
-        Parser::Certificate => certificate(body),
-        Parser::CertificateVerify => certificate_verify(body),
-        Parser::CertificateRequest => certificate_request(body),
-        Parser::NewSessionTicket => new_session_ticket(body),
-        Parser::OfferedPsks => offered_psks(body),
-        Parser::SplitMessage => split(body),
-        Parser::RecordHeader => record_header(body),
-        Parser::SealedAlert => sealed_alert(body),
-        Parser::PlaintextAlert => plaintext_alert(body),
-        Parser::Codec => codec(body),
+impl Parser {
+    /// The cargo-fuzz target (fuzz_targets/NAME.rs) and its seed
+    /// directory (seeds/NAME/).
+    pub fn name(self) -> &'static str {
+        match self {
+            Parser::ClientHello => "client_hello",
+            Parser::ServerHello => "server_hello",
+            Parser::EncryptedExtensions => "encrypted_extensions",
+            Parser::Certificate => "certificate",
+            Parser::CertificateVerify => "certificate_verify",
+            Parser::CertificateRequest => "certificate_request",
+            Parser::NewSessionTicket => "new_session_ticket",
+            Parser::OfferedPsks => "offered_psks",
+            Parser::SplitMessage => "split_message",
+            Parser::RecordHeader => "record_header",
+            Parser::SealedAlert => "sealed_alert",
+            Parser::PlaintextAlert => "plaintext_alert",
+            Parser::Codec => "codec",
+        }
+    }
+
+    /// Runs one input of this parser's target.
+    pub fn run(self, data: &[u8]) {
+        match self {
+            Parser::ClientHello => client_hello(data),
+            Parser::ServerHello => server_hello(data),
+            Parser::EncryptedExtensions => encrypted_extensions(data),
+            Parser::Certificate => certificate(data),
+            Parser::CertificateVerify => certificate_verify(data),
+            Parser::CertificateRequest => certificate_request(data),
+            Parser::NewSessionTicket => new_session_ticket(data),
+            Parser::OfferedPsks => offered_psks(data),
+            Parser::SplitMessage => split_message_target(data),
+            Parser::RecordHeader => record_header(data),
+            Parser::SealedAlert => sealed_alert(data),
+            Parser::PlaintextAlert => plaintext_alert(data),
+            Parser::Codec => codec(data),
+        }
     }
 }
 
@@ -129,7 +149,7 @@ fn encode_message(
 /// length. Fixed by the encoder, not compared: legacy_version (0x0303),
 /// compression ([0]), supported_versions ([TLS 1.3]), early_data,
 /// signature_algorithms_cert and unknown extensions (not written), order.
-fn client_hello(body: &[u8]) {
+pub fn client_hello(body: &[u8]) {
     let Ok(ch) = ClientHello::parse(body) else {
         return;
     };
@@ -264,7 +284,7 @@ fn client_hello(body: &[u8]) {
 /// (TLS 1.3) and writes nothing else. For a HelloRetryRequest
 /// (expressible when it names a group): legacy_session_id_echo,
 /// cipher_suite and the selected group; its cookie cannot be expressed.
-fn server_hello(body: &[u8]) {
+pub fn server_hello(body: &[u8]) {
     let Ok(sh) = ServerHello::parse(body) else {
         return;
     };
@@ -316,7 +336,7 @@ fn server_hello(body: &[u8]) {
 /// Compared: ALPN, record_size_limit, server_name acknowledgement. Not
 /// expressible: early_data and the extensions a client ignores or
 /// refuses (they must not come back).
-fn encrypted_extensions(body: &[u8]) {
+pub fn encrypted_extensions(body: &[u8]) {
     let Ok(ee) = EncryptedExtensions::parse(body) else {
         return;
     };
@@ -346,7 +366,7 @@ fn encrypted_extensions(body: &[u8]) {
 /// Certificate → `encode_certificate` → Certificate. Compared: the
 /// request context and every certificate's DER; per-certificate
 /// extensions are not expressible (written empty).
-fn certificate(body: &[u8]) {
+pub fn certificate(body: &[u8]) {
     let Ok(chain) = CertificateChain::parse(body) else {
         return;
     };
@@ -365,7 +385,7 @@ fn certificate(body: &[u8]) {
 
 /// CertificateVerify: its two fields are the whole body, so writing them
 /// back must give the input byte for byte.
-fn certificate_verify(body: &[u8]) {
+pub fn certificate_verify(body: &[u8]) {
     let Ok(cv) = CertificateVerify::parse(body) else {
         return;
     };
@@ -377,7 +397,7 @@ fn certificate_verify(body: &[u8]) {
 }
 
 /// CertificateRequest: no encoder; the parse must hold what it promises.
-fn certificate_request(body: &[u8]) {
+pub fn certificate_request(body: &[u8]) {
     let Ok(cr) = CertificateRequest::parse(body) else {
         return;
     };
@@ -390,7 +410,7 @@ fn certificate_request(body: &[u8]) {
 /// NewSessionTicket → `encode_new_session_ticket` → NewSessionTicket.
 /// Compared: lifetime, age_add, nonce, ticket; the early_data extension
 /// is not expressible (written without extensions).
-fn new_session_ticket(body: &[u8]) {
+pub fn new_session_ticket(body: &[u8]) {
     let Ok(nst) = NewSessionTicket::parse(body) else {
         return;
     };
@@ -409,7 +429,7 @@ fn new_session_ticket(body: &[u8]) {
 
 /// OfferedPsks: identities and binders written back must give the input
 /// byte for byte; `binders_len` is what the binder list takes.
-fn offered_psks(body: &[u8]) {
+pub fn offered_psks(body: &[u8]) {
     let Ok(psks) = OfferedPsks::parse(body) else {
         return;
     };
@@ -437,7 +457,7 @@ fn offered_psks(body: &[u8]) {
 
 /// `split_message` and `announced_len` agree with each other and with the
 /// bytes; `write_message` writes back what was split off.
-fn split(bytes: &[u8]) {
+pub fn split_message_target(bytes: &[u8]) {
     let announced = announced_len(bytes);
     match split_message(bytes) {
         Some((ty, len, total)) => {
@@ -460,7 +480,7 @@ fn split(bytes: &[u8]) {
 
 /// `Header::parse` reads exactly the first five bytes; `deframe` agrees
 /// with `Header::check_protected` at a fuzzer-chosen limit.
-fn record_header(data: &[u8]) {
+pub fn record_header(data: &[u8]) {
     let Some((&limit, bytes)) = data.split_first() else {
         return;
     };
@@ -505,7 +525,7 @@ fn alert_outcome(content: &[u8], handshaking: bool) -> Result<Status<usize>, Err
 
 /// Alert bytes, sealed as one alert record, into an established
 /// connection (padding chosen by the first byte).
-fn sealed_alert(data: &[u8]) {
+pub fn sealed_alert(data: &[u8]) {
     let Some((&pad, content)) = data.split_first() else {
         return;
     };
@@ -527,7 +547,7 @@ fn sealed_alert(data: &[u8]) {
 
 /// Alert bytes in a plaintext record to a server that awaits its
 /// ClientHello.
-fn plaintext_alert(content: &[u8]) {
+pub fn plaintext_alert(content: &[u8]) {
     if content.is_empty() {
         // An empty plaintext alert record is refused as such.
         return;
@@ -553,7 +573,7 @@ fn plaintext_alert(content: &[u8]) {
 /// writing it back with `Writer::vec` must give the bytes read. A Writer
 /// with a fuzzer-chosen room fails with `Overflow` exactly when the
 /// encoding does not fit.
-fn codec(data: &[u8]) {
+pub fn codec(data: &[u8]) {
     let Some((&room, mut rest)) = data.split_first() else {
         return;
     };

@@ -58,9 +58,11 @@ fn session_seeds() {
 }
 
 #[test]
-fn message_seeds() {
-    for (name, data) in seeds("messages") {
-        eprintln!("messages/{name}");
-        tlspair_fuzz::messages::run(&data);
+fn parser_seeds() {
+    for parser in tlspair_fuzz::messages::PARSERS {
+        for (name, data) in seeds(parser.name()) {
+            eprintln!("{}/{name}", parser.name());
+            parser.run(&data);
+        }
     }
 }

@@ -1,0 +1,8 @@
+//! `CertificateChain::parse`, re-encoded with `encode_certificate` and
+//! parsed back. See `tlspair_fuzz::messages`.
+
+#![no_main]
+
+use tlspair_fuzz::messages::Parser;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| Parser::Certificate.run(data));

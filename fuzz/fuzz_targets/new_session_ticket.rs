@@ -1,0 +1,8 @@
+//! `NewSessionTicket::parse`, re-encoded with `encode_new_session_ticket`
+//! and parsed back. See `tlspair_fuzz::messages`.
+
+#![no_main]
+
+use tlspair_fuzz::messages::Parser;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| Parser::NewSessionTicket.run(data));
