@@ -29,6 +29,9 @@ use crate::record::{Header, HEADER_LEN};
 
 /// The two cursors of a view, and whether room after `end` is lent out
 /// (a reservation for sealing in place, outgoing view only).
+///
+/// Invariant: `start <= end <=` the storage's length; the arithmetic on
+/// the cursors saturates under it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cursors {
     start: usize,
@@ -38,7 +41,7 @@ struct Cursors {
 
 impl Cursors {
     fn len(&self) -> usize {
-        self.end - self.start
+        self.end.saturating_sub(self.start)
     }
 
     /// Moves `[start, end)` of `buf` to the front.
@@ -47,12 +50,13 @@ impl Cursors {
             return;
         }
         buf.copy_within(self.start..self.end, 0);
-        self.end -= self.start;
+        self.end = self.end.saturating_sub(self.start);
         self.start = 0;
     }
 
     fn advance(&mut self, n: usize) {
-        self.start += n.min(self.len());
+        // At most `end`.
+        self.start = self.start.saturating_add(n.min(self.len()));
         // Meeting cursors go back to 0, unless room after `end` is lent
         // out: it must stay where it is.
         if self.start == self.end && !self.hold {
@@ -103,9 +107,14 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
     pub fn spare_mut(&mut self) -> &mut [u8] {
         let buf = self.buf.as_mut();
         let pending = buf.get(self.cur.start..self.cur.end).unwrap_or(&[]);
+        // Only compared: a saturated end is still past the storage's.
         let front_record_end = match Header::parse(pending) {
-            Some(h) => self.cur.start + HEADER_LEN + h.len,
-            None => self.cur.start + HEADER_LEN,
+            Some(h) => self
+                .cur
+                .start
+                .saturating_add(HEADER_LEN)
+                .saturating_add(h.len),
+            None => self.cur.start.saturating_add(HEADER_LEN),
         };
         if self.cur.start > 0 && (self.cur.end == buf.len() || front_record_end > buf.len()) {
             self.cur.compact(buf);
@@ -116,8 +125,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
     /// Marks `n` bytes written into [`spare_mut`](Self::spare_mut) as
     /// received. `n` is clamped to the spare room; returns the count taken.
     pub fn commit(&mut self, n: usize) -> usize {
-        let n = n.min(self.capacity() - self.cur.end);
-        self.cur.end += n;
+        let n = n.min(self.capacity().saturating_sub(self.cur.end));
+        // At most the capacity.
+        self.cur.end = self.cur.end.saturating_add(n);
         n
     }
 
@@ -325,19 +335,23 @@ impl<'a> RecvView<'a> {
     /// Removes `len` bytes at `at` (relative to the front), moving the
     /// bytes after them down.
     pub(crate) fn remove(&mut self, at: usize, len: usize) {
-        let from = self.cur.start + at;
-        let to_end = self.cur.end;
-        if from + len > to_end {
+        let Some(from) = self.cur.start.checked_add(at) else {
             return;
-        }
-        self.buf.copy_within(from + len..to_end, from);
-        self.cur.end -= len;
+        };
+        let to_end = self.cur.end;
+        let Some(from_end) = from.checked_add(len).filter(|&e| e <= to_end) else {
+            return;
+        };
+        self.buf.copy_within(from_end..to_end, from);
+        // `len <= from_end <= end`.
+        self.cur.end = to_end.saturating_sub(len);
     }
 
     /// Makes room for a record of `total` bytes at the front when it would
     /// run past the end of the storage.
     pub(crate) fn make_room_for(&mut self, total: usize) {
-        if self.cur.start + total > self.buf.len() {
+        // Only compared: a saturated sum is still past the end.
+        if self.cur.start.saturating_add(total) > self.buf.len() {
             self.cur.compact(self.buf);
         }
     }
@@ -360,8 +374,8 @@ impl<'a> SendView<'a> {
     pub(crate) fn room(&mut self, n: usize) -> Option<&mut [u8]> {
         // Placing a record ends any reservation: its room is taken.
         self.cur.hold = false;
-        if self.buf.len() - self.cur.end < n {
-            if self.buf.len() - self.cur.len() < n {
+        if self.buf.len().saturating_sub(self.cur.end) < n {
+            if self.buf.len().saturating_sub(self.cur.len()) < n {
                 return None;
             }
             self.cur.compact(self.buf);
@@ -399,6 +413,6 @@ impl<'a> SendView<'a> {
 
     /// Marks `n` bytes of the room as pending.
     pub(crate) fn commit(&mut self, n: usize) {
-        self.cur.end = (self.cur.end + n).min(self.buf.len());
+        self.cur.end = self.cur.end.saturating_add(n).min(self.buf.len());
     }
 }

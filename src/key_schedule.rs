@@ -34,8 +34,11 @@ pub fn hkdf_expand_label(
 ) -> Result<(), ring::error::Unspecified> {
     const PREFIX: &[u8] = b"tls13 ";
     let out_len = u16::try_from(out.len()).map_err(|_| ring::error::Unspecified)?;
-    let label_len =
-        u8::try_from(PREFIX.len() + label.len()).map_err(|_| ring::error::Unspecified)?;
+    let label_len = PREFIX
+        .len()
+        .checked_add(label.len())
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or(ring::error::Unspecified)?;
     let context_len = u8::try_from(context.len()).map_err(|_| ring::error::Unspecified)?;
     let out_len = out_len.to_be_bytes();
     let info: [&[u8]; 6] = [

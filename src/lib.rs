@@ -59,11 +59,14 @@
     // No slice index can panic on input: every access is `get`, a checked
     // split, or `codec::copy_prefix`.
     clippy::indexing_slicing,
+    // No arithmetic can overflow or underflow: lengths from input are
+    // checked, the rest saturate under a named invariant.
+    clippy::arithmetic_side_effects,
     clippy::panic,
     clippy::unreachable,
     clippy::todo
 )]
-#![cfg_attr(test, allow(clippy::indexing_slicing))]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::arithmetic_side_effects))]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -95,7 +95,11 @@ pub fn certificate_verify_message<'o>(
     separator.fill(0);
     let (hash, _) = rest.split_at_mut(transcript_hash.len());
     hash.copy_from_slice(transcript_hash);
-    let len = PAD_LEN + context.len() + 1 + transcript_hash.len();
+    // Bounded by the splits above; were it not, `get` would refuse it.
+    let len = PAD_LEN
+        .saturating_add(context.len())
+        .saturating_add(1)
+        .saturating_add(transcript_hash.len());
     out.get(..len)
         .ok_or(Error::Internal("CertificateVerify content length"))
 }

@@ -494,10 +494,12 @@ fn der_sequence_header(
     let skip = be.iter().take_while(|&&b| b == 0).count();
     let significant = be.get(skip..).ok_or(CertificateError::BadEncoding)?;
     out[1] = 0x80 | u8::try_from(significant.len()).map_err(|_| CertificateError::BadEncoding)?;
-    out.get_mut(2..2 + significant.len())
+    // At most `size_of::<usize>()` bytes follow the two header bytes.
+    let end = significant.len().saturating_add(2);
+    out.get_mut(2..end)
         .ok_or(CertificateError::BadEncoding)?
         .copy_from_slice(significant);
-    Ok(2 + significant.len())
+    Ok(end)
 }
 
 /// Splits a chain into its end-entity certificate and the rest, refusing

@@ -181,7 +181,8 @@ impl Connection<'_> {
 
     fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
         rx.advance(n);
-        self.hs_len -= n;
+        // A step consumes only messages within the region.
+        self.hs_len = self.hs_len.saturating_sub(n);
         if self.hs_len == 0 {
             rx.advance(core::mem::take(&mut self.hs_gap));
         }
@@ -310,7 +311,8 @@ impl Connection<'_> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
-        let off = self.hs_len + self.hs_gap;
+        // `hs_len + hs_gap` is at most the view's length.
+        let off = self.hs_len.saturating_add(self.hs_gap);
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
             return self.incomplete(rx, tx, None);
@@ -331,11 +333,20 @@ impl Connection<'_> {
         if let Err(e) = checked {
             return Err(self.fail(tx, e));
         }
-        let total = HEADER_LEN + header.len;
+        let total = match header.record_len() {
+            Ok(total) => total,
+            Err(e) => return Err(self.fail(tx, e)),
+        };
         if unread.len() < total {
             return self.incomplete(rx, tx, Some(total));
         }
-        let Some(record) = rx.unread_mut().get_mut(off..off + total) else {
+        // From here `off + total` lies within the view, and `len` (the
+        // content) within `total - HEADER_LEN`: the offsets below saturate
+        // under that.
+        let record = off
+            .checked_add(total)
+            .and_then(|end| rx.unread_mut().get_mut(off..end));
+        let Some(record) = record else {
             return Err(self.fail(tx, Error::Internal("deframe length")));
         };
         let (ty, len) = if protected {
@@ -354,7 +365,10 @@ impl Connection<'_> {
                     if handshaking
                         && u32::try_from(total).is_ok_and(|n| n <= self.skip_early_data) =>
                 {
-                    self.skip_early_data -= u32::try_from(total).unwrap_or(0);
+                    // The guard checked `total <= skip_early_data`.
+                    self.skip_early_data = self
+                        .skip_early_data
+                        .saturating_sub(u32::try_from(total).unwrap_or(0));
                     self.drop_record(rx, off, total);
                     return Ok(Status::Done(()));
                 }
@@ -375,10 +389,11 @@ impl Connection<'_> {
             }
             (ContentType::HANDSHAKE, _) => {
                 // Move the fragment down to join the region.
-                let from = off + HEADER_LEN;
-                rx.unread_mut().copy_within(from..from + len, self.hs_len);
-                self.hs_len += len;
-                self.hs_gap += total - len;
+                let from = off.saturating_add(HEADER_LEN);
+                rx.unread_mut()
+                    .copy_within(from..from.saturating_add(len), self.hs_len);
+                self.hs_len = self.hs_len.saturating_add(len);
+                self.hs_gap = self.hs_gap.saturating_add(total.saturating_sub(len));
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 if let Some(announced) = announced_len(region) {
                     if announced > self.max_handshake_message {
@@ -403,7 +418,7 @@ impl Connection<'_> {
                 self.empty_records = 0;
                 rx.advance(HEADER_LEN);
                 self.plain_left = len;
-                self.plain_tail = total - HEADER_LEN - len;
+                self.plain_tail = total.saturating_sub(HEADER_LEN).saturating_sub(len);
                 Ok(Status::Done(()))
             }
             (ContentType::ALERT, 2) => {
@@ -449,7 +464,8 @@ impl Connection<'_> {
         if off == 0 {
             rx.advance(total);
         } else {
-            self.hs_gap += total;
+            // The record lies in the view after the gap.
+            self.hs_gap = self.hs_gap.saturating_add(total);
         }
     }
 
@@ -477,7 +493,8 @@ impl Connection<'_> {
             rx.remove(self.hs_len, self.hs_gap);
             self.hs_gap = 0;
         }
-        let needed = self.hs_len + total.unwrap_or(HEADER_LEN);
+        // A saturated sum is still more than any capacity.
+        let needed = self.hs_len.saturating_add(total.unwrap_or(HEADER_LEN));
         if needed > rx.capacity() {
             if self.hs_len > 0 {
                 // A handshake message in pieces whose next piece does not
@@ -500,7 +517,8 @@ impl Connection<'_> {
 
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
         rx.advance(n);
-        self.plain_left -= n;
+        // Callers clamp `n` to `plain_left`.
+        self.plain_left = self.plain_left.saturating_sub(n);
         if self.plain_left == 0 {
             rx.advance(core::mem::take(&mut self.plain_tail));
         }

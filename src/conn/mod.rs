@@ -437,14 +437,17 @@ impl Connection<'_> {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
-        let total = data.iter().map(|d| d.len()).sum();
+        // Saturating: a concatenation longer than `usize::MAX` bytes is
+        // written up to that many, like a short write.
+        let total = data.iter().fold(0, |n: usize, d| n.saturating_add(d.len()));
         self.write_gather(bufs, total, |mut from, mut dst| {
             for part in data {
                 if dst.is_empty() {
                     return;
                 }
                 let Some(rest) = part.get(from..) else {
-                    from -= part.len();
+                    // `from > part.len()`: `get` failed.
+                    from = from.saturating_sub(part.len());
                     continue;
                 };
                 from = 0;
@@ -490,9 +493,10 @@ impl Connection<'_> {
                 self.write_sealed = 0;
                 return Ok(Status::Done(len));
             }
-            match self.seal_data(&mut tx, len - done, |dst| copy(done, dst))? {
+            // `done < len`, and a record takes at most `len - done`.
+            match self.seal_data(&mut tx, len.saturating_sub(done), |dst| copy(done, dst))? {
                 Status::Done(n) => {
-                    self.write_sealed += n;
+                    self.write_sealed = self.write_sealed.saturating_add(n);
                     if self.config.write_mode == WriteMode::Partial {
                         return Ok(Status::Done(core::mem::take(&mut self.write_sealed)));
                     }
@@ -581,7 +585,7 @@ impl Connection<'_> {
         };
         self.reserved = take;
         Ok(Status::Done(
-            room.get_mut(HEADER_LEN..HEADER_LEN + take)
+            room.get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
                 .unwrap_or(&mut []),
         ))
     }
@@ -673,7 +677,8 @@ impl Connection<'_> {
             let n = out.len().min(self.plain_left);
             crate::codec::copy_prefix(out, rx.unread(), n);
             self.consume_plain(&mut rx, n);
-            done += n;
+            // At most `dst.len()`: `n <= out.len()`.
+            done = done.saturating_add(n);
         }
         Ok(Status::Done(done))
     }
@@ -858,17 +863,25 @@ impl Connection<'_> {
             .send_fragment
             .min(capacity.saturating_sub(RECORD_OVERHEAD));
         let take = available.min(max_content);
+        // Everything below is at most `RECORD_OVERHEAD + max_content`, and
+        // `max_content <= send_fragment <= MAX_PLAINTEXT`: nothing saturates.
         let padding = match self.config.padding {
             Padding::None => 0,
             Padding::ToMultiple(m) if m > 1 => {
-                let inner = take + 1;
-                let padded = inner.next_multiple_of(usize::from(m)).min(max_content + 1);
-                padded - inner
+                let inner = take.saturating_add(1);
+                let padded = inner
+                    .checked_next_multiple_of(usize::from(m))
+                    .unwrap_or(usize::MAX)
+                    .min(max_content.saturating_add(1));
+                padded.saturating_sub(inner)
             }
             Padding::ToMultiple(_) => 0,
-            Padding::Max => max_content - take,
+            Padding::Max => max_content.saturating_sub(take),
         };
-        (take, RECORD_OVERHEAD + take + padding)
+        (
+            take,
+            RECORD_OVERHEAD.saturating_add(take).saturating_add(padding),
+        )
     }
 
     /// Refuses to seal with the key's last sequence number, kept for the
@@ -896,7 +909,7 @@ impl Connection<'_> {
         };
         fill(
             record
-                .get_mut(HEADER_LEN..HEADER_LEN + take)
+                .get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
                 .unwrap_or(&mut []),
         );
         let sealed = match self.records.send_mut() {

@@ -20,7 +20,7 @@ use super::messages::{
     KeyShare, ServerHello, DOWNGRADE_TLS11, DOWNGRADE_TLS12, HANDSHAKE_HEADER_LEN,
 };
 use super::ticket::ResumptionTicket;
-use super::{flight_room, ClientConfig, Context, Negotiated, Out, Records};
+use super::{flight_room, room_sum, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
@@ -57,30 +57,37 @@ pub(crate) struct Step<S> {
 /// id), from the configured lists.
 fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
     let config = c.config;
-    let list = |n: usize| 2 + 2 * n;
-    let sni = c.ctx.server_name.map_or(0, |n| 4 + 2 + 1 + 2 + n.len());
-    let alpn = 4 + 2 + config.alpn.iter().map(|p| 1 + p.len()).sum::<usize>();
-    let body = 2
-        + 32
-        + 1
-        + 32
-        + list(config.suites.len())
-        + 2
-        + 2
-        + sni
-        + 4
-        + list(config.groups.len())
-        + 4
-        + list(config.verifier.supported_schemes().len())
-        + alpn
-        + 6
-        + 7
-        + 4
-        + 2
-        + 2
-        + 2
-        + super::kx::MAX_PUBLIC_LEN;
-    flight_room(4 + body, fragment, HEADER_LEN)
+    // Sizes from the configuration saturate: see `room_sum`.
+    let list = |n: usize| n.saturating_mul(2).saturating_add(2);
+    let sni = c
+        .ctx
+        .server_name
+        .map_or(0, |n| n.len().saturating_add(4 + 2 + 1 + 2));
+    let alpn =
+        room_sum(config.alpn.iter().map(|p| p.len().saturating_add(1))).saturating_add(4 + 2);
+    let body = room_sum([
+        2,
+        32,
+        1,
+        32,
+        list(config.suites.len()),
+        2,
+        2,
+        sni,
+        4,
+        list(config.groups.len()),
+        4,
+        list(config.verifier.supported_schemes().len()),
+        alpn,
+        6,
+        7,
+        4,
+        2,
+        2,
+        2,
+        super::kx::MAX_PUBLIC_LEN,
+    ]);
+    flight_room(body.saturating_add(4), fragment, HEADER_LEN)
 }
 
 /// The client's transcript before the suite is known: one context per
@@ -188,7 +195,11 @@ fn encode_hello(
     }];
     // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
     // in TLS 1.3): a server can only announce its own limit in answer.
-    let record_size_limit = u16::try_from(config.record.recv_max_fragment_len + 1).ok();
+    let record_size_limit = config
+        .record
+        .recv_max_fragment_len
+        .checked_add(1)
+        .and_then(|n| u16::try_from(n).ok());
     let hello = ClientHelloOut {
         random: &fields.random,
         session_id: fields
@@ -219,13 +230,17 @@ fn encode_hello(
         if let Some((t, suite)) = offer {
             // RFC 8446 §4.2.11.2: the binder covers the transcript up to
             // and including the ClientHello without its binder list.
-            let cut = w.len() - (2 + 1 + suite.hash_len);
+            const LAYOUT: Error = Error::Internal("binder layout");
+            let cut = w
+                .len()
+                .checked_sub(suite.hash_len.saturating_add(2 + 1))
+                .ok_or(LAYOUT)?;
             let mut transcript = binder_prefix
                 .cloned()
                 .unwrap_or_else(|| Transcript::new(suite));
             transcript.add(w.written().get(..cut).unwrap_or(&[]));
             let binder = binder_key(suite, t.psk).finished_mac(suite, &transcript.current());
-            let at = w.len() - suite.hash_len;
+            let at = w.len().checked_sub(suite.hash_len).ok_or(LAYOUT)?;
             w.written_mut(at).copy_from_slice(binder.as_bytes());
         }
         hash(w.written());
@@ -386,20 +401,23 @@ impl<'a> State<'a> {
             Self::Start(c) => client_hello_bound(c, fragment),
             // A HelloRetryRequest is answered with a second ClientHello,
             // which may echo a cookie.
-            Self::ExpectServerHello(c) => client_hello_bound(c, fragment) + 6 + MAX_COOKIE_LEN,
+            Self::ExpectServerHello(c) => {
+                room_sum([client_hello_bound(c, fragment), 6, MAX_COOKIE_LEN])
+            }
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(c, k)
             | Self::ExpectCertificate(c, k)
             | Self::ExpectEncryptedExtensions(c, k) => {
-                let mut m = 4 + 48;
+                let mut m: usize = 4 + 48;
                 if k.cert_requested {
-                    m += 4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN;
+                    m = m.saturating_add(4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN);
                     if let Some(auth) = c.config.client_auth {
-                        m += auth.chain.iter().map(|d| 5 + d.len()).sum::<usize>();
+                        let chain = auth.chain.iter().map(|d| d.len().saturating_add(5));
+                        m = m.saturating_add(room_sum(chain));
                     }
                 }
-                HEADER_LEN + 1 + flight_room(m, fragment, RECORD_OVERHEAD)
+                room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
             }
         }
     }
@@ -537,7 +555,8 @@ impl<'a> State<'a> {
                 certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
-                    consumed: total + cv_total,
+                    // Both messages lie in the region.
+                    consumed: total.saturating_add(cv_total),
                 })
             }
             (Self::ExpectFinished(c, k), HandshakeType::FINISHED) => {

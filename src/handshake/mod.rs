@@ -70,7 +70,8 @@ pub fn key_log_line<'o>(
     let mut put = |b: u8| {
         if let Some(slot) = out.get_mut(n) {
             *slot = b;
-            n += 1;
+            // Bounded by `out`'s length, checked just above.
+            n = n.saturating_add(1);
         }
     };
     label.bytes().for_each(&mut put);
@@ -409,27 +410,38 @@ impl Out<'_> {
             HEADER_LEN
         };
         let start = self.used;
-        let body = self.room.get_mut(start + HEADER_LEN..).ok_or(OVERFLOW)?;
+        let body_at = start.checked_add(HEADER_LEN).ok_or(OVERFLOW)?;
+        let body = self.room.get_mut(body_at..).ok_or(OVERFLOW)?;
         let mut w = Writer::new(body);
         encode(&mut w)?;
         let m = w.len();
         let f = self.fragment.max(1);
         let n = m.div_ceil(f).max(1);
-        let total = m + n * overhead;
-        if start + total > self.room.len() {
+        let end = n
+            .checked_mul(overhead)
+            .and_then(|o| o.checked_add(m))
+            .and_then(|total| total.checked_add(start))
+            .ok_or(OVERFLOW)?;
+        if end > self.room.len() {
             return Err(OVERFLOW);
         }
+        // Below, `i < n` so `i * f < max(m, 1)`, and every offset is at most
+        // `end`, checked just above: nothing saturates.
+        let stride = f.saturating_add(overhead);
         for i in (0..n).rev() {
-            let src = start + HEADER_LEN + i * f;
-            let len = f.min(m - i * f);
-            let dst = start + i * (f + overhead) + HEADER_LEN;
-            self.room.copy_within(src..src + len, dst);
+            let src = body_at.saturating_add(i.saturating_mul(f));
+            let len = f.min(m.saturating_sub(i.saturating_mul(f)));
+            let dst = start
+                .saturating_add(i.saturating_mul(stride))
+                .saturating_add(HEADER_LEN);
+            self.room.copy_within(src..src.saturating_add(len), dst);
         }
         let mut key = key;
         for i in 0..n {
-            let len = f.min(m - i * f);
-            let at = start + i * (f + overhead);
-            let rec = self.room.get_mut(at..at + len + overhead).ok_or(OVERFLOW)?;
+            let len = f.min(m.saturating_sub(i.saturating_mul(f)));
+            let at = start.saturating_add(i.saturating_mul(stride));
+            let rec_end = at.saturating_add(len).saturating_add(overhead);
+            let rec = self.room.get_mut(at..rec_end).ok_or(OVERFLOW)?;
             match key.as_deref_mut() {
                 Some(k) => k.seal(content_type, len, rec)?,
                 None => {
@@ -439,7 +451,7 @@ impl Out<'_> {
                 }
             }
         }
-        self.used += total;
+        self.used = end;
         Ok(())
     }
 
@@ -591,7 +603,14 @@ pub(crate) fn write_finished(
 /// Room a flight of `m` plaintext bytes needs as records of `fragment`
 /// bytes with `overhead` bytes each.
 pub(crate) fn flight_room(m: usize, fragment: usize, overhead: usize) -> usize {
-    m + m.div_ceil(fragment.max(1)).max(1) * overhead
+    let records = m.div_ceil(fragment.max(1)).max(1);
+    room_sum([m, records.saturating_mul(overhead)])
+}
+
+/// Adds up room estimates, saturating: a saturated estimate is more than
+/// any buffer, which the caller is told is too small.
+pub(crate) fn room_sum(parts: impl IntoIterator<Item = usize>) -> usize {
+    parts.into_iter().fold(0, usize::saturating_add)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use super::messages::{
     EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut,
     HANDSHAKE_HEADER_LEN, PSK_DHE_KE, PSK_KE,
 };
-use super::{flight_room, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
+use super::{flight_room, room_sum, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
@@ -94,22 +94,18 @@ impl<'a> State<'a> {
                 } else {
                     usize::from(c.config.tickets)
                 };
-                n * flight_room(TICKET_MESSAGE_LEN, fragment, RECORD_OVERHEAD)
+                n.saturating_mul(flight_room(TICKET_MESSAGE_LEN, fragment, RECORD_OVERHEAD))
             }
             Self::ExpectClientHello(c) | Self::ExpectRetriedClientHello(c, _) => {
                 let chain = c
                     .config
                     .certs
                     .iter()
-                    .map(|ck| 8 + ck.chain.iter().map(|d| 5 + d.len()).sum::<usize>())
+                    .map(|ck| room_sum(ck.chain.iter().map(|d| d.len().saturating_add(5))))
                     .max()
-                    .unwrap_or(0);
-                FIXED_FLIGHT
-                    + flight_room(
-                        FIXED_PROTECTED + chain + crate::sign::MAX_SIGNATURE_LEN,
-                        fragment,
-                        RECORD_OVERHEAD,
-                    )
+                    .map_or(0, |chain| chain.saturating_add(8));
+                let protected = room_sum([FIXED_PROTECTED, chain, crate::sign::MAX_SIGNATURE_LEN]);
+                FIXED_FLIGHT.saturating_add(flight_room(protected, fragment, RECORD_OVERHEAD))
             }
             _ => 0,
         }
@@ -192,7 +188,8 @@ impl<'a> State<'a> {
                 }
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c, k)),
-                    consumed: total + cv.len(),
+                    // Both messages lie in the region.
+                    consumed: total.saturating_add(cv.len()),
                 })
             }
             (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
@@ -613,7 +610,9 @@ fn flight(
     let ask_cert = config.client_verifier.is_some() && cert.is_some();
     let our_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT
         || peer_limit.is_some())
-    .then(|| u16::try_from(config.record.recv_max_fragment_len + 1).unwrap_or(u16::MAX));
+    .then(|| {
+        u16::try_from(config.record.recv_max_fragment_len.saturating_add(1)).unwrap_or(u16::MAX)
+    });
     let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {

@@ -99,7 +99,7 @@ pub(crate) fn seal(
     w.u32(state.age_add).ok()?;
     w.u8(state.alpn_index).ok()?;
     w.vec8(psk).ok()?;
-    let pad = STATE_LEN - w.len();
+    let pad = STATE_LEN.checked_sub(w.len())?;
     w.bytes([0u8; MAX_HASH_LEN].get(..pad)?).ok()?;
     let tag = key
         .key

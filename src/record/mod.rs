@@ -42,7 +42,8 @@ pub const RECORD_OVERHEAD: usize = HEADER_LEN + 1 + TAG_LEN;
 /// the inner plaintext may not exceed the limit + 1 (RFC 8446 §5.2), and
 /// every supported AEAD adds a 16-byte tag.
 pub const fn max_record_len(max_plaintext: usize) -> usize {
-    max_plaintext + RECORD_OVERHEAD
+    // Saturates for an absurd limit: no record is that long anyway.
+    max_plaintext.saturating_add(RECORD_OVERHEAD)
 }
 
 /// Largest protected record on the wire: 16,384 + 22 = 16,406 bytes.
@@ -84,6 +85,17 @@ impl Header {
         }
     }
 
+    /// The whole record's length, header included. Fails only where
+    /// `usize` cannot hold it (16-bit targets), as a record too large.
+    pub(crate) fn record_len(&self) -> Result<usize, Error> {
+        HEADER_LEN
+            .checked_add(self.len)
+            .ok_or(Error::InvalidMessage(InvalidMessage::RecordTooLarge {
+                len: self.len,
+                max: usize::MAX - HEADER_LEN,
+            }))
+    }
+
     /// The wire encoding.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let [v0, v1] = self.version.0.to_be_bytes();
@@ -107,7 +119,8 @@ impl Header {
         // plaintext (content, type, padding) at 2^14 + 1. With a 16-byte tag
         // the second bound is the tighter, so it is checked here, on the
         // header, against the configured receive limit.
-        let max = max_record_len(max_plaintext) - HEADER_LEN;
+        // `max_record_len` is at least RECORD_OVERHEAD > HEADER_LEN.
+        let max = max_record_len(max_plaintext).saturating_sub(HEADER_LEN);
         if self.len > max {
             return Err(InvalidMessage::RecordTooLarge { len: self.len, max }.into());
         }
@@ -132,6 +145,6 @@ pub fn deframe(bytes: &[u8], max_plaintext: usize) -> Result<Option<(Header, usi
         return Ok(None);
     };
     header.check_protected(max_plaintext)?;
-    let total = HEADER_LEN + header.len;
+    let total = header.record_len()?;
     Ok((bytes.len() >= total).then_some((header, total)))
 }

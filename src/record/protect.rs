@@ -117,14 +117,12 @@ impl RecordKey {
             return Err(Error::KeyExhausted);
         }
         const BAD_LAYOUT: Error = Error::Internal("record layout");
-        let inner_len = record
-            .len()
-            .checked_sub(HEADER_LEN + TAG_LEN)
-            .ok_or(BAD_LAYOUT)?;
+        let body_len = record.len().checked_sub(HEADER_LEN).ok_or(BAD_LAYOUT)?;
+        let inner_len = body_len.checked_sub(TAG_LEN).ok_or(BAD_LAYOUT)?;
         let header = Header {
             content_type: ContentType::APPLICATION_DATA,
             version: ProtocolVersion::TLS1_2,
-            len: inner_len + TAG_LEN,
+            len: body_len,
         }
         .encode();
         let (head, rest) = record.split_at_mut(HEADER_LEN);
@@ -137,7 +135,8 @@ impl RecordKey {
         *ty = content_type.0;
         padding.fill(0);
         let nonce = self.nonce();
-        self.seq += 1;
+        // Cannot fail: `records_left() > 0` above means `seq < max_records`.
+        self.seq = self.seq.checked_add(1).ok_or(Error::KeyExhausted)?;
         let tag = self
             .key
             .seal_in_place_separate_tag(nonce, aead::Aad::from(header), inner)
@@ -165,7 +164,11 @@ impl RecordKey {
             .key
             .open_in_place(nonce, aad, body)
             .map_err(|_| PeerMisbehaved::BadRecordMac)?;
-        self.seq += 1;
+        // Cannot fail: `seq < u64::MAX` was checked above.
+        self.seq = self
+            .seq
+            .checked_add(1)
+            .ok_or(PeerMisbehaved::PeerSequenceExhausted)?;
         // RFC 8446 §5.4: the content type is the last non-zero byte.
         let len = plain
             .iter()
