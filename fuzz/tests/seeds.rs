@@ -66,3 +66,27 @@ fn parser_seeds() {
         }
     }
 }
+
+/// Every parser has its own cargo-fuzz target, which runs that parser,
+/// and a [[bin]] entry, so `cargo fuzz list` (and the smoke run) has it.
+#[test]
+fn every_parser_has_its_target() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    for parser in tlspair_fuzz::messages::PARSERS {
+        let name = parser.name();
+        let path = root.join("fuzz_targets").join(format!("{name}.rs"));
+        let source =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            source.contains(&format!("Parser::{parser:?}.run(data)")),
+            "{name}.rs does not run Parser::{parser:?}"
+        );
+        assert!(
+            manifest.contains(&format!(
+                "name = \"{name}\"\npath = \"fuzz_targets/{name}.rs\""
+            )),
+            "no [[bin]] for {name}"
+        );
+    }
+}
