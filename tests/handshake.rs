@@ -6,7 +6,9 @@ mod common;
 
 use common::tls::Lines;
 
-use common::tls::{self, certified, client_config, complete, outcome, pair, server_config};
+use common::tls::{
+    self, certified, client_config, complete, outcome, p256_server_config, pair, server_config,
+};
 use common::{send_and_receive, transfer_all, Side};
 use tlspair::test_credentials as creds;
 use tlspair::verify::CertificateError;
@@ -89,10 +91,7 @@ fn every_suite_group_and_key_type() {
 
 #[test]
 fn write_and_read_drive_the_handshake() {
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     // The client's first write sends the ClientHello and wants the reply.
     assert_eq!(
         c.conn.write(&mut c.bufs, b"early bird").unwrap(),
@@ -128,7 +127,7 @@ fn alpn_and_record_size_limit_are_negotiated() {
     let mut cc = client_config();
     cc.alpn = &[b"h2", b"http/1.1"];
     cc.record.recv_max_fragment_len = 1024;
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.alpn = &[b"http/1.1", b"h2"];
     let (mut c, mut s) = pair(cc, sc);
     complete(&mut c, &mut s).unwrap();
@@ -152,7 +151,7 @@ fn alpn_and_record_size_limit_are_negotiated() {
 fn no_common_alpn_is_no_application_protocol() {
     let mut cc = client_config();
     cc.alpn = &[b"h2"];
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.alpn = &[b"http/1.1"];
     let (mut c, mut s) = pair(cc, sc);
     let (cr, sr) = outcome(&mut c, &mut s);
@@ -277,13 +276,8 @@ fn expired_certificate_is_certificate_expired() {
         later,
     )
     .unwrap();
-    let server = tlspair::Connection::server(
-        Box::leak(Box::new(server_config(&[certified(
-            &creds::SERVER_ECDSA_P256,
-        )]))),
-        later,
-    )
-    .unwrap();
+    let server =
+        tlspair::Connection::server(Box::leak(Box::new(p256_server_config())), later).unwrap();
     let (mut c, mut s) = (tls::side(client), tls::side(server));
     let (c, _) = outcome(&mut c, &mut s);
     assert_eq!(
@@ -310,7 +304,7 @@ fn certificate_verify_by_the_wrong_key_is_decrypt_error() {
 fn no_common_group_is_handshake_failure() {
     let mut cc = client_config();
     cc.groups = &[NamedGroup::SECP384R1];
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.groups = &[NamedGroup::X25519];
     let (mut c, mut s) = pair(cc, sc);
     let (cr, sr) = outcome(&mut c, &mut s);
@@ -325,7 +319,7 @@ fn no_common_group_is_handshake_failure() {
 fn no_common_suite_is_handshake_failure() {
     let mut cc = client_config();
     cc.suites = Box::leak(Box::new([&tlspair::TLS13_CHACHA20_POLY1305_SHA256]));
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.suites = Box::leak(Box::new([&tlspair::TLS13_AES_128_GCM_SHA256]));
     let (mut c, mut s) = pair(cc, sc);
     let (cr, sr) = outcome(&mut c, &mut s);
@@ -338,10 +332,7 @@ fn no_common_suite_is_handshake_failure() {
 
 #[test]
 fn garbage_instead_of_server_hello_is_unexpected_message() {
-    let (mut c, _) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, _) = pair(client_config(), p256_server_config());
     assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
     c.bufs.send.consume(usize::MAX);
     c.bufs.recv.fill(b"HTTP/1.1 400 Bad Request\r\n\r\n");
@@ -358,10 +349,7 @@ fn garbage_instead_of_server_hello_is_unexpected_message() {
 
 #[test]
 fn server_hello_for_tls12_is_protocol_version_and_sentinel_is_caught() {
-    let (mut c, _) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, _) = pair(client_config(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     c.bufs.send.consume(usize::MAX);
     // A TLS 1.2 ServerHello: no supported_versions, random ends in DOWNGRD\x01.
@@ -381,10 +369,7 @@ fn server_hello_for_tls12_is_protocol_version_and_sentinel_is_caught() {
     );
     assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 47]);
 
-    let (mut c, _) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, _) = pair(client_config(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     c.bufs.send.consume(usize::MAX);
     let mut rec2 = rec.clone();
@@ -512,7 +497,7 @@ fn hello_retry_request_for_each_server_preference() {
         cc.groups = Box::leak(Box::new([first, preferred]));
         for compat in [true, false] {
             cc.middlebox_compat = compat;
-            let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+            let mut sc = p256_server_config();
             sc.groups = Box::leak(Box::new([preferred]));
             let (mut c, mut s) = pair(cc, sc);
             // ClientHello, then HelloRetryRequest (and one CCS in compat mode).
@@ -558,7 +543,7 @@ fn client_refuses_a_second_or_empty_hello_retry_request() {
         NamedGroup::SECP384R1,
     ];
     // A retry for the group whose share was sent changes nothing.
-    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let (mut c, _) = pair(cc, p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     c.bufs.send.consume(usize::MAX);
     c.bufs.recv.fill(&hrr_record(&[], NamedGroup::X25519));
@@ -571,7 +556,7 @@ fn client_refuses_a_second_or_empty_hello_retry_request() {
     assert_eq!(c.bufs.send.pending(), &[21, 3, 3, 0, 2, 2, 47]);
 
     // A second HelloRetryRequest after a good first one.
-    let (mut c, _) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+    let (mut c, _) = pair(cc, p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     c.bufs.send.consume(usize::MAX);
     c.bufs.recv.fill(&hrr_record(&[], NamedGroup::SECP256R1));
@@ -595,7 +580,7 @@ fn client_refuses_a_second_or_empty_hello_retry_request() {
 fn server_refuses_a_second_client_hello_without_the_asked_share() {
     let mut cc = client_config();
     cc.groups = &[NamedGroup::X25519, NamedGroup::SECP384R1];
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.groups = &[NamedGroup::SECP384R1];
     let (mut c, mut s) = pair(cc, sc);
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
@@ -624,7 +609,7 @@ type Outcomes = (Result<(), Error>, Result<(), Error>);
 fn mtls(optional: bool, client_cred: Option<&creds::Credential>) -> (Side, Side, Outcomes) {
     let mut cc = client_config();
     cc.client_auth = client_cred.map(certified);
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.client_verifier = Some(client_verifier(optional));
     let (mut c, mut s) = pair(cc, sc);
     let r = outcome(&mut c, &mut s);
@@ -772,7 +757,7 @@ fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
         for updater_is_client in [true, false] {
             let mut cc = client_config();
             cc.record.write_mode = mode;
-            let (mut c, mut s) = pair(cc, server_config(&[certified(&creds::SERVER_ECDSA_P256)]));
+            let (mut c, mut s) = pair(cc, p256_server_config());
             complete(&mut c, &mut s).unwrap();
             let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
             let mut got = Vec::with_capacity(data.len());
@@ -841,10 +826,7 @@ fn key_update_in_the_middle_of_16_mib_in_both_write_modes() {
 fn a_plaintext_alert_during_the_handshake_is_reported() {
     // A client that fails after our flight may answer in the clear
     // (OpenSSL does): the server reports the alert, not a protocol error.
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     transfer_all(&mut c, &mut s);
     assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
@@ -942,10 +924,7 @@ fn tampered_finished_is_decrypt_error_both_ways() {
 fn early_data_is_skipped_while_rejected() {
     // A client offering 0-RTT sends early data under keys we never derive:
     // the server skips those records and completes the handshake.
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     // Add early_data to the ClientHello: rebuild it with the extension
     // (type 42, empty) appended, fixing the three lengths.
@@ -991,10 +970,7 @@ fn early_data_is_skipped_while_rejected() {
 
 #[test]
 fn server_keeps_the_client_server_name() {
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     assert!(
         s.conn.negotiated().is_none(),
         "nothing shown before the handshake completes"
@@ -1014,9 +990,7 @@ fn a_misuse_met_inside_the_handshake_ends_it() {
     // certificate arrives, after the state moved on. The connection must
     // not carry on unverified.
     let cc: &'static _ = Box::leak(Box::new(client_config()));
-    let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
-        &creds::SERVER_ECDSA_P256,
-    )])));
+    let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
     let mut c = common::tls::side(tlspair::Connection::client(cc, None, tls::now()).unwrap());
     let mut s = common::tls::side(tlspair::Connection::server(sc, tls::now()).unwrap());
     let (cr, sr) = outcome(&mut c, &mut s);
@@ -1037,7 +1011,7 @@ fn tickets_respect_the_client_record_size_limit() {
     use tlspair::handshake::ticket::TicketKey;
     let mut cc = client_config();
     cc.record.recv_max_fragment_len = 100;
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.ticket_keys = Box::leak(Box::new([TicketKey::new(1, &[3; 32]).unwrap()]));
     let (mut c, mut s) = pair(cc, sc);
     complete(&mut c, &mut s).unwrap();
@@ -1055,7 +1029,7 @@ fn tickets_respect_the_client_record_size_limit() {
 fn a_server_with_a_small_receive_limit_and_a_default_client() {
     // The client always sends record_size_limit, so the server can answer
     // with its own, and the client keeps to it from its second flight on.
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.record.recv_max_fragment_len = 200;
     let mut cc = client_config();
     cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
@@ -1068,10 +1042,7 @@ fn a_server_with_a_small_receive_limit_and_a_default_client() {
 
 #[test]
 fn the_smallest_outgoing_view_carries_a_key_update() {
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     complete(&mut c, &mut s).unwrap();
     let mut small = tlspair::Buffers::new(
         vec![0u8; 20_000],

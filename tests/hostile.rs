@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::tls::{certified, client_config, pair, server_config, side};
-use tlspair::test_credentials as creds;
+use common::tls::{client_config, p256_server_config, pair, side};
 use tlspair::wire::HandshakeType;
 use tlspair::{
     AlertDescription as AD, Connection, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved,
@@ -58,9 +57,7 @@ fn good_extensions() -> Vec<u8> {
 /// Feeds `bytes` to a fresh server; returns its error and the alert it
 /// sent (plaintext before keys exist).
 fn server_answer(bytes: &[u8]) -> (Error, Vec<u8>) {
-    let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
-        &creds::SERVER_ECDSA_P256,
-    )])));
+    let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
     let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
     s.bufs.recv.fill(bytes);
     let err = match s.conn.handshake(&mut s.bufs) {
@@ -77,9 +74,7 @@ fn alert(a: AD) -> Vec<u8> {
 
 #[test]
 fn the_baseline_client_hello_is_accepted() {
-    let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
-        &creds::SERVER_ECDSA_P256,
-    )])));
+    let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
     let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
     s.bufs.recv.fill(&client_hello(&good_extensions()));
     assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
@@ -224,10 +219,7 @@ fn an_unexpected_message_in_every_server_state() {
 fn an_unexpected_message_in_every_client_state() {
     // Right after the ClientHello: anything but a ServerHello.
     for ty in [1u8, 4, 8, 11, 13, 15, 20, 24] {
-        let (mut c, _) = pair(
-            client_config(),
-            server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-        );
+        let (mut c, _) = pair(client_config(), p256_server_config());
         let _ = c.conn.handshake(&mut c.bufs).unwrap();
         c.bufs.send.consume(usize::MAX);
         c.bufs.recv.fill(&[22, 3, 3, 0, 4, ty, 0, 0, 0]);
@@ -243,10 +235,7 @@ fn an_unexpected_message_in_every_client_state() {
 
 #[test]
 fn a_flood_of_key_updates_is_cut_off() {
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     common::tls::complete(&mut c, &mut s).unwrap();
     // Each KeyUpdate makes the next one go out under a new key; the server
     // stops reading them after MAX_EMPTY_RECORDS in a row.
@@ -265,10 +254,7 @@ fn a_flood_of_key_updates_is_cut_off() {
 /// Records a whole session's bytes in each direction (handshake, a little
 /// data each way, close), delivered in one go at each step.
 fn record_session() -> (Vec<u8>, Vec<u8>) {
-    let (mut c, mut s) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, mut s) = pair(client_config(), p256_server_config());
     let (mut up, mut down) = (Vec::new(), Vec::new());
     let mut step = |c: &mut common::Side, s: &mut common::Side| {
         up.extend_from_slice(c.bufs.send.pending());
@@ -292,16 +278,11 @@ fn record_session() -> (Vec<u8>, Vec<u8>) {
 #[test]
 fn transport_eof_inside_the_client_hello_is_truncation() {
     // The server gets the ClientHello cut at every offset, then EOF.
-    let (mut c, _) = pair(
-        client_config(),
-        server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-    );
+    let (mut c, _) = pair(client_config(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     let hello = c.bufs.send.pending().to_vec();
     for cut in 0..hello.len() {
-        let sc: &'static _ = Box::leak(Box::new(server_config(&[certified(
-            &creds::SERVER_ECDSA_P256,
-        )])));
+        let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
         let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
         s.bufs.recv.fill(&hello[..cut]);
         s.bufs.recv.set_eof();
@@ -327,10 +308,7 @@ fn transport_eof_at_every_point_of_a_live_session() {
         up.len()
     };
     for cut in (0..total).step_by(7) {
-        let (mut c, mut s) = pair(
-            client_config(),
-            server_config(&[certified(&creds::SERVER_ECDSA_P256)]),
-        );
+        let (mut c, mut s) = pair(client_config(), p256_server_config());
         let mut fed = 0usize;
         let mut result = None;
         for _ in 0..20 {

@@ -370,7 +370,7 @@ fn tls12_only_s_server_refuses_our_client_with_protocol_version() {
 #[test]
 fn tls12_only_s_client_gets_protocol_version_from_our_server() {
     bounded(|| {
-        let sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let sc = tls::p256_server_config();
         let (mut ours, mut client) = our_server_and_s_client(sc, &["-tls1_2"]);
         assert_eq!(
             ours.handshake().unwrap_err(),
@@ -404,10 +404,7 @@ fn one_mib_each_way_between_our_client_and_s_server() {
 #[test]
 fn one_mib_from_s_client_to_our_server() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         let data = text(MIB, 3);
         client.feed(data.clone());
         client.close_stdin();
@@ -428,10 +425,7 @@ fn one_mib_from_s_client_to_our_server() {
 #[test]
 fn one_mib_from_our_server_to_s_client() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         let data = text(MIB, 4);
         ours.send_all(&data).unwrap();
         client.wait_stdout("1 MiB", |out| out.len() >= data.len());
@@ -448,10 +442,7 @@ fn one_mib_from_our_server_to_s_client() {
 #[test]
 fn one_mib_from_s_client_read_in_place_by_our_server() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         let data = text(MIB, 21);
         client.feed(data.clone());
         client.close_stdin();
@@ -472,10 +463,7 @@ fn one_mib_from_s_client_read_in_place_by_our_server() {
 #[test]
 fn one_mib_in_partial_write_mode_from_our_server_to_s_client() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         ours.conn.set_write_mode(tlspair::WriteMode::Partial);
         let data = text(MIB, 22);
         ours.send_all(&data).unwrap();
@@ -508,10 +496,7 @@ fn our_client_write_drives_the_handshake_with_s_server() {
 #[test]
 fn our_server_read_drives_the_handshake_with_s_client() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_and_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_and_s_client(tls::p256_server_config(), &[]);
         client.feed(b"first words\n".to_vec());
         // No handshake() call: the read runs it.
         assert_eq!(ours.read_exact(12).unwrap(), b"first words\n");
@@ -553,10 +538,7 @@ fn close_notify_from_s_server_reads_as_closed() {
 #[test]
 fn close_notify_from_s_client_reads_as_closed() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         client.feed(b"last words\n".to_vec());
         client.close_stdin();
         assert_eq!(ours.read_until_closed().unwrap(), b"last words\n");
@@ -568,10 +550,7 @@ fn close_notify_from_s_client_reads_as_closed() {
 #[test]
 fn close_notify_from_our_server_ends_s_client() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         ours.send_all(b"bye\n").unwrap();
         assert_eq!(ours.close().unwrap(), Shutdown::Sent);
         // s_client reads our close_notify, answers with its own and exits.
@@ -602,10 +581,7 @@ fn killed_s_server_is_truncation_for_our_client() {
 #[test]
 fn killed_s_client_is_truncation_for_our_server() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &[],
-        );
+        let (mut ours, mut client) = our_server_with_s_client(tls::p256_server_config(), &[]);
         client.feed(b"still here\n".to_vec());
         assert_eq!(ours.read_exact(11).unwrap(), b"still here\n");
         client.kill();
@@ -668,7 +644,7 @@ fn key_update_from_s_client(letter: &'static str, requested: bool) {
     bounded(move || {
         let msgs = MsgFile::new("sc");
         let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            tls::p256_server_config(),
             &["-msg", "-msgfile", &msgs.path()],
         );
         client.feed(b"before\n".to_vec());
@@ -712,7 +688,7 @@ fn key_update_requested_from_s_client_while_our_server_writes_4_mib() {
     bounded(|| {
         let msgs = MsgFile::new("sc-mid");
         let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            tls::p256_server_config(),
             &["-msg", "-msgfile", &msgs.path()],
         );
         let data = text(4 * MIB, 29);
@@ -787,7 +763,7 @@ fn key_update_requested_from_our_server_is_answered_by_s_client() {
     bounded(|| {
         let msgs = MsgFile::new("sc2");
         let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
+            tls::p256_server_config(),
             &["-msg", "-msgfile", &msgs.path()],
         );
         ours.send_all(b"one\n").unwrap();
@@ -874,10 +850,8 @@ fn s_client_key_share_for_its_first_group_is_taken_by_our_server() {
     bounded(|| {
         // s_client sends a share for P-384 only; our server prefers
         // X25519 but must take a group it has a share for (no HRR).
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &["-groups", "P-384:X25519"],
-        );
+        let (mut ours, mut client) =
+            our_server_with_s_client(tls::p256_server_config(), &["-groups", "P-384:X25519"]);
         assert_eq!(
             ours.conn.negotiated().unwrap().group,
             Some(NamedGroup::SECP384R1)
@@ -889,10 +863,8 @@ fn s_client_key_share_for_its_first_group_is_taken_by_our_server() {
 #[test]
 fn s_client_without_middlebox_compat_with_our_server() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &["-no_middlebox"],
-        );
+        let (mut ours, mut client) =
+            our_server_with_s_client(tls::p256_server_config(), &["-no_middlebox"]);
         talk_and_close_with_s_client(&mut ours, &mut client);
     });
 }
@@ -981,7 +953,7 @@ fn hello_retry_from_s_server_moves_our_client_to_p384() {
 #[test]
 fn hello_retry_from_our_server_moves_s_client_to_p384() {
     bounded(|| {
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.groups = &[NamedGroup::SECP384R1];
         // s_client sends a share for X25519, its first group.
         let (mut ours, mut client) = our_server_with_s_client(sc, &["-groups", "X25519:P-384"]);
@@ -1045,7 +1017,7 @@ fn our_client_resumes_with_s_server_ticket() {
 fn s_client_resumes_with_our_ticket() {
     bounded(|| {
         let sess = MsgFile::new("sess");
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[7; 32]).unwrap()]);
         let sc = leak(sc);
         let (mut ours, mut client) = our_server_with_s_client(*sc, &["-sess_out", &sess.path()]);
@@ -1083,10 +1055,8 @@ fn s_server_sending_512_byte_records_to_our_client() {
 #[test]
 fn s_client_sending_512_byte_records_to_our_server() {
     bounded(|| {
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &["-max_send_frag", "512"],
-        );
+        let (mut ours, mut client) =
+            our_server_with_s_client(tls::p256_server_config(), &["-max_send_frag", "512"]);
         let data = text(256 * 1024, 8);
         client.feed(data.clone());
         client.close_stdin();
@@ -1182,7 +1152,7 @@ fn our_server_with_a_1_kib_record_limit_and_s_client_sending_1_kib_records() {
         let (listener, port) = net::listener();
         let mut client = Openssl::s_client(port, &["-max_send_frag", "1024"]);
         let sock = net::accept(&listener, || client.alive());
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.record.recv_max_fragment_len = 1024;
         let recv = sc.record.recv_buffer_len();
         let conn = Connection::server(leak(sc), tls::now()).expect("server");
@@ -1244,10 +1214,8 @@ fn default_groups_both_ways(suite: &'static Suite) {
         echo_through_s_server(&mut ours, &server, b"defaults\n");
         close_with_s_server(&mut ours, &server);
 
-        let (mut ours, mut client) = our_server_with_s_client(
-            tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]),
-            &["-ciphersuites", name],
-        );
+        let (mut ours, mut client) =
+            our_server_with_s_client(tls::p256_server_config(), &["-ciphersuites", name]);
         assert_eq!(ours.conn.negotiated().unwrap().suite, suite.id);
         talk_and_close_with_s_client(&mut ours, &mut client);
     });

@@ -115,6 +115,20 @@ fn rustls_server_config(
     Arc::new(cfg)
 }
 
+/// A rustls server with the default provider and a P-256 key, no ALPN.
+fn default_rustls_server() -> rustls::Connection {
+    rustls_server(rustls_server_config(
+        provider(None, None),
+        KeyType::EcdsaP256,
+        &[],
+    ))
+}
+
+/// A rustls client with the default provider, no ALPN.
+fn default_rustls_client() -> rustls::Connection {
+    rustls_client(rustls_client_config(provider(None, None), &[]))
+}
+
 fn rustls_client(cfg: Arc<rustls::ClientConfig>) -> rustls::Connection {
     let name = ServerName::try_from("localhost").expect("name");
     rustls::ClientConnection::new(cfg, name)
@@ -509,7 +523,7 @@ fn alpn_our_server_picks_from_rustls_client_offer() {
             provider(None, None),
             &[b"h2", b"http/1.1"],
         ));
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.alpn = &[b"http/1.1", b"h2"];
         let mut m = Mem::new(our_server(sc), peer);
         run(&mut m, "handshake", Mem::handshake);
@@ -523,7 +537,7 @@ fn alpn_our_server_picks_from_rustls_client_offer() {
 fn alpn_without_common_protocol_is_refused_by_our_server() {
     bounded(|| {
         let peer = rustls_client(rustls_client_config(provider(None, None), &[b"h2"]));
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.alpn = &[b"http/1.1"];
         let mut m = Mem::new(our_server(sc), peer);
         match m.handshake() {
@@ -545,11 +559,7 @@ fn alpn_without_common_protocol_is_refused_by_our_server() {
 #[test]
 fn sni_from_our_client_reaches_rustls_server() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         let mut m = Mem::new(our_client(tls::client_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         let rustls::Connection::Server(server) = &m.peer else {
@@ -566,7 +576,7 @@ fn sni_from_rustls_client_selects_our_named_certificate() {
         let mut named = tls::certified(&creds::SERVER_ECDSA_P256);
         named.server_names = &["localhost"];
         let default = tls::certified(&creds::SERVER_ECDSA_P384);
-        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let peer = default_rustls_client();
         let mut m = Mem::new(our_server(tls::server_config(&[default, named])), peer);
         run(&mut m, "handshake", Mem::handshake);
         assert_eq!(m.ours.negotiated().unwrap().cert_index, Some(1));
@@ -616,7 +626,7 @@ fn hello_retry_from_our_server_moves_rustls_client_to_p384() {
             rustls_ring::kx_group::SECP384R1,
         ];
         let peer = rustls_client(rustls_client_config(Arc::new(p), &[]));
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.groups = &[NamedGroup::SECP384R1];
         let mut m = Mem::new(our_server(sc), peer);
         run(&mut m, "handshake", Mem::handshake);
@@ -694,7 +704,7 @@ fn our_client_resumes_with_rustls_server_ticket() {
 fn rustls_client_resumes_with_our_ticket() {
     bounded(|| {
         let client = rustls_client_config(provider(None, None), &[]);
-        let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P256)]);
+        let mut sc = tls::p256_server_config();
         sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
         let sc = leak(sc);
         let mut m = Mem::new(our_server(*sc), rustls_client(client.clone()));
@@ -721,7 +731,7 @@ fn rustls_client_resumes_with_our_ticket() {
 #[test]
 fn rustls_client_refusing_our_certificate_is_alert_received() {
     bounded(|| {
-        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let peer = default_rustls_client();
         let sc = tls::server_config(&[tls::certified(&creds::WRONG_NAME_ECDSA_P256)]);
         let mut m = Mem::new(our_server(sc), peer);
         match m.handshake() {
@@ -737,11 +747,7 @@ fn rustls_client_refusing_our_certificate_is_alert_received() {
 #[test]
 fn our_client_refusing_rustls_certificate_sends_bad_certificate() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         // Our client expects another name than the certificate's.
         let conn = Connection::client(leak(tls::client_config()), Some("example.com"), tls::now())
             .expect("client");
@@ -776,13 +782,8 @@ fn key_update_records(lengths: &[usize]) -> usize {
 #[test]
 fn key_update_from_rustls_in_the_middle_of_16_mib_is_answered() {
     bounded(|| {
-        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
-        let mut m = Mem::new(
-            our_server(tls::server_config(&[tls::certified(
-                &creds::SERVER_ECDSA_P256,
-            )])),
-            peer,
-        );
+        let peer = default_rustls_client();
+        let mut m = Mem::new(our_server(tls::p256_server_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         m.ours_sent.take();
         let data = text(SIXTEEN_MIB, 9);
@@ -803,11 +804,7 @@ fn key_update_from_rustls_in_the_middle_of_16_mib_is_answered() {
 #[test]
 fn key_update_from_us_in_the_middle_of_16_mib_is_answered_by_rustls() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         let mut m = Mem::new(our_client(tls::client_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         let data = text(SIXTEEN_MIB, 10);
@@ -829,11 +826,7 @@ fn key_update_from_us_in_the_middle_of_16_mib_is_answered_by_rustls() {
 #[test]
 fn key_update_from_rustls_while_we_write_16_mib_is_answered_between_records() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         let mut m = Mem::new(our_client(tls::client_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         m.ours_sent.take();
@@ -899,7 +892,7 @@ fn padded_records_from_us_are_read_by_rustls_both_ways() {
 
             let mut sc = tls::server_config(&[tls::certified(&creds::SERVER_ECDSA_P384)]);
             sc.record.padding = padding;
-            let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+            let peer = default_rustls_client();
             let mut m = Mem::new(our_server(sc), peer);
             run(&mut m, "handshake", Mem::handshake);
             run(&mut m, "to rustls", |m| {
@@ -916,11 +909,7 @@ fn padded_records_from_us_are_read_by_rustls_both_ways() {
 #[test]
 fn close_notify_from_us_then_rustls() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         let mut m = Mem::new(our_client(tls::client_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         run(&mut m, "to rustls", |m| m.ours_to_peer(b"bye", |_| {}));
@@ -931,7 +920,7 @@ fn close_notify_from_us_then_rustls() {
 #[test]
 fn close_notify_from_rustls_then_us() {
     bounded(|| {
-        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let peer = default_rustls_client();
         let mut m = Mem::new(
             our_server(tls::server_config(&[tls::certified(
                 &creds::SERVER_RSA_2048,
@@ -947,11 +936,7 @@ fn close_notify_from_rustls_then_us() {
 #[test]
 fn end_of_stream_without_close_notify_from_rustls_is_truncation() {
     bounded(|| {
-        let peer = rustls_server(rustls_server_config(
-            provider(None, None),
-            KeyType::EcdsaP256,
-            &[],
-        ));
+        let peer = default_rustls_server();
         let mut m = Mem::new(our_client(tls::client_config()), peer);
         run(&mut m, "handshake", Mem::handshake);
         run(&mut m, "from rustls", |m| {
@@ -1099,7 +1084,7 @@ fn one_byte_at_a_time_each_way_for_every_key_type() {
             });
             run(&mut m, "close", Mem::close_ours_first);
 
-            let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+            let peer = default_rustls_client();
             let mut m = Mem::new(
                 our_server(tls::server_config(&[tls::certified(key.credential())])),
                 peer,
@@ -1209,7 +1194,7 @@ fn rustls_client_certificate_to_our_server_requiring_one() {
 #[test]
 fn rustls_client_without_a_certificate_is_refused_with_certificate_required() {
     bounded(|| {
-        let peer = rustls_client(rustls_client_config(provider(None, None), &[]));
+        let peer = default_rustls_client();
         let mut m = Mem::new(our_mtls_server(), peer);
         match m.handshake() {
             Err(Failure::Ours(e)) => assert_eq!(

@@ -7,14 +7,13 @@ mod common;
 
 use std::sync::Mutex;
 
-use common::tls::{certified, client_config, complete, outcome, server_config, side};
+use common::tls::{client_config, complete, outcome, p256_server_config, side};
 use common::{transfer_all, Side};
 use rustls_pki_types::UnixTime;
 use tlspair::handshake::ticket::{
     NewTicket, ResumptionTicket, StoredTicket, TicketKey, TicketSink,
 };
 use tlspair::handshake::{ClientConfig, ServerConfig};
-use tlspair::test_credentials as creds;
 use tlspair::wire::NamedGroup;
 use tlspair::{AlertDescription as AD, Connection, Error, Status};
 
@@ -47,7 +46,7 @@ fn leak<T>(t: T) -> &'static T {
 }
 
 fn server(keys: &'static [TicketKey]) -> &'static ServerConfig<'static> {
-    let mut sc = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut sc = p256_server_config();
     sc.ticket_keys = keys;
     leak(sc)
 }

@@ -23,13 +23,12 @@ use common::tls::Lines;
 
 use core::cell::UnsafeCell;
 
-use common::tls::{certified, server_config};
+use common::tls::p256_server_config;
 use ring::test::rand::FixedSliceSequenceRandom;
 use tlspair::handshake::messages::split_message;
 use tlspair::key_schedule::{Secret, Transcript};
 use tlspair::record::protect::RecordKey;
 use tlspair::record::{Header, HEADER_LEN};
-use tlspair::test_credentials as creds;
 use tlspair::wire::HandshakeType;
 use tlspair::{Buffers, Connection, ContentType, Status, TLS13_AES_128_GCM_SHA256 as SUITE};
 
@@ -54,7 +53,7 @@ fn server_answers_the_trace_client_hello() {
             current: UnsafeCell::new(0),
         }));
     let log: &'static Lines = Box::leak(Box::default());
-    let mut config = server_config(&[certified(&creds::SERVER_ECDSA_P256)]);
+    let mut config = p256_server_config();
     config.rng = rng;
     config.key_log = Some(log);
     let config: &'static _ = Box::leak(Box::new(config));

@@ -69,6 +69,11 @@ pub fn server_config(certs: &[CertifiedKey<'static>]) -> ServerConfig<'static> {
     ServerConfig::new(leak(certs.to_vec()).as_slice(), rng())
 }
 
+/// A server with the test P-256 ECDSA credential, the usual peer.
+pub fn p256_server_config() -> ServerConfig<'static> {
+    server_config(&[certified(&creds::SERVER_ECDSA_P256)])
+}
+
 pub fn side(conn: Connection<'static>) -> Side {
     Side {
         conn,
