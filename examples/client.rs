@@ -197,24 +197,14 @@ impl From<String> for Failure {
     }
 }
 
-fn main() -> ExitCode {
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("client: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(line)) => {
-            eprintln!("client: {line}");
-            ExitCode::FAILURE
-        }
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
+}
+
+fn main() -> ExitCode {
+    common::main("client", USAGE, parse_args(), run)
 }
 
 fn run(o: &Options) -> Result<(), Failure> {

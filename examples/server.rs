@@ -103,23 +103,7 @@ fn parse_args() -> Result<Options, String> {
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("server: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main("server", USAGE, parse_args(), run)
 }
 
 /// A certificate chain and key this program owns. Every chain serves any

@@ -1,5 +1,6 @@
 //! What the `client` and `server` programs share: PEM files, command-line
-//! arguments, hex, and the one-line description of a negotiated session.
+//! arguments, hex, the one-line description of a negotiated session, and
+//! the shape of `main`.
 
 // Each program uses its own part of this module.
 #![allow(dead_code)]
@@ -128,4 +129,32 @@ pub fn would_block(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
     )
+}
+
+/// The body of `main`: parses the arguments (an error prints it, if any,
+/// and `usage`, and exits 2), runs, and prints a failure as one line
+/// prefixed by the program's `name` (exit 1).
+pub fn main<O, E: std::fmt::Display>(
+    name: &str,
+    usage: &str,
+    parsed: Result<O, String>,
+    run: impl FnOnce(&O) -> Result<(), E>,
+) -> std::process::ExitCode {
+    let opts = match parsed {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("{name}: {e}");
+            }
+            eprintln!("{usage}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
