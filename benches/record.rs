@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{paired, paired_pass_wanted, RingRecord, Variant};
+use common::{paired, paired_pass_wanted, timed, RingRecord, Variant};
 use criterion::{criterion_group, BenchmarkGroup, Criterion, Throughput};
 use ring::aead;
 use tlspair::key_schedule::hkdf_expand_label;
@@ -117,17 +117,6 @@ fn ring_record(suite: &'static Suite, payload: &[u8]) -> RingRecord {
     let key = &mut key[..alg.key_len()];
     hkdf_expand_label(&prk, b"key", &[], key).expect("key derivation");
     RingRecord::with_key(aead::UnboundKey::new(alg, key).expect("ring key"), payload)
-}
-
-/// Times `iters` rounds of `round` on state built by `setup` outside the
-/// timed region.
-fn timed<T>(iters: u64, setup: impl FnOnce() -> T, mut round: impl FnMut(&mut T)) -> Duration {
-    let mut state = setup();
-    let start = Instant::now();
-    for _ in 0..iters {
-        round(&mut state);
-    }
-    start.elapsed()
 }
 
 fn bench_size(

@@ -37,7 +37,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    paired, paired_pass_wanted, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
+    paired, paired_pass_wanted, timed, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
     Transport, UnbufferedTransfer, Variant,
 };
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
@@ -58,15 +58,6 @@ const OURS: [(&str, Read, Transport); 4] = [
 
 fn group_name(write: usize) -> String {
     format!("transfer/{write}")
-}
-
-fn timed<T>(iters: u64, setup: impl FnOnce() -> T, mut round: impl FnMut(&mut T)) -> Duration {
-    let mut state = setup();
-    let start = Instant::now();
-    for _ in 0..iters {
-        round(&mut state);
-    }
-    start.elapsed()
 }
 
 fn bench_write(

@@ -869,3 +869,18 @@ pub fn paired_pass_wanted() -> bool {
         _ => false,
     }
 }
+
+/// Times `iters` rounds of `round` on state built by `setup` outside the
+/// timed region.
+pub fn timed<T>(
+    iters: u64,
+    setup: impl FnOnce() -> T,
+    mut round: impl FnMut(&mut T),
+) -> std::time::Duration {
+    let mut state = setup();
+    let start = std::time::Instant::now();
+    for _ in 0..iters {
+        round(&mut state);
+    }
+    start.elapsed()
+}
