@@ -509,7 +509,8 @@ fn message_seeds(root: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
                     HandshakeType::NEW_SESSION_TICKET => Parser::NewSessionTicket,
                     _ => Parser::SplitMessage,
                 };
-                let name = format!("{}-{side}-{i}-{}", rec.name, parser_name(parser));
+                // The directory names the parser.
+                let name = format!("{}-{side}-{i}", rec.name);
                 if parser == Parser::SplitMessage {
                     put(name, parser, message)?;
                 } else {
@@ -518,11 +519,7 @@ fn message_seeds(root: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
                 if ty == HandshakeType::CLIENT_HELLO {
                     let ch = ClientHello::parse(body).expect("recorded ClientHello parses");
                     if let Some(psk) = ch.ext.pre_shared_key {
-                        put(
-                            format!("{}-{side}-{i}-psks", rec.name),
-                            Parser::OfferedPsks,
-                            psk,
-                        )?;
+                        put(format!("{}-{side}-{i}", rec.name), Parser::OfferedPsks, psk)?;
                     }
                 }
             }
@@ -557,18 +554,6 @@ fn message_seeds(root: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
         &[40, 0, 3, b'a', b'b', b'c', 1, 0, 2, 7, 7, 2, 0, 0, 1, 9],
     )?;
     Ok(())
-}
-
-fn parser_name(p: Parser) -> String {
-    let debug = format!("{p:?}");
-    let mut out = String::new();
-    for (i, ch) in debug.chars().enumerate() {
-        if ch.is_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(ch.to_ascii_lowercase());
-    }
-    out
 }
 
 /// Pseudo-random inputs of several lengths: `arbitrary` reads any bytes as
