@@ -243,18 +243,13 @@ impl Server {
                 assert_eq!(self.conn.error(), Some(e), "returned error not recorded");
             }
         }
-        if self.closed {
-            assert_eq!(result, Ok(Status::Closed), "Closed is not sticky");
-        }
-
-        // Errors are sticky.
-        if let Some(e) = error_before {
-            assert_eq!(result, Err(e), "call after {e:?}");
-        }
-        if let Some(e) = self.error {
-            assert_eq!(self.conn.error(), Some(e), "error changed");
-        }
-        self.error = self.conn.error();
+        tlspair_fuzz::check_sticky(
+            &self.conn,
+            result,
+            self.closed,
+            error_before,
+            &mut self.error,
+        );
 
         // The send buffer gains KeyUpdate replies, and one alert record,
         // once, only for an error that has one. 24 is no multiple of 27, so

@@ -414,16 +414,13 @@ impl<'a> Driver<'a> {
                 }
             }
         }
-        if self.closed {
-            assert_eq!(result, Ok(Status::Closed), "Closed is not sticky");
-        }
-        if let Some(e) = error_before {
-            assert_eq!(result, Err(e), "call after {e:?}");
-        }
-        if let Some(e) = self.error {
-            assert_eq!(self.conn.error(), Some(e), "error changed");
-        }
-        self.error = self.conn.error();
+        crate::check_sticky(
+            &self.conn,
+            result,
+            self.closed,
+            error_before,
+            &mut self.error,
+        );
         if !self.conn.is_handshaking() && self.error.is_none() {
             assert!(
                 self.conn.negotiated().is_some(),

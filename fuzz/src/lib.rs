@@ -30,7 +30,7 @@ pub mod session;
 
 use tlspair::record::protect::RecordKey;
 use tlspair::record::{max_record_len, HEADER_LEN, MAX_PLAINTEXT, MAX_RECORD_LEN, TAG_LEN};
-use tlspair::{ContentType, Suite, ALL_SUITES};
+use tlspair::{Connection, ContentType, Error, Status, Suite, ALL_SUITES};
 
 /// Traffic secret of the client-to-server direction of raw inputs. Fixed,
 /// so the records in raw seeds stay valid.
@@ -305,4 +305,28 @@ impl Expected {
         }
         key_update && self.handshake.is_empty()
     }
+}
+
+/// The stickiness every driver checks after a call that returned
+/// `result`: after `Closed` every call returns `Closed`; after an error
+/// (`before`, the connection's error before the call) every call returns
+/// it; the error the connection records (`recorded`, as of the previous
+/// call, updated here) never changes once set.
+pub fn check_sticky(
+    conn: &Connection<'_>,
+    result: Result<Status<usize>, Error>,
+    closed: bool,
+    before: Option<Error>,
+    recorded: &mut Option<Error>,
+) {
+    if closed {
+        assert_eq!(result, Ok(Status::Closed), "Closed is not sticky");
+    }
+    if let Some(e) = before {
+        assert_eq!(result, Err(e), "call after {e:?}");
+    }
+    if let Some(e) = *recorded {
+        assert_eq!(conn.error(), Some(e), "error changed");
+    }
+    *recorded = conn.error();
 }
