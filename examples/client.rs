@@ -124,19 +124,24 @@ struct SavedTicket {
     lifetime: u32,
     age_add: u32,
     received_at: u64,
+    server_name: Option<String>,
+    peer_cert_sha256: Option<[u8; 32]>,
 }
 
 impl SavedTicket {
     fn save(t: &NewTicket<'_>, now: UnixTime, path: &str) -> io::Result<()> {
         let text = format!(
             "# tlspair session ticket: a resumption secret, keep private\n\
-             suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n",
+             suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
+             server_name {}\npeer_cert_sha256 {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
             now.as_secs(),
             hex(t.psk),
             hex(t.ticket),
+            t.server_name.unwrap_or(""),
+            t.peer_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
         );
         std::fs::write(path, text)
     }
@@ -158,6 +163,15 @@ impl SavedTicket {
             received_at: field("received_at")?
                 .parse()
                 .map_err(|_| bad("received_at"))?,
+            server_name: Some(field("server_name")?.to_owned()).filter(|n| !n.is_empty()),
+            peer_cert_sha256: match field("peer_cert_sha256")? {
+                "" => None,
+                h => Some(
+                    unhex(h)
+                        .and_then(|v| v.try_into().ok())
+                        .ok_or_else(|| bad("peer_cert_sha256"))?,
+                ),
+            },
         })
     }
 
@@ -169,6 +183,8 @@ impl SavedTicket {
             lifetime: self.lifetime,
             age_add: self.age_add,
             received_at: UnixTime::since_unix_epoch(Duration::from_secs(self.received_at)),
+            server_name: self.server_name.as_deref(),
+            peer_cert_sha256: self.peer_cert_sha256,
         }
     }
 }

@@ -10,7 +10,9 @@
 //! - a local limit ended the connection ([`Error::KeyExhausted`]): dead, a
 //!   close_notify is sent with the last sequence number kept for it;
 //! - the caller misused the API ([`Error::Misuse`]): nothing happened, nothing
-//!   was lost, the connection carries on and the call can be corrected.
+//!   was lost, the connection carries on and the call can be corrected;
+//!   where a misuse is only found inside a handshake step that cannot be
+//!   undone, it ends the connection as [`Error::Aborted`].
 //!
 //! Every error except `Misuse` is sticky: once returned, every later call
 //! returns it again and emits nothing new.
@@ -41,6 +43,10 @@ pub enum Error {
     /// The engine broke one of its own invariants (a bug); `internal_error`
     /// is sent.
     Internal(&'static str),
+    /// A call was invalid at a point the handshake could not come back
+    /// from (a step had consumed its state): unlike [`Error::Misuse`] this
+    /// is fatal and sticky, and `internal_error` is sent.
+    Aborted(Misuse),
     /// We refused the peer's certificate or CertificateVerify; the alert
     /// [`CertificateError::alert`](crate::verify::CertificateError::alert)
     /// names is sent.
@@ -115,6 +121,9 @@ pub enum PeerMisbehaved {
     UnsolicitedExtension(ExtensionType),
     /// A required extension is missing (`missing_extension`).
     MissingExtension(ExtensionType),
+    /// The server_name is not a host name: LDH labels, no trailing dot
+    /// (`unrecognized_name`, RFC 6066 §3).
+    BadServerName,
     /// The peer's Finished did not verify (`decrypt_error`).
     BadFinished,
     /// A PSK binder did not verify (`decrypt_error`, RFC 8446 §4.2.11).
@@ -180,6 +189,9 @@ pub enum Misuse {
     NoReservation,
     /// A configuration value was out of range.
     BadConfig(&'static str),
+    /// A resumption ticket offered to another server name than the one it
+    /// was issued for (RFC 8446 §4.6.1).
+    TicketForAnotherServer,
 }
 
 impl Error {
@@ -216,20 +228,21 @@ impl Error {
                 | PeerMisbehaved::DuplicateExtension(_)
                 | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
                 PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
+                PeerMisbehaved::BadServerName => AlertDescription::UNRECOGNIZED_NAME,
                 PeerMisbehaved::MissingExtension(_) => AlertDescription::MISSING_EXTENSION,
                 PeerMisbehaved::BadFinished | PeerMisbehaved::BadBinder => {
                     AlertDescription::DECRYPT_ERROR
                 }
             }),
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
-            Self::Internal(_) => Some(AlertDescription::INTERNAL_ERROR),
+            Self::Internal(_) | Self::Aborted(_) => Some(AlertDescription::INTERNAL_ERROR),
             Self::Certificate(c) => Some(c.alert()),
             Self::AlertReceived(_) | Self::Truncated | Self::Misuse(_) => None,
         }
     }
 
     /// Whether the connection is dead after this error (everything but
-    /// [`Error::Misuse`]).
+    /// [`Error::Misuse`]): exactly when the next call returns it again.
     pub fn is_fatal(&self) -> bool {
         !matches!(self, Self::Misuse(_))
     }
@@ -276,6 +289,7 @@ impl core::fmt::Display for Error {
             Self::KeyExhausted => return f.write_str("sending key exhausted; connection closed"),
             Self::Misuse(m) => return write!(f, "invalid call: {m:?}"),
             Self::Internal(what) => write!(f, "internal error: {what}")?,
+            Self::Aborted(m) => write!(f, "handshake aborted on an invalid call: {m:?}")?,
             Self::Certificate(c) => write!(f, "peer authentication failed: {c}")?,
         }
         match self.alert() {

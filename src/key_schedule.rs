@@ -2,9 +2,16 @@
 //!
 //! Secrets are kept as bytes ([`Secret`], 49 bytes) rather than as ring's
 //! `hkdf::Prk` (176 bytes); each stage of the schedule is its own type and
-//! consumes the previous one.
+//! consumes the previous one. Every [`Secret`] is wiped when dropped.
+//!
+//! Every derivation returns a `Result`: HKDF-Expand-Label refuses labels
+//! over 249 bytes, contexts over 255 and outputs over 255 hash lengths, and
+//! no such refusal may turn into a secret of zeros.
 
 use ring::{digest, hkdf, hmac};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::Error;
 
 use crate::record::suite::Suite;
 
@@ -53,12 +60,30 @@ pub fn hkdf_expand_label(
 }
 
 /// A traffic secret: a hash-length byte string, kept as bytes rather than as
-/// ring's larger `Prk` so an established connection stays small.
-#[derive(Clone)]
+/// ring's larger `Prk` so an established connection stays small. Not
+/// `Clone`: a secret is derived, used and wiped, never copied by accident.
 pub struct Secret {
     bytes: [u8; MAX_HASH_LEN],
     len: u8,
 }
+
+impl Zeroize for Secret {
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        self.len.zeroize();
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Secret {}
+
+/// The error of a derivation that cannot fail with the labels of RFC 8446.
+const DERIVATION: Error = Error::Internal("key derivation");
 
 impl Secret {
     /// Copies `bytes` (32 or 48 bytes for the supported suites). `None` if it
@@ -75,6 +100,15 @@ impl Secret {
     /// The secret's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// A second copy, for the rare owner that must keep its own (a stored
+    /// ticket's embedder may copy it). Each copy wipes itself.
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            bytes: self.bytes,
+            len: self.len,
+        }
     }
 
     /// This secret as an HKDF pseudorandom key for `alg`.
@@ -124,26 +158,35 @@ impl Transcript {
     pub fn restart_with_message_hash(&mut self, suite: &Suite) {
         let hash = self.current();
         self.ctx = digest::Context::new(suite.hash);
-        let len = u8::try_from(hash.len).unwrap_or(0);
-        self.ctx.update(&[254, 0, 0, len]);
+        self.ctx.update(&[254, 0, 0, hash.len]);
         self.ctx.update(hash.as_bytes());
     }
 }
 
-/// A hash value, at most [`MAX_HASH_LEN`] bytes.
+/// A hash value, at most [`MAX_HASH_LEN`] bytes. (Transcript hashes and
+/// Finished MACs, which go on the wire: not secret.)
 #[derive(Clone, Copy)]
 pub struct Hash {
     bytes: [u8; MAX_HASH_LEN],
-    len: usize,
+    len: u8,
 }
 
 impl Hash {
-    fn from_digest(d: digest::Digest) -> Self {
+    /// Copies `src`, cut to [`MAX_HASH_LEN`] (every hash here is 32 or 48
+    /// bytes).
+    fn from_bytes(src: &[u8]) -> Self {
         let mut bytes = [0u8; MAX_HASH_LEN];
-        let src = d.as_ref();
         let len = src.len().min(MAX_HASH_LEN);
         crate::codec::copy_prefix(&mut bytes, src, len);
-        Self { bytes, len }
+        // `len <= MAX_HASH_LEN < 256`.
+        Self {
+            bytes,
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+        }
+    }
+
+    fn from_digest(d: digest::Digest) -> Self {
+        Self::from_bytes(d.as_ref())
     }
 
     /// The hash of `data` under `suite`'s hash.
@@ -153,18 +196,12 @@ impl Hash {
 
     /// The hash of the empty string under `suite`'s hash.
     pub fn empty(suite: &Suite) -> Self {
-        let src = fixed(suite).empty;
-        let mut bytes = [0u8; MAX_HASH_LEN];
-        crate::codec::copy_prefix(&mut bytes, src, src.len());
-        Self {
-            bytes,
-            len: src.len(),
-        }
+        Self::from_bytes(fixed(suite).empty)
     }
 
     /// The hash bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
 }
 
@@ -234,76 +271,87 @@ fn fixed(suite: &Suite) -> &'static Fixed {
 }
 
 /// Derive-Secret / HKDF-Expand-Label from an already keyed `prk`, so one
-/// secret keys HMAC once for all its labels.
-fn expand_prk(prk: &hkdf::Prk, suite: &Suite, label: &[u8], context: &[u8]) -> Secret {
-    let mut out = Secret::zero(suite);
-    let len = suite.hash_len.min(MAX_HASH_LEN);
-    let dst = out.bytes.get_mut(..len).unwrap_or(&mut []);
-    // Cannot fail: hash-length output and RFC labels are in range.
-    let _ = hkdf_expand_label(prk, label, context, dst);
-    out
+/// secret keys HMAC once for all its labels. Fails (rather than give a
+/// secret of zeros) when HKDF-Expand-Label refuses `label` or `context`.
+fn expand_prk(
+    prk: &hkdf::Prk,
+    suite: &Suite,
+    label: &[u8],
+    context: &[u8],
+) -> Result<Secret, Error> {
+    let mut out = Secret::zero(suite)?;
+    let len = usize::from(out.len);
+    let dst = out.bytes.get_mut(..len).ok_or(DERIVATION)?;
+    hkdf_expand_label(prk, label, context, dst).map_err(|_| DERIVATION)?;
+    Ok(out)
 }
 
 /// HKDF-Extract(salt, ikm), returning the PRK as bytes: it is
 /// HMAC-Hash(salt, ikm) (RFC 5869 §2.2). ring's `Prk` hides its bytes, and
 /// the engine keeps secrets as bytes to stay small.
-fn extract(suite: &Suite, salt: &[u8], ikm: &[u8]) -> Secret {
+fn extract(suite: &Suite, salt: &[u8], ikm: &[u8]) -> Result<Secret, Error> {
     let tag = hmac::sign(&hmac::Key::new(suite.hmac, salt), ikm);
-    Secret::new(tag.as_ref()).unwrap_or_else(|| Secret::zero(suite))
+    Secret::new(tag.as_ref()).ok_or(DERIVATION)
 }
 
 impl Secret {
     /// A hash-length run of zeros.
-    pub(crate) fn zero(suite: &Suite) -> Self {
-        Self {
-            bytes: [0; MAX_HASH_LEN],
-            len: u8::try_from(suite.hash_len).unwrap_or(0),
-        }
+    pub(crate) fn zero(suite: &Suite) -> Result<Self, Error> {
+        Self::new([0; MAX_HASH_LEN].get(..suite.hash_len).ok_or(DERIVATION)?).ok_or(DERIVATION)
     }
 
     /// Derive-Secret(self, label, transcript_hash) (RFC 8446 §7.1).
-    pub fn derive(&self, suite: &Suite, label: &[u8], hash: &Hash) -> Secret {
+    pub fn derive(&self, suite: &Suite, label: &[u8], hash: &Hash) -> Result<Secret, Error> {
         self.expand(suite, label, hash.as_bytes())
     }
 
-    /// HKDF-Expand-Label(self, label, context, Hash.length).
-    pub fn expand(&self, suite: &Suite, label: &[u8], context: &[u8]) -> Secret {
+    /// HKDF-Expand-Label(self, label, context, Hash.length). Fails for a
+    /// label over 249 bytes or a context over 255.
+    pub fn expand(&self, suite: &Suite, label: &[u8], context: &[u8]) -> Result<Secret, Error> {
         expand_prk(&self.prk(suite.hkdf), suite, label, context)
     }
 
     /// The next traffic secret on KeyUpdate (RFC 8446 §7.2).
-    pub fn next_traffic_secret(&self, suite: &Suite) -> Secret {
+    pub fn next_traffic_secret(&self, suite: &Suite) -> Result<Secret, Error> {
         self.expand(suite, b"traffic upd", &[])
+    }
+
+    /// finished_key = HKDF-Expand-Label(self, "finished", "", Hash.length)
+    /// (RFC 8446 §4.4.4).
+    pub fn finished_key(&self, suite: &Suite) -> Result<Secret, Error> {
+        self.expand(suite, b"finished", &[])
+    }
+
+    /// HMAC(self, hash): verify_data when `self` is a finished key.
+    pub fn hmac(&self, suite: &Suite, hash: &Hash) -> Hash {
+        let tag = hmac::sign(
+            &hmac::Key::new(suite.hmac, self.as_bytes()),
+            hash.as_bytes(),
+        );
+        Hash::from_bytes(tag.as_ref())
     }
 
     /// verify_data of a Finished message keyed by this traffic secret over
     /// `hash` (RFC 8446 §4.4.4).
-    pub fn finished_mac(&self, suite: &Suite, hash: &Hash) -> Hash {
-        let finished_key = self.expand(suite, b"finished", &[]);
-        let tag = hmac::sign(
-            &hmac::Key::new(suite.hmac, finished_key.as_bytes()),
-            hash.as_bytes(),
-        );
-        let mut out = Hash {
-            bytes: [0; MAX_HASH_LEN],
-            len: 0,
-        };
-        let t = tag.as_ref();
-        out.len = t.len().min(MAX_HASH_LEN);
-        crate::codec::copy_prefix(&mut out.bytes, t, out.len);
-        out
+    pub fn finished_mac(&self, suite: &Suite, hash: &Hash) -> Result<Hash, Error> {
+        Ok(self.finished_key(suite)?.hmac(suite, hash))
     }
 
     /// Checks `verify_data` against this secret's Finished MAC, in constant
     /// time (ring's HMAC verification).
-    pub fn verify_finished(&self, suite: &Suite, hash: &Hash, verify_data: &[u8]) -> bool {
-        let finished_key = self.expand(suite, b"finished", &[]);
-        hmac::verify(
+    pub fn verify_finished(
+        &self,
+        suite: &Suite,
+        hash: &Hash,
+        verify_data: &[u8],
+    ) -> Result<bool, Error> {
+        let finished_key = self.finished_key(suite)?;
+        Ok(hmac::verify(
             &hmac::Key::new(suite.hmac, finished_key.as_bytes()),
             hash.as_bytes(),
             verify_data,
         )
-        .is_ok()
+        .is_ok())
     }
 }
 
@@ -311,86 +359,105 @@ impl Secret {
 /// (RFC 8446 §7.1). A PSK binder is its Finished-style MAC
 /// ([`Secret::finished_mac`]) over the transcript hash of the ClientHello
 /// cut before its binder list.
-pub fn binder_key(suite: &Suite, psk: &[u8]) -> Secret {
-    EarlySecret::new(suite, Some(psk))
+pub fn binder_key(suite: &Suite, psk: &[u8]) -> Result<Secret, Error> {
+    EarlySecret::new(suite, Some(psk))?
         .secret()
         .derive(suite, b"res binder", &Hash::empty(suite))
 }
 
 /// The TLS 1.3 key schedule (RFC 8446 §7.1), one stage at a time. Each
 /// stage consumes the previous one, so a secret cannot be used out of order.
-pub struct EarlySecret(Secret);
+pub struct EarlySecret {
+    secret: Secret,
+    /// Made without a PSK: the schedule's fixed values apply.
+    fixed: bool,
+}
 /// See [`EarlySecret`].
 pub struct HandshakeSecret(Secret);
 /// See [`EarlySecret`].
 pub struct MasterSecret(Secret);
 
 impl EarlySecret {
-    /// Early Secret = HKDF-Extract(0, PSK), with an all-zero PSK when none.
-    pub fn new(suite: &Suite, psk: Option<&[u8]>) -> Self {
-        let zeros = Secret::zero(suite);
-        Self(extract(
-            suite,
-            zeros.as_bytes(),
-            psk.unwrap_or(zeros.as_bytes()),
-        ))
+    /// Early Secret = HKDF-Extract(0, PSK), with an all-zero PSK when none
+    /// (whose result is a constant of the hash).
+    pub fn new(suite: &Suite, psk: Option<&[u8]>) -> Result<Self, Error> {
+        Ok(match psk {
+            Some(psk) => Self {
+                secret: extract(suite, Secret::zero(suite)?.as_bytes(), psk)?,
+                fixed: false,
+            },
+            None => Self {
+                secret: Secret::new(fixed(suite).early).ok_or(DERIVATION)?,
+                fixed: true,
+            },
+        })
     }
 
     /// The early secret's bytes (binder and 0-RTT keys derive from it).
     pub fn secret(&self) -> &Secret {
-        &self.0
+        &self.secret
     }
 
     /// Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
-    pub fn into_handshake(self, suite: &Suite, shared: &[u8]) -> HandshakeSecret {
-        let fixed = fixed(suite);
-        let salt = if self.0.as_bytes() == fixed.early {
-            Secret::new(fixed.derived).unwrap_or_else(|| Secret::zero(suite))
+    pub fn into_handshake(self, suite: &Suite, shared: &[u8]) -> Result<HandshakeSecret, Error> {
+        // Without a PSK the salt is a constant too: no secret is compared
+        // to find that out.
+        let salt = if self.fixed {
+            Secret::new(fixed(suite).derived).ok_or(DERIVATION)?
         } else {
-            self.0.derive(suite, b"derived", &Hash::empty(suite))
+            self.secret.derive(suite, b"derived", &Hash::empty(suite))?
         };
-        HandshakeSecret(extract(suite, salt.as_bytes(), shared))
+        Ok(HandshakeSecret(extract(suite, salt.as_bytes(), shared)?))
     }
 }
 
 impl HandshakeSecret {
     /// client_handshake_traffic_secret and server_handshake_traffic_secret
     /// over the transcript through ServerHello.
-    pub fn traffic_secrets(&self, suite: &Suite, hash: &Hash) -> (Secret, Secret) {
+    pub fn traffic_secrets(&self, suite: &Suite, hash: &Hash) -> Result<(Secret, Secret), Error> {
         let prk = self.0.prk(suite.hkdf);
-        (
-            expand_prk(&prk, suite, b"c hs traffic", hash.as_bytes()),
-            expand_prk(&prk, suite, b"s hs traffic", hash.as_bytes()),
-        )
+        Ok((
+            expand_prk(&prk, suite, b"c hs traffic", hash.as_bytes())?,
+            expand_prk(&prk, suite, b"s hs traffic", hash.as_bytes())?,
+        ))
     }
 
     /// Master Secret = HKDF-Extract(Derive-Secret(., "derived", ""), 0).
-    pub fn into_master(self, suite: &Suite) -> MasterSecret {
-        let salt = self.0.derive(suite, b"derived", &Hash::empty(suite));
-        let zeros = Secret::zero(suite);
-        MasterSecret(extract(suite, salt.as_bytes(), zeros.as_bytes()))
+    pub fn into_master(self, suite: &Suite) -> Result<MasterSecret, Error> {
+        let salt = self.0.derive(suite, b"derived", &Hash::empty(suite))?;
+        let zeros = Secret::zero(suite)?;
+        Ok(MasterSecret(extract(
+            suite,
+            salt.as_bytes(),
+            zeros.as_bytes(),
+        )?))
     }
 }
 
 impl MasterSecret {
     /// client_application_traffic_secret_0, server_application_traffic_secret_0
     /// and exporter_master_secret over the transcript through server Finished.
-    pub fn application_secrets(&self, suite: &Suite, hash: &Hash) -> (Secret, Secret, Secret) {
+    pub fn application_secrets(
+        &self,
+        suite: &Suite,
+        hash: &Hash,
+    ) -> Result<(Secret, Secret, Secret), Error> {
         let prk = self.0.prk(suite.hkdf);
-        (
-            expand_prk(&prk, suite, b"c ap traffic", hash.as_bytes()),
-            expand_prk(&prk, suite, b"s ap traffic", hash.as_bytes()),
-            expand_prk(&prk, suite, b"exp master", hash.as_bytes()),
-        )
+        Ok((
+            expand_prk(&prk, suite, b"c ap traffic", hash.as_bytes())?,
+            expand_prk(&prk, suite, b"s ap traffic", hash.as_bytes())?,
+            expand_prk(&prk, suite, b"exp master", hash.as_bytes())?,
+        ))
     }
 
     /// resumption_master_secret over the transcript through client Finished.
-    pub fn resumption_secret(&self, suite: &Suite, hash: &Hash) -> Secret {
+    pub fn resumption_secret(&self, suite: &Suite, hash: &Hash) -> Result<Secret, Error> {
         self.0.derive(suite, b"res master", hash)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::record::suite::{TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384};
@@ -400,11 +467,29 @@ mod tests {
         for suite in [&TLS13_AES_128_GCM_SHA256, &TLS13_AES_256_GCM_SHA384] {
             let f = fixed(suite);
             assert_eq!(f.empty, digest::digest(suite.hash, b"").as_ref());
-            let zeros = Secret::zero(suite);
-            let early = extract(suite, zeros.as_bytes(), zeros.as_bytes());
+            let zeros = Secret::zero(suite).unwrap();
+            let early = extract(suite, zeros.as_bytes(), zeros.as_bytes()).unwrap();
             assert_eq!(f.early, early.as_bytes());
             let hash = Hash::from_digest(digest::digest(suite.hash, b""));
-            assert_eq!(f.derived, early.derive(suite, b"derived", &hash).as_bytes());
+            let derived = early.derive(suite, b"derived", &hash).unwrap();
+            assert_eq!(f.derived, derived.as_bytes());
         }
+    }
+
+    #[test]
+    fn a_refused_label_is_an_error_not_a_secret() {
+        let suite = &TLS13_AES_128_GCM_SHA256;
+        let s = Secret::new(&[7; 32]).unwrap();
+        assert!(s.expand(suite, &[b'x'; 243], &[]).is_ok());
+        assert_eq!(s.expand(suite, &[b'x'; 250], &[]).err(), Some(DERIVATION));
+        assert_eq!(s.expand(suite, b"l", &[0; 256]).err(), Some(DERIVATION));
+    }
+
+    #[test]
+    fn a_secret_wipes_itself() {
+        let mut s = Secret::new(&[7; 48]).unwrap();
+        s.zeroize();
+        assert_eq!(s.bytes, [0; MAX_HASH_LEN]);
+        assert!(s.as_bytes().is_empty());
     }
 }

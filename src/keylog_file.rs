@@ -19,8 +19,7 @@ impl KeyLogFile {
     /// Opens `$SSLKEYLOGFILE` for appending; logs nothing if it is unset or
     /// cannot be opened.
     pub fn from_env() -> Self {
-        let file = std::env::var_os("SSLKEYLOGFILE")
-            .and_then(|path| OpenOptions::new().create(true).append(true).open(path).ok());
+        let file = std::env::var_os("SSLKEYLOGFILE").and_then(|path| open(path.as_ref()).ok());
         Self {
             file: Mutex::new(file),
         }
@@ -28,7 +27,7 @@ impl KeyLogFile {
 
     /// Opens `path` for appending.
     pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = open(path)?;
         Ok(Self {
             file: Mutex::new(Some(file)),
         })
@@ -41,8 +40,21 @@ impl KeyLog for KeyLogFile {
         let text = key_log_line(label, client_random, secret, &mut line);
         if let Ok(mut guard) = self.file.lock() {
             if let Some(file) = guard.as_mut() {
+                // Best effort, as documented: a failed write loses a line.
                 let _ = file.write_all(text.as_bytes());
             }
         }
+        zeroize::Zeroize::zeroize(&mut line);
     }
+}
+
+/// Opens `path` for appending, creating it readable and writable by its
+/// owner only (mode 0600 on Unix): whoever reads it reads the traffic. An
+/// existing file keeps its mode.
+fn open(path: &std::path::Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }

@@ -83,6 +83,7 @@ pub mod record;
 pub mod sign;
 #[cfg(feature = "std")]
 pub mod stream;
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod test_credentials;
 pub mod verify;

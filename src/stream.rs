@@ -11,8 +11,9 @@
 //! - `bufs.recv` holds received ciphertext the engine has not consumed
 //!   (and, while a record's plaintext is being read, that plaintext);
 //! - `bufs.send` holds sealed records not yet accepted by the socket. It is
-//!   empty after every successful [`Write::write`], [`Write::flush`],
-//!   [`Stream::handshake`] and [`Stream::shutdown`], and before every
+//!   empty after every successful [`Write::flush`], [`Stream::handshake`]
+//!   and [`Stream::shutdown`] (and after [`Write::write`] unless the
+//!   socket would not take it all), and before every
 //!   blocking socket read (so a peer waiting for our flight is never
 //!   deadlocked against us waiting for its).
 //!
@@ -24,7 +25,9 @@
 //!
 //! A socket in non-blocking mode works too: its `WouldBlock` is returned as
 //! is, nothing is lost, and the call is repeated with the same arguments
-//! (the engine remembers how much of a write it sealed).
+//! (the engine remembers how much of a write it sealed). A write that has
+//! sealed its bytes returns `Ok(n)` even when the socket would block on
+//! them; they stay in `bufs.send` until the next call or `flush`.
 
 use std::boxed::Box;
 use std::io::{self, Read, Write};
@@ -239,11 +242,19 @@ impl<T: Read + Write> Write for Stream<'_, T> {
     /// and sends the records before returning. In the default complete
     /// write mode it returns `buf.len()`; in partial mode the length of the
     /// one record it sealed.
+    ///
+    /// Once bytes are sealed they are reported, even if the socket then
+    /// fails to take the records (`WouldBlock` on a non-blocking socket):
+    /// the records stay pending and go out first on the next call or on
+    /// [`flush`](Write::flush), where the socket's error shows. A write
+    /// repeated after `Ok(n)` never seals the same bytes twice.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
             match self.conn.write(&mut self.bufs, buf) {
                 Ok(Status::Done(n)) => {
-                    self.drain()?;
+                    // Sealed: the bytes are ours now, whatever the socket
+                    // says; a failure to send shows on the next call.
+                    let _ = self.drain();
                     return Ok(n);
                 }
                 Ok(Status::WantRead) => self.receive()?,

@@ -255,6 +255,20 @@ pub trait ServerCertVerifier {
     /// Schemes this verifier accepts, in preference order (for the
     /// signature_algorithms extension).
     fn supported_schemes(&self) -> &[SignatureScheme];
+
+    /// Checks the server's chain for a connection made without a server
+    /// name (`Connection::client(config, None, now)`). Refused by default
+    /// ([`CertificateError::NotValidForName`], `bad_certificate`): a
+    /// verifier that checks names cannot check none. [`SpkiPinVerifier`]
+    /// accepts, since it checks no name anyway.
+    fn verify_server_cert_unnamed(
+        &self,
+        chain: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<(), CertificateError> {
+        let _ = (chain, now);
+        Err(CertificateError::NotValidForName)
+    }
 }
 
 /// What a server uses to check a client's certificate (mutual TLS).
@@ -299,6 +313,44 @@ pub trait ClientCertVerifier {
     /// `certificate_required` (RFC 8446 §4.4.2.4); when `false`, it goes on
     /// unauthenticated and the application sees no peer certificate.
     fn client_auth_mandatory(&self) -> bool;
+
+    /// A digest of what this verifier accepts (its trust anchors, its pins,
+    /// whatever its decision depends on), stable across processes. Session
+    /// tickets carry it: a session whose client was checked by one verifier
+    /// resumes only where the verifier gives the same digest, so two
+    /// verifiers that accept different clients must give different ones
+    /// (RFC 8446 §4.6.1). No default, on purpose: a verifier that cannot
+    /// name its policy must not let sessions cross into it.
+    fn policy_digest(&self) -> [u8; 32];
+}
+
+/// SHA-256 over a label and length-prefixed parts: the shape of every
+/// `policy_digest` here.
+fn policy_hash<'p>(label: &[u8], parts: impl IntoIterator<Item = &'p [u8]>) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(label);
+    for part in parts {
+        ctx.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// Whether TLS 1.3 allows `scheme` in a CertificateVerify at all (RFC 8446
+/// §4.4.3, §4.2.3): of the TLS 1.2-style hash/signature pairs (code points
+/// up to 0x06ff) only ECDSA with SHA-256, SHA-384 or SHA-512; never
+/// RSASSA-PKCS1-v1_5, DSA, anonymous, MD5, SHA-1 or SHA-224. The schemes
+/// of 0x0700 and up (EdDSA, RSASSA-PSS and later ones) are left to the
+/// verifier. The handshake applies this rule before any verifier is
+/// asked, so no verifier can loosen it.
+pub fn tls13_allows_in_certificate_verify(scheme: SignatureScheme) -> bool {
+    let [hash, signature] = scheme.0.to_be_bytes();
+    if hash <= 0x06 {
+        return signature == 0x03 && hash >= 0x04;
+    }
+    true
 }
 
 /// The schemes accepted in a TLS 1.3 CertificateVerify, in our order of
@@ -618,6 +670,28 @@ impl ClientCertVerifier for WebPkiClientVerifier<'_> {
     fn client_auth_mandatory(&self) -> bool {
         self.mandatory
     }
+
+    /// The anchors' subjects, keys and name constraints, in order, and
+    /// whether a certificate is required.
+    fn policy_digest(&self) -> [u8; 32] {
+        let mode: &[u8] = if self.mandatory {
+            b"required"
+        } else {
+            b"optional"
+        };
+        let anchors = self.anchors.iter().flat_map(|a| {
+            let constraints: &[u8] = a.name_constraints.as_ref().map_or(&[], |c| c.as_ref());
+            [
+                a.subject.as_ref(),
+                a.subject_public_key_info.as_ref(),
+                constraints,
+            ]
+        });
+        policy_hash(
+            b"tlspair webpki client verifier",
+            core::iter::once(mode).chain(anchors),
+        )
+    }
 }
 
 /// Accepts exactly the peers whose end-entity certificate carries a pinned
@@ -685,6 +759,15 @@ impl ServerCertVerifier for SpkiPinVerifier {
         self.check(chain)
     }
 
+    /// The same check: a pin names no server.
+    fn verify_server_cert_unnamed(
+        &self,
+        chain: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<(), CertificateError> {
+        self.check(chain)
+    }
+
     /// Only the CertificateVerify schemes: no certificate signature is
     /// checked, so PKCS#1 v1.5 is not needed.
     fn supported_schemes(&self) -> &[SignatureScheme] {
@@ -709,6 +792,13 @@ impl ClientCertVerifier for SpkiPinVerifier {
 
     fn client_auth_mandatory(&self) -> bool {
         true
+    }
+
+    fn policy_digest(&self) -> [u8; 32] {
+        policy_hash(
+            b"tlspair SPKI pin verifier",
+            self.pins.iter().map(|p| &p[..]),
+        )
     }
 }
 

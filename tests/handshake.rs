@@ -739,11 +739,13 @@ fn key_log_lines_are_the_secrets_in_use_and_exporters_agree() {
     // §7.5 says: HKDF-Expand-Label(Derive-Secret(s, label, ""), "exporter", Hash(ctx), n).
     let exporter =
         tlspair::key_schedule::Secret::new(&secret_of(&lines, "EXPORTER_SECRET")).unwrap();
-    let derived = exporter.derive(
-        suite,
-        b"EXPERIMENTAL x",
-        &tlspair::key_schedule::Hash::empty(suite),
-    );
+    let derived = exporter
+        .derive(
+            suite,
+            b"EXPERIMENTAL x",
+            &tlspair::key_schedule::Hash::empty(suite),
+        )
+        .unwrap();
     let prk = ring::hkdf::Prk::new_less_safe(ring::hkdf::HKDF_SHA384, derived.as_bytes());
     let mut want = [0u8; 32];
     let h = ring::digest::digest(&ring::digest::SHA384, b"ctx");
@@ -985,18 +987,19 @@ fn server_keeps_the_client_server_name() {
 }
 
 #[test]
-fn a_misuse_met_inside_the_handshake_ends_it() {
-    // No server name with a verifier that needs one: found only when the
-    // certificate arrives, after the state moved on. The connection must
-    // not carry on unverified.
+fn no_server_name_with_a_verifier_that_checks_names_is_bad_certificate() {
+    // No server name with a verifier that checks one: the certificate
+    // cannot be checked for a name, so it is refused as not valid for the
+    // (absent) name, with bad_certificate, and the refusal is sticky.
     let cc: &'static _ = Box::leak(Box::new(client_config()));
     let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
     let mut c = common::tls::side(tlspair::Connection::client(cc, None, tls::now()).unwrap());
     let mut s = common::tls::side(tlspair::Connection::server(sc, tls::now()).unwrap());
     let (cr, sr) = outcome(&mut c, &mut s);
     let e = cr.unwrap_err();
-    assert!(matches!(e, Error::Misuse(_)), "{e:?}");
-    assert_eq!(sr.unwrap_err(), Error::AlertReceived(AD::INTERNAL_ERROR));
+    assert_eq!(e, Error::Certificate(CertificateError::NotValidForName));
+    assert!(e.is_fatal());
+    assert_eq!(sr.unwrap_err(), Error::AlertReceived(AD::BAD_CERTIFICATE));
     assert_eq!(c.conn.handshake(&mut c.bufs).unwrap_err(), e);
     assert_eq!(c.conn.write(&mut c.bufs, b"x").unwrap_err(), e);
     // A name that is not a name is refused at once.

@@ -1007,7 +1007,9 @@ fn our_client_resumes_with_s_server_ticket() {
             .unwrap_or_else(|e| panic!("resumption: {e}\n{}", server.describe()));
         let n = ours.conn.negotiated().unwrap();
         assert!(n.resumed, "s_server did not take our ticket");
-        assert_eq!(n.peer_cert_sha256, None);
+        // The identity of the full handshake the ticket came from.
+        assert_eq!(n.peer_cert_sha256, ticket.peer_cert_sha256);
+        assert!(n.peer_cert_sha256.is_some());
         echo_through_s_server(&mut ours, &server, b"second\n");
         close_with_s_server(&mut ours, &server);
     });

@@ -143,8 +143,10 @@ fn resumption_after_a_full_handshake() {
                 "psk_dhe_ke still exchanges keys"
             );
         }
-        // No certificate in a resumed handshake.
-        assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_none());
+        // No certificate in a resumed handshake: the identity reported is
+        // the one of the full handshake.
+        assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+        assert!(c.conn.negotiated().unwrap().signature_scheme.is_none());
         assert_eq!(
             common::send_and_receive(&mut c, &mut s, b"resumed"),
             b"resumed"
@@ -229,10 +231,10 @@ fn resumption_through_a_hello_retry_request() {
 
 #[test]
 fn a_flood_of_tickets_is_cut_off() {
-    // 100 tickets after one handshake: the client accepts a bounded run of
-    // records that deliver no data.
+    // 60 tickets after one handshake (what fits the test's outgoing view):
+    // the client accepts a bounded run of records that deliver no data.
     let mut sc = *server(leak([key(1, 7)]));
-    sc.tickets = 100;
+    sc.tickets = 60;
     let (cc, _, store) = setup(leak([key(1, 7)]));
     let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
     let mut s = side(Connection::server(leak(sc), at(T0)).unwrap());
@@ -265,4 +267,119 @@ fn a_client_that_wants_tickets_lists_a_psk_mode() {
         assert_eq!(ch.ext.psk_modes, want.then_some(&[1u8][..]));
         assert!(ch.ext.pre_shared_key.is_none());
     }
+}
+
+// Review finding 1: a ticket carries the client's authentication, the
+// server name and the time of the original full handshake, and a server
+// resumes only what its own policy would have accepted.
+
+/// A server with client authentication required, sharing `keys`.
+fn mtls_server(keys: &'static [TicketKey]) -> &'static ServerConfig<'static> {
+    let mut sc = common::tls::mtls_server_config();
+    sc.ticket_keys = keys;
+    leak(sc)
+}
+
+fn mtls_client(store: &'static Store) -> &'static ClientConfig<'static> {
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    cc.client_auth = Some(common::tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    leak(cc)
+}
+
+#[test]
+fn a_ticket_from_an_anonymous_server_does_not_resume_into_one_that_requires_certificates() {
+    let keys = leak([key(1, 7)]);
+    let (cc, anonymous, store) = setup(keys);
+    let ticket = leak(first_connection(cc, anonymous, store).remove(0));
+    // Same ticket key, client certificates required: the ticket does not
+    // satisfy the policy, so the server runs a full handshake and asks for
+    // a certificate this client does not have.
+    let (mut c, s, (cr, sr)) = resume(cc, mtls_server(keys), ticket, T0 + 30, T0 + 30);
+    assert_eq!(
+        sr.unwrap_err(),
+        Error::PeerIncompatible(tlspair::PeerIncompatible::CertificateRequired)
+    );
+    assert!(s.conn.negotiated().is_none());
+    // The client finished its side (TLS 1.3: it learns of the refusal
+    // afterwards); its next read meets the alert.
+    cr.unwrap();
+    assert!(!c.conn.negotiated().unwrap().resumed);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::CERTIFICATE_REQUIRED)
+    );
+}
+
+#[test]
+fn a_resumed_session_reports_the_peer_identity_of_the_full_handshake() {
+    let keys = leak([key(1, 7)]);
+    let store: &'static Store = leak(Store::default());
+    let cc = mtls_client(store);
+    let sc = mtls_server(keys);
+    *store.now.lock().unwrap() = T0;
+    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
+    let mut s = side(Connection::server(sc, at(T0)).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let client_id = s.conn.negotiated().unwrap().peer_cert_sha256.unwrap();
+    let server_id = c.conn.negotiated().unwrap().peer_cert_sha256.unwrap();
+    let ticket = leak(store.tickets.lock().unwrap()[0].clone());
+    let (c, s, (cr, sr)) = resume(cc, sc, ticket, T0 + 30, T0 + 30);
+    cr.unwrap();
+    sr.unwrap();
+    let (cn, sn) = (c.conn.negotiated().unwrap(), s.conn.negotiated().unwrap());
+    assert!(cn.resumed && sn.resumed);
+    assert_eq!(sn.peer_cert_sha256, Some(client_id));
+    assert_eq!(cn.peer_cert_sha256, Some(server_id));
+}
+
+#[test]
+fn resumption_cannot_renew_a_session_past_the_lifetime_of_its_full_handshake() {
+    let keys = leak([key(1, 7)]);
+    let store: &'static Store = leak(Store::default());
+    let cc = mtls_client(store);
+    let sc = mtls_server(keys);
+    // The full handshake at T0; lifetime 7200 s.
+    *store.now.lock().unwrap() = T0;
+    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
+    let mut s = side(Connection::server(sc, at(T0)).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let first = leak(store.tickets.lock().unwrap()[0].clone());
+    store.tickets.lock().unwrap().clear();
+    // Resumed at T0 + 1 h: the tickets this issues inherit the original
+    // handshake's time.
+    *store.now.lock().unwrap() = T0 + 3600;
+    let (mut c, mut s, (cr, sr)) = resume(cc, sc, first, T0 + 3600, T0 + 3600);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let renewed = leak(store.tickets.lock().unwrap()[0].clone());
+    let r = renewed.resumption();
+    assert!(
+        r.lifetime <= 3600,
+        "a renewed ticket lives only as long as the original session: {}",
+        r.lifetime
+    );
+    // Even a client that believes the renewed ticket lives longer cannot
+    // resume past T0 + 7200: the server counts from the full handshake.
+    let mut stretched = r;
+    stretched.lifetime = 7200;
+    let stretched = leak(stretched);
+    let (_, s, (cr, sr)) = resume_with(cc, sc, stretched, T0 + 7300, T0 + 7300);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(!s.conn.negotiated().unwrap().resumed);
+    // Within the original lifetime, the renewed ticket still resumes.
+    let (_, s, (cr, sr)) = resume_with(cc, sc, stretched, T0 + 7000, T0 + 7000);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
 }

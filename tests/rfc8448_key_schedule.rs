@@ -58,14 +58,16 @@ fn x25519_refuses_a_low_order_point() {
 
 #[test]
 fn every_secret_of_the_schedule() {
-    let early = EarlySecret::new(&SUITE, None);
+    let early = EarlySecret::new(&SUITE, None).unwrap();
     assert_eq!(early.secret().as_bytes(), &v("early_secret")[..]);
 
     let mut transcript = Transcript::new(&SUITE);
     transcript.add(&v("client_hello"));
     transcript.add(&v("server_hello"));
-    let hs = early.into_handshake(&SUITE, &v("ecdhe_shared_secret"));
-    let (c_hs, s_hs) = hs.traffic_secrets(&SUITE, &transcript.current());
+    let hs = early
+        .into_handshake(&SUITE, &v("ecdhe_shared_secret"))
+        .unwrap();
+    let (c_hs, s_hs) = hs.traffic_secrets(&SUITE, &transcript.current()).unwrap();
     assert_eq!(c_hs.as_bytes(), &v("client_handshake_traffic_secret")[..]);
     assert_eq!(s_hs.as_bytes(), &v("server_handshake_traffic_secret")[..]);
 
@@ -77,18 +79,26 @@ fn every_secret_of_the_schedule() {
         transcript.add(m);
     }
     let server_finished = &flight[3][4..];
-    assert!(s_hs.verify_finished(&SUITE, &transcript.current(), server_finished));
+    assert!(s_hs
+        .verify_finished(&SUITE, &transcript.current(), server_finished)
+        .unwrap());
     assert_eq!(
-        s_hs.finished_mac(&SUITE, &transcript.current()).as_bytes(),
+        s_hs.finished_mac(&SUITE, &transcript.current())
+            .unwrap()
+            .as_bytes(),
         server_finished
     );
     let mut tampered = server_finished.to_vec();
     tampered[0] ^= 1;
-    assert!(!s_hs.verify_finished(&SUITE, &transcript.current(), &tampered));
+    assert!(!s_hs
+        .verify_finished(&SUITE, &transcript.current(), &tampered)
+        .unwrap());
     transcript.add(&flight[3]);
 
-    let master = hs.into_master(&SUITE);
-    let (c_ap, s_ap, exporter) = master.application_secrets(&SUITE, &transcript.current());
+    let master = hs.into_master(&SUITE).unwrap();
+    let (c_ap, s_ap, exporter) = master
+        .application_secrets(&SUITE, &transcript.current())
+        .unwrap();
     assert_eq!(c_ap.as_bytes(), &v("client_application_traffic_secret")[..]);
     assert_eq!(s_ap.as_bytes(), &v("server_application_traffic_secret")[..]);
     assert_eq!(exporter.as_bytes(), &v("exporter_master_secret")[..]);
@@ -96,11 +106,15 @@ fn every_secret_of_the_schedule() {
     // The client's Finished, under c_hs, over the transcript so far.
     let client_finished = v("client_finished_payload");
     assert_eq!(
-        c_hs.finished_mac(&SUITE, &transcript.current()).as_bytes(),
+        c_hs.finished_mac(&SUITE, &transcript.current())
+            .unwrap()
+            .as_bytes(),
         &client_finished[4..]
     );
     transcript.add(&client_finished);
-    let resumption = master.resumption_secret(&SUITE, &transcript.current());
+    let resumption = master
+        .resumption_secret(&SUITE, &transcript.current())
+        .unwrap();
     assert_eq!(resumption.as_bytes(), &v("resumption_master_secret")[..]);
 }
 
@@ -115,10 +129,11 @@ fn resumption_psk_early_secret_and_binder() {
     // §3's NewSessionTicket carries nonce 00 00: the §4 PSK derives from
     // §3's resumption master secret.
     let res = tlspair::key_schedule::Secret::new(&v("resumption_master_secret")).unwrap();
-    let psk = res.expand(&SUITE, b"resumption", &[0, 0]);
+    let psk = res.expand(&SUITE, b"resumption", &[0, 0]).unwrap();
     assert_eq!(psk.as_bytes(), &r("psk")[..]);
     assert_eq!(
         EarlySecret::new(&SUITE, Some(psk.as_bytes()))
+            .unwrap()
             .secret()
             .as_bytes(),
         &r("early_secret")[..]
@@ -136,14 +151,16 @@ fn resumption_psk_early_secret_and_binder() {
     transcript.add(&hello[..cut]);
     assert_eq!(transcript.current().as_bytes(), &r("binder_hash")[..]);
 
-    let key = tlspair::key_schedule::binder_key(&SUITE, psk.as_bytes());
+    let key = tlspair::key_schedule::binder_key(&SUITE, psk.as_bytes()).unwrap();
     assert_eq!(key.as_bytes(), &r("binder_key")[..]);
-    let binder = key.finished_mac(&SUITE, &transcript.current());
+    let binder = key.finished_mac(&SUITE, &transcript.current()).unwrap();
     assert_eq!(binder.as_bytes(), &r("binder")[..]);
     assert_eq!(offered.binders().next().unwrap(), &r("binder")[..]);
-    assert!(key.verify_finished(
-        &SUITE,
-        &transcript.current(),
-        offered.binders().next().unwrap()
-    ));
+    assert!(key
+        .verify_finished(
+            &SUITE,
+            &transcript.current(),
+            offered.binders().next().unwrap()
+        )
+        .unwrap());
 }

@@ -98,8 +98,11 @@ fn hello_retry_request_transcript_and_p256() {
     transcript.add(hrr);
     transcript.add(ch2);
     transcript.add(sh);
-    let hs = EarlySecret::new(&SUITE, None).into_handshake(&SUITE, shared.as_bytes());
-    let (c_hs, s_hs) = hs.traffic_secrets(&SUITE, &transcript.current());
+    let hs = EarlySecret::new(&SUITE, None)
+        .unwrap()
+        .into_handshake(&SUITE, shared.as_bytes())
+        .unwrap();
+    let (c_hs, s_hs) = hs.traffic_secrets(&SUITE, &transcript.current()).unwrap();
     assert_eq!(
         c_hs.as_bytes(),
         get(
@@ -125,10 +128,14 @@ fn hello_retry_request_transcript_and_p256() {
         &s,
         "server construct a Finished handshake message | Finished | 0",
     );
-    assert!(s_hs.verify_finished(&SUITE, &transcript.current(), &fin[4..]));
+    assert!(s_hs
+        .verify_finished(&SUITE, &transcript.current(), &fin[4..])
+        .unwrap());
     transcript.add(fin);
-    let master = hs.into_master(&SUITE);
-    let (c_ap, s_ap, _) = master.application_secrets(&SUITE, &transcript.current());
+    let master = hs.into_master(&SUITE).unwrap();
+    let (c_ap, s_ap, _) = master
+        .application_secrets(&SUITE, &transcript.current())
+        .unwrap();
     assert_eq!(
         c_ap.as_bytes(),
         get(
@@ -249,7 +256,9 @@ fn client_authentication_messages_and_signatures() {
     .unwrap();
     let fin = msg("client construct a Finished handshake message | Finished | 0");
     assert_eq!(
-        c_hs.finished_mac(&SUITE, &transcript.current()).as_bytes(),
+        c_hs.finished_mac(&SUITE, &transcript.current())
+            .unwrap()
+            .as_bytes(),
         &fin[4..]
     );
 }

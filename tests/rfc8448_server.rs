@@ -150,5 +150,7 @@ fn server_answers_the_trace_client_hello() {
         transcript.add(m);
     }
     let s_hs = Secret::new(&v("server_handshake_traffic_secret")).unwrap();
-    assert!(s_hs.verify_finished(&SUITE, &transcript.current(), &messages[3].1[4..]));
+    assert!(s_hs
+        .verify_finished(&SUITE, &transcript.current(), &messages[3].1[4..])
+        .unwrap());
 }

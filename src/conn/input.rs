@@ -55,6 +55,7 @@ impl Connection<'_> {
                         room,
                         used: 0,
                         fragment,
+                        closed: self.sent_close,
                     };
                     let next = state.write_client_hello(&mut out, &mut self.records);
                     let used = out.used;
@@ -98,8 +99,13 @@ impl Connection<'_> {
                     room,
                     used: 0,
                     fragment,
+                    closed: self.sent_close,
                 };
-                let recv_before = self.records.recv().map(|k| k.secret().clone());
+                // A step that installs a receiving key installs it at
+                // sequence 0, over no key or one that has opened the record
+                // the step's message came in: comparing sequence numbers
+                // tells a key change without comparing secrets.
+                let recv_before = self.records.recv().map(RecordKey::sequence);
                 let mut keys = Keys {
                     records: &mut self.records,
                     negotiated: &mut self.negotiated,
@@ -126,17 +132,14 @@ impl Connection<'_> {
                 self.hs = next;
                 if consumed > 0 {
                     self.consume_handshake(rx, consumed);
-                    let rekeyed = match (&recv_before, self.records.recv()) {
-                        (Some(a), Some(b)) => a.as_bytes() != b.secret().as_bytes(),
-                        (None, None) => false,
-                        _ => true,
-                    };
+                    let rekeyed = recv_before != self.records.recv().map(RecordKey::sequence);
                     // RFC 8446 §5.1: no message may straddle a key change.
                     if rekeyed && self.hs_len > 0 {
                         return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
                     }
                     if done {
                         self.established();
+                        self.handshake_done = true;
                     }
                     continue;
                 }
@@ -226,13 +229,15 @@ impl Connection<'_> {
     }
 
     /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
-    fn new_ticket(&self, nst: &NewSessionTicket<'_>) {
-        let (Some(sink), Some(res), Some(suite)) =
-            (self.ticket_sink, self.resumption.as_ref(), self.suite())
-        else {
-            return;
+    fn new_ticket(&self, nst: &NewSessionTicket<'_>) -> Result<(), Error> {
+        let (Some(sink), Some(res), Some(suite)) = (
+            self.ticket_sink,
+            self.resumption.as_ref(),
+            self.records.send().map(RecordKey::suite),
+        ) else {
+            return Ok(());
         };
-        let psk = res.expand(suite, b"resumption", nst.nonce);
+        let psk = res.expand(suite, b"resumption", nst.nonce)?;
         sink.store(&NewTicket {
             suite: suite.id,
             psk: psk.as_bytes(),
@@ -241,7 +246,10 @@ impl Connection<'_> {
                 .lifetime
                 .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
             age_add: nst.age_add,
+            server_name: self.server_name,
+            peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
         });
+        Ok(())
     }
 
     /// Handles one post-handshake message at the front of the region.
@@ -267,7 +275,7 @@ impl Connection<'_> {
             HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
                 NewSessionTicket::parse(body)
                     .map_err(client::map_extension_error)
-                    .map(|nst| self.new_ticket(&nst))
+                    .and_then(|nst| self.new_ticket(&nst))
             }
             HandshakeType::KEY_UPDATE => {
                 let mut r = Reader::new(body);
@@ -279,16 +287,17 @@ impl Connection<'_> {
                     }
                     _ => Err(InvalidMessage::Handshake("key update").into()),
                 }
-                .map(|requested| {
-                    if let Some(key) = self.records.recv() {
-                        let next = key.secret().next_traffic_secret(key.suite());
-                        if let Some(k) = RecordKey::new(key.suite(), next.as_bytes()) {
-                            let _ = self.records.set_recv(k);
-                        }
-                    }
+                .and_then(|requested| {
+                    let next = self
+                        .records
+                        .recv()
+                        .ok_or(Error::Internal("no receiving key"))?
+                        .next()?;
+                    self.records.set_recv(next)?;
                     if requested && self.key_update.is_none() && !self.sent_close {
                         self.key_update = Some(false);
                     }
+                    Ok(())
                 })
             }
             other => Err(PeerMisbehaved::UnexpectedHandshake(other).into()),
@@ -496,6 +505,17 @@ impl Connection<'_> {
         // A saturated sum is still more than any capacity.
         let needed = self.hs_len.saturating_add(total.unwrap_or(HEADER_LEN));
         if needed > rx.capacity() {
+            // A record larger than a view of the size our configuration
+            // asks for: the peer's doing (RFC 8449 §4's answer).
+            if let (0, Some(len)) = (self.hs_len, total) {
+                if rx.capacity() >= self.config.recv_buffer_len() {
+                    let e = InvalidMessage::RecordTooLarge {
+                        len: len.saturating_sub(HEADER_LEN),
+                        max: rx.capacity().saturating_sub(HEADER_LEN),
+                    };
+                    return Err(self.fail(tx, e.into()));
+                }
+            }
             if self.hs_len > 0 {
                 // A handshake message in pieces whose next piece does not
                 // fit beside the ones before: this buffer cannot

@@ -93,6 +93,8 @@ pub struct Connection<'a> {
     resumption: Option<Secret>,
     /// Where a client puts those tickets.
     ticket_sink: Option<&'a dyn TicketSink>,
+    /// The name a client connects to, which its tickets are for.
+    server_name: Option<&'a str>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
@@ -106,6 +108,9 @@ pub struct Connection<'a> {
     reserved: usize,
     sent_close: bool,
     recv_close: bool,
+    /// The handshake completed (from the start for a connection built from
+    /// secrets); never set again once false after a failure.
+    handshake_done: bool,
     error: Option<Error>,
     alert_pending: Option<AlertDescription>,
 }
@@ -132,6 +137,7 @@ impl<'a> Connection<'a> {
         max_handshake_message: usize,
     ) -> Result<Self, Error> {
         config.check()?;
+        let handshake_done = hs.is_none();
         Ok(Self {
             records: Records::Empty,
             role: match hs {
@@ -146,6 +152,7 @@ impl<'a> Connection<'a> {
             exporter: None,
             resumption: None,
             ticket_sink: None,
+            server_name: None,
             skip_early_data: 0,
             write_sealed: 0,
             plain_left: 0,
@@ -157,6 +164,7 @@ impl<'a> Connection<'a> {
             reserved: 0,
             sent_close: false,
             recv_close: false,
+            handshake_done,
             error: None,
             alert_pending: None,
         })
@@ -198,6 +206,12 @@ impl<'a> Connection<'a> {
                 Misuse::BadConfig("server name is neither a DNS name nor an IP address")
             })?;
         }
+        // RFC 8446 §4.6.1: a ticket is offered only to the server it came
+        // from.
+        if resume.is_some_and(|t| !t.is_for(server_name)) {
+            return Err(Misuse::TicketForAnotherServer.into());
+        }
+        config.check()?;
         let ctx = Context {
             now,
             server_name,
@@ -209,9 +223,11 @@ impl<'a> Connection<'a> {
             config.max_handshake_message,
         )?;
         conn.ticket_sink = config.ticket_sink;
+        conn.server_name = server_name;
         Ok(conn)
     }
 
+    #[cfg(feature = "test-support")]
     #[doc(hidden)]
     /// Test hook: a client that has already sent `client_hello` (a whole
     /// message) with `kx`'s key share, for replaying published traces.
@@ -240,14 +256,10 @@ impl<'a> Connection<'a> {
     /// A server connection. `now` is the time client certificates are
     /// checked against.
     pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
-        let ctx = Context {
-            now,
-            server_name: None,
-            resume: None,
-        };
+        config.check()?;
         Self::with(
             config.record,
-            Some(Handshake::Server(server::State::new(config, ctx))),
+            Some(Handshake::Server(server::State::new(config, now))),
             config.max_handshake_message,
         )
     }
@@ -281,15 +293,22 @@ impl Connection<'static> {
 }
 
 impl Connection<'_> {
-    /// The negotiated cipher suite, once keys exist.
+    /// The negotiated cipher suite, once keys exist; `None` after a fatal
+    /// error.
     pub fn suite(&self) -> Option<&'static Suite> {
-        self.records.send().map(RecordKey::suite)
+        self.records
+            .send()
+            .map(RecordKey::suite)
+            .filter(|_| self.error.is_none())
     }
 
     /// What the handshake settled on, once it is complete (`None` for a
-    /// connection built from secrets).
+    /// connection built from secrets, and after a fatal error: nothing of
+    /// a dead connection is to be relied on).
     pub fn negotiated(&self) -> Option<&Negotiated> {
-        self.negotiated.as_ref().filter(|_| self.hs.is_none())
+        self.negotiated
+            .as_ref()
+            .filter(|_| self.handshake_done && self.error.is_none())
     }
 
     /// Keying material exported from the connection (RFC 8446 §7.5, the
@@ -297,20 +316,30 @@ impl Connection<'_> {
     /// `context`, `out.len()`). In TLS 1.3 an absent context and an empty
     /// one give the same output. Fails with [`Misuse::NotReady`] before
     /// the handshake completes (and on connections built from secrets),
-    /// and with [`Misuse::BadConfig`] for a label over 249 bytes or more
-    /// than 255 hash lengths of output.
+    /// with [`Misuse::BadConfig`] for a label over 249 bytes or more
+    /// than 255 hash lengths of output, and with the connection's error
+    /// after a fatal one.
     pub fn export_keying_material(
         &self,
         out: &mut [u8],
         label: &[u8],
         context: Option<&[u8]>,
     ) -> Result<(), Error> {
-        let (Some(exporter), Some(suite), false) =
-            (self.exporter.as_ref(), self.suite(), self.hs.is_some())
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let (Some(exporter), Some(suite), true) =
+            (self.exporter.as_ref(), self.suite(), self.handshake_done)
         else {
             return Err(Misuse::NotReady.into());
         };
-        let derived = exporter.derive(suite, label, &crate::key_schedule::Hash::empty(suite));
+        // HKDF-Expand-Label takes labels of at most 249 bytes ("tls13 "
+        // makes 255) and outputs of at most 255 hash lengths.
+        const RANGE: Misuse = Misuse::BadConfig("exporter label or length out of range");
+        if label.len() > 249 || out.len() > suite.hash_len.saturating_mul(255) {
+            return Err(RANGE.into());
+        }
+        let derived = exporter.derive(suite, label, &crate::key_schedule::Hash::empty(suite))?;
         let context_hash = crate::key_schedule::Hash::of(suite, context.unwrap_or(&[]));
         crate::key_schedule::hkdf_expand_label(
             &derived.prk(suite.hkdf),
@@ -318,12 +347,13 @@ impl Connection<'_> {
             context_hash.as_bytes(),
             out,
         )
-        .map_err(|_| Misuse::BadConfig("exporter label or length out of range").into())
+        .map_err(|_| RANGE.into())
     }
 
-    /// Whether the handshake is still running.
+    /// Whether the handshake has yet to complete. It stays `true` for a
+    /// connection whose handshake failed: [`error`](Self::error) says why.
     pub fn is_handshaking(&self) -> bool {
-        self.hs.is_some()
+        !self.handshake_done
     }
 
     /// The record settings in force.
@@ -344,9 +374,14 @@ impl Connection<'_> {
         self.write_sealed
     }
 
-    /// Decrypted plaintext ready to read without more input (`SSL_pending`).
+    /// Decrypted plaintext ready to read without more input (`SSL_pending`);
+    /// 0 after a fatal error, since no read delivers it.
     pub fn pending_plaintext(&self) -> usize {
-        self.plain_left
+        if self.error.is_some() {
+            0
+        } else {
+            self.plain_left
+        }
     }
 
     /// Whether the peer's close_notify has been received.
@@ -606,6 +641,10 @@ impl Connection<'_> {
         let (_, mut tx) = bufs.views();
         self.check(&mut tx)?;
         let lent = core::mem::take(&mut self.reserved);
+        if self.sent_close {
+            let _ = tx.take_reserved(0);
+            return Err(Misuse::WriteAfterShutdown.into());
+        }
         if n > lent {
             let _ = tx.take_reserved(0);
             return Err(Misuse::NoReservation.into());
@@ -755,6 +794,7 @@ impl Connection<'_> {
         )
     }
 
+    #[cfg(feature = "test-support")]
     #[doc(hidden)]
     /// Test hook: start the sequence numbers near their limits.
     pub fn set_sequence_numbers(&mut self, send: u64, recv: u64) {
@@ -784,11 +824,12 @@ impl Connection<'_> {
         }
     }
 
-    /// Records a fatal error and queues its alert; returns it for `?`.
+    /// Records a fatal error and queues its alert (none after our
+    /// close_notify: nothing may follow it); returns it for `?`.
     fn fail(&mut self, tx: &mut SendView<'_>, e: Error) -> Error {
         if e.is_fatal() && self.error.is_none() {
             self.error = Some(e);
-            self.alert_pending = e.alert();
+            self.alert_pending = e.alert().filter(|_| !self.sent_close);
             self.hs = None;
             self.flush_alert(tx);
         }
@@ -797,19 +838,27 @@ impl Connection<'_> {
 
     /// Ends the connection on an error met inside a handshake step. The
     /// step consumed its state, so even a [`Misuse`] cannot leave the
-    /// connection usable: it becomes sticky, with `internal_error` on the
-    /// wire when the error names no alert of its own.
+    /// connection usable: it becomes [`Error::Aborted`], fatal and
+    /// sticky, with `internal_error` on the wire.
     fn abort(&mut self, tx: &mut SendView<'_>, e: Error) -> Error {
+        let e = match e {
+            Error::Misuse(m) => Error::Aborted(m),
+            other => other,
+        };
         if self.error.is_none() {
             self.error = Some(e);
-            self.alert_pending = Some(e.alert().unwrap_or(AlertDescription::INTERNAL_ERROR));
+            self.alert_pending = e.alert().filter(|_| !self.sent_close);
             self.hs = None;
             self.flush_alert(tx);
         }
-        e
+        self.error.unwrap_or(e)
     }
 
     fn flush_alert(&mut self, tx: &mut SendView<'_>) {
+        if self.sent_close {
+            // RFC 8446 §6.1: nothing follows our close_notify.
+            self.alert_pending = None;
+        }
         if let Some(alert) = self.alert_pending {
             match self.seal_alert(tx, alert) {
                 Ok(Status::Done(())) | Err(_) => self.alert_pending = None,
@@ -827,6 +876,11 @@ impl Connection<'_> {
         let Some(request_peer) = self.key_update else {
             return Ok(Status::Done(()));
         };
+        if self.sent_close {
+            // Nothing follows our close_notify: the update is moot.
+            self.key_update = None;
+            return Ok(Status::Done(()));
+        }
         let total = RECORD_OVERHEAD + HANDSHAKE_HEADER_LEN + 1;
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
@@ -843,13 +897,12 @@ impl Connection<'_> {
             return Err(self.fail(tx, e));
         }
         tx.commit(total);
-        let next = key.secret().next_traffic_secret(key.suite());
-        let suite = key.suite();
-        match RecordKey::new(suite, next.as_bytes()) {
-            Some(k) => {
-                let _ = self.records.set_send(k);
-            }
-            None => return Err(self.fail(tx, Error::Internal("KeyUpdate derivation"))),
+        let next = match key.next() {
+            Ok(next) => next,
+            Err(e) => return Err(self.fail(tx, e)),
+        };
+        if let Err(e) = self.records.set_send(next) {
+            return Err(self.fail(tx, e));
         }
         self.key_update = None;
         Ok(Status::Done(()))

@@ -65,6 +65,22 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         .map_or(0, |n| n.len().saturating_add(4 + 2 + 1 + 2));
     let alpn =
         room_sum(config.alpn.iter().map(|p| p.len().saturating_add(1))).saturating_add(4 + 2);
+    // psk_key_exchange_modes (4 + 1 + 1), sent with a ticket or a sink;
+    // pre_shared_key (4 + 2 + 2 + ticket + 4 + 2 + 1 + binder of at most a
+    // hash length).
+    let psk_modes = if c.ctx.resume.is_some() || config.ticket_sink.is_some() {
+        6
+    } else {
+        0
+    };
+    let psk = c.ctx.resume.map_or(0, |t| {
+        room_sum([
+            4 + 2 + 2,
+            t.ticket.len(),
+            4 + 2 + 1,
+            crate::key_schedule::MAX_HASH_LEN,
+        ])
+    });
     let body = room_sum([
         2,
         32,
@@ -86,6 +102,8 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         2,
         2,
         super::kx::MAX_PUBLIC_LEN,
+        psk_modes,
+        psk,
     ]);
     flight_room(body.saturating_add(4), fragment, HEADER_LEN)
 }
@@ -239,7 +257,7 @@ fn encode_hello(
                 .cloned()
                 .unwrap_or_else(|| Transcript::new(suite));
             transcript.add(w.written().get(..cut).unwrap_or(&[]));
-            let binder = binder_key(suite, t.psk).finished_mac(suite, &transcript.current());
+            let binder = binder_key(suite, t.psk)?.finished_mac(suite, &transcript.current())?;
             let at = w.len().checked_sub(suite.hash_len).ok_or(LAYOUT)?;
             w.written_mut(at).copy_from_slice(binder.as_bytes());
         }
@@ -264,12 +282,8 @@ fn psk_offer<'t>(common: &Common<'t>) -> Option<(&'t ResumptionTicket<'t>, &'sta
 
 /// binder_key = Derive-Secret(Early Secret, "res binder", "") (RFC 8446
 /// §7.1), whose Finished-style MAC is the binder.
-pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> crate::key_schedule::Secret {
-    EarlySecret::new(suite, Some(psk)).secret().derive(
-        suite,
-        b"res binder",
-        &crate::key_schedule::Hash::empty(suite),
-    )
+pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> Result<crate::key_schedule::Secret, Error> {
+    crate::key_schedule::binder_key(suite, psk)
 }
 
 /// Answers a HelloRetryRequest (RFC 8446 §4.1.4): checks that it changes
@@ -367,6 +381,7 @@ impl<'a> State<'a> {
     /// A client that has already sent `hello` with `kx`'s share: the
     /// known-answer tests replay a published ClientHello this way, since
     /// our own encoder orders extensions differently.
+    #[cfg(feature = "test-support")]
     pub fn after_hello(
         config: &'a ClientConfig<'a>,
         ctx: Context<'a>,
@@ -615,7 +630,7 @@ fn server_hello(
                     PeerMisbehaved::IllegalParameter("suite hash differs from the PSK's").into(),
                 );
             }
-            Some(t.psk)
+            Some(t)
         }
         (Some(0), Some(_)) => None,
         (Some(_), Some(_)) => {
@@ -680,8 +695,9 @@ fn server_hello(
         s.kx.complete(share.public)
             .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
     transcript.add(msg);
-    let secret = EarlySecret::new(suite, psk).into_handshake(suite, shared.as_bytes());
-    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let secret =
+        EarlySecret::new(suite, psk.map(|t| t.psk))?.into_handshake(suite, shared.as_bytes())?;
+    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current())?;
     let log = c.config.key_log;
     let random = s.fields.random;
     super::log_secret(log, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", &random, &client_hs);
@@ -699,7 +715,8 @@ fn server_hello(
         signature_scheme: None,
         alpn_index: None,
         cert_index: None,
-        peer_cert_sha256: None,
+        // A resumed session reports the server of the original one.
+        peer_cert_sha256: psk.and_then(|t| t.peer_cert_sha256),
         peer_record_size_limit: None,
         resumed: psk.is_some(),
         server_name: None,
@@ -760,13 +777,16 @@ fn certificate_and_verify(
         // RFC 8446 §4.4.2.4: an empty server Certificate is decode_error.
         return Err(InvalidMessage::Handshake("empty server certificate").into());
     };
-    let name = c.ctx.server_name.ok_or(crate::error::Misuse::BadConfig(
-        "a server name is needed to verify the server",
-    ))?;
-    let name =
-        ServerName::try_from(name).map_err(|_| crate::error::Misuse::BadConfig("server name"))?;
     let verifier = c.config.verifier;
-    verifier.verify_server_cert(&ders, &name, c.ctx.now)?;
+    match c.ctx.server_name {
+        // Checked when the connection was made.
+        Some(name) => {
+            let name = ServerName::try_from(name)
+                .map_err(|_| crate::error::Misuse::BadConfig("server name"))?;
+            verifier.verify_server_cert(&ders, &name, c.ctx.now)?;
+        }
+        None => verifier.verify_server_cert_unnamed(&ders, c.ctx.now)?,
+    }
     k.transcript.add(cert_msg);
     let (scheme, sha) = super::check_certificate_verify(
         SignContext::Server,
@@ -791,14 +811,14 @@ fn finished(
 ) -> Result<(), Error> {
     let suite = k.suite;
     let bad = Error::Internal("handshake keys missing");
-    let server_hs = keys.records.recv().ok_or(bad)?.secret().clone();
-    if !server_hs.verify_finished(suite, &k.transcript.current(), body) {
+    let server_hs = keys.records.recv().ok_or(bad)?.secret();
+    if !server_hs.verify_finished(suite, &k.transcript.current(), body)? {
         return Err(PeerMisbehaved::BadFinished.into());
     }
     k.transcript.add(msg);
-    let master = k.secret.into_master(suite);
+    let master = k.secret.into_master(suite)?;
     let (client_ap, server_ap, exporter) =
-        master.application_secrets(suite, &k.transcript.current());
+        master.application_secrets(suite, &k.transcript.current())?;
     let log = c.config.key_log;
     super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", &k.client_random, &client_ap);
     super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", &k.client_random, &server_ap);
@@ -813,7 +833,8 @@ fn finished(
         out.change_cipher_spec()?;
     }
     let send = keys.records.send_mut().ok_or(bad)?;
-    let client_hs = send.secret().clone();
+    // Finished is keyed by the secret of the key that seals it.
+    let finished_key = send.secret().finished_key(suite)?;
     let transcript = &mut k.transcript;
     let auth = c.config.client_auth.zip(k.client_scheme);
     let rng = c.config.rng;
@@ -825,11 +846,11 @@ fn finished(
             let key = auth.map(|(a, scheme)| (a.key, scheme));
             super::write_authentication(w, transcript, SignContext::Client, chain, key, rng)?;
         }
-        super::write_finished(w, transcript, suite, &client_hs)?;
+        super::write_finished(w, transcript, suite, &finished_key)?;
         Ok(())
     })?;
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
-    *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current()));
+    *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current())?);
     Ok(())
 }

@@ -46,10 +46,27 @@ impl core::fmt::Debug for KeyExchange {
     }
 }
 
-/// The (EC)DHE shared secret.
+/// The (EC)DHE shared secret, wiped on drop.
 pub struct SharedSecret {
     bytes: [u8; MAX_SHARED_LEN],
     len: usize,
+}
+
+impl Drop for SharedSecret {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SharedSecret {}
+
+/// Whether `bytes` are all zero, in time that depends on their length
+/// only (the bytes are a secret).
+fn all_zero(bytes: &[u8]) -> bool {
+    let acc = bytes
+        .iter()
+        .fold(0u8, |acc, &b| acc | core::hint::black_box(b));
+    core::hint::black_box(acc) == 0
 }
 
 impl SharedSecret {
@@ -102,6 +119,6 @@ impl KeyExchange {
             out
         })
         .ok()
-        .filter(|s| s.as_bytes().iter().any(|&b| b != 0))
+        .filter(|s| !all_zero(s.as_bytes()))
     }
 }

@@ -160,7 +160,42 @@ pub struct ClientConfig<'a> {
     pub ticket_sink: Option<&'a dyn ticket::TicketSink>,
 }
 
+/// Checks what both configurations share: suites, groups, ALPN.
+fn check_common(suites: &[&Suite], groups: &[NamedGroup], alpn: &[&[u8]]) -> Result<(), Error> {
+    use crate::error::Misuse::BadConfig;
+    if suites.is_empty() || suites.len() > MAX_SUITES {
+        return Err(BadConfig("1 to 8 cipher suites").into());
+    }
+    if !groups.iter().any(|g| kx::is_supported(*g)) {
+        return Err(BadConfig("no supported group configured").into());
+    }
+    if alpn.len() > MAX_ALPN_PROTOCOLS
+        || alpn.iter().any(|p| !(1..=MAX_ALPN_LEN).contains(&p.len()))
+    {
+        return Err(BadConfig("ALPN: at most 255 protocols of 1 to 255 bytes").into());
+    }
+    Ok(())
+}
+
+/// Most suites a configuration lists (there are three; the ClientHello
+/// has room for eight).
+pub const MAX_SUITES: usize = 8;
+
+/// Most ALPN protocols a configuration lists: the negotiated one is
+/// reported by its index, a byte.
+pub const MAX_ALPN_PROTOCOLS: usize = 255;
+
+/// Most certificate chains a server configuration lists: the chosen one
+/// is reported by its index, a byte.
+pub const MAX_CERTIFIED_KEYS: usize = 255;
+
 impl<'a> ClientConfig<'a> {
+    /// Checks the configuration once, when a connection is made, so that
+    /// nothing in it can fail a handshake halfway.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        check_common(self.suites, self.groups, self.alpn)
+    }
+
     /// Defaults: every suite and group we implement, no ALPN, compatibility
     /// mode on.
     pub fn new(verifier: &'a dyn ServerCertVerifier, rng: &'a dyn SecureRandom) -> Self {
@@ -215,6 +250,18 @@ pub struct ServerConfig<'a> {
 }
 
 impl<'a> ServerConfig<'a> {
+    /// Checks the configuration once, when a connection is made.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        check_common(self.suites, self.groups, self.alpn)?;
+        if self.certs.len() > MAX_CERTIFIED_KEYS || self.certs.iter().any(|c| c.chain.is_empty()) {
+            return Err(crate::error::Misuse::BadConfig(
+                "certificates: at most 255 chains, none empty",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Defaults: every suite and group we implement, no ALPN.
     pub fn new(certs: &'a [CertifiedKey<'a>], rng: &'a dyn SecureRandom) -> Self {
         Self {
@@ -269,6 +316,22 @@ pub struct Negotiated {
 /// still used to pick the certificate; it is just not kept (the bytes
 /// would be paid by every idle connection).
 pub const MAX_KEPT_SERVER_NAME: usize = 64;
+
+/// Whether `name` is a host name as SNI carries it (RFC 6066 §3, RFC 1123
+/// §2.1): 1 to 253 bytes of dot-separated labels, each 1 to 63 letters,
+/// digits and hyphens, not starting or ending with a hyphen, and no
+/// trailing dot.
+pub fn is_host_name(name: &[u8]) -> bool {
+    (1..=MAX_SERVER_NAME_LEN).contains(&name.len())
+        && name.split(|&b| b == b'.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && label.first() != Some(&b'-')
+                && label.last() != Some(&b'-')
+        })
+}
 
 /// A host name kept inline.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -388,6 +451,10 @@ pub(crate) struct Out<'x> {
     pub used: usize,
     /// Largest plaintext per record.
     pub fragment: usize,
+    /// Our close_notify is sent: nothing may follow it (RFC 8446 §6.1), so
+    /// flights are still encoded (the transcript goes on) but never
+    /// committed to the outgoing view.
+    pub closed: bool,
 }
 
 impl Out<'_> {
@@ -451,7 +518,9 @@ impl Out<'_> {
                 }
             }
         }
-        self.used = end;
+        if !self.closed {
+            self.used = end;
+        }
         Ok(())
     }
 
@@ -521,6 +590,11 @@ pub(crate) fn check_certificate_verify(
         cv_msg.get(messages::HANDSHAKE_HEADER_LEN..).unwrap_or(&[]),
     )
     .map_err(|crate::codec::DecodeError(w)| crate::error::InvalidMessage::Handshake(w))?;
+    // TLS 1.3's own rule first: no verifier's list can let a forbidden
+    // scheme through.
+    if !crate::verify::tls13_allows_in_certificate_verify(cv.scheme) {
+        return Err(crate::verify::CertificateError::UnsupportedSignatureScheme.into());
+    }
     if !accepted.contains(&cv.scheme) {
         return Err(
             crate::error::PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
@@ -584,15 +658,15 @@ pub(crate) fn write_authentication(
     })
 }
 
-/// Writes Finished keyed by `secret` over the transcript (RFC 8446
-/// §4.4.4).
+/// Writes Finished keyed by `finished_key` (of the sender's handshake
+/// traffic secret) over the transcript (RFC 8446 §4.4.4).
 pub(crate) fn write_finished(
     w: &mut Writer<'_>,
     transcript: &mut crate::key_schedule::Transcript,
     suite: &Suite,
-    secret: &crate::key_schedule::Secret,
+    finished_key: &crate::key_schedule::Secret,
 ) -> Result<(), Error> {
-    let verify_data = secret.finished_mac(suite, &transcript.current());
+    let verify_data = finished_key.hmac(suite, &transcript.current());
     write_hashed(w, transcript, |w| {
         messages::write_message(w, crate::wire::HandshakeType::FINISHED, |w| {
             w.bytes(verify_data.as_bytes())

@@ -16,7 +16,9 @@ use super::messages::{
     EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut,
     HANDSHAKE_HEADER_LEN, PSK_DHE_KE, PSK_KE,
 };
-use super::{flight_room, room_sum, CertifiedKey, Context, Negotiated, Out, Records, ServerConfig};
+use super::{flight_room, room_sum, CertifiedKey, Negotiated, Out, Records, ServerConfig};
+use rustls_pki_types::UnixTime;
+
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
@@ -44,7 +46,8 @@ pub(crate) enum State<'a> {
 /// What every state carries.
 pub(crate) struct Common<'a> {
     pub config: &'a ServerConfig<'a>,
-    pub ctx: Context<'a>,
+    /// The time client certificates and tickets are checked against.
+    pub now: UnixTime,
 }
 
 /// What a HelloRetryRequest settled, for the second ClientHello.
@@ -70,6 +73,11 @@ pub(crate) struct Keyed {
     client_ap: Secret,
     /// For the resumption secret, once the client's Finished is in.
     master: MasterSecret,
+    /// Time of the full handshake this session comes from (now, or the
+    /// resumed ticket's): the tickets we issue inherit it.
+    auth_time: u64,
+    /// The SNI's digest, for the tickets we issue.
+    server_name: Option<[u8; 16]>,
 }
 
 /// Room for the fixed part of our first flight: ServerHello as a
@@ -81,8 +89,8 @@ const FIXED_FLIGHT: usize = 200 + 6;
 const FIXED_PROTECTED: usize = 300 + 60 + 8 + 52;
 
 impl<'a> State<'a> {
-    pub fn new(config: &'a ServerConfig<'a>, ctx: Context<'a>) -> Self {
-        Self::ExpectClientHello(Common { config, ctx })
+    pub fn new(config: &'a ServerConfig<'a>, now: UnixTime) -> Self {
+        Self::ExpectClientHello(Common { config, now })
     }
 
     /// Room in the outgoing view the next step may need.
@@ -173,7 +181,7 @@ impl<'a> State<'a> {
                         consumed: 0,
                     });
                 };
-                verifier.verify_client_cert(&ders, c.ctx.now)?;
+                verifier.verify_client_cert(&ders, c.now)?;
                 k.transcript.add(msg);
                 let (_, sha) = super::check_certificate_verify(
                     SignContext::Client,
@@ -194,8 +202,8 @@ impl<'a> State<'a> {
             }
             (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
                 let bad = Error::Internal("handshake keys missing");
-                let client_hs = keys.records.recv().ok_or(bad)?.secret().clone();
-                if !client_hs.verify_finished(k.suite, &k.transcript.current(), body) {
+                let client_hs = keys.records.recv().ok_or(bad)?.secret();
+                if !client_hs.verify_finished(k.suite, &k.transcript.current(), body)? {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
                 k.transcript.add(msg);
@@ -256,10 +264,26 @@ fn issue_tickets(
     let Some(ticket_key) = config.ticket_keys.first() else {
         return Ok(());
     };
-    let res = k.master.resumption_secret(k.suite, &k.transcript.current());
-    let lifetime = config
-        .ticket_lifetime
-        .min(super::ticket::MAX_TICKET_LIFETIME);
+    // A ticket lives no longer than the session it resumes: the configured
+    // lifetime counts from the full handshake, however often renewed.
+    let now = c.now.as_secs();
+    let end = k
+        .auth_time
+        .saturating_add(u64::from(session_lifetime(config)));
+    let lifetime = u32::try_from(end.saturating_sub(now)).unwrap_or(u32::MAX);
+    if lifetime == 0 {
+        return Ok(());
+    }
+    let res = k
+        .master
+        .resumption_secret(k.suite, &k.transcript.current())?;
+    let negotiated = keys.negotiated.as_ref();
+    let client_cert = negotiated.and_then(|n| n.peer_cert_sha256);
+    let alpn = negotiated
+        .and_then(|n| n.alpn_index)
+        .and_then(|i| config.alpn.get(usize::from(i)))
+        .map(|p| super::ticket::digest(p, false));
+    let policy = super::ticket::client_auth_policy(config.client_verifier);
     let bad = Error::Internal("ticket");
     for i in 0..config.tickets {
         let nonce = [i];
@@ -268,11 +292,15 @@ fn issue_tickets(
         let age_add = u32::from_be_bytes(add);
         let state = super::ticket::TicketState {
             suite: k.suite.id,
-            issued_at: c.ctx.now.as_secs(),
+            issued_at: now,
+            auth_time: k.auth_time,
             lifetime,
             age_add,
-            alpn_index: keys.negotiated.and_then(|n| n.alpn_index).unwrap_or(0xff),
-            psk: res.expand(k.suite, b"resumption", &nonce),
+            client_auth_policy: policy,
+            client_cert,
+            server_name: k.server_name,
+            alpn,
+            psk: res.expand(k.suite, b"resumption", &nonce)?,
         };
         let mut sealed = [0u8; super::ticket::SEALED_TICKET_LEN];
         let n = super::ticket::seal(ticket_key, &state, config.rng, &mut sealed).ok_or(bad)?;
@@ -298,6 +326,14 @@ pub const MAX_SKIPPED_EARLY_DATA: u32 = 64 * 1024;
 /// one the server computes, in milliseconds (both clocks are the
 /// embedders'; the server's has whole seconds only).
 const TICKET_AGE_TOLERANCE_MS: u64 = 10_000;
+
+/// The longest a session lives from its full handshake: the configured
+/// ticket lifetime, at most 7 days.
+fn session_lifetime(config: &ServerConfig<'_>) -> u32 {
+    config
+        .ticket_lifetime
+        .min(super::ticket::MAX_TICKET_LIFETIME)
+}
 
 /// A ticket the server accepted.
 struct Accepted {
@@ -325,7 +361,12 @@ fn accept_psk(
     }
     let offered =
         OfferedPsks::parse(body).map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
-    let now = c.ctx.now.as_secs();
+    let now = c.now.as_secs();
+    // What a ticket must match to resume here (RFC 8446 §4.6.1): our
+    // client-auth policy and the server name it was issued under.
+    let policy = super::ticket::client_auth_policy(config.client_verifier);
+    let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
+    let session_limit = u64::from(session_lifetime(config));
     let found = offered
         .identities()
         .zip(0u16..)
@@ -334,10 +375,14 @@ fn accept_psk(
             let ticket_suite = Suite::from_id(state.suite)?;
             let age = now.checked_sub(state.issued_at)?;
             let client_age_ms = u64::from(obfuscated.wrapping_sub(state.age_add));
+            let session_age = now.checked_sub(state.auth_time)?;
             let fits = ticket_suite.hash_len == suite.hash_len
                 && state.psk.as_bytes().len() == suite.hash_len
                 && age < u64::from(state.lifetime)
-                && client_age_ms.abs_diff(age.saturating_mul(1000)) <= TICKET_AGE_TOLERANCE_MS;
+                && session_age < session_limit
+                && client_age_ms.abs_diff(age.saturating_mul(1000)) <= TICKET_AGE_TOLERANCE_MS
+                && state.client_auth_policy == policy
+                && state.server_name == server_name;
             fits.then_some(Accepted { state, index })
         });
     let Some(accepted) = found else {
@@ -353,8 +398,8 @@ fn accept_psk(
         .ok_or(InvalidMessage::Handshake("psk binders"))?;
     let mut transcript = prefix.cloned().unwrap_or_else(|| Transcript::new(suite));
     transcript.add(msg.get(..cut).unwrap_or(&[]));
-    let key = super::client::binder_key(suite, accepted.state.psk.as_bytes());
-    if !key.verify_finished(suite, &transcript.current(), binder) {
+    let key = super::client::binder_key(suite, accepted.state.psk.as_bytes())?;
+    if !key.verify_finished(suite, &transcript.current(), binder)? {
         return Err(PeerMisbehaved::BadBinder.into());
     }
     Ok(Some(accepted))
@@ -370,6 +415,10 @@ fn client_hello(
 ) -> Result<Answer, Error> {
     let config = c.config;
     let ch = ClientHello::parse(body).map_err(map_extension_error)?;
+    // RFC 6066 §3: a host name, LDH labels without a trailing dot.
+    if ch.ext.server_name.is_some_and(|n| !super::is_host_name(n)) {
+        return Err(PeerMisbehaved::BadServerName.into());
+    }
     let versions = ch
         .ext
         .supported_versions
@@ -498,7 +547,7 @@ fn client_hello(
     let mut random = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| fail_rng)?;
     let mut public = [0u8; super::kx::MAX_PUBLIC_LEN];
-    let mut shared = [0u8; super::kx::MAX_SHARED_LEN];
+    let mut shared = zeroize::Zeroizing::new([0u8; super::kx::MAX_SHARED_LEN]);
     let (ours, shared_len) = match share {
         Some(share) => {
             let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
@@ -509,7 +558,7 @@ fn client_hello(
                 .complete(share.public)
                 .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
             let m = secret.as_bytes().len();
-            crate::codec::copy_prefix(&mut shared, secret.as_bytes(), m);
+            crate::codec::copy_prefix(&mut shared[..], secret.as_bytes(), m);
             (Some((group, n)), m)
         }
         // psk_ke: the (EC)DHE input is a string of zeros (RFC 8446 §7.1).
@@ -570,9 +619,9 @@ fn flight(
         transcript.add(w.written());
         Ok(())
     })?;
-    let secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))
-        .into_handshake(suite, shared);
-    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current());
+    let secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))?
+        .into_handshake(suite, shared)?;
+    let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current())?;
     let log = config.key_log;
     super::log_secret(
         log,
@@ -615,6 +664,7 @@ fn flight(
     });
     let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
+    let server_finished = server_hs.finished_key(suite)?;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         EncryptedExtensionsOut {
             alpn: alpn_index.and_then(|i| config.alpn.get(i).copied()),
@@ -648,11 +698,12 @@ fn flight(
                 rng,
             )?;
         }
-        super::write_finished(w, &mut transcript, suite, &server_hs)?;
+        super::write_finished(w, &mut transcript, suite, &server_finished)?;
         Ok(())
     })?;
-    let master = secret.into_master(suite);
-    let (client_ap, server_ap, exporter) = master.application_secrets(suite, &transcript.current());
+    let master = secret.into_master(suite)?;
+    let (client_ap, server_ap, exporter) =
+        master.application_secrets(suite, &transcript.current())?;
     super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", ch.random, &client_ap);
     super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", ch.random, &server_ap);
     super::log_secret(log, "EXPORTER_SECRET", ch.random, &exporter);
@@ -660,6 +711,12 @@ fn flight(
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
     let sni = ch.ext.server_name.and_then(super::HostName::new);
+    let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
+    // A resumed session is the original's: its client, its age.
+    let (auth_time, peer_cert_sha256) = match &psk {
+        Some(p) => (p.state.auth_time, p.state.client_cert),
+        None => (c.now.as_secs(), None),
+    };
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_3,
         suite: suite.id,
@@ -667,7 +724,7 @@ fn flight(
         signature_scheme: cert.map(|(_, _, s)| s),
         alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
         cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
-        peer_cert_sha256: None,
+        peer_cert_sha256,
         peer_record_size_limit: peer_limit,
         resumed: psk.is_some(),
         server_name: sni,
@@ -678,6 +735,8 @@ fn flight(
             transcript,
             client_ap,
             master,
+            auth_time,
+            server_name,
         },
         ask_cert,
     ))

@@ -6,14 +6,30 @@
 //! key opens (by its id), so retired keys can keep opening old tickets for
 //! a while.
 //!
-//! Client side: the engine hands each NewSessionTicket to a [`TicketSink`];
-//! the embedder keeps it (in a [`StoredTicket`], bounded, no allocator) with
+//! What a ticket carries decides what it may resume (RFC 8446 §4.6.1: the
+//! server must keep the client's identity and the server name consistent):
+//!
+//! - the digest of the client-auth policy of the server that issued it and
+//!   of the client's end-entity certificate, if it sent one: a server
+//!   resumes only tickets issued under its own policy, and the resumed
+//!   session reports the original client;
+//! - the digest of the server name (SNI) it was issued under: another
+//!   name means a full handshake;
+//! - the digest of the ALPN protocol of that connection;
+//! - the time of the original full handshake: however often a session is
+//!   resumed and its tickets renewed, its keys live at most the configured
+//!   ticket lifetime (at most 7 days) from that handshake.
+//!
+//! Client side: the engine hands each NewSessionTicket to a [`TicketSink`],
+//! with the server name and the server's identity of the connection; the
+//! embedder keeps it (in a [`StoredTicket`], bounded, no allocator) with
 //! the time it received it, and offers it again through
-//! [`ResumptionTicket`].
+//! [`ResumptionTicket`], only to that server name.
 
 use ring::aead;
 use ring::rand::SecureRandom;
 use rustls_pki_types::UnixTime;
+use zeroize::Zeroizing;
 
 use crate::key_schedule::{Secret, MAX_HASH_LEN};
 use crate::wire::CipherSuite;
@@ -22,16 +38,28 @@ use crate::wire::CipherSuite;
 pub const MAX_TICKET_LIFETIME: u32 = 604_800;
 
 /// Bytes of a sealed ticket: key id (4), nonce (12), the sealed state
-/// (version 1, suite 2, issue time 8, lifetime 4, age_add 4, ALPN index 1,
-/// PSK length 1, PSK up to 48 = 69) and the tag (16).
-pub const SEALED_TICKET_LEN: usize = 4 + 12 + 69 + 16;
+/// (189 bytes, listed below) and the tag (16).
+pub const SEALED_TICKET_LEN: usize = 4 + 12 + STATE_LEN + 16;
 
-/// Longest ticket a [`StoredTicket`] keeps. Ours are 101 bytes; OpenSSL's
+/// Longest ticket a [`StoredTicket`] keeps. Ours are 221 bytes (4 + 12 + 189 + 16); OpenSSL's
 /// and rustls' a few hundred.
 pub const MAX_STORED_TICKET: usize = 1024;
 
-const STATE_VERSION: u8 = 1;
-const STATE_LEN: usize = 69;
+/// Longest server name a [`StoredTicket`] keeps (a DNS name's 253).
+pub const MAX_TICKET_SERVER_NAME: usize = 253;
+
+const STATE_VERSION: u8 = 2;
+
+/// The sealed state: version 1, suite 2, issue time 8, time of the full
+/// handshake 8, lifetime 4, age_add 4, flags 1, client-auth policy 32,
+/// client certificate 32, server name 16, ALPN 32, PSK length 1, PSK up
+/// to 48.
+const STATE_LEN: usize = 1 + 2 + 8 + 8 + 4 + 4 + 1 + 3 * 32 + 16 + 1 + MAX_HASH_LEN;
+
+/// Flags of the sealed state: which optional digests are present.
+const HAS_CLIENT_CERT: u8 = 1;
+const HAS_SERVER_NAME: u8 = 2;
+const HAS_ALPN: u8 = 4;
 
 /// A key that seals and opens session tickets.
 pub struct TicketKey {
@@ -58,21 +86,85 @@ impl TicketKey {
     }
 }
 
-/// What a ticket carries from one connection to the next.
-#[derive(Clone, Debug)]
+/// What a ticket carries from one connection to the next. The PSK is
+/// wiped on drop; the rest is not secret.
+#[derive(Debug)]
 pub struct TicketState {
     /// The suite of the connection that issued it.
     pub suite: CipherSuite,
-    /// Issue time, seconds since the Unix epoch.
+    /// Issue time of this ticket, seconds since the Unix epoch (the
+    /// ticket's age counts from it).
     pub issued_at: u64,
+    /// Time of the full handshake this session comes from, seconds since
+    /// the Unix epoch: resumption never extends a session past it plus the
+    /// lifetime.
+    pub auth_time: u64,
     /// Lifetime in seconds.
     pub lifetime: u32,
     /// The age obfuscator sent with it.
     pub age_add: u32,
-    /// The ALPN protocol index of that connection (0xff: none).
-    pub alpn_index: u8,
+    /// Digest of the issuing server's client-auth policy
+    /// ([`client_auth_policy`]).
+    pub client_auth_policy: [u8; 32],
+    /// SHA-256 of the client's end-entity certificate, if it sent one.
+    pub client_cert: Option<[u8; 32]>,
+    /// The server name (SNI) it was issued under, if one was sent: the
+    /// first 16 bytes of its SHA-256 in lower case ([`server_name_digest`];
+    /// matching it takes a second preimage, 2^128 work).
+    pub server_name: Option<[u8; 16]>,
+    /// SHA-256 of the ALPN protocol negotiated, if one was.
+    pub alpn: Option<[u8; 32]>,
     /// The resumption PSK.
     pub psk: Secret,
+}
+
+/// The digest a ticket keeps of a server name: the first 16 bytes of the
+/// SHA-256 of the name in lower case.
+pub fn server_name_digest(name: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(digest(name, true).get(..16).unwrap_or(&[0; 16]));
+    out
+}
+
+/// SHA-256 of `bytes` with ASCII letters in lower case (server names
+/// compare without case), or as they are.
+pub(crate) fn digest(bytes: &[u8], fold_case: bool) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    if fold_case {
+        for chunk in bytes.chunks(64) {
+            let mut lower = [0u8; 64];
+            for (l, b) in lower.iter_mut().zip(chunk) {
+                *l = b.to_ascii_lowercase();
+            }
+            ctx.update(lower.get(..chunk.len()).unwrap_or(&[]));
+        }
+    } else {
+        ctx.update(bytes);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// The digest of a server's client-auth policy: whether it checks client
+/// certificates, whether it requires one, and what its verifier accepts
+/// ([`ClientCertVerifier::policy_digest`](crate::verify::ClientCertVerifier::policy_digest)).
+/// A ticket resumes only on a server whose policy digest is the one it
+/// was issued under, so a session authenticated (or not) under one policy
+/// never resumes under another, even with a shared ticket key.
+pub fn client_auth_policy(verifier: Option<&dyn crate::verify::ClientCertVerifier>) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"tlspair client-auth policy 1");
+    match verifier {
+        None => ctx.update(&[0]),
+        Some(v) => {
+            ctx.update(&[1, u8::from(v.client_auth_mandatory())]);
+            ctx.update(&v.policy_digest());
+        }
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
 }
 
 /// Seals `state` under `key` into `out` (exactly [`SEALED_TICKET_LEN`]
@@ -91,13 +183,22 @@ pub(crate) fn seal(
     rng.fill(&mut nonce).ok()?;
     head.get_mut(4..16)?.copy_from_slice(&nonce);
     let psk = state.psk.as_bytes();
+    let flag = |present: bool, f: u8| if present { f } else { 0 };
+    let flags = flag(state.client_cert.is_some(), HAS_CLIENT_CERT)
+        | flag(state.server_name.is_some(), HAS_SERVER_NAME)
+        | flag(state.alpn.is_some(), HAS_ALPN);
     let mut w = crate::codec::Writer::new(body);
     w.u8(STATE_VERSION).ok()?;
     w.u16(state.suite.0).ok()?;
     w.bytes(&state.issued_at.to_be_bytes()).ok()?;
+    w.bytes(&state.auth_time.to_be_bytes()).ok()?;
     w.u32(state.lifetime).ok()?;
     w.u32(state.age_add).ok()?;
-    w.u8(state.alpn_index).ok()?;
+    w.u8(flags).ok()?;
+    w.bytes(&state.client_auth_policy).ok()?;
+    w.bytes(&state.client_cert.unwrap_or([0; 32])).ok()?;
+    w.bytes(&state.server_name.unwrap_or([0; 16])).ok()?;
+    w.bytes(&state.alpn.unwrap_or([0; 32])).ok()?;
     w.vec8(psk).ok()?;
     let pad = STATE_LEN.checked_sub(w.len())?;
     w.bytes([0u8; MAX_HASH_LEN].get(..pad)?).ok()?;
@@ -115,6 +216,7 @@ pub(crate) fn seal(
 
 /// Opens a ticket sealed by one of `keys`. `None` for a foreign, altered
 /// or malformed ticket: the server then falls back to a full handshake.
+/// The decrypted state is wiped once parsed.
 pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
     if ticket.len() != SEALED_TICKET_LEN {
         return None;
@@ -122,14 +224,14 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
     let id = ticket.get(..4)?;
     let key = keys.iter().find(|k| k.id == id)?;
     let nonce: [u8; 12] = ticket.get(4..16)?.try_into().ok()?;
-    let mut sealed = [0u8; STATE_LEN + 16];
+    let mut sealed = Zeroizing::new([0u8; STATE_LEN + 16]);
     sealed.copy_from_slice(ticket.get(16..)?);
     let plain = key
         .key
         .open_in_place(
             aead::Nonce::assume_unique_for_key(nonce),
             aead::Aad::from(key.id),
-            &mut sealed,
+            &mut sealed[..],
         )
         .ok()?;
     let mut r = crate::codec::Reader::new(plain);
@@ -138,22 +240,34 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
     }
     let suite = CipherSuite(r.u16("").ok()?);
     let issued_at = u64::from_be_bytes(*r.array::<8>("").ok()?);
+    let auth_time = u64::from_be_bytes(*r.array::<8>("").ok()?);
     let lifetime = r.u32("").ok()?;
     let age_add = r.u32("").ok()?;
-    let alpn_index = r.u8("").ok()?;
+    let flags = r.u8("").ok()?;
+    let client_auth_policy = *r.array::<32>("").ok()?;
+    let client_cert = *r.array::<32>("").ok()?;
+    let server_name = *r.array::<16>("").ok()?;
+    let alpn = *r.array::<32>("").ok()?;
+    let client_cert = (flags & HAS_CLIENT_CERT != 0).then_some(client_cert);
+    let server_name = (flags & HAS_SERVER_NAME != 0).then_some(server_name);
+    let alpn = (flags & HAS_ALPN != 0).then_some(alpn);
     let psk = Secret::new(r.vec8("").ok()?)?;
     Some(TicketState {
         suite,
         issued_at,
+        auth_time,
         lifetime,
         age_add,
-        alpn_index,
+        client_auth_policy,
+        client_cert,
+        server_name,
+        alpn,
         psk,
     })
 }
 
-/// A NewSessionTicket as the client receives it, with the PSK derived.
-#[derive(Debug)]
+/// A NewSessionTicket as the client receives it, with the PSK derived and
+/// what the ticket belongs to. `Debug` shows no PSK byte.
 pub struct NewTicket<'a> {
     /// The suite of the connection (a resumption must use its hash).
     pub suite: CipherSuite,
@@ -165,6 +279,24 @@ pub struct NewTicket<'a> {
     pub lifetime: u32,
     /// Added to the ticket age the client reports.
     pub age_add: u32,
+    /// The server name the connection was made to (RFC 8446 §4.6.1: the
+    /// ticket is offered only to it).
+    pub server_name: Option<&'a str>,
+    /// SHA-256 of the server's end-entity certificate on that connection
+    /// (the identity a resumed session reports).
+    pub peer_cert_sha256: Option<[u8; 32]>,
+}
+
+impl core::fmt::Debug for NewTicket<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NewTicket")
+            .field("suite", &self.suite)
+            .field("psk", &format_args!("({} bytes)", self.psk.len()))
+            .field("ticket_len", &self.ticket.len())
+            .field("lifetime", &self.lifetime)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Where a client's engine puts the tickets it receives. The embedder
@@ -174,8 +306,8 @@ pub trait TicketSink {
     fn store(&self, ticket: &NewTicket<'_>);
 }
 
-/// A ticket offered for resumption.
-#[derive(Clone, Copy, Debug)]
+/// A ticket offered for resumption. `Debug` shows no PSK byte.
+#[derive(Clone, Copy)]
 pub struct ResumptionTicket<'a> {
     /// The suite it was issued under.
     pub suite: CipherSuite,
@@ -189,6 +321,25 @@ pub struct ResumptionTicket<'a> {
     pub age_add: u32,
     /// When the client received it.
     pub received_at: UnixTime,
+    /// The server name it was issued for: a connection to another name
+    /// refuses it ([`Misuse::TicketForAnotherServer`](crate::Misuse::TicketForAnotherServer)).
+    pub server_name: Option<&'a str>,
+    /// SHA-256 of the server's end-entity certificate when it was issued,
+    /// reported by the resumed session.
+    pub peer_cert_sha256: Option<[u8; 32]>,
+}
+
+impl core::fmt::Debug for ResumptionTicket<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ResumptionTicket")
+            .field("suite", &self.suite)
+            .field("psk", &format_args!("({} bytes)", self.psk.len()))
+            .field("ticket_len", &self.ticket.len())
+            .field("lifetime", &self.lifetime)
+            .field("received_at", &self.received_at)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ResumptionTicket<'_> {
@@ -202,11 +353,21 @@ impl ResumptionTicket<'_> {
         let ms = u32::try_from(age.checked_mul(1000)?).ok()?;
         Some(ms.wrapping_add(self.age_add))
     }
+
+    /// Whether this ticket may be offered to `server_name` (the name
+    /// compares without case, RFC 6066 §3).
+    pub fn is_for(&self, server_name: Option<&str>) -> bool {
+        match (self.server_name, server_name) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+    }
 }
 
 /// A ticket kept by value, without an allocator: the ticket bytes (up to
-/// [`MAX_STORED_TICKET`]), the PSK and the time it arrived.
-#[derive(Clone)]
+/// [`MAX_STORED_TICKET`]), the PSK, the server name and the time it
+/// arrived. The PSK is wiped on drop; `Debug` shows none of it.
 pub struct StoredTicket {
     suite: CipherSuite,
     psk: Secret,
@@ -215,6 +376,28 @@ pub struct StoredTicket {
     lifetime: u32,
     age_add: u32,
     received_at: UnixTime,
+    server_name: [u8; MAX_TICKET_SERVER_NAME],
+    server_name_len: Option<u8>,
+    peer_cert_sha256: Option<[u8; 32]>,
+}
+
+impl Clone for StoredTicket {
+    /// A second copy of the ticket and its PSK (an embedder's store may
+    /// keep several): each copy wipes its own PSK.
+    fn clone(&self) -> Self {
+        Self {
+            suite: self.suite,
+            psk: self.psk.duplicate(),
+            ticket: self.ticket,
+            ticket_len: self.ticket_len,
+            lifetime: self.lifetime,
+            age_add: self.age_add,
+            received_at: self.received_at,
+            server_name: self.server_name,
+            server_name_len: self.server_name_len,
+            peer_cert_sha256: self.peer_cert_sha256,
+        }
+    }
 }
 
 impl core::fmt::Debug for StoredTicket {
@@ -223,16 +406,28 @@ impl core::fmt::Debug for StoredTicket {
             .field("suite", &self.suite)
             .field("ticket_len", &self.ticket_len)
             .field("lifetime", &self.lifetime)
+            .field("server_name", &self.name())
             .finish_non_exhaustive()
     }
 }
 
 impl StoredTicket {
     /// Keeps `t`, received at `now`. `None` if its ticket is longer than
-    /// [`MAX_STORED_TICKET`].
+    /// [`MAX_STORED_TICKET`] or its server name than
+    /// [`MAX_TICKET_SERVER_NAME`].
     pub fn new(t: &NewTicket<'_>, now: UnixTime) -> Option<Self> {
         let mut ticket = [0u8; MAX_STORED_TICKET];
         ticket.get_mut(..t.ticket.len())?.copy_from_slice(t.ticket);
+        let mut server_name = [0u8; MAX_TICKET_SERVER_NAME];
+        let server_name_len = match t.server_name {
+            Some(name) => {
+                server_name
+                    .get_mut(..name.len())?
+                    .copy_from_slice(name.as_bytes());
+                Some(u8::try_from(name.len()).ok()?)
+            }
+            None => None,
+        };
         Some(Self {
             suite: t.suite,
             psk: Secret::new(t.psk)?,
@@ -241,7 +436,15 @@ impl StoredTicket {
             lifetime: t.lifetime,
             age_add: t.age_add,
             received_at: now,
+            server_name,
+            server_name_len,
+            peer_cert_sha256: t.peer_cert_sha256,
         })
+    }
+
+    fn name(&self) -> Option<&str> {
+        let len = usize::from(self.server_name_len?);
+        core::str::from_utf8(self.server_name.get(..len)?).ok()
     }
 
     /// The ticket to offer.
@@ -256,6 +459,8 @@ impl StoredTicket {
             lifetime: self.lifetime,
             age_add: self.age_add,
             received_at: self.received_at,
+            server_name: self.name(),
+            peer_cert_sha256: self.peer_cert_sha256,
         }
     }
 }

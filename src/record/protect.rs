@@ -5,6 +5,7 @@
 //! place; the bytes it works on always belong to the caller's views.
 
 use ring::aead;
+use zeroize::Zeroize;
 
 use super::suite::Suite;
 use super::{Header, HEADER_LEN, TAG_LEN};
@@ -18,7 +19,9 @@ pub const IV_LEN: usize = aead::NONCE_LEN;
 /// Longest AEAD key of the supported suites (AES-256, ChaCha20).
 const MAX_KEY_LEN: usize = 32;
 
-/// One direction's record protection state.
+/// One direction's record protection state. The traffic secret and the IV
+/// are wiped on drop; ring's AEAD key schedule inside `LessSafeKey` is not
+/// (ring offers no way to), see docs/security.md.
 pub struct RecordKey {
     key: aead::LessSafeKey,
     iv: [u8; IV_LEN],
@@ -37,11 +40,14 @@ impl RecordKey {
         }
         let secret = Secret::new(secret)?;
         let prk = secret.prk(suite.hkdf);
-        let mut key = [0u8; MAX_KEY_LEN];
-        let key = key.get_mut(..suite.key_len())?;
+        let mut key_bytes = zeroize::Zeroizing::new([0u8; MAX_KEY_LEN]);
+        let key = key_bytes.get_mut(..suite.key_len())?;
         hkdf_expand_label(&prk, b"key", &[], key).ok()?;
         let mut iv = [0u8; IV_LEN];
-        hkdf_expand_label(&prk, b"iv", &[], &mut iv).ok()?;
+        if hkdf_expand_label(&prk, b"iv", &[], &mut iv).is_err() {
+            iv.zeroize();
+            return None;
+        }
         let key = aead::LessSafeKey::new(aead::UnboundKey::new(suite.aead, key).ok()?);
         Some(Self {
             key,
@@ -50,6 +56,13 @@ impl RecordKey {
             suite,
             secret,
         })
+    }
+
+    /// The key that follows this one on KeyUpdate (RFC 8446 §7.2), at
+    /// sequence number 0.
+    pub fn next(&self) -> Result<Self, Error> {
+        let next = self.secret.next_traffic_secret(self.suite)?;
+        Self::new(self.suite, next.as_bytes()).ok_or(Error::Internal("KeyUpdate derivation"))
     }
 
     /// The suite this key belongs to.
@@ -72,6 +85,9 @@ impl RecordKey {
         &self.iv
     }
 
+    /// Test hook: sets the next sequence number (one call can reuse a
+    /// nonce, so only test builds have it).
+    #[cfg(feature = "test-support")]
     #[doc(hidden)]
     pub fn set_sequence(&mut self, seq: u64) {
         self.seq = seq;
@@ -187,3 +203,11 @@ impl core::fmt::Debug for RecordKey {
             .finish_non_exhaustive()
     }
 }
+impl Drop for RecordKey {
+    fn drop(&mut self) {
+        // The secret wipes itself.
+        self.iv.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for RecordKey {}

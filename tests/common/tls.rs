@@ -145,3 +145,10 @@ impl tlspair::handshake::KeyLog for Lines {
         self.0.lock().unwrap().push(line.to_owned());
     }
 }
+
+/// A ticket sink that drops every ticket (a client that asks for tickets).
+pub struct NullSink;
+
+impl tlspair::handshake::ticket::TicketSink for NullSink {
+    fn store(&self, _: &tlspair::handshake::ticket::NewTicket<'_>) {}
+}
