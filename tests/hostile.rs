@@ -348,3 +348,76 @@ fn transport_eof_at_every_point_of_a_live_session() {
         }
     }
 }
+
+/// A server_name extension carrying one host_name.
+fn sni(name: &[u8]) -> Vec<u8> {
+    let mut entry = vec![0u8];
+    entry.extend((name.len() as u16).to_be_bytes());
+    entry.extend(name);
+    let mut list = (entry.len() as u16).to_be_bytes().to_vec();
+    list.extend(entry);
+    ext(0, &list)
+}
+
+#[test]
+fn server_names_that_are_not_host_names_are_unrecognized_name() {
+    // RFC 6066 §3: LDH labels, no trailing dot. Review finding 10: before,
+    // any ASCII passed, control characters included.
+    let long_label = [b'a'; 64];
+    let long_name = [b"a.".repeat(126).as_slice(), b"ab"].concat();
+    for bad in [
+        &b"bad\x01name"[..],
+        b"localhost.",
+        b".localhost",
+        b"a..b",
+        b"-leading.example",
+        b"trailing-.example",
+        b"under_score.example",
+        b"sp ace",
+        b"caf\xc3\xa9.example",
+        &long_label,
+        &long_name,
+    ] {
+        let (e, sent) = server_answer(&client_hello(&[good_extensions(), sni(bad)].concat()));
+        assert_eq!(
+            e,
+            Error::PeerMisbehaved(PeerMisbehaved::BadServerName),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+        assert_eq!(sent, alert(AD::UNRECOGNIZED_NAME));
+    }
+    // Legal names of every shape go through.
+    let longest = [
+        b"a".repeat(63).as_slice(),
+        b".",
+        &b"b".repeat(63),
+        b".",
+        &b"c".repeat(63),
+        b".",
+        &b"d".repeat(61),
+    ]
+    .concat();
+    assert_eq!(longest.len(), 253);
+    for good in [
+        &b"localhost"[..],
+        b"LocalHost",
+        b"a",
+        b"xn--bcher-kva.example",
+        b"1.2.3.4",
+        b"a-b.c-d.example",
+        &longest,
+    ] {
+        let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
+        let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+        s.bufs
+            .recv
+            .fill(&client_hello(&[good_extensions(), sni(good)].concat()));
+        assert_eq!(
+            s.conn.handshake(&mut s.bufs).unwrap(),
+            Status::WantRead,
+            "{:?}",
+            String::from_utf8_lossy(good)
+        );
+    }
+}

@@ -383,3 +383,49 @@ fn resumption_cannot_renew_a_session_past_the_lifetime_of_its_full_handshake() {
     sr.unwrap();
     assert!(s.conn.negotiated().unwrap().resumed);
 }
+
+#[test]
+fn a_ticket_does_not_resume_under_another_server_name() {
+    // Issued under SNI "localhost"; offered by a client that connects to
+    // 127.0.0.1 (so sends no SNI) and claims the ticket is for that name:
+    // the server's binding refuses it and runs a full handshake.
+    let keys = leak([key(1, 7)]);
+    let (cc, sc, store) = setup(keys);
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
+    let mut lying = ticket.resumption();
+    lying.server_name = Some("127.0.0.1");
+    let lying = leak(lying);
+    let mut c =
+        side(Connection::client_resuming(cc, Some("127.0.0.1"), at(T0 + 30), lying).unwrap());
+    let mut s = side(Connection::server(sc, at(T0 + 30)).unwrap());
+    let (cr, sr) = outcome(&mut c, &mut s);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(!s.conn.negotiated().unwrap().resumed);
+    // The honest offer under the right name resumes.
+    let (_, s, (cr, sr)) = resume(cc, sc, ticket, T0 + 30, T0 + 30);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn a_lowered_lifetime_applies_to_tickets_already_issued() {
+    // Issued under a 2 h lifetime; the server's configuration now says
+    // 1 h: a session older than that from its full handshake resumes no
+    // more, though the ticket itself says 2 h.
+    let keys = leak([key(1, 7)]);
+    let (cc, sc, store) = setup(keys);
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
+    let mut shorter = *sc;
+    shorter.ticket_lifetime = 3600;
+    let shorter = leak(shorter);
+    let (_, s, (cr, sr)) = resume(cc, shorter, ticket, T0 + 3500, T0 + 3500);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    let (_, s, (cr, sr)) = resume(cc, shorter, ticket, T0 + 4000, T0 + 4000);
+    cr.unwrap();
+    sr.unwrap();
+    assert!(!s.conn.negotiated().unwrap().resumed);
+}

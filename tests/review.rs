@@ -559,3 +559,49 @@ fn a_client_without_a_server_name_connects_with_a_pin_verifier() {
         b"pinned"
     );
 }
+
+// Finding 12: what holds secrets wipes itself.
+
+#[test]
+fn secret_bearing_types_zeroize_on_drop() {
+    fn wipes<T: zeroize::ZeroizeOnDrop>() {}
+    wipes::<tlspair::key_schedule::Secret>();
+    wipes::<RecordKey>();
+    wipes::<tlspair::handshake::kx::SharedSecret>();
+    // A stored ticket's PSK is a Secret; its Debug and clones show none.
+    let nt = NewTicket {
+        suite: CipherSuite(0x1301),
+        psk: &[0x5a; 32],
+        ticket: b"t",
+        lifetime: 60,
+        age_add: 0,
+        server_name: None,
+        peer_cert_sha256: None,
+    };
+    let stored = tlspair::handshake::ticket::StoredTicket::new(&nt, tls::now()).unwrap();
+    assert_eq!(stored.clone().resumption().psk, &[0x5a; 32]);
+}
+
+#[test]
+fn a_ticket_is_refused_under_another_server_name() {
+    let psk: &'static [u8] = leak([1u8; 32]);
+    let cc = leak(client_config());
+    let ticket = leak(ResumptionTicket {
+        suite: CipherSuite(0x1301),
+        psk,
+        ticket: b"ticket",
+        lifetime: 60,
+        age_add: 0,
+        received_at: tls::now(),
+        server_name: Some("localhost"),
+        peer_cert_sha256: None,
+    });
+    for other in [Some("example.com"), None] {
+        assert_eq!(
+            Connection::client_resuming(cc, other, tls::now(), ticket).err(),
+            Some(Error::Misuse(Misuse::TicketForAnotherServer))
+        );
+    }
+    // Names compare without case.
+    assert!(Connection::client_resuming(cc, Some("LOCALHOST"), tls::now(), ticket).is_ok());
+}
