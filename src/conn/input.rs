@@ -32,9 +32,9 @@ impl Connection<'_> {
             // The peer's record_size_limit binds every flight once known.
             let fragment = match self.negotiated.and_then(|n| n.peer_record_size_limit) {
                 Some(limit) => self
-                    .send_fragment
+                    .send_fragment()
                     .min(usize::from(limit).saturating_sub(1).max(1)),
-                None => self.send_fragment,
+                None => self.send_fragment(),
             };
             // The client speaks first.
             let hs = match hs {
@@ -165,7 +165,9 @@ impl Connection<'_> {
         if let Some(limit) = self.negotiated.and_then(|n| n.peer_record_size_limit) {
             // TLS 1.3's record_size_limit counts the content type byte.
             let peer = usize::from(limit).saturating_sub(1).clamp(1, MAX_PLAINTEXT);
-            self.send_fragment = self.send_fragment.min(peer);
+            let fragment = self.send_fragment().min(peer);
+            // At most the configured fragment, which fits.
+            self.send_fragment = u16::try_from(fragment).unwrap_or(u16::MAX);
         }
     }
 
@@ -427,7 +429,10 @@ impl Connection<'_> {
                 self.empty_records = 0;
                 rx.advance(HEADER_LEN);
                 self.plain_left = len;
-                self.plain_tail = total.saturating_sub(HEADER_LEN).saturating_sub(len);
+                // Type, padding and tag of a record within the checked
+                // limit: less than 2^14 + 256.
+                let tail = total.saturating_sub(HEADER_LEN).saturating_sub(len);
+                self.plain_tail = u16::try_from(tail).unwrap_or(u16::MAX);
                 Ok(Status::Done(()))
             }
             (ContentType::ALERT, 2) => {
@@ -540,7 +545,7 @@ impl Connection<'_> {
         // Callers clamp `n` to `plain_left`.
         self.plain_left = self.plain_left.saturating_sub(n);
         if self.plain_left == 0 {
-            rx.advance(core::mem::take(&mut self.plain_tail));
+            rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
         }
     }
 }

@@ -84,7 +84,9 @@ pub struct Connection<'a> {
     config: RecordConfig,
     /// Largest content per sent record: our setting, lowered by the peer's
     /// record_size_limit.
-    send_fragment: usize,
+    /// (At most 2^14, so kept in two bytes: an idle connection pays for
+    /// every field.)
+    send_fragment: u16,
     hs: Option<Handshake<'a>>,
     max_handshake_message: usize,
     negotiated: Option<Negotiated>,
@@ -99,13 +101,15 @@ pub struct Connection<'a> {
     skip_early_data: u32,
     write_sealed: usize,
     plain_left: usize,
-    plain_tail: usize,
+    /// At most a record's overhead and padding (< 2^14 + 256).
+    plain_tail: u16,
     hs_len: usize,
     hs_gap: usize,
     empty_records: u8,
     key_update: Option<bool>,
     /// Plaintext room lent by `reserve`, 0 without a reservation.
-    reserved: usize,
+    /// At most one record's content (≤ 2^14).
+    reserved: u16,
     sent_close: bool,
     recv_close: bool,
     /// The handshake completed (from the start for a connection built from
@@ -144,7 +148,8 @@ impl<'a> Connection<'a> {
                 Some(Handshake::Server(_)) => Role::Server,
                 _ => Role::Client,
             },
-            send_fragment: config.max_fragment_len,
+            // `check` bounds it to 2^14.
+            send_fragment: u16::try_from(config.max_fragment_len).unwrap_or(u16::MAX),
             config,
             hs,
             max_handshake_message,
@@ -618,7 +623,8 @@ impl Connection<'_> {
         let Some(room) = tx.into_reserved(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        self.reserved = take;
+        // `take` is one record's content, at most 2^14.
+        self.reserved = u16::try_from(take).unwrap_or(u16::MAX);
         Ok(Status::Done(
             room.get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
                 .unwrap_or(&mut []),
@@ -640,7 +646,7 @@ impl Connection<'_> {
     {
         let (_, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        let lent = core::mem::take(&mut self.reserved);
+        let lent = usize::from(core::mem::take(&mut self.reserved));
         if self.sent_close {
             let _ = tx.take_reserved(0);
             return Err(Misuse::WriteAfterShutdown.into());
@@ -908,12 +914,17 @@ impl Connection<'_> {
         Ok(Status::Done(()))
     }
 
+    /// Largest content per sent record now.
+    fn send_fragment(&self) -> usize {
+        usize::from(self.send_fragment)
+    }
+
     /// The next record for `available` bytes: how many it takes, and its
     /// size on the wire with padding. Records shrink to fit a small
     /// outgoing view, so draining it always makes room (`size <= capacity`).
     fn next_record(&self, capacity: usize, available: usize) -> (usize, usize) {
         let max_content = self
-            .send_fragment
+            .send_fragment()
             .min(capacity.saturating_sub(RECORD_OVERHEAD));
         let take = available.min(max_content);
         // Everything below is at most `RECORD_OVERHEAD + max_content`, and
