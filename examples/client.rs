@@ -126,6 +126,7 @@ struct SavedTicket {
     received_at: u64,
     server_name: Option<String>,
     peer_cert_sha256: Option<[u8; 32]>,
+    client_cert_sha256: Option<[u8; 32]>,
 }
 
 impl SavedTicket {
@@ -133,7 +134,7 @@ impl SavedTicket {
         let text = format!(
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
-             server_name {}\npeer_cert_sha256 {}\n",
+             server_name {}\npeer_cert_sha256 {}\nclient_cert_sha256 {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -142,6 +143,7 @@ impl SavedTicket {
             hex(t.ticket),
             t.server_name.unwrap_or(""),
             t.peer_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
+            t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
         );
         std::fs::write(path, text)
     }
@@ -164,14 +166,10 @@ impl SavedTicket {
                 .parse()
                 .map_err(|_| bad("received_at"))?,
             server_name: Some(field("server_name")?.to_owned()).filter(|n| !n.is_empty()),
-            peer_cert_sha256: match field("peer_cert_sha256")? {
-                "" => None,
-                h => Some(
-                    unhex(h)
-                        .and_then(|v| v.try_into().ok())
-                        .ok_or_else(|| bad("peer_cert_sha256"))?,
-                ),
-            },
+            peer_cert_sha256: digest(field("peer_cert_sha256")?)
+                .ok_or_else(|| bad("peer_cert_sha256"))?,
+            client_cert_sha256: digest(field("client_cert_sha256")?)
+                .ok_or_else(|| bad("client_cert_sha256"))?,
         })
     }
 
@@ -185,8 +183,18 @@ impl SavedTicket {
             received_at: UnixTime::since_unix_epoch(Duration::from_secs(self.received_at)),
             server_name: self.server_name.as_deref(),
             peer_cert_sha256: self.peer_cert_sha256,
+            client_cert_sha256: self.client_cert_sha256,
         }
     }
+}
+
+/// An optional SHA-256 in hex: `Some(None)` for an empty field, `None` if
+/// it does not parse.
+fn digest(h: &str) -> Option<Option<[u8; 32]>> {
+    if h.is_empty() {
+        return Some(None);
+    }
+    unhex(h).and_then(|v| v.try_into().ok()).map(Some)
 }
 
 /// Saves each ticket the server sends over the previous one.

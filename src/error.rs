@@ -43,6 +43,10 @@ pub enum Error {
     /// The engine broke one of its own invariants (a bug); `internal_error`
     /// is sent.
     Internal(&'static str),
+    /// We sent close_notify ([`Connection::shutdown`](crate::Connection::shutdown))
+    /// while the peer still waited for a handshake flight of ours: the
+    /// handshake cannot finish. Nothing more is sent.
+    Abandoned,
     /// A call was invalid at a point the handshake could not come back
     /// from (a step had consumed its state): unlike [`Error::Misuse`] this
     /// is fatal and sticky, and `internal_error` is sent.
@@ -192,6 +196,9 @@ pub enum Misuse {
     /// A resumption ticket offered to another server name than the one it
     /// was issued for (RFC 8446 §4.6.1).
     TicketForAnotherServer,
+    /// A resumption ticket offered by a configuration with another client
+    /// certificate (or none) than the one it was issued to.
+    TicketForAnotherClient,
 }
 
 impl Error {
@@ -237,7 +244,7 @@ impl Error {
             Self::KeyExhausted => Some(AlertDescription::CLOSE_NOTIFY),
             Self::Internal(_) | Self::Aborted(_) => Some(AlertDescription::INTERNAL_ERROR),
             Self::Certificate(c) => Some(c.alert()),
-            Self::AlertReceived(_) | Self::Truncated | Self::Misuse(_) => None,
+            Self::AlertReceived(_) | Self::Truncated | Self::Abandoned | Self::Misuse(_) => None,
         }
     }
 
@@ -286,6 +293,9 @@ impl core::fmt::Display for Error {
             Self::PeerIncompatible(p) => write!(f, "nothing in common with the peer: {p:?}")?,
             Self::AlertReceived(a) => return write!(f, "peer sent fatal alert {a}"),
             Self::Truncated => return f.write_str("transport closed without close_notify"),
+            Self::Abandoned => {
+                return f.write_str("handshake abandoned: we closed before our flight was sent")
+            }
             Self::KeyExhausted => return f.write_str("sending key exhausted; connection closed"),
             Self::Misuse(m) => return write!(f, "invalid call: {m:?}"),
             Self::Internal(what) => write!(f, "internal error: {what}")?,

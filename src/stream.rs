@@ -59,6 +59,9 @@ pub struct Stream<'a, T: Read + Write> {
     conn: Connection<'a>,
     socket: T,
     bufs: BoxedBuffers,
+    /// A socket error met while sending records of a write that had
+    /// already reported its bytes: returned by the next call.
+    deferred: Option<io::Error>,
 }
 
 impl<T: Read + Write> core::fmt::Debug for Stream<'_, T> {
@@ -79,6 +82,14 @@ pub fn tls_error(e: &io::Error) -> Option<Error> {
 
 /// An outcome the engine documents it never gives for the call.
 const UNEXPECTED_CLOSED: Error = Error::Internal("Closed from a call that never returns it");
+
+/// Errors after which the same call, repeated, may succeed.
+fn retryable(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted | io::ErrorKind::TimedOut
+    )
+}
 
 fn io_error(e: Error) -> io::Error {
     match e {
@@ -106,13 +117,19 @@ impl<'a, T: Read + Write> Stream<'a, T> {
             vec![0u8; recv].into_boxed_slice(),
             vec![0u8; send].into_boxed_slice(),
         );
-        Self { conn, socket, bufs }
+        Self {
+            conn,
+            socket,
+            bufs,
+            deferred: None,
+        }
     }
 
     /// Runs the handshake to completion (`SSL_do_handshake` /
     /// `SSL_connect` / `SSL_accept`), sending our last flight before it
     /// returns. At once `Ok(())` if it is already complete.
     pub fn handshake(&mut self) -> io::Result<()> {
+        self.take_deferred()?;
         loop {
             match self.conn.handshake(&mut self.bufs) {
                 Ok(Status::Done(())) => return self.drain(),
@@ -133,6 +150,7 @@ impl<'a, T: Read + Write> Stream<'a, T> {
     /// left open: drop it, or take it back with
     /// [`into_inner`](Self::into_inner).
     pub fn shutdown(&mut self) -> io::Result<Shutdown> {
+        self.take_deferred()?;
         loop {
             match self.conn.shutdown(&mut self.bufs) {
                 Ok(Status::Done(s)) => {
@@ -173,6 +191,15 @@ impl<'a, T: Read + Write> Stream<'a, T> {
     /// [`shutdown`](Self::shutdown)) first.
     pub fn into_inner(self) -> T {
         self.socket
+    }
+
+    /// The socket error a write deferred, if any: every call returns it
+    /// first, once.
+    fn take_deferred(&mut self) -> io::Result<()> {
+        match self.deferred.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Sends every pending outgoing byte, blocking as the socket does.
@@ -222,6 +249,7 @@ impl<T: Read + Write> Read for Stream<'_, T> {
     /// peer's close_notify has been read (and for an empty `buf`); end of
     /// stream without it is `UnexpectedEof`.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.take_deferred()?;
         if buf.is_empty() {
             return Ok(0);
         }
@@ -244,17 +272,26 @@ impl<T: Read + Write> Write for Stream<'_, T> {
     /// one record it sealed.
     ///
     /// Once bytes are sealed they are reported, even if the socket then
-    /// fails to take the records (`WouldBlock` on a non-blocking socket):
+    /// fails to take the records: on `WouldBlock` (a non-blocking socket)
     /// the records stay pending and go out first on the next call or on
-    /// [`flush`](Write::flush), where the socket's error shows. A write
-    /// repeated after `Ok(n)` never seals the same bytes twice.
+    /// [`flush`](Write::flush); any other socket error is returned by the
+    /// next call. A write repeated after `Ok(n)` never seals the same bytes
+    /// twice. On a non-blocking socket, call `flush` until it succeeds
+    /// before waiting for the peer: records may still be pending.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.take_deferred()?;
         loop {
             match self.conn.write(&mut self.bufs, buf) {
                 Ok(Status::Done(n)) => {
                     // Sealed: the bytes are ours now, whatever the socket
-                    // says; a failure to send shows on the next call.
-                    let _ = self.drain();
+                    // says. A socket that would block keeps the records
+                    // pending; any other error is returned by the next
+                    // call (never by this one, whose retry would seal the
+                    // bytes again).
+                    match self.drain() {
+                        Err(e) if !retryable(&e) => self.deferred = Some(e),
+                        _ => {}
+                    }
                     return Ok(n);
                 }
                 Ok(Status::WantRead) => self.receive()?,
@@ -270,6 +307,7 @@ impl<T: Read + Write> Write for Stream<'_, T> {
     /// Sends every sealed record still pending (a KeyUpdate, or what a
     /// `WouldBlock` left), then flushes the socket.
     fn flush(&mut self) -> io::Result<()> {
+        self.take_deferred()?;
         // A KeyUpdate asked for with `key_update` goes out with the next
         // call that has room; an empty write is that call.
         // (Not while a complete write waits to be repeated: an empty write

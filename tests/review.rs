@@ -185,8 +185,12 @@ fn after_a_fatal_error_every_accessor_says_so() {
             Err(conn.error().unwrap())
         );
     }
-    // The server never completed its handshake.
-    assert!(s.conn.is_handshaking());
+    // Neither is handshaking any more, and neither is established: a loop
+    // on `is_handshaking` ends.
+    for side in [&s, &c] {
+        assert!(!side.conn.is_handshaking());
+        assert!(!side.conn.is_established());
+    }
 }
 
 // Finding 4, the same rule for `is_fatal`: whatever it answers is what the
@@ -227,6 +231,7 @@ fn no_debug_output_prints_a_psk() {
         age_add: 1,
         server_name: Some("localhost"),
         peer_cert_sha256: None,
+        client_cert_sha256: None,
     };
     let printed = format!("{nt:?} {nt:#?}");
     assert!(
@@ -289,6 +294,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                     received_at: tls::now(),
                                     server_name: sni,
                                     peer_cert_sha256: None,
+                                    client_cert_sha256: None,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
                             }
@@ -577,6 +583,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         age_add: 0,
         server_name: None,
         peer_cert_sha256: None,
+        client_cert_sha256: None,
     };
     let stored = tlspair::handshake::ticket::StoredTicket::new(&nt, tls::now()).unwrap();
     assert_eq!(stored.clone().resumption().psk, &[0x5a; 32]);
@@ -595,6 +602,7 @@ fn a_ticket_is_refused_under_another_server_name() {
         received_at: tls::now(),
         server_name: Some("localhost"),
         peer_cert_sha256: None,
+        client_cert_sha256: None,
     });
     for other in [Some("example.com"), None] {
         assert_eq!(
@@ -604,4 +612,161 @@ fn a_ticket_is_refused_under_another_server_name() {
     }
     // Names compare without case.
     assert!(Connection::client_resuming(cc, Some("LOCALHOST"), tls::now(), ticket).is_ok());
+}
+
+// From the outside review of the fixes.
+
+#[test]
+fn a_ticket_is_refused_by_a_configuration_with_another_client_certificate() {
+    let psk: &'static [u8] = leak([1u8; 32]);
+    let cert = CertificateDer::from(creds::CLIENT_ECDSA_P256.cert);
+    let ours = ring::digest::digest(&ring::digest::SHA256, &cert);
+    let mut with_cert = client_config();
+    with_cert.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let with_cert = leak(with_cert);
+    let without = leak(client_config());
+    let ticket = |id: Option<[u8; 32]>| {
+        leak(ResumptionTicket {
+            suite: CipherSuite(0x1301),
+            psk,
+            ticket: b"ticket",
+            lifetime: 60,
+            age_add: 0,
+            received_at: tls::now(),
+            server_name: Some("localhost"),
+            peer_cert_sha256: None,
+            client_cert_sha256: id,
+        })
+    };
+    let issued_to_us = ticket(Some(ours.as_ref().try_into().unwrap()));
+    let anonymous = ticket(None);
+    let other = ticket(Some([9; 32]));
+    let refused = Some(Error::Misuse(Misuse::TicketForAnotherClient));
+    let name = Some("localhost");
+    assert!(Connection::client_resuming(with_cert, name, tls::now(), issued_to_us).is_ok());
+    assert!(Connection::client_resuming(without, name, tls::now(), anonymous).is_ok());
+    assert_eq!(
+        Connection::client_resuming(without, name, tls::now(), issued_to_us).err(),
+        refused
+    );
+    assert_eq!(
+        Connection::client_resuming(with_cert, name, tls::now(), anonymous).err(),
+        refused
+    );
+    assert_eq!(
+        Connection::client_resuming(with_cert, name, tls::now(), other).err(),
+        refused
+    );
+}
+
+#[test]
+fn a_shutdown_while_the_peer_waits_for_our_flight_abandons_the_handshake() {
+    // The client closes after its ClientHello: its Finished can never be
+    // sent, so it does not wait for a server flight it could not answer.
+    let (mut c, mut s) = tls::pair(client_config(), p256_server_config());
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs).unwrap(),
+        Status::Done(tlspair::Shutdown::Sent)
+    );
+    assert_eq!(c.conn.handshake(&mut c.bufs), Err(Error::Abandoned));
+    assert!(!c.conn.is_handshaking() && !c.conn.is_established());
+    let sent = c.bufs.send.len();
+    transfer_all(&mut c, &mut s);
+    // The server answers the ClientHello, then meets the close_notify.
+    let e = loop {
+        match s.conn.handshake(&mut s.bufs) {
+            Ok(Status::WantRead) if s.bufs.recv.is_empty() => panic!("server stalls"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(e, Error::AlertReceived(AD::CLOSE_NOTIFY));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]),
+        Err(Error::Abandoned)
+    );
+    assert!(sent > 0);
+    // A server whose flight is out may still close and finish reading.
+    let (mut c, mut s) = tls::pair(client_config(), p256_server_config());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::Done(()));
+    let _ = s.conn.shutdown(&mut s.bufs).unwrap();
+    assert_eq!(c.conn.write(&mut c.bufs, b"late").unwrap(), Status::Done(4));
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 8];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf).unwrap(), Status::Done(4));
+    assert_eq!(&buf[..4], b"late");
+}
+
+#[test]
+fn the_client_sends_sni_without_a_trailing_dot_and_only_host_names() {
+    for (name, sent) in [
+        ("localhost.", Some("localhost")),
+        ("localhost", Some("localhost")),
+        ("127.0.0.1", None),
+    ] {
+        let (mut c, mut s) = tls::pair(client_config(), p256_server_config());
+        c.conn = Connection::client(leak(client_config()), Some(name), tls::now()).unwrap();
+        complete(&mut c, &mut s).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let n = s.conn.negotiated().unwrap();
+        assert_eq!(n.server_name.as_ref().map(|h| h.as_str()), sent, "{name}");
+    }
+}
+
+/// A socket that takes `first` bytes, then fails with `kind` once, then
+/// takes everything.
+struct Failing {
+    out: Arc<Mutex<Vec<u8>>>,
+    first: usize,
+    kind: Option<io::ErrorKind>,
+}
+
+impl Read for Failing {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Write for Failing {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if self.first > 0 {
+            let n = b.len().min(self.first);
+            self.first -= n;
+            self.out.lock().unwrap().extend_from_slice(&b[..n]);
+            return Ok(n);
+        }
+        if let Some(kind) = self.kind.take() {
+            return Err(kind.into());
+        }
+        self.out.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_socket_error_after_sealing_is_reported_by_the_next_call_not_lost() {
+    let (ours, _) = keyed_pair();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let sock = Failing {
+        out,
+        first: 10,
+        kind: Some(io::ErrorKind::BrokenPipe),
+    };
+    let mut stream = Stream::new(ours, sock);
+    // Sealed: reported, though the socket broke.
+    assert_eq!(stream.write(b"sealed once").unwrap(), 11);
+    // The next call says so, once.
+    assert_eq!(
+        stream.flush().unwrap_err().kind(),
+        io::ErrorKind::BrokenPipe
+    );
+    stream.flush().unwrap();
 }

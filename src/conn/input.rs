@@ -232,8 +232,9 @@ impl Connection<'_> {
 
     /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
     fn new_ticket(&self, nst: &NewSessionTicket<'_>) -> Result<(), Error> {
+        let config = self.client_config;
         let (Some(sink), Some(res), Some(suite)) = (
-            self.ticket_sink,
+            config.and_then(|c| c.ticket_sink),
             self.resumption.as_ref(),
             self.records.send().map(RecordKey::suite),
         ) else {
@@ -250,6 +251,7 @@ impl Connection<'_> {
             age_add: nst.age_add,
             server_name: self.server_name,
             peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
+            client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
         });
         Ok(())
     }

@@ -46,7 +46,7 @@ use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
 use crate::handshake::client::{self};
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
-use crate::handshake::ticket::{ResumptionTicket, TicketSink};
+use crate::handshake::ticket::ResumptionTicket;
 use crate::handshake::{server, ClientConfig, Context, Negotiated, Records, ServerConfig};
 use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
@@ -76,6 +76,18 @@ enum Handshake<'a> {
     Server(server::State<'a>),
 }
 
+impl Handshake<'_> {
+    /// Whether the peer still waits for a flight of ours before the
+    /// handshake can complete (a client until its Finished, a server until
+    /// its first flight); a server that only has tickets left does not.
+    fn owes_flight(&self) -> bool {
+        match self {
+            Self::Client(_) => true,
+            Self::Server(s) => s.owes_flight(),
+        }
+    }
+}
+
 /// A TLS 1.3 connection: the engine behind `write`, `read` and `shutdown`.
 /// It owns no buffer; see the module docs.
 pub struct Connection<'a> {
@@ -94,7 +106,8 @@ pub struct Connection<'a> {
     /// resumption_master_secret (client), for the tickets the server sends.
     resumption: Option<Secret>,
     /// Where a client puts those tickets.
-    ticket_sink: Option<&'a dyn TicketSink>,
+    /// (Its sink and client certificate, through the configuration.)
+    client_config: Option<&'a ClientConfig<'a>>,
     /// The name a client connects to, which its tickets are for.
     server_name: Option<&'a str>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
@@ -156,7 +169,7 @@ impl<'a> Connection<'a> {
             negotiated: None,
             exporter: None,
             resumption: None,
-            ticket_sink: None,
+            client_config: None,
             server_name: None,
             skip_early_data: 0,
             write_sealed: 0,
@@ -212,9 +225,16 @@ impl<'a> Connection<'a> {
             })?;
         }
         // RFC 8446 §4.6.1: a ticket is offered only to the server it came
-        // from.
-        if resume.is_some_and(|t| !t.is_for(server_name)) {
-            return Err(Misuse::TicketForAnotherServer.into());
+        // from, and only by the client identity it was issued to (a store
+        // shared by several configurations must not lend one client's
+        // session to another).
+        if let Some(t) = resume {
+            if !t.is_for(server_name) {
+                return Err(Misuse::TicketForAnotherServer.into());
+            }
+            if t.client_cert_sha256 != crate::handshake::ticket::client_identity(config) {
+                return Err(Misuse::TicketForAnotherClient.into());
+            }
         }
         config.check()?;
         let ctx = Context {
@@ -227,7 +247,7 @@ impl<'a> Connection<'a> {
             Some(Handshake::Client(client::State::new(config, ctx))),
             config.max_handshake_message,
         )?;
-        conn.ticket_sink = config.ticket_sink;
+        conn.client_config = Some(config);
         conn.server_name = server_name;
         Ok(conn)
     }
@@ -355,10 +375,17 @@ impl Connection<'_> {
         .map_err(|_| RANGE.into())
     }
 
-    /// Whether the handshake has yet to complete. It stays `true` for a
-    /// connection whose handshake failed: [`error`](Self::error) says why.
+    /// Whether the handshake is still running: `false` once it completed,
+    /// and once the connection failed (so a loop on it ends).
+    /// [`is_established`](Self::is_established) tells the two apart.
     pub fn is_handshaking(&self) -> bool {
-        !self.handshake_done
+        !self.handshake_done && self.error.is_none()
+    }
+
+    /// Whether the handshake completed and no fatal error has ended the
+    /// connection since.
+    pub fn is_established(&self) -> bool {
+        self.handshake_done && self.error.is_none()
     }
 
     /// The record settings in force.
@@ -770,7 +797,12 @@ impl Connection<'_> {
     /// `Done(Sent)` into `Done(Complete)`. A complete-mode write still in
     /// progress is abandoned; [`write_progress`](Self::write_progress) says
     /// how much of it was sealed before this call. During the handshake the
-    /// close_notify goes out unprotected if no key exists yet.
+    /// close_notify goes out unprotected if no key exists yet; if the peer
+    /// still waits for a flight of ours (a client before its Finished, a
+    /// server before its first flight), the handshake cannot finish and
+    /// every later call returns [`Error::Abandoned`]. A server whose flight
+    /// is out still reads the client's Finished and data, and sends no
+    /// tickets.
     pub fn shutdown<R, S>(&mut self, bufs: &mut Buffers<R, S>) -> Result<Status<Shutdown>, Error>
     where
         R: AsRef<[u8]> + AsMut<[u8]>,
@@ -782,6 +814,13 @@ impl Connection<'_> {
             match self.seal_alert(&mut tx, AlertDescription::CLOSE_NOTIFY)? {
                 Status::Done(()) => self.sent_close = true,
                 other => return Ok(other.map(|()| Shutdown::Sent)),
+            }
+            // A handshake that still needs a flight of ours cannot finish
+            // now that nothing may follow the close_notify: it ends here,
+            // rather than wait for a peer that waits for us.
+            if self.hs.as_ref().is_some_and(Handshake::owes_flight) {
+                self.hs = None;
+                self.error = Some(Error::Abandoned);
             }
         }
         Ok(Status::Done(if self.recv_close {

@@ -73,7 +73,7 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
     } else {
         0
     };
-    let psk = c.ctx.resume.map_or(0, |t| {
+    let psk = psk_offer(c).map_or(0, |(t, _)| {
         room_sum([
             4 + 2 + 2,
             t.ticket.len(),
@@ -225,11 +225,7 @@ fn encode_hello(
             .get(..usize::from(fields.session_id_len))
             .unwrap_or(&[]),
         suites: suites.get(..n).unwrap_or(&[]),
-        // RFC 6066 §3: literal IP addresses are not sent as SNI.
-        server_name: common
-            .ctx
-            .server_name
-            .filter(|n| n.parse::<core::net::IpAddr>().is_err()),
+        server_name: common.ctx.server_name.and_then(sni),
         groups: config.groups,
         key_shares: &shares,
         schemes: config.verifier.supported_schemes(),
@@ -266,10 +262,30 @@ fn encode_hello(
     })
 }
 
-/// The ticket to offer and its suite, if there is one that is alive and
-/// whose suite we still offer.
+/// What a client sends as SNI for `name` (RFC 6066 §3): the name without a
+/// trailing dot, and nothing for an IP address or a name that is not a
+/// host name (a server would refuse it; the certificate is still checked
+/// against `name`).
+fn sni(name: &str) -> Option<&str> {
+    if name.parse::<core::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let name = name.strip_suffix('.').unwrap_or(name);
+    super::is_host_name(name.as_bytes()).then_some(name)
+}
+
+/// Longest ticket a client offers: room for it and the rest of the
+/// pre_shared_key extension within the 2^16-byte extension block. A
+/// longer one is not offered: a full handshake.
+pub const MAX_OFFERED_TICKET: usize = 32 * 1024;
+
+/// The ticket to offer and its suite, if there is one that is alive, not
+/// longer than [`MAX_OFFERED_TICKET`], and whose suite we still offer.
 fn psk_offer<'t>(common: &Common<'t>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
-    let t = common.ctx.resume?;
+    let t = common
+        .ctx
+        .resume
+        .filter(|t| t.ticket.len() <= MAX_OFFERED_TICKET)?;
     let suite = common
         .config
         .suites
@@ -590,7 +606,6 @@ pub(crate) fn extension_error(e: ExtensionError) -> Error {
     match e {
         ExtensionError::Decode(DecodeError(what)) => InvalidMessage::Handshake(what).into(),
         ExtensionError::Duplicate(ty) => PeerMisbehaved::DuplicateExtension(ty).into(),
-        ExtensionError::TooMany => InvalidMessage::Handshake("too many extensions").into(),
     }
 }
 

@@ -14,10 +14,6 @@ use crate::wire::{
 /// Bytes in a handshake message header: type (1) and length (3).
 pub const HANDSHAKE_HEADER_LEN: usize = 4;
 
-/// Most extensions accepted in one block. Real ClientHellos carry about 20;
-/// the bound keeps duplicate detection cheap (quadratic in this number).
-pub const MAX_EXTENSIONS: usize = 64;
-
 /// Longest certificate chain accepted, end-entity certificate included.
 pub const MAX_CHAIN_LEN: usize = 8;
 
@@ -62,26 +58,44 @@ pub fn write_message(
     w.vec::<3>(body)
 }
 
-/// Walks an extension block, refusing duplicates and more than
-/// [`MAX_EXTENSIONS`], and hands each (type, body) to `f`.
+/// The extension types seen in one block: one bit per possible type
+/// (2^16 bits, 8 KiB of stack while a block is walked), so a block of any
+/// number of extensions is checked for duplicates in one linear pass.
+struct SeenTypes([u64; 1024]);
+
+impl SeenTypes {
+    fn new() -> Self {
+        Self([0; 1024])
+    }
+
+    /// Marks `ty`; false if it was marked already.
+    fn insert(&mut self, ty: u16) -> bool {
+        let bit = 1u64 << (ty & 63);
+        match self.0.get_mut(usize::from(ty >> 6)) {
+            Some(word) if *word & bit == 0 => {
+                *word |= bit;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Walks an extension block, refusing duplicates (RFC 8446 §4.2), and
+/// hands each (type, body) to `f`. No count limit below what the block's
+/// length allows: the walk and the duplicate check are linear.
 fn for_each_extension<'a>(
     block: &'a [u8],
     mut f: impl FnMut(ExtensionType, &'a [u8]) -> Result<(), DecodeError>,
 ) -> Result<(), ExtensionError> {
-    let mut seen = [0u16; MAX_EXTENSIONS];
-    let mut count = 0;
+    let mut seen = SeenTypes::new();
     let mut r = Reader::new(block);
     while !r.is_empty() {
         let ty = r.u16("extension type")?;
         let body = r.vec16("extension body")?;
-        let earlier = seen.get(..count).unwrap_or(&[]);
-        if earlier.contains(&ty) {
+        if !seen.insert(ty) {
             return Err(ExtensionError::Duplicate(ExtensionType(ty)));
         }
-        let slot = seen.get_mut(count).ok_or(ExtensionError::TooMany)?;
-        *slot = ty;
-        // Bounded by `seen`'s length, checked just above.
-        count = count.saturating_add(1);
         f(ExtensionType(ty), body)?;
     }
     Ok(())
@@ -94,8 +108,6 @@ pub enum ExtensionError {
     Decode(DecodeError),
     /// The same type twice (`illegal_parameter`, RFC 8446 §4.2).
     Duplicate(ExtensionType),
-    /// More than [`MAX_EXTENSIONS`] (`decode_error`).
-    TooMany,
 }
 
 impl From<DecodeError> for ExtensionError {

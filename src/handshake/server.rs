@@ -93,6 +93,14 @@ impl<'a> State<'a> {
         Self::ExpectClientHello(Common { config, now })
     }
 
+    /// Whether the client still waits for our first flight.
+    pub fn owes_flight(&self) -> bool {
+        matches!(
+            self,
+            Self::ExpectClientHello(_) | Self::ExpectRetriedClientHello(..)
+        )
+    }
+
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
@@ -302,8 +310,9 @@ fn issue_tickets(
             alpn,
             psk: res.expand(k.suite, b"resumption", &nonce)?,
         };
-        let mut sealed = [0u8; super::ticket::SEALED_TICKET_LEN];
-        let n = super::ticket::seal(ticket_key, &state, config.rng, &mut sealed).ok_or(bad)?;
+        // Holds the plain state until sealed in place: wiped either way.
+        let mut sealed = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
+        let n = super::ticket::seal(ticket_key, &state, config.rng, &mut sealed[..]).ok_or(bad)?;
         let send = keys.records.send_mut().ok_or(bad)?;
         out.records(Some(send), ContentType::HANDSHAKE, |w| {
             Ok(encode_new_session_ticket(
@@ -363,8 +372,10 @@ fn accept_psk(
         OfferedPsks::parse(body).map_err(|DecodeError(w)| InvalidMessage::Handshake(w))?;
     let now = c.now.as_secs();
     // What a ticket must match to resume here (RFC 8446 §4.6.1): our
-    // client-auth policy and the server name it was issued under.
-    let policy = super::ticket::client_auth_policy(config.client_verifier);
+    // client-auth policy and the server name it was issued under. The
+    // policy digest (which hashes the verifier's anchors) is made only
+    // once a ticket has opened.
+    let mut policy = None;
     let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
     let session_limit = u64::from(session_lifetime(config));
     let found = offered
@@ -381,7 +392,10 @@ fn accept_psk(
                 && age < u64::from(state.lifetime)
                 && session_age < session_limit
                 && client_age_ms.abs_diff(age.saturating_mul(1000)) <= TICKET_AGE_TOLERANCE_MS
-                && state.client_auth_policy == policy
+                && state.client_auth_policy
+                    == *policy.get_or_insert_with(|| {
+                        super::ticket::client_auth_policy(config.client_verifier)
+                    })
                 && state.server_name == server_name;
             fits.then_some(Accepted { state, index })
         });

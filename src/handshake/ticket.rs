@@ -15,16 +15,21 @@
 //!   session reports the original client;
 //! - the digest of the server name (SNI) it was issued under: another
 //!   name means a full handshake;
-//! - the digest of the ALPN protocol of that connection;
+//! - the digest of the ALPN protocol of that connection (carried for
+//!   early data, which must keep it; not checked on a 1-RTT resumption,
+//!   where RFC 8446 lets ALPN change);
 //! - the time of the original full handshake: however often a session is
 //!   resumed and its tickets renewed, its keys live at most the configured
 //!   ticket lifetime (at most 7 days) from that handshake.
 //!
 //! Client side: the engine hands each NewSessionTicket to a [`TicketSink`],
-//! with the server name and the server's identity of the connection; the
-//! embedder keeps it (in a [`StoredTicket`], bounded, no allocator) with
-//! the time it received it, and offers it again through
-//! [`ResumptionTicket`], only to that server name.
+//! with the server name, the server's identity and our own client
+//! certificate's digest of the connection; the embedder keeps it (in a
+//! [`StoredTicket`], bounded, no allocator) with the time it received it,
+//! and offers it again through [`ResumptionTicket`], only to that server
+//! name and only from a configuration with the same client certificate.
+//! Which verifier checked the server is not recorded: an embedder that
+//! changes its trust anchors or pins should drop the tickets it holds.
 
 use ring::aead;
 use ring::rand::SecureRandom;
@@ -285,6 +290,17 @@ pub struct NewTicket<'a> {
     /// SHA-256 of the server's end-entity certificate on that connection
     /// (the identity a resumed session reports).
     pub peer_cert_sha256: Option<[u8; 32]>,
+    /// SHA-256 of our own end-entity certificate in the configuration of
+    /// that connection ([`client_identity`]): only a configuration with
+    /// the same one may offer the ticket.
+    pub client_cert_sha256: Option<[u8; 32]>,
+}
+
+/// The client identity a ticket is bound to: SHA-256 of the end-entity
+/// certificate of `config.client_auth`, if it has one.
+pub fn client_identity(config: &crate::handshake::ClientConfig<'_>) -> Option<[u8; 32]> {
+    let end_entity = config.client_auth?.chain.first()?;
+    Some(digest(end_entity, false))
 }
 
 impl core::fmt::Debug for NewTicket<'_> {
@@ -327,6 +343,10 @@ pub struct ResumptionTicket<'a> {
     /// SHA-256 of the server's end-entity certificate when it was issued,
     /// reported by the resumed session.
     pub peer_cert_sha256: Option<[u8; 32]>,
+    /// The client identity it was issued to
+    /// ([`NewTicket::client_cert_sha256`]): a configuration with another
+    /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
+    pub client_cert_sha256: Option<[u8; 32]>,
 }
 
 impl core::fmt::Debug for ResumptionTicket<'_> {
@@ -379,6 +399,7 @@ pub struct StoredTicket {
     server_name: [u8; MAX_TICKET_SERVER_NAME],
     server_name_len: Option<u8>,
     peer_cert_sha256: Option<[u8; 32]>,
+    client_cert_sha256: Option<[u8; 32]>,
 }
 
 impl Clone for StoredTicket {
@@ -396,6 +417,7 @@ impl Clone for StoredTicket {
             server_name: self.server_name,
             server_name_len: self.server_name_len,
             peer_cert_sha256: self.peer_cert_sha256,
+            client_cert_sha256: self.client_cert_sha256,
         }
     }
 }
@@ -439,6 +461,7 @@ impl StoredTicket {
             server_name,
             server_name_len,
             peer_cert_sha256: t.peer_cert_sha256,
+            client_cert_sha256: t.client_cert_sha256,
         })
     }
 
@@ -461,6 +484,7 @@ impl StoredTicket {
             received_at: self.received_at,
             server_name: self.name(),
             peer_cert_sha256: self.peer_cert_sha256,
+            client_cert_sha256: self.client_cert_sha256,
         }
     }
 }
