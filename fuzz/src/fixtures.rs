@@ -160,7 +160,7 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
 pub fn client<'a>(config: &'a ClientConfig<'a>, flags: Flags) -> Connection<'a> {
     let made = if flags.has(Flags::RESUME) {
         let stored: &'static StoredTicket = ticket();
-        let resumption = leak_resumption(stored);
+        let resumption = leak_resumption(stored, config);
         Connection::client_resuming(config, Some(SERVER_NAME), now(), resumption)
     } else {
         Connection::client(config, Some(SERVER_NAME), now())
@@ -168,12 +168,28 @@ pub fn client<'a>(config: &'a ClientConfig<'a>, flags: Flags) -> Connection<'a> 
     made.expect("valid client configuration")
 }
 
+/// The recorded ticket as `config` may offer it: issued to the client
+/// certificate `config` has (every fixture has the same one, or none), as
+/// a matching ticket in an embedder's store would be. One static each, so
+/// fuzzing allocates nothing per run.
 fn leak_resumption(
     stored: &'static StoredTicket,
+    config: &ClientConfig<'_>,
 ) -> &'static tlspair::handshake::ticket::ResumptionTicket<'static> {
-    static TICKET: OnceLock<tlspair::handshake::ticket::ResumptionTicket<'static>> =
-        OnceLock::new();
-    TICKET.get_or_init(|| stored.resumption())
+    type Ticket = tlspair::handshake::ticket::ResumptionTicket<'static>;
+    static ANONYMOUS: OnceLock<Ticket> = OnceLock::new();
+    static AUTHENTICATED: OnceLock<Ticket> = OnceLock::new();
+    let identity = tlspair::handshake::ticket::client_identity(config);
+    let slot = if identity.is_some() {
+        &AUTHENTICATED
+    } else {
+        &ANONYMOUS
+    };
+    slot.get_or_init(|| {
+        let mut t = stored.resumption();
+        t.client_cert_sha256 = identity;
+        t
+    })
 }
 
 /// A server connection at [`now`].
