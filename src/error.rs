@@ -120,9 +120,12 @@ pub enum PeerMisbehaved {
     IllegalParameter(&'static str),
     /// The same extension twice in one block (`illegal_parameter`).
     DuplicateExtension(ExtensionType),
-    /// An extension we did not offer, or one not allowed in this message
-    /// (`unsupported_extension`).
+    /// An extension we did not ask for (`unsupported_extension`, RFC 8446
+    /// §4.2).
     UnsolicitedExtension(ExtensionType),
+    /// An extension TLS 1.3 defines, in a message it is not defined for
+    /// (`illegal_parameter`, RFC 8446 §4.2).
+    MisplacedExtension(ExtensionType),
     /// A required extension is missing (`missing_extension`).
     MissingExtension(ExtensionType),
     /// The server_name is not a host name: LDH labels, no trailing dot
@@ -201,6 +204,19 @@ pub enum Misuse {
     TicketForAnotherClient,
 }
 
+impl PeerMisbehaved {
+    /// The refusal of an extension that has no place in the message it came
+    /// in: misplaced if TLS 1.3 defines it (for another message), else
+    /// unsolicited.
+    pub fn unexpected_extension(ty: ExtensionType) -> Self {
+        if ty.is_tls13_defined() {
+            Self::MisplacedExtension(ty)
+        } else {
+            Self::UnsolicitedExtension(ty)
+        }
+    }
+}
+
 impl Error {
     /// The alert this error puts on the wire, if any.
     pub fn alert(&self) -> Option<AlertDescription> {
@@ -233,6 +249,7 @@ impl Error {
                 PeerMisbehaved::HandshakeTooLarge { .. }
                 | PeerMisbehaved::IllegalParameter(_)
                 | PeerMisbehaved::DuplicateExtension(_)
+                | PeerMisbehaved::MisplacedExtension(_)
                 | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
                 PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
                 PeerMisbehaved::BadServerName => AlertDescription::UNRECOGNIZED_NAME,

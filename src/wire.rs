@@ -287,3 +287,38 @@ wire_enum! {
         RENEGOTIATION_INFO = 0xff01 => "renegotiation_info",
     }
 }
+
+impl ExtensionType {
+    /// Whether this is one of the extensions RFC 8446 §4.2 (and RFC 8449)
+    /// defines for TLS 1.3. Such an extension in a message it is not
+    /// defined for is `illegal_parameter`; any other extension we did not
+    /// ask for is `unsupported_extension` (RFC 8446 §4.2).
+    pub fn is_tls13_defined(self) -> bool {
+        matches!(
+            self,
+            Self::SERVER_NAME
+                | Self::MAX_FRAGMENT_LENGTH
+                | Self::STATUS_REQUEST
+                | Self::SUPPORTED_GROUPS
+                | Self::SIGNATURE_ALGORITHMS
+                | Self::USE_SRTP
+                | Self::HEARTBEAT
+                | Self::ALPN
+                | Self::SIGNED_CERTIFICATE_TIMESTAMP
+                | Self::CLIENT_CERTIFICATE_TYPE
+                | Self::SERVER_CERTIFICATE_TYPE
+                | Self::PADDING
+                | Self::RECORD_SIZE_LIMIT
+                | Self::PRE_SHARED_KEY
+                | Self::EARLY_DATA
+                | Self::SUPPORTED_VERSIONS
+                | Self::COOKIE
+                | Self::PSK_KEY_EXCHANGE_MODES
+                | Self::CERTIFICATE_AUTHORITIES
+                | Self::OID_FILTERS
+                | Self::POST_HANDSHAKE_AUTH
+                | Self::SIGNATURE_ALGORITHMS_CERT
+                | Self::KEY_SHARE
+        )
+    }
+}

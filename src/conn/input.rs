@@ -337,6 +337,34 @@ impl Connection<'_> {
         // it as the alert it is rather than as an unexpected record.
         let plain_alert = handshaking && header.content_type == ContentType::ALERT;
         let protected = self.records.recv().is_some() && !ccs && !plain_alert;
+        // A server that declined 0-RTT and asked for another ClientHello
+        // has no key yet, and skips the client's early records in the
+        // clear (RFC 8446 §4.2.10), within the same bound.
+        if handshaking
+            && self.records.recv().is_none()
+            && header.content_type == ContentType::APPLICATION_DATA
+            && self.skip_early_data > 0
+        {
+            let total = match header.record_len() {
+                Ok(total) => total,
+                Err(e) => return Err(self.fail(tx, e)),
+            };
+            let Some(left) = u32::try_from(total)
+                .ok()
+                .and_then(|n| self.skip_early_data.checked_sub(n))
+            else {
+                return Err(self.fail(
+                    tx,
+                    PeerMisbehaved::UnexpectedContentType(header.content_type).into(),
+                ));
+            };
+            if unread.len() < total {
+                return self.incomplete(rx, tx, Some(total));
+            }
+            self.skip_early_data = left;
+            self.drop_record(rx, off, total);
+            return Ok(Status::Done(()));
+        }
         let limit = self.config.recv_max_fragment_len;
         let checked = if protected {
             header.check_protected(limit)
@@ -455,11 +483,24 @@ impl Connection<'_> {
                     _ => Err(self.fail(tx, Error::AlertReceived(alert))),
                 }
             }
+            // RFC 8446 §5.1: an alert record carries one alert; an empty
+            // one, protected or not, padded or not, is unexpected.
+            (ContentType::ALERT, 0) => Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into())),
             (ContentType::ALERT, _) => Err(self.fail(tx, InvalidMessage::BadAlert.into())),
             (ContentType::CHANGE_CIPHER_SPEC, _) => {
-                // RFC 8446 §5: a single byte 1, unprotected, only while the
-                // handshake runs; dropped.
-                if !handshaking || len != 1 || first != 1 {
+                // RFC 8446 §5: a single byte 1, unprotected, between the
+                // first ClientHello and the peer's Finished, dropped. One
+                // at most, as OpenSSL and BoringSSL accept; a protected
+                // one, one before the ClientHello or a second one is
+                // unexpected_message.
+                let allowed = handshaking
+                    && !protected
+                    && !self.ccs_seen
+                    && !matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
+                if !allowed {
+                    return Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()));
+                }
+                if len != 1 || first != 1 {
                     let e: Error = if handshaking {
                         InvalidMessage::BadChangeCipherSpec.into()
                     } else {
@@ -467,6 +508,7 @@ impl Connection<'_> {
                     };
                     return Err(self.fail(tx, e));
                 }
+                self.ccs_seen = true;
                 self.drop_record(rx, off, total);
                 self.count_empty(tx)?;
                 Ok(Status::Done(()))

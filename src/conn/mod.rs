@@ -125,6 +125,8 @@ pub struct Connection<'a> {
     reserved: u16,
     sent_close: bool,
     recv_close: bool,
+    /// The peer's one compatibility change_cipher_spec has come.
+    ccs_seen: bool,
     /// The handshake completed (from the start for a connection built from
     /// secrets); never set again once false after a failure.
     handshake_done: bool,
@@ -182,6 +184,7 @@ impl<'a> Connection<'a> {
             reserved: 0,
             sent_close: false,
             recv_close: false,
+            ccs_seen: false,
             handshake_done,
             error: None,
             alert_pending: None,

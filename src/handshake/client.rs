@@ -620,6 +620,14 @@ fn server_hello(
     out: &mut Out<'_>,
 ) -> Result<Hello, Error> {
     let sh = ServerHello::parse(body).map_err(extension_error)?;
+    // RFC 8446 §4.2.1: a supported_versions naming anything but TLS 1.3
+    // (we offer nothing else) is illegal_parameter.
+    if sh
+        .selected_version
+        .is_some_and(|v| v != ProtocolVersion::TLS1_3)
+    {
+        return Err(PeerMisbehaved::IllegalParameter("selected_version").into());
+    }
     if sh.selected_version != Some(ProtocolVersion::TLS1_3) {
         // A 1.2-or-older ServerHello: check the sentinel first, which tells
         // an attack from a server that simply lacks 1.3.
@@ -633,7 +641,7 @@ fn server_hello(
         return Err(PeerMisbehaved::IllegalParameter("legacy_version").into());
     }
     if let Some(ext) = sh.unexpected {
-        return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
+        return Err(PeerMisbehaved::unexpected_extension(ext).into());
     }
     // Did the server take our ticket? Only identity 0 was offered, and
     // only if it was offered in the ClientHello this answers.
@@ -755,9 +763,32 @@ fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
 }
 
 fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
+    use crate::wire::ExtensionType as E;
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
-        return Err(PeerMisbehaved::UnsolicitedExtension(ext).into());
+        // Defined for EncryptedExtensions, but answers to what we never
+        // ask: unsolicited. Anything else TLS 1.3 defines is misplaced.
+        let answers_a_request = matches!(
+            ext,
+            E::MAX_FRAGMENT_LENGTH
+                | E::USE_SRTP
+                | E::HEARTBEAT
+                | E::CLIENT_CERTIFICATE_TYPE
+                | E::SERVER_CERTIFICATE_TYPE
+        );
+        return Err(if answers_a_request {
+            PeerMisbehaved::UnsolicitedExtension(ext)
+        } else {
+            PeerMisbehaved::unexpected_extension(ext)
+        }
+        .into());
+    }
+    // An acknowledgement of a server_name we did not send.
+    if ee.server_name_ack && c.ctx.server_name.and_then(sni).is_none() {
+        return Err(PeerMisbehaved::UnsolicitedExtension(E::SERVER_NAME).into());
+    }
+    if ee.alpn.is_some() && c.config.alpn.is_empty() {
+        return Err(PeerMisbehaved::UnsolicitedExtension(E::ALPN).into());
     }
     if ee.early_data {
         return Err(
@@ -827,6 +858,11 @@ fn finished(
     let suite = k.suite;
     let bad = Error::Internal("handshake keys missing");
     let server_hs = keys.records.recv().ok_or(bad)?.secret();
+    // RFC 8446 §4.4.4: the wrong length does not decode; the right length
+    // with the wrong MAC does not verify.
+    if body.len() != suite.hash_len {
+        return Err(InvalidMessage::Handshake("finished length").into());
+    }
     if !server_hs.verify_finished(suite, &k.transcript.current(), body)? {
         return Err(PeerMisbehaved::BadFinished.into());
     }

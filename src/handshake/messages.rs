@@ -58,18 +58,34 @@ pub fn write_message(
     w.vec::<3>(body)
 }
 
-/// The extension types seen in one block: one bit per possible type
-/// (2^16 bits, 8 KiB of stack while a block is walked), so a block of any
-/// number of extensions is checked for duplicates in one linear pass.
-struct SeenTypes([u64; 1024]);
+/// A set of 16-bit code points: one bit per possible value (2^16 bits,
+/// 8 KiB of stack while it lives), so lists of any length (extension
+/// types, groups) are checked for duplicates or membership in one linear
+/// pass, with no allocation.
+pub(crate) struct SeenTypes([u64; 1024]);
 
 impl SeenTypes {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self([0; 1024])
     }
 
+    /// Whether `ty` is marked.
+    pub(crate) fn contains(&self, ty: u16) -> bool {
+        let bit = 1u64 << (ty & 63);
+        self.0
+            .get(usize::from(ty >> 6))
+            .is_some_and(|w| w & bit != 0)
+    }
+
+    /// Unmarks `ty`.
+    pub(crate) fn remove(&mut self, ty: u16) {
+        if let Some(word) = self.0.get_mut(usize::from(ty >> 6)) {
+            *word &= !(1u64 << (ty & 63));
+        }
+    }
+
     /// Marks `ty`; false if it was marked already.
-    fn insert(&mut self, ty: u16) -> bool {
+    pub(crate) fn insert(&mut self, ty: u16) -> bool {
         let bit = 1u64 << (ty & 63);
         match self.0.get_mut(usize::from(ty >> 6)) {
             Some(word) if *word & bit == 0 => {
@@ -134,12 +150,13 @@ impl<'a> KeyShares<'a> {
         let mut r = Reader::new(bytes);
         let list = r.vec16("key_share list")?;
         r.finish("key_share trailing")?;
+        // Every entry parses; an empty key_exchange is left to the
+        // handshake, which knows the groups (illegal_parameter for one it
+        // implements, RFC 8446 §4.2.8).
         let mut check = Reader::new(list);
         while !check.is_empty() {
             let _ = check.u16("key_share group")?;
-            if check.vec16("key_share public")?.is_empty() {
-                return Err(DecodeError("empty key share"));
-            }
+            let _ = check.vec16("key_share public")?;
         }
         Ok(Self(list))
     }
@@ -733,7 +750,10 @@ pub struct EncryptedExtensions<'a> {
     pub server_name_ack: bool,
     /// The server accepted early data.
     pub early_data: bool,
-    /// An extension not allowed in EncryptedExtensions.
+    /// The first extension that has no place here: one TLS 1.3 defines for
+    /// EncryptedExtensions but that answers nothing a client of ours ever
+    /// asks (max_fragment_length, use_srtp, heartbeat, the certificate
+    /// types), or any other.
     pub forbidden: Option<ExtensionType>,
 }
 
@@ -761,13 +781,8 @@ impl<'a> EncryptedExtensions<'a> {
                     ee.record_size_limit = Some(b.u16("record size limit")?)
                 }
                 ExtensionType::EARLY_DATA => ee.early_data = true,
-                // Allowed in EncryptedExtensions, and nothing for us to do.
-                ExtensionType::SUPPORTED_GROUPS
-                | ExtensionType::MAX_FRAGMENT_LENGTH
-                | ExtensionType::USE_SRTP
-                | ExtensionType::HEARTBEAT
-                | ExtensionType::CLIENT_CERTIFICATE_TYPE
-                | ExtensionType::SERVER_CERTIFICATE_TYPE => {
+                // The server's preference, informational (RFC 8446 §4.2.7).
+                ExtensionType::SUPPORTED_GROUPS => {
                     let _ = b.rest();
                 }
                 other => {
@@ -824,6 +839,10 @@ pub struct CertificateChain<'a> {
     pub context: &'a [u8],
     certs: [&'a [u8]; MAX_CHAIN_LEN],
     len: usize,
+    /// The first CertificateEntry extension, if any: we request none
+    /// (no status_request, no signed_certificate_timestamp), so the
+    /// handshake refuses any (`unsupported_extension`, RFC 8446 §4.4.2).
+    pub entry_extension: Option<ExtensionType>,
 }
 
 /// Why a Certificate message was refused.
@@ -852,11 +871,25 @@ impl<'a> CertificateChain<'a> {
             context,
             certs: [&[]; MAX_CHAIN_LEN],
             len: 0,
+            entry_extension: None,
         };
         let mut l = Reader::new(list);
         while !l.is_empty() {
             let der = l.vec24("certificate")?;
-            let _extensions = l.vec16("certificate extensions")?;
+            let extensions = l.vec16("certificate extensions")?;
+            // Well formed, without duplicates; we ask for none, so any is
+            // refused by the handshake.
+            for_each_extension(extensions, |ty, _| {
+                if chain.entry_extension.is_none() {
+                    chain.entry_extension = Some(ty);
+                }
+                Ok(())
+            })
+            .or_else(|e| match e {
+                ExtensionError::Decode(d) => Err(CertificateMessageError::Decode(d)),
+                // Refused anyway, as the first extension seen.
+                ExtensionError::Duplicate(_) => Ok(()),
+            })?;
             if der.is_empty() {
                 return Err(DecodeError("empty certificate").into());
             }

@@ -551,6 +551,9 @@ pub(crate) fn parse_certificate(body: &[u8]) -> Result<messages::CertificateChai
             crate::error::PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
         );
     }
+    if let Some(ty) = chain.entry_extension {
+        return Err(crate::error::PeerMisbehaved::UnsolicitedExtension(ty).into());
+    }
     Ok(chain)
 }
 

@@ -93,6 +93,11 @@ impl<'a> State<'a> {
         Self::ExpectClientHello(Common { config, now })
     }
 
+    /// Whether no ClientHello has come yet.
+    pub fn awaits_client_hello(&self) -> bool {
+        matches!(self, Self::ExpectClientHello(_))
+    }
+
     /// Whether the client still waits for our first flight.
     pub fn owes_flight(&self) -> bool {
         matches!(
@@ -211,6 +216,11 @@ impl<'a> State<'a> {
             (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
                 let bad = Error::Internal("handshake keys missing");
                 let client_hs = keys.records.recv().ok_or(bad)?.secret();
+                // RFC 8446 §4.4.4: the wrong length does not decode; the
+                // right length with the wrong MAC does not verify.
+                if body.len() != k.suite.hash_len {
+                    return Err(InvalidMessage::Handshake("finished length").into());
+                }
                 if !client_hs.verify_finished(k.suite, &k.transcript.current(), body)? {
                     return Err(PeerMisbehaved::BadFinished.into());
                 }
@@ -419,6 +429,42 @@ fn accept_psk(
     Ok(Some(accepted))
 }
 
+/// RFC 8446 §4.2.8: every key share is for a group in supported_groups,
+/// once, with a key_exchange (an empty one is illegal_parameter for a
+/// group we implement, a decode error for one we do not know). Linear in
+/// both lists, whatever their lengths.
+fn check_key_shares(ch: &ClientHello<'_>) -> Result<(), Error> {
+    let Some(shares) = ch.ext.key_shares else {
+        return Ok(());
+    };
+    // RFC 8446 §9.2: key_share needs supported_groups.
+    if ch.ext.supported_groups.is_none() {
+        return Err(PeerMisbehaved::MissingExtension(ExtensionType::SUPPORTED_GROUPS).into());
+    }
+    let mut listed = super::messages::SeenTypes::new();
+    for g in ch.ext.supported_groups.iter().flat_map(|l| l.iter()) {
+        let _ = listed.insert(g);
+    }
+    for share in shares.iter() {
+        // Removed once used: a second share for a group finds it gone.
+        if !listed.contains(share.group.0) {
+            return Err(PeerMisbehaved::IllegalParameter(
+                "key_share for a group not listed, or twice",
+            )
+            .into());
+        }
+        listed.remove(share.group.0);
+        if share.public.is_empty() {
+            return Err(if super::kx::is_supported(share.group) {
+                PeerMisbehaved::IllegalParameter("empty key_exchange").into()
+            } else {
+                InvalidMessage::Handshake("empty key_exchange").into()
+            });
+        }
+    }
+    Ok(())
+}
+
 fn client_hello(
     c: &Common<'_>,
     retry: Option<Retry>,
@@ -429,6 +475,21 @@ fn client_hello(
 ) -> Result<Answer, Error> {
     let config = c.config;
     let ch = ClientHello::parse(body).map_err(map_extension_error)?;
+    // RFC 8446 §D.5: SSL 3.0 or older is refused even alongside
+    // supported_versions.
+    if ch.legacy_version.0 <= 0x0300 {
+        return Err(PeerIncompatible::NotTls13.into());
+    }
+    check_key_shares(&ch)?;
+    // RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes.
+    if ch.ext.pre_shared_key.is_some() && ch.ext.psk_modes.is_none() {
+        return Err(PeerMisbehaved::MissingExtension(ExtensionType::PSK_KEY_EXCHANGE_MODES).into());
+    }
+    // RFC 8446 §4.2.10: no early data in the ClientHello after a
+    // HelloRetryRequest.
+    if retry.is_some() && ch.ext.early_data {
+        return Err(PeerMisbehaved::IllegalParameter("early_data after HelloRetryRequest").into());
+    }
     // RFC 6066 §3: a host name, LDH labels without a trailing dot.
     if ch.ext.server_name.is_some_and(|n| !super::is_host_name(n)) {
         return Err(PeerMisbehaved::BadServerName.into());
@@ -510,6 +571,11 @@ fn client_hello(
                 transcript.add(w.written());
                 Ok(())
             })?;
+            // We take no early data: skip the client's 0-RTT records until
+            // the second ClientHello (RFC 8446 §4.2.10).
+            if ch.ext.early_data {
+                *keys.skip_early_data = MAX_SKIPPED_EARLY_DATA;
+            }
             // Compatibility mode: the CCS follows our first handshake
             // message, which is this one.
             let ccs_sent = !ch.session_id.is_empty();
@@ -655,10 +721,13 @@ fn flight(
         recv: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
     };
     // We never accept 0-RTT: skip what the client sent of it (RFC 8446
-    // §4.2.10), up to a bound.
-    if ch.ext.early_data {
-        *keys.skip_early_data = MAX_SKIPPED_EARLY_DATA;
-    }
+    // §4.2.10), up to a bound; after a HelloRetryRequest nothing more
+    // comes (the second ClientHello offers none).
+    *keys.skip_early_data = if ch.ext.early_data {
+        MAX_SKIPPED_EARLY_DATA
+    } else {
+        0
+    };
     // Compatibility mode: a client that sent a session id expects a CCS.
     if !ch.session_id.is_empty() && !ccs_sent {
         out.change_cipher_spec()?;

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod hello;
 pub mod interop;
 pub mod net;
 pub mod tls;

@@ -1,0 +1,671 @@
+//! Conformance: legal ClientHellos of every shape complete, malformed
+//! messages get the alert RFC 8446 names, and change_cipher_spec and
+//! declined early data are handled where the RFC puts them. Server side
+//! with hand-made ClientHellos; client side with our server's flight
+//! rewritten under the keys from its key log.
+
+mod common;
+
+use common::hello::{alert, client_hello, client_hello_with, ext, server_answer};
+use common::tls::{self, client_config, p256_server_config, side, Lines};
+use common::{transfer_all, Side};
+use tlspair::handshake::messages::HRR_RANDOM;
+use tlspair::record::protect::RecordKey;
+use tlspair::record::{Header, HEADER_LEN};
+use tlspair::wire::ExtensionType;
+use tlspair::{
+    AlertDescription as AD, Connection, ContentType, Error, InvalidMessage, PeerIncompatible,
+    PeerMisbehaved, Status, TLS13_AES_128_GCM_SHA256,
+};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+fn u16s(values: &[u16]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_be_bytes()).collect()
+}
+
+fn vec16(body: &[u8]) -> Vec<u8> {
+    let mut v = (body.len() as u16).to_be_bytes().to_vec();
+    v.extend(body);
+    v
+}
+
+fn versions(v: &[u16]) -> Vec<u8> {
+    let list = u16s(v);
+    let mut body = vec![list.len() as u8];
+    body.extend(list);
+    ext(43, &body)
+}
+
+fn groups(g: &[u16]) -> Vec<u8> {
+    ext(10, &vec16(&u16s(g)))
+}
+
+fn sigalgs(s: &[u16]) -> Vec<u8> {
+    ext(13, &vec16(&u16s(s)))
+}
+
+/// A real X25519 public value.
+fn x25519_public() -> Vec<u8> {
+    let rng = ring::rand::SystemRandom::new();
+    let kx = tlspair::handshake::kx::KeyExchange::start(tlspair::wire::NamedGroup::X25519, &rng)
+        .unwrap();
+    kx.public().to_vec()
+}
+
+fn key_shares(shares: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for (g, k) in shares {
+        list.extend(g.to_be_bytes());
+        list.extend(vec16(k));
+    }
+    ext(51, &vec16(&list))
+}
+
+/// Feeds `record` to a fresh server: what it sent, and how the call ended.
+fn serve(bytes: &[u8]) -> (Result<Status<()>, Error>, Vec<u8>) {
+    let sc: &'static _ = leak(p256_server_config());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    assert_eq!(s.bufs.recv.fill(bytes), bytes.len());
+    let r = s.conn.handshake(&mut s.bufs);
+    (r, s.bufs.send.pending().to_vec())
+}
+
+/// Whether `sent` starts with a ServerHello record, and whether it is a
+/// HelloRetryRequest.
+fn server_hello(sent: &[u8]) -> Option<bool> {
+    (sent.len() > 43 && sent[0] == 22 && sent[5] == 2).then(|| sent[11..43] == HRR_RANDOM)
+}
+
+fn base() -> Vec<u8> {
+    [versions(&[0x0304]), groups(&[0x001d]), sigalgs(&[0x0403])].concat()
+}
+
+// Class 2: the alert the RFC names, for each malformed ClientHello field.
+
+#[test]
+fn a_legacy_version_of_ssl3_or_older_is_protocol_version_even_with_supported_versions() {
+    let exts = [base(), key_shares(&[(0x1d, x25519_public())])].concat();
+    for v in [0x0300, 0x0200, 0x0002] {
+        let (e, sent) = server_answer(&client_hello_with(v, &[0x1301], &exts));
+        assert_eq!(e, Error::PeerIncompatible(PeerIncompatible::NotTls13));
+        assert_eq!(sent, alert(AD::PROTOCOL_VERSION));
+    }
+    // TLS 1.0 as legacy_version is legal with supported_versions.
+    let (r, sent) = serve(&client_hello_with(0x0301, &[0x1301], &exts));
+    assert_eq!(r, Ok(Status::WantRead));
+    assert_eq!(server_hello(&sent), Some(false));
+}
+
+#[test]
+fn key_shares_break_their_rules_with_the_rfc_alerts() {
+    let x = x25519_public();
+    let cases: Vec<(Vec<u8>, Error, AD)> = vec![
+        // A share for a group not in supported_groups (§4.2.8).
+        (
+            [base(), key_shares(&[(0x17, vec![4; 65])])].concat(),
+            PeerMisbehaved::IllegalParameter("key_share for a group not listed, or twice").into(),
+            AD::ILLEGAL_PARAMETER,
+        ),
+        // Two shares for one group.
+        (
+            [base(), key_shares(&[(0x1d, x.clone()), (0x1d, x.clone())])].concat(),
+            PeerMisbehaved::IllegalParameter("key_share for a group not listed, or twice").into(),
+            AD::ILLEGAL_PARAMETER,
+        ),
+        // An empty key_exchange for a group we implement.
+        (
+            [base(), key_shares(&[(0x1d, vec![])])].concat(),
+            PeerMisbehaved::IllegalParameter("empty key_exchange").into(),
+            AD::ILLEGAL_PARAMETER,
+        ),
+        // An empty key_exchange for a group we do not know: the syntax
+        // (<1..2^16-1>) is broken.
+        (
+            [
+                versions(&[0x0304]),
+                groups(&[0x1234, 0x1d]),
+                sigalgs(&[0x0403]),
+                key_shares(&[(0x1234, vec![]), (0x1d, x.clone())]),
+            ]
+            .concat(),
+            InvalidMessage::Handshake("empty key_exchange").into(),
+            AD::DECODE_ERROR,
+        ),
+        // key_share without supported_groups (§9.2).
+        (
+            [
+                versions(&[0x0304]),
+                sigalgs(&[0x0403]),
+                key_shares(&[(0x1d, x.clone())]),
+            ]
+            .concat(),
+            PeerMisbehaved::MissingExtension(ExtensionType::SUPPORTED_GROUPS).into(),
+            AD::MISSING_EXTENSION,
+        ),
+    ];
+    for (exts, error, a) in cases {
+        let (e, sent) = server_answer(&client_hello(&exts));
+        assert_eq!(e, error);
+        assert_eq!(sent, alert(a));
+    }
+}
+
+#[test]
+fn a_pre_shared_key_without_psk_key_exchange_modes_is_missing_extension() {
+    let mut identities = vec16(b"some ticket");
+    identities.extend(0u32.to_be_bytes());
+    let mut binders = vec![32u8];
+    binders.extend([7u8; 32]);
+    let psk = ext(41, &[vec16(&identities), vec16(&binders)].concat());
+    let exts = [base(), key_shares(&[(0x1d, x25519_public())]), psk].concat();
+    let (e, sent) = server_answer(&client_hello(&exts));
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::MissingExtension(
+            ExtensionType::PSK_KEY_EXCHANGE_MODES
+        ))
+    );
+    assert_eq!(sent, alert(AD::MISSING_EXTENSION));
+}
+
+// Class 1: tolerance.
+
+#[test]
+fn shares_for_unknown_groups_of_any_size_before_and_after_ours_are_skipped() {
+    let shares = [
+        (0x1234, vec![1; 64]),
+        (0x2345, vec![2; 128]),
+        (0x001d, x25519_public()),
+        (0x3456, vec![3; 256]),
+        (0x11ec, vec![4; 1216]),
+        (0x4567, vec![5; 4000]),
+    ];
+    let exts = [
+        versions(&[0x0304]),
+        groups(&[0x1234, 0x2345, 0x001d, 0x3456, 0x11ec, 0x4567]),
+        sigalgs(&[0x0403]),
+        key_shares(&shares),
+    ]
+    .concat();
+    let (r, sent) = serve(&client_hello(&exts));
+    assert_eq!(r, Ok(Status::WantRead));
+    assert_eq!(server_hello(&sent), Some(false), "a ServerHello, no retry");
+}
+
+#[test]
+fn only_unknown_shares_but_a_group_we_support_gets_a_hello_retry_request() {
+    let exts = [
+        versions(&[0x0304]),
+        groups(&[0x11ec, 0x1234, 0x001d]),
+        sigalgs(&[0x0403]),
+        key_shares(&[(0x11ec, vec![9; 1216]), (0x1234, vec![8; 64])]),
+    ]
+    .concat();
+    let (r, sent) = serve(&client_hello(&exts));
+    assert_eq!(r, Ok(Status::WantRead));
+    assert_eq!(server_hello(&sent), Some(true), "a HelloRetryRequest");
+}
+
+#[test]
+fn grease_anywhere_a_list_or_an_extension_type_appears_is_skipped() {
+    // RFC 8701 values: 0x?A?A.
+    let exts = [
+        ext(0x0a0a, &[]),
+        versions(&[0x3a3a, 0x0304, 0x7a7a]),
+        groups(&[0x4a4a, 0x001d]),
+        ext(0x1a1a, &[0]),
+        sigalgs(&[0x5a5a, 0x0403]),
+        key_shares(&[(0x4a4a, vec![0]), (0x001d, x25519_public())]),
+        ext(0xfafa, &[]),
+    ]
+    .concat();
+    let (r, sent) = serve(&client_hello_with(0x0303, &[0x2a2a, 0x1301, 0xdada], &exts));
+    assert_eq!(r, Ok(Status::WantRead));
+    assert_eq!(server_hello(&sent), Some(false));
+}
+
+#[test]
+fn signature_algorithm_and_group_lists_that_fill_the_extension_block_are_linear() {
+    // The extension block holds at most 65,535 bytes: 16,000 schemes,
+    // 8,000 more in signature_algorithms_cert and 7,000 groups nearly
+    // fill it. Ours come last in each list.
+    let unknown = |n: u16| (0..n).map(|i| 0x8000 | i).collect::<Vec<u16>>();
+    let mut schemes = unknown(16_000);
+    schemes.push(0x0403);
+    let mut cert_schemes = unknown(8_000);
+    cert_schemes.push(0x0403);
+    let mut gs = unknown(7_000);
+    gs.push(0x001d);
+    let exts = [
+        versions(&[0x0304]),
+        groups(&gs),
+        sigalgs(&schemes),
+        ext(50, &vec16(&u16s(&cert_schemes))),
+        key_shares(&[(0x001d, x25519_public())]),
+    ]
+    .concat();
+    assert!(exts.len() > 60_000);
+    let mut s = common::hello::large_server();
+    let started = std::time::Instant::now();
+    for rec in common::hello::client_hello_records(&exts) {
+        assert_eq!(s.bufs.recv.fill(&rec), rec.len());
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    }
+    assert_eq!(server_hello(s.bufs.send.pending()), Some(false));
+    // Quadratic work over 30,000 entries would take seconds.
+    assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
+}
+
+// Class 3: change_cipher_spec and declined early data.
+
+const CCS: [u8; 6] = [20, 3, 3, 0, 1, 1];
+
+fn good_hello() -> Vec<u8> {
+    client_hello(&[base(), key_shares(&[(0x1d, x25519_public())])].concat())
+}
+
+#[test]
+fn a_change_cipher_spec_before_the_client_hello_is_unexpected_message() {
+    let (e, sent) = server_answer(&CCS);
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(
+            ContentType::CHANGE_CIPHER_SPEC
+        ))
+    );
+    assert_eq!(sent, alert(AD::UNEXPECTED_MESSAGE));
+}
+
+#[test]
+fn one_change_cipher_spec_after_the_client_hello_is_dropped_a_second_is_refused() {
+    // In one segment: the ClientHello and one CCS. The flight goes out and
+    // the server waits for the client's.
+    let (r, sent) = serve(&[good_hello(), CCS.to_vec()].concat());
+    assert_eq!(r, Ok(Status::WantRead));
+    assert_eq!(server_hello(&sent), Some(false));
+    // The ClientHello and two: the flight still goes out, then the alert.
+    // Never silence.
+    let (r, sent) = serve(&[good_hello(), CCS.to_vec(), CCS.to_vec()].concat());
+    assert_eq!(
+        r,
+        Err(Error::PeerMisbehaved(
+            PeerMisbehaved::UnexpectedContentType(ContentType::CHANGE_CIPHER_SPEC)
+        ))
+    );
+    assert_eq!(server_hello(&sent), Some(false));
+    assert!(sent.len() > 100, "the flight and an alert");
+}
+
+#[test]
+fn a_zero_length_plaintext_alert_is_unexpected_message() {
+    let (e, sent) = server_answer(&[21, 3, 3, 0, 0]);
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::EmptyRecord(ContentType::ALERT))
+    );
+    assert_eq!(sent, alert(AD::UNEXPECTED_MESSAGE));
+}
+
+#[test]
+fn declined_early_data_is_skipped_after_a_hello_retry_request_too() {
+    // The first ClientHello offers early data and no share we can use: a
+    // HelloRetryRequest. The client's 0-RTT records that follow are
+    // skipped in the clear.
+    let first = client_hello(
+        &[
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403]),
+            key_shares(&[(0x11ec, vec![9; 1216])]),
+            ext(42, &[]),
+        ]
+        .concat(),
+    );
+    let early: Vec<u8> = (0..3)
+        .flat_map(|i| {
+            let mut rec = vec![23, 3, 3, 0, 200];
+            rec.extend([i as u8; 200]);
+            rec
+        })
+        .collect();
+    let sc: &'static _ = leak(p256_server_config());
+    let second_hello = |early_data: bool| {
+        let mut exts = [
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403]),
+            key_shares(&[(0x001d, x25519_public())]),
+        ]
+        .concat();
+        if early_data {
+            exts.extend(ext(42, &[]));
+        }
+        client_hello(&exts)
+    };
+    for early_data_again in [false, true] {
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        s.bufs.recv.fill(&[first.clone(), early.clone()].concat());
+        assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+        assert_eq!(server_hello(s.bufs.send.pending()), Some(true));
+        let n = s.bufs.send.len();
+        s.bufs.send.consume(n);
+        s.bufs.recv.fill(&second_hello(early_data_again));
+        let r = s.conn.handshake(&mut s.bufs);
+        if early_data_again {
+            // §4.2.10: the second ClientHello must not offer early data.
+            assert_eq!(
+                r,
+                Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                    "early_data after HelloRetryRequest"
+                )))
+            );
+        } else {
+            assert_eq!(r, Ok(Status::WantRead));
+            assert_eq!(server_hello(s.bufs.send.pending()), Some(false));
+        }
+    }
+}
+
+// Class 2, client side: our server's flight, rewritten.
+
+/// The handshake messages of the server's protected flight, decrypted with
+/// its handshake key.
+fn open_flight(flight: &[u8], secret: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
+    let mut clear = Vec::new();
+    let mut messages = Vec::new();
+    let mut rest = flight;
+    while let Some(h) = Header::parse(rest) {
+        let total = HEADER_LEN + h.len;
+        let mut rec = rest[..total].to_vec();
+        rest = &rest[total..];
+        if h.content_type == ContentType::APPLICATION_DATA {
+            let (_, len) = key.open(&mut rec).unwrap();
+            messages.extend(&rec[HEADER_LEN..HEADER_LEN + len]);
+        } else {
+            clear.extend(rec);
+        }
+    }
+    (clear, messages)
+}
+
+/// `messages` as one protected handshake record under `secret`, sequence 0.
+fn seal_flight(messages: &[u8], secret: &[u8]) -> Vec<u8> {
+    seal_record(secret, 0, ContentType::HANDSHAKE, messages, 0)
+}
+
+fn seal_record(secret: &[u8], seq: u64, ty: ContentType, content: &[u8], pad: usize) -> Vec<u8> {
+    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
+    for _ in 0..seq {
+        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
+        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
+            .unwrap();
+    }
+    let mut rec = vec![0u8; HEADER_LEN];
+    rec.extend(content);
+    rec.resize(HEADER_LEN + content.len() + 1 + pad + 16, 0);
+    key.seal(ty, content.len(), &mut rec).unwrap();
+    rec
+}
+
+/// Splits handshake messages into (type, body).
+fn split(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while bytes.len() >= 4 {
+        let len = u32::from_be_bytes([0, bytes[1], bytes[2], bytes[3]]) as usize;
+        out.push((bytes[0], bytes[4..4 + len].to_vec()));
+        bytes = &bytes[4 + len..];
+    }
+    out
+}
+
+fn join(messages: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (ty, body) in messages {
+        out.push(*ty);
+        out.extend(&(body.len() as u32).to_be_bytes()[1..]);
+        out.extend(body);
+    }
+    out
+}
+
+fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
+    lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.starts_with(label))
+        .map(|l| common::unhex(l.split(' ').nth(2).unwrap().trim()))
+        .unwrap()
+}
+
+/// A client (to `name`) and our server up to the server's first flight,
+/// whose clear part (ServerHello, CCS) `edit_clear` and protected
+/// messages `edit` may change; returns the client's error.
+fn client_meets(
+    name: &'static str,
+    edit_clear: impl FnOnce(&mut Vec<u8>),
+    edit: impl FnOnce(&mut Vec<(u8, Vec<u8>)>),
+) -> Error {
+    let lines: &'static Lines = leak(Lines::default());
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let mut c = side(Connection::client(leak(cc), Some(name), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    let flight = s.bufs.send.pending().to_vec();
+    let (mut clear, messages) = open_flight(&flight, &secret);
+    edit_clear(&mut clear);
+    let mut messages = split(&messages);
+    edit(&mut messages);
+    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
+    assert_eq!(c.bufs.recv.fill(&tampered), tampered.len());
+    c.conn.handshake(&mut c.bufs).unwrap_err()
+}
+
+/// Appends extension `e` to the block of an EncryptedExtensions body.
+fn add_extension(body: &mut Vec<u8>, e: &[u8]) {
+    let len = u16::from_be_bytes([body[0], body[1]]) as usize + e.len();
+    body.extend(e);
+    body[..2].copy_from_slice(&(len as u16).to_be_bytes());
+}
+
+fn in_encrypted_extensions(e: Vec<u8>) -> impl FnOnce(&mut Vec<(u8, Vec<u8>)>) {
+    move |m| {
+        let ee = m.iter_mut().find(|(t, _)| *t == 8).unwrap();
+        add_extension(&mut ee.1, &e);
+    }
+}
+
+#[test]
+fn encrypted_extensions_our_client_never_asked_for_are_unsupported_extension() {
+    for (ty, body) in [
+        (1u16, vec![1u8]),         // max_fragment_length
+        (14, vec![0, 2, 0, 1, 0]), // use_srtp
+        (15, vec![1]),             // heartbeat
+        (19, vec![2]),             // client_certificate_type
+        (20, vec![2]),             // server_certificate_type
+        (0x7777, vec![]),          // unknown
+    ] {
+        let e = client_meets("localhost", |_| {}, in_encrypted_extensions(ext(ty, &body)));
+        assert_eq!(e.alert(), Some(AD::UNSUPPORTED_EXTENSION), "{ty}: {e:?}");
+    }
+}
+
+#[test]
+fn an_extension_tls13_defines_elsewhere_in_encrypted_extensions_is_illegal_parameter() {
+    for (ty, body) in [
+        (51u16, vec![0, 0x1d, 0, 1, 7]),
+        (43, vec![3, 4]),
+        (45, vec![1, 1]),
+    ] {
+        let e = client_meets("localhost", |_| {}, in_encrypted_extensions(ext(ty, &body)));
+        assert_eq!(
+            e,
+            Error::PeerMisbehaved(PeerMisbehaved::MisplacedExtension(ExtensionType(ty)))
+        );
+        assert_eq!(e.alert(), Some(AD::ILLEGAL_PARAMETER));
+    }
+}
+
+#[test]
+fn a_server_name_acknowledgement_without_our_sni_is_unsupported_extension() {
+    // We connect to an IP address: no SNI is sent.
+    let e = client_meets("127.0.0.1", |_| {}, in_encrypted_extensions(ext(0, &[])));
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnsolicitedExtension(
+            ExtensionType::SERVER_NAME
+        ))
+    );
+}
+
+#[test]
+fn certificate_entry_extensions_we_did_not_ask_for_are_unsupported_extension() {
+    let e = client_meets(
+        "localhost",
+        |_| {},
+        |m| {
+            let cert = m.iter_mut().find(|(t, _)| *t == 11).unwrap();
+            // context(1) list(3) cert_data(3 + n) extensions(2)
+            let body = &mut cert.1;
+            let n = u32::from_be_bytes([0, body[4], body[5], body[6]]) as usize;
+            let at = 1 + 3 + 3 + n;
+            let status = ext(5, &[1, 0, 0, 1, 0]);
+            let old = u16::from_be_bytes([body[at], body[at + 1]]) as usize;
+            body.splice(at + 2..at + 2, status.iter().copied());
+            body[at..at + 2].copy_from_slice(&((old + status.len()) as u16).to_be_bytes());
+            let list = u32::from_be_bytes([0, body[1], body[2], body[3]]) as usize + status.len();
+            body[1..4].copy_from_slice(&(list as u32).to_be_bytes()[1..]);
+        },
+    );
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnsolicitedExtension(
+            ExtensionType::STATUS_REQUEST
+        ))
+    );
+}
+
+#[test]
+fn a_finished_of_the_wrong_length_is_decode_error_and_a_wrong_mac_decrypt_error() {
+    let e = client_meets(
+        "localhost",
+        |_| {},
+        |m| {
+            let fin = m.iter_mut().find(|(t, _)| *t == 20).unwrap();
+            fin.1.pop();
+        },
+    );
+    assert_eq!(e.alert(), Some(AD::DECODE_ERROR), "{e:?}");
+    let e = client_meets(
+        "localhost",
+        |_| {},
+        |m| {
+            let fin = m.iter_mut().find(|(t, _)| *t == 20).unwrap();
+            fin.1[0] ^= 1;
+        },
+    );
+    assert_eq!(e, Error::PeerMisbehaved(PeerMisbehaved::BadFinished));
+    assert_eq!(e.alert(), Some(AD::DECRYPT_ERROR));
+}
+
+#[test]
+fn a_server_hello_selecting_another_version_is_illegal_parameter() {
+    let e = client_meets(
+        "localhost",
+        |clear| {
+            let at = clear
+                .windows(6)
+                .position(|w| w == [0, 43, 0, 2, 3, 4])
+                .expect("supported_versions in the ServerHello");
+            clear[at + 5] = 3;
+        },
+        |_| {},
+    );
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter("selected_version"))
+    );
+    assert_eq!(e.alert(), Some(AD::ILLEGAL_PARAMETER));
+}
+
+/// A client and server past the handshake, and the server's application
+/// traffic secret (no tickets: the server's first record is sequence 0).
+fn established() -> (Side, Vec<u8>) {
+    let lines: &'static Lines = leak(Lines::default());
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    tls::complete(&mut c, &mut s).unwrap();
+    (c, secret_of(lines, "SERVER_TRAFFIC_SECRET_0"))
+}
+
+#[test]
+fn a_zero_length_protected_alert_padded_or_not_is_unexpected_message() {
+    for pad in [0, 1, 100] {
+        let (mut c, secret) = established();
+        let rec = seal_record(&secret, 0, ContentType::ALERT, &[], pad);
+        c.bufs.recv.fill(&rec);
+        assert_eq!(
+            c.conn.read(&mut c.bufs, &mut [0u8; 8]),
+            Err(Error::PeerMisbehaved(PeerMisbehaved::EmptyRecord(
+                ContentType::ALERT
+            ))),
+            "padding {pad}"
+        );
+    }
+}
+
+#[test]
+fn a_protected_change_cipher_spec_is_unexpected_message() {
+    let (mut c, secret) = established();
+    let rec = seal_record(&secret, 0, ContentType::CHANGE_CIPHER_SPEC, &[1], 0);
+    c.bufs.recv.fill(&rec);
+    let e = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::UNEXPECTED_MESSAGE), "{e:?}");
+}
+
+#[test]
+fn a_protected_change_cipher_spec_inside_the_handshake_is_unexpected_message() {
+    // Before the fix only the post-handshake case was refused: during the
+    // handshake a protected CCS was dropped like the clear one.
+    let lines: &'static Lines = leak(Lines::default());
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    let (clear, messages) = open_flight(s.bufs.send.pending(), &secret);
+    let tampered = [
+        clear,
+        seal_record(&secret, 0, ContentType::CHANGE_CIPHER_SPEC, &[1], 0),
+        seal_record(&secret, 1, ContentType::HANDSHAKE, &messages, 0),
+    ]
+    .concat();
+    c.bufs.recv.fill(&tampered);
+    let e = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(
+            ContentType::CHANGE_CIPHER_SPEC
+        ))
+    );
+}
