@@ -669,3 +669,68 @@ fn a_protected_change_cipher_spec_inside_the_handshake_is_unexpected_message() {
         ))
     );
 }
+
+#[test]
+fn the_second_client_hello_is_checked_against_the_first_by_content_not_position() {
+    let first = [
+        versions(&[0x0304]),
+        groups(&[0x11ec, 0x001d]),
+        sigalgs(&[0x0403, 0x0804]),
+        ext(0x7777, &[1, 2, 3]),
+        key_shares(&[(0x11ec, vec![9; 1216])]),
+    ];
+    let share = key_shares(&[(0x001d, x25519_public())]);
+    let sc: &'static _ = leak(p256_server_config());
+    let retry = |second: Vec<u8>| {
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        s.bufs.recv.fill(&client_hello(&first.concat()));
+        assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+        assert_eq!(server_hello(s.bufs.send.pending()), Some(true));
+        let n = s.bufs.send.len();
+        s.bufs.send.consume(n);
+        s.bufs.recv.fill(&client_hello(&second));
+        let r = s.conn.handshake(&mut s.bufs);
+        (r, server_hello(s.bufs.send.pending()))
+    };
+    // The same extensions in another order, the new share, a padding.
+    let reordered = [
+        ext(0x7777, &[1, 2, 3]),
+        share.clone(),
+        sigalgs(&[0x0403, 0x0804]),
+        ext(21, &[0; 10]),
+        groups(&[0x11ec, 0x001d]),
+        versions(&[0x0304]),
+    ]
+    .concat();
+    assert_eq!(retry(reordered), (Ok(Status::WantRead), Some(false)));
+    // A changed list, a dropped or an added extension: not the same hello.
+    let differs = PeerMisbehaved::IllegalParameter("second ClientHello differs from the first");
+    for second in [
+        [
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403]),
+            ext(0x7777, &[1, 2, 3]),
+            share.clone(),
+        ]
+        .concat(),
+        [
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403, 0x0804]),
+            share.clone(),
+        ]
+        .concat(),
+        [
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403, 0x0804]),
+            ext(0x7777, &[1, 2, 3]),
+            ext(0x7778, &[]),
+            share.clone(),
+        ]
+        .concat(),
+    ] {
+        assert_eq!(retry(second).0, Err(Error::PeerMisbehaved(differs)));
+    }
+}

@@ -244,6 +244,49 @@ pub struct ClientHello<'a> {
     pub compression: &'a [u8],
     /// The extensions acted on.
     pub ext: ClientExtensions<'a>,
+    /// The whole extension block, as sent (empty without one).
+    pub extensions: &'a [u8],
+}
+
+impl ClientHello<'_> {
+    /// A digest of what a second ClientHello must repeat from the first
+    /// (RFC 8446 §4.1.2): every field, and every extension but key_share,
+    /// early_data, cookie, pre_shared_key and padding, compared by content
+    /// whatever their order (the extension digests are combined with XOR;
+    /// a block has no duplicates).
+    pub fn retry_digest(&self) -> [u8; 32] {
+        use ring::digest::{Context, SHA256};
+        let mut fields = Context::new(&SHA256);
+        fields.update(&self.legacy_version.0.to_be_bytes());
+        fields.update(self.random);
+        fields.update(&[u8::try_from(self.session_id.len()).unwrap_or(u8::MAX)]);
+        fields.update(self.session_id);
+        fields.update(self.cipher_suites.bytes());
+        fields.update(self.compression);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(fields.finish().as_ref());
+        let mut r = Reader::new(self.extensions);
+        while let (Ok(ty), Ok(body)) = (r.u16(""), r.vec16("")) {
+            let changes = matches!(
+                ExtensionType(ty),
+                ExtensionType::KEY_SHARE
+                    | ExtensionType::EARLY_DATA
+                    | ExtensionType::COOKIE
+                    | ExtensionType::PRE_SHARED_KEY
+                    | ExtensionType::PADDING
+            );
+            if changes {
+                continue;
+            }
+            let mut one = Context::new(&SHA256);
+            one.update(&ty.to_be_bytes());
+            one.update(body);
+            for (o, d) in out.iter_mut().zip(one.finish().as_ref()) {
+                *o ^= d;
+            }
+        }
+        out
+    }
 }
 
 impl<'a> ClientHello<'a> {
@@ -262,8 +305,10 @@ impl<'a> ClientHello<'a> {
             return Err(DecodeError("no compression methods").into());
         }
         let mut ext = ClientExtensions::default();
+        let mut extensions: &[u8] = &[];
         if !r.is_empty() {
             let block = r.vec16("extensions")?;
+            extensions = block;
             r.finish("client hello trailing")?;
             let mut after_psk = false;
             for_each_extension(block, |ty, body| {
@@ -333,6 +378,7 @@ impl<'a> ClientHello<'a> {
             cipher_suites,
             compression,
             ext,
+            extensions,
         })
     }
 }

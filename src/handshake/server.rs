@@ -56,6 +56,8 @@ pub(crate) struct Retry {
     group: NamedGroup,
     transcript: Transcript,
     ccs_sent: bool,
+    /// What the second ClientHello must repeat of the first.
+    hello: [u8; 32],
 }
 
 /// What a ClientHello led to.
@@ -490,6 +492,12 @@ fn client_hello(
     if retry.is_some() && ch.ext.early_data {
         return Err(PeerMisbehaved::IllegalParameter("early_data after HelloRetryRequest").into());
     }
+    // RFC 8446 §4.1.2: otherwise the same ClientHello, by content.
+    if retry.as_ref().is_some_and(|r| r.hello != ch.retry_digest()) {
+        return Err(
+            PeerMisbehaved::IllegalParameter("second ClientHello differs from the first").into(),
+        );
+    }
     // RFC 6066 §3: a host name, LDH labels without a trailing dot.
     if ch.ext.server_name.is_some_and(|n| !super::is_host_name(n)) {
         return Err(PeerMisbehaved::BadServerName.into());
@@ -587,6 +595,7 @@ fn client_hello(
                 group,
                 transcript,
                 ccs_sent,
+                hello: ch.retry_digest(),
             }));
         }
     };
