@@ -734,3 +734,85 @@ fn the_second_client_hello_is_checked_against_the_first_by_content_not_position(
         assert_eq!(retry(second).0, Err(Error::PeerMisbehaved(differs)));
     }
 }
+
+// Class 6: our client sends GREASE (RFC 8701), unless told not to.
+
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && v >> 8 == v & 0xff
+}
+
+/// Our client's first ClientHello body.
+fn our_client_hello(grease: bool) -> Vec<u8> {
+    let mut cc = client_config();
+    cc.grease = grease;
+    cc.ticket_sink = Some(leak(tls::NullSink));
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.send.pending()[5 + 4..].to_vec()
+}
+
+#[test]
+fn our_client_greases_every_list_and_extension_type_by_default() {
+    for grease in [true, false] {
+        let body = our_client_hello(grease);
+        let ch = tlspair::handshake::messages::ClientHello::parse(&body).unwrap();
+        let suites: Vec<u16> = ch.cipher_suites.iter().collect();
+        let groups: Vec<u16> = ch.ext.supported_groups.unwrap().iter().collect();
+        let schemes: Vec<u16> = ch.ext.signature_algorithms.unwrap().iter().collect();
+        let versions: Vec<u16> = ch.ext.supported_versions.unwrap().iter().collect();
+        let shares: Vec<u16> = ch
+            .ext
+            .key_shares
+            .unwrap()
+            .iter()
+            .map(|s| s.group.0)
+            .collect();
+        // Extension types, in order.
+        let mut types = Vec::new();
+        let mut rest = ch.extensions;
+        while rest.len() >= 4 {
+            types.push(u16::from_be_bytes([rest[0], rest[1]]));
+            let len = u16::from_be_bytes([rest[2], rest[3]]) as usize;
+            rest = &rest[4 + len..];
+        }
+        let lists = [&suites, &groups, &schemes, &versions, &shares];
+        if grease {
+            for list in lists {
+                assert!(is_grease(list[0]), "{list:04x?}");
+                assert_eq!(list.iter().filter(|v| is_grease(**v)).count(), 1);
+            }
+            assert!(is_grease(types[0]), "{types:04x?}");
+            assert!(is_grease(types[types.len() - 1]), "{types:04x?}");
+            assert_ne!(types[0], types[types.len() - 1]);
+        } else {
+            for list in lists.iter().chain([&&types]) {
+                assert!(!list.iter().any(|v| is_grease(*v)), "{list:04x?}");
+            }
+        }
+        // The real values are all still there.
+        assert!(suites.contains(&0x1301) && versions.contains(&0x0304));
+    }
+}
+
+#[test]
+fn grease_values_differ_between_connections_and_repeat_after_a_retry() {
+    let seen: std::collections::HashSet<u16> = (0..40)
+        .map(|_| {
+            let body = our_client_hello(true);
+            let ch = tlspair::handshake::messages::ClientHello::parse(&body).unwrap();
+            let first = ch.cipher_suites.iter().next().unwrap();
+            first
+        })
+        .collect();
+    assert!(seen.len() > 4, "{seen:04x?}");
+    // Through a HelloRetryRequest to P-384: the second ClientHello repeats
+    // the first (our server checks it), GREASE included.
+    let mut sc = p256_server_config();
+    sc.groups = &[tlspair::wire::NamedGroup::SECP384R1];
+    let (mut c, mut s) = tls::pair(client_config(), sc);
+    tls::complete(&mut c, &mut s).unwrap();
+    assert_eq!(
+        c.conn.negotiated().unwrap().group,
+        Some(tlspair::wire::NamedGroup::SECP384R1)
+    );
+}

@@ -203,6 +203,8 @@ pub fn client_hello(body: &[u8]) {
         cookie: ch.ext.cookie,
         want_tickets: ch.ext.psk_modes.is_some(),
         psk,
+        grease: None,
+        grease_share: false,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {

@@ -104,6 +104,11 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         super::kx::MAX_PUBLIC_LEN,
         psk_modes,
         psk,
+        if config.grease {
+            super::messages::Grease::HELLO_BYTES
+        } else {
+            0
+        },
     ]);
     flight_room(body.saturating_add(4), fragment, HEADER_LEN)
 }
@@ -233,6 +238,11 @@ fn encode_hello(
         record_size_limit,
         cookie,
         want_tickets: config.ticket_sink.is_some(),
+        grease: config
+            .grease
+            .then(|| super::messages::Grease::from_seed(&fields.random)),
+        // A second ClientHello carries the one share asked for.
+        grease_share: cookie.is_none() && binder_prefix.is_none(),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),

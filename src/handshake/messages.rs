@@ -431,6 +431,59 @@ pub struct ClientHelloOut<'a> {
     /// A PSK to offer; its binder is written as zeros, to be patched (the
     /// binder list is the last `binders_len` bytes of the message).
     pub psk: Option<PskIdentity<'a>>,
+    /// GREASE values to send (RFC 8701), if any.
+    pub grease: Option<Grease>,
+    /// A GREASE key share too (not after a HelloRetryRequest, which asks
+    /// for one share).
+    pub grease_share: bool,
+}
+
+/// The GREASE values of one ClientHello (RFC 8701): each of the form
+/// 0x?A?A, unknown to every peer, which must ignore them.
+#[derive(Clone, Copy, Debug)]
+pub struct Grease {
+    /// A cipher suite, listed first.
+    pub suite: u16,
+    /// An empty extension, sent first.
+    pub first_extension: u16,
+    /// An extension with one zero byte, sent last but for pre_shared_key.
+    pub last_extension: u16,
+    /// A group, listed first (and a key share of one zero byte for it).
+    pub group: u16,
+    /// A signature scheme, listed first.
+    pub scheme: u16,
+    /// A version, listed first in supported_versions.
+    pub version: u16,
+}
+
+impl Grease {
+    /// Bytes GREASE adds to a ClientHello: a suite (2), two extensions (4
+    /// and 4 + 1), a group (2), a scheme (2), a version (2), and a key
+    /// share (2 + 2 + 1).
+    pub const HELLO_BYTES: usize = 2 + 4 + 5 + 2 + 2 + 2 + 5;
+
+    /// The values for a connection, from `seed` (the ClientHello's random,
+    /// so a retried ClientHello repeats them and a replayed session is the
+    /// same bit for bit).
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        let value = |i: usize| {
+            let nibble = u16::from(seed.get(i).copied().unwrap_or(0) & 0x0f);
+            0x0a0a | (nibble << 12) | (nibble << 4)
+        };
+        let first_extension = value(1);
+        let mut last_extension = value(2);
+        if last_extension == first_extension {
+            last_extension ^= 0x1010;
+        }
+        Self {
+            suite: value(0),
+            first_extension,
+            last_extension,
+            group: value(3),
+            scheme: value(4),
+            version: value(5),
+        }
+    }
 }
 
 /// One offered PSK identity.
@@ -459,9 +512,18 @@ impl ClientHelloOut<'_> {
             w.u16(ProtocolVersion::TLS1_2.0)?;
             w.bytes(self.random)?;
             w.vec8(self.session_id)?;
-            w.vec::<2>(|w| self.suites.iter().try_for_each(|s| w.u16(s.0)))?;
+            let grease = self.grease;
+            w.vec::<2>(|w| {
+                if let Some(g) = grease {
+                    w.u16(g.suite)?;
+                }
+                self.suites.iter().try_for_each(|s| w.u16(s.0))
+            })?;
             w.vec8(&[0])?;
             w.vec::<2>(|w| {
+                if let Some(g) = grease {
+                    ext(w, ExtensionType(g.first_extension), |_| Ok(()))?;
+                }
                 if let Some(name) = self.server_name {
                     ext(w, ExtensionType::SERVER_NAME, |w| {
                         w.vec::<2>(|w| {
@@ -471,10 +533,20 @@ impl ClientHelloOut<'_> {
                     })?;
                 }
                 ext(w, ExtensionType::SUPPORTED_GROUPS, |w| {
-                    w.vec::<2>(|w| self.groups.iter().try_for_each(|g| w.u16(g.0)))
+                    w.vec::<2>(|w| {
+                        if let Some(g) = grease {
+                            w.u16(g.group)?;
+                        }
+                        self.groups.iter().try_for_each(|g| w.u16(g.0))
+                    })
                 })?;
                 ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
-                    w.vec::<2>(|w| self.schemes.iter().try_for_each(|s| w.u16(s.0)))
+                    w.vec::<2>(|w| {
+                        if let Some(g) = grease {
+                            w.u16(g.scheme)?;
+                        }
+                        self.schemes.iter().try_for_each(|s| w.u16(s.0))
+                    })
                 })?;
                 if !self.alpn.is_empty() {
                     ext(w, ExtensionType::ALPN, |w| {
@@ -488,10 +560,19 @@ impl ClientHelloOut<'_> {
                     ext(w, ExtensionType::COOKIE, |w| w.vec16(cookie))?;
                 }
                 ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
-                    w.vec::<1>(|w| w.u16(ProtocolVersion::TLS1_3.0))
+                    w.vec::<1>(|w| {
+                        if let Some(g) = grease {
+                            w.u16(g.version)?;
+                        }
+                        w.u16(ProtocolVersion::TLS1_3.0)
+                    })
                 })?;
                 ext(w, ExtensionType::KEY_SHARE, |w| {
                     w.vec::<2>(|w| {
+                        if let Some(g) = grease.filter(|_| self.grease_share) {
+                            w.u16(g.group)?;
+                            w.vec16(&[0])?;
+                        }
                         self.key_shares.iter().try_for_each(|k| {
                             w.u16(k.group.0)?;
                             w.vec16(k.public)
@@ -505,6 +586,9 @@ impl ClientHelloOut<'_> {
                     ext(w, ExtensionType::PSK_KEY_EXCHANGE_MODES, |w| {
                         w.vec8(&[PSK_DHE_KE])
                     })?;
+                }
+                if let Some(g) = grease {
+                    ext(w, ExtensionType(g.last_extension), |w| w.u8(0))?;
                 }
                 if let Some(psk) = self.psk {
                     // RFC 8446 §4.2.11: pre_shared_key comes last.

@@ -158,6 +158,12 @@ pub struct ClientConfig<'a> {
     pub key_log: Option<&'a dyn KeyLog>,
     /// Where to put session tickets the server sends (none: dropped).
     pub ticket_sink: Option<&'a dyn ticket::TicketSink>,
+    /// Send GREASE values (RFC 8701) in cipher_suites, the extensions,
+    /// supported_groups, signature_algorithms, supported_versions and
+    /// key_share, so that servers stay tolerant of values they do not
+    /// know. On by default, as in BoringSSL; the values come from the
+    /// ClientHello's random (the configuration's rng).
+    pub grease: bool,
 }
 
 /// Checks what both configurations share: suites, groups, ALPN.
@@ -211,6 +217,7 @@ impl<'a> ClientConfig<'a> {
             client_auth: None,
             key_log: None,
             ticket_sink: None,
+            grease: true,
         }
     }
 }
