@@ -559,6 +559,7 @@ pub fn openssl_binary() -> &'static str {
 /// it kills the process by its id and reaps it.
 pub struct Openssl {
     child: Child,
+    program: String,
     args: Vec<String>,
     pub stdout: Captured,
     pub stderr: Captured,
@@ -568,16 +569,25 @@ pub struct Openssl {
     readers: Vec<JoinHandle<()>>,
 }
 
+/// A peer process of any command-line tool (GnuTLS, NSS), with the same
+/// captured output and helpers as `openssl`'s.
+pub type Process = Openssl;
+
 impl Openssl {
     pub fn spawn<S: AsRef<str>>(args: &[S]) -> Self {
+        Self::spawn_program(openssl_binary(), args)
+    }
+
+    /// `program` with `args`, stdin piped and stdout/stderr captured.
+    pub fn spawn_program<S: AsRef<str>>(program: &str, args: &[S]) -> Self {
         let args: Vec<String> = args.iter().map(|a| a.as_ref().to_owned()).collect();
-        let mut child = Command::new(openssl_binary())
+        let mut child = Command::new(program)
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("spawn openssl {args:?}: {e}"));
+            .unwrap_or_else(|e| panic!("spawn {program} {args:?}: {e}"));
         let (stdout, stderr) = (Captured::default(), Captured::default());
         let readers = vec![
             stdout.collect(child.stdout.take().expect("piped stdout")),
@@ -586,6 +596,7 @@ impl Openssl {
         let stdin = child.stdin.take();
         Self {
             child,
+            program: program.to_owned(),
             args,
             stdout,
             stderr,
@@ -691,7 +702,8 @@ impl Openssl {
     /// The command line and all output so far.
     pub fn describe(&self) -> String {
         format!(
-            "openssl {}\n--- stdout ({} bytes, last 2000 shown):\n{}\n--- stderr:\n{}",
+            "{} {}\n--- stdout ({} bytes, last 2000 shown):\n{}\n--- stderr:\n{}",
+            self.program,
             self.args.join(" "),
             self.stdout.len(),
             tail(&self.stdout.text(), 2000),

@@ -1,0 +1,180 @@
+//! Interop with GnuTLS's command-line tools over loopback TCP, both ways:
+//! our client against `gnutls-serv --echo`, and `gnutls-cli` against our
+//! server. Every suite × group × server key type in each direction, each
+//! bounded in time, each killing its child. `scripts/test.sh` installs
+//! gnutls-bin; without it every test fails, saying so.
+
+mod common;
+
+use common::interop::{assert_negotiated, client_config, server_config, text, KeyType};
+use common::net::{self, bounded, Process, TlsSocket};
+use common::tls;
+use tlspair::wire::NamedGroup;
+use tlspair::{Connection, Shutdown, Suite};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+/// GnuTLS's priority string for exactly this suite and group, TLS 1.3.
+fn priority(suite: &Suite, group: NamedGroup) -> String {
+    let cipher = match suite.id.0 {
+        0x1301 => "AES-128-GCM",
+        0x1302 => "AES-256-GCM",
+        0x1303 => "CHACHA20-POLY1305",
+        other => panic!("no GnuTLS name for {other:#06x}"),
+    };
+    let group = match group {
+        NamedGroup::X25519 => "GROUP-X25519",
+        NamedGroup::SECP256R1 => "GROUP-SECP256R1",
+        NamedGroup::SECP384R1 => "GROUP-SECP384R1",
+        other => panic!("no GnuTLS name for {other:?}"),
+    };
+    format!("NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+{cipher}:-GROUP-ALL:+{group}")
+}
+
+/// `gnutls-serv --echo` with this key type's certificate, listening.
+fn gnutls_serv(key: KeyType, priority: &str) -> (Process, u16) {
+    for _ in 0..5 {
+        let port = net::free_port();
+        let mut server = Process::spawn_program(
+            "gnutls-serv",
+            &[
+                "--echo",
+                "--port",
+                &port.to_string(),
+                "--x509certfile",
+                &net::cert_path(&key.cert_pem()),
+                "--x509keyfile",
+                &net::cert_path(&key.key_pem()),
+                "--priority",
+                priority,
+            ],
+        );
+        let started = std::time::Instant::now();
+        loop {
+            if server.stderr.contains("listening on IPv4") {
+                return (server, port);
+            }
+            if server.exited().is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "gnutls-serv did not start: {}",
+                server.describe()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    panic!("gnutls-serv would not start")
+}
+
+/// Our client against gnutls-serv restricted to one suite and group.
+fn our_client_with_gnutls_serv(suite: &'static Suite, group: NamedGroup, key: KeyType) {
+    bounded(move || {
+        let (server, port) = gnutls_serv(key, &priority(suite, group));
+        let conn = Connection::client(
+            leak(client_config(suite, group)),
+            Some("localhost"),
+            tls::now(),
+        )
+        .unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("handshake with gnutls-serv: {e}\n{}", server.describe()));
+        assert_negotiated(&ours.conn, suite, group, key);
+        let data = text(4096, 7);
+        let got = ours
+            .exchange(&data, data.len())
+            .unwrap_or_else(|e| panic!("echo: {e}\n{}", server.describe()));
+        assert!(got == data, "echo differs\n{}", server.describe());
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}
+
+/// gnutls-cli restricted to one suite and group against our server.
+fn gnutls_cli_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyType) {
+    bounded(move || {
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--port",
+                &port.to_string(),
+                "--priority",
+                &priority(suite, group),
+                "localhost",
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(server_config(suite, group, key)), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with gnutls-cli: {e}\n{}", client.describe()));
+        assert_negotiated(&ours.conn, suite, group, key);
+        let up = b"hello from gnutls-cli\n";
+        client.feed(up.to_vec());
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        let down = b"hello from tlspair\n";
+        ours.send_all(down).unwrap();
+        client.wait_stdout("our line", |out| out.windows(down.len()).any(|w| w == down));
+        // End of its stdin: gnutls-cli sends close_notify and exits.
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        assert_eq!(ours.close().unwrap(), Shutdown::Complete);
+        let status = client.wait_exit();
+        assert!(
+            status.success(),
+            "gnutls-cli: {status}\n{}",
+            client.describe()
+        );
+    });
+}
+
+mod our_client_with_gnutls_serv {
+    crate::interop_matrix!(crate::our_client_with_gnutls_serv);
+}
+
+mod gnutls_cli_with_our_server {
+    crate::interop_matrix!(crate::gnutls_cli_with_our_server);
+}
+
+/// gnutls-cli sends a share for its first group only: a server that takes
+/// another of its groups asks again (a HelloRetryRequest, and a second
+/// ClientHello that must repeat the first).
+#[test]
+fn gnutls_cli_offering_another_group_first_gets_a_hello_retry_request() {
+    bounded(|| {
+        let (listener, port) = net::listener();
+        // gnutls-cli sends a share for its first group only.
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--port",
+                &port.to_string(),
+                "--priority",
+                "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP256R1:+GROUP-X25519",
+                "localhost",
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let mut sc = tls::p256_server_config();
+        sc.groups = &[NamedGroup::X25519];
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with gnutls-cli: {e}\n{}", client.describe()));
+        assert_eq!(
+            ours.conn.negotiated().unwrap().group,
+            Some(NamedGroup::X25519)
+        );
+        client.feed(b"retried\n".to_vec());
+        assert_eq!(ours.read_exact(8).unwrap(), b"retried\n");
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+    });
+}

@@ -1,0 +1,253 @@
+//! Interop with NSS's command-line tools over loopback TCP, both ways:
+//! our client against `selfserv` (which answers a request with a fixed
+//! header, the request itself and "EOF"), and `tstclnt` against our
+//! server. Every suite × group × ECDSA and RSA key in each direction; NSS
+//! 3.87 has no Ed25519 in TLS, so its column is the refusal (tested
+//! below). `scripts/test.sh` installs libnss3-tools; without it every test
+//! fails, saying so.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use common::interop::{assert_negotiated, client_config, server_config, KeyType};
+use common::net::{self, bounded, Process, TlsSocket};
+use common::tls;
+use tlspair::wire::NamedGroup;
+use tlspair::{Connection, Error, PeerIncompatible, Suite};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (libnss3-tools / openssl): {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An NSS database trusting the test CA and, with `key`, holding that
+/// server credential (one database per key: NSS gives certificates of
+/// one subject one nickname). Made once per test process.
+fn nss_db(key: Option<KeyType>) -> PathBuf {
+    static DBS: OnceLock<Mutex<HashMap<Option<&'static str>, PathBuf>>> = OnceLock::new();
+    let mut dbs = DBS.get_or_init(Default::default).lock().unwrap();
+    let name = key.map(|k| k.pem_base());
+    dbs.entry(name)
+        .or_insert_with(|| {
+            let dir = std::env::temp_dir().join(format!(
+                "tlspair-nss-{}-{}",
+                std::process::id(),
+                name.unwrap_or("client")
+            ));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let d = dir.to_str().unwrap();
+            run("certutil", &["-N", "-d", d, "--empty-password"]);
+            let ca = net::cert_path("ca.pem");
+            run(
+                "certutil",
+                &["-A", "-d", d, "-n", "testca", "-t", "CT,C,C", "-i", &ca],
+            );
+            if let Some(k) = key {
+                let p12 = dir.join("server.p12");
+                let p12 = p12.to_str().unwrap();
+                run(
+                    net::openssl_binary(),
+                    &[
+                        "pkcs12",
+                        "-export",
+                        "-in",
+                        &net::cert_path(&k.cert_pem()),
+                        "-inkey",
+                        &net::cert_path(&k.key_pem()),
+                        "-name",
+                        k.pem_base(),
+                        "-passout",
+                        "pass:",
+                        "-out",
+                        p12,
+                    ],
+                );
+                run("pk12util", &["-i", p12, "-d", d, "-W", ""]);
+            }
+            dir
+        })
+        .clone()
+}
+
+/// NSS's names: the suite as `-c :XXXX`, the group for `-I`.
+fn nss_suite(suite: &Suite) -> String {
+    format!(":{:04x}", suite.id.0)
+}
+
+fn nss_group(group: NamedGroup) -> &'static str {
+    match group {
+        NamedGroup::X25519 => "x25519",
+        NamedGroup::SECP256R1 => "P256",
+        NamedGroup::SECP384R1 => "P384",
+        other => panic!("no NSS name for {other:?}"),
+    }
+}
+
+/// `selfserv` with this key, TLS 1.3 only, once it listens.
+fn selfserv(key: KeyType, suite: &Suite, group: NamedGroup) -> (Process, u16) {
+    let db = nss_db(Some(key));
+    for _ in 0..5 {
+        let port = net::free_port();
+        let mut server = Process::spawn_program(
+            "selfserv",
+            &[
+                "-p",
+                &port.to_string(),
+                "-d",
+                db.to_str().unwrap(),
+                "-n",
+                key.pem_base(),
+                "-V",
+                "tls1.3:tls1.3",
+                "-c",
+                &nss_suite(suite),
+                "-I",
+                nss_group(group),
+            ],
+        );
+        let started = std::time::Instant::now();
+        // selfserv prints nothing when it listens: probe the port.
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (server, port);
+            }
+            if server.exited().is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed().as_secs() < 20,
+                "selfserv did not start: {}",
+                server.describe()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    panic!("selfserv would not start")
+}
+
+/// Our client against selfserv restricted to one suite and group.
+fn our_client_with_selfserv(suite: &'static Suite, group: NamedGroup, key: KeyType) {
+    bounded(move || {
+        let (server, port) = selfserv(key, suite, group);
+        let conn = Connection::client(
+            leak(client_config(suite, group)),
+            Some("localhost"),
+            tls::now(),
+        )
+        .unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("handshake with selfserv: {e}\n{}", server.describe()));
+        assert_negotiated(&ours.conn, suite, group, key);
+        let request = b"GET /tlspair HTTP/1.0\r\n\r\n";
+        ours.send_all(request).unwrap();
+        let answer = ours
+            .read_until_closed()
+            .unwrap_or_else(|e| panic!("selfserv's answer: {e}\n{}", server.describe()));
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.0 200 OK"), "{text}");
+        assert!(text.contains("GET /tlspair HTTP/1.0"), "{text}");
+    });
+}
+
+/// `tstclnt` to our server on `port`, one suite and group, TLS 1.3. NSS
+/// wants keyEncipherment in an RSA server certificate's key usage (a rule
+/// from RSA key transport); our test certificate has digitalSignature only,
+/// which is what TLS 1.3 needs, so for RSA the chain check is overridden
+/// (`-o`): the handshake, the RSA-PSS CertificateVerify and the data are
+/// still NSS's.
+fn tstclnt(port: u16, suite: &Suite, group: NamedGroup, key: KeyType) -> Process {
+    let db = nss_db(None);
+    let mut args = vec![
+        "-h".to_owned(),
+        "127.0.0.1".to_owned(),
+        "-a".to_owned(),
+        "localhost".to_owned(),
+        "-p".to_owned(),
+        port.to_string(),
+        "-d".to_owned(),
+        db.to_str().unwrap().to_owned(),
+        "-V".to_owned(),
+        "tls1.3:tls1.3".to_owned(),
+        "-c".to_owned(),
+        nss_suite(suite),
+        "-I".to_owned(),
+        nss_group(group).to_owned(),
+    ];
+    if key == KeyType::Rsa2048 {
+        args.push("-o".to_owned());
+    }
+    Process::spawn_program("tstclnt", &args)
+}
+
+/// tstclnt restricted to one suite and group against our server.
+fn tstclnt_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyType) {
+    bounded(move || {
+        let (listener, port) = net::listener();
+        let mut client = tstclnt(port, suite, group, key);
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(server_config(suite, group, key)), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        // tstclnt sends once it has input.
+        let up = b"hello from tstclnt\n";
+        client.feed(up.to_vec());
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with tstclnt: {e}\n{}", client.describe()));
+        assert_negotiated(&ours.conn, suite, group, key);
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        let down = b"hello from tlspair\n";
+        ours.send_all(down).unwrap();
+        client.wait_stdout("our line", |out| out.windows(down.len()).any(|w| w == down));
+        // tstclnt waits on its stdin and socket until it is killed (at
+        // drop): our close_notify ends the session.
+        assert_eq!(ours.close().unwrap(), tlspair::Shutdown::Sent);
+    });
+}
+
+mod our_client_with_selfserv {
+    crate::interop_matrix!(ecdsa_rsa: crate::our_client_with_selfserv);
+}
+
+mod tstclnt_with_our_server {
+    crate::interop_matrix!(ecdsa_rsa: crate::tstclnt_with_our_server);
+}
+
+#[test]
+fn tstclnt_offers_no_ed25519_and_our_ed25519_server_refuses_it_with_handshake_failure() {
+    bounded(|| {
+        let (listener, port) = net::listener();
+        let suite = &tlspair::TLS13_AES_128_GCM_SHA256;
+        let mut client = tstclnt(port, suite, NamedGroup::X25519, KeyType::Ed25519);
+        client.feed(b"x\n".to_vec());
+        let sock = net::accept(&listener, || client.alive());
+        let sc = server_config(suite, NamedGroup::X25519, KeyType::Ed25519);
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        assert_eq!(
+            ours.handshake().unwrap_err(),
+            Error::PeerIncompatible(PeerIncompatible::NoSharedSignatureScheme)
+        );
+        client.wait_exit();
+        assert!(
+            client.describe().contains("SSL_ERROR_NO_CYPHER_OVERLAP")
+                || client.describe().contains("HANDSHAKE_FAILURE"),
+            "{}",
+            client.describe()
+        );
+    });
+}
