@@ -35,12 +35,19 @@ use tlspair::handshake::{CertifiedKey, KeyLog, Negotiated, ServerConfig};
 use tlspair::keylog_file::KeyLogFile;
 use tlspair::record::MAX_RECORD_LEN;
 use tlspair::sign::SigningKey;
-use tlspair::stream::DEFAULT_RECV_CAPACITY;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, UnixTime, WebPkiClientVerifier};
 use tlspair::{Buffers, Connection, Error, Status};
 
 use common::{alpn_list, hex, would_block, Args};
+
+/// The largest ClientHello taken: 64 KiB of extensions and the fields
+/// before them.
+const MAX_CLIENT_HELLO: usize = 64 * 1024 + 1024;
+
+/// Each connection's received view: a ClientHello of that size being
+/// reassembled, plus one whole record.
+const RECV_CAPACITY: usize = MAX_CLIENT_HELLO + MAX_RECORD_LEN;
 
 const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
 [--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE]";
@@ -180,6 +187,9 @@ fn run(o: &Options) -> Result<(), String> {
     };
 
     let mut config = ServerConfig::new(&certified, &rng);
+    // Room for any legal ClientHello (its extension block is at most
+    // 64 KiB): the received view below holds it and one record more.
+    config.max_handshake_message = MAX_CLIENT_HELLO;
     config.alpn = &alpn;
     config.ticket_keys = std::slice::from_ref(&ticket_key);
     if let Some(n) = o.tickets {
@@ -320,7 +330,7 @@ impl<'c> Client<'c> {
             peer,
             sock,
             conn,
-            bufs: Buffers::new(buf(DEFAULT_RECV_CAPACITY), buf(MAX_RECORD_LEN)),
+            bufs: Buffers::new(buf(RECV_CAPACITY), buf(MAX_RECORD_LEN)),
             request: Vec::new(),
             outbox: Vec::new(),
             close_when_sent: false,
