@@ -207,6 +207,8 @@ pub struct Driver<'a> {
     too_small: bool,
     /// Plaintext bytes delivered.
     delivered: usize,
+    /// Our close_notify had been sent before the current call.
+    closed_before: bool,
 }
 
 /// Calls without a wait or an end before the driver calls it a livelock.
@@ -225,6 +227,7 @@ impl<'a> Driver<'a> {
             closed: false,
             too_small: false,
             delivered: 0,
+            closed_before: false,
         }
     }
 
@@ -311,6 +314,7 @@ impl<'a> Driver<'a> {
             self.in_place = !self.in_place;
         }
         let error_before = self.conn.error();
+        self.closed_before = self.conn.close_sent();
         let sent_before = self.bufs.send.len();
         let was_handshaking = self.conn.is_handshaking();
 
@@ -378,6 +382,14 @@ impl<'a> Driver<'a> {
                 assert!(e.is_fatal(), "misuse from a valid call: {e:?}");
                 assert_eq!(self.conn.error(), Some(e), "returned error not recorded");
                 assert!(!self.conn.is_handshaking(), "handshake goes on after {e:?}");
+                // Liveness: a new failure has its alert on the wire or
+                // waiting for room (none follows our own close_notify).
+                if error_before.is_none() && e.alert().is_some() && !self.closed_before {
+                    assert!(
+                        self.bufs.send.len() > sent_before || self.conn.alert_pending(),
+                        "{e:?} without its alert"
+                    );
+                }
             }
             Ok(Status::WantWrite { needed }) => {
                 assert!(
@@ -393,6 +405,13 @@ impl<'a> Driver<'a> {
             }
             Ok(Status::WantRead) => {
                 assert!(!self.bufs.recv.is_eof(), "WantRead at end of stream");
+                // Liveness: waiting for bytes there is room for, never a
+                // silent stall on a full view.
+                assert!(
+                    self.bufs.recv.capacity() > self.bufs.recv.len(),
+                    "WantRead with a full receive view ({} bytes)",
+                    self.bufs.recv.len()
+                );
             }
             Ok(Status::Closed) => {
                 assert_ne!(kind, Call::Handshake, "handshake returned Closed");
