@@ -58,42 +58,90 @@ pub fn write_message(
     w.vec::<3>(body)
 }
 
-/// A set of 16-bit code points: one bit per possible value (2^16 bits,
-/// 8 KiB of stack while it lives), so lists of any length (extension
-/// types, groups) are checked for duplicates or membership in one linear
-/// pass, with no allocation.
-pub(crate) struct SeenTypes([u64; 1024]);
+/// A set of 16-bit code points (extension types, groups), without an
+/// allocator and linear in the number of entries whatever it is: the
+/// first [`SeenTypes::SMALL`] entries are kept in a short array (real
+/// blocks have about 20, checked by a short scan), and beyond that one bit
+/// per possible value takes over (2^16 bits, 8 KiB of stack, zeroed only
+/// when a block is that long).
+pub(crate) struct SeenTypes {
+    small: [u16; SeenTypes::SMALL],
+    len: usize,
+    bits: Option<[u64; 1024]>,
+}
 
 impl SeenTypes {
+    /// Entries kept before the bit set is used.
+    const SMALL: usize = 32;
+
     pub(crate) fn new() -> Self {
-        Self([0; 1024])
+        Self {
+            small: [0; Self::SMALL],
+            len: 0,
+            bits: None,
+        }
     }
 
-    /// Whether `ty` is marked.
+    fn small(&self) -> &[u16] {
+        self.small.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Whether `ty` is in the set.
     pub(crate) fn contains(&self, ty: u16) -> bool {
-        let bit = 1u64 << (ty & 63);
-        self.0
-            .get(usize::from(ty >> 6))
-            .is_some_and(|w| w & bit != 0)
-    }
-
-    /// Unmarks `ty`.
-    pub(crate) fn remove(&mut self, ty: u16) {
-        if let Some(word) = self.0.get_mut(usize::from(ty >> 6)) {
-            *word &= !(1u64 << (ty & 63));
-        }
-    }
-
-    /// Marks `ty`; false if it was marked already.
-    pub(crate) fn insert(&mut self, ty: u16) -> bool {
-        let bit = 1u64 << (ty & 63);
-        match self.0.get_mut(usize::from(ty >> 6)) {
-            Some(word) if *word & bit == 0 => {
-                *word |= bit;
-                true
+        match &self.bits {
+            Some(bits) => {
+                let bit = 1u64 << (ty & 63);
+                bits.get(usize::from(ty >> 6)).is_some_and(|w| w & bit != 0)
             }
-            _ => false,
+            None => self.small().contains(&ty),
         }
+    }
+
+    /// Takes `ty` out of the set.
+    pub(crate) fn remove(&mut self, ty: u16) {
+        match &mut self.bits {
+            Some(bits) => {
+                if let Some(word) = bits.get_mut(usize::from(ty >> 6)) {
+                    *word &= !(1u64 << (ty & 63));
+                }
+            }
+            None => {
+                if let Some(i) = self.small().iter().position(|&t| t == ty) {
+                    // `i < len <= SMALL`: swap with the last and shorten.
+                    let last = self.len.saturating_sub(1);
+                    self.small.swap(i, last);
+                    self.len = last;
+                }
+            }
+        }
+    }
+
+    /// Adds `ty`; false if it was in the set already.
+    pub(crate) fn insert(&mut self, ty: u16) -> bool {
+        if self.contains(ty) {
+            return false;
+        }
+        if self.bits.is_none() {
+            if let Some(slot) = self.small.get_mut(self.len) {
+                *slot = ty;
+                // Bounded by `small`'s length, checked just above.
+                self.len = self.len.saturating_add(1);
+                return true;
+            }
+            let mut bits = [0u64; 1024];
+            for &t in &self.small {
+                if let Some(word) = bits.get_mut(usize::from(t >> 6)) {
+                    *word |= 1u64 << (t & 63);
+                }
+            }
+            self.bits = Some(bits);
+        }
+        if let Some(bits) = &mut self.bits {
+            if let Some(word) = bits.get_mut(usize::from(ty >> 6)) {
+                *word |= 1u64 << (ty & 63);
+            }
+        }
+        true
     }
 }
 
@@ -1166,5 +1214,33 @@ impl<'a> NewSessionTicket<'a> {
             ticket,
             max_early_data,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SeenTypes;
+
+    #[test]
+    fn seen_types_is_a_set_below_and_above_its_short_array() {
+        for n in [0u16, 1, 31, 32, 33, 5000] {
+            let mut set = SeenTypes::new();
+            for i in 0..n {
+                assert!(set.insert(i.wrapping_mul(7919)), "{n}: insert {i}");
+            }
+            for i in 0..n {
+                let v = i.wrapping_mul(7919);
+                assert!(set.contains(v));
+                assert!(!set.insert(v), "{n}: duplicate {i}");
+            }
+            assert!(!set.contains(0xfffe) || n > 0);
+            // Removed values are gone, the others stay.
+            for i in (0..n).step_by(2) {
+                set.remove(i.wrapping_mul(7919));
+            }
+            for i in 0..n {
+                assert_eq!(set.contains(i.wrapping_mul(7919)), i % 2 == 1, "{n}: {i}");
+            }
+        }
     }
 }
