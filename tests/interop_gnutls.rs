@@ -52,11 +52,15 @@ fn gnutls_serv(key: KeyType, priority: &str) -> (Process, u16) {
             ],
         );
         let started = std::time::Instant::now();
+        // "...done" once it listens; another process may have taken the
+        // port since free_port(), which it reports as a failure: another
+        // port then.
+        let listening = format!("IPv4 0.0.0.0 port {port}...done");
         loop {
-            if server.stderr.contains("listening on IPv4") {
+            if server.stderr.contains(&listening) {
                 return (server, port);
             }
-            if server.exited().is_some() {
+            if server.exited().is_some() || server.stderr.contains("failed") {
                 break;
             }
             assert!(
