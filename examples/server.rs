@@ -315,6 +315,9 @@ struct Client<'c> {
     last_progress: Instant,
     /// When our close_notify and FIN left.
     closed_at: Option<Instant>,
+    /// The handshake completed (kept: a connection that fails later no
+    /// longer reports what it negotiated).
+    established: bool,
 }
 
 impl<'c> Client<'c> {
@@ -337,6 +340,7 @@ impl<'c> Client<'c> {
             started: now,
             last_progress: now,
             closed_at: None,
+            established: false,
         })
     }
 
@@ -352,7 +356,8 @@ impl<'c> Client<'c> {
                 .conn
                 .handshake(&mut self.bufs)
                 .map_err(|e| self.fail(e))?;
-            if !self.conn.is_handshaking() {
+            if self.conn.is_established() {
+                self.established = true;
                 self.log_handshake(ctx);
             } else if self.started.elapsed() > HANDSHAKE_TIMEOUT {
                 return Err("handshake timed out".into());
@@ -511,9 +516,7 @@ impl<'c> Client<'c> {
         // (A fatal error ends the handshake: whether one was established
         // is in `negotiated`.)
         match e {
-            Error::Truncated if self.conn.negotiated().is_none() => {
-                "closed during the handshake".to_owned()
-            }
+            Error::Truncated if !self.established => "closed during the handshake".to_owned(),
             Error::Truncated => "closed without close_notify".to_owned(),
             Error::AlertReceived(a) => format!("client sent alert {a}"),
             other => other.to_string(),

@@ -816,3 +816,27 @@ fn grease_values_differ_between_connections_and_repeat_after_a_retry() {
         Some(tlspair::wire::NamedGroup::SECP384R1)
     );
 }
+
+#[test]
+fn skipped_early_data_after_a_retry_keeps_the_record_limits_and_the_interleaving_rule() {
+    let first = client_hello(
+        &[
+            versions(&[0x0304]),
+            groups(&[0x11ec, 0x001d]),
+            sigalgs(&[0x0403]),
+            key_shares(&[(0x11ec, vec![9; 1216])]),
+            ext(42, &[]),
+        ]
+        .concat(),
+    );
+    let sc: &'static _ = leak(p256_server_config());
+    // A record longer than any protected record may be.
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    let mut huge = vec![23, 3, 3, 0x48, 0x00];
+    huge.resize(5 + 0x4800, 1);
+    s.bufs.recv.fill(&first);
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+    s.bufs.recv.fill(&huge[..100]);
+    let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::RECORD_OVERFLOW), "{e:?}");
+}

@@ -193,3 +193,52 @@ fn client_failures_are_one_line_each() {
     assert_eq!(wrong_name.status.code(), Some(1));
     assert!(stderr.contains("not valid for the server name"), "{stderr}");
 }
+
+/// A ClientHello whose key share we take, as one record.
+fn raw_client_hello() -> Vec<u8> {
+    use common::hello::{client_hello, good_extensions};
+    client_hello(&good_extensions())
+}
+
+/// Reads what the server sends until it closes (or 5 s pass).
+fn read_to_close(sock: &mut TcpStream) -> Vec<u8> {
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("the server went silent: {e} after {} bytes", got.len()),
+        }
+    }
+}
+
+#[test]
+fn the_server_answers_a_client_hello_and_two_ccs_in_one_segment() {
+    // The stall seen from outside: a ClientHello and two change_cipher_spec
+    // records in one TCP segment. The server answers with its flight,
+    // refuses the second CCS with an alert, and closes: never silence.
+    let server = Server::start(&[]);
+    let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    let ccs = [20u8, 3, 3, 0, 1, 1];
+    let segment = [raw_client_hello(), ccs.to_vec(), ccs.to_vec()].concat();
+    sock.write_all(&segment).unwrap();
+    let got = read_to_close(&mut sock);
+    assert!(
+        got.len() > 100 && got[0] == 22,
+        "{} bytes: no ServerHello",
+        got.len()
+    );
+    // And with one CCS, the flight comes and the server waits for ours.
+    let mut sock = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    sock.write_all(&[raw_client_hello(), ccs.to_vec()].concat())
+        .unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 8192];
+    let n = sock.read(&mut buf).unwrap();
+    assert!(n > 5 && buf[0] == 22, "no ServerHello");
+}

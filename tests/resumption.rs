@@ -429,3 +429,31 @@ fn a_lowered_lifetime_applies_to_tickets_already_issued() {
     sr.unwrap();
     assert!(!s.conn.negotiated().unwrap().resumed);
 }
+
+#[test]
+fn resumption_through_a_retry_that_drops_the_ticket_keeps_psk_modes_in_both_hellos() {
+    // A SHA-384 ticket, then a server that prefers a SHA-256 suite and
+    // needs a retry: the second ClientHello cannot carry the PSK, and a
+    // client without a ticket sink once dropped psk_key_exchange_modes
+    // with it, which our server's retry check refused (found by an
+    // outside review).
+    let keys = leak([key(1, 7)]);
+    let (cc, sc, store) = setup(keys);
+    let mut sha384 = *sc;
+    sha384.suites = leak([&tlspair::TLS13_AES_256_GCM_SHA384]);
+    let ticket = leak(first_connection(cc, leak(sha384), store).remove(0));
+    let mut no_sink = *cc;
+    no_sink.ticket_sink = None;
+    let mut retrying = *sc;
+    retrying.suites = leak([
+        &tlspair::TLS13_AES_128_GCM_SHA256,
+        &tlspair::TLS13_AES_256_GCM_SHA384,
+    ]);
+    retrying.groups = &[NamedGroup::SECP384R1];
+    let (_, s, (cr, sr)) = resume(leak(no_sink), leak(retrying), ticket, T0 + 30, T0 + 30);
+    cr.unwrap();
+    sr.unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert!(!n.resumed);
+    assert_eq!(n.group, Some(NamedGroup::SECP384R1));
+}

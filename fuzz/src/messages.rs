@@ -521,6 +521,8 @@ fn alert_outcome(content: &[u8], handshaking: bool) -> Result<Status<usize>, Err
         [_, 0] => Ok(Status::Closed),
         [_, 90] => Ok(Status::WantRead),
         [_, d] => Err(Error::AlertReceived(AlertDescription(d))),
+        // RFC 8446 §5.1: an empty alert record is unexpected_message.
+        [] => Err(tlspair::PeerMisbehaved::EmptyRecord(ContentType::ALERT).into()),
         _ => Err(InvalidMessage::BadAlert.into()),
     }
 }
@@ -551,7 +553,8 @@ pub fn sealed_alert(data: &[u8]) {
 /// ClientHello.
 pub fn plaintext_alert(content: &[u8]) {
     if content.is_empty() {
-        // An empty plaintext alert record is refused as such.
+        // An empty plaintext alert record: `alert_outcome` covers it with
+        // the sealed one.
         return;
     }
     let content = &content[..content.len().min(64)];

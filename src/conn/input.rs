@@ -345,6 +345,16 @@ impl Connection<'_> {
             && header.content_type == ContentType::APPLICATION_DATA
             && self.skip_early_data > 0
         {
+            // A protected record's limits apply to it, and nothing may
+            // come between the pieces of a handshake message (§5.1).
+            let checked = if self.hs_len > 0 {
+                Err(PeerMisbehaved::HandshakeFragmentation.into())
+            } else {
+                header.check_protected(self.config.recv_max_fragment_len)
+            };
+            if let Err(e) = checked {
+                return Err(self.fail(tx, e));
+            }
             let total = match header.record_len() {
                 Ok(total) => total,
                 Err(e) => return Err(self.fail(tx, e)),

@@ -192,12 +192,14 @@ struct HelloFields {
 
 /// Encodes a ClientHello with `kx`'s share (and `cookie`, after a
 /// HelloRetryRequest) as plaintext records, handing the message to `hash`.
+#[allow(clippy::too_many_arguments)]
 fn encode_hello(
     common: &Common<'_>,
     fields: &HelloFields,
     kx: &KeyExchange,
     cookie: Option<&[u8]>,
     binder_prefix: Option<&Transcript>,
+    share_replaced: bool,
     out: &mut Out<'_>,
     hash: impl FnOnce(&[u8]),
 ) -> Result<(), Error> {
@@ -237,12 +239,16 @@ fn encode_hello(
         alpn: config.alpn,
         record_size_limit,
         cookie,
-        want_tickets: config.ticket_sink.is_some(),
+        // psk_key_exchange_modes goes in every ClientHello of a client
+        // that keeps tickets or has one to offer, even one whose PSK a
+        // retry drops: the second ClientHello repeats the first.
+        want_tickets: config.ticket_sink.is_some() || psk_offer(common).is_some(),
         grease: config
             .grease
             .then(|| super::messages::Grease::from_seed(&fields.random)),
-        // A second ClientHello carries the one share asked for.
-        grease_share: cookie.is_none() && binder_prefix.is_none(),
+        // A second ClientHello replaces key_share only if the retry named
+        // a group; then it carries just the share asked for.
+        grease_share: !share_replaced,
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
@@ -362,9 +368,17 @@ fn retry(
     transcript.restart_with_message_hash(suite);
     transcript.add(msg);
     let prefix = transcript.clone();
-    encode_hello(c, &fields, &kx, hrr.cookie, Some(&prefix), out, |m| {
-        transcript.add(m)
-    })?;
+    let replaced = hrr.hrr_group.is_some();
+    encode_hello(
+        c,
+        &fields,
+        &kx,
+        hrr.cookie,
+        Some(&prefix),
+        replaced,
+        out,
+        |m| transcript.add(m),
+    )?;
     Ok(Pending {
         kx,
         transcript: PendingTranscript::Retried(transcript, suite),
@@ -504,7 +518,7 @@ impl<'a> State<'a> {
             session_id,
             session_id_len,
         };
-        encode_hello(&common, &fields, &kx, None, None, out, |m| {
+        encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
             transcript.add(m)
         })?;
         *records = Records::Pending(Pending {

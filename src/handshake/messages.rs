@@ -128,13 +128,13 @@ impl SeenTypes {
                 self.len = self.len.saturating_add(1);
                 return true;
             }
-            let mut bits = [0u64; 1024];
+            // Filled in place: no second 8 KiB array on the stack.
+            let bits = self.bits.get_or_insert([0u64; 1024]);
             for &t in &self.small {
                 if let Some(word) = bits.get_mut(usize::from(t >> 6)) {
                     *word |= 1u64 << (t & 63);
                 }
             }
-            self.bits = Some(bits);
         }
         if let Some(bits) = &mut self.bits {
             if let Some(word) = bits.get_mut(usize::from(ty >> 6)) {
@@ -301,16 +301,23 @@ impl ClientHello<'_> {
     /// (RFC 8446 §4.1.2): every field, and every extension but key_share,
     /// early_data, cookie, pre_shared_key and padding, compared by content
     /// whatever their order (the extension digests are combined with XOR;
-    /// a block has no duplicates).
+    /// a block has no duplicates). A conformance check, not a security
+    /// boundary: XOR lets a determined client build another hello with the
+    /// same digest, and both hellos are in the transcript anyway.
     pub fn retry_digest(&self) -> [u8; 32] {
         use ring::digest::{Context, SHA256};
         let mut fields = Context::new(&SHA256);
         fields.update(&self.legacy_version.0.to_be_bytes());
         fields.update(self.random);
-        fields.update(&[u8::try_from(self.session_id.len()).unwrap_or(u8::MAX)]);
-        fields.update(self.session_id);
-        fields.update(self.cipher_suites.bytes());
-        fields.update(self.compression);
+        // Each field length-prefixed, so no two layouts hash alike.
+        for field in [
+            self.session_id,
+            self.cipher_suites.bytes(),
+            self.compression,
+        ] {
+            fields.update(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+            fields.update(field);
+        }
         let mut out = [0u8; 32];
         out.copy_from_slice(fields.finish().as_ref());
         let mut r = Reader::new(self.extensions);

@@ -434,7 +434,9 @@ fn accept_psk(
 /// RFC 8446 §4.2.8: every key share is for a group in supported_groups,
 /// once, with a key_exchange (an empty one is illegal_parameter for a
 /// group we implement, a decode error for one we do not know). Linear in
-/// both lists, whatever their lengths.
+/// both lists, whatever their lengths. Not inlined: its 8 KiB set stays
+/// off the stack of the rest of the ClientHello's handling.
+#[inline(never)]
 fn check_key_shares(ch: &ClientHello<'_>) -> Result<(), Error> {
     let Some(shares) = ch.ext.key_shares else {
         return Ok(());
