@@ -840,3 +840,98 @@ fn skipped_early_data_after_a_retry_keeps_the_record_limits_and_the_interleaving
     let e = s.conn.handshake(&mut s.bufs).unwrap_err();
     assert_eq!(e.alert(), Some(AD::RECORD_OVERFLOW), "{e:?}");
 }
+
+// Class 5, client side: generated NewSessionTickets (post-handshake, so
+// they can be sealed under the server's application key directly).
+
+/// A client with a sink that keeps every ticket, past the handshake with
+/// our server, and the server's application traffic secret.
+/// Tickets a client kept: (ticket, lifetime).
+type Kept = &'static std::sync::Mutex<Vec<(Vec<u8>, u32)>>;
+
+fn established_with_sink() -> (Side, Vec<u8>, Kept) {
+    struct Keep(Kept);
+    impl tlspair::handshake::ticket::TicketSink for Keep {
+        fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
+            self.0.lock().unwrap().push((t.ticket.to_vec(), t.lifetime));
+        }
+    }
+    let kept: Kept = leak(Default::default());
+    let lines: &'static Lines = leak(Lines::default());
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    cc.ticket_sink = Some(leak(Keep(kept)));
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    tls::complete(&mut c, &mut s).unwrap();
+    (c, secret_of(lines, "SERVER_TRAFFIC_SECRET_0"), kept)
+}
+
+fn new_session_ticket(lifetime: u32, nonce: &[u8], ticket: &[u8], exts: &[u8]) -> Vec<u8> {
+    let mut body = lifetime.to_be_bytes().to_vec();
+    body.extend(7u32.to_be_bytes());
+    body.push(nonce.len() as u8);
+    body.extend(nonce);
+    body.extend(vec16(ticket));
+    body.extend(vec16(exts));
+    join(&[(4, body)])
+}
+
+mod generated_tickets {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_legal_new_session_ticket_is_kept(
+            lifetime in prop::sample::select(vec![0u32, 1, 7200, 604_800, 604_801, u32::MAX]),
+            nonce in prop::collection::vec(any::<u8>(), 0..=255),
+            ticket in prop::collection::vec(any::<u8>(), 1..1024),
+            unknown in prop::collection::btree_map(0x0100u16..0xfe00, prop::collection::vec(any::<u8>(), 0..30), 0..20),
+            early_data in prop::option::of(any::<u32>()),
+            pad in 0usize..40,
+        ) {
+            let mut exts = Vec::new();
+            for (t, body) in unknown.iter().filter(|(t, _)| !ExtensionType(**t).is_tls13_defined()) {
+                exts.extend(ext(*t, body));
+            }
+            if let Some(max) = early_data {
+                exts.extend(ext(42, &max.to_be_bytes()));
+            }
+            let (mut c, secret, kept) = established_with_sink();
+            let msg = new_session_ticket(lifetime, &nonce, &ticket, &exts);
+            c.bufs.recv.fill(&seal_record(&secret, 0, ContentType::HANDSHAKE, &msg, pad));
+            prop_assert_eq!(c.conn.read(&mut c.bufs, &mut [0u8; 8]), Ok(Status::WantRead));
+            let kept = kept.lock().unwrap();
+            prop_assert_eq!(kept.len(), 1);
+            prop_assert_eq!(&kept[0].0, &ticket);
+            // At most 7 days, whatever the server says (RFC 8446 §4.6.1).
+            prop_assert_eq!(kept[0].1, lifetime.min(604_800));
+        }
+    }
+}
+
+#[test]
+fn a_new_session_ticket_with_an_empty_ticket_or_a_misplaced_extension_is_refused() {
+    for (exts, ticket, alert) in [
+        (Vec::new(), Vec::new(), AD::DECODE_ERROR),
+        (ext(51, &[0, 0x1d]), vec![1, 2, 3], AD::ILLEGAL_PARAMETER),
+        (
+            [ext(42, &[0, 0, 0, 1]), ext(42, &[0, 0, 0, 1])].concat(),
+            vec![1],
+            AD::ILLEGAL_PARAMETER,
+        ),
+    ] {
+        let (mut c, secret, _) = established_with_sink();
+        let msg = new_session_ticket(60, &[1], &ticket, &exts);
+        c.bufs
+            .recv
+            .fill(&seal_record(&secret, 0, ContentType::HANDSHAKE, &msg, 0));
+        let e = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.alert(), Some(alert), "{e:?}");
+    }
+}

@@ -279,7 +279,10 @@ impl Connection<'_> {
             HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
                 NewSessionTicket::parse(body)
                     .map_err(client::map_extension_error)
-                    .and_then(|nst| self.new_ticket(&nst))
+                    .and_then(|nst| match nst.misplaced {
+                        Some(ty) => Err(PeerMisbehaved::MisplacedExtension(ty).into()),
+                        None => self.new_ticket(&nst),
+                    })
             }
             HandshakeType::KEY_UPDATE => {
                 let mut r = Reader::new(body);

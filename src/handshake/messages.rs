@@ -1190,6 +1190,9 @@ pub struct NewSessionTicket<'a> {
     pub ticket: &'a [u8],
     /// max_early_data_size from the early_data extension, if present.
     pub max_early_data: Option<u32>,
+    /// The first extension TLS 1.3 defines for another message, if any
+    /// (`illegal_parameter`, RFC 8446 §4.2).
+    pub misplaced: Option<ExtensionType>,
 }
 
 impl<'a> NewSessionTicket<'a> {
@@ -1206,12 +1209,16 @@ impl<'a> NewSessionTicket<'a> {
         let block = r.vec16("extensions")?;
         r.finish("new session ticket trailing")?;
         let mut max_early_data = None;
+        let mut misplaced = None;
         for_each_extension(block, |ty, body| {
             if ty == ExtensionType::EARLY_DATA {
                 let mut b = Reader::new(body);
                 max_early_data = Some(b.u32("max early data")?);
                 b.finish("early data trailing")?;
+            } else if ty.is_tls13_defined() && misplaced.is_none() {
+                misplaced = Some(ty);
             }
+            // Unknown extensions are ignored (RFC 8446 §4.6.1).
             Ok(())
         })?;
         Ok(Self {
@@ -1220,6 +1227,7 @@ impl<'a> NewSessionTicket<'a> {
             nonce,
             ticket,
             max_early_data,
+            misplaced,
         })
     }
 }
