@@ -335,3 +335,33 @@ proptest! {
         prop_assert_eq!(sent, alert(c.alert()), "{:?} -> {:?}", c, r);
     }
 }
+
+/// Writes eight generated ClientHellos (bodies, as the `client_hello`
+/// fuzz target takes them), four legal and four corrupted, into
+/// fuzz/seeds/client_hello/generated-*: run with `--ignored` to make
+/// them again. A fixed seed makes the same shapes every time (the X25519
+/// share in them is fresh).
+#[test]
+#[ignore]
+fn write_generated_fuzz_seeds() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/client_hello");
+    let mut written = 0;
+    while written < 8 {
+        let h = hello().new_tree(&mut runner).unwrap().current();
+        let record = if written < 4 {
+            h.build()
+        } else {
+            Corruption::ALL[written % Corruption::ALL.len()].apply(&h)
+        };
+        if record.len() > 4096 {
+            continue;
+        }
+        // The body: past the record header (5) and the message header (4).
+        std::fs::write(dir.join(format!("generated-{written}")), &record[9..]).unwrap();
+        written += 1;
+    }
+}
