@@ -98,16 +98,49 @@ pub fn good_extensions() -> Vec<u8> {
 
 /// Feeds `bytes` to a fresh server; returns its error and the alert it
 /// sent (plaintext before keys exist).
+///
+/// The same bytes are also fed byte by byte and record by record to fresh
+/// servers, which must answer the same way (the same error, the same bytes
+/// sent) and never wait with input in hand: every hostile test checks
+/// every coalescing.
 pub fn server_answer(bytes: &[u8]) -> (Error, Vec<u8>) {
+    let at_once = answer_in_pieces(bytes, &[bytes.len()]);
+    let mut records = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 5 {
+        let len = (5 + u16::from_be_bytes([rest[3], rest[4]]) as usize).min(rest.len());
+        records.push(len);
+        rest = &rest[len..];
+    }
+    if !rest.is_empty() {
+        records.push(rest.len());
+    }
+    for (how, pieces) in [
+        ("record by record", records),
+        ("byte by byte", vec![1; bytes.len()]),
+    ] {
+        assert_eq!(answer_in_pieces(bytes, &pieces), at_once, "{how}");
+    }
+    at_once
+}
+
+/// Feeds `bytes` to a fresh server in pieces of these lengths, calling
+/// `handshake` after each; its error and what it sent.
+fn answer_in_pieces(bytes: &[u8], pieces: &[usize]) -> (Error, Vec<u8>) {
     let sc: &'static _ = Box::leak(Box::new(p256_server_config()));
     let mut s = side(Connection::server(sc, super::tls::now()).unwrap());
-    s.bufs.recv.fill(bytes);
-    let err = match s.conn.handshake(&mut s.bufs) {
-        Ok(Status::WantRead) => panic!("server waits on a hostile ClientHello"),
-        Ok(other) => panic!("{other:?}"),
-        Err(e) => e,
-    };
-    (err, s.bufs.send.pending().to_vec())
+    let mut at = 0;
+    for &n in pieces {
+        s.bufs.recv.fill(&bytes[at..at + n]);
+        at += n;
+        match s.conn.handshake(&mut s.bufs) {
+            Ok(Status::WantRead) if at < bytes.len() => {}
+            Ok(Status::WantRead) => panic!("server waits on a hostile ClientHello"),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => return (e, s.bufs.send.pending().to_vec()),
+        }
+    }
+    panic!("server waits on a hostile ClientHello")
 }
 
 pub fn alert(a: AD) -> Vec<u8> {
