@@ -451,25 +451,41 @@ fn client_meets(
     edit_clear: impl FnOnce(&mut Vec<u8>),
     edit: impl FnOnce(&mut Vec<(u8, Vec<u8>)>),
 ) -> Error {
-    let lines: &'static Lines = leak(Lines::default());
-    let mut cc = client_config();
-    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
-    let mut sc = p256_server_config();
-    sc.key_log = Some(lines);
-    let mut c = side(Connection::client(leak(cc), Some(name), tls::now()).unwrap());
-    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
-    let _ = c.conn.handshake(&mut c.bufs).unwrap();
-    transfer_all(&mut c, &mut s);
-    let _ = s.conn.handshake(&mut s.bufs).unwrap();
-    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
-    let flight = s.bufs.send.pending().to_vec();
-    let (mut clear, messages) = open_flight(&flight, &secret);
+    let (mut c, mut s, lines) = logged_pair(client_config(), name);
+    let (secret, mut clear, messages) = server_flight(&mut c, &mut s, lines);
     edit_clear(&mut clear);
     let mut messages = split(&messages);
     edit(&mut messages);
     let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
     assert_eq!(c.bufs.recv.fill(&tampered), tampered.len());
     c.conn.handshake(&mut c.bufs).unwrap_err()
+}
+
+/// A client from `cc` (to `name`, AES-128-GCM only, so the flight's key
+/// is known) and our server, whose secrets go to the returned key log.
+fn logged_pair(
+    mut cc: tlspair::handshake::ClientConfig<'static>,
+    name: &'static str,
+) -> (Side, Side, &'static Lines) {
+    let lines: &'static Lines = leak(Lines::default());
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let c = side(Connection::client(leak(cc), Some(name), tls::now()).unwrap());
+    let s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    (c, s, lines)
+}
+
+/// Runs the pair up to the server's first flight, which stays in its
+/// outgoing view: the server's handshake secret, the flight's clear
+/// records (ServerHello, CCS) and its protected handshake messages.
+fn server_flight(c: &mut Side, s: &mut Side, lines: &Lines) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(c, s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    let (clear, messages) = open_flight(s.bufs.send.pending(), &secret);
+    (secret, clear, messages)
 }
 
 /// Appends extension `e` to the block of an EncryptedExtensions body.
@@ -602,13 +618,7 @@ fn a_server_hello_selecting_another_version_is_illegal_parameter() {
 /// A client and server past the handshake, and the server's application
 /// traffic secret (no tickets: the server's first record is sequence 0).
 fn established() -> (Side, Vec<u8>) {
-    let lines: &'static Lines = leak(Lines::default());
-    let mut cc = client_config();
-    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
-    let mut sc = p256_server_config();
-    sc.key_log = Some(lines);
-    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
-    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let (mut c, mut s, lines) = logged_pair(client_config(), "localhost");
     tls::complete(&mut c, &mut s).unwrap();
     (c, secret_of(lines, "SERVER_TRAFFIC_SECRET_0"))
 }
@@ -642,18 +652,8 @@ fn a_protected_change_cipher_spec_is_unexpected_message() {
 fn a_protected_change_cipher_spec_inside_the_handshake_is_unexpected_message() {
     // Before the fix only the post-handshake case was refused: during the
     // handshake a protected CCS was dropped like the clear one.
-    let lines: &'static Lines = leak(Lines::default());
-    let mut cc = client_config();
-    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
-    let mut sc = p256_server_config();
-    sc.key_log = Some(lines);
-    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
-    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
-    let _ = c.conn.handshake(&mut c.bufs).unwrap();
-    transfer_all(&mut c, &mut s);
-    let _ = s.conn.handshake(&mut s.bufs).unwrap();
-    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
-    let (clear, messages) = open_flight(s.bufs.send.pending(), &secret);
+    let (mut c, mut s, lines) = logged_pair(client_config(), "localhost");
+    let (secret, clear, messages) = server_flight(&mut c, &mut s, lines);
     let tampered = [
         clear,
         seal_record(&secret, 0, ContentType::CHANGE_CIPHER_SPEC, &[1], 0),
@@ -857,14 +857,9 @@ fn established_with_sink() -> (Side, Vec<u8>, Kept) {
         }
     }
     let kept: Kept = leak(Default::default());
-    let lines: &'static Lines = leak(Lines::default());
     let mut cc = client_config();
-    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
     cc.ticket_sink = Some(leak(Keep(kept)));
-    let mut sc = p256_server_config();
-    sc.key_log = Some(lines);
-    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
-    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let (mut c, mut s, lines) = logged_pair(cc, "localhost");
     tls::complete(&mut c, &mut s).unwrap();
     (c, secret_of(lines, "SERVER_TRAFFIC_SECRET_0"), kept)
 }

@@ -102,6 +102,22 @@ fn resume_with(
     (c, s, r)
 }
 
+/// Whether a handshake that succeeded on both sides was a resumption
+/// (the server's word).
+fn resumed((_, s, (cr, sr)): (Side, Side, Outcomes)) -> bool {
+    cr.unwrap();
+    sr.unwrap();
+    s.conn.negotiated().unwrap().resumed
+}
+
+/// SHA-256 of a certificate (a peer identity as `Negotiated` reports it).
+fn sha256(der: &[u8]) -> [u8; 32] {
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .try_into()
+        .unwrap()
+}
+
 /// Asserts a full (not resumed) handshake that succeeded.
 fn full((c, s, (cr, sr)): (Side, Side, Outcomes)) {
     cr.unwrap();
@@ -317,40 +333,26 @@ fn a_ticket_from_an_anonymous_server_does_not_resume_into_one_that_requires_cert
 fn a_resumed_session_reports_the_peer_identity_of_the_full_handshake() {
     let keys = leak([key(1, 7)]);
     let store: &'static Store = leak(Store::default());
-    let cc = mtls_client(store);
-    let sc = mtls_server(keys);
-    *store.now.lock().unwrap() = T0;
-    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
-    let mut s = side(Connection::server(sc, at(T0)).unwrap());
-    complete(&mut c, &mut s).unwrap();
-    transfer_all(&mut s, &mut c);
-    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
-    let client_id = s.conn.negotiated().unwrap().peer_cert_sha256.unwrap();
-    let server_id = c.conn.negotiated().unwrap().peer_cert_sha256.unwrap();
-    let ticket = leak(store.tickets.lock().unwrap()[0].clone());
+    let (cc, sc) = (mtls_client(store), mtls_server(keys));
+    let ticket = leak(first_connection(cc, sc, store).remove(0));
     let (c, s, (cr, sr)) = resume(cc, sc, ticket, T0 + 30, T0 + 30);
     cr.unwrap();
     sr.unwrap();
     let (cn, sn) = (c.conn.negotiated().unwrap(), s.conn.negotiated().unwrap());
     assert!(cn.resumed && sn.resumed);
-    assert_eq!(sn.peer_cert_sha256, Some(client_id));
-    assert_eq!(cn.peer_cert_sha256, Some(server_id));
+    let creds = &tlspair::test_credentials::CLIENT_ECDSA_P256;
+    assert_eq!(sn.peer_cert_sha256, Some(sha256(creds.cert)));
+    let server = &tlspair::test_credentials::SERVER_ECDSA_P256;
+    assert_eq!(cn.peer_cert_sha256, Some(sha256(server.cert)));
 }
 
 #[test]
 fn resumption_cannot_renew_a_session_past_the_lifetime_of_its_full_handshake() {
     let keys = leak([key(1, 7)]);
     let store: &'static Store = leak(Store::default());
-    let cc = mtls_client(store);
-    let sc = mtls_server(keys);
+    let (cc, sc) = (mtls_client(store), mtls_server(keys));
     // The full handshake at T0; lifetime 7200 s.
-    *store.now.lock().unwrap() = T0;
-    let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
-    let mut s = side(Connection::server(sc, at(T0)).unwrap());
-    complete(&mut c, &mut s).unwrap();
-    transfer_all(&mut s, &mut c);
-    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
-    let first = leak(store.tickets.lock().unwrap()[0].clone());
+    let first = leak(first_connection(cc, sc, store).remove(0));
     store.tickets.lock().unwrap().clear();
     // Resumed at T0 + 1 h: the tickets this issues inherit the original
     // handshake's time.
@@ -373,15 +375,21 @@ fn resumption_cannot_renew_a_session_past_the_lifetime_of_its_full_handshake() {
     let mut stretched = r;
     stretched.lifetime = 7200;
     let stretched = leak(stretched);
-    let (_, s, (cr, sr)) = resume_with(cc, sc, stretched, T0 + 7300, T0 + 7300);
-    cr.unwrap();
-    sr.unwrap();
-    assert!(!s.conn.negotiated().unwrap().resumed);
+    assert!(!resumed(resume_with(
+        cc,
+        sc,
+        stretched,
+        T0 + 7300,
+        T0 + 7300
+    )));
     // Within the original lifetime, the renewed ticket still resumes.
-    let (_, s, (cr, sr)) = resume_with(cc, sc, stretched, T0 + 7000, T0 + 7000);
-    cr.unwrap();
-    sr.unwrap();
-    assert!(s.conn.negotiated().unwrap().resumed);
+    assert!(resumed(resume_with(
+        cc,
+        sc,
+        stretched,
+        T0 + 7000,
+        T0 + 7000
+    )));
 }
 
 #[test]
@@ -403,10 +411,7 @@ fn a_ticket_does_not_resume_under_another_server_name() {
     sr.unwrap();
     assert!(!s.conn.negotiated().unwrap().resumed);
     // The honest offer under the right name resumes.
-    let (_, s, (cr, sr)) = resume(cc, sc, ticket, T0 + 30, T0 + 30);
-    cr.unwrap();
-    sr.unwrap();
-    assert!(s.conn.negotiated().unwrap().resumed);
+    assert!(resumed(resume(cc, sc, ticket, T0 + 30, T0 + 30)));
 }
 
 #[test]
@@ -420,14 +425,8 @@ fn a_lowered_lifetime_applies_to_tickets_already_issued() {
     let mut shorter = *sc;
     shorter.ticket_lifetime = 3600;
     let shorter = leak(shorter);
-    let (_, s, (cr, sr)) = resume(cc, shorter, ticket, T0 + 3500, T0 + 3500);
-    cr.unwrap();
-    sr.unwrap();
-    assert!(s.conn.negotiated().unwrap().resumed);
-    let (_, s, (cr, sr)) = resume(cc, shorter, ticket, T0 + 4000, T0 + 4000);
-    cr.unwrap();
-    sr.unwrap();
-    assert!(!s.conn.negotiated().unwrap().resumed);
+    assert!(resumed(resume(cc, shorter, ticket, T0 + 3500, T0 + 3500)));
+    assert!(!resumed(resume(cc, shorter, ticket, T0 + 4000, T0 + 4000)));
 }
 
 #[test]
