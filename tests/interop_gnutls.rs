@@ -33,45 +33,40 @@ fn priority(suite: &Suite, group: NamedGroup) -> String {
     format!("NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+{cipher}:-GROUP-ALL:+{group}")
 }
 
-/// `gnutls-serv --echo` with this key type's certificate, listening.
+/// `gnutls-serv --echo` with this key type's certificate, listening: it
+/// says "...done" on its port once it listens, "failed" if it cannot.
 fn gnutls_serv(key: KeyType, priority: &str) -> (Process, u16) {
-    for _ in 0..5 {
-        let port = net::free_port();
-        let mut server = Process::spawn_program(
-            "gnutls-serv",
-            &[
-                "--echo",
-                "--port",
-                &port.to_string(),
-                "--x509certfile",
-                &net::cert_path(&key.cert_pem()),
-                "--x509keyfile",
-                &net::cert_path(&key.key_pem()),
-                "--priority",
-                priority,
-            ],
-        );
-        let started = std::time::Instant::now();
-        // "...done" once it listens; another process may have taken the
-        // port since free_port(), which it reports as a failure: another
-        // port then.
-        let listening = format!("IPv4 0.0.0.0 port {port}...done");
-        loop {
-            if server.stderr.contains(&listening) {
-                return (server, port);
+    net::start_server(
+        "gnutls-serv",
+        |port| {
+            Process::spawn_program(
+                "gnutls-serv",
+                &[
+                    "--echo",
+                    "--port",
+                    &port.to_string(),
+                    "--x509certfile",
+                    &net::cert_path(&key.cert_pem()),
+                    "--x509keyfile",
+                    &net::cert_path(&key.key_pem()),
+                    "--priority",
+                    priority,
+                ],
+            )
+        },
+        |server, port| {
+            if server
+                .stderr
+                .contains(&format!("IPv4 0.0.0.0 port {port}...done"))
+            {
+                Some(true)
+            } else if server.stderr.contains("failed") {
+                Some(false)
+            } else {
+                None
             }
-            if server.exited().is_some() || server.stderr.contains("failed") {
-                break;
-            }
-            assert!(
-                started.elapsed().as_secs() < 20,
-                "gnutls-serv did not start: {}",
-                server.describe()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
-    panic!("gnutls-serv would not start")
+        },
+    )
 }
 
 /// Our client against gnutls-serv restricted to one suite and group.

@@ -99,46 +99,37 @@ fn nss_group(group: NamedGroup) -> &'static str {
     }
 }
 
-/// `selfserv` with this key, TLS 1.3 only, once it listens.
+/// `selfserv` with this key, TLS 1.3 only, once it listens (it prints
+/// nothing then: the port is probed).
 fn selfserv(key: KeyType, suite: &Suite, group: NamedGroup) -> (Process, u16) {
     let db = nss_db(Some(key));
-    for _ in 0..5 {
-        let port = net::free_port();
-        let mut server = Process::spawn_program(
-            "selfserv",
-            &[
-                "-p",
-                &port.to_string(),
-                "-d",
-                db.to_str().unwrap(),
-                "-n",
-                key.pem_base(),
-                "-V",
-                "tls1.3:tls1.3",
-                "-c",
-                &nss_suite(suite),
-                "-I",
-                nss_group(group),
-            ],
-        );
-        let started = std::time::Instant::now();
-        // selfserv prints nothing when it listens: probe the port.
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (server, port);
-            }
-            if server.exited().is_some() {
-                break;
-            }
-            assert!(
-                started.elapsed().as_secs() < 20,
-                "selfserv did not start: {}",
-                server.describe()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
-    panic!("selfserv would not start")
+    net::start_server(
+        "selfserv",
+        |port| {
+            Process::spawn_program(
+                "selfserv",
+                &[
+                    "-p",
+                    &port.to_string(),
+                    "-d",
+                    db.to_str().unwrap(),
+                    "-n",
+                    key.pem_base(),
+                    "-V",
+                    "tls1.3:tls1.3",
+                    "-c",
+                    &nss_suite(suite),
+                    "-I",
+                    nss_group(group),
+                ],
+            )
+        },
+        |_, port| {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .is_ok()
+                .then_some(true)
+        },
+    )
 }
 
 /// Our client against selfserv restricted to one suite and group.

@@ -13,7 +13,7 @@ use tlspair::handshake::ticket::{NewTicket, ResumptionTicket, TicketKey};
 use tlspair::record::protect::RecordKey;
 use tlspair::record::{Header, HEADER_LEN};
 use tlspair::test_credentials as creds;
-use tlspair::verify::{CertificateDer, CertificateError, ServerCertVerifier, ServerName, UnixTime};
+use tlspair::verify::CertificateDer;
 use tlspair::wire::{CipherSuite, SignatureScheme};
 use tlspair::{
     AlertDescription as AD, Buffers, Connection, ContentType, Error, Misuse, RecordConfig, Status,
@@ -384,36 +384,13 @@ fn no_alert_follows_our_close_notify() {
 // CertificateVerify, whatever the verifier says.
 
 /// A verifier that accepts every chain and signature, and lists
-/// RSASSA-PKCS1-v1_5 among its schemes.
-struct Permissive;
-
-impl ServerCertVerifier for Permissive {
-    fn verify_server_cert(
-        &self,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: UnixTime,
-    ) -> Result<(), CertificateError> {
-        Ok(())
-    }
-    fn verify_signature(
-        &self,
-        _: &CertificateDer<'_>,
-        _: SignatureScheme,
-        _: &[u8],
-        _: &[u8],
-    ) -> Result<(), CertificateError> {
-        Ok(())
-    }
-    fn supported_schemes(&self) -> &[SignatureScheme] {
-        &[
-            SignatureScheme::ECDSA_SECP256R1_SHA256,
-            SignatureScheme::RSA_PKCS1_SHA256,
-            SignatureScheme::RSA_PKCS1_SHA1,
-            SignatureScheme::ECDSA_SHA1,
-        ]
-    }
-}
+/// RSASSA-PKCS1-v1_5 and SHA-1 schemes among its own.
+const PERMISSIVE: tls::AcceptAnyServer = tls::AcceptAnyServer(&[
+    SignatureScheme::ECDSA_SECP256R1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA1,
+    SignatureScheme::ECDSA_SHA1,
+]);
 
 /// Rewrites the scheme of the CertificateVerify in the server's protected
 /// flight (the client's handshake keys come from the key log).
@@ -461,7 +438,7 @@ fn schemes_tls13_forbids_are_refused_whatever_the_verifier_says() {
     ] {
         let lines: &'static tls::Lines = leak(tls::Lines::default());
         let mut cc = client_config();
-        cc.verifier = &Permissive;
+        cc.verifier = &PERMISSIVE;
         cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
         let mut sc = p256_server_config();
         sc.key_log = Some(lines);
@@ -589,21 +566,26 @@ fn secret_bearing_types_zeroize_on_drop() {
     assert_eq!(stored.clone().resumption().psk, &[0x5a; 32]);
 }
 
-#[test]
-fn a_ticket_is_refused_under_another_server_name() {
-    let psk: &'static [u8] = leak([1u8; 32]);
-    let cc = leak(client_config());
-    let ticket = leak(ResumptionTicket {
+/// A ticket (never to reach a server) issued for "localhost" to the
+/// client certificate with digest `client`.
+fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'static> {
+    leak(ResumptionTicket {
         suite: CipherSuite(0x1301),
-        psk,
+        psk: leak([1u8; 32]),
         ticket: b"ticket",
         lifetime: 60,
         age_add: 0,
         received_at: tls::now(),
         server_name: Some("localhost"),
         peer_cert_sha256: None,
-        client_cert_sha256: None,
-    });
+        client_cert_sha256: client,
+    })
+}
+
+#[test]
+fn a_ticket_is_refused_under_another_server_name() {
+    let cc = leak(client_config());
+    let ticket = ticket_for_localhost(None);
     for other in [Some("example.com"), None] {
         assert_eq!(
             Connection::client_resuming(cc, other, tls::now(), ticket).err(),
@@ -618,26 +600,13 @@ fn a_ticket_is_refused_under_another_server_name() {
 
 #[test]
 fn a_ticket_is_refused_by_a_configuration_with_another_client_certificate() {
-    let psk: &'static [u8] = leak([1u8; 32]);
     let cert = CertificateDer::from(creds::CLIENT_ECDSA_P256.cert);
     let ours = ring::digest::digest(&ring::digest::SHA256, &cert);
     let mut with_cert = client_config();
     with_cert.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
     let with_cert = leak(with_cert);
     let without = leak(client_config());
-    let ticket = |id: Option<[u8; 32]>| {
-        leak(ResumptionTicket {
-            suite: CipherSuite(0x1301),
-            psk,
-            ticket: b"ticket",
-            lifetime: 60,
-            age_add: 0,
-            received_at: tls::now(),
-            server_name: Some("localhost"),
-            peer_cert_sha256: None,
-            client_cert_sha256: id,
-        })
-    };
+    let ticket = ticket_for_localhost;
     let issued_to_us = ticket(Some(ours.as_ref().try_into().unwrap()));
     let anonymous = ticket(None);
     let other = ticket(Some([9; 32]));

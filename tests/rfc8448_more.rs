@@ -270,34 +270,12 @@ fn client_authentication_messages_and_signatures() {
 /// rfc8448_client.rs.)
 #[test]
 fn compatibility_mode_client() {
-    use tlspair::verify::{CertificateError, ServerCertVerifier};
-    struct Accept;
-    impl ServerCertVerifier for Accept {
-        fn verify_server_cert(
-            &self,
-            _: &[CertificateDer<'_>],
-            _: &rustls_pki_types::ServerName<'_>,
-            _: rustls_pki_types::UnixTime,
-        ) -> Result<(), CertificateError> {
-            Ok(())
-        }
-        fn verify_signature(
-            &self,
-            _: &CertificateDer<'_>,
-            _: SignatureScheme,
-            _: &[u8],
-            _: &[u8],
-        ) -> Result<(), CertificateError> {
-            Ok(())
-        }
-        fn supported_schemes(&self) -> &[SignatureScheme] {
-            &[SignatureScheme::RSA_PSS_RSAE_SHA256]
-        }
-    }
+    static ACCEPT: common::tls::AcceptAnyServer =
+        common::tls::AcceptAnyServer(&[SignatureScheme::RSA_PSS_RSAE_SHA256]);
     let s = section("rfc8448_compat.txt");
     let rng: &'static _ = Box::leak(Box::new(ring::rand::SystemRandom::new()));
     let log: &'static Lines = Box::leak(Box::default());
-    let mut config = tlspair::handshake::ClientConfig::new(&Accept, rng);
+    let mut config = tlspair::handshake::ClientConfig::new(&ACCEPT, rng);
     config.key_log = Some(log);
     let config: &'static _ = Box::leak(Box::new(config));
     let private = get(

@@ -60,6 +60,39 @@ pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A peer server on a free port: `spawn(port)` starts it, `ready`
+/// says whether it listens (`Some(true)`), failed to (`Some(false)`:
+/// another process took the port since `free_port`, so another port),
+/// or is still starting (`None`).
+pub fn start_server(
+    what: &str,
+    spawn: impl Fn(u16) -> Openssl,
+    ready: impl Fn(&mut Openssl, u16) -> Option<bool>,
+) -> (Openssl, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut server = spawn(port);
+        let started = Instant::now();
+        loop {
+            match ready(&mut server, port) {
+                Some(true) => return (server, port),
+                Some(false) => break,
+                None => {}
+            }
+            if server.exited().is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < WAIT_LIMIT,
+                "{what} did not start: {}",
+                server.describe()
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    panic!("{what} would not start")
+}
+
 /// Path of a file in testdata/certs, for the openssl command line.
 pub fn cert_path(name: &str) -> String {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "certs", name]

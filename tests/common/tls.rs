@@ -152,3 +152,31 @@ pub struct NullSink;
 impl tlspair::handshake::ticket::TicketSink for NullSink {
     fn store(&self, _: &tlspair::handshake::ticket::NewTicket<'_>) {}
 }
+
+/// A verifier that accepts every chain and signature and lists `schemes`:
+/// for peers whose certificates are not the point (published traces, a
+/// rewritten flight).
+pub struct AcceptAnyServer(pub &'static [tlspair::wire::SignatureScheme]);
+
+impl tlspair::verify::ServerCertVerifier for AcceptAnyServer {
+    fn verify_server_cert(
+        &self,
+        _: &[CertificateDer<'_>],
+        _: &rustls_pki_types::ServerName<'_>,
+        _: UnixTime,
+    ) -> Result<(), tlspair::verify::CertificateError> {
+        Ok(())
+    }
+    fn verify_signature(
+        &self,
+        _: &CertificateDer<'_>,
+        _: tlspair::wire::SignatureScheme,
+        _: &[u8],
+        _: &[u8],
+    ) -> Result<(), tlspair::verify::CertificateError> {
+        Ok(())
+    }
+    fn supported_schemes(&self) -> &[tlspair::wire::SignatureScheme] {
+        self.0
+    }
+}
