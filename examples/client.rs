@@ -27,10 +27,10 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -200,13 +200,15 @@ fn digest(h: &str) -> Option<Option<[u8; 32]>> {
 /// Saves each ticket the server sends over the previous one.
 struct SaveTickets {
     path: String,
-    saved: Cell<u32>,
+    saved: AtomicU32,
 }
 
 impl TicketSink for SaveTickets {
     fn store(&self, ticket: &NewTicket<'_>) {
         match SavedTicket::save(ticket, UnixTime::now(), &self.path) {
-            Ok(()) => self.saved.set(self.saved.get() + 1),
+            Ok(()) => {
+                self.saved.fetch_add(1, Ordering::Relaxed);
+            }
             Err(e) => eprintln!("warning: cannot save the ticket to {}: {e}", self.path),
         }
     }
@@ -263,7 +265,7 @@ fn run(o: &Options) -> Result<(), Failure> {
     };
     let sink = o.sess_out.as_ref().map(|path| SaveTickets {
         path: path.clone(),
-        saved: Cell::new(0),
+        saved: AtomicU32::new(0),
     });
     let saved = match &o.sess_in {
         Some(path) => Some(SavedTicket::load(path)?),
@@ -284,11 +286,9 @@ fn run(o: &Options) -> Result<(), Failure> {
     config.alpn = &alpn;
     config.key_log = Some(&keylog as &dyn KeyLog);
     config.ticket_sink = sink.as_ref().map(|s| s as &dyn TicketSink);
-    config.client_auth = client_key.as_ref().map(|key| CertifiedKey {
-        chain: &chain,
-        key,
-        server_names: &[],
-    });
+    config.client_auth = client_key
+        .as_ref()
+        .map(|key| CertifiedKey::new(&chain, key));
     let name = o.servername.as_deref().unwrap_or(&o.host);
     // Checked here for a clear message; the engine would refuse it only
     // once the server's certificate arrives.
@@ -313,7 +313,11 @@ fn run(o: &Options) -> Result<(), Failure> {
         .map_err(|e| format!("socket: {e}"))?;
     let result = Session::new(o, conn, sock, &alpn).run();
     if let (Some(sink), true) = (&sink, o.verbose) {
-        eprintln!("Tickets saved to {}: {}", sink.path, sink.saved.get());
+        eprintln!(
+            "Tickets saved to {}: {}",
+            sink.path,
+            sink.saved.load(Ordering::Relaxed)
+        );
     }
     result
 }
@@ -428,11 +432,12 @@ impl<'a> Session<'a> {
                     self.conn.consume(&mut self.bufs, n);
                     progress = true;
                 }
-                Ok(Status::WantRead | Status::WantWrite { .. }) => break,
                 Ok(Status::Closed) => {
                     let _ = out.flush();
                     return Ok(None);
                 }
+                // WantRead, WantWrite: the loop's other turns serve them.
+                Ok(_) => break,
                 Err(Error::Truncated) if self.conn.close_sent() => {
                     // We had closed; the server dropped the connection
                     // without answering with its own close_notify.

@@ -231,11 +231,7 @@ fn main() {
     let verifier = WebPkiServerVerifier::new(&anchors);
     let key = SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, &rng).expect("server key");
     let chain = [creds::SERVER_ECDSA_P256.cert];
-    let certs = [CertifiedKey {
-        chain: &chain,
-        key: &key,
-        server_names: &[],
-    }];
+    let certs = [CertifiedKey::new(&chain, &key)];
     // Session tickets: the server seals them under a key made here; the
     // client keeps the ones it receives (a bounded store, no allocator).
     let mut ticket_secret = [0u8; 32];

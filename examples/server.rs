@@ -163,11 +163,7 @@ fn run(o: &Options) -> Result<(), String> {
     let certified: Vec<CertifiedKey<'_>> = chains
         .iter()
         .zip(&chain_refs)
-        .map(|(c, refs)| CertifiedKey {
-            chain: refs,
-            key: &c.key,
-            server_names: &[],
-        })
+        .map(|(c, refs)| CertifiedKey::new(refs, &c.key))
         .collect();
     let client_cas = match &o.verify_client {
         Some(path) => common::load_certs(path)?,
@@ -420,13 +416,14 @@ impl<'c> Client<'c> {
         while !self.close_when_sent && self.outbox.len() < MAX_OUTBOX {
             let plain = match self.conn.read_in_place(&mut self.bufs) {
                 Ok(Status::Done(plain)) => plain,
-                Ok(Status::WantRead | Status::WantWrite { .. }) => break,
                 Ok(Status::Closed) => {
                     // The client is done sending: answer with our own
                     // close_notify once what it sent is echoed.
                     self.close_when_sent = true;
                     break;
                 }
+                // WantRead, WantWrite: the loop's other turns serve them.
+                Ok(_) => break,
                 Err(e) => return Err(self.fail(e)),
             };
             let n = plain.len();

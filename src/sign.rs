@@ -10,6 +10,13 @@
 //!
 //! [`certificate_verify_message`] builds the signed content of RFC 8446
 //! §4.4.3 on the stack.
+//!
+//! [`Signer`] is what a [`CertifiedKey`](crate::handshake::CertifiedKey)
+//! signs with: a [`SigningKey`] in this process, or a key held elsewhere
+//! (an HSM, PKCS#11, a cloud KMS) whose signature may come later. A signer
+//! that answers [`Signing::Pending`] makes the handshake answer
+//! [`Status::SignaturePending`](crate::Status::SignaturePending); the
+//! embedder calls again once its signer has the signature.
 
 use ring::rand::SecureRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
@@ -102,6 +109,99 @@ pub fn certificate_verify_message<'o>(
         .saturating_add(transcript_hash.len());
     out.get(..len)
         .ok_or(Error::Internal("CertificateVerify content length"))
+}
+
+/// What [`Signer::sign`] answers.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signing {
+    /// The signature is the first `n` bytes of `out`.
+    Done(usize),
+    /// Not yet. The handshake stops with
+    /// [`Status::SignaturePending`](crate::Status::SignaturePending)
+    /// (what it wrote so far is in the outgoing view, to be sent) and asks
+    /// again, with the same request, on each later call of the connection.
+    Pending,
+}
+
+/// One CertificateVerify signature to make (RFC 8446 §4.4.3).
+#[non_exhaustive]
+#[derive(Clone, Copy)]
+pub struct SignRequest<'a> {
+    /// The scheme, one of [`Signer::schemes`] that the peer offered.
+    pub scheme: SignatureScheme,
+    /// The content to sign, [`certificate_verify_message`]'s output: the
+    /// same bytes on every poll of one handshake, and different for every
+    /// handshake (it ends in the transcript hash), so a remote signer can
+    /// key its pending operations by it.
+    pub message: &'a [u8],
+    /// The first time this handshake asks (start the operation), or a
+    /// later poll of the same request.
+    pub first: bool,
+    /// The configuration's randomness, for signers that need it.
+    pub rng: &'a dyn SecureRandom,
+}
+
+impl core::fmt::Debug for SignRequest<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SignRequest")
+            .field("scheme", &self.scheme)
+            .field("message_len", &self.message.len())
+            .field("first", &self.first)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A private key that signs CertificateVerify messages, in this process
+/// ([`SigningKey`]) or not (an HSM, PKCS#11 token or KMS).
+///
+/// `Send + Sync`: one signer serves every connection of a configuration,
+/// on any thread.
+pub trait Signer: Send + Sync {
+    /// The TLS 1.3 schemes this key signs with, in our order of
+    /// preference. Schemes TLS 1.3 forbids in CertificateVerify (PKCS#1
+    /// v1.5, SHA-1) are never used, whatever this lists.
+    fn schemes(&self) -> &[SignatureScheme];
+
+    /// The longest signature this key makes, at most
+    /// [`MAX_SIGNATURE_LEN`]: the room `out` of [`sign`](Self::sign) gets.
+    fn max_signature_len(&self) -> usize;
+
+    /// Signs `request.message` with `request.scheme` into `out`, or says
+    /// the signature is pending. Called again with the same request on
+    /// each later call of the connection until it answers `Done` or fails.
+    ///
+    /// # Errors
+    ///
+    /// Any error fails the handshake with an `internal_error` alert.
+    fn sign(&self, request: &SignRequest<'_>, out: &mut [u8]) -> Result<Signing, Error>;
+}
+
+impl Signer for SigningKey {
+    fn schemes(&self) -> &[SignatureScheme] {
+        SigningKey::schemes(self)
+    }
+
+    fn max_signature_len(&self) -> usize {
+        SigningKey::max_signature_len(self)
+    }
+
+    fn sign(&self, request: &SignRequest<'_>, out: &mut [u8]) -> Result<Signing, Error> {
+        SigningKey::sign(self, request.scheme, request.message, request.rng, out).map(Signing::Done)
+    }
+}
+
+/// The first scheme in `offered` (the peer's order of preference, RFC
+/// 8446 §4.2.3) that `signer` lists and TLS 1.3 allows in a
+/// CertificateVerify.
+pub fn scheme_for(
+    signer: &dyn Signer,
+    offered: impl IntoIterator<Item = SignatureScheme>,
+) -> Option<SignatureScheme> {
+    let ours = signer.schemes();
+    offered.into_iter().find(|scheme| {
+        ours.contains(scheme) && crate::verify::tls13_allows_in_certificate_verify(*scheme)
+    })
 }
 
 /// The kind of key a [`SigningKey`] holds.

@@ -135,6 +135,7 @@ impl<'a, T: Read + Write> Stream<'a, T> {
                 Ok(Status::Done(())) => return self.drain(),
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
+                Ok(Status::SignaturePending) => return Err(self.signature_pending()),
                 // `handshake` reports a close_notify mid-handshake as an
                 // error; this arm only keeps the match total.
                 Ok(Status::Closed) => return Err(io_error(UNEXPECTED_CLOSED)),
@@ -203,6 +204,16 @@ impl<'a, T: Read + Write> Stream<'a, T> {
     }
 
     /// Sends every pending outgoing byte, blocking as the socket does.
+    /// Our signer has not answered: what the handshake wrote goes out,
+    /// and the call returns `WouldBlock`, to be repeated once the signer
+    /// has the signature (nothing of the caller's data was taken).
+    fn signature_pending(&mut self) -> io::Error {
+        match self.drain() {
+            Ok(()) => io::Error::new(io::ErrorKind::WouldBlock, "signature pending"),
+            Err(e) => e,
+        }
+    }
+
     fn drain(&mut self) -> io::Result<()> {
         while !self.bufs.send.is_empty() {
             match self.bufs.send.write_to(&mut self.socket) {
@@ -258,6 +269,7 @@ impl<T: Read + Write> Read for Stream<'_, T> {
                 Ok(Status::Done(n)) => return Ok(n),
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
+                Ok(Status::SignaturePending) => return Err(self.signature_pending()),
                 Ok(Status::Closed) => return Ok(0),
                 Err(e) => return Err(self.fail(e)),
             }
@@ -296,6 +308,7 @@ impl<T: Read + Write> Write for Stream<'_, T> {
                 }
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
+                Ok(Status::SignaturePending) => return Err(self.signature_pending()),
                 // `write` never answers `Closed`: after the peer's
                 // close_notify we may still write.
                 Ok(Status::Closed) => return Err(io_error(UNEXPECTED_CLOSED)),

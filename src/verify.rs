@@ -217,7 +217,9 @@ impl std::error::Error for CertificateError {}
 /// and fails with [`CertificateError::alert`] if either refuses. It answers
 /// an empty Certificate message itself (`decode_error`, RFC 8446
 /// §4.4.2.4) before asking the verifier.
-pub trait ServerCertVerifier {
+///
+/// `Send + Sync`, as every trait object in a configuration.
+pub trait ServerCertVerifier: Send + Sync {
     /// Checks the server's chain for `server_name` at time `now`.
     ///
     /// `chain[0]` is the end-entity certificate (DER); the rest are
@@ -276,7 +278,9 @@ pub trait ServerCertVerifier {
 /// The twin of [`ServerCertVerifier`], without a name to check: a client
 /// certificate names a person or a machine, which only the application
 /// can judge.
-pub trait ClientCertVerifier {
+///
+/// `Send + Sync`, as every trait object in a configuration.
+pub trait ClientCertVerifier: Send + Sync {
     /// Checks the client's chain at time `now`. `chain[0]` is the
     /// end-entity certificate (DER); the rest are intermediates as sent.
     fn verify_client_cert(

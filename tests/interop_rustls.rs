@@ -281,7 +281,7 @@ impl Mem {
             {
                 Status::Done(n) => self.ours_got.extend_from_slice(&buf[..n]),
                 Status::Closed => self.ours_closed = true,
-                Status::WantRead | Status::WantWrite { .. } => return Ok(()),
+                _ => return Ok(()),
             }
         }
         Ok(())

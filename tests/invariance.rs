@@ -218,7 +218,7 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
                     prop_assert!(p.client.bufs.send.is_empty());
                     return Ok(());
                 }
-                Status::WantWrite { .. } => prop_assert!(false, "read wanted write"),
+                other => prop_assert!(false, "read answered {:?}", other),
             }
         }
         prop_assert!(got.len() <= data.len() && got[..] == data[..got.len()]);

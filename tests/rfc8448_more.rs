@@ -360,7 +360,7 @@ fn compatibility_mode_server() {
     let mut config = common::tls::server_config(&[common::tls::certified(
         &tlspair::test_credentials::SERVER_ECDSA_P256,
     )]);
-    config.rng = rng;
+    config.rng = common::tls::single_threaded_rng(rng);
     let config: &'static _ = Box::leak(Box::new(config));
     let mut server = tlspair::Connection::server(config, common::tls::now()).unwrap();
     let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 20_000]);

@@ -54,7 +54,7 @@ fn server_answers_the_trace_client_hello() {
         }));
     let log: &'static Lines = Box::leak(Box::default());
     let mut config = p256_server_config();
-    config.rng = rng;
+    config.rng = common::tls::single_threaded_rng(rng);
     config.key_log = Some(log);
     let config: &'static _ = Box::leak(Box::new(config));
     let mut server = Connection::server(config, common::tls::now()).unwrap();

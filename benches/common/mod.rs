@@ -9,8 +9,8 @@
 
 #![allow(dead_code)]
 
-use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use ring::aead;
 use ring::rand::SystemRandom;
@@ -49,11 +49,11 @@ pub fn handshake_bufs() -> Bufs {
 
 /// A ticket sink that keeps the last ticket, as an embedder would.
 #[derive(Default)]
-pub struct LastTicket(pub RefCell<Option<StoredTicket>>);
+pub struct LastTicket(pub Mutex<Option<StoredTicket>>);
 
 impl TicketSink for LastTicket {
     fn store(&self, t: &NewTicket<'_>) {
-        *self.0.borrow_mut() = StoredTicket::new(t, now());
+        *self.0.lock().unwrap() = StoredTicket::new(t, now());
     }
 }
 
@@ -78,11 +78,7 @@ impl Ours {
         let verifier = leak(WebPkiServerVerifier::new(anchors));
         let key = leak(SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, rng).expect("key"));
         let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
-        let certs = leak([CertifiedKey {
-            chain,
-            key,
-            server_names: &[],
-        }]);
+        let certs = leak([CertifiedKey::new(chain, key)]);
         let suites = leak([&TLS13_AES_128_GCM_SHA256]);
 
         let mut client = ClientConfig::new(verifier, rng);
@@ -113,7 +109,7 @@ impl Ours {
         handshake(&mut c, cb, &mut s, sb);
         read_tickets(&mut c, cb);
         assert!(!c.negotiated().expect("negotiated").resumed);
-        let stored = self.sink.0.borrow_mut().take().expect("a ticket");
+        let stored = self.sink.0.lock().unwrap().take().expect("a ticket");
         leak(leak(stored).resumption())
     }
 

@@ -27,8 +27,8 @@
 //!
 //! Everything is deterministic: running this again writes the same files.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tlspair::handshake::messages::{split_message, ClientHello, HANDSHAKE_HEADER_LEN};
 use tlspair::handshake::KeyLog;
@@ -199,19 +199,20 @@ fn write(dir: &std::path::Path, name: &str, plan: Plan, body: &[u8]) -> std::io:
 
 /// Secrets handed out by the key log hook, by label.
 #[derive(Default)]
-struct Secrets(RefCell<Vec<(String, Vec<u8>)>>);
+struct Secrets(Mutex<Vec<(String, Vec<u8>)>>);
 
 impl KeyLog for Secrets {
     fn log(&self, label: &str, _client_random: &[u8; 32], secret: &[u8]) {
         self.0
-            .borrow_mut()
+            .lock()
+            .unwrap()
             .push((label.to_owned(), secret.to_vec()));
     }
 }
 
 impl Secrets {
     fn get(&self, label: &str) -> Option<Vec<u8>> {
-        let all = self.0.borrow();
+        let all = self.0.lock().unwrap();
         all.iter()
             .rev()
             .find(|(l, _)| l == label)

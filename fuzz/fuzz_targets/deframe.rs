@@ -238,6 +238,8 @@ impl Server {
             Ok(Status::WantRead) => assert!(!self.bufs.recv.is_eof(), "WantRead at end of stream"),
             Ok(Status::Closed) => self.closed = true,
             Ok(Status::Done(_)) => assert!(!self.closed, "plaintext after Closed"),
+            // Built from secrets: no handshake, no signer.
+            Ok(other) => panic!("read answered {other:?}"),
             Err(e) => {
                 assert!(e.is_fatal(), "misuse from a valid call: {e:?}");
                 assert_eq!(self.conn.error(), Some(e), "returned error not recorded");

@@ -432,6 +432,8 @@ impl<'a> Driver<'a> {
                     );
                 }
             }
+            // The fixtures' keys sign at once.
+            Ok(other) => panic!("{other:?} without a pending signer"),
         }
         crate::check_sticky(
             &self.conn,

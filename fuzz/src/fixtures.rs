@@ -6,8 +6,8 @@
 //! recorded by `make_seeds` replays byte for byte against a fuzzed engine
 //! built from the same [`Flags`], and its encrypted records still open.
 
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::sync::OnceLock;
 
 #[allow(deprecated)]
@@ -78,7 +78,7 @@ fn leak<T>(t: T) -> &'static T {
 
 /// The deterministic randomness every connection uses.
 #[allow(deprecated)]
-pub fn rng() -> &'static dyn ring::rand::SecureRandom {
+pub fn rng() -> &'static tlspair::handshake::Rng {
     static RNG: FixedByteRandom = FixedByteRandom { byte: 0x5a };
     &RNG
 }
@@ -87,10 +87,11 @@ fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
         let rng = rng();
-        let certified = |cred: &creds::Credential| CertifiedKey {
-            chain: leak([cred.cert]),
-            key: leak(SigningKey::from_pkcs8(cred.key, rng).expect("test key parses")),
-            server_names: &[],
+        let certified = |cred: &creds::Credential| {
+            CertifiedKey::new(
+                leak([cred.cert]),
+                leak(SigningKey::from_pkcs8(cred.key, rng).expect("test key parses")),
+            )
         };
         let ca: &'static CertificateDer<'static> = leak(CertificateDer::from(creds::CA_CERT));
         let anchors = leak([trust_anchor_from_der(ca).expect("test CA parses")]);
@@ -202,11 +203,11 @@ pub fn server<'a>(config: &'a ServerConfig<'a>) -> Connection<'a> {
 
 /// Keeps the first ticket a client receives, as an embedder would.
 #[derive(Default)]
-pub struct FirstTicket(pub RefCell<Option<StoredTicket>>);
+pub struct FirstTicket(pub Mutex<Option<StoredTicket>>);
 
 impl TicketSink for FirstTicket {
     fn store(&self, t: &NewTicket<'_>) {
-        let mut slot = self.0.borrow_mut();
+        let mut slot = self.0.lock().unwrap();
         if slot.is_none() {
             *slot = StoredTicket::new(t, now());
         }
@@ -252,7 +253,7 @@ pub fn ticket() -> &'static StoredTicket {
         }
         let status = c.read(&mut cb, &mut [0u8; 16]).expect("tickets read");
         assert_eq!(status, Status::WantRead);
-        let stored = sink.0.borrow_mut().take();
+        let stored = sink.0.lock().unwrap().take();
         stored.expect("the server sent a ticket")
     })
 }

@@ -14,6 +14,7 @@ pub const MIN_RECV_FRAGMENT: usize = 64;
 
 /// When `write` reports success (`SSL_MODE_ENABLE_PARTIAL_WRITE` or not).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WriteMode {
     /// `Done(n)` only once all `n` bytes are sealed; until then the call
     /// answers `WantWrite` and remembers how far it got. OpenSSL's default.
@@ -27,6 +28,7 @@ pub enum WriteMode {
 /// How sent records are padded (RFC 8446 §5.4). Padding hides lengths at
 /// the cost of bandwidth.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Padding {
     /// No padding.
     #[default]
@@ -99,6 +101,7 @@ impl RecordConfig {
 /// What a call did, or what it needs before it can go on.
 #[must_use]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Status<T> {
     /// The call made progress; see the method for what `T` is.
     Done(T),
@@ -112,10 +115,17 @@ pub enum Status<T> {
     },
     /// The peer sent close_notify: it will send nothing more.
     Closed,
+    /// The handshake waits for our [`Signer`](crate::sign::Signer), which
+    /// answered [`Signing::Pending`](crate::sign::Signing::Pending). What
+    /// the handshake wrote so far is in the outgoing view: send it. Call
+    /// again once the signer has the signature (any call drives the
+    /// handshake: `handshake`, `read`, `write`).
+    SignaturePending,
 }
 
 /// How far [`Connection::shutdown`](super::Connection::shutdown) got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Shutdown {
     /// Our close_notify is in the outgoing view; the peer's has not come.
     Sent,
@@ -131,6 +141,7 @@ impl<T> Status<T> {
             Self::WantRead => Status::WantRead,
             Self::WantWrite { needed } => Status::WantWrite { needed },
             Self::Closed => Status::Closed,
+            Self::SignaturePending => Status::SignaturePending,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{Connection, Handshake, Role, Status, MAX_EMPTY_RECORDS};
 use crate::buffer::{RecvView, SendView};
 use crate::codec::Reader;
 use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
-use crate::handshake::client::{self, Keys};
+use crate::handshake::client::{self, Keys, Polled};
 use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
@@ -18,7 +18,7 @@ use crate::record::protect::RecordKey;
 use crate::record::{Header, HEADER_LEN, MAX_PLAINTEXT};
 use crate::wire::{AlertDescription, ContentType, HandshakeType};
 
-impl Connection<'_> {
+impl<'a> Connection<'a> {
     /// Runs the handshake as far as the buffers allow.
     pub(super) fn drive(
         &mut self,
@@ -35,6 +35,23 @@ impl Connection<'_> {
                     .send_fragment()
                     .min(usize::from(limit).saturating_sub(1).max(1)),
                 None => self.send_fragment(),
+            };
+            // A pending signature first: the peer waits for the flight it
+            // completes.
+            let hs = match hs {
+                Handshake::Client(ref s) if s.awaits_signature() => {
+                    match self.poll_signature(hs, tx, fragment)? {
+                        Some(status) => return Ok(status),
+                        None => continue,
+                    }
+                }
+                Handshake::Server(ref s) if s.awaits_signature() => {
+                    match self.poll_signature(hs, tx, fragment)? {
+                        Some(status) => return Ok(status),
+                        None => continue,
+                    }
+                }
+                other => other,
             };
             // The client speaks first.
             let hs = match hs {
@@ -129,6 +146,12 @@ impl Connection<'_> {
                     Err(e) => return Err(self.abort(tx, e)),
                 };
                 let done = next.is_none();
+                // The signer was just asked: it said "pending".
+                let signing = match &next {
+                    Some(Handshake::Client(s)) => s.awaits_signature(),
+                    Some(Handshake::Server(s)) => s.awaits_signature(),
+                    None => false,
+                };
                 self.hs = next;
                 if consumed > 0 {
                     self.consume_handshake(rx, consumed);
@@ -140,6 +163,9 @@ impl Connection<'_> {
                     if done {
                         self.established();
                         self.handshake_done = true;
+                    }
+                    if signing {
+                        return Ok(Status::SignaturePending);
                     }
                     continue;
                 }
@@ -153,10 +179,77 @@ impl Connection<'_> {
                 Status::Done(_) => {}
                 Status::WantRead => return Ok(Status::WantRead),
                 Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+                Status::SignaturePending => return Ok(Status::SignaturePending),
                 Status::Closed => {
                     return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
                 }
             }
+        }
+    }
+
+    /// Asks a pending signer again: `Some(status)` to return (still
+    /// pending, or no room for the rest of the flight), `None` when the
+    /// flight is complete and the handshake goes on.
+    fn poll_signature(
+        &mut self,
+        hs: Handshake<'a>,
+        tx: &mut SendView<'_>,
+        fragment: usize,
+    ) -> Result<Option<Status<()>>, Error> {
+        let need = match &hs {
+            Handshake::Client(s) => s.room_needed(fragment),
+            Handshake::Server(s) => s.room_needed(fragment),
+        };
+        let room = match self.room_for(tx, need) {
+            Ok(Some(room)) => room,
+            Ok(None) => {
+                self.hs = Some(hs);
+                return Ok(Some(Status::WantWrite { needed: need }));
+            }
+            Err(e) => {
+                self.hs = Some(hs);
+                return Err(e);
+            }
+        };
+        let mut out = Out {
+            room,
+            used: 0,
+            fragment,
+            closed: self.sent_close,
+        };
+        let mut keys = Keys {
+            records: &mut self.records,
+            negotiated: &mut self.negotiated,
+            exporter: &mut self.exporter,
+            resumption: &mut self.resumption,
+            skip_early_data: &mut self.skip_early_data,
+        };
+        let polled = match hs {
+            Handshake::Client(s) => s.poll_signature(&mut keys, &mut out).map(|p| match p {
+                Polled::Pending(s) => Polled::Pending(Handshake::Client(s)),
+                Polled::Signed(s) => Polled::Signed(s.map(Handshake::Client)),
+            }),
+            Handshake::Server(s) => s.poll_signature(&mut keys, &mut out).map(|p| match p {
+                Polled::Pending(s) => Polled::Pending(Handshake::Server(s)),
+                Polled::Signed(s) => Polled::Signed(s.map(Handshake::Server)),
+            }),
+        };
+        let used = out.used;
+        tx.commit(used);
+        match polled {
+            Ok(Polled::Pending(hs)) => {
+                self.hs = Some(hs);
+                Ok(Some(Status::SignaturePending))
+            }
+            Ok(Polled::Signed(next)) => {
+                if next.is_none() {
+                    self.established();
+                    self.handshake_done = true;
+                }
+                self.hs = next;
+                Ok(None)
+            }
+            Err(e) => Err(self.abort(tx, e)),
         }
     }
 

@@ -642,6 +642,7 @@ impl Connection<'_> {
             Status::WantRead => return Ok(Status::WantRead),
             Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
             Status::Closed => return Ok(Status::Closed),
+            Status::SignaturePending => return Ok(Status::SignaturePending),
         }
         match self.flush_key_update(&mut tx)? {
             Status::Done(()) => {}
@@ -780,6 +781,7 @@ impl Connection<'_> {
             Status::WantRead => Status::WantRead,
             Status::WantWrite { needed } => Status::WantWrite { needed },
             Status::Closed => Status::Closed,
+            Status::SignaturePending => Status::SignaturePending,
         })
     }
 

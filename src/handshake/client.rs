@@ -23,7 +23,7 @@ use super::ticket::ResumptionTicket;
 use super::{flight_room, room_sum, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
-use crate::key_schedule::{EarlySecret, HandshakeSecret, Transcript};
+use crate::key_schedule::{EarlySecret, HandshakeSecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
@@ -50,6 +50,15 @@ pub(crate) struct Step<S> {
     pub next: Option<S>,
     /// Bytes of the region consumed (0: the step needs more bytes).
     pub consumed: usize,
+}
+
+/// What asking a pending signer again led to.
+pub(crate) enum Polled<S> {
+    /// Still pending.
+    Pending(S),
+    /// The signature came and the rest of the flight is written; the next
+    /// state (`None`: the handshake is complete).
+    Signed(Option<S>),
 }
 
 /// Room our ClientHello needs, as plaintext records: every field and
@@ -155,6 +164,19 @@ pub(crate) enum State<'a> {
     ExpectCertificate(Common<'a>, Keyed),
     /// After CertificateVerify.
     ExpectFinished(Common<'a>, Keyed),
+    /// The server's Finished is in and our flight is out up to our
+    /// Certificate; our signer has not answered yet.
+    AwaitSignature(Common<'a>, Unsigned),
+}
+
+/// Our final flight up to the Certificate, waiting for its signature.
+pub(crate) struct Unsigned {
+    suite: &'static Suite,
+    /// Through our Certificate.
+    transcript: Transcript,
+    master: MasterSecret,
+    client_ap: Secret,
+    scheme: SignatureScheme,
 }
 
 /// What every state carries.
@@ -474,12 +496,58 @@ impl<'a> State<'a> {
                 }
                 room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
             }
+            Self::AwaitSignature(..) => super::signature_room(fragment),
         }
     }
 
     /// Whether this state writes before it reads (the ClientHello).
     pub fn has_output(&self) -> bool {
         matches!(self, Self::Start(_))
+    }
+
+    /// Whether the handshake waits for our signer.
+    pub fn awaits_signature(&self) -> bool {
+        matches!(self, Self::AwaitSignature(..))
+    }
+
+    /// Asks the signer again; with the signature, writes the rest of our
+    /// flight and completes the handshake.
+    pub fn poll_signature(
+        self,
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Polled<Self>, Error> {
+        let Self::AwaitSignature(c, mut u) = self else {
+            return Ok(Polled::Pending(self));
+        };
+        let auth = c
+            .config
+            .client_auth
+            .ok_or(Error::Internal("pending signature without a key"))?;
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let Some(n) = super::sign_certificate_verify(
+            auth.key,
+            u.scheme,
+            SignContext::Client,
+            &u.transcript,
+            c.config.rng,
+            false,
+            &mut sig,
+        )?
+        else {
+            return Ok(Polled::Pending(Self::AwaitSignature(c, u)));
+        };
+        let bad = Error::Internal("handshake keys missing");
+        let send = keys.records.send_mut().ok_or(bad)?;
+        let finished_key = send.secret().finished_key(u.suite)?;
+        let (suite, scheme) = (u.suite, u.scheme);
+        let transcript = &mut u.transcript;
+        out.records(Some(send), ContentType::HANDSHAKE, |w| {
+            super::write_certificate_verify(w, transcript, scheme, sig.get(..n).unwrap_or(&[]))?;
+            super::write_finished(w, transcript, suite, &finished_key)
+        })?;
+        finish_flight(u.suite, &u.transcript, &u.master, &u.client_ap, keys)?;
+        Ok(Polled::Signed(None))
     }
 
     /// Writes the ClientHello; what the ServerHello will need goes to
@@ -590,8 +658,10 @@ impl<'a> State<'a> {
                 // RFC 8446 §4.4.2.3: sign with a scheme the server listed;
                 // without one, answer with an empty Certificate.
                 k.client_scheme = c.config.client_auth.and_then(|a| {
-                    a.key
-                        .scheme_for(req.signature_algorithms.iter().map(SignatureScheme))
+                    crate::sign::scheme_for(
+                        a.key,
+                        req.signature_algorithms.iter().map(SignatureScheme),
+                    )
                 });
                 k.transcript.add(msg);
                 Ok(Step {
@@ -615,9 +685,9 @@ impl<'a> State<'a> {
                 })
             }
             (Self::ExpectFinished(c, k), HandshakeType::FINISHED) => {
-                finished(&c, k, msg, body, keys, out)?;
+                let unsigned = finished(&c, k, msg, body, keys, out)?;
                 Ok(Step {
-                    next: None,
+                    next: unsigned.map(|u| Self::AwaitSignature(c, u)),
                     consumed: total,
                 })
             }
@@ -878,7 +948,7 @@ fn finished(
     body: &[u8],
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
-) -> Result<(), Error> {
+) -> Result<Option<Unsigned>, Error> {
     let suite = k.suite;
     let bad = Error::Internal("handshake keys missing");
     let server_hs = keys.records.recv().ok_or(bad)?.secret();
@@ -913,19 +983,64 @@ fn finished(
     let transcript = &mut k.transcript;
     let auth = c.config.client_auth.zip(k.client_scheme);
     let rng = c.config.rng;
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let mut pending = false;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
             // Our chain and signature, or an empty Certificate when we
             // have no key that suits the request.
             let chain = auth.map_or(&[][..], |(a, _)| a.chain);
-            let key = auth.map(|(a, scheme)| (a.key, scheme));
-            super::write_authentication(w, transcript, SignContext::Client, chain, key, rng)?;
+            super::write_certificate(w, transcript, chain)?;
+            if let Some((a, scheme)) = auth {
+                let signed = super::sign_certificate_verify(
+                    a.key,
+                    scheme,
+                    SignContext::Client,
+                    transcript,
+                    rng,
+                    true,
+                    &mut sig,
+                )?;
+                let Some(n) = signed else {
+                    // The rest waits for the signer.
+                    pending = true;
+                    return Ok(());
+                };
+                super::write_certificate_verify(
+                    w,
+                    transcript,
+                    scheme,
+                    sig.get(..n).unwrap_or(&[]),
+                )?;
+            }
         }
         super::write_finished(w, transcript, suite, &finished_key)?;
         Ok(())
     })?;
+    if let Some((_, scheme)) = auth.filter(|_| pending) {
+        return Ok(Some(Unsigned {
+            suite,
+            transcript: k.transcript,
+            master,
+            client_ap,
+            scheme,
+        }));
+    }
+    finish_flight(suite, &k.transcript, &master, &client_ap, keys)?;
+    Ok(None)
+}
+
+/// After our Finished: our application key and the resumption secret.
+fn finish_flight(
+    suite: &'static Suite,
+    transcript: &Transcript,
+    master: &MasterSecret,
+    client_ap: &Secret,
+    keys: &mut Keys<'_>,
+) -> Result<(), Error> {
+    let bad = Error::Internal("handshake keys missing");
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
-    *keys.resumption = Some(master.resumption_secret(suite, &k.transcript.current())?);
+    *keys.resumption = Some(master.resumption_secret(suite, &transcript.current())?);
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::conn::RecordConfig;
 use crate::error::Error;
 use crate::record::protect::RecordKey;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
-use crate::sign::SigningKey;
+use crate::sign::Signer;
 use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 use crate::wire::{CipherSuite, ContentType, NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::Suite;
@@ -43,10 +43,20 @@ pub const MAX_ALPN_LEN: usize = 255;
 /// Longest SNI host name kept (DNS names are at most 253 bytes).
 pub const MAX_SERVER_NAME_LEN: usize = 253;
 
+/// The randomness a configuration uses: any *ring* [`SecureRandom`] that
+/// may be shared between threads (`ring::rand::SystemRandom` is). On
+/// targets without an operating system *ring* draws from the `getrandom`
+/// crate, whose custom backend is where a hardware RNG plugs in (see
+/// docs/architecture.md, "Randomness").
+pub type Rng = dyn SecureRandom + Send + Sync;
+
 /// Receives the secrets of each connection, for SSLKEYLOGFILE-style
 /// debugging (Wireshark decrypts a capture with them). Off unless a
 /// configuration names one. Whoever holds these lines can read the traffic.
-pub trait KeyLog {
+///
+/// `Send + Sync`: a configuration, and the connections made from it, may
+/// move to or be shared with other threads.
+pub trait KeyLog: Send + Sync {
     /// One secret: `label` is CLIENT_HANDSHAKE_TRAFFIC_SECRET,
     /// SERVER_HANDSHAKE_TRAFFIC_SECRET, CLIENT_TRAFFIC_SECRET_0,
     /// SERVER_TRAFFIC_SECRET_0 or EXPORTER_SECRET; `client_random`
@@ -111,21 +121,45 @@ pub(crate) fn log_secret(
 
 /// A certificate chain and the key that signs for it.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct CertifiedKey<'a> {
     /// DER certificates, end entity first.
     pub chain: &'a [&'a [u8]],
-    /// The end entity's private key.
-    pub key: &'a SigningKey,
-    /// SNI names this chain serves. Empty: any name, and clients that send
-    /// none.
+    /// The end entity's private key: a [`SigningKey`] or any other
+    /// [`Signer`] (an HSM, a KMS).
+    pub key: &'a dyn Signer,
+    /// SNI names this chain serves: exact names, or `*.example.com` for
+    /// any one label in front of `example.com` (RFC 6125 §6.4.3). Empty:
+    /// a default, for any name and for clients that send none.
     pub server_names: &'a [&'a str],
+}
+
+impl<'a> CertifiedKey<'a> {
+    /// `chain` (DER, end entity first) signed for by `key`, serving any
+    /// name.
+    pub fn new(chain: &'a [&'a [u8]], key: &'a dyn Signer) -> Self {
+        Self {
+            chain,
+            key,
+            server_names: &[],
+        }
+    }
+
+    /// The same, serving only `names` (exact or `*.` wildcards).
+    #[must_use]
+    pub fn for_names(self, names: &'a [&'a str]) -> Self {
+        Self {
+            server_names: names,
+            ..self
+        }
+    }
 }
 
 impl core::fmt::Debug for CertifiedKey<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CertifiedKey")
             .field("certs", &self.chain.len())
-            .field("key", &self.key.kind())
+            .field("schemes", &self.key.schemes())
             .field("server_names", &self.server_names)
             .finish()
     }
@@ -133,6 +167,7 @@ impl core::fmt::Debug for CertifiedKey<'_> {
 
 /// A client's settings. Borrowed: nothing here is copied per connection.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct ClientConfig<'a> {
     /// Record layer settings.
     pub record: RecordConfig,
@@ -146,7 +181,7 @@ pub struct ClientConfig<'a> {
     /// Verifies the server's certificate chain and signature.
     pub verifier: &'a dyn ServerCertVerifier,
     /// Randomness: randoms, session ids, ephemeral keys, signature nonces.
-    pub rng: &'a dyn SecureRandom,
+    pub rng: &'a Rng,
     /// Middlebox compatibility mode (RFC 8446 §D.4): a 32-byte legacy
     /// session id and a dummy change_cipher_spec. On by default.
     pub middlebox_compat: bool,
@@ -183,6 +218,20 @@ fn check_common(suites: &[&Suite], groups: &[NamedGroup], alpn: &[&[u8]]) -> Res
     Ok(())
 }
 
+/// Checks that each signer's signatures fit the room the handshake
+/// keeps for one.
+fn check_signers<'k>(keys: impl Iterator<Item = &'k CertifiedKey<'k>>) -> Result<(), Error> {
+    for k in keys {
+        if k.key.max_signature_len() > crate::sign::MAX_SIGNATURE_LEN {
+            return Err(crate::error::Misuse::BadConfig(
+                "signer: max_signature_len above MAX_SIGNATURE_LEN (512)",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Most suites a configuration lists (there are three; the ClientHello
 /// has room for eight).
 pub const MAX_SUITES: usize = 8;
@@ -199,12 +248,13 @@ impl<'a> ClientConfig<'a> {
     /// Checks the configuration once, when a connection is made, so that
     /// nothing in it can fail a handshake halfway.
     pub(crate) fn check(&self) -> Result<(), Error> {
-        check_common(self.suites, self.groups, self.alpn)
+        check_common(self.suites, self.groups, self.alpn)?;
+        check_signers(self.client_auth.iter())
     }
 
     /// Defaults: every suite and group we implement, no ALPN, compatibility
     /// mode on.
-    pub fn new(verifier: &'a dyn ServerCertVerifier, rng: &'a dyn SecureRandom) -> Self {
+    pub fn new(verifier: &'a dyn ServerCertVerifier, rng: &'a Rng) -> Self {
         Self {
             record: RecordConfig::default(),
             suites: &crate::ALL_SUITES,
@@ -224,6 +274,7 @@ impl<'a> ClientConfig<'a> {
 
 /// A server's settings.
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub struct ServerConfig<'a> {
     /// Record layer settings.
     pub record: RecordConfig,
@@ -237,7 +288,7 @@ pub struct ServerConfig<'a> {
     /// ALPN protocols we speak, in preference order (empty: ignore ALPN).
     pub alpn: &'a [&'a [u8]],
     /// Randomness.
-    pub rng: &'a dyn SecureRandom,
+    pub rng: &'a Rng,
     /// Largest handshake message accepted.
     pub max_handshake_message: usize,
     /// Verifies client certificates, if we ask for them.
@@ -266,11 +317,11 @@ impl<'a> ServerConfig<'a> {
             )
             .into());
         }
-        Ok(())
+        check_signers(self.certs.iter())
     }
 
     /// Defaults: every suite and group we implement, no ALPN.
-    pub fn new(certs: &'a [CertifiedKey<'a>], rng: &'a dyn SecureRandom) -> Self {
+    pub fn new(certs: &'a [CertifiedKey<'a>], rng: &'a Rng) -> Self {
         Self {
             record: RecordConfig::default(),
             suites: &crate::ALL_SUITES,
@@ -291,6 +342,7 @@ impl<'a> ServerConfig<'a> {
 
 /// What the handshake settled on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Negotiated {
     /// Always TLS 1.3.
     pub version: ProtocolVersion,
@@ -635,37 +687,75 @@ fn write_hashed(
     Ok(())
 }
 
-/// Writes our Certificate (empty `chain`: none) and, with a key,
-/// CertificateVerify signed over the transcript (RFC 8446 §4.4.2-3).
-pub(crate) fn write_authentication(
+/// Writes our Certificate message (empty `chain`: none, RFC 8446 §4.4.2).
+pub(crate) fn write_certificate(
     w: &mut Writer<'_>,
     transcript: &mut crate::key_schedule::Transcript,
-    signer: crate::sign::Context,
     chain: &[&[u8]],
-    key: Option<(&SigningKey, SignatureScheme)>,
-    rng: &dyn SecureRandom,
 ) -> Result<(), Error> {
     write_hashed(w, transcript, |w| {
         messages::encode_certificate(w, &[], chain)
-    })?;
-    let Some((key, scheme)) = key else {
-        return Ok(());
-    };
+    })
+}
+
+/// Asks `signer` for the CertificateVerify signature over `transcript`
+/// (through our Certificate, RFC 8446 §4.4.3) into `sig`: its length, or
+/// `None` while it is pending.
+pub(crate) fn sign_certificate_verify(
+    signer: &dyn Signer,
+    scheme: SignatureScheme,
+    context: crate::sign::Context,
+    transcript: &crate::key_schedule::Transcript,
+    rng: &dyn SecureRandom,
+    first: bool,
+    sig: &mut [u8; crate::sign::MAX_SIGNATURE_LEN],
+) -> Result<Option<usize>, Error> {
     let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-    let signed = crate::sign::certificate_verify_message(
-        signer,
+    let message = crate::sign::certificate_verify_message(
+        context,
         transcript.current().as_bytes(),
         &mut content,
     )?;
-    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-    let n = key.sign(scheme, signed, rng, &mut sig)?;
-    let sig = sig.get(..n).unwrap_or(&[]);
+    let room = signer.max_signature_len().min(sig.len());
+    let out = sig.get_mut(..room).unwrap_or(&mut []);
+    let request = crate::sign::SignRequest {
+        scheme,
+        message,
+        first,
+        rng,
+    };
+    match signer.sign(&request, out)? {
+        crate::sign::Signing::Done(n) if (1..=room).contains(&n) => Ok(Some(n)),
+        crate::sign::Signing::Done(_) => Err(Error::Internal(
+            "signer: a signature of no bytes or longer than its max_signature_len",
+        )),
+        crate::sign::Signing::Pending => Ok(None),
+    }
+}
+
+/// Writes our CertificateVerify with signature `sig` under `scheme`.
+pub(crate) fn write_certificate_verify(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    scheme: SignatureScheme,
+    sig: &[u8],
+) -> Result<(), Error> {
     write_hashed(w, transcript, |w| {
         messages::write_message(w, crate::wire::HandshakeType::CERTIFICATE_VERIFY, |w| {
             w.u16(scheme.0)?;
             w.vec16(sig)
         })
     })
+}
+
+/// Room for what follows a pending signature: CertificateVerify (4 + 2 +
+/// 2 + signature) and Finished (4 + 48), as protected records.
+pub(crate) fn signature_room(fragment: usize) -> usize {
+    flight_room(
+        room_sum([8, crate::sign::MAX_SIGNATURE_LEN, 52]),
+        fragment,
+        RECORD_OVERHEAD,
+    )
 }
 
 /// Writes Finished keyed by `finished_key` (of the sender's handshake

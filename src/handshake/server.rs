@@ -9,7 +9,7 @@
 //! whole first flight, so the state never has to remember a half-answered
 //! ClientHello: it stays in the received view until it can be answered.
 
-use super::client::{map_extension_error, Keys, Step};
+use super::client::{map_extension_error, Keys, Polled, Step};
 use super::kx::KeyExchange;
 use super::messages::{
     encode_new_session_ticket, ext, split_message, write_message, ClientHello,
@@ -21,7 +21,7 @@ use rustls_pki_types::UnixTime;
 
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
-use crate::key_schedule::{EarlySecret, MasterSecret, Secret, Transcript};
+use crate::key_schedule::{EarlySecret, HandshakeSecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::RECORD_OVERHEAD;
@@ -41,6 +41,9 @@ pub(crate) enum State<'a> {
     ExpectCertificate(Common<'a>, Keyed),
     /// Our flight is out; the client's Finished is due.
     ExpectFinished(Common<'a>, Keyed),
+    /// Our flight is out up to our Certificate; the signer has not
+    /// answered yet.
+    AwaitSignature(Common<'a>, Unsigned),
 }
 
 /// What every state carries.
@@ -66,6 +69,24 @@ enum Answer {
     Flight(Keyed, bool),
     /// A HelloRetryRequest is out.
     Retry(Retry),
+    /// Our flight is out up to our Certificate; the signature is pending.
+    Signing(Unsigned),
+}
+
+/// Our flight up to the Certificate, waiting for its signature.
+pub(crate) struct Unsigned {
+    suite: &'static Suite,
+    /// Through our Certificate.
+    transcript: Transcript,
+    secret: HandshakeSecret,
+    /// The certificate (index into the configuration's) and scheme.
+    cert: u8,
+    scheme: SignatureScheme,
+    /// The client's random, for the key log.
+    client_random: [u8; 32],
+    ask_cert: bool,
+    auth_time: u64,
+    server_name: Option<[u8; 16]>,
 }
 
 /// State after our first flight.
@@ -104,13 +125,68 @@ impl<'a> State<'a> {
     pub fn owes_flight(&self) -> bool {
         matches!(
             self,
-            Self::ExpectClientHello(_) | Self::ExpectRetriedClientHello(..)
+            Self::ExpectClientHello(_)
+                | Self::ExpectRetriedClientHello(..)
+                | Self::AwaitSignature(..)
         )
+    }
+
+    /// Whether the handshake waits for our signer.
+    pub fn awaits_signature(&self) -> bool {
+        matches!(self, Self::AwaitSignature(..))
+    }
+
+    /// Asks the signer again; with the signature, writes the rest of our
+    /// flight.
+    pub fn poll_signature(
+        self,
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Polled<Self>, Error> {
+        let Self::AwaitSignature(c, mut u) = self else {
+            return Ok(Polled::Pending(self));
+        };
+        let cert = c
+            .config
+            .certs
+            .get(usize::from(u.cert))
+            .ok_or(Error::Internal("pending certificate index"))?;
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let Some(n) = super::sign_certificate_verify(
+            cert.key,
+            u.scheme,
+            SignContext::Server,
+            &u.transcript,
+            c.config.rng,
+            false,
+            &mut sig,
+        )?
+        else {
+            return Ok(Polled::Pending(Self::AwaitSignature(c, u)));
+        };
+        let bad = Error::Internal("handshake keys missing");
+        let send = keys.records.send_mut().ok_or(bad)?;
+        // Finished is keyed by the secret of the key that seals it.
+        let finished_key = send.secret().finished_key(u.suite)?;
+        let (suite, scheme) = (u.suite, u.scheme);
+        let transcript = &mut u.transcript;
+        out.records(Some(send), ContentType::HANDSHAKE, |w| {
+            super::write_certificate_verify(w, transcript, scheme, sig.get(..n).unwrap_or(&[]))?;
+            super::write_finished(w, transcript, suite, &finished_key)
+        })?;
+        let ask_cert = u.ask_cert;
+        let keyed = finish_flight(c.config, u, keys)?;
+        Ok(Polled::Signed(Some(if ask_cert {
+            Self::ExpectCertificate(c, keyed)
+        } else {
+            Self::ExpectFinished(c, keyed)
+        })))
     }
 
     /// Room in the outgoing view the next step may need.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
+            Self::AwaitSignature(..) => super::signature_room(fragment),
             Self::ExpectFinished(c, _) => {
                 let n = if c.config.ticket_keys.is_empty() {
                     0
@@ -155,6 +231,7 @@ impl<'a> State<'a> {
                     Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
                     Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
                     Answer::Retry(retry) => Self::ExpectRetriedClientHello(c, retry),
+                    Answer::Signing(u) => Self::AwaitSignature(c, u),
                 };
                 Ok(Step {
                     next: Some(next),
@@ -165,6 +242,7 @@ impl<'a> State<'a> {
                 let next = match client_hello(&c, Some(retry), msg, body, keys, out)? {
                     Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
                     Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
+                    Answer::Signing(u) => Self::AwaitSignature(c, u),
                     // client_hello never asks twice.
                     Answer::Retry(_) => return Err(Error::Internal("second HelloRetryRequest")),
                 };
@@ -240,30 +318,52 @@ impl<'a> State<'a> {
     }
 }
 
-/// Picks the certificate for the client's SNI and schemes: chains named
-/// for the SNI first, then the unnamed defaults, each with the first scheme
-/// the key supports among the client's.
+/// Picks the certificate for the client's SNI and schemes: chains with
+/// the SNI as an exact name first, then those whose wildcard covers it,
+/// then the unnamed defaults (also for clients that send no SNI), each
+/// with the first scheme the key supports among the client's.
 fn choose_cert<'a>(
     certs: &'a [CertifiedKey<'a>],
     sni: Option<&[u8]>,
     schemes: &crate::codec::U16List<'_>,
 ) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
     let offered = || schemes.iter().map(SignatureScheme);
-    let named = |ck: &CertifiedKey<'_>| {
-        sni.is_some_and(|name| {
-            ck.server_names
-                .iter()
-                .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
-        })
+    // Exact names first, then wildcards, then the defaults.
+    let named = |wild: bool| {
+        move |(_, ck): &(usize, &CertifiedKey<'_>)| {
+            sni.is_some_and(|name| {
+                ck.server_names.iter().any(|pattern| {
+                    pattern.starts_with("*.") == wild && name_matches(pattern.as_bytes(), name)
+                })
+            })
+        }
     };
-    let by_name = certs.iter().enumerate().filter(|(_, ck)| named(ck));
+    let exact = certs.iter().enumerate().filter(named(false));
+    let wildcard = certs.iter().enumerate().filter(named(true));
     let defaults = certs
         .iter()
         .enumerate()
         .filter(|(_, ck)| ck.server_names.is_empty());
-    by_name
+    exact
+        .chain(wildcard)
         .chain(defaults)
-        .find_map(|(i, ck)| ck.key.scheme_for(offered()).map(|s| (i, ck, s)))
+        .find_map(|(i, ck)| crate::sign::scheme_for(ck.key, offered()).map(|s| (i, ck, s)))
+}
+
+/// Whether SNI `name` is `pattern`: the same name (ASCII case
+/// insensitive), or for `*.rest`, one label (non-empty, no dot) followed
+/// by `.rest` (RFC 6125 §6.4.3: the wildcard is the whole left-most label
+/// and covers exactly one).
+fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
+    match pattern.strip_prefix(b"*.") {
+        Some(rest) => name
+            .iter()
+            .position(|&b| b == b'.')
+            .filter(|&dot| dot > 0)
+            .and_then(|dot| name.get(dot.saturating_add(1)..))
+            .is_some_and(|tail| !rest.is_empty() && tail.eq_ignore_ascii_case(rest)),
+        None => pattern.eq_ignore_ascii_case(name),
+    }
 }
 
 /// A NewSessionTicket of ours: lifetime, age_add, nonce (1 + 1), ticket
@@ -756,9 +856,30 @@ fn flight(
     .then(|| {
         u16::try_from(config.record.recv_max_fragment_len.saturating_add(1)).unwrap_or(u16::MAX)
     });
+    let sni = ch.ext.server_name.and_then(super::HostName::new);
+    let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
+    // A resumed session is the original's: its client, its age.
+    let (auth_time, peer_cert_sha256) = match &psk {
+        Some(p) => (p.state.auth_time, p.state.client_cert),
+        None => (c.now.as_secs(), None),
+    };
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_3,
+        suite: suite.id,
+        group: share.map(|(g, _)| g),
+        signature_scheme: cert.map(|(_, _, s)| s),
+        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+        cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
+        peer_cert_sha256,
+        peer_record_size_limit: peer_limit,
+        resumed: psk.is_some(),
+        server_name: sni,
+    });
     let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
     let server_finished = server_hs.finished_key(suite)?;
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let mut pending = false;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         EncryptedExtensionsOut {
             alpn: alpn_index.and_then(|i| config.alpn.get(i).copied()),
@@ -783,55 +904,105 @@ fn flight(
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
-            super::write_authentication(
+            super::write_certificate(w, &mut transcript, cert.chain)?;
+            let signed = super::sign_certificate_verify(
+                cert.key,
+                scheme,
+                SignContext::Server,
+                &transcript,
+                rng,
+                true,
+                &mut sig,
+            )?;
+            let Some(n) = signed else {
+                // The rest waits for the signer: what is written goes out.
+                pending = true;
+                return Ok(());
+            };
+            super::write_certificate_verify(
                 w,
                 &mut transcript,
-                SignContext::Server,
-                cert.chain,
-                Some((cert.key, scheme)),
-                rng,
+                scheme,
+                sig.get(..n).unwrap_or(&[]),
             )?;
         }
         super::write_finished(w, &mut transcript, suite, &server_finished)?;
         Ok(())
     })?;
-    let master = secret.into_master(suite)?;
+    let unsigned = Unsigned {
+        suite,
+        transcript,
+        secret,
+        cert: cert.and_then(|(i, _, _)| u8::try_from(i).ok()).unwrap_or(0),
+        scheme: cert.map_or(SignatureScheme(0), |(_, _, s)| s),
+        client_random: *ch.random,
+        ask_cert,
+        auth_time,
+        server_name,
+    };
+    if pending {
+        return Ok(Answer::Signing(unsigned));
+    }
+    Ok(Answer::Flight(
+        finish_flight(config, unsigned, keys)?,
+        ask_cert,
+    ))
+}
+
+/// After our Finished: the application secrets, our sending key, and
+/// the state that waits for the client.
+fn finish_flight(
+    config: &ServerConfig<'_>,
+    u: Unsigned,
+    keys: &mut Keys<'_>,
+) -> Result<Keyed, Error> {
+    let bad = Error::Internal("handshake key derivation");
+    let suite = u.suite;
+    let master = u.secret.into_master(suite)?;
     let (client_ap, server_ap, exporter) =
-        master.application_secrets(suite, &transcript.current())?;
-    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", ch.random, &client_ap);
-    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", ch.random, &server_ap);
-    super::log_secret(log, "EXPORTER_SECRET", ch.random, &exporter);
+        master.application_secrets(suite, &u.transcript.current())?;
+    let log = config.key_log;
+    let random = &u.client_random;
+    super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", random, &client_ap);
+    super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", random, &server_ap);
+    super::log_secret(log, "EXPORTER_SECRET", random, &exporter);
     *keys.exporter = Some(exporter);
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
-    let sni = ch.ext.server_name.and_then(super::HostName::new);
-    let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
-    // A resumed session is the original's: its client, its age.
-    let (auth_time, peer_cert_sha256) = match &psk {
-        Some(p) => (p.state.auth_time, p.state.client_cert),
-        None => (c.now.as_secs(), None),
-    };
-    *keys.negotiated = Some(Negotiated {
-        version: ProtocolVersion::TLS1_3,
-        suite: suite.id,
-        group: share.map(|(g, _)| g),
-        signature_scheme: cert.map(|(_, _, s)| s),
-        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
-        cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
-        peer_cert_sha256,
-        peer_record_size_limit: peer_limit,
-        resumed: psk.is_some(),
-        server_name: sni,
-    });
-    Ok(Answer::Flight(
-        Keyed {
-            suite,
-            transcript,
-            client_ap,
-            master,
-            auth_time,
-            server_name,
-        },
-        ask_cert,
-    ))
+    Ok(Keyed {
+        suite,
+        transcript: u.transcript,
+        client_ap,
+        master,
+        auth_time: u.auth_time,
+        server_name: u.server_name,
+    })
+}
+
+#[cfg(test)]
+mod names {
+    use super::name_matches;
+
+    #[test]
+    fn wildcards_cover_exactly_one_left_most_label() {
+        for (pattern, name, matches) in [
+            ("example.com", "example.com", true),
+            ("example.com", "EXAMPLE.com", true),
+            ("example.com", "www.example.com", false),
+            ("*.example.com", "www.example.com", true),
+            ("*.example.com", "WWW.Example.COM", true),
+            ("*.example.com", "example.com", false),
+            ("*.example.com", "a.b.example.com", false),
+            ("*.example.com", ".example.com", false),
+            ("*.example.com", "wwwexample.com", false),
+            ("*.", "a.", false),
+            ("*.com", "example.com", true),
+        ] {
+            assert_eq!(
+                name_matches(pattern.as_bytes(), name.as_bytes()),
+                matches,
+                "{pattern} / {name}"
+            );
+        }
+    }
 }

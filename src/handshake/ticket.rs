@@ -317,7 +317,8 @@ impl core::fmt::Debug for NewTicket<'_> {
 
 /// Where a client's engine puts the tickets it receives. The embedder
 /// stamps each with its own clock (the engine has none).
-pub trait TicketSink {
+/// `Send + Sync`, as every trait object in a configuration.
+pub trait TicketSink: Send + Sync {
     /// A ticket arrived; keep it if wanted.
     fn store(&self, ticket: &NewTicket<'_>);
 }

@@ -54,11 +54,7 @@ pub fn mtls_server_config() -> ServerConfig<'static> {
 pub fn certified(cred: &Credential) -> CertifiedKey<'static> {
     let key = leak(SigningKey::from_pkcs8(cred.key, rng()).unwrap());
     let chain: &'static [&'static [u8]] = leak([cred.cert]);
-    CertifiedKey {
-        chain,
-        key,
-        server_names: &[],
-    }
+    CertifiedKey::new(chain, key)
 }
 
 pub fn client_config() -> ClientConfig<'static> {
@@ -178,5 +174,24 @@ impl tlspair::verify::ServerCertVerifier for AcceptAnyServer {
     }
     fn supported_schemes(&self) -> &[tlspair::wire::SignatureScheme] {
         self.0
+    }
+}
+
+/// *ring*'s fixed-output test generators (for the RFC 8448 traces) keep
+/// their position in a `Cell` and so are not `Sync`, which a
+/// configuration's rng must be; and *ring* seals its trait, so no
+/// `Sync` wrapper can implement it. This lends one to a configuration
+/// whose connections stay on the calling thread.
+pub fn single_threaded_rng(
+    rng: &'static dyn ring::rand::SecureRandom,
+) -> &'static tlspair::handshake::Rng {
+    // SAFETY: auto traits do not change a trait object's layout or
+    // vtable; the tests that call this drive their connections from one
+    // thread, so the generator's Cell is never touched concurrently.
+    unsafe {
+        core::mem::transmute::<
+            &'static dyn ring::rand::SecureRandom,
+            &'static (dyn ring::rand::SecureRandom + Send + Sync),
+        >(rng)
     }
 }

@@ -1,0 +1,253 @@
+//! Server hooks: remote signers whose signature comes later (both roles),
+//! and the certificate chosen by SNI (exact names, wildcards, a default).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use common::tls::{self, certified, client_config, complete, side, AcceptAnyServer};
+use common::{transfer_all, Side};
+use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
+use tlspair::sign::{SignRequest, Signer, Signing, SigningKey};
+use tlspair::test_credentials as creds;
+use tlspair::wire::SignatureScheme;
+use tlspair::{AlertDescription as AD, Connection, Error, Status};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+/// A key "in an HSM": pending on the first `answer_on - 1` polls, then
+/// the signature. Checks that every poll carries the same request and
+/// that only the first says so.
+struct SlowSigner {
+    key: SigningKey,
+    answer_on: usize,
+    polls: AtomicUsize,
+    seen: Mutex<Option<(SignatureScheme, Vec<u8>)>>,
+    /// Fail instead of signing.
+    fail: bool,
+}
+
+impl SlowSigner {
+    fn new(cred: &creds::Credential, answer_on: usize) -> &'static Self {
+        Self::failing(cred, answer_on, false)
+    }
+
+    fn failing(cred: &creds::Credential, answer_on: usize, fail: bool) -> &'static Self {
+        leak(Self {
+            key: SigningKey::from_pkcs8(cred.key, tls::rng()).unwrap(),
+            answer_on,
+            polls: AtomicUsize::new(0),
+            seen: Mutex::new(None),
+            fail,
+        })
+    }
+
+    fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+}
+
+impl Signer for SlowSigner {
+    fn schemes(&self) -> &[SignatureScheme] {
+        self.key.schemes()
+    }
+
+    fn max_signature_len(&self) -> usize {
+        self.key.max_signature_len()
+    }
+
+    fn sign(&self, request: &SignRequest<'_>, out: &mut [u8]) -> Result<Signing, Error> {
+        let poll = self.polls.fetch_add(1, Ordering::SeqCst) + 1;
+        assert_eq!(request.first, poll == 1, "poll {poll}");
+        let mut seen = self.seen.lock().unwrap();
+        let this = (request.scheme, request.message.to_vec());
+        match &*seen {
+            None => *seen = Some(this),
+            Some(first) => assert_eq!(first, &this, "the same request on every poll"),
+        }
+        if poll < self.answer_on {
+            return Ok(Signing::Pending);
+        }
+        if self.fail {
+            return Err(Error::Internal("the HSM is gone"));
+        }
+        self.key
+            .sign(request.scheme, request.message, request.rng, out)
+            .map(Signing::Done)
+    }
+}
+
+fn server_with(signer: &'static SlowSigner) -> Side {
+    let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
+    let certs = leak([CertifiedKey::new(chain, signer)]);
+    let sc = leak(ServerConfig::new(certs, tls::rng()));
+    side(Connection::server(sc, tls::now()).unwrap())
+}
+
+fn client() -> Side {
+    side(Connection::client(leak(client_config()), Some("localhost"), tls::now()).unwrap())
+}
+
+/// Sends and receives one message each way.
+fn exchange(c: &mut Side, s: &mut Side) {
+    assert_eq!(c.conn.write(&mut c.bufs, b"ping").unwrap(), Status::Done(4));
+    transfer_all(c, s);
+    let mut got = [0u8; 4];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut got).unwrap(), Status::Done(4));
+    assert_eq!(&got, b"ping");
+    assert_eq!(s.conn.write(&mut s.bufs, b"pong").unwrap(), Status::Done(4));
+    transfer_all(s, c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut got).unwrap(), Status::Done(4));
+    assert_eq!(&got, b"pong");
+}
+
+#[test]
+fn a_server_signature_that_comes_on_the_third_poll() {
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 3);
+    let mut s = server_with(signer);
+    let mut c = client();
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    transfer_all(&mut c, &mut s);
+
+    // Poll 1, while the ClientHello is handled: what precedes the
+    // signature is written and goes out at once.
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    assert_eq!(signer.polls(), 1);
+    assert!(
+        !s.bufs.send.is_empty(),
+        "ServerHello to Certificate wait for no one"
+    );
+    assert!(s.conn.is_handshaking());
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+
+    // Poll 2, from a write: nothing of its data is taken.
+    assert_eq!(
+        s.conn.write(&mut s.bufs, b"early").unwrap(),
+        Status::SignaturePending
+    );
+    assert_eq!(signer.polls(), 2);
+    assert!(s.bufs.send.is_empty(), "no new bytes while pending");
+
+    // Poll 3 answers: the rest of the flight follows.
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    assert_eq!(signer.polls(), 3);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(signer.polls(), 3, "never asked again");
+    assert_eq!(
+        c.conn.negotiated().unwrap().signature_scheme,
+        Some(SignatureScheme::ECDSA_SECP256R1_SHA256)
+    );
+    exchange(&mut c, &mut s);
+}
+
+#[test]
+fn a_failing_signer_fails_the_handshake_with_internal_error() {
+    let signer = SlowSigner::failing(&creds::SERVER_ECDSA_P256, 2, true);
+    let mut s = server_with(signer);
+    let mut c = client();
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::INTERNAL_ERROR));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap_err(),
+        Error::AlertReceived(AD::INTERNAL_ERROR)
+    );
+}
+
+#[test]
+fn a_client_signature_that_comes_on_the_third_poll() {
+    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 3);
+    let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+    let mut cc: ClientConfig<'static> = client_config();
+    cc.client_auth = Some(CertifiedKey::new(chain, signer));
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(tls::mtls_server_config()), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    transfer_all(&mut s, &mut c);
+    // The server's flight is in; our Certificate is written, the signature
+    // is pending.
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    assert!(c.conn.is_handshaking());
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+        Status::SignaturePending
+    );
+    assert_eq!(signer.polls(), 2);
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::Done(()));
+    assert!(c.conn.is_established());
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange(&mut c, &mut s);
+}
+
+/// The server's choice among chains for `sni` (None: no SNI), by the
+/// index it reports.
+fn chosen(certs: &'static [CertifiedKey<'static>], sni: &'static str) -> Option<u8> {
+    let schemes = leak([
+        SignatureScheme::ECDSA_SECP256R1_SHA256,
+        SignatureScheme::ED25519,
+        SignatureScheme::ECDSA_SECP384R1_SHA384,
+    ]);
+    let mut cc = ClientConfig::new(leak(AcceptAnyServer(schemes)), tls::rng());
+    cc.grease = false;
+    let sc = leak(ServerConfig::new(certs, tls::rng()));
+    let mut c = side(Connection::client(leak(cc), Some(sni), tls::now()).unwrap());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    s.conn.negotiated().unwrap().cert_index
+}
+
+#[test]
+fn certificates_by_sni_exact_then_wildcard_then_default() {
+    let certs: &'static [CertifiedKey<'static>] = leak([
+        certified(&creds::SERVER_ECDSA_P256).for_names(leak(["*.example.com"])),
+        certified(&creds::SERVER_ED25519).for_names(leak(["exact.example.com", "other.test"])),
+        certified(&creds::SERVER_ECDSA_P384),
+    ]);
+    assert_eq!(chosen(certs, "www.example.com"), Some(0));
+    assert_eq!(chosen(certs, "WWW.EXAMPLE.COM"), Some(0));
+    assert_eq!(
+        chosen(certs, "exact.example.com"),
+        Some(1),
+        "exact before wildcard"
+    );
+    assert_eq!(chosen(certs, "other.test"), Some(1));
+    // One label only, and not the bare domain: the default.
+    assert_eq!(chosen(certs, "a.b.example.com"), Some(2));
+    assert_eq!(chosen(certs, "example.com"), Some(2));
+    // No SNI (an IP address): the default.
+    assert_eq!(chosen(certs, "127.0.0.1"), Some(2));
+}
+
+#[test]
+fn without_a_default_an_unknown_name_is_refused() {
+    let certs: &'static [CertifiedKey<'static>] =
+        leak([certified(&creds::SERVER_ECDSA_P256).for_names(leak(["*.example.com"]))]);
+    let schemes = leak([SignatureScheme::ECDSA_SECP256R1_SHA256]);
+    let cc = ClientConfig::new(leak(AcceptAnyServer(schemes)), tls::rng());
+    let sc = leak(ServerConfig::new(certs, tls::rng()));
+    let mut c = side(Connection::client(leak(cc), Some("www.other.test"), tls::now()).unwrap());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    let (_, server) = tls::outcome(&mut c, &mut s);
+    let e = server.unwrap_err();
+    assert!(e.alert().is_some(), "{e:?}");
+}
