@@ -173,8 +173,17 @@ pub trait Signer: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Any error fails the handshake with an `internal_error` alert.
+    /// Any error fails the handshake with an `internal_error` alert (as
+    /// [`Error::Internal`]; an `Internal` error keeps its text).
     fn sign(&self, request: &SignRequest<'_>, out: &mut [u8]) -> Result<Signing, Error>;
+
+    /// The handshake that asked for `request`, still pending, will not ask
+    /// again: its connection was dropped, shut down or failed. A signer
+    /// that keeps pending operations (keyed by `request.message`) frees
+    /// this one. By default nothing.
+    fn cancel(&self, request: &SignRequest<'_>) {
+        let _ = request;
+    }
 }
 
 impl Signer for SigningKey {

@@ -203,10 +203,11 @@ impl<'a, T: Read + Write> Stream<'a, T> {
         }
     }
 
-    /// Sends every pending outgoing byte, blocking as the socket does.
     /// Our signer has not answered: what the handshake wrote goes out,
     /// and the call returns `WouldBlock`, to be repeated once the signer
     /// has the signature (nothing of the caller's data was taken).
+    /// [`Connection::awaits_signature`] tells it from a socket's
+    /// `WouldBlock`: the peer waits for us, so do not wait for the socket.
     fn signature_pending(&mut self) -> io::Error {
         match self.drain() {
             Ok(()) => io::Error::new(io::ErrorKind::WouldBlock, "signature pending"),
@@ -214,6 +215,7 @@ impl<'a, T: Read + Write> Stream<'a, T> {
         }
     }
 
+    /// Sends every pending outgoing byte, blocking as the socket does.
     fn drain(&mut self) -> io::Result<()> {
         while !self.bufs.send.is_empty() {
             match self.bufs.send.write_to(&mut self.socket) {

@@ -390,6 +390,65 @@ fn retry_with_fewer_bytes_than_sealed_is_bad_write_retry_and_loses_nothing() {
     assert_eq!(got, data);
 }
 
+#[test]
+fn retry_with_other_bytes_is_bad_write_retry_and_splices_nothing() {
+    // Another buffer (what an embedder who reused the slot passes), or the
+    // same bytes changed at the start or at the end of the sealed prefix,
+    // where a splice would show: refused, nothing of it sealed. The check
+    // samples the prefix (at most 80 bytes read, whatever its length), so
+    // a lone change between the samples is not the claim. The vectored
+    // form is checked the same way.
+    let sealed_len = MAX_PLAINTEXT;
+    for at in [0, 1, 31, sealed_len - 32, sealed_len - 1] {
+        for vectored in [false, true] {
+            let mut p = Pair::new(&AES128);
+            let data = pattern(40_000);
+            assert!(matches!(
+                p.client.conn.write(&mut p.client.bufs, &data).unwrap(),
+                Status::WantWrite { .. }
+            ));
+            let sealed = p.client.conn.write_progress();
+            assert_eq!(sealed, sealed_len);
+            let pending_before = p.client.bufs.send.pending().to_vec();
+            let mut other = data.clone();
+            other[at] ^= 0x80;
+            let foreign: Vec<u8> = data.iter().map(|b| b.wrapping_add(1)).collect();
+            for retry in [&other, &foreign] {
+                let result = if vectored {
+                    let (a, b) = retry.split_at(retry.len() / 3);
+                    p.client.conn.write_vectored(&mut p.client.bufs, &[a, b])
+                } else {
+                    p.client.conn.write(&mut p.client.bufs, retry)
+                };
+                assert_eq!(
+                    result.unwrap_err(),
+                    Error::Misuse(Misuse::BadWriteRetry {
+                        sealed,
+                        offered: retry.len()
+                    }),
+                    "byte {at} changed, vectored {vectored}"
+                );
+                assert_eq!(p.client.bufs.send.pending(), &pending_before[..]);
+                assert_eq!(p.client.conn.write_progress(), sealed);
+                assert!(p.client.conn.error().is_none());
+            }
+            // The real retry still completes the stream, unspliced.
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 50_000];
+            loop {
+                transfer_all(&mut p.client, &mut p.server);
+                drain_read(&mut p.server, &mut buf, &mut got);
+                if let Status::Done(_) = p.client.conn.write(&mut p.client.bufs, &data).unwrap() {
+                    break;
+                }
+            }
+            transfer_all(&mut p.client, &mut p.server);
+            drain_read(&mut p.server, &mut buf, &mut got);
+            assert_eq!(got, data);
+        }
+    }
+}
+
 // Row: "num = 0: behaviour undefined".
 #[test]
 fn zero_length_write_returns_zero_and_emits_nothing() {

@@ -28,6 +28,8 @@ struct SlowSigner {
     seen: Mutex<Option<(SignatureScheme, Vec<u8>)>>,
     /// Fail instead of signing.
     fail: bool,
+    /// Requests cancelled (each must be the one pending).
+    cancelled: AtomicUsize,
 }
 
 impl SlowSigner {
@@ -42,6 +44,7 @@ impl SlowSigner {
             polls: AtomicUsize::new(0),
             seen: Mutex::new(None),
             fail,
+            cancelled: AtomicUsize::new(0),
         })
     }
 
@@ -72,11 +75,22 @@ impl Signer for SlowSigner {
             return Ok(Signing::Pending);
         }
         if self.fail {
-            return Err(Error::Internal("the HSM is gone"));
+            // Not an internal error: the engine must still call it one.
+            return Err(Error::Truncated);
         }
         self.key
             .sign(request.scheme, request.message, request.rng, out)
             .map(Signing::Done)
+    }
+
+    fn cancel(&self, request: &SignRequest<'_>) {
+        let seen = self.seen.lock().unwrap();
+        assert_eq!(
+            seen.as_ref(),
+            Some(&(request.scheme, request.message.to_vec())),
+            "cancel names the pending request"
+        );
+        self.cancelled.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -159,6 +173,7 @@ fn a_failing_signer_fails_the_handshake_with_internal_error() {
         Status::SignaturePending
     );
     let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert!(matches!(e, Error::Internal(_)), "{e:?}");
     assert_eq!(e.alert(), Some(AD::INTERNAL_ERROR));
     transfer_all(&mut s, &mut c);
     assert_eq!(
@@ -250,4 +265,72 @@ fn without_a_default_an_unknown_name_is_refused() {
     let (_, server) = tls::outcome(&mut c, &mut s);
     let e = server.unwrap_err();
     assert!(e.alert().is_some(), "{e:?}");
+}
+
+/// A server whose signer is pending after the ClientHello.
+fn pending_server(signer: &'static SlowSigner) -> (Side, Side) {
+    let mut s = server_with(signer);
+    let mut c = client();
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    assert!(s.conn.awaits_signature());
+    (c, s)
+}
+
+#[test]
+fn a_pending_request_is_cancelled_when_its_connection_goes() {
+    // Dropped.
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 10);
+    let (_c, s) = pending_server(signer);
+    drop(s);
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
+
+    // Shut down: the client waits for a flight that cannot come now.
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 10);
+    let (_c, mut s) = pending_server(signer);
+    let _ = s.conn.shutdown(&mut s.bufs).unwrap();
+    assert_eq!(s.conn.error(), Some(Error::Abandoned));
+    assert!(!s.conn.awaits_signature());
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
+    drop(s);
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1, "once");
+
+    // Answered: nothing to cancel.
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 2);
+    let (mut c, mut s) = pending_server(signer);
+    complete(&mut c, &mut s).unwrap();
+    drop(s);
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn server_names_that_no_client_can_send_are_refused_at_construction() {
+    for names in [
+        &["*.com"][..],
+        &["*"],
+        &["w*.example.com"],
+        &["*.*.example.com"],
+        &["example.com."],
+        &["exa mple.com"],
+        &[""],
+        &["ok.example.com", "bad_name.example.com"],
+    ] {
+        let certs = leak([certified(&creds::SERVER_ECDSA_P256).for_names(leak(names.to_vec()))]);
+        let sc = leak(ServerConfig::new(certs, tls::rng()));
+        assert!(
+            Connection::server(sc, tls::now()).is_err(),
+            "{names:?} accepted"
+        );
+    }
+    let certs = leak([certified(&creds::SERVER_ECDSA_P256).for_names(&[
+        "*.example.com",
+        "example.com",
+        "a-b.example.com",
+    ])]);
+    let sc = leak(ServerConfig::new(certs, tls::rng()));
+    assert!(Connection::server(sc, tls::now()).is_ok());
 }

@@ -12,7 +12,12 @@
 //! - `WantWrite { needed }`: the next record needs `needed` bytes of room in
 //!   `bufs.send` (never more than its capacity); send pending bytes, then
 //!   call again with the same arguments;
-//! - `Closed`: the peer sent close_notify (`read` only).
+//! - `Closed`: the peer sent close_notify (`read` only);
+//! - `SignaturePending`: the handshake waits for our
+//!   [`Signer`](crate::sign::Signer) (a key in an HSM or KMS); send what
+//!   `bufs.send` holds and call again once the signer has the signature.
+//!   Only with a signer that can answer `Pending`; while it is pending the
+//!   engine reads nothing, so bound the wait with a timer of your own.
 //!
 //! Call order for an event loop: after the transport delivers bytes,
 //! `commit` them and `read`; before the transport can take bytes, `write`
@@ -22,7 +27,8 @@
 //!
 //! - `write_sealed`: bytes of a pending complete-mode write already sealed,
 //!   so a retry continues where it stopped (`0 <= write_sealed <= len` of
-//!   the write that is being retried);
+//!   the write that is being retried), and `write_print`, a fingerprint of
+//!   those bytes (sampled, see `fingerprint`) that the retry must match;
 //! - `plain_left` / `plain_tail`: when a record has been opened in place,
 //!   `bufs.recv`'s front holds `plain_left` bytes of its plaintext, followed
 //!   by `plain_tail` bytes (content type, padding, tag) to drop once the
@@ -113,6 +119,8 @@ pub struct Connection<'a> {
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
+    /// Fingerprint of the `write_sealed` bytes, for the retry check.
+    write_print: u32,
     plain_left: usize,
     /// At most a record's overhead and padding (< 2^14 + 256).
     plain_tail: u16,
@@ -132,6 +140,13 @@ pub struct Connection<'a> {
     handshake_done: bool,
     error: Option<Error>,
     alert_pending: Option<AlertDescription>,
+}
+
+/// A connection dropped while its signer is pending tells the signer.
+impl Drop for Connection<'_> {
+    fn drop(&mut self) {
+        self.drop_handshake();
+    }
 }
 
 impl core::fmt::Debug for Connection<'_> {
@@ -175,6 +190,7 @@ impl<'a> Connection<'a> {
             server_name: None,
             skip_early_data: 0,
             write_sealed: 0,
+            write_print: 0,
             plain_left: 0,
             plain_tail: 0,
             hs_len: 0,
@@ -385,6 +401,16 @@ impl Connection<'_> {
         !self.handshake_done && self.error.is_none()
     }
 
+    /// Whether the handshake waits for our signer (the last call answered
+    /// [`Status::SignaturePending`]).
+    pub fn awaits_signature(&self) -> bool {
+        match &self.hs {
+            Some(Handshake::Client(s)) => s.awaits_signature(),
+            Some(Handshake::Server(s)) => s.awaits_signature(),
+            None => false,
+        }
+    }
+
     /// Whether the handshake completed and no fatal error has ended the
     /// connection since.
     pub fn is_established(&self) -> bool {
@@ -451,7 +477,8 @@ impl Connection<'_> {
 
     /// Drives the handshake without carrying data (`SSL_do_handshake`).
     /// `Done(())` once it is complete (at once for a connection built from
-    /// secrets); `WantRead` / `WantWrite` while it runs.
+    /// secrets); `WantRead` / `WantWrite` while it runs, and
+    /// `SignaturePending` while our signer has not answered.
     pub fn handshake<R, S>(&mut self, bufs: &mut Buffers<R, S>) -> Result<Status<()>, Error>
     where
         R: AsRef<[u8]> + AsMut<[u8]>,
@@ -465,8 +492,9 @@ impl Connection<'_> {
     /// Seals `data` as application data into `bufs.send` (`SSL_write`).
     ///
     /// Drives the handshake first: until it completes the call answers
-    /// `WantRead` (the peer's flight is needed) or `WantWrite` (our flight
-    /// needs room), and nothing of `data` is taken.
+    /// `WantRead` (the peer's flight is needed), `WantWrite` (our flight
+    /// needs room) or `SignaturePending` (our signer has not answered),
+    /// and nothing of `data` is taken.
     ///
     /// - `Done(n)`: in complete mode `n == data.len()`, every byte sealed;
     ///   in partial mode one record was sealed and `n` is its content.
@@ -542,19 +570,41 @@ impl Connection<'_> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        if len < self.write_sealed {
+        // SSL_write(3): a retry repeats the same bytes (the buffer may
+        // move). Fewer bytes than were sealed, or other bytes where they
+        // were sampled, would splice two streams into one.
+        let sealed = self.write_sealed;
+        if sealed > 0 && (len < sealed || fingerprint(&copy, sealed) != self.write_print) {
             return Err(Misuse::BadWriteRetry {
-                sealed: self.write_sealed,
+                sealed,
                 offered: len,
             }
             .into());
         }
-        match self.ready_to_send(&mut rx, &mut tx)? {
+        let status = self.write_records(&mut rx, &mut tx, len, &copy);
+        if matches!(status, Ok(Status::Done(_))) || self.write_sealed == sealed {
+            return status;
+        }
+        // Stopped with new bytes sealed: what the retry must match.
+        self.write_print = fingerprint(&copy, self.write_sealed);
+        status
+    }
+
+    /// The body of [`write_gather`](Self::write_gather): seals records
+    /// until `len` bytes are sealed or the outgoing view is full.
+    fn write_records(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        len: usize,
+        copy: &impl Fn(usize, &mut [u8]),
+    ) -> Result<Status<usize>, Error> {
+        match self.ready_to_send(rx, tx)? {
             Status::Done(()) => {}
             other => return Ok(other.map(|()| 0)),
         }
         loop {
-            match self.flush_key_update(&mut tx)? {
+            match self.flush_key_update(tx)? {
                 Status::Done(()) => {}
                 other => return Ok(other.map(|()| 0)),
             }
@@ -564,7 +614,7 @@ impl Connection<'_> {
                 return Ok(Status::Done(len));
             }
             // `done < len`, and a record takes at most `len - done`.
-            match self.seal_data(&mut tx, len.saturating_sub(done), |dst| copy(done, dst))? {
+            match self.seal_data(tx, len.saturating_sub(done), |dst| copy(done, dst))? {
                 Status::Done(n) => {
                     self.write_sealed = self.write_sealed.saturating_add(n);
                     if self.config.write_mode == WriteMode::Partial {
@@ -824,7 +874,7 @@ impl Connection<'_> {
             // now that nothing may follow the close_notify: it ends here,
             // rather than wait for a peer that waits for us.
             if self.hs.as_ref().is_some_and(Handshake::owes_flight) {
-                self.hs = None;
+                self.drop_handshake();
                 self.error = Some(Error::Abandoned);
             }
         }
@@ -880,10 +930,21 @@ impl Connection<'_> {
         if e.is_fatal() && self.error.is_none() {
             self.error = Some(e);
             self.alert_pending = e.alert().filter(|_| !self.sent_close);
-            self.hs = None;
+            self.drop_handshake();
             self.flush_alert(tx);
         }
         e
+    }
+
+    /// Ends the handshake, telling a pending signer it will not be asked
+    /// again.
+    fn drop_handshake(&mut self) {
+        if let Some(hs) = self.hs.take() {
+            match &hs {
+                Handshake::Client(s) => s.cancel_signature(),
+                Handshake::Server(s) => s.cancel_signature(),
+            }
+        }
     }
 
     /// Ends the connection on an error met inside a handshake step. The
@@ -898,7 +959,7 @@ impl Connection<'_> {
         if self.error.is_none() {
             self.error = Some(e);
             self.alert_pending = e.alert().filter(|_| !self.sent_close);
-            self.hs = None;
+            self.drop_handshake();
             self.flush_alert(tx);
         }
         self.error.unwrap_or(e)
@@ -1069,4 +1130,38 @@ impl Connection<'_> {
         tx.commit(total);
         Ok(Status::Done(()))
     }
+}
+
+/// A fingerprint of the first `n` bytes a write's `copy` yields, for the
+/// retry check: FNV-1a over `n`, the first and the last 32 bytes, and 16
+/// bytes spread evenly between. It reads at most 80 bytes whatever `n` is,
+/// so a write pays nothing per byte for it; it catches a retry from
+/// another buffer (the misuse), not bytes chosen to collide.
+fn fingerprint(copy: &impl Fn(usize, &mut [u8]), n: usize) -> u32 {
+    const EDGE: usize = 32;
+    const SPREAD: usize = 16;
+    let mut h: u32 = 0x811c_9dc5;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+    };
+    eat(&n.to_le_bytes());
+    let mut buf = [0u8; EDGE];
+    let edge = n.min(EDGE);
+    for from in [0, n.saturating_sub(edge)] {
+        let part = buf.get_mut(..edge).unwrap_or(&mut []);
+        part.fill(0);
+        copy(from, part);
+        eat(part);
+    }
+    let step = n / (SPREAD + 1);
+    if step > 0 {
+        for i in 1..=SPREAD {
+            let mut one = [0u8];
+            copy(step.saturating_mul(i), &mut one);
+            eat(&one);
+        }
+    }
+    h
 }

@@ -510,6 +510,21 @@ impl<'a> State<'a> {
         matches!(self, Self::AwaitSignature(..))
     }
 
+    /// Tells a pending signer that this handshake will not ask again.
+    pub fn cancel_signature(&self) {
+        if let Self::AwaitSignature(c, u) = self {
+            if let Some(auth) = c.config.client_auth {
+                super::cancel_certificate_verify(
+                    auth.key,
+                    u.scheme,
+                    SignContext::Client,
+                    &u.transcript,
+                    c.config.rng,
+                );
+            }
+        }
+    }
+
     /// Asks the signer again; with the signature, writes the rest of our
     /// flight and completes the handshake.
     pub fn poll_signature(

@@ -219,12 +219,22 @@ fn check_common(suites: &[&Suite], groups: &[NamedGroup], alpn: &[&[u8]]) -> Res
 }
 
 /// Checks that each signer's signatures fit the room the handshake
-/// keeps for one.
+/// keeps for one, and that each server name is one a client can send
+/// (a host name, or `*.` and a host name of two labels or more): a name
+/// that can never match would silently hand out the default chain.
 fn check_signers<'k>(keys: impl Iterator<Item = &'k CertifiedKey<'k>>) -> Result<(), Error> {
+    use crate::error::Misuse::BadConfig;
     for k in keys {
-        if k.key.max_signature_len() > crate::sign::MAX_SIGNATURE_LEN {
-            return Err(crate::error::Misuse::BadConfig(
-                "signer: max_signature_len above MAX_SIGNATURE_LEN (512)",
+        if !(1..=crate::sign::MAX_SIGNATURE_LEN).contains(&k.key.max_signature_len()) {
+            return Err(BadConfig("signer: max_signature_len must be 1 to 512").into());
+        }
+        let valid = |name: &str| match name.strip_prefix("*.") {
+            Some(rest) => is_host_name(rest.as_bytes()) && rest.contains('.'),
+            None => is_host_name(name.as_bytes()),
+        };
+        if !k.server_names.iter().all(|n| valid(n)) {
+            return Err(BadConfig(
+                "server_names: host names, or *. and a name of two labels or more",
             )
             .into());
         }
@@ -724,12 +734,41 @@ pub(crate) fn sign_certificate_verify(
         first,
         rng,
     };
-    match signer.sign(&request, out)? {
+    // Whatever the signer failed with, it is our failure, not the peer's
+    // and not the transport's: internal_error.
+    let signed = signer.sign(&request, out).map_err(|e| match e {
+        Error::Internal(what) => Error::Internal(what),
+        _ => Error::Internal("signer failed"),
+    })?;
+    match signed {
         crate::sign::Signing::Done(n) if (1..=room).contains(&n) => Ok(Some(n)),
         crate::sign::Signing::Done(_) => Err(Error::Internal(
             "signer: a signature of no bytes or longer than its max_signature_len",
         )),
         crate::sign::Signing::Pending => Ok(None),
+    }
+}
+
+/// Tells `signer` that the pending request over `transcript` is dropped.
+pub(crate) fn cancel_certificate_verify(
+    signer: &dyn Signer,
+    scheme: SignatureScheme,
+    context: crate::sign::Context,
+    transcript: &crate::key_schedule::Transcript,
+    rng: &dyn SecureRandom,
+) {
+    let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+    if let Ok(message) = crate::sign::certificate_verify_message(
+        context,
+        transcript.current().as_bytes(),
+        &mut content,
+    ) {
+        signer.cancel(&crate::sign::SignRequest {
+            scheme,
+            message,
+            first: false,
+            rng,
+        });
     }
 }
 

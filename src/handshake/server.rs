@@ -136,6 +136,21 @@ impl<'a> State<'a> {
         matches!(self, Self::AwaitSignature(..))
     }
 
+    /// Tells a pending signer that this handshake will not ask again.
+    pub fn cancel_signature(&self) {
+        if let Self::AwaitSignature(c, u) = self {
+            if let Some(cert) = c.config.certs.get(usize::from(u.cert)) {
+                super::cancel_certificate_verify(
+                    cert.key,
+                    u.scheme,
+                    SignContext::Server,
+                    &u.transcript,
+                    c.config.rng,
+                );
+            }
+        }
+    }
+
     /// Asks the signer again; with the signature, writes the rest of our
     /// flight.
     pub fn poll_signature(
