@@ -101,6 +101,16 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
         self.cur.len() == 0
     }
 
+    /// The bytes received and not yet consumed, for looking at them
+    /// without consuming (see
+    /// [`peek_client_hello`](crate::handshake::peek::peek_client_hello)).
+    pub fn received(&self) -> &[u8] {
+        self.buf
+            .as_ref()
+            .get(self.cur.start..self.cur.end)
+            .unwrap_or(&[])
+    }
+
     /// Room to receive into, e.g. straight from `recv(2)`; follow with
     /// [`commit`](Self::commit). Moves an incomplete record to the front
     /// first when it would not otherwise fit.

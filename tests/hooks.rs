@@ -334,3 +334,161 @@ fn server_names_that_no_client_can_send_are_refused_at_construction() {
     let sc = leak(ServerConfig::new(certs, tls::rng()));
     assert!(Connection::server(sc, tls::now()).is_ok());
 }
+
+mod peek {
+    use super::*;
+    use tlspair::handshake::peek::peek_client_hello;
+    use tlspair::wire::{CipherSuite, NamedGroup, ProtocolVersion};
+
+    /// Two tenants, each with its own configuration (chain and ALPN).
+    fn tenants() -> [&'static ServerConfig<'static>; 2] {
+        let mut a = ServerConfig::new(leak([certified(&creds::SERVER_ECDSA_P256)]), tls::rng());
+        a.alpn = leak([&b"h2"[..]]);
+        let mut b = ServerConfig::new(leak([certified(&creds::SERVER_ED25519)]), tls::rng());
+        b.alpn = leak([&b"http/1.1"[..]]);
+        [leak(a), leak(b)]
+    }
+
+    fn client_to(name: &'static str) -> Side {
+        let schemes = leak([
+            SignatureScheme::ECDSA_SECP256R1_SHA256,
+            SignatureScheme::ED25519,
+        ]);
+        let mut cc = ClientConfig::new(leak(AcceptAnyServer(schemes)), tls::rng());
+        cc.alpn = leak([&b"h2"[..], &b"http/1.1"[..]]);
+        side(Connection::client(leak(cc), Some(name), tls::now()).unwrap())
+    }
+
+    #[test]
+    fn peek_then_choose_the_configuration_on_the_same_buffers() {
+        for (name, tenant) in [("a.example", 0usize), ("b.example", 1)] {
+            let mut c = client_to(name);
+            let _ = c.conn.handshake(&mut c.bufs).unwrap();
+            // The server side: bytes arrive, nothing is made yet.
+            let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+            transfer_all(&mut c, &mut s);
+            let before = s.bufs.recv.received().to_vec();
+            let chosen = {
+                let Status::Done(hello) = peek_client_hello(&s.bufs.recv, &mut []).unwrap() else {
+                    panic!("a whole ClientHello");
+                };
+                assert_eq!(hello.server_name(), Some(name));
+                assert_eq!(
+                    hello.alpn().collect::<Vec<_>>(),
+                    [&b"h2"[..], &b"http/1.1"[..]]
+                );
+                assert!(hello.versions().any(|v| v == ProtocolVersion::TLS1_3));
+                assert!(hello
+                    .cipher_suites()
+                    .any(|s| s == CipherSuite::TLS13_AES_128_GCM_SHA256));
+                assert!(hello.groups().any(|g| g == NamedGroup::X25519));
+                assert!(hello.key_share_groups().any(|g| g == NamedGroup::X25519));
+                assert!(hello
+                    .signature_schemes()
+                    .any(|s| s == SignatureScheme::ED25519));
+                assert!(!hello.resumes());
+                if hello.server_name() == Some("b.example") {
+                    1
+                } else {
+                    0
+                }
+            };
+            assert_eq!(chosen, tenant);
+            assert_eq!(s.bufs.recv.received(), &before[..], "nothing consumed");
+            // Connection::server with the chosen configuration, same buffers.
+            s.conn = Connection::server(tenants()[chosen], tls::now()).unwrap();
+            complete(&mut c, &mut s).unwrap();
+            let n = s.conn.negotiated().unwrap();
+            let expect = [
+                SignatureScheme::ECDSA_SECP256R1_SHA256,
+                SignatureScheme::ED25519,
+            ][tenant];
+            assert_eq!(n.signature_scheme, Some(expect));
+            assert_eq!(n.alpn_index, Some(0));
+            assert_eq!(
+                c.conn.negotiated().unwrap().alpn_index,
+                Some(tenant as u8),
+                "the tenant's protocol"
+            );
+            exchange(&mut c, &mut s);
+        }
+    }
+
+    #[test]
+    fn a_hello_arriving_byte_by_byte_or_across_records_is_awaited_then_joined() {
+        for split in [false, true] {
+            let mut c = client_to("a.example");
+            let _ = c.conn.handshake(&mut c.bufs).unwrap();
+            let hello = c.bufs.send.pending().to_vec();
+            c.bufs.send.consume(hello.len());
+            let msg = hello[5..].to_vec();
+            // As sent, or the same message cut into records of 7 bytes.
+            let wire = if split {
+                msg.chunks(7)
+                    .flat_map(|piece| [&[22, 3, 1, 0, piece.len() as u8][..], piece].concat())
+                    .collect()
+            } else {
+                hello.clone()
+            };
+            let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+            let mut scratch = vec![0u8; msg.len()];
+            for (i, b) in wire.iter().enumerate() {
+                let status = peek_client_hello(&s.bufs.recv, &mut scratch).unwrap();
+                assert!(matches!(status, Status::WantRead), "byte {i}");
+                assert_eq!(s.bufs.recv.fill(&[*b]), 1);
+            }
+            let Status::Done(view) = peek_client_hello(&s.bufs.recv, &mut scratch).unwrap() else {
+                panic!("whole");
+            };
+            assert_eq!(view.server_name(), Some("a.example"));
+            if split {
+                // Too little scratch for a split hello: the typed refusal.
+                let e = peek_client_hello(&s.bufs.recv, &mut [0u8; 100]).unwrap_err();
+                assert!(
+                    matches!(
+                        e,
+                        Error::PeerMisbehaved(tlspair::PeerMisbehaved::HandshakeTooLarge { .. })
+                    ),
+                    "{e:?}"
+                );
+            }
+            // The server reads the same bytes, once, and completes.
+            complete(&mut c, &mut s).unwrap();
+            exchange(&mut c, &mut s);
+        }
+    }
+
+    #[test]
+    fn what_the_peek_refuses_the_server_refuses_with_its_alert() {
+        for wire in [
+            vec![21u8, 3, 3, 0, 2, 2, 40],          // an alert first
+            vec![20, 3, 3, 0, 1, 1],                // a CCS first
+            vec![22, 3, 3, 0, 4, 2, 0, 0, 0],       // a ServerHello
+            vec![22, 3, 3, 0, 6, 1, 0, 0, 2, 3, 3], // a truncated hello
+            vec![23, 3, 3, 0, 1, 0],                // application data
+        ] {
+            let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+            s.bufs.recv.fill(&wire);
+            let peeked = peek_client_hello(&s.bufs.recv, &mut []).unwrap_err();
+            let served = s.conn.handshake(&mut s.bufs).unwrap_err();
+            assert_eq!(
+                peeked.alert(),
+                served.alert(),
+                "{wire:?}: {peeked:?} / {served:?}"
+            );
+            assert_eq!(
+                !s.bufs.send.is_empty(),
+                served.alert().is_some(),
+                "the server's alert, when it has one"
+            );
+        }
+        // End of stream before a whole hello.
+        let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+        s.bufs.recv.fill(&[22, 3, 1]);
+        s.bufs.recv.set_eof();
+        assert_eq!(
+            peek_client_hello(&s.bufs.recv, &mut []).unwrap_err(),
+            Error::Truncated
+        );
+    }
+}

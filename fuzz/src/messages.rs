@@ -150,6 +150,7 @@ fn encode_message(
 /// compression ([0]), supported_versions ([TLS 1.3]), early_data,
 /// signature_algorithms_cert and unknown extensions (not written), order.
 pub fn client_hello(body: &[u8]) {
+    peek_agrees(body);
     let Ok(ch) = ClientHello::parse(body) else {
         return;
     };
@@ -643,4 +644,44 @@ fn declared(bytes: &[u8], prefix: usize) -> usize {
     bytes[..prefix]
         .iter()
         .fold(0, |n, &b| n << 8 | usize::from(b))
+}
+
+/// The ClientHello peek, over `body` as one record and as records of 5
+/// bytes, agrees with the parser: the same hello, or an error when the
+/// parser refuses it.
+fn peek_agrees(body: &[u8]) {
+    use tlspair::handshake::peek::peek_client_hello;
+    let Ok(len) = u32::try_from(body.len()) else {
+        return;
+    };
+    let mut msg = vec![1];
+    msg.extend(&len.to_be_bytes()[1..]);
+    msg.extend(body);
+    let parsed = ClientHello::parse(body).is_ok();
+    let one = (msg.len() <= 16384).then(|| {
+        let mut r = vec![22, 3, 1];
+        r.extend((msg.len() as u16).to_be_bytes());
+        r.extend(&msg);
+        r
+    });
+    let split: Vec<u8> = msg
+        .chunks(5)
+        .flat_map(|c| [&[22, 3, 1, 0, c.len() as u8][..], c].concat())
+        .collect();
+    for wire in one.iter().chain([&split]) {
+        let mut recv = tlspair::RecvBuf::new(vec![0u8; wire.len()]);
+        recv.fill(wire);
+        let mut scratch = vec![0u8; msg.len()];
+        match peek_client_hello(&recv, &mut scratch) {
+            Ok(tlspair::Status::Done(view)) => {
+                assert!(parsed, "peek accepted what the parser refuses");
+                assert_eq!(
+                    view.message().extensions,
+                    ClientHello::parse(body).unwrap().extensions
+                );
+            }
+            Ok(other) => panic!("peek on a whole hello answered {other:?}"),
+            Err(_) => assert!(!parsed, "peek refused what the parser accepts"),
+        }
+    }
 }

@@ -702,7 +702,7 @@ impl<'a> Connection<'a> {
 
 /// Checks the header of an unprotected record: a handshake, alert or CCS
 /// record, at most 2^14 bytes, with a 0x03xx version.
-fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), Error> {
+pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), Error> {
     let ty = header.content_type;
     let allowed = ty == ContentType::HANDSHAKE
         || ty == ContentType::ALERT

@@ -62,6 +62,7 @@ use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, Prot
 
 mod config;
 mod input;
+pub(crate) use input::check_plaintext;
 
 pub use config::{
     Padding, RecordConfig, Shutdown, Status, WriteMode, AUTO_KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS,

@@ -16,6 +16,7 @@
 pub mod client;
 pub mod kx;
 pub mod messages;
+pub mod peek;
 pub mod server;
 pub mod ticket;
 

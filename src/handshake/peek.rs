@@ -1,0 +1,225 @@
+//! Reading a ClientHello before the server's configuration is chosen: the
+//! shape of OpenSSL's client-hello callback and of rustls' `Acceptor`.
+//!
+//! [`peek_client_hello`] parses the ClientHello where it lies in
+//! `bufs.recv` and consumes nothing. The embedder looks at the SNI, ALPN,
+//! schemes and so on ([`ClientHelloView`]), takes as long as it likes
+//! (across await points: the engine keeps no state for it), then makes
+//! the connection with [`Connection::server`](crate::Connection::server)
+//! and the configuration it chose, on the same `Buffers`: the connection
+//! reads the same bytes, once. A ClientHello the peek refuses is refused
+//! by any server as well: make the connection with any configuration to
+//! get the alert on the wire.
+
+use crate::buffer::RecvBuf;
+use crate::codec::U16List;
+use crate::conn::Status;
+use crate::error::{Error, PeerMisbehaved};
+use crate::handshake::messages::{ClientHello, HANDSHAKE_HEADER_LEN};
+use crate::record::{Header, HEADER_LEN};
+use crate::wire::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+    SignatureScheme,
+};
+
+/// The ClientHello at the front of a server connection's received bytes,
+/// borrowed where it lies (or from the scratch space, for one that spans
+/// records).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientHelloView<'b> {
+    hello: ClientHello<'b>,
+}
+
+impl<'b> ClientHelloView<'b> {
+    /// The host name the client asked for (SNI), if it sent one that is a
+    /// host name (anything else the server refuses with
+    /// `unrecognized_name`).
+    pub fn server_name(&self) -> Option<&'b str> {
+        self.hello
+            .ext
+            .server_name
+            .filter(|n| super::is_host_name(n))
+            .and_then(|n| core::str::from_utf8(n).ok())
+    }
+
+    /// The ALPN protocols offered, in the client's order (none without
+    /// the extension).
+    pub fn alpn(&self) -> impl Iterator<Item = &'b [u8]> + 'b {
+        self.hello
+            .ext
+            .alpn
+            .into_iter()
+            .flat_map(|names| names.iter())
+    }
+
+    /// signature_algorithms, in the client's order.
+    pub fn signature_schemes(&self) -> impl Iterator<Item = SignatureScheme> + 'b {
+        u16s(self.hello.ext.signature_algorithms).map(SignatureScheme)
+    }
+
+    /// supported_groups, in the client's order.
+    pub fn groups(&self) -> impl Iterator<Item = NamedGroup> + 'b {
+        u16s(self.hello.ext.supported_groups).map(NamedGroup)
+    }
+
+    /// The groups the client sent key shares for, in its order.
+    pub fn key_share_groups(&self) -> impl Iterator<Item = NamedGroup> + 'b {
+        self.hello
+            .ext
+            .key_shares
+            .into_iter()
+            .flat_map(|shares| shares.iter().map(|s| s.group))
+    }
+
+    /// cipher_suites, in the client's order.
+    pub fn cipher_suites(&self) -> impl Iterator<Item = CipherSuite> + 'b {
+        self.hello.cipher_suites.iter().map(CipherSuite)
+    }
+
+    /// supported_versions, in the client's order (none without the
+    /// extension: the client speaks only `legacy_version`, not TLS 1.3).
+    pub fn versions(&self) -> impl Iterator<Item = ProtocolVersion> + 'b {
+        u16s(self.hello.ext.supported_versions).map(ProtocolVersion)
+    }
+
+    /// Whether the client offers to resume a session (a pre_shared_key).
+    pub fn resumes(&self) -> bool {
+        self.hello.ext.pre_shared_key.is_some()
+    }
+
+    /// Whether the client offers 0-RTT data.
+    pub fn offers_early_data(&self) -> bool {
+        self.hello.ext.early_data
+    }
+
+    /// The client's random.
+    pub fn random(&self) -> &'b [u8; 32] {
+        self.hello.random
+    }
+
+    /// The whole parse, for what the accessors above do not show (the
+    /// raw extension block among it).
+    pub fn message(&self) -> &ClientHello<'b> {
+        &self.hello
+    }
+}
+
+fn u16s(list: Option<U16List<'_>>) -> impl Iterator<Item = u16> + '_ {
+    list.into_iter().flat_map(|l| l.iter())
+}
+
+/// Reads the ClientHello at the front of `recv` without consuming it.
+///
+/// - `Done(view)`: the whole ClientHello is there;
+/// - `WantRead`: not yet (add received bytes and peek again);
+/// - `Err(Truncated)`: the stream ended first.
+///
+/// A ClientHello in one record (every one up to 16 KiB) is borrowed
+/// where it lies and `scratch` is not touched (pass `&mut []`). One split
+/// across records is joined in `scratch`, which must hold the whole
+/// message (4-byte header included); a longer one is
+/// [`PeerMisbehaved::HandshakeTooLarge`], as a server with that
+/// `max_handshake_message` would answer.
+///
+/// # Errors
+///
+/// The typed error the server would fail with for the same bytes, where
+/// the peek can tell: a first record that is not a handshake record or
+/// breaks the record rules, a first message that is not a ClientHello, a
+/// ClientHello that does not parse.
+pub fn peek_client_hello<'b, B: AsRef<[u8]> + AsMut<[u8]>>(
+    recv: &'b RecvBuf<B>,
+    scratch: &'b mut [u8],
+) -> Result<Status<ClientHelloView<'b>>, Error> {
+    let bytes = recv.received();
+    // The message header, which a client may split across records too.
+    let mut head = [0u8; HANDSHAKE_HEADER_LEN];
+    if !gather(bytes, &mut head)? {
+        return incomplete(recv);
+    }
+    let ty = HandshakeType(head[0]);
+    if ty != HandshakeType::CLIENT_HELLO {
+        return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+    }
+    let body_len = usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]);
+    let total = body_len.saturating_add(HANDSHAKE_HEADER_LEN);
+    let in_first = Header::parse(bytes)
+        .and_then(|h| bytes.get(HEADER_LEN..).and_then(|b| b.get(..h.len)))
+        .and_then(|b| b.get(..total));
+    let message: &'b [u8] = match in_first {
+        Some(whole) => whole,
+        None => {
+            let room = scratch.len();
+            let Some(out) = scratch.get_mut(..total) else {
+                return Err(PeerMisbehaved::HandshakeTooLarge {
+                    len: body_len,
+                    max: room.saturating_sub(HANDSHAKE_HEADER_LEN),
+                }
+                .into());
+            };
+            if !gather(bytes, out)? {
+                return incomplete(recv);
+            }
+            out
+        }
+    };
+    let body = message.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
+    let hello = ClientHello::parse(body).map_err(super::client::map_extension_error)?;
+    Ok(Status::Done(ClientHelloView { hello }))
+}
+
+/// Fills `out` with the first handshake bytes of the records in `bytes`,
+/// checking each record as the server would: `Ok(false)` while they are
+/// not all there yet.
+fn gather(bytes: &[u8], out: &mut [u8]) -> Result<bool, Error> {
+    let mut filled = 0;
+    let mut rest = bytes;
+    while filled < out.len() {
+        let Some(h) = Header::parse(rest) else {
+            return Ok(false);
+        };
+        crate::conn::check_plaintext(&h, filled > 0)?;
+        if h.len == 0 {
+            return Err(PeerMisbehaved::EmptyRecord(h.content_type).into());
+        }
+        if h.content_type == ContentType::ALERT && filled == 0 {
+            // The client gave up before it began.
+            return match rest.get(HEADER_LEN.saturating_add(1)) {
+                Some(&d) => Err(Error::AlertReceived(AlertDescription(d))),
+                None => Ok(false),
+            };
+        }
+        if h.content_type != ContentType::HANDSHAKE {
+            // A ClientHello comes first (RFC 8446 §4.1.2), and nothing
+            // between a message's fragments (§5.1).
+            return Err(if filled == 0 {
+                PeerMisbehaved::UnexpectedContentType(h.content_type)
+            } else {
+                PeerMisbehaved::HandshakeFragmentation
+            }
+            .into());
+        }
+        let Some(fragment) = rest.get(HEADER_LEN..).and_then(|r| r.get(..h.len)) else {
+            return Ok(false);
+        };
+        let take = fragment.len().min(out.len().saturating_sub(filled));
+        let (Some(dst), Some(src)) = (
+            out.get_mut(filled..filled.saturating_add(take)),
+            fragment.get(..take),
+        ) else {
+            return Err(Error::Internal("ClientHello reassembly"));
+        };
+        dst.copy_from_slice(src);
+        filled = filled.saturating_add(take);
+        rest = rest.get(HEADER_LEN.saturating_add(h.len)..).unwrap_or(&[]);
+    }
+    Ok(true)
+}
+
+fn incomplete<B: AsRef<[u8]> + AsMut<[u8]>, T>(recv: &RecvBuf<B>) -> Result<Status<T>, Error> {
+    if recv.is_eof() {
+        Err(Error::Truncated)
+    } else {
+        Ok(Status::WantRead)
+    }
+}
