@@ -400,7 +400,7 @@ impl<'a> Session<'a> {
     fn receive(&mut self) -> Result<bool, Failure> {
         let was_eof = self.bufs.recv.is_eof();
         match self.bufs.recv.read_from(&mut self.sock) {
-            Ok(n) => Ok(n > 0 || self.bufs.recv.is_eof() != was_eof),
+            Ok(got) => Ok(!got.is_empty() || self.bufs.recv.is_eof() != was_eof),
             Err(e) if would_block(&e) => Ok(false),
             Err(e) => Err(Failure(format!("connection lost: {e}"))),
         }

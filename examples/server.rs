@@ -13,21 +13,29 @@
 //!   --verify-client PEM require a client certificate from these CAs
 //!   --tickets N         session tickets per full handshake (default 2; 0: none)
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
+//!   --max-connections N connections served at once (default 10000)
+//!   --quiet             no line per connection
 //! ```
 //!
-//! One thread serves every connection with its own non-blocking loop: a
-//! non-blocking listener and sockets, polled with a short sleep when
-//! nothing moved (std only: no async runtime, no thread per connection).
-//! Each connection is an engine and two buffers owned by the loop; at most
-//! `MAX_CONNECTIONS` are open at once. Ticket keys are random per run, so
-//! resumption works until the server restarts.
+//! One thread serves every connection from a `mio` event loop, the
+//! readiness API Rust event loops are built on: edge-triggered, so each
+//! socket is read and written until it would block, and the loop sleeps in
+//! `poll` until a socket is ready or a deadline (handshake, idle, linger)
+//! is due: no CPU at all when idle. Each connection is an engine and two
+//! buffers owned by the loop, in a slab indexed by the `mio` token. A
+//! connection that could go on without a new event (it used its turn's
+//! budget) is served again before the loop sleeps. Ticket keys are random
+//! per run, so resumption works until the server restarts.
 
 mod common;
 
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
 
 use ring::rand::{SecureRandom, SystemRandom};
 use tlspair::handshake::ticket::TicketKey;
@@ -37,7 +45,7 @@ use tlspair::record::MAX_RECORD_LEN;
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, UnixTime, WebPkiClientVerifier};
-use tlspair::{Buffers, Connection, Error, Status};
+use tlspair::{Buffers, Connection, Error, RecvBuf, Status};
 
 use common::{alpn_list, hex, would_block, Args};
 
@@ -50,10 +58,18 @@ const MAX_CLIENT_HELLO: usize = 64 * 1024 + 1024;
 const RECV_CAPACITY: usize = MAX_CLIENT_HELLO + MAX_RECORD_LEN;
 
 const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
-[--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE]";
+[--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE] \
+[--max-connections N] [--quiet]";
 
-/// Connections served at once; more are accepted and closed at once.
-const MAX_CONNECTIONS: usize = 64;
+/// Connections served at once by default; more are accepted and closed at
+/// once.
+const MAX_CONNECTIONS: usize = 10_000;
+/// Passes of one connection's loop in one turn, so that one busy client
+/// cannot starve the others; it is served again before the loop sleeps.
+const TURN_BUDGET: usize = 16;
+/// How often deadlines are checked while connections are open.
+const SWEEP: Duration = Duration::from_secs(1);
+const LISTENER: Token = Token(usize::MAX);
 /// Longest HTTP request head we read.
 const MAX_REQUEST: usize = 8 << 10;
 /// Echo data waiting to be sealed before we stop reading from that client.
@@ -76,12 +92,15 @@ struct Options {
     verify_client: Option<String>,
     tickets: Option<u8>,
     keylog: Option<String>,
+    max_connections: usize,
+    quiet: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut args = Args::from_env();
     let mut o = Options {
         port: 4433,
+        max_connections: MAX_CONNECTIONS,
         ..Options::default()
     };
     let mut cert = None;
@@ -99,6 +118,8 @@ fn parse_args() -> Result<Options, String> {
             "--verify-client" => o.verify_client = Some(args.value(&arg)?),
             "--tickets" => o.tickets = Some(args.number(&arg)?),
             "--keylog" => o.keylog = Some(args.value(&arg)?),
+            "--max-connections" => o.max_connections = args.number(&arg)?,
+            "--quiet" => o.quiet = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -196,16 +217,19 @@ fn run(o: &Options) -> Result<(), String> {
         config.client_verifier = Some(&client_verifier);
     }
 
-    let listener = TcpListener::bind(("127.0.0.1", o.port))
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", o.port))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], o.port));
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("listener: {e}"))?;
+    let mut listener = TcpListener::from_std(listener);
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!(
-        "listening on {addr} ({}; {} chain(s); up to {MAX_CONNECTIONS} connections)",
+        "listening on {addr} ({}; {} chain(s); up to {} connections)",
         if o.echo { "echo" } else { "www" },
-        chains.len()
+        chains.len(),
+        o.max_connections
     );
     io::stdout().flush().map_err(|e| e.to_string())?;
     let ctx = Context {
@@ -213,8 +237,9 @@ fn run(o: &Options) -> Result<(), String> {
         chains: &chains,
         alpn: &alpn,
         echo: o.echo,
+        quiet: o.quiet,
     };
-    serve(&listener, &ctx)
+    serve(&mut listener, &ctx, o.max_connections)
 }
 
 /// A ticket key from the system's randomness: tickets last as long as the
@@ -234,55 +259,182 @@ struct Context<'c> {
     chains: &'c [Chain],
     alpn: &'c [&'c [u8]],
     echo: bool,
+    quiet: bool,
 }
 
-/// The loop: accept, then step every connection; sleep when nothing moved.
-fn serve(listener: &TcpListener, ctx: &Context<'_>) -> Result<(), String> {
-    let mut clients: Vec<Client<'_>> = Vec::with_capacity(MAX_CONNECTIONS);
+/// The loop: wait for readiness, serve the connections it names (and
+/// those that still had work), accept, and check deadlines once a second.
+fn serve(listener: &mut TcpListener, ctx: &Context<'_>, max: usize) -> Result<(), String> {
+    let mut poll = Poll::new().map_err(|e| format!("poll: {e}"))?;
+    poll.registry()
+        .register(listener, LISTENER, Interest::READABLE)
+        .map_err(|e| format!("poll: {e}"))?;
+    let mut events = Events::with_capacity(1024);
+    let mut clients: Vec<Option<Client<'_>>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut again: Vec<usize> = Vec::new();
     let mut next_id = 1u64;
+    let mut open = 0usize;
+    let mut last_sweep = Instant::now();
     loop {
-        let mut progress = false;
-        loop {
-            match listener.accept() {
-                Ok((sock, peer)) => {
-                    progress = true;
-                    let id = next_id;
-                    next_id += 1;
-                    if clients.len() >= MAX_CONNECTIONS {
-                        eprintln!("#{id} {peer}: refused, {MAX_CONNECTIONS} connections open");
-                        continue;
-                    }
-                    match Client::new(id, peer, sock, ctx) {
-                        Ok(c) => clients.push(c),
-                        Err(e) => eprintln!("#{id} {peer}: {e}"),
-                    }
-                }
-                Err(e) if would_block(&e) => break,
-                Err(e) => {
-                    // Such as running out of file descriptors: keep serving
-                    // the connections we have.
-                    eprintln!("accept: {e}");
-                    break;
-                }
+        // Sleep until a socket is ready; with connections open, no longer
+        // than the next deadline check; with work left over, not at all.
+        let timeout = if !again.is_empty() {
+            Some(Duration::ZERO)
+        } else if open > 0 {
+            Some(SWEEP.saturating_sub(last_sweep.elapsed()))
+        } else {
+            None
+        };
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("poll: {e}")),
+        }
+        let mut ready: Vec<usize> = std::mem::take(&mut again);
+        for event in &events {
+            if event.token() == LISTENER {
+                accept(
+                    listener,
+                    &poll,
+                    ctx,
+                    max,
+                    &mut clients,
+                    &mut free,
+                    &mut next_id,
+                    &mut open,
+                );
+            } else {
+                ready.push(event.token().0);
             }
         }
-        clients.retain_mut(|c| match c.step(ctx) {
-            Ok(Step { progress: p, done }) => {
-                progress |= p;
-                if done {
-                    eprintln!("#{} closed", c.id);
+        for i in ready {
+            let Some(Some(c)) = clients.get_mut(i) else {
+                continue;
+            };
+            let outcome = c.turn(ctx);
+            let end = match outcome {
+                Ok(Turn::Wait) => false,
+                Ok(Turn::Again) => {
+                    again.push(i);
+                    false
                 }
-                !done
+                Ok(Turn::Done) => {
+                    if !ctx.quiet {
+                        eprintln!("#{} closed", c.id);
+                    }
+                    true
+                }
+                Err(e) => {
+                    if !ctx.quiet {
+                        eprintln!("#{} {}: {e}", c.id, c.peer);
+                    }
+                    true
+                }
+            };
+            if end {
+                close(&poll, &mut clients, &mut free, i, &mut open);
             }
-            Err(e) => {
-                eprintln!("#{} {}: {e}", c.id, c.peer);
-                false
+        }
+        again.sort_unstable();
+        again.dedup();
+        if last_sweep.elapsed() >= SWEEP {
+            last_sweep = Instant::now();
+            for i in 0..clients.len() {
+                let Some(Some(c)) = clients.get_mut(i) else {
+                    continue;
+                };
+                if let Some(why) = c.overdue() {
+                    if !ctx.quiet {
+                        eprintln!("#{} {}: {why}", c.id, c.peer);
+                    }
+                    close(&poll, &mut clients, &mut free, i, &mut open);
+                }
             }
-        });
-        if !progress {
-            std::thread::sleep(Duration::from_millis(1));
         }
     }
+}
+
+/// Accepts every pending connection (edge-triggered: until it would
+/// block), each into a free slot of the slab.
+#[allow(clippy::too_many_arguments)]
+fn accept<'c>(
+    listener: &mut TcpListener,
+    poll: &Poll,
+    ctx: &Context<'c>,
+    max: usize,
+    clients: &mut Vec<Option<Client<'c>>>,
+    free: &mut Vec<usize>,
+    next_id: &mut u64,
+    open: &mut usize,
+) {
+    loop {
+        match listener.accept() {
+            Ok((mut sock, peer)) => {
+                let id = *next_id;
+                *next_id += 1;
+                if *open >= max {
+                    if !ctx.quiet {
+                        eprintln!("#{id} {peer}: refused, {max} connections open");
+                    }
+                    continue;
+                }
+                let slot = free.pop().unwrap_or_else(|| {
+                    clients.push(None);
+                    clients.len() - 1
+                });
+                let registered = poll.registry().register(
+                    &mut sock,
+                    Token(slot),
+                    Interest::READABLE | Interest::WRITABLE,
+                );
+                match registered
+                    .map_err(|e| format!("poll: {e}"))
+                    .and_then(|()| Client::new(id, peer, sock, ctx))
+                {
+                    Ok(c) => {
+                        clients[slot] = Some(c);
+                        *open += 1;
+                    }
+                    Err(e) => {
+                        eprintln!("#{id} {peer}: {e}");
+                        free.push(slot);
+                    }
+                }
+            }
+            Err(e) if would_block(&e) => return,
+            Err(e) => {
+                // Such as running out of file descriptors: keep serving
+                // the connections we have.
+                eprintln!("accept: {e}");
+                return;
+            }
+        }
+    }
+}
+
+fn close(
+    poll: &Poll,
+    clients: &mut [Option<Client<'_>>],
+    free: &mut Vec<usize>,
+    i: usize,
+    open: &mut usize,
+) {
+    if let Some(mut c) = clients[i].take() {
+        let _ = poll.registry().deregister(&mut c.sock);
+        free.push(i);
+        *open -= 1;
+    }
+}
+
+/// What a connection's turn ended in.
+enum Turn {
+    /// Nothing more to do until its socket is ready again.
+    Wait,
+    /// It used its budget with work left: serve it again soon.
+    Again,
+    /// Closed cleanly.
+    Done,
 }
 
 /// What one step of a connection did.
@@ -318,9 +470,7 @@ struct Client<'c> {
 
 impl<'c> Client<'c> {
     fn new(id: u64, peer: SocketAddr, sock: TcpStream, ctx: &Context<'c>) -> Result<Self, String> {
-        sock.set_nonblocking(true)
-            .and_then(|()| sock.set_nodelay(true))
-            .map_err(|e| format!("socket: {e}"))?;
+        sock.set_nodelay(true).map_err(|e| format!("socket: {e}"))?;
         let conn = Connection::server(ctx.config, UnixTime::now()).map_err(|e| e.to_string())?;
         let buf = |n: usize| vec![0u8; n].into_boxed_slice();
         let now = Instant::now();
@@ -340,7 +490,34 @@ impl<'c> Client<'c> {
         })
     }
 
-    /// Moves bytes as far as they go without blocking.
+    /// Serves the connection until it would block on both sides (its
+    /// socket is edge-triggered: nothing new is announced until then), or
+    /// for `TURN_BUDGET` passes.
+    fn turn(&mut self, ctx: &Context<'_>) -> Result<Turn, String> {
+        for _ in 0..TURN_BUDGET {
+            let Step { progress, done } = self.step(ctx)?;
+            if done {
+                return Ok(Turn::Done);
+            }
+            if !progress {
+                return Ok(Turn::Wait);
+            }
+        }
+        Ok(Turn::Again)
+    }
+
+    /// Why the connection should go, at a deadline check.
+    fn overdue(&self) -> Option<&'static str> {
+        if let Some(at) = self.closed_at {
+            return (at.elapsed() > LINGER).then_some("closed (the client did not)");
+        }
+        if self.conn.is_handshaking() && self.started.elapsed() > HANDSHAKE_TIMEOUT {
+            return Some("handshake timed out");
+        }
+        (self.last_progress.elapsed() > IDLE_TIMEOUT).then_some("idle, dropped")
+    }
+
+    /// One pass: receive, drive the engine, send.
     fn step(&mut self, ctx: &Context<'_>) -> Result<Step, String> {
         if let Some(at) = self.closed_at {
             return self.linger(at);
@@ -354,9 +531,11 @@ impl<'c> Client<'c> {
                 .map_err(|e| self.fail(e))?;
             if self.conn.is_established() {
                 self.established = true;
-                self.log_handshake(ctx);
-            } else if self.started.elapsed() > HANDSHAKE_TIMEOUT {
-                return Err("handshake timed out".into());
+                progress = true;
+                self.shrink_received_view();
+                if !ctx.quiet {
+                    self.log_handshake(ctx);
+                }
             }
         }
         if !self.conn.is_handshaking() {
@@ -377,8 +556,6 @@ impl<'c> Client<'c> {
         }
         if progress {
             self.last_progress = Instant::now();
-        } else if self.last_progress.elapsed() > IDLE_TIMEOUT {
-            return Err("idle, dropped".into());
         }
         Ok(Step {
             progress,
@@ -386,11 +563,27 @@ impl<'c> Client<'c> {
         })
     }
 
+    /// After the handshake no message needs the room a large ClientHello
+    /// did: the received view goes down to one record's size (what is in
+    /// it moves along), so an idle connection holds two record-sized
+    /// buffers, not a 64 KiB one.
+    fn shrink_received_view(&mut self) {
+        if self.bufs.recv.capacity() <= MAX_RECORD_LEN || self.bufs.recv.len() > MAX_RECORD_LEN {
+            return;
+        }
+        let placeholder = RecvBuf::new(Box::default());
+        let big = std::mem::replace(&mut self.bufs.recv, placeholder);
+        self.bufs.recv = match big.move_to(vec![0u8; MAX_RECORD_LEN].into_boxed_slice()) {
+            Ok((small, _)) => small,
+            Err((big, _)) => big,
+        };
+    }
+
     /// Moves what the socket has into the received view.
     fn receive(&mut self) -> Result<bool, String> {
         let was_eof = self.bufs.recv.is_eof();
         match self.bufs.recv.read_from(&mut self.sock) {
-            Ok(n) => Ok(n > 0 || self.bufs.recv.is_eof() != was_eof),
+            Ok(got) => Ok(!got.is_empty() || self.bufs.recv.is_eof() != was_eof),
             Err(e) if would_block(&e) => Ok(false),
             Err(e) => Err(format!("connection lost: {e}")),
         }

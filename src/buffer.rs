@@ -66,6 +66,54 @@ impl Cursors {
     }
 }
 
+/// What [`RecvBuf::read_from`] did.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// This many bytes (more than 0) arrived.
+    Data(usize),
+    /// The transport is at end of stream.
+    Eof,
+    /// The view had no spare room; the transport was not read.
+    Full,
+}
+
+impl Received {
+    /// The bytes that arrived (0 for `Eof` and `Full`).
+    pub fn len(self) -> usize {
+        match self {
+            Self::Data(n) => n,
+            _ => 0,
+        }
+    }
+
+    /// Whether no bytes arrived.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Shows sizes only: the bytes may be plaintext opened in place.
+impl<B: AsRef<[u8]>> core::fmt::Debug for RecvBuf<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecvBuf")
+            .field("capacity", &self.buf.as_ref().len())
+            .field("len", &self.cur.len())
+            .field("eof", &self.eof)
+            .finish()
+    }
+}
+
+/// Shows sizes only: the bytes may be plaintext written in place.
+impl<B: AsRef<[u8]>> core::fmt::Debug for SendBuf<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SendBuf")
+            .field("capacity", &self.buf.as_ref().len())
+            .field("len", &self.cur.len())
+            .finish()
+    }
+}
+
 /// Received ciphertext: the caller appends what the transport delivered,
 /// the engine consumes whole records from the front.
 pub struct RecvBuf<B> {
@@ -163,34 +211,75 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> RecvBuf<B> {
     }
 
     /// One `read` from `transport` straight into the spare room
-    /// ([`spare_mut`](Self::spare_mut), then [`commit`](Self::commit)):
-    /// the count received. A read of 0 bytes into spare room is end of
-    /// stream and calls [`set_eof`](Self::set_eof). Returns `Ok(0)`
-    /// without reading when there is no room or end of stream was seen.
+    /// ([`spare_mut`](Self::spare_mut), then [`commit`](Self::commit)).
+    ///
+    /// - `Data(n)`: `n > 0` bytes arrived;
+    /// - `Eof`: the transport is at end of stream (a read of 0 bytes into
+    ///   spare room, now or before): [`set_eof`](Self::set_eof) is called;
+    /// - `Full`: no spare room, so no read: the engine must consume first
+    ///   (call `read` or `handshake`), after which the transport may be
+    ///   read again. An edge-triggered loop must remember that the socket
+    ///   is still readable.
     ///
     /// # Errors
     ///
     /// The transport's, `WouldBlock` and `Interrupted` included; nothing
     /// is committed then.
     #[cfg(feature = "std")]
-    pub fn read_from(&mut self, transport: &mut impl std::io::Read) -> std::io::Result<usize> {
+    pub fn read_from(&mut self, transport: &mut impl std::io::Read) -> std::io::Result<Received> {
         if self.eof {
-            return Ok(0);
+            return Ok(Received::Eof);
         }
         let spare = self.spare_mut();
         if spare.is_empty() {
-            return Ok(0);
+            return Ok(Received::Full);
         }
         let n = transport.read(spare)?;
         if n == 0 {
             self.set_eof();
+            return Ok(Received::Eof);
         }
-        Ok(self.commit(n))
+        Ok(Received::Data(self.commit(n)))
     }
 
     /// Gives the storage back.
     pub fn into_inner(self) -> B {
         self.buf
+    }
+
+    /// Moves what is received and not yet consumed (and end of stream) to
+    /// `storage`, at its front, and gives back the old storage: to grow a
+    /// view, or to shrink one after the handshake (which may need room for
+    /// a large ClientHello) to the size records need. The engine keeps no
+    /// position in the storage, only counts from the front of the
+    /// unconsumed bytes, so it carries on with the new view.
+    ///
+    /// # Errors
+    ///
+    /// This view and `storage` back, untouched, when the unconsumed bytes
+    /// do not fit `storage`.
+    #[allow(clippy::type_complexity)]
+    pub fn move_to<C: AsRef<[u8]> + AsMut<[u8]>>(
+        self,
+        mut storage: C,
+    ) -> Result<(RecvBuf<C>, B), (Self, C)> {
+        let held = self.received();
+        let Some(front) = storage.as_mut().get_mut(..held.len()) else {
+            return Err((self, storage));
+        };
+        front.copy_from_slice(held);
+        let len = held.len();
+        let eof = self.eof;
+        let moved = RecvBuf {
+            buf: storage,
+            cur: Cursors {
+                start: 0,
+                end: len,
+                hold: false,
+            },
+            eof,
+        };
+        Ok((moved, self.buf))
     }
 
     pub(crate) fn view(&mut self) -> RecvView<'_> {

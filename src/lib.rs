@@ -89,7 +89,7 @@ pub mod test_credentials;
 pub mod verify;
 pub mod wire;
 
-pub use buffer::{Buffers, RecvBuf, SendBuf};
+pub use buffer::{Buffers, Received, RecvBuf, SendBuf};
 pub use conn::{Connection, Padding, RecordConfig, Shutdown, Status, WriteMode};
 pub use error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
 pub use record::suite::{

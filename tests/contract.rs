@@ -449,6 +449,48 @@ fn retry_with_other_bytes_is_bad_write_retry_and_splices_nothing() {
     }
 }
 
+#[test]
+fn a_received_view_moved_to_other_storage_mid_record_carries_on() {
+    // A large view for the handshake, then the unconsumed bytes (half a
+    // record, and a record whose plaintext is opened in place) move to a
+    // record-sized one: the stream reads on unchanged.
+    let mut p = Pair::new(&AES128);
+    let data = pattern(50_000);
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1000];
+    assert_eq!(
+        p.client
+            .conn
+            .write(&mut p.client.bufs, &data[..16_000])
+            .unwrap(),
+        Status::Done(16_000)
+    );
+    let sent = p.client.bufs.send.pending().to_vec();
+    p.client.bufs.send.consume(sent.len());
+    // Half of the record, then open it partly.
+    p.server.bufs.recv.fill(&sent[..sent.len() / 2]);
+    let placeholder = tlspair::RecvBuf::new(Vec::new());
+    let old = std::mem::replace(&mut p.server.bufs.recv, placeholder);
+    let (moved, _) = old.move_to(vec![0u8; MAX_RECORD_LEN]).unwrap();
+    p.server.bufs.recv = moved;
+    p.server.bufs.recv.fill(&sent[sent.len() / 2..]);
+    if let Status::Done(n) = p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap() {
+        got.extend_from_slice(&buf[..n]);
+    }
+    // Plaintext now opened in place at the front: move again, mid-record.
+    let old = std::mem::replace(&mut p.server.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
+    let (moved, _) = old.move_to(vec![0u8; MAX_RECORD_LEN + 7]).unwrap();
+    p.server.bufs.recv = moved;
+    // Too small a storage: refused, nothing lost.
+    let old = std::mem::replace(&mut p.server.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
+    let (back, _) = old.move_to(vec![0u8; 10]).unwrap_err();
+    p.server.bufs.recv = back;
+    drain_read(&mut p.server, &mut buf, &mut got);
+    assert_eq!(got, &data[..16_000]);
+    let rest = common::send_and_receive(&mut p.client, &mut p.server, &data[16_000..]);
+    assert_eq!(rest, &data[16_000..]);
+}
+
 // Row: "num = 0: behaviour undefined".
 #[test]
 fn zero_length_write_returns_zero_and_emits_nothing() {

@@ -25,7 +25,15 @@ fn example(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "client", "--example", "server"]);
+        cmd.args([
+            "build",
+            "--example",
+            "client",
+            "--example",
+            "server",
+            "--example",
+            "load",
+        ]);
         // Without the variables cargo sets for this test: build scripts
         // (ring's) watch some, and would rebuild on every run.
         for (key, _) in std::env::vars_os() {
@@ -241,4 +249,44 @@ fn the_server_answers_a_client_hello_and_two_ccs_in_one_segment() {
     let mut buf = [0u8; 8192];
     let n = sock.read(&mut buf).unwrap();
     assert!(n > 5 && buf[0] == 22, "no ServerHello");
+}
+
+/// The server's CPU time so far (user + system, in clock ticks).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the parenthesised name: state is field 3, utime 14,
+    // stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn the_event_loop_server_holds_many_connections_and_sleeps_when_idle() {
+    let server = Server::start(&["--quiet"]);
+    let pid = server.child.id();
+    // Bounded in count and time: 400 connections held at once, then as
+    // many resumed, 60 s at most.
+    let out = Command::new(example("load"))
+        .args(["--addr", &format!("127.0.0.1:{}", server.port)])
+        .args(["--connections", "400", "--concurrency", "50", "--hold"])
+        .args(["--seconds", "60", "--server-pid", &pid.to_string()])
+        .output()
+        .expect("load runs");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("full: 400 handshakes") && stdout.contains("400 held open at once"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 failed, 400 resumed"), "{stdout}");
+    assert!(stdout.contains("bytes per connection"), "{stdout}");
+    // Idle (its connections gone after the load ended): no polling loop
+    // burns CPU. Two seconds at 100 ticks a second; a 1 ms polling sleep
+    // would spend several ticks, a wakeup a second for deadlines none.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let spent = cpu_ticks(pid) - before;
+    assert!(spent <= 1, "{spent} ticks of CPU in 2 s idle");
 }

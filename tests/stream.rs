@@ -178,7 +178,7 @@ fn a_refused_certificate_is_an_error_carrying_its_alert_to_both_sides() {
 #[test]
 fn buffers_pump_a_transport_one_call_at_a_time() {
     use std::io::{self, Cursor, Read, Write};
-    use tlspair::{RecvBuf, SendBuf};
+    use tlspair::{Received, RecvBuf, SendBuf};
 
     struct Refusing(io::ErrorKind);
     impl Read for Refusing {
@@ -209,8 +209,12 @@ fn buffers_pump_a_transport_one_call_at_a_time() {
 
     let mut recv = RecvBuf::new(vec![0u8; 8]);
     let mut src = Cursor::new(b"0123456789".to_vec());
-    assert_eq!(recv.read_from(&mut src).unwrap(), 8);
-    assert_eq!(recv.read_from(&mut src).unwrap(), 0, "no room: no read");
+    assert_eq!(recv.read_from(&mut src).unwrap(), Received::Data(8));
+    assert_eq!(
+        recv.read_from(&mut src).unwrap(),
+        Received::Full,
+        "no room: no read"
+    );
     assert!(!recv.is_eof());
     let e = recv.read_from(&mut Refusing(io::ErrorKind::WouldBlock));
     assert_eq!(recv.len(), 8);
@@ -221,8 +225,13 @@ fn buffers_pump_a_transport_one_call_at_a_time() {
     assert_eq!(e.unwrap_err().kind(), io::ErrorKind::WouldBlock);
     assert_eq!((recv.len(), recv.is_eof()), (0, false));
     let mut src = Cursor::new(b"ab".to_vec());
-    assert_eq!(recv.read_from(&mut src).unwrap(), 2);
-    assert_eq!(recv.read_from(&mut src).unwrap(), 0);
+    assert_eq!(recv.read_from(&mut src).unwrap(), Received::Data(2));
+    assert_eq!(recv.read_from(&mut src).unwrap(), Received::Eof);
+    assert_eq!(
+        recv.read_from(&mut src).unwrap(),
+        Received::Eof,
+        "and it stays so"
+    );
     assert!(
         recv.is_eof(),
         "a read of 0 into spare room is end of stream"
