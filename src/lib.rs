@@ -86,6 +86,8 @@ pub mod stream;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod test_credentials;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod verify;
 pub mod wire;
 

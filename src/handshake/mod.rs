@@ -126,7 +126,7 @@ pub(crate) fn log_secret(
 pub struct CertifiedKey<'a> {
     /// DER certificates, end entity first.
     pub chain: &'a [&'a [u8]],
-    /// The end entity's private key: a [`SigningKey`] or any other
+    /// The end entity's private key: a [`SigningKey`](crate::sign::SigningKey) or any other
     /// [`Signer`] (an HSM, a KMS).
     pub key: &'a dyn Signer,
     /// SNI names this chain serves: exact names, or `*.example.com` for
