@@ -66,7 +66,7 @@ impl Cursors {
     }
 }
 
-/// What [`RecvBuf::read_from`] did.
+/// What `RecvBuf::read_from` (feature `std`) did.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Received {

@@ -326,5 +326,6 @@ impl core::fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for Error {}
+/// `core::error::Error` (which `std::error::Error` is): also without
+/// `std`, for no_std traits such as embedded-io's.
+impl core::error::Error for Error {}

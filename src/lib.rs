@@ -74,6 +74,8 @@ extern crate std;
 pub mod buffer;
 pub mod codec;
 pub mod conn;
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub mod embedded;
 pub mod error;
 pub mod handshake;
 pub mod key_schedule;
