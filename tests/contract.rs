@@ -912,3 +912,86 @@ fn vectored_write_fills_records_across_slices() {
         }
     }
 }
+
+#[test]
+fn wants_write_and_is_finished_answer_for_what_the_engine_queued() {
+    // A KeyUpdate asked for: queued, then written by any call with room.
+    let mut p = Pair::new(&AES128);
+    assert!(!p.client.conn.wants_write(&p.client.bufs));
+    p.client.conn.key_update(false);
+    assert!(
+        p.client.conn.wants_write(&p.client.bufs),
+        "a queued KeyUpdate"
+    );
+    let mut buf = [0u8; 16];
+    let _ = p.client.conn.read(&mut p.client.bufs, &mut buf).unwrap();
+    assert!(!p.client.bufs.send.is_empty(), "written");
+    assert!(p.client.conn.wants_write(&p.client.bufs), "bytes to send");
+    transfer_all(&mut p.client, &mut p.server);
+    assert!(!p.client.conn.wants_write(&p.client.bufs));
+
+    // An alert with no room for it: queued until the view drains.
+    let mut p = Pair::with(
+        &AES128,
+        RecordConfig::default(),
+        RecordConfig::default(),
+        Sizes::default(),
+        Sizes {
+            recv: MAX_RECORD_LEN,
+            send: 40,
+        },
+    );
+    let garbage = [
+        23u8, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ];
+    // A 10-byte record (32 bytes) leaves no room for a 24-byte alert.
+    assert_eq!(
+        p.server
+            .conn
+            .write(&mut p.server.bufs, b"0123456789")
+            .unwrap(),
+        Status::Done(10)
+    );
+    let held = p.server.bufs.send.len();
+    assert_eq!(p.server.bufs.recv.fill(&garbage), garbage.len());
+    assert!(p.server.conn.read(&mut p.server.bufs, &mut buf).is_err());
+    assert!(p.server.conn.alert_pending());
+    p.server.bufs.send.consume(held);
+    assert!(
+        p.server.conn.wants_write(&p.server.bufs),
+        "the alert, queued"
+    );
+    assert!(
+        !p.server.conn.is_finished(&p.server.bufs),
+        "its alert is not out"
+    );
+    let _ = p.server.conn.read(&mut p.server.bufs, &mut buf);
+    assert!(!p.server.bufs.send.is_empty(), "the alert, written");
+    p.server.bufs.send.consume(p.server.bufs.send.len());
+    assert!(p.server.conn.is_finished(&p.server.bufs));
+
+    // Both close_notify exchanged and sent: finished.
+    let mut p = Pair::new(&AES128);
+    let _ = p.client.conn.shutdown(&mut p.client.bufs).unwrap();
+    assert!(
+        !p.client.conn.is_finished(&p.client.bufs),
+        "ours sent, theirs not"
+    );
+    transfer_all(&mut p.client, &mut p.server);
+    assert_eq!(
+        p.server.conn.read(&mut p.server.bufs, &mut buf).unwrap(),
+        Status::Closed
+    );
+    let _ = p.server.conn.shutdown(&mut p.server.bufs).unwrap();
+    assert!(
+        !p.server.conn.is_finished(&p.server.bufs),
+        "its close_notify is not out"
+    );
+    transfer_all(&mut p.server, &mut p.client);
+    assert!(p.server.conn.is_finished(&p.server.bufs));
+    assert_eq!(
+        p.client.conn.read(&mut p.client.bufs, &mut buf).unwrap(),
+        Status::Closed
+    );
+    assert!(p.client.conn.is_finished(&p.client.bufs));
+}

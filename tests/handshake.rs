@@ -134,6 +134,9 @@ fn alpn_and_record_size_limit_are_negotiated() {
     // Server preference wins: http/1.1 is index 1 in the client's list.
     assert_eq!(c.conn.negotiated().unwrap().alpn_index, Some(1));
     assert_eq!(s.conn.negotiated().unwrap().alpn_index, Some(0));
+    // As bytes, on both sides.
+    assert_eq!(c.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert_eq!(s.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert_eq!(
         s.conn.negotiated().unwrap().peer_record_size_limit,
         Some(1025)

@@ -88,10 +88,10 @@ impl<'a> Connection<'a> {
             // A whole message at the front of the region?
             let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
             if let Some(len) = announced_len(region) {
-                if len > self.max_handshake_message {
+                if len > self.max_handshake_message() {
                     let e = PeerMisbehaved::HandshakeTooLarge {
                         len,
-                        max: self.max_handshake_message,
+                        max: self.max_handshake_message(),
                     };
                     return Err(self.fail(tx, e.into()));
                 }
@@ -325,7 +325,7 @@ impl<'a> Connection<'a> {
 
     /// Derives a ticket's PSK (RFC 8446 §4.6.1) and hands it on.
     fn new_ticket(&self, nst: &NewSessionTicket<'_>) -> Result<(), Error> {
-        let config = self.client_config;
+        let config = self.peer_config.client();
         let (Some(sink), Some(res), Some(suite)) = (
             config.and_then(|c| c.ticket_sink),
             self.resumption.as_ref(),
@@ -359,10 +359,10 @@ impl<'a> Connection<'a> {
         let Some((ty, len, total)) = split_message(region) else {
             return Ok(());
         };
-        if len > self.max_handshake_message.max(MAX_PLAINTEXT) {
+        if len > self.max_handshake_message().max(MAX_PLAINTEXT) {
             let e = PeerMisbehaved::HandshakeTooLarge {
                 len,
-                max: self.max_handshake_message,
+                max: self.max_handshake_message(),
             };
             return Err(self.fail(tx, e.into()));
         }
@@ -543,10 +543,10 @@ impl<'a> Connection<'a> {
                 self.hs_gap = self.hs_gap.saturating_add(total.saturating_sub(len));
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 if let Some(announced) = announced_len(region) {
-                    if announced > self.max_handshake_message {
+                    if announced > self.max_handshake_message() {
                         let e = PeerMisbehaved::HandshakeTooLarge {
                             len: announced,
-                            max: self.max_handshake_message,
+                            max: self.max_handshake_message(),
                         };
                         return Err(self.fail(tx, e.into()));
                     }

@@ -107,14 +107,16 @@ pub struct Connection<'a> {
     /// every field.)
     send_fragment: u16,
     hs: Option<Handshake<'a>>,
-    max_handshake_message: usize,
+    /// Handshake messages are at most 2^24 - 1 bytes: larger settings
+    /// saturate (kept in four bytes).
+    max_handshake_message: u32,
     negotiated: Option<Negotiated>,
     exporter: Option<Secret>,
     /// resumption_master_secret (client), for the tickets the server sends.
     resumption: Option<Secret>,
-    /// Where a client puts those tickets.
-    /// (Its sink and client certificate, through the configuration.)
-    client_config: Option<&'a ClientConfig<'a>>,
+    /// The configuration, after the handshake too: a client's ticket sink
+    /// and certificate, either side's ALPN protocols.
+    peer_config: PeerConfig<'a>,
     /// The name a client connects to, which its tickets are for.
     server_name: Option<&'a str>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
@@ -147,6 +149,32 @@ pub struct Connection<'a> {
 impl Drop for Connection<'_> {
     fn drop(&mut self) {
         self.drop_handshake();
+    }
+}
+
+/// Which configuration a connection was made from.
+#[derive(Clone, Copy)]
+enum PeerConfig<'a> {
+    /// Built from traffic secrets.
+    None,
+    Client(&'a ClientConfig<'a>),
+    Server(&'a ServerConfig<'a>),
+}
+
+impl<'a> PeerConfig<'a> {
+    fn client(self) -> Option<&'a ClientConfig<'a>> {
+        match self {
+            Self::Client(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn alpn(self) -> &'a [&'a [u8]] {
+        match self {
+            Self::Client(c) => c.alpn,
+            Self::Server(s) => s.alpn,
+            Self::None => &[],
+        }
     }
 }
 
@@ -183,11 +211,11 @@ impl<'a> Connection<'a> {
             send_fragment: u16::try_from(config.max_fragment_len).unwrap_or(u16::MAX),
             config,
             hs,
-            max_handshake_message,
+            max_handshake_message: u32::try_from(max_handshake_message).unwrap_or(u32::MAX),
             negotiated: None,
             exporter: None,
             resumption: None,
-            client_config: None,
+            peer_config: PeerConfig::None,
             server_name: None,
             skip_early_data: 0,
             write_sealed: 0,
@@ -267,7 +295,7 @@ impl<'a> Connection<'a> {
             Some(Handshake::Client(client::State::new(config, ctx))),
             config.max_handshake_message,
         )?;
-        conn.client_config = Some(config);
+        conn.peer_config = PeerConfig::Client(config);
         conn.server_name = server_name;
         Ok(conn)
     }
@@ -302,11 +330,13 @@ impl<'a> Connection<'a> {
     /// checked against.
     pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
         config.check()?;
-        Self::with(
+        let mut conn = Self::with(
             config.record,
             Some(Handshake::Server(server::State::new(config, now))),
             config.max_handshake_message,
-        )
+        )?;
+        conn.peer_config = PeerConfig::Server(config);
+        Ok(conn)
     }
 }
 
@@ -402,6 +432,18 @@ impl Connection<'_> {
         !self.handshake_done && self.error.is_none()
     }
 
+    /// The ALPN protocol the handshake settled on, as its bytes (`None`
+    /// without ALPN, and after a fatal error).
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        let index = self.negotiated()?.alpn_index?;
+        self.peer_config.alpn().get(usize::from(index)).copied()
+    }
+
+    /// Largest handshake message accepted.
+    fn max_handshake_message(&self) -> usize {
+        usize::try_from(self.max_handshake_message).unwrap_or(usize::MAX)
+    }
+
     /// Whether the handshake waits for our signer (the last call answered
     /// [`Status::SignaturePending`]).
     pub fn awaits_signature(&self) -> bool {
@@ -459,6 +501,38 @@ impl Connection<'_> {
     /// The fatal error that ended this connection, if one did.
     pub fn error(&self) -> Option<Error> {
         self.error
+    }
+
+    /// Whether there is output to send: bytes in `bufs.send`, or a record
+    /// the engine has queued and not yet written for lack of room (an
+    /// alert; a KeyUpdate, ours or the reply to the peer's; a client's
+    /// first ClientHello). Any call with room writes what is queued
+    /// (`handshake` does while the handshake runs). An edge-triggered loop
+    /// waits for writability while this is true, and only then. Tickets
+    /// are never queued: a server writes them with the step that reads the
+    /// client's Finished, which needs the room for them.
+    pub fn wants_write<R, S>(&self, bufs: &Buffers<R, S>) -> bool
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let usable = self.error.is_none() && !self.sent_close;
+        !bufs.send.is_empty()
+            || self.alert_pending.is_some()
+            || (usable && self.handshake_done && self.key_update.is_some())
+            || (usable && matches!(&self.hs, Some(Handshake::Client(s)) if s.has_output()))
+    }
+
+    /// Whether the connection is over: both directions closed
+    /// (close_notify sent and received) or a fatal error, and everything
+    /// sent (`bufs.send` empty, no alert queued). The socket can go.
+    pub fn is_finished<R, S>(&self, bufs: &Buffers<R, S>) -> bool
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let ended = self.error.is_some() || (self.sent_close && self.recv_close);
+        ended && bufs.send.is_empty() && self.alert_pending.is_none()
     }
 
     /// Whether an alert still waits for room in the outgoing view; any call
