@@ -60,10 +60,14 @@ impl<E: embedded_io::Error> embedded_io::Error for EmbeddedError<E> {
 /// A TLS connection over a blocking embedded-io transport `T`, with the
 /// caller's views.
 #[cfg(feature = "embedded-io")]
-pub struct EmbeddedStream<'a, T, R, S> {
+pub struct EmbeddedStream<'a, T: embedded_io::ErrorType, R, S> {
     conn: Connection<'a>,
     transport: T,
     bufs: Buffers<R, S>,
+    /// A transport error met after a call had sealed or delivered
+    /// plaintext: returned by the next call (a caller who got it now
+    /// would repeat the call and seal the bytes again, or lose them).
+    deferred: Option<T::Error>,
 }
 
 /// What a call of the engine asks the adapter to do before repeating it.
@@ -100,6 +104,7 @@ where
             conn,
             transport,
             bufs,
+            deferred: None,
         }
     }
 
@@ -191,6 +196,15 @@ where
         Ok(())
     }
 
+    /// `drain` after a call that took or delivered plaintext: a transport
+    /// error is kept for the next call.
+    fn drain_after_success(&mut self) {
+        // WriteZero leaves the records queued for the next call.
+        if let Err(EmbeddedError::Transport(e)) = self.drain() {
+            self.deferred = Some(e);
+        }
+    }
+
     fn drain(&mut self) -> Result<(), EmbeddedError<T::Error>> {
         while !self.bufs.send.is_empty() {
             let n = self
@@ -221,14 +235,18 @@ where
     /// Plaintext; blocks until at least one byte, `Ok(0)` after the peer's
     /// close_notify. End of stream without it is `Tls(Truncated)`.
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
         if buf.is_empty() {
             return Ok(0);
         }
         loop {
             let r = self.conn.read(&mut self.bufs, buf);
             if let Some(n) = self.serve(r)? {
-                // A KeyUpdate reply may be queued.
-                self.drain()?;
+                // A KeyUpdate reply may be queued; the plaintext is the
+                // caller's whatever the transport says.
+                self.drain_after_success();
                 return Ok(n.unwrap_or(0));
             }
         }
@@ -244,16 +262,32 @@ where
 {
     /// Seals one record of `buf` (at most its content) and sends it.
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
         loop {
             let r = self.conn.write(&mut self.bufs, buf);
             if let Some(n) = self.serve(r)? {
-                self.drain()?;
+                // Sealed: the bytes are ours whatever the transport says.
+                self.drain_after_success();
                 return Ok(n.unwrap_or(0));
             }
         }
     }
 
+    /// Sends what is sealed, and a KeyUpdate asked for on the connection.
     fn flush(&mut self) -> Result<(), Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
+        if self.conn.is_established() && !self.conn.close_sent() {
+            loop {
+                let r = self.conn.write(&mut self.bufs, &[]);
+                if self.serve(r)?.is_some() {
+                    break;
+                }
+            }
+        }
         self.drain()?;
         self.transport.flush().map_err(EmbeddedError::Transport)
     }
@@ -262,10 +296,14 @@ where
 /// A TLS connection over an async embedded-io transport `T`, with the
 /// caller's views.
 #[cfg(feature = "embedded-io-async")]
-pub struct AsyncEmbeddedStream<'a, T, R, S> {
+pub struct AsyncEmbeddedStream<'a, T: embedded_io::ErrorType, R, S> {
     conn: Connection<'a>,
     transport: T,
     bufs: Buffers<R, S>,
+    /// A transport error met after a call had sealed or delivered
+    /// plaintext: returned by the next call (a caller who got it now
+    /// would repeat the call and seal the bytes again, or lose them).
+    deferred: Option<T::Error>,
 }
 
 /// Yields once to the executor (for a pending signer).
@@ -298,6 +336,7 @@ where
             conn,
             transport,
             bufs,
+            deferred: None,
         }
     }
 
@@ -391,6 +430,12 @@ where
         Ok(())
     }
 
+    async fn drain_after_success(&mut self) {
+        if let Err(EmbeddedError::Transport(e)) = self.drain().await {
+            self.deferred = Some(e);
+        }
+    }
+
     async fn drain(&mut self) -> Result<(), EmbeddedError<T::Error>> {
         while !self.bufs.send.is_empty() {
             let n = self
@@ -422,13 +467,16 @@ where
     S: AsRef<[u8]> + AsMut<[u8]>,
 {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
         if buf.is_empty() {
             return Ok(0);
         }
         loop {
             let r = self.conn.read(&mut self.bufs, buf);
             if let Some(n) = self.serve(r).await? {
-                self.drain().await?;
+                self.drain_after_success().await;
                 return Ok(n.unwrap_or(0));
             }
         }
@@ -442,17 +490,33 @@ where
     R: AsRef<[u8]> + AsMut<[u8]>,
     S: AsRef<[u8]> + AsMut<[u8]>,
 {
+    /// Seals one record of `buf` and reports it at once: its records go
+    /// out on the next call or `flush` (so a future dropped after this
+    /// call returned never leaves bytes sealed and unreported).
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
         loop {
             let r = self.conn.write(&mut self.bufs, buf);
             if let Some(n) = self.serve(r).await? {
-                self.drain().await?;
                 return Ok(n.unwrap_or(0));
             }
         }
     }
 
     async fn flush(&mut self) -> Result<(), Self::Error> {
+        if let Some(e) = self.deferred.take() {
+            return Err(EmbeddedError::Transport(e));
+        }
+        if self.conn.is_established() && !self.conn.close_sent() {
+            loop {
+                let r = self.conn.write(&mut self.bufs, &[]);
+                if self.serve(r).await?.is_some() {
+                    break;
+                }
+            }
+        }
         self.drain().await?;
         self.transport
             .flush()

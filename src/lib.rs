@@ -68,6 +68,8 @@
 )]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::arithmetic_side_effects))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -82,6 +84,7 @@ pub mod key_schedule;
 #[cfg(feature = "std")]
 pub mod keylog_file;
 pub mod record;
+pub mod shared;
 pub mod sign;
 #[cfg(feature = "std")]
 pub mod stream;
@@ -100,6 +103,7 @@ pub use record::suite::{
     Suite, ALL_SUITES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
     TLS13_CHACHA20_POLY1305_SHA256,
 };
+pub use shared::Shared;
 #[cfg(feature = "std")]
 pub use stream::Stream;
 pub use wire::{AlertDescription, CipherSuite, ContentType};

@@ -38,6 +38,10 @@ pub struct TlsStream<'a, IO> {
     io: IO,
     conn: Connection<'a>,
     bufs: BoxedBuffers,
+    /// A transport error met after a call had already taken or delivered
+    /// plaintext: returned by the next call, not by that one (whose
+    /// caller would repeat it and seal, or lose, the bytes again).
+    deferred: Option<io::Error>,
 }
 
 impl<IO: core::fmt::Debug> core::fmt::Debug for TlsStream<'_, IO> {
@@ -74,7 +78,12 @@ impl<'a, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<'a, IO> {
     /// "Buffer sizes"); what they hold is kept.
     pub fn with_buffers(mut conn: Connection<'a>, io: IO, bufs: BoxedBuffers) -> Self {
         conn.set_write_mode(WriteMode::Partial);
-        Self { io, conn, bufs }
+        Self {
+            io,
+            conn,
+            bufs,
+            deferred: None,
+        }
     }
 
     /// Runs the handshake to completion and sends our last flight.
@@ -185,6 +194,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<'_, IO> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(e) = this.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
@@ -192,8 +204,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<'_, IO> {
             match this.conn.read(&mut this.bufs, buf.initialize_unfilled()) {
                 Ok(Status::Done(n)) => {
                     buf.advance(n);
-                    // A KeyUpdate reply may be waiting; it goes when it can.
-                    let _ = this.poll_drain(cx)?;
+                    // A KeyUpdate reply may be waiting; it goes when it
+                    // can. The plaintext is the caller's now: a transport
+                    // error waits for the next call.
+                    if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                        this.deferred = Some(e);
+                    }
                     return Poll::Ready(Ok(()));
                 }
                 Ok(Status::Closed) => return Poll::Ready(Ok(())),
@@ -214,14 +230,20 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<'_, IO> {
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(e) = this.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
         loop {
             match this.conn.write(&mut this.bufs, data) {
                 Ok(Status::Done(n)) => {
-                    // Sealed: ours now. Send what the transport takes.
+                    // Sealed: ours now. Send what the transport takes; an
+                    // error waits for the next call (a retry of this one
+                    // would seal the bytes again).
                     if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
                         if n == 0 {
                             return Poll::Ready(Err(e));
                         }
+                        this.deferred = Some(e);
                     }
                     return Poll::Ready(Ok(n));
                 }
@@ -231,8 +253,22 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<'_, IO> {
         }
     }
 
+    /// Sends what is sealed, and a KeyUpdate asked for with
+    /// `connection_mut().key_update(..)`.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(e) = this.deferred.take() {
+            return Poll::Ready(Err(e));
+        }
+        while this.conn.is_established() && !this.conn.close_sent() {
+            // An empty write writes what the engine queued.
+            match this.conn.write(&mut this.bufs, &[]) {
+                Ok(Status::Done(_)) => break,
+                Ok(Status::WantWrite { .. }) => ready!(this.poll_drain(cx))?,
+                Ok(_) => break,
+                Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
+            }
+        }
         ready!(this.poll_drain(cx))?;
         Pin::new(&mut this.io).poll_flush(cx)
     }
@@ -246,10 +282,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<'_, IO> {
                 match this.conn.shutdown(&mut this.bufs) {
                     Ok(Status::Done(_)) => break,
                     Ok(status) => ready!(this.poll_wait(cx, status))?,
-                    // A handshake that cannot finish now: the close_notify
-                    // is still what the peer gets.
-                    Err(Error::Abandoned) => break,
-                    Err(e) => return Poll::Ready(Err(this.fail(cx, e))),
+                    Err(e) => {
+                        // A failed connection still ends cleanly on the
+                        // wire: its alert out, then the transport shut.
+                        ready!(this.poll_drain(cx))?;
+                        ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+                        return Poll::Ready(Err(io_error(e)));
+                    }
                 }
             }
         }

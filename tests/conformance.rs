@@ -735,6 +735,46 @@ fn the_second_client_hello_is_checked_against_the_first_by_content_not_position(
     }
 }
 
+#[test]
+fn a_second_client_hello_may_not_add_a_pre_shared_key() {
+    // RFC 8446 §4.1.2: the second ClientHello may update or drop the PSK
+    // of the first, not add one (the digest of "the same hello" leaves
+    // pre_shared_key out, so this is its own check). Failed before: the
+    // added PSK was ignored and the handshake went on.
+    let first = [
+        versions(&[0x0304]),
+        groups(&[0x11ec, 0x001d]),
+        sigalgs(&[0x0403, 0x0804]),
+        ext(45, &[1, 1]),
+        key_shares(&[(0x11ec, vec![9; 32])]),
+    ];
+    let sc: &'static _ = leak(p256_server_config());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    s.bufs.recv.fill(&client_hello(&first.concat()));
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+    let n = s.bufs.send.len();
+    s.bufs.send.consume(n);
+    // identities: one of 4 bytes, age 0; binders: one of 32 bytes.
+    let mut psk = vec16(&[&[0u8, 4][..], &[1, 2, 3, 4], &[0, 0, 0, 0]].concat());
+    psk.extend(vec16(&[&[32u8][..], &[7; 32]].concat()));
+    let second = [
+        versions(&[0x0304]),
+        groups(&[0x11ec, 0x001d]),
+        sigalgs(&[0x0403, 0x0804]),
+        ext(45, &[1, 1]),
+        key_shares(&[(0x001d, x25519_public())]),
+        ext(41, &psk),
+    ]
+    .concat();
+    s.bufs.recv.fill(&client_hello(&second));
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs),
+        Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+            "pre_shared_key added after HelloRetryRequest"
+        )))
+    );
+}
+
 // Class 6: our client sends GREASE (RFC 8701), unless told not to.
 
 fn is_grease(v: u16) -> bool {

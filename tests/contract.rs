@@ -995,3 +995,22 @@ fn wants_write_and_is_finished_answer_for_what_the_engine_queued() {
     );
     assert!(p.client.conn.is_finished(&p.client.bufs));
 }
+
+#[test]
+fn handshake_writes_a_queued_key_update_once_established() {
+    // wants_write says any call with room writes what is queued: handshake
+    // too, after the handshake. Failed before (handshake returned Done and
+    // left the KeyUpdate queued, so a loop calling it would spin).
+    let mut p = Pair::new(&AES128);
+    p.client.conn.key_update(true);
+    assert!(p.client.conn.wants_write(&p.client.bufs));
+    assert_eq!(
+        p.client.conn.handshake(&mut p.client.bufs).unwrap(),
+        Status::Done(())
+    );
+    assert!(!p.client.bufs.send.is_empty(), "the KeyUpdate, written");
+    transfer_all(&mut p.client, &mut p.server);
+    assert!(!p.client.conn.wants_write(&p.client.bufs));
+    let got = common::send_and_receive(&mut p.client, &mut p.server, b"after the update");
+    assert_eq!(got, b"after the update");
+}

@@ -35,6 +35,8 @@ struct Pipe {
 struct End {
     rx: Arc<Pipe>,
     tx: Arc<Pipe>,
+    /// Writes to refuse (a transient transport error) before taking any.
+    fail_writes: usize,
 }
 
 fn duplex() -> (End, End) {
@@ -43,8 +45,13 @@ fn duplex() -> (End, End) {
         End {
             rx: a.clone(),
             tx: b.clone(),
+            fail_writes: 0,
         },
-        End { rx: b, tx: a },
+        End {
+            rx: b,
+            tx: a,
+            fail_writes: 0,
+        },
     )
 }
 
@@ -76,6 +83,10 @@ impl embedded_io::Read for End {
 
 impl embedded_io::Write for End {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if self.fail_writes > 0 {
+            self.fail_writes -= 1;
+            return Err(embedded_io::ErrorKind::TimedOut);
+        }
         let mut g = self.tx.bytes.lock().unwrap();
         // At most 3,000 bytes a write: the transport takes part.
         let n = buf.len().min(3000);
@@ -137,6 +148,49 @@ fn blocking_adapter_both_ways_over_memory() {
     c.close().unwrap();
     assert_eq!(c.read(&mut buf).unwrap(), 0, "the server's close_notify");
     server.join().unwrap();
+}
+
+#[test]
+fn a_transport_error_after_sealing_is_reported_next_and_nothing_is_sealed_twice() {
+    // Failed before: the error came back from the write that had sealed
+    // the bytes, and its retry sealed them again.
+    let (a, b) = duplex();
+    let sc = leak(p256_server_config());
+    let server = std::thread::spawn(move || {
+        let conn = Connection::server(sc, tls::now()).unwrap();
+        let mut s = EmbeddedStream::new(conn, b, views());
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let cc = leak(client_config());
+    let conn = Connection::client(cc, Some("localhost"), tls::now()).unwrap();
+    let mut c = EmbeddedStream::new(conn, a, views());
+    c.handshake().unwrap();
+    // The transport refuses the next write: the record is sealed, so the
+    // write reports its bytes, and the next call the error.
+    let (conn, mut end, bufs) = c.into_parts();
+    end.fail_writes = 1;
+    let mut c = EmbeddedStream::new(conn, end, bufs);
+    assert_eq!(c.write(b"exactly once").unwrap(), 12);
+    let e = c.write(b"not yet").unwrap_err();
+    assert!(
+        matches!(e, tlspair::embedded::EmbeddedError::Transport(_)),
+        "{e:?}"
+    );
+    // The caller goes on: the pending record leaves, then the rest.
+    c.flush().unwrap();
+    c.write_all(b", and this").unwrap();
+    c.close().unwrap();
+    drop(c);
+    assert_eq!(server.join().unwrap(), b"exactly once, and this");
 }
 
 mod asynchronous {

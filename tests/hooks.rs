@@ -482,6 +482,27 @@ mod peek {
                 "the server's alert, when it has one"
             );
         }
+        // As the connection reads alerts: user_canceled before the
+        // hello (or between its fragments) is skipped, a record of one
+        // alert and a half is bad_alert-like for both.
+        let mut c = client_to("a.example");
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending().to_vec();
+        c.bufs.send.consume(hello.len());
+        let canceled = [21u8, 3, 3, 0, 2, 1, 90];
+        let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+        s.bufs.recv.fill(&[&canceled[..], &hello].concat());
+        assert!(matches!(
+            peek_client_hello(&s.bufs.recv, &mut []).unwrap(),
+            Status::Done(_)
+        ));
+        complete(&mut c, &mut s).unwrap();
+        let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
+        s.bufs.recv.fill(&[21u8, 3, 3, 0, 3, 1, 90, 0]);
+        let peeked = peek_client_hello(&s.bufs.recv, &mut []).unwrap_err();
+        let served = s.conn.handshake(&mut s.bufs).unwrap_err();
+        assert_eq!(peeked, served);
+
         // End of stream before a whole hello.
         let mut s = side(Connection::server(tenants()[0], tls::now()).unwrap());
         s.bufs.recv.fill(&[22, 3, 1]);

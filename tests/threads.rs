@@ -53,3 +53,76 @@ fn a_connection_moves_to_another_thread_mid_handshake() {
     .unwrap();
     assert!(c.conn.is_established());
 }
+
+mod shared {
+    use super::*;
+    use std::sync::{Arc, Weak};
+    use tlspair::Shared;
+
+    #[test]
+    fn arc_configurations_make_static_connections_that_cross_threads() {
+        let server: Arc<ServerConfig<'static>> = Arc::new(p256_server_config());
+        let client: Arc<ClientConfig<'static>> = Arc::new(client_config());
+        // Connection<'static> from an Arc: no leak, no borrow.
+        let c: Connection<'static> =
+            Connection::client(client.clone(), Some("localhost"), common::tls::now()).unwrap();
+        let s: Connection<'static> =
+            Connection::server(Shared::from(server.clone()), common::tls::now()).unwrap();
+        let bufs = || Buffers::new(vec![0u8; 20_000], vec![0u8; 20_000]);
+        let (mut c, mut s) = (
+            common::Side {
+                conn: c,
+                bufs: bufs(),
+            },
+            common::Side {
+                conn: s,
+                bufs: bufs(),
+            },
+        );
+        let moved = std::thread::spawn(move || {
+            complete(&mut c, &mut s).unwrap();
+            (c, s)
+        });
+        let (mut c, mut s) = moved.join().unwrap();
+        assert_eq!(
+            c.conn.write(&mut c.bufs, b"shared").unwrap(),
+            Status::Done(6)
+        );
+        common::transfer_all(&mut c, &mut s);
+        let mut got = [0u8; 6];
+        assert_eq!(s.conn.read(&mut s.bufs, &mut got).unwrap(), Status::Done(6));
+        assert_eq!(Arc::strong_count(&server), 2, "ours and the connection's");
+        drop(s);
+        assert_eq!(Arc::strong_count(&server), 1, "the connection let go");
+    }
+
+    #[test]
+    fn a_rotated_configuration_lives_exactly_as_long_as_its_last_connection() {
+        let first = Arc::new(p256_server_config());
+        let weak: Weak<ServerConfig<'static>> = Arc::downgrade(&first);
+        let mut old = Vec::new();
+        for _ in 0..3 {
+            let (mut c, mut s) = pair(client_config(), p256_server_config());
+            s.conn = Connection::server(first.clone(), common::tls::now()).unwrap();
+            complete(&mut c, &mut s).unwrap();
+            old.push((c, s));
+        }
+        // Rotation: new connections take the new configuration, and the
+        // server lets go of the old one.
+        let second = Arc::new(p256_server_config());
+        drop(first);
+        let (mut c, mut s) = pair(client_config(), p256_server_config());
+        s.conn = Connection::server(second.clone(), common::tls::now()).unwrap();
+        complete(&mut c, &mut s).unwrap();
+        // The old connections still work on the old configuration.
+        for (c, s) in &mut old {
+            assert_eq!(common::send_and_receive(c, s, b"still here"), b"still here");
+        }
+        assert!(weak.upgrade().is_some(), "kept by its connections");
+        old.pop();
+        old.pop();
+        assert!(weak.upgrade().is_some(), "one connection left");
+        old.pop();
+        assert!(weak.upgrade().is_none(), "freed with its last connection");
+    }
+}

@@ -4,7 +4,7 @@
 //! See the module docs of `conn` for the layout of the received view
 //! (`hs_len`, `hs_gap`, `plain_left`, `plain_tail`).
 
-use super::{Connection, Handshake, Role, Status, MAX_EMPTY_RECORDS};
+use super::{Connection, Handshake, PeerConfig, Role, Status, MAX_EMPTY_RECORDS, NO_CONFIG};
 use crate::buffer::{RecvView, SendView};
 use crate::codec::Reader;
 use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
@@ -56,7 +56,10 @@ impl<'a> Connection<'a> {
             // The client speaks first.
             let hs = match hs {
                 Handshake::Client(state) if state.has_output() => {
-                    let need = state.room_needed(fragment);
+                    let Some(config) = self.peer_config.client() else {
+                        return Err(NO_CONFIG);
+                    };
+                    let need = state.room_needed(config, fragment);
                     let room = match self.room_for(tx, need) {
                         Ok(Some(room)) => room,
                         Ok(None) => {
@@ -74,7 +77,12 @@ impl<'a> Connection<'a> {
                         fragment,
                         closed: self.sent_close,
                     };
-                    let next = state.write_client_hello(&mut out, &mut self.records);
+                    let next = match self.peer_config.client() {
+                        Some(config) => {
+                            state.write_client_hello(config, &mut out, &mut self.records)
+                        }
+                        None => Err(NO_CONFIG),
+                    };
                     let used = out.used;
                     tx.commit(used);
                     match next {
@@ -97,10 +105,7 @@ impl<'a> Connection<'a> {
                 }
             }
             if split_message(region).is_some() {
-                let need = match &hs {
-                    Handshake::Client(s) => s.room_needed(fragment),
-                    Handshake::Server(s) => s.room_needed(fragment),
-                };
+                let need = room_needed(&self.peer_config, &hs, fragment);
                 let room = match self.room_for(tx, need) {
                     Ok(Some(room)) => room,
                     Ok(None) => {
@@ -131,13 +136,14 @@ impl<'a> Connection<'a> {
                     skip_early_data: &mut self.skip_early_data,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
-                let stepped = match hs {
-                    Handshake::Client(s) => s
-                        .handle(region, &mut keys, &mut out)
+                let stepped = match (hs, &self.peer_config) {
+                    (Handshake::Client(s), PeerConfig::Client(config)) => s
+                        .handle(config, region, &mut keys, &mut out)
                         .map(|st| (st.next.map(Handshake::Client), st.consumed)),
-                    Handshake::Server(s) => s
-                        .handle(region, &mut keys, &mut out)
+                    (Handshake::Server(s), PeerConfig::Server(config)) => s
+                        .handle(config, region, &mut keys, &mut out)
                         .map(|st| (st.next.map(Handshake::Server), st.consumed)),
+                    _ => Err(NO_CONFIG),
                 };
                 let used = out.used;
                 tx.commit(used);
@@ -196,10 +202,7 @@ impl<'a> Connection<'a> {
         tx: &mut SendView<'_>,
         fragment: usize,
     ) -> Result<Option<Status<()>>, Error> {
-        let need = match &hs {
-            Handshake::Client(s) => s.room_needed(fragment),
-            Handshake::Server(s) => s.room_needed(fragment),
-        };
+        let need = room_needed(&self.peer_config, &hs, fragment);
         let room = match self.room_for(tx, need) {
             Ok(Some(room)) => room,
             Ok(None) => {
@@ -224,15 +227,20 @@ impl<'a> Connection<'a> {
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
         };
-        let polled = match hs {
-            Handshake::Client(s) => s.poll_signature(&mut keys, &mut out).map(|p| match p {
-                Polled::Pending(s) => Polled::Pending(Handshake::Client(s)),
-                Polled::Signed(s) => Polled::Signed(s.map(Handshake::Client)),
-            }),
-            Handshake::Server(s) => s.poll_signature(&mut keys, &mut out).map(|p| match p {
-                Polled::Pending(s) => Polled::Pending(Handshake::Server(s)),
-                Polled::Signed(s) => Polled::Signed(s.map(Handshake::Server)),
-            }),
+        let polled = match (hs, &self.peer_config) {
+            (Handshake::Client(s), PeerConfig::Client(config)) => s
+                .poll_signature(config, &mut keys, &mut out)
+                .map(|p| match p {
+                    Polled::Pending(s) => Polled::Pending(Handshake::Client(s)),
+                    Polled::Signed(s) => Polled::Signed(s.map(Handshake::Client)),
+                }),
+            (Handshake::Server(s), PeerConfig::Server(config)) => s
+                .poll_signature(config, &mut keys, &mut out)
+                .map(|p| match p {
+                    Polled::Pending(s) => Polled::Pending(Handshake::Server(s)),
+                    Polled::Signed(s) => Polled::Signed(s.map(Handshake::Server)),
+                }),
+            _ => Err(NO_CONFIG),
         };
         let used = out.used;
         tx.commit(used);
@@ -723,4 +731,14 @@ pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), 
         return Err(InvalidMessage::BadRecordVersion(header.version.0).into());
     }
     Ok(())
+}
+
+/// Room the handshake's next step may need in the outgoing view.
+fn room_needed(config: &PeerConfig<'_>, hs: &Handshake<'_>, fragment: usize) -> usize {
+    match (hs, config) {
+        (Handshake::Client(s), PeerConfig::Client(c)) => s.room_needed(c, fragment),
+        (Handshake::Server(s), PeerConfig::Server(c)) => s.room_needed(c, fragment),
+        // The step fails for want of its configuration.
+        _ => 0,
+    }
 }

@@ -58,6 +58,7 @@ use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{Header, HEADER_LEN, MIN_SEND_CAPACITY, RECORD_OVERHEAD};
+use crate::shared::Shared;
 use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
 mod config;
@@ -80,7 +81,7 @@ enum Role {
 /// The handshake in progress, if any.
 enum Handshake<'a> {
     Client(client::State<'a>),
-    Server(server::State<'a>),
+    Server(server::State),
 }
 
 impl Handshake<'_> {
@@ -152,24 +153,26 @@ impl Drop for Connection<'_> {
     }
 }
 
-/// Which configuration a connection was made from.
-#[derive(Clone, Copy)]
-enum PeerConfig<'a> {
+/// Which configuration a connection was made from, borrowed or shared.
+#[derive(Clone)]
+pub(crate) enum PeerConfig<'a> {
     /// Built from traffic secrets.
     None,
-    Client(&'a ClientConfig<'a>),
-    Server(&'a ServerConfig<'a>),
+    Client(Shared<'a, ClientConfig<'a>>),
+    Server(Shared<'a, ServerConfig<'a>>),
 }
 
+pub(crate) const NO_CONFIG: Error = Error::Internal("a handshake without its configuration");
+
 impl<'a> PeerConfig<'a> {
-    fn client(self) -> Option<&'a ClientConfig<'a>> {
+    pub(crate) fn client(&self) -> Option<&ClientConfig<'a>> {
         match self {
             Self::Client(c) => Some(c),
             _ => None,
         }
     }
 
-    fn alpn(self) -> &'a [&'a [u8]] {
+    fn alpn(&self) -> &[&'a [u8]] {
         match self {
             Self::Client(c) => c.alpn,
             Self::Server(s) => s.alpn,
@@ -241,28 +244,31 @@ impl<'a> Connection<'a> {
     /// checks no name). `now` is the time certificates are checked against:
     /// the engine has no clock. The first `write`, `read` or
     /// [`handshake`](Self::handshake) sends the ClientHello.
+    ///
+    /// `config` is borrowed (`&config`) or, with feature `alloc`, shared
+    /// (`Arc<ClientConfig>`): see [`Shared`].
     pub fn client(
-        config: &'a ClientConfig<'a>,
+        config: impl Into<Shared<'a, ClientConfig<'a>>>,
         server_name: Option<&'a str>,
         now: UnixTime,
     ) -> Result<Self, Error> {
-        Self::client_with(config, server_name, now, None)
+        Self::client_with(config.into(), server_name, now, None)
     }
 
     /// A client connection offering `ticket` for resumption (RFC 8446
     /// §2.2), falling back to a full handshake if the server declines or
     /// the ticket has expired at `now`.
     pub fn client_resuming(
-        config: &'a ClientConfig<'a>,
+        config: impl Into<Shared<'a, ClientConfig<'a>>>,
         server_name: Option<&'a str>,
         now: UnixTime,
         ticket: &'a ResumptionTicket<'a>,
     ) -> Result<Self, Error> {
-        Self::client_with(config, server_name, now, Some(ticket))
+        Self::client_with(config.into(), server_name, now, Some(ticket))
     }
 
     fn client_with(
-        config: &'a ClientConfig<'a>,
+        config: Shared<'a, ClientConfig<'a>>,
         server_name: Option<&'a str>,
         now: UnixTime,
         resume: Option<&'a ResumptionTicket<'a>>,
@@ -280,7 +286,7 @@ impl<'a> Connection<'a> {
             if !t.is_for(server_name) {
                 return Err(Misuse::TicketForAnotherServer.into());
             }
-            if t.client_cert_sha256 != crate::handshake::ticket::client_identity(config) {
+            if t.client_cert_sha256 != crate::handshake::ticket::client_identity(&config) {
                 return Err(Misuse::TicketForAnotherClient.into());
             }
         }
@@ -292,7 +298,7 @@ impl<'a> Connection<'a> {
         };
         let mut conn = Self::with(
             config.record,
-            Some(Handshake::Client(client::State::new(config, ctx))),
+            Some(Handshake::Client(client::State::new(ctx))),
             config.max_handshake_message,
         )?;
         conn.peer_config = PeerConfig::Client(config);
@@ -316,23 +322,32 @@ impl<'a> Connection<'a> {
             server_name,
             resume: None,
         };
-        let (state, pending) = client::State::after_hello(config, ctx, client_hello, kx)?;
+        let (state, pending) = client::State::after_hello(ctx, client_hello, kx)?;
         let mut conn = Self::with(
             config.record,
             Some(Handshake::Client(state)),
             config.max_handshake_message,
         )?;
         conn.records = Records::Pending(pending);
+        conn.peer_config = PeerConfig::Client(config.into());
+        conn.server_name = server_name;
         Ok(conn)
     }
 
     /// A server connection. `now` is the time client certificates are
     /// checked against.
-    pub fn server(config: &'a ServerConfig<'a>, now: UnixTime) -> Result<Self, Error> {
+    ///
+    /// `config` is borrowed (`&config`) or, with feature `alloc`, shared
+    /// (`Arc<ServerConfig>`): see [`Shared`].
+    pub fn server(
+        config: impl Into<Shared<'a, ServerConfig<'a>>>,
+        now: UnixTime,
+    ) -> Result<Self, Error> {
+        let config = config.into();
         config.check()?;
         let mut conn = Self::with(
             config.record,
-            Some(Handshake::Server(server::State::new(config, now))),
+            Some(Handshake::Server(server::State::new(now))),
             config.max_handshake_message,
         )?;
         conn.peer_config = PeerConfig::Server(config);
@@ -561,7 +576,12 @@ impl Connection<'_> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        self.drive(&mut rx, &mut tx)
+        match self.drive(&mut rx, &mut tx)? {
+            // Once established, a queued KeyUpdate goes too: any call with
+            // room writes what is queued (`wants_write`).
+            Status::Done(()) if self.handshake_done => self.flush_key_update(&mut tx),
+            other => Ok(other),
+        }
     }
 
     /// Seals `data` as application data into `bufs.send` (`SSL_write`).
@@ -645,6 +665,9 @@ impl Connection<'_> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
+        if self.sent_close {
+            return Err(Misuse::WriteAfterShutdown.into());
+        }
         // SSL_write(3): a retry repeats the same bytes (the buffer may
         // move). Fewer bytes than were sealed, or other bytes where they
         // were sampled, would splice two streams into one.
@@ -1015,9 +1038,10 @@ impl Connection<'_> {
     /// again.
     fn drop_handshake(&mut self) {
         if let Some(hs) = self.hs.take() {
-            match &hs {
-                Handshake::Client(s) => s.cancel_signature(),
-                Handshake::Server(s) => s.cancel_signature(),
+            match (&hs, &self.peer_config) {
+                (Handshake::Client(s), PeerConfig::Client(config)) => s.cancel_signature(config),
+                (Handshake::Server(s), PeerConfig::Server(config)) => s.cancel_signature(config),
+                _ => {}
             }
         }
     }

@@ -64,7 +64,7 @@ pub(crate) enum Polled<S> {
 /// Room our ClientHello needs, as plaintext records: every field and
 /// extension header at its largest (a P-384 key share, a 32-byte session
 /// id), from the configured lists.
-fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
+fn client_hello_bound(c: &Common<'_, '_>, fragment: usize) -> usize {
     let config = c.config;
     // Sizes from the configuration saturate: see `room_sum`.
     let list = |n: usize| n.saturating_mul(2).saturating_add(2);
@@ -153,20 +153,24 @@ impl EarlyTranscript {
 }
 
 /// The client's states.
+///
+/// Each keeps the connection's `Context`; the configuration is not among
+/// it: the connection holds it (borrowed or shared) and hands it to each
+/// call.
 pub(crate) enum State<'a> {
     /// ClientHello not yet sent.
-    Start(Common<'a>),
+    Start(Context<'a>),
     /// ClientHello sent; what it needs next waits in `Records::Pending`.
-    ExpectServerHello(Common<'a>),
+    ExpectServerHello(Context<'a>),
     /// After ServerHello.
-    ExpectEncryptedExtensions(Common<'a>, Keyed),
+    ExpectEncryptedExtensions(Context<'a>, Keyed),
     /// After EncryptedExtensions (and a CertificateRequest, if any).
-    ExpectCertificate(Common<'a>, Keyed),
+    ExpectCertificate(Context<'a>, Keyed),
     /// After CertificateVerify.
-    ExpectFinished(Common<'a>, Keyed),
+    ExpectFinished(Context<'a>, Keyed),
     /// The server's Finished is in and our flight is out up to our
     /// Certificate; our signer has not answered yet.
-    AwaitSignature(Common<'a>, Unsigned),
+    AwaitSignature(Context<'a>, Unsigned),
 }
 
 /// Our final flight up to the Certificate, waiting for its signature.
@@ -179,10 +183,15 @@ pub(crate) struct Unsigned {
     scheme: SignatureScheme,
 }
 
-/// What every state carries.
-pub(crate) struct Common<'a> {
-    pub config: &'a ClientConfig<'a>,
+/// What a step works with: the configuration and the state's context.
+#[derive(Clone, Copy)]
+pub(crate) struct Common<'c, 'a> {
+    pub config: &'c ClientConfig<'c>,
     pub ctx: Context<'a>,
+}
+
+fn with<'c, 'a>(ctx: Context<'a>, config: &'c ClientConfig<'c>) -> Common<'c, 'a> {
+    Common { config, ctx }
 }
 
 /// What a client keeps between its ClientHello and the ServerHello. It
@@ -216,7 +225,7 @@ struct HelloFields {
 /// HelloRetryRequest) as plaintext records, handing the message to `hash`.
 #[allow(clippy::too_many_arguments)]
 fn encode_hello(
-    common: &Common<'_>,
+    common: &Common<'_, '_>,
     fields: &HelloFields,
     kx: &KeyExchange,
     cookie: Option<&[u8]>,
@@ -319,7 +328,7 @@ pub const MAX_OFFERED_TICKET: usize = 32 * 1024;
 
 /// The ticket to offer and its suite, if there is one that is alive, not
 /// longer than [`MAX_OFFERED_TICKET`], and whose suite we still offer.
-fn psk_offer<'t>(common: &Common<'t>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
+fn psk_offer<'t>(common: &Common<'_, 't>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
     let t = common
         .ctx
         .resume
@@ -345,7 +354,7 @@ pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> Result<crate::key_schedul
 /// sends the second ClientHello with a share for the group asked for.
 #[allow(clippy::too_many_arguments)]
 fn retry(
-    c: &Common<'_>,
+    c: &Common<'_, '_>,
     kx: KeyExchange,
     fields: HelloFields,
     suite: &'static Suite,
@@ -436,8 +445,8 @@ pub(crate) struct Keyed {
 }
 
 impl<'a> State<'a> {
-    pub fn new(config: &'a ClientConfig<'a>, ctx: Context<'a>) -> Self {
-        Self::Start(Common { config, ctx })
+    pub fn new(ctx: Context<'a>) -> Self {
+        Self::Start(ctx)
     }
 
     /// A client that has already sent `hello` with `kx`'s share: the
@@ -445,7 +454,6 @@ impl<'a> State<'a> {
     /// our own encoder orders extensions differently.
     #[cfg(feature = "test-support")]
     pub fn after_hello(
-        config: &'a ClientConfig<'a>,
         ctx: Context<'a>,
         hello: &[u8],
         kx: KeyExchange,
@@ -469,23 +477,25 @@ impl<'a> State<'a> {
             transcript: PendingTranscript::Both(transcript),
             fields,
         };
-        Ok((Self::ExpectServerHello(Common { config, ctx }), pending))
+        Ok((Self::ExpectServerHello(ctx), pending))
     }
 
     /// Room in the outgoing view the next step may need.
-    pub fn room_needed(&self, fragment: usize) -> usize {
+    pub fn room_needed(&self, config: &ClientConfig<'_>, fragment: usize) -> usize {
         match self {
-            Self::Start(c) => client_hello_bound(c, fragment),
+            Self::Start(kept) => client_hello_bound(&with(*kept, config), fragment),
             // A HelloRetryRequest is answered with a second ClientHello,
             // which may echo a cookie.
-            Self::ExpectServerHello(c) => {
+            Self::ExpectServerHello(kept) => {
+                let c = &with(*kept, config);
                 room_sum([client_hello_bound(c, fragment), 6, MAX_COOKIE_LEN])
             }
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
-            Self::ExpectFinished(c, k)
-            | Self::ExpectCertificate(c, k)
-            | Self::ExpectEncryptedExtensions(c, k) => {
+            Self::ExpectFinished(kept, k)
+            | Self::ExpectCertificate(kept, k)
+            | Self::ExpectEncryptedExtensions(kept, k) => {
+                let c = &with(*kept, config);
                 let mut m: usize = 4 + 48;
                 if k.cert_requested {
                     m = m.saturating_add(4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN);
@@ -511,8 +521,9 @@ impl<'a> State<'a> {
     }
 
     /// Tells a pending signer that this handshake will not ask again.
-    pub fn cancel_signature(&self) {
-        if let Self::AwaitSignature(c, u) = self {
+    pub fn cancel_signature(&self, config: &ClientConfig<'_>) {
+        if let Self::AwaitSignature(kept, u) = self {
+            let c = with(*kept, config);
             if let Some(auth) = c.config.client_auth {
                 super::cancel_certificate_verify(
                     auth.key,
@@ -529,12 +540,14 @@ impl<'a> State<'a> {
     /// flight and completes the handshake.
     pub fn poll_signature(
         self,
+        config: &ClientConfig<'_>,
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
     ) -> Result<Polled<Self>, Error> {
-        let Self::AwaitSignature(c, mut u) = self else {
+        let Self::AwaitSignature(kept, mut u) = self else {
             return Ok(Polled::Pending(self));
         };
+        let c = with(kept, config);
         let auth = c
             .config
             .client_auth
@@ -550,7 +563,7 @@ impl<'a> State<'a> {
             &mut sig,
         )?
         else {
-            return Ok(Polled::Pending(Self::AwaitSignature(c, u)));
+            return Ok(Polled::Pending(Self::AwaitSignature(c.ctx, u)));
         };
         let bad = Error::Internal("handshake keys missing");
         let send = keys.records.send_mut().ok_or(bad)?;
@@ -569,12 +582,14 @@ impl<'a> State<'a> {
     /// `records`.
     pub fn write_client_hello(
         self,
+        config: &ClientConfig<'_>,
         out: &mut Out<'_>,
         records: &mut Records,
     ) -> Result<Self, Error> {
-        let Self::Start(common) = self else {
+        let Self::Start(kept) = self else {
             return Ok(self);
         };
+        let common = with(kept, config);
         let config = common.config;
         let rng = config.rng;
         let fail_rng = Error::Internal("random number generator failed");
@@ -609,12 +624,13 @@ impl<'a> State<'a> {
             transcript: PendingTranscript::Both(transcript),
             fields,
         });
-        Ok(Self::ExpectServerHello(common))
+        Ok(Self::ExpectServerHello(common.ctx))
     }
 
     /// Handles the messages at the front of `region`.
     pub fn handle(
         self,
+        config: &ClientConfig<'_>,
         region: &[u8],
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
@@ -628,41 +644,44 @@ impl<'a> State<'a> {
         let msg = region.get(..total).unwrap_or(&[]);
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
-            (Self::ExpectServerHello(c), HandshakeType::SERVER_HELLO) => {
+            (Self::ExpectServerHello(kept), HandshakeType::SERVER_HELLO) => {
+                let c = with(kept, config);
                 let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {
                     return Err(Error::Internal("ClientHello state missing"));
                 };
                 match server_hello(&c, s, msg, body, keys, out)? {
                     Hello::Keyed(keyed) => Ok(Step {
-                        next: Some(Self::ExpectEncryptedExtensions(c, keyed)),
+                        next: Some(Self::ExpectEncryptedExtensions(c.ctx, keyed)),
                         consumed: total,
                     }),
                     Hello::Retry(pending) => {
                         *keys.records = Records::Pending(pending);
                         Ok(Step {
-                            next: Some(Self::ExpectServerHello(c)),
+                            next: Some(Self::ExpectServerHello(c.ctx)),
                             consumed: total,
                         })
                     }
                 }
             }
-            (Self::ExpectEncryptedExtensions(c, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
+            (Self::ExpectEncryptedExtensions(kept, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
+                let c = with(kept, config);
                 encrypted_extensions(&c, negotiated(keys)?, body)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
                 let next = if k.resumed {
-                    Self::ExpectFinished(c, k)
+                    Self::ExpectFinished(c.ctx, k)
                 } else {
-                    Self::ExpectCertificate(c, k)
+                    Self::ExpectCertificate(c.ctx, k)
                 };
                 Ok(Step {
                     next: Some(next),
                     consumed: total,
                 })
             }
-            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE_REQUEST)
+            (Self::ExpectCertificate(kept, mut k), HandshakeType::CERTIFICATE_REQUEST)
                 if !k.cert_requested =>
             {
+                let c = with(kept, config);
                 let req = CertificateRequest::parse(body).map_err(extension_error)?;
                 if !req.context.is_empty() {
                     return Err(
@@ -680,29 +699,31 @@ impl<'a> State<'a> {
                 });
                 k.transcript.add(msg);
                 Ok(Step {
-                    next: Some(Self::ExpectCertificate(c, k)),
+                    next: Some(Self::ExpectCertificate(c.ctx, k)),
                     consumed: total,
                 })
             }
-            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
+            (Self::ExpectCertificate(kept, mut k), HandshakeType::CERTIFICATE) => {
+                let c = with(kept, config);
                 let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
-                        next: Some(Self::ExpectCertificate(c, k)),
+                        next: Some(Self::ExpectCertificate(c.ctx, k)),
                         consumed: 0,
                     });
                 };
                 let cv_total = cv.len();
                 certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
-                    next: Some(Self::ExpectFinished(c, k)),
+                    next: Some(Self::ExpectFinished(c.ctx, k)),
                     // Both messages lie in the region.
                     consumed: total.saturating_add(cv_total),
                 })
             }
-            (Self::ExpectFinished(c, k), HandshakeType::FINISHED) => {
+            (Self::ExpectFinished(kept, k), HandshakeType::FINISHED) => {
+                let c = with(kept, config);
                 let unsigned = finished(&c, k, msg, body, keys, out)?;
                 Ok(Step {
-                    next: unsigned.map(|u| Self::AwaitSignature(c, u)),
+                    next: unsigned.map(|u| Self::AwaitSignature(c.ctx, u)),
                     consumed: total,
                 })
             }
@@ -721,7 +742,7 @@ pub(crate) fn extension_error(e: ExtensionError) -> Error {
 pub(crate) use extension_error as map_extension_error;
 
 fn server_hello(
-    c: &Common<'_>,
+    c: &Common<'_, '_>,
     s: Pending,
     msg: &[u8],
     body: &[u8],
@@ -871,7 +892,7 @@ fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
         .ok_or(Error::Internal("negotiated parameters missing"))
 }
 
-fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
+fn encrypted_extensions(c: &Common<'_, '_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
     use crate::wire::ExtensionType as E;
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
@@ -920,7 +941,7 @@ fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Resu
 }
 
 fn certificate_and_verify(
-    c: &Common<'_>,
+    c: &Common<'_, '_>,
     k: &mut Keyed,
     n: &mut Negotiated,
     cert_msg: &[u8],
@@ -957,7 +978,7 @@ fn certificate_and_verify(
 }
 
 fn finished(
-    c: &Common<'_>,
+    c: &Common<'_, '_>,
     mut k: Keyed,
     msg: &[u8],
     body: &[u8],

@@ -838,7 +838,7 @@ mod sizes {
     #[test]
     fn state_sizes_stay_in_budget() {
         let client = size_of::<super::client::State<'_>>();
-        let server = size_of::<super::server::State<'_>>();
+        let server = size_of::<super::server::State>();
         let keys = size_of::<super::Records>();
         let pending = size_of::<super::client::Pending>();
         assert!(

@@ -143,8 +143,17 @@ pub fn peek_client_hello<'b, B: AsRef<[u8]> + AsMut<[u8]>>(
     }
     let body_len = usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3]);
     let total = body_len.saturating_add(HANDSHAKE_HEADER_LEN);
-    let in_first = Header::parse(bytes)
-        .and_then(|h| bytes.get(HEADER_LEN..).and_then(|b| b.get(..h.len)))
+    // The first handshake record (past user_canceled alerts, which
+    // `gather` has checked).
+    let mut first = bytes;
+    while let Some(h) = Header::parse(first) {
+        if h.content_type != ContentType::ALERT {
+            break;
+        }
+        first = first.get(HEADER_LEN.saturating_add(h.len)..).unwrap_or(&[]);
+    }
+    let in_first = Header::parse(first)
+        .and_then(|h| first.get(HEADER_LEN..).and_then(|b| b.get(..h.len)))
         .and_then(|b| b.get(..total));
     let message: &'b [u8] = match in_first {
         Some(whole) => whole,
@@ -182,12 +191,21 @@ fn gather(bytes: &[u8], out: &mut [u8]) -> Result<bool, Error> {
         if h.len == 0 {
             return Err(PeerMisbehaved::EmptyRecord(h.content_type).into());
         }
-        if h.content_type == ContentType::ALERT && filled == 0 {
-            // The client gave up before it began.
-            return match rest.get(HEADER_LEN.saturating_add(1)) {
-                Some(&d) => Err(Error::AlertReceived(AlertDescription(d))),
-                None => Ok(false),
+        if h.content_type == ContentType::ALERT {
+            // As the connection reads alerts: one alert per record;
+            // user_canceled is skipped (a close_notify is to follow), any
+            // other ends it, before or between the fragments.
+            let Some(body) = rest.get(HEADER_LEN..).and_then(|r| r.get(..h.len)) else {
+                return Ok(false);
             };
+            let [_, d] = *body else {
+                return Err(crate::error::InvalidMessage::BadAlert.into());
+            };
+            if AlertDescription(d) != AlertDescription::USER_CANCELED {
+                return Err(Error::AlertReceived(AlertDescription(d)));
+            }
+            rest = rest.get(HEADER_LEN.saturating_add(h.len)..).unwrap_or(&[]);
+            continue;
         }
         if h.content_type != ContentType::HANDSHAKE {
             // A ClientHello comes first (RFC 8446 §4.1.2), and nothing

@@ -32,25 +32,48 @@ use crate::wire::{
 
 /// The server's states, named for the message each waits for.
 #[allow(clippy::enum_variant_names)]
-pub(crate) enum State<'a> {
+pub(crate) enum State {
     /// Nothing received yet.
-    ExpectClientHello(Common<'a>),
+    ExpectClientHello(Kept),
     /// We sent a HelloRetryRequest.
-    ExpectRetriedClientHello(Common<'a>, Retry),
+    ExpectRetriedClientHello(Kept, Retry),
     /// Our flight is out; the client's certificate is due (we asked).
-    ExpectCertificate(Common<'a>, Keyed),
+    ExpectCertificate(Kept, Keyed),
     /// Our flight is out; the client's Finished is due.
-    ExpectFinished(Common<'a>, Keyed),
+    ExpectFinished(Kept, Keyed),
     /// Our flight is out up to our Certificate; the signer has not
     /// answered yet.
-    AwaitSignature(Common<'a>, Unsigned),
+    AwaitSignature(Kept, Unsigned),
 }
 
-/// What every state carries.
-pub(crate) struct Common<'a> {
-    pub config: &'a ServerConfig<'a>,
+/// What every state carries. The configuration is not among it: the
+/// connection holds it (borrowed or shared) and hands it to each call.
+#[derive(Clone, Copy)]
+pub(crate) struct Kept {
     /// The time client certificates and tickets are checked against.
+    now: UnixTime,
+}
+
+impl Kept {
+    fn with<'c>(self, config: &'c ServerConfig<'c>) -> Common<'c> {
+        Common {
+            config,
+            now: self.now,
+        }
+    }
+}
+
+/// What a step works with: the state's `Kept` and the configuration.
+#[derive(Clone, Copy)]
+pub(crate) struct Common<'c> {
+    pub config: &'c ServerConfig<'c>,
     pub now: UnixTime,
+}
+
+impl Common<'_> {
+    fn keep(&self) -> Kept {
+        Kept { now: self.now }
+    }
 }
 
 /// What a HelloRetryRequest settled, for the second ClientHello.
@@ -61,6 +84,9 @@ pub(crate) struct Retry {
     ccs_sent: bool,
     /// What the second ClientHello must repeat of the first.
     hello: [u8; 32],
+    /// The first ClientHello offered a PSK: only then may the second
+    /// (RFC 8446 §4.1.2 lets it update or remove one, not add one).
+    psk: bool,
 }
 
 /// What a ClientHello led to.
@@ -111,9 +137,9 @@ pub(crate) struct Keyed {
 const FIXED_FLIGHT: usize = 200 + 6;
 const FIXED_PROTECTED: usize = 300 + 60 + 8 + 52;
 
-impl<'a> State<'a> {
-    pub fn new(config: &'a ServerConfig<'a>, now: UnixTime) -> Self {
-        Self::ExpectClientHello(Common { config, now })
+impl State {
+    pub fn new(now: UnixTime) -> Self {
+        Self::ExpectClientHello(Kept { now })
     }
 
     /// Whether no ClientHello has come yet.
@@ -137,8 +163,9 @@ impl<'a> State<'a> {
     }
 
     /// Tells a pending signer that this handshake will not ask again.
-    pub fn cancel_signature(&self) {
-        if let Self::AwaitSignature(c, u) = self {
+    pub fn cancel_signature(&self, config: &ServerConfig<'_>) {
+        if let Self::AwaitSignature(kept, u) = self {
+            let c = kept.with(config);
             if let Some(cert) = c.config.certs.get(usize::from(u.cert)) {
                 super::cancel_certificate_verify(
                     cert.key,
@@ -155,12 +182,14 @@ impl<'a> State<'a> {
     /// flight.
     pub fn poll_signature(
         self,
+        config: &ServerConfig<'_>,
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
     ) -> Result<Polled<Self>, Error> {
-        let Self::AwaitSignature(c, mut u) = self else {
+        let Self::AwaitSignature(kept, mut u) = self else {
             return Ok(Polled::Pending(self));
         };
+        let c = kept.with(config);
         let cert = c
             .config
             .certs
@@ -177,7 +206,7 @@ impl<'a> State<'a> {
             &mut sig,
         )?
         else {
-            return Ok(Polled::Pending(Self::AwaitSignature(c, u)));
+            return Ok(Polled::Pending(Self::AwaitSignature(c.keep(), u)));
         };
         let bad = Error::Internal("handshake keys missing");
         let send = keys.records.send_mut().ok_or(bad)?;
@@ -192,17 +221,18 @@ impl<'a> State<'a> {
         let ask_cert = u.ask_cert;
         let keyed = finish_flight(c.config, u, keys)?;
         Ok(Polled::Signed(Some(if ask_cert {
-            Self::ExpectCertificate(c, keyed)
+            Self::ExpectCertificate(c.keep(), keyed)
         } else {
-            Self::ExpectFinished(c, keyed)
+            Self::ExpectFinished(c.keep(), keyed)
         })))
     }
 
     /// Room in the outgoing view the next step may need.
-    pub fn room_needed(&self, fragment: usize) -> usize {
+    pub fn room_needed(&self, config: &ServerConfig<'_>, fragment: usize) -> usize {
         match self {
             Self::AwaitSignature(..) => super::signature_room(fragment),
-            Self::ExpectFinished(c, _) => {
+            Self::ExpectFinished(kept, _) => {
+                let c = kept.with(config);
                 let n = if c.config.ticket_keys.is_empty() {
                     0
                 } else {
@@ -210,7 +240,8 @@ impl<'a> State<'a> {
                 };
                 n.saturating_mul(flight_room(TICKET_MESSAGE_LEN, fragment, RECORD_OVERHEAD))
             }
-            Self::ExpectClientHello(c) | Self::ExpectRetriedClientHello(c, _) => {
+            Self::ExpectClientHello(kept) | Self::ExpectRetriedClientHello(kept, _) => {
+                let c = kept.with(config);
                 let chain = c
                     .config
                     .certs
@@ -228,6 +259,7 @@ impl<'a> State<'a> {
     /// Handles the messages at the front of `region`.
     pub fn handle(
         self,
+        config: &ServerConfig<'_>,
         region: &[u8],
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
@@ -241,23 +273,25 @@ impl<'a> State<'a> {
         let msg = region.get(..total).unwrap_or(&[]);
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
-            (Self::ExpectClientHello(c), HandshakeType::CLIENT_HELLO) => {
+            (Self::ExpectClientHello(kept), HandshakeType::CLIENT_HELLO) => {
+                let c = kept.with(config);
                 let next = match client_hello(&c, None, msg, body, keys, out)? {
-                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
-                    Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
-                    Answer::Retry(retry) => Self::ExpectRetriedClientHello(c, retry),
-                    Answer::Signing(u) => Self::AwaitSignature(c, u),
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c.keep(), keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(c.keep(), keyed),
+                    Answer::Retry(retry) => Self::ExpectRetriedClientHello(c.keep(), retry),
+                    Answer::Signing(u) => Self::AwaitSignature(c.keep(), u),
                 };
                 Ok(Step {
                     next: Some(next),
                     consumed: total,
                 })
             }
-            (Self::ExpectRetriedClientHello(c, retry), HandshakeType::CLIENT_HELLO) => {
+            (Self::ExpectRetriedClientHello(kept, retry), HandshakeType::CLIENT_HELLO) => {
+                let c = kept.with(config);
                 let next = match client_hello(&c, Some(retry), msg, body, keys, out)? {
-                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c, keyed),
-                    Answer::Flight(keyed, false) => Self::ExpectFinished(c, keyed),
-                    Answer::Signing(u) => Self::AwaitSignature(c, u),
+                    Answer::Flight(keyed, true) => Self::ExpectCertificate(c.keep(), keyed),
+                    Answer::Flight(keyed, false) => Self::ExpectFinished(c.keep(), keyed),
+                    Answer::Signing(u) => Self::AwaitSignature(c.keep(), u),
                     // client_hello never asks twice.
                     Answer::Retry(_) => return Err(Error::Internal("second HelloRetryRequest")),
                 };
@@ -266,7 +300,8 @@ impl<'a> State<'a> {
                     consumed: total,
                 })
             }
-            (Self::ExpectCertificate(c, mut k), HandshakeType::CERTIFICATE) => {
+            (Self::ExpectCertificate(kept, mut k), HandshakeType::CERTIFICATE) => {
+                let c = kept.with(config);
                 let chain = super::parse_certificate(body)?;
                 let verifier = c
                     .config
@@ -279,13 +314,13 @@ impl<'a> State<'a> {
                     }
                     k.transcript.add(msg);
                     return Ok(Step {
-                        next: Some(Self::ExpectFinished(c, k)),
+                        next: Some(Self::ExpectFinished(c.keep(), k)),
                         consumed: total,
                     });
                 };
                 let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
-                        next: Some(Self::ExpectCertificate(c, k)),
+                        next: Some(Self::ExpectCertificate(c.keep(), k)),
                         consumed: 0,
                     });
                 };
@@ -303,12 +338,13 @@ impl<'a> State<'a> {
                     n.peer_cert_sha256 = Some(sha);
                 }
                 Ok(Step {
-                    next: Some(Self::ExpectFinished(c, k)),
+                    next: Some(Self::ExpectFinished(c.keep(), k)),
                     // Both messages lie in the region.
                     consumed: total.saturating_add(cv.len()),
                 })
             }
-            (Self::ExpectFinished(c, mut k), HandshakeType::FINISHED) => {
+            (Self::ExpectFinished(kept, mut k), HandshakeType::FINISHED) => {
+                let c = kept.with(config);
                 let bad = Error::Internal("handshake keys missing");
                 let client_hs = keys.records.recv().ok_or(bad)?.secret();
                 // RFC 8446 §4.4.4: the wrong length does not decode; the
@@ -615,6 +651,12 @@ fn client_hello(
             PeerMisbehaved::IllegalParameter("second ClientHello differs from the first").into(),
         );
     }
+    if retry.as_ref().is_some_and(|r| !r.psk) && ch.ext.pre_shared_key.is_some() {
+        return Err(PeerMisbehaved::IllegalParameter(
+            "pre_shared_key added after HelloRetryRequest",
+        )
+        .into());
+    }
     // RFC 6066 §3: a host name, LDH labels without a trailing dot.
     if ch.ext.server_name.is_some_and(|n| !super::is_host_name(n)) {
         return Err(PeerMisbehaved::BadServerName.into());
@@ -713,6 +755,7 @@ fn client_hello(
                 transcript,
                 ccs_sent,
                 hello: ch.retry_digest(),
+                psk: ch.ext.pre_shared_key.is_some(),
             }));
         }
     };

@@ -102,11 +102,28 @@ pub fn cert_path(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// A port on 127.0.0.1 that was free a moment ago (bind port 0, read it,
-/// let it go). The caller retries if another process takes it first.
+/// A port on 127.0.0.1 that was free a moment ago, for a peer program
+/// to listen on. Taken below the kernel's ephemeral range (32768 and up
+/// on Linux), which every client socket and every `bind(0)` listener of
+/// the other tests draws from: so a port handed out here is not also a
+/// port some other test is given at the same time, and the probe that
+/// the peer listens cannot reach another test's server instead. Each
+/// call of a process takes the next port (from an offset by process id),
+/// skipping ports that are in use. The caller retries if another process
+/// takes it first.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let base = std::process::id().wrapping_mul(7919) % SPAN;
+    loop {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + (base + i) % SPAN) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A listener on a kernel-chosen 127.0.0.1 port, for our servers.
