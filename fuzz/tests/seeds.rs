@@ -65,6 +65,41 @@ fn client_seeds() {
     replay("client", tlspair_fuzz::engine::run_client);
 }
 
+/// The liveness property over whole fuzz corpora, not only the seeds:
+/// with `FUZZ_CORPUS` naming a corpus root (such as `corpus`, which the
+/// smoke run fills), every input of its `server` and `client` targets is
+/// replayed in the three coalescings. `.ci/run` does this after the fuzz
+/// smoke run, over what the fuzzers found in it.
+#[test]
+fn corpus_inputs_in_every_coalescing() {
+    let Some(root) = std::env::var_os("FUZZ_CORPUS") else {
+        eprintln!("FUZZ_CORPUS not set: nothing to replay");
+        return;
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(root);
+    type Run = fn(&[u8]) -> Option<tlspair_fuzz::engine::Outcome>;
+    let runs: [(&str, Run); 2] = [
+        ("server", tlspair_fuzz::engine::run_server),
+        ("client", tlspair_fuzz::engine::run_client),
+    ];
+    for (target, run) in runs {
+        let dir = root.join(target);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            eprintln!("{}: no corpus", dir.display());
+            continue;
+        };
+        let mut n = 0;
+        for entry in entries {
+            let data = fs::read(entry.unwrap().path()).unwrap();
+            for input in [data.clone(), rechunked(&data, 0), rechunked(&data, 255)] {
+                let _ = run(&input);
+            }
+            n += 1;
+        }
+        eprintln!("{target}: {n} corpus inputs, three coalescings each");
+    }
+}
+
 #[test]
 fn session_seeds() {
     for (name, data) in seeds("session") {
