@@ -76,3 +76,82 @@ impl<T: ?Sized> core::fmt::Debug for Shared<'_, T> {
         })
     }
 }
+
+/// The name a client connects to (sent as SNI, checked against the
+/// certificate): borrowed, or with feature `alloc` owned by the
+/// connection (an `Arc<str>` or a `String`), so that a connection to a
+/// name known only at run time can be a `Connection<'static>`.
+///
+/// `Connection::client(&config, Some("example.com"), now)` borrows;
+/// `Connection::client(arc_config, host_string, now)` owns; `None` sends
+/// no SNI (a verifier that checks no name).
+#[derive(Clone, Debug)]
+pub struct Name<'a>(pub(crate) Option<Shared<'a, str>>);
+
+impl<'a> From<Option<&'a str>> for Name<'a> {
+    fn from(name: Option<&'a str>) -> Self {
+        Self(name.map(Shared::Borrowed))
+    }
+}
+
+impl<'a> From<&'a str> for Name<'a> {
+    fn from(name: &'a str) -> Self {
+        Self(Some(Shared::Borrowed(name)))
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Arc<str>> for Name<'_> {
+    fn from(name: Arc<str>) -> Self {
+        Self(Some(Shared::Arc(name)))
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::string::String> for Name<'_> {
+    fn from(name: alloc::string::String) -> Self {
+        Self(Some(Shared::Arc(Arc::from(name))))
+    }
+}
+
+impl Name<'_> {
+    /// The name, if there is one.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// The session ticket a client offers: a borrowed view, or with feature
+/// `alloc` a stored ticket the connection shares (`Arc<StoredTicket>`).
+#[derive(Clone, Debug)]
+pub enum Offer<'a> {
+    /// A view borrowed for the connection's lifetime.
+    Borrowed(&'a crate::handshake::ticket::ResumptionTicket<'a>),
+    /// A stored ticket, shared.
+    #[cfg(feature = "alloc")]
+    Stored(Arc<crate::handshake::ticket::StoredTicket>),
+}
+
+impl<'a> From<&'a crate::handshake::ticket::ResumptionTicket<'a>> for Offer<'a> {
+    fn from(t: &'a crate::handshake::ticket::ResumptionTicket<'a>) -> Self {
+        Self::Borrowed(t)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Arc<crate::handshake::ticket::StoredTicket>> for Offer<'_> {
+    fn from(t: Arc<crate::handshake::ticket::StoredTicket>) -> Self {
+        Self::Stored(t)
+    }
+}
+
+impl Offer<'_> {
+    /// The ticket as the handshake reads it.
+    pub fn view(&self) -> crate::handshake::ticket::ResumptionTicket<'_> {
+        match self {
+            Self::Borrowed(t) => **t,
+            #[cfg(feature = "alloc")]
+            Self::Stored(t) => t.resumption(),
+        }
+    }
+}

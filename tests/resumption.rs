@@ -456,3 +456,40 @@ fn resumption_through_a_retry_that_drops_the_ticket_keeps_psk_modes_in_both_hell
     assert!(!n.resumed);
     assert_eq!(n.group, Some(NamedGroup::SECP384R1));
 }
+
+#[test]
+fn owned_name_and_shared_ticket_make_a_static_resuming_connection() {
+    // A name known only at run time (a String) and a stored ticket behind
+    // an Arc: nothing borrowed, so the connection is 'static and moves to
+    // another thread; it resumes as a borrowed one would.
+    let store: &'static Store = leak(Store::default());
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    let cc = std::sync::Arc::new(cc);
+    let keys: &'static [TicketKey] = leak([key(1, 0x11)]);
+    let sc = server(keys);
+    let tickets = first_connection(leak(*cc), sc, store);
+    let ticket = std::sync::Arc::new(tickets[0].clone());
+    let host = String::from("local") + "host";
+    let c: Connection<'static> =
+        Connection::client_resuming(cc.clone(), host, at(T0 + 10), ticket.clone()).unwrap();
+    let mut c = side(c);
+    let mut s = side(Connection::server(sc, at(T0 + 10)).unwrap());
+    let (c, s) = std::thread::spawn(move || {
+        complete(&mut c, &mut s).unwrap();
+        (c, s)
+    })
+    .join()
+    .unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed);
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(
+        std::sync::Arc::strong_count(&ticket),
+        2,
+        "ours and the connection's"
+    );
+    drop(c);
+    assert_eq!(std::sync::Arc::strong_count(&ticket), 1);
+    // An owned name that is not a name is refused as a borrowed one is.
+    assert!(Connection::client(cc, String::from("not a name!"), at(T0)).is_err());
+}

@@ -16,6 +16,7 @@ use crate::handshake::ticket::NewTicket;
 use crate::handshake::Out;
 use crate::record::protect::RecordKey;
 use crate::record::{Header, HEADER_LEN, MAX_PLAINTEXT};
+use crate::shared::{Name, Offer};
 use crate::wire::{AlertDescription, ContentType, HandshakeType};
 
 impl<'a> Connection<'a> {
@@ -56,10 +57,12 @@ impl<'a> Connection<'a> {
             // The client speaks first.
             let hs = match hs {
                 Handshake::Client(state) if state.has_output() => {
-                    let Some(config) = self.peer_config.client() else {
+                    let Some(inputs) =
+                        client_inputs(&self.peer_config, &self.server_name, &self.resume)
+                    else {
                         return Err(NO_CONFIG);
                     };
-                    let need = state.room_needed(config, fragment);
+                    let need = state.room_needed(inputs, fragment);
                     let room = match self.room_for(tx, need) {
                         Ok(Some(room)) => room,
                         Ok(None) => {
@@ -77,12 +80,13 @@ impl<'a> Connection<'a> {
                         fragment,
                         closed: self.sent_close,
                     };
-                    let next = match self.peer_config.client() {
-                        Some(config) => {
-                            state.write_client_hello(config, &mut out, &mut self.records)
-                        }
-                        None => Err(NO_CONFIG),
-                    };
+                    let next =
+                        match client_inputs(&self.peer_config, &self.server_name, &self.resume) {
+                            Some(inputs) => {
+                                state.write_client_hello(inputs, &mut out, &mut self.records)
+                            }
+                            None => Err(NO_CONFIG),
+                        };
                     let used = out.used;
                     tx.commit(used);
                     match next {
@@ -105,7 +109,7 @@ impl<'a> Connection<'a> {
                 }
             }
             if split_message(region).is_some() {
-                let need = room_needed(&self.peer_config, &hs, fragment);
+                let need = room_needed(self, &hs, fragment);
                 let room = match self.room_for(tx, need) {
                     Ok(Some(room)) => room,
                     Ok(None) => {
@@ -136,11 +140,12 @@ impl<'a> Connection<'a> {
                     skip_early_data: &mut self.skip_early_data,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
-                let stepped = match (hs, &self.peer_config) {
-                    (Handshake::Client(s), PeerConfig::Client(config)) => s
-                        .handle(config, region, &mut keys, &mut out)
+                let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
+                let stepped = match (hs, &self.peer_config, inputs) {
+                    (Handshake::Client(s), _, Some(inputs)) => s
+                        .handle(inputs, region, &mut keys, &mut out)
                         .map(|st| (st.next.map(Handshake::Client), st.consumed)),
-                    (Handshake::Server(s), PeerConfig::Server(config)) => s
+                    (Handshake::Server(s), PeerConfig::Server(config), _) => s
                         .handle(config, region, &mut keys, &mut out)
                         .map(|st| (st.next.map(Handshake::Server), st.consumed)),
                     _ => Err(NO_CONFIG),
@@ -198,11 +203,11 @@ impl<'a> Connection<'a> {
     /// flight is complete and the handshake goes on.
     fn poll_signature(
         &mut self,
-        hs: Handshake<'a>,
+        hs: Handshake,
         tx: &mut SendView<'_>,
         fragment: usize,
     ) -> Result<Option<Status<()>>, Error> {
-        let need = room_needed(&self.peer_config, &hs, fragment);
+        let need = room_needed(self, &hs, fragment);
         let room = match self.room_for(tx, need) {
             Ok(Some(room)) => room,
             Ok(None) => {
@@ -227,14 +232,15 @@ impl<'a> Connection<'a> {
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
         };
-        let polled = match (hs, &self.peer_config) {
-            (Handshake::Client(s), PeerConfig::Client(config)) => s
-                .poll_signature(config, &mut keys, &mut out)
+        let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
+        let polled = match (hs, &self.peer_config, inputs) {
+            (Handshake::Client(s), _, Some(inputs)) => s
+                .poll_signature(inputs, &mut keys, &mut out)
                 .map(|p| match p {
                     Polled::Pending(s) => Polled::Pending(Handshake::Client(s)),
                     Polled::Signed(s) => Polled::Signed(s.map(Handshake::Client)),
                 }),
-            (Handshake::Server(s), PeerConfig::Server(config)) => s
+            (Handshake::Server(s), PeerConfig::Server(config), _) => s
                 .poll_signature(config, &mut keys, &mut out)
                 .map(|p| match p {
                     Polled::Pending(s) => Polled::Pending(Handshake::Server(s)),
@@ -350,7 +356,7 @@ impl<'a> Connection<'a> {
                 .lifetime
                 .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
             age_add: nst.age_add,
-            server_name: self.server_name,
+            server_name: self.server_name.as_str(),
             peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
         });
@@ -572,7 +578,8 @@ impl<'a> Connection<'a> {
             (ContentType::APPLICATION_DATA, _) => {
                 self.empty_records = 0;
                 rx.advance(HEADER_LEN);
-                self.plain_left = len;
+                // The content of a record within the checked limit (2^14).
+                self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
                 // Type, padding and tag of a record within the checked
                 // limit: less than 2^14 + 256.
                 let tail = total.saturating_sub(HEADER_LEN).saturating_sub(len);
@@ -701,7 +708,9 @@ impl<'a> Connection<'a> {
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
         rx.advance(n);
         // Callers clamp `n` to `plain_left`.
-        self.plain_left = self.plain_left.saturating_sub(n);
+        self.plain_left = self
+            .plain_left
+            .saturating_sub(u16::try_from(n).unwrap_or(u16::MAX));
         if self.plain_left == 0 {
             rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
         }
@@ -734,11 +743,26 @@ pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), 
 }
 
 /// Room the handshake's next step may need in the outgoing view.
-fn room_needed(config: &PeerConfig<'_>, hs: &Handshake<'_>, fragment: usize) -> usize {
-    match (hs, config) {
-        (Handshake::Client(s), PeerConfig::Client(c)) => s.room_needed(c, fragment),
-        (Handshake::Server(s), PeerConfig::Server(c)) => s.room_needed(c, fragment),
+fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize) -> usize {
+    let inputs = client_inputs(&conn.peer_config, &conn.server_name, &conn.resume);
+    match (hs, &conn.peer_config, inputs) {
+        (Handshake::Client(s), _, Some(inputs)) => s.room_needed(inputs, fragment),
+        (Handshake::Server(s), PeerConfig::Server(c), _) => s.room_needed(c, fragment),
         // The step fails for want of its configuration.
         _ => 0,
     }
+}
+
+/// What a client connection lends its handshake's steps: the
+/// configuration, the server name and the ticket it holds.
+fn client_inputs<'c>(
+    config: &'c PeerConfig<'_>,
+    server_name: &'c Name<'_>,
+    resume: &'c Option<Offer<'_>>,
+) -> Option<client::Inputs<'c>> {
+    Some(client::Inputs {
+        config: config.client()?,
+        server_name: server_name.as_str(),
+        resume: resume.as_ref().map(Offer::view),
+    })
 }

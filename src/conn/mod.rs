@@ -52,13 +52,12 @@ use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
 use crate::handshake::client::{self};
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
-use crate::handshake::ticket::ResumptionTicket;
-use crate::handshake::{server, ClientConfig, Context, Negotiated, Records, ServerConfig};
+use crate::handshake::{server, ClientConfig, Negotiated, Records, ServerConfig};
 use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{Header, HEADER_LEN, MIN_SEND_CAPACITY, RECORD_OVERHEAD};
-use crate::shared::Shared;
+use crate::shared::{Name, Offer, Shared};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
 mod config;
@@ -79,12 +78,12 @@ enum Role {
 }
 
 /// The handshake in progress, if any.
-enum Handshake<'a> {
-    Client(client::State<'a>),
+enum Handshake {
+    Client(client::State),
     Server(server::State),
 }
 
-impl Handshake<'_> {
+impl Handshake {
     /// Whether the peer still waits for a flight of ours before the
     /// handshake can complete (a client until its Finished, a server until
     /// its first flight); a server that only has tickets left does not.
@@ -107,7 +106,7 @@ pub struct Connection<'a> {
     /// (At most 2^14, so kept in two bytes: an idle connection pays for
     /// every field.)
     send_fragment: u16,
-    hs: Option<Handshake<'a>>,
+    hs: Option<Handshake>,
     /// Handshake messages are at most 2^24 - 1 bytes: larger settings
     /// saturate (kept in four bytes).
     max_handshake_message: u32,
@@ -119,13 +118,16 @@ pub struct Connection<'a> {
     /// and certificate, either side's ALPN protocols.
     peer_config: PeerConfig<'a>,
     /// The name a client connects to, which its tickets are for.
-    server_name: Option<&'a str>,
+    server_name: Name<'a>,
+    /// The ticket a client offers (lent to the handshake's steps).
+    resume: Option<Offer<'a>>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
     /// Fingerprint of the `write_sealed` bytes, for the retry check.
     write_print: u32,
-    plain_left: usize,
+    /// At most a record's content (≤ 2^14): two bytes.
+    plain_left: u16,
     /// At most a record's overhead and padding (< 2^14 + 256).
     plain_tail: u16,
     hs_len: usize,
@@ -199,7 +201,7 @@ impl core::fmt::Debug for Connection<'_> {
 impl<'a> Connection<'a> {
     fn with(
         config: RecordConfig,
-        hs: Option<Handshake<'a>>,
+        hs: Option<Handshake>,
         max_handshake_message: usize,
     ) -> Result<Self, Error> {
         config.check()?;
@@ -219,7 +221,8 @@ impl<'a> Connection<'a> {
             exporter: None,
             resumption: None,
             peer_config: PeerConfig::None,
-            server_name: None,
+            server_name: Name(None),
+            resume: None,
             skip_early_data: 0,
             write_sealed: 0,
             write_print: 0,
@@ -247,33 +250,40 @@ impl<'a> Connection<'a> {
     ///
     /// `config` is borrowed (`&config`) or, with feature `alloc`, shared
     /// (`Arc<ClientConfig>`): see [`Shared`].
+    ///
+    /// `server_name` is borrowed (`Some("example.com")`) or, with feature
+    /// `alloc`, owned (a `String` or an `Arc<str>`): see [`Name`]. Owned
+    /// configuration and name make a `Connection<'static>`.
     pub fn client(
         config: impl Into<Shared<'a, ClientConfig<'a>>>,
-        server_name: Option<&'a str>,
+        server_name: impl Into<Name<'a>>,
         now: UnixTime,
     ) -> Result<Self, Error> {
-        Self::client_with(config.into(), server_name, now, None)
+        Self::client_with(config.into(), server_name.into(), now, None)
     }
 
     /// A client connection offering `ticket` for resumption (RFC 8446
     /// §2.2), falling back to a full handshake if the server declines or
     /// the ticket has expired at `now`.
+    ///
+    /// `ticket` is borrowed (`&ResumptionTicket`) or, with feature
+    /// `alloc`, shared (`Arc<StoredTicket>`): see [`Offer`].
     pub fn client_resuming(
         config: impl Into<Shared<'a, ClientConfig<'a>>>,
-        server_name: Option<&'a str>,
+        server_name: impl Into<Name<'a>>,
         now: UnixTime,
-        ticket: &'a ResumptionTicket<'a>,
+        ticket: impl Into<Offer<'a>>,
     ) -> Result<Self, Error> {
-        Self::client_with(config.into(), server_name, now, Some(ticket))
+        Self::client_with(config.into(), server_name.into(), now, Some(ticket.into()))
     }
 
     fn client_with(
         config: Shared<'a, ClientConfig<'a>>,
-        server_name: Option<&'a str>,
+        server_name: Name<'a>,
         now: UnixTime,
-        resume: Option<&'a ResumptionTicket<'a>>,
+        resume: Option<Offer<'a>>,
     ) -> Result<Self, Error> {
-        if let Some(name) = server_name {
+        if let Some(name) = server_name.as_str() {
             rustls_pki_types::ServerName::try_from(name).map_err(|_| {
                 Misuse::BadConfig("server name is neither a DNS name nor an IP address")
             })?;
@@ -282,8 +292,8 @@ impl<'a> Connection<'a> {
         // from, and only by the client identity it was issued to (a store
         // shared by several configurations must not lend one client's
         // session to another).
-        if let Some(t) = resume {
-            if !t.is_for(server_name) {
+        if let Some(t) = resume.as_ref().map(Offer::view) {
+            if !t.is_for(server_name.as_str()) {
                 return Err(Misuse::TicketForAnotherServer.into());
             }
             if t.client_cert_sha256 != crate::handshake::ticket::client_identity(&config) {
@@ -291,18 +301,14 @@ impl<'a> Connection<'a> {
             }
         }
         config.check()?;
-        let ctx = Context {
-            now,
-            server_name,
-            resume,
-        };
         let mut conn = Self::with(
             config.record,
-            Some(Handshake::Client(client::State::new(ctx))),
+            Some(Handshake::Client(client::State::new(now))),
             config.max_handshake_message,
         )?;
         conn.peer_config = PeerConfig::Client(config);
         conn.server_name = server_name;
+        conn.resume = resume;
         Ok(conn)
     }
 
@@ -317,12 +323,7 @@ impl<'a> Connection<'a> {
         client_hello: &[u8],
         kx: crate::handshake::kx::KeyExchange,
     ) -> Result<Self, Error> {
-        let ctx = Context {
-            now,
-            server_name,
-            resume: None,
-        };
-        let (state, pending) = client::State::after_hello(ctx, client_hello, kx)?;
+        let (state, pending) = client::State::after_hello(now, client_hello, kx)?;
         let mut conn = Self::with(
             config.record,
             Some(Handshake::Client(state)),
@@ -330,7 +331,7 @@ impl<'a> Connection<'a> {
         )?;
         conn.records = Records::Pending(pending);
         conn.peer_config = PeerConfig::Client(config.into());
-        conn.server_name = server_name;
+        conn.server_name = server_name.into();
         Ok(conn)
     }
 
@@ -499,7 +500,7 @@ impl Connection<'_> {
         if self.error.is_some() {
             0
         } else {
-            self.plain_left
+            usize::from(self.plain_left)
         }
     }
 
@@ -898,7 +899,7 @@ impl Connection<'_> {
             if out.is_empty() {
                 break;
             }
-            let n = out.len().min(self.plain_left);
+            let n = out.len().min(usize::from(self.plain_left));
             crate::codec::copy_prefix(out, rx.unread(), n);
             self.consume_plain(&mut rx, n);
             // At most `dst.len()`: `n <= out.len()`.
@@ -923,7 +924,7 @@ impl Connection<'_> {
         self.check(&mut tx)?;
         Ok(match self.next_plaintext(&mut rx, &mut tx)? {
             Status::Done(()) => {
-                let n = self.plain_left;
+                let n = usize::from(self.plain_left);
                 Status::Done(rx.into_unread_mut().get_mut(..n).unwrap_or(&mut []))
             }
             Status::WantRead => Status::WantRead,
@@ -941,7 +942,7 @@ impl Connection<'_> {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
-        let n = n.min(self.plain_left);
+        let n = n.min(usize::from(self.plain_left));
         self.consume_plain(&mut bufs.recv.view(), n);
     }
 
@@ -1039,7 +1040,13 @@ impl Connection<'_> {
     fn drop_handshake(&mut self) {
         if let Some(hs) = self.hs.take() {
             match (&hs, &self.peer_config) {
-                (Handshake::Client(s), PeerConfig::Client(config)) => s.cancel_signature(config),
+                (Handshake::Client(s), PeerConfig::Client(config)) => {
+                    s.cancel_signature(client::Inputs {
+                        config,
+                        server_name: self.server_name.as_str(),
+                        resume: self.resume.as_ref().map(Offer::view),
+                    })
+                }
                 (Handshake::Server(s), PeerConfig::Server(config)) => s.cancel_signature(config),
                 _ => {}
             }

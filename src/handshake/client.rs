@@ -23,6 +23,8 @@ use super::ticket::ResumptionTicket;
 use super::{flight_room, room_sum, ClientConfig, Context, Negotiated, Out, Records};
 use crate::codec::DecodeError;
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use rustls_pki_types::UnixTime;
+
 use crate::key_schedule::{EarlySecret, HandshakeSecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
@@ -64,7 +66,7 @@ pub(crate) enum Polled<S> {
 /// Room our ClientHello needs, as plaintext records: every field and
 /// extension header at its largest (a P-384 key share, a 32-byte session
 /// id), from the configured lists.
-fn client_hello_bound(c: &Common<'_, '_>, fragment: usize) -> usize {
+fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
     let config = c.config;
     // Sizes from the configuration saturate: see `room_sum`.
     let list = |n: usize| n.saturating_mul(2).saturating_add(2);
@@ -154,23 +156,23 @@ impl EarlyTranscript {
 
 /// The client's states.
 ///
-/// Each keeps the connection's `Context`; the configuration is not among
-/// it: the connection holds it (borrowed or shared) and hands it to each
-/// call.
-pub(crate) enum State<'a> {
+/// Each keeps the time the connection was made with; the configuration,
+/// the server name and the ticket are not among it: the connection holds
+/// them (borrowed or shared) and lends them to each call (`Inputs`).
+pub(crate) enum State {
     /// ClientHello not yet sent.
-    Start(Context<'a>),
+    Start(UnixTime),
     /// ClientHello sent; what it needs next waits in `Records::Pending`.
-    ExpectServerHello(Context<'a>),
+    ExpectServerHello(UnixTime),
     /// After ServerHello.
-    ExpectEncryptedExtensions(Context<'a>, Keyed),
+    ExpectEncryptedExtensions(UnixTime, Keyed),
     /// After EncryptedExtensions (and a CertificateRequest, if any).
-    ExpectCertificate(Context<'a>, Keyed),
+    ExpectCertificate(UnixTime, Keyed),
     /// After CertificateVerify.
-    ExpectFinished(Context<'a>, Keyed),
+    ExpectFinished(UnixTime, Keyed),
     /// The server's Finished is in and our flight is out up to our
     /// Certificate; our signer has not answered yet.
-    AwaitSignature(Context<'a>, Unsigned),
+    AwaitSignature(UnixTime, Unsigned),
 }
 
 /// Our final flight up to the Certificate, waiting for its signature.
@@ -183,15 +185,30 @@ pub(crate) struct Unsigned {
     scheme: SignatureScheme,
 }
 
-/// What a step works with: the configuration and the state's context.
+/// What the connection lends each step.
 #[derive(Clone, Copy)]
-pub(crate) struct Common<'c, 'a> {
+pub(crate) struct Inputs<'c> {
     pub config: &'c ClientConfig<'c>,
-    pub ctx: Context<'a>,
+    pub server_name: Option<&'c str>,
+    pub resume: Option<ResumptionTicket<'c>>,
 }
 
-fn with<'c, 'a>(ctx: Context<'a>, config: &'c ClientConfig<'c>) -> Common<'c, 'a> {
-    Common { config, ctx }
+/// What a step works with: the lent inputs and the state's time.
+#[derive(Clone, Copy)]
+pub(crate) struct Common<'c> {
+    pub config: &'c ClientConfig<'c>,
+    pub ctx: Context<'c>,
+}
+
+fn with(now: UnixTime, i: Inputs<'_>) -> Common<'_> {
+    Common {
+        config: i.config,
+        ctx: Context {
+            now,
+            server_name: i.server_name,
+            resume: i.resume,
+        },
+    }
 }
 
 /// What a client keeps between its ClientHello and the ServerHello. It
@@ -225,7 +242,7 @@ struct HelloFields {
 /// HelloRetryRequest) as plaintext records, handing the message to `hash`.
 #[allow(clippy::too_many_arguments)]
 fn encode_hello(
-    common: &Common<'_, '_>,
+    common: &Common<'_>,
     fields: &HelloFields,
     kx: &KeyExchange,
     cookie: Option<&[u8]>,
@@ -328,7 +345,7 @@ pub const MAX_OFFERED_TICKET: usize = 32 * 1024;
 
 /// The ticket to offer and its suite, if there is one that is alive, not
 /// longer than [`MAX_OFFERED_TICKET`], and whose suite we still offer.
-fn psk_offer<'t>(common: &Common<'_, 't>) -> Option<(&'t ResumptionTicket<'t>, &'static Suite)> {
+fn psk_offer<'t>(common: &Common<'t>) -> Option<(ResumptionTicket<'t>, &'static Suite)> {
     let t = common
         .ctx
         .resume
@@ -354,7 +371,7 @@ pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> Result<crate::key_schedul
 /// sends the second ClientHello with a share for the group asked for.
 #[allow(clippy::too_many_arguments)]
 fn retry(
-    c: &Common<'_, '_>,
+    c: &Common<'_>,
     kx: KeyExchange,
     fields: HelloFields,
     suite: &'static Suite,
@@ -444,9 +461,9 @@ pub(crate) struct Keyed {
     client_scheme: Option<SignatureScheme>,
 }
 
-impl<'a> State<'a> {
-    pub fn new(ctx: Context<'a>) -> Self {
-        Self::Start(ctx)
+impl State {
+    pub fn new(now: UnixTime) -> Self {
+        Self::Start(now)
     }
 
     /// A client that has already sent `hello` with `kx`'s share: the
@@ -454,7 +471,7 @@ impl<'a> State<'a> {
     /// our own encoder orders extensions differently.
     #[cfg(feature = "test-support")]
     pub fn after_hello(
-        ctx: Context<'a>,
+        now: UnixTime,
         hello: &[u8],
         kx: KeyExchange,
     ) -> Result<(Self, Pending), Error> {
@@ -477,17 +494,17 @@ impl<'a> State<'a> {
             transcript: PendingTranscript::Both(transcript),
             fields,
         };
-        Ok((Self::ExpectServerHello(ctx), pending))
+        Ok((Self::ExpectServerHello(now), pending))
     }
 
     /// Room in the outgoing view the next step may need.
-    pub fn room_needed(&self, config: &ClientConfig<'_>, fragment: usize) -> usize {
+    pub fn room_needed(&self, inputs: Inputs<'_>, fragment: usize) -> usize {
         match self {
-            Self::Start(kept) => client_hello_bound(&with(*kept, config), fragment),
+            Self::Start(kept) => client_hello_bound(&with(*kept, inputs), fragment),
             // A HelloRetryRequest is answered with a second ClientHello,
             // which may echo a cookie.
             Self::ExpectServerHello(kept) => {
-                let c = &with(*kept, config);
+                let c = &with(*kept, inputs);
                 room_sum([client_hello_bound(c, fragment), 6, MAX_COOKIE_LEN])
             }
             // The final flight: CCS, our certificate and signature if asked,
@@ -495,7 +512,7 @@ impl<'a> State<'a> {
             Self::ExpectFinished(kept, k)
             | Self::ExpectCertificate(kept, k)
             | Self::ExpectEncryptedExtensions(kept, k) => {
-                let c = &with(*kept, config);
+                let c = &with(*kept, inputs);
                 let mut m: usize = 4 + 48;
                 if k.cert_requested {
                     m = m.saturating_add(4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN);
@@ -521,9 +538,9 @@ impl<'a> State<'a> {
     }
 
     /// Tells a pending signer that this handshake will not ask again.
-    pub fn cancel_signature(&self, config: &ClientConfig<'_>) {
+    pub fn cancel_signature(&self, inputs: Inputs<'_>) {
         if let Self::AwaitSignature(kept, u) = self {
-            let c = with(*kept, config);
+            let c = with(*kept, inputs);
             if let Some(auth) = c.config.client_auth {
                 super::cancel_certificate_verify(
                     auth.key,
@@ -540,14 +557,14 @@ impl<'a> State<'a> {
     /// flight and completes the handshake.
     pub fn poll_signature(
         self,
-        config: &ClientConfig<'_>,
+        inputs: Inputs<'_>,
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
     ) -> Result<Polled<Self>, Error> {
         let Self::AwaitSignature(kept, mut u) = self else {
             return Ok(Polled::Pending(self));
         };
-        let c = with(kept, config);
+        let c = with(kept, inputs);
         let auth = c
             .config
             .client_auth
@@ -563,7 +580,7 @@ impl<'a> State<'a> {
             &mut sig,
         )?
         else {
-            return Ok(Polled::Pending(Self::AwaitSignature(c.ctx, u)));
+            return Ok(Polled::Pending(Self::AwaitSignature(c.ctx.now, u)));
         };
         let bad = Error::Internal("handshake keys missing");
         let send = keys.records.send_mut().ok_or(bad)?;
@@ -582,14 +599,14 @@ impl<'a> State<'a> {
     /// `records`.
     pub fn write_client_hello(
         self,
-        config: &ClientConfig<'_>,
+        inputs: Inputs<'_>,
         out: &mut Out<'_>,
         records: &mut Records,
     ) -> Result<Self, Error> {
         let Self::Start(kept) = self else {
             return Ok(self);
         };
-        let common = with(kept, config);
+        let common = with(kept, inputs);
         let config = common.config;
         let rng = config.rng;
         let fail_rng = Error::Internal("random number generator failed");
@@ -624,13 +641,13 @@ impl<'a> State<'a> {
             transcript: PendingTranscript::Both(transcript),
             fields,
         });
-        Ok(Self::ExpectServerHello(common.ctx))
+        Ok(Self::ExpectServerHello(common.ctx.now))
     }
 
     /// Handles the messages at the front of `region`.
     pub fn handle(
         self,
-        config: &ClientConfig<'_>,
+        inputs: Inputs<'_>,
         region: &[u8],
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
@@ -645,33 +662,33 @@ impl<'a> State<'a> {
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
             (Self::ExpectServerHello(kept), HandshakeType::SERVER_HELLO) => {
-                let c = with(kept, config);
+                let c = with(kept, inputs);
                 let Records::Pending(s) = core::mem::replace(keys.records, Records::Empty) else {
                     return Err(Error::Internal("ClientHello state missing"));
                 };
                 match server_hello(&c, s, msg, body, keys, out)? {
                     Hello::Keyed(keyed) => Ok(Step {
-                        next: Some(Self::ExpectEncryptedExtensions(c.ctx, keyed)),
+                        next: Some(Self::ExpectEncryptedExtensions(c.ctx.now, keyed)),
                         consumed: total,
                     }),
                     Hello::Retry(pending) => {
                         *keys.records = Records::Pending(pending);
                         Ok(Step {
-                            next: Some(Self::ExpectServerHello(c.ctx)),
+                            next: Some(Self::ExpectServerHello(c.ctx.now)),
                             consumed: total,
                         })
                     }
                 }
             }
             (Self::ExpectEncryptedExtensions(kept, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
-                let c = with(kept, config);
+                let c = with(kept, inputs);
                 encrypted_extensions(&c, negotiated(keys)?, body)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
                 let next = if k.resumed {
-                    Self::ExpectFinished(c.ctx, k)
+                    Self::ExpectFinished(c.ctx.now, k)
                 } else {
-                    Self::ExpectCertificate(c.ctx, k)
+                    Self::ExpectCertificate(c.ctx.now, k)
                 };
                 Ok(Step {
                     next: Some(next),
@@ -681,7 +698,7 @@ impl<'a> State<'a> {
             (Self::ExpectCertificate(kept, mut k), HandshakeType::CERTIFICATE_REQUEST)
                 if !k.cert_requested =>
             {
-                let c = with(kept, config);
+                let c = with(kept, inputs);
                 let req = CertificateRequest::parse(body).map_err(extension_error)?;
                 if !req.context.is_empty() {
                     return Err(
@@ -699,31 +716,31 @@ impl<'a> State<'a> {
                 });
                 k.transcript.add(msg);
                 Ok(Step {
-                    next: Some(Self::ExpectCertificate(c.ctx, k)),
+                    next: Some(Self::ExpectCertificate(c.ctx.now, k)),
                     consumed: total,
                 })
             }
             (Self::ExpectCertificate(kept, mut k), HandshakeType::CERTIFICATE) => {
-                let c = with(kept, config);
+                let c = with(kept, inputs);
                 let Some(cv) = super::paired_certificate_verify(region, total)? else {
                     return Ok(Step {
-                        next: Some(Self::ExpectCertificate(c.ctx, k)),
+                        next: Some(Self::ExpectCertificate(c.ctx.now, k)),
                         consumed: 0,
                     });
                 };
                 let cv_total = cv.len();
                 certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
                 Ok(Step {
-                    next: Some(Self::ExpectFinished(c.ctx, k)),
+                    next: Some(Self::ExpectFinished(c.ctx.now, k)),
                     // Both messages lie in the region.
                     consumed: total.saturating_add(cv_total),
                 })
             }
             (Self::ExpectFinished(kept, k), HandshakeType::FINISHED) => {
-                let c = with(kept, config);
+                let c = with(kept, inputs);
                 let unsigned = finished(&c, k, msg, body, keys, out)?;
                 Ok(Step {
-                    next: unsigned.map(|u| Self::AwaitSignature(c.ctx, u)),
+                    next: unsigned.map(|u| Self::AwaitSignature(c.ctx.now, u)),
                     consumed: total,
                 })
             }
@@ -742,7 +759,7 @@ pub(crate) fn extension_error(e: ExtensionError) -> Error {
 pub(crate) use extension_error as map_extension_error;
 
 fn server_hello(
-    c: &Common<'_, '_>,
+    c: &Common<'_>,
     s: Pending,
     msg: &[u8],
     body: &[u8],
@@ -892,7 +909,7 @@ fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
         .ok_or(Error::Internal("negotiated parameters missing"))
 }
 
-fn encrypted_extensions(c: &Common<'_, '_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
+fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
     use crate::wire::ExtensionType as E;
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
@@ -941,7 +958,7 @@ fn encrypted_extensions(c: &Common<'_, '_>, n: &mut Negotiated, body: &[u8]) -> 
 }
 
 fn certificate_and_verify(
-    c: &Common<'_, '_>,
+    c: &Common<'_>,
     k: &mut Keyed,
     n: &mut Negotiated,
     cert_msg: &[u8],
@@ -978,7 +995,7 @@ fn certificate_and_verify(
 }
 
 fn finished(
-    c: &Common<'_, '_>,
+    c: &Common<'_>,
     mut k: Keyed,
     msg: &[u8],
     body: &[u8],

@@ -504,13 +504,15 @@ impl Records {
     }
 }
 
-/// Time and name a connection is made with.
+/// Time, name and ticket a client connection is made with: the time
+/// kept by the handshake state, the name and ticket lent by the
+/// connection to each step.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Context<'a> {
     pub now: UnixTime,
     pub server_name: Option<&'a str>,
     /// A ticket to offer (client).
-    pub resume: Option<&'a ticket::ResumptionTicket<'a>>,
+    pub resume: Option<ticket::ResumptionTicket<'a>>,
 }
 
 /// Where a handshake step writes: the outgoing room and the record keys.
@@ -837,7 +839,7 @@ mod sizes {
     /// keys go.
     #[test]
     fn state_sizes_stay_in_budget() {
-        let client = size_of::<super::client::State<'_>>();
+        let client = size_of::<super::client::State>();
         let server = size_of::<super::server::State>();
         let keys = size_of::<super::Records>();
         let pending = size_of::<super::client::Pending>();
