@@ -85,8 +85,15 @@ impl<T: ?Sized> core::fmt::Debug for Shared<'_, T> {
 /// `Connection::client(&config, Some("example.com"), now)` borrows;
 /// `Connection::client(arc_config, host_string, now)` owns; `None` sends
 /// no SNI (a verifier that checks no name).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Name<'a>(pub(crate) Option<Shared<'a, str>>);
+
+/// Shows the name: it is sent in the clear (SNI) anyway.
+impl core::fmt::Debug for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("Name").field(&self.as_str()).finish()
+    }
+}
 
 impl<'a> From<Option<&'a str>> for Name<'a> {
     fn from(name: Option<&'a str>) -> Self {

@@ -219,6 +219,10 @@ impl std::error::Error for CertificateError {}
 /// §4.4.2.4) before asking the verifier.
 ///
 /// `Send + Sync`, as every trait object in a configuration.
+///
+/// The lists it gives (`supported_schemes`) are read when the ClientHello
+/// is written and again when the CertificateVerify is checked: they must
+/// not change while a configuration that holds the verifier is in use.
 pub trait ServerCertVerifier: Send + Sync {
     /// Checks the server's chain for `server_name` at time `now`.
     ///

@@ -493,3 +493,37 @@ fn owned_name_and_shared_ticket_make_a_static_resuming_connection() {
     // An owned name that is not a name is refused as a borrowed one is.
     assert!(Connection::client(cc, String::from("not a name!"), at(T0)).is_err());
 }
+
+#[test]
+fn the_ticket_sink_is_told_which_connection_each_ticket_came_from() {
+    #[derive(Default)]
+    struct Tags(Mutex<Vec<(u64, Option<String>)>>);
+    impl TicketSink for Tags {
+        fn store(&self, t: &NewTicket<'_>) {
+            let name = t.server_name.map(str::to_owned);
+            self.0.lock().unwrap().push((t.connection, name));
+        }
+    }
+    let tags: &'static Tags = leak(Tags::default());
+    let mut cc = client_config();
+    cc.ticket_sink = Some(tags);
+    let cc: &'static ClientConfig<'static> = leak(cc);
+    let sc = server(leak([key(1, 0x22)]));
+    for (tag, name) in [(7u64, "localhost"), (8, "127.0.0.1")] {
+        let mut c = side(Connection::client(cc, Some(name), at(T0)).unwrap());
+        c.conn.set_tag(tag);
+        assert_eq!(c.conn.tag(), tag);
+        let mut s = side(Connection::server(sc, at(T0)).unwrap());
+        complete(&mut c, &mut s).unwrap();
+        transfer_all(&mut s, &mut c);
+        let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    }
+    let got = tags.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 4, "two tickets per connection");
+    assert!(got[..2]
+        .iter()
+        .all(|(t, n)| *t == 7 && n.as_deref() == Some("localhost")));
+    assert!(got[2..]
+        .iter()
+        .all(|(t, n)| *t == 8 && n.as_deref() == Some("127.0.0.1")));
+}

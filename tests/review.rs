@@ -232,6 +232,7 @@ fn no_debug_output_prints_a_psk() {
         server_name: Some("localhost"),
         peer_cert_sha256: None,
         client_cert_sha256: None,
+        connection: 0,
     };
     let printed = format!("{nt:?} {nt:#?}");
     assert!(
@@ -561,6 +562,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         server_name: None,
         peer_cert_sha256: None,
         client_cert_sha256: None,
+        connection: 0,
     };
     let stored = tlspair::handshake::ticket::StoredTicket::new(&nt, tls::now()).unwrap();
     assert_eq!(stored.clone().resumption().psk, &[0x5a; 32]);

@@ -60,7 +60,7 @@ impl<'a> Connection<'a> {
                     let Some(inputs) =
                         client_inputs(&self.peer_config, &self.server_name, &self.resume)
                     else {
-                        return Err(NO_CONFIG);
+                        return Err(self.abort(tx, NO_CONFIG));
                     };
                     let need = state.room_needed(inputs, fragment);
                     let room = match self.room_for(tx, need) {
@@ -359,6 +359,7 @@ impl<'a> Connection<'a> {
             server_name: self.server_name.as_str(),
             peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
+            connection: self.tag,
         });
         Ok(())
     }

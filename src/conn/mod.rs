@@ -121,6 +121,9 @@ pub struct Connection<'a> {
     server_name: Name<'a>,
     /// The ticket a client offers (lent to the handshake's steps).
     resume: Option<Offer<'a>>,
+    /// The embedder's name for this connection, handed to its ticket
+    /// sink.
+    tag: u64,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
@@ -223,6 +226,7 @@ impl<'a> Connection<'a> {
             peer_config: PeerConfig::None,
             server_name: Name(None),
             resume: None,
+            tag: 0,
             skip_early_data: 0,
             write_sealed: 0,
             write_print: 0,
@@ -458,6 +462,20 @@ impl Connection<'_> {
     /// Largest handshake message accepted.
     fn max_handshake_message(&self) -> usize {
         usize::try_from(self.max_handshake_message).unwrap_or(usize::MAX)
+    }
+
+    /// Names this connection for the embedder's hooks: the tickets it
+    /// receives reach the [`TicketSink`](crate::handshake::ticket::TicketSink)
+    /// with this tag ([`NewTicket::connection`](crate::handshake::ticket::NewTicket::connection)),
+    /// so one sink shared by every connection of a configuration knows
+    /// which connection (a slab key, a task id) each ticket came from.
+    pub fn set_tag(&mut self, tag: u64) {
+        self.tag = tag;
+    }
+
+    /// The tag [`set_tag`](Self::set_tag) gave (0 by default).
+    pub fn tag(&self) -> u64 {
+        self.tag
     }
 
     /// Whether the handshake waits for our signer (the last call answered
@@ -767,8 +785,9 @@ impl Connection<'_> {
     ///
     /// Between the two calls the caller may drain `bufs.send` (the room
     /// stays put) but should make no other call on this connection that
-    /// writes: one that must place a record (a KeyUpdate reply, an alert)
-    /// ends the reservation, and `seal_reserved` then fails with
+    /// writes: one that must place a record (a KeyUpdate reply or one
+    /// asked for, which `read`, `write` and `handshake` all write, an
+    /// alert) ends the reservation, and `seal_reserved` then fails with
     /// [`Misuse::NoReservation`], sealing nothing. `WantWrite` and
     /// `WantRead` as for [`write`](Self::write); `Misuse::WritePending`
     /// while a complete-mode write is unfinished.
@@ -882,7 +901,8 @@ impl Connection<'_> {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
         if dst.is_empty() && self.hs.is_none() {
-            return Ok(Status::Done(0));
+            // Nothing to read into; what is queued still goes out.
+            return self.flush_key_update(&mut tx).map(|s| s.map(|()| 0));
         }
         let mut done = 0;
         loop {

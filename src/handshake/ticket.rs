@@ -294,6 +294,11 @@ pub struct NewTicket<'a> {
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
     pub client_cert_sha256: Option<[u8; 32]>,
+    /// Which connection it came from: the embedder's tag for it
+    /// ([`Connection::set_tag`](crate::Connection::set_tag); 0 unless
+    /// set), such as its slab key, since one sink serves every connection
+    /// of a configuration.
+    pub connection: u64,
 }
 
 /// The client identity a ticket is bound to: SHA-256 of the end-entity
