@@ -256,6 +256,7 @@ enum Corruption {
     ShareForAnotherGroup,
     UnsolicitedServerHelloExtension,
     DuplicateServerHelloExtension,
+    PreSharedKeyNeverOffered,
     UnsolicitedEncryptedExtension,
     MisplacedEncryptedExtension,
     DuplicateEncryptedExtension,
@@ -273,7 +274,7 @@ enum Corruption {
     UnknownMessageType,
 }
 
-const CORRUPTIONS: [Corruption; 22] = [
+const CORRUPTIONS: [Corruption; 23] = [
     Corruption::SuiteNotOffered,
     Corruption::SessionIdEcho,
     Corruption::Compression,
@@ -281,6 +282,7 @@ const CORRUPTIONS: [Corruption; 22] = [
     Corruption::ShareForAnotherGroup,
     Corruption::UnsolicitedServerHelloExtension,
     Corruption::DuplicateServerHelloExtension,
+    Corruption::PreSharedKeyNeverOffered,
     Corruption::UnsolicitedEncryptedExtension,
     Corruption::MisplacedEncryptedExtension,
     Corruption::DuplicateEncryptedExtension,
@@ -318,6 +320,7 @@ impl Corruption {
             | SchemeNotFittingTheKey
             | SchemeForbiddenInTls13 => AD::ILLEGAL_PARAMETER,
             UnsolicitedServerHelloExtension
+            | PreSharedKeyNeverOffered
             | UnsolicitedEncryptedExtension
             | CertificateEntryExtension => AD::UNSUPPORTED_EXTENSION,
             EmptyCertificateList | FinishedLength | TrailingByte => AD::DECODE_ERROR,
@@ -569,6 +572,10 @@ fn run_keeping(
         }
         Some(Corruption::UnsolicitedServerHelloExtension) => {
             append_ext(&mut sh, ext_block - 2, &ext(0x7777, &[]))
+        }
+        Some(Corruption::PreSharedKeyNeverOffered) => {
+            // A server "resuming" a ticket we never offered.
+            append_ext(&mut sh, ext_block - 2, &ext(41, &[0, 0]))
         }
         Some(Corruption::DuplicateServerHelloExtension) => {
             append_ext(&mut sh, ext_block - 2, &ext(43, &[3, 4]))

@@ -236,10 +236,15 @@ struct HelloFields {
     random: [u8; 32],
     session_id: [u8; 32],
     session_id_len: u8,
+    /// The ClientHello the ServerHello answers carried our ticket (after
+    /// a HelloRetryRequest to a suite of another hash, the second one
+    /// does not): only then may the server select it.
+    psk_sent: bool,
 }
 
 /// Encodes a ClientHello with `kx`'s share (and `cookie`, after a
 /// HelloRetryRequest) as plaintext records, handing the message to `hash`.
+/// Returns whether it offered our ticket.
 #[allow(clippy::too_many_arguments)]
 fn encode_hello(
     common: &Common<'_>,
@@ -250,7 +255,7 @@ fn encode_hello(
     share_replaced: bool,
     out: &mut Out<'_>,
     hash: impl FnOnce(&[u8]),
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let config = common.config;
     // The ticket, if it is still alive and its suite's hash can be used:
     // after a HelloRetryRequest, only if the chosen suite shares it.
@@ -323,7 +328,8 @@ fn encode_hello(
         }
         hash(w.written());
         Ok(())
-    })
+    })?;
+    Ok(offer.is_some())
 }
 
 /// What a client sends as SNI for `name` (RFC 6066 §3): the name without a
@@ -417,7 +423,8 @@ fn retry(
     transcript.add(msg);
     let prefix = transcript.clone();
     let replaced = hrr.hrr_group.is_some();
-    encode_hello(
+    let mut fields = fields;
+    fields.psk_sent = encode_hello(
         c,
         &fields,
         &kx,
@@ -481,6 +488,7 @@ impl State {
             random: *parsed.random,
             session_id: [0; 32],
             session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
+            psk_sent: parsed.ext.pre_shared_key.is_some(),
         };
         crate::codec::copy_prefix(
             &mut fields.session_id,
@@ -628,12 +636,13 @@ impl State {
             ))?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
         let mut transcript = EarlyTranscript::new();
-        let fields = HelloFields {
+        let mut fields = HelloFields {
             random,
             session_id,
             session_id_len,
+            psk_sent: false,
         };
-        encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
+        fields.psk_sent = encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
             transcript.add(m)
         })?;
         *records = Records::Pending(Pending {
@@ -792,7 +801,8 @@ fn server_hello(
     }
     // Did the server take our ticket? Only identity 0 was offered, and
     // only if it was offered in the ClientHello this answers.
-    let psk = match (sh.selected_psk, psk_offer(c)) {
+    let offered = psk_offer(c).filter(|_| s.fields.psk_sent);
+    let psk = match (sh.selected_psk, offered) {
         (None, _) => None,
         (Some(0), Some((t, psk_suite))) if !sh.is_retry() => {
             if psk_suite.hash_len != Suite::from_id(sh.suite).map_or(0, |s| s.hash_len) {
