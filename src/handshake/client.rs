@@ -590,15 +590,8 @@ impl State {
         else {
             return Ok(Polled::Pending(Self::AwaitSignature(c.ctx.now, u)));
         };
-        let bad = Error::Internal("handshake keys missing");
-        let send = keys.records.send_mut().ok_or(bad)?;
-        let finished_key = send.secret().finished_key(u.suite)?;
-        let (suite, scheme) = (u.suite, u.scheme);
-        let transcript = &mut u.transcript;
-        out.records(Some(send), ContentType::HANDSHAKE, |w| {
-            super::write_certificate_verify(w, transcript, scheme, sig.get(..n).unwrap_or(&[]))?;
-            super::write_finished(w, transcript, suite, &finished_key)
-        })?;
+        let sig = sig.get(..n).unwrap_or(&[]);
+        super::write_signed_tail(out, keys.records, u.suite, &mut u.transcript, u.scheme, sig)?;
         finish_flight(u.suite, &u.transcript, &u.master, &u.client_ap, keys)?;
         Ok(Polled::Signed(None))
     }
@@ -1046,35 +1039,18 @@ fn finished(
     let transcript = &mut k.transcript;
     let auth = c.config.client_auth.zip(k.client_scheme);
     let rng = c.config.rng;
-    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
     let mut pending = false;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
             // Our chain and signature, or an empty Certificate when we
             // have no key that suits the request.
             let chain = auth.map_or(&[][..], |(a, _)| a.chain);
-            super::write_certificate(w, transcript, chain)?;
-            if let Some((a, scheme)) = auth {
-                let signed = super::sign_certificate_verify(
-                    a.key,
-                    scheme,
-                    SignContext::Client,
-                    transcript,
-                    rng,
-                    true,
-                    &mut sig,
-                )?;
-                let Some(n) = signed else {
-                    // The rest waits for the signer.
-                    pending = true;
-                    return Ok(());
-                };
-                super::write_certificate_verify(
-                    w,
-                    transcript,
-                    scheme,
-                    sig.get(..n).unwrap_or(&[]),
-                )?;
+            let signer = auth.map(|(a, scheme)| (a.key, scheme));
+            if !super::write_authentication(w, transcript, SignContext::Client, chain, signer, rng)?
+            {
+                // The rest waits for the signer.
+                pending = true;
+                return Ok(());
             }
         }
         super::write_finished(w, transcript, suite, &finished_key)?;

@@ -752,6 +752,52 @@ pub(crate) fn sign_certificate_verify(
     }
 }
 
+/// Writes our Certificate and, when `signer` answers at once, the
+/// CertificateVerify after it (the first time a handshake asks). Returns
+/// whether the signature came: if not, the flight stops after the
+/// Certificate and the state waits for the signer.
+pub(crate) fn write_authentication(
+    w: &mut Writer<'_>,
+    transcript: &mut crate::key_schedule::Transcript,
+    context: crate::sign::Context,
+    chain: &[&[u8]],
+    signer: Option<(&dyn Signer, SignatureScheme)>,
+    rng: &dyn SecureRandom,
+) -> Result<bool, Error> {
+    write_certificate(w, transcript, chain)?;
+    let Some((signer, scheme)) = signer else {
+        return Ok(true);
+    };
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let Some(n) =
+        sign_certificate_verify(signer, scheme, context, transcript, rng, true, &mut sig)?
+    else {
+        return Ok(false);
+    };
+    write_certificate_verify(w, transcript, scheme, sig.get(..n).unwrap_or(&[]))?;
+    Ok(true)
+}
+
+/// After a pending signature came (`sig`): our CertificateVerify and
+/// Finished, sealed under our handshake key, whose secret keys Finished.
+pub(crate) fn write_signed_tail(
+    out: &mut Out<'_>,
+    records: &mut Records,
+    suite: &'static Suite,
+    transcript: &mut crate::key_schedule::Transcript,
+    scheme: SignatureScheme,
+    sig: &[u8],
+) -> Result<(), Error> {
+    let send = records
+        .send_mut()
+        .ok_or(Error::Internal("handshake keys missing"))?;
+    let finished_key = send.secret().finished_key(suite)?;
+    out.records(Some(send), ContentType::HANDSHAKE, |w| {
+        write_certificate_verify(w, transcript, scheme, sig)?;
+        write_finished(w, transcript, suite, &finished_key)
+    })
+}
+
 /// Tells `signer` that the pending request over `transcript` is dropped.
 pub(crate) fn cancel_certificate_verify(
     signer: &dyn Signer,

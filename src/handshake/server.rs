@@ -208,16 +208,8 @@ impl State {
         else {
             return Ok(Polled::Pending(Self::AwaitSignature(c.keep(), u)));
         };
-        let bad = Error::Internal("handshake keys missing");
-        let send = keys.records.send_mut().ok_or(bad)?;
-        // Finished is keyed by the secret of the key that seals it.
-        let finished_key = send.secret().finished_key(u.suite)?;
-        let (suite, scheme) = (u.suite, u.scheme);
-        let transcript = &mut u.transcript;
-        out.records(Some(send), ContentType::HANDSHAKE, |w| {
-            super::write_certificate_verify(w, transcript, scheme, sig.get(..n).unwrap_or(&[]))?;
-            super::write_finished(w, transcript, suite, &finished_key)
-        })?;
+        let sig = sig.get(..n).unwrap_or(&[]);
+        super::write_signed_tail(out, keys.records, u.suite, &mut u.transcript, u.scheme, sig)?;
         let ask_cert = u.ask_cert;
         let keyed = finish_flight(c.config, u, keys)?;
         Ok(Polled::Signed(Some(if ask_cert {
@@ -936,7 +928,6 @@ fn flight(
     let send = keys.records.send_mut().ok_or(bad)?;
     let rng = config.rng;
     let server_finished = server_hs.finished_key(suite)?;
-    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
     let mut pending = false;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         EncryptedExtensionsOut {
@@ -962,27 +953,19 @@ fn flight(
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
-            super::write_certificate(w, &mut transcript, cert.chain)?;
-            let signed = super::sign_certificate_verify(
-                cert.key,
-                scheme,
+            let signer = Some((cert.key, scheme));
+            if !super::write_authentication(
+                w,
+                &mut transcript,
                 SignContext::Server,
-                &transcript,
+                cert.chain,
+                signer,
                 rng,
-                true,
-                &mut sig,
-            )?;
-            let Some(n) = signed else {
+            )? {
                 // The rest waits for the signer: what is written goes out.
                 pending = true;
                 return Ok(());
-            };
-            super::write_certificate_verify(
-                w,
-                &mut transcript,
-                scheme,
-                sig.get(..n).unwrap_or(&[]),
-            )?;
+            }
         }
         super::write_finished(w, &mut transcript, suite, &server_finished)?;
         Ok(())
