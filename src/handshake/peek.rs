@@ -112,7 +112,10 @@ fn u16s(list: Option<U16List<'_>>) -> impl Iterator<Item = u16> + '_ {
 ///
 /// - `Done(view)`: the whole ClientHello is there;
 /// - `WantRead`: not yet (add received bytes and peek again);
-/// - `Err(Truncated)`: the stream ended first.
+/// - `Err(Truncated)`: the stream ended first;
+/// - `Err(Misuse::RecvBufferTooSmall)`: the view is full and holds no
+///   whole ClientHello (nothing is consumed while peeking, so nothing more
+///   could arrive).
 ///
 /// A ClientHello in one record (every one up to 16 KiB) is borrowed
 /// where it lies and `scratch` is not touched (pass `&mut []`). One split
@@ -237,6 +240,13 @@ fn gather(bytes: &[u8], out: &mut [u8]) -> Result<bool, Error> {
 fn incomplete<B: AsRef<[u8]> + AsMut<[u8]>, T>(recv: &RecvBuf<B>) -> Result<Status<T>, Error> {
     if recv.is_eof() {
         Err(Error::Truncated)
+    } else if recv.len() >= recv.capacity() {
+        // Nothing is consumed while peeking: a full view can never hold
+        // more, so waiting would be for ever.
+        Err(crate::error::Misuse::RecvBufferTooSmall {
+            needed: recv.capacity().saturating_add(1),
+        }
+        .into())
     } else {
         Ok(Status::WantRead)
     }
