@@ -100,7 +100,7 @@ fn nss_group(group: NamedGroup) -> &'static str {
 }
 
 /// `selfserv` with this key, TLS 1.3 only, once it listens (it prints
-/// nothing then: the port is probed).
+/// nothing then: its socket table is read, see [`net::listens`]).
 fn selfserv(key: KeyType, suite: &Suite, group: NamedGroup) -> (Process, u16) {
     let db = nss_db(Some(key));
     net::start_server(
@@ -124,11 +124,7 @@ fn selfserv(key: KeyType, suite: &Suite, group: NamedGroup) -> (Process, u16) {
                 ],
             )
         },
-        |_, port| {
-            std::net::TcpStream::connect(("127.0.0.1", port))
-                .is_ok()
-                .then_some(true)
-        },
+        |server, port| net::listens(server.id(), port).then_some(true),
     )
 }
 
@@ -142,7 +138,10 @@ fn our_client_with_selfserv(suite: &'static Suite, group: NamedGroup, key: KeyTy
             tls::now(),
         )
         .unwrap();
-        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+        let sock = net::try_connect(port)
+            .unwrap_or_else(|e| panic!("connect to selfserv: {e}\n{}", server.describe()));
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
             .unwrap_or_else(|e| panic!("handshake with selfserv: {e}\n{}", server.describe()));
         assert_negotiated(&ours.conn, suite, group, key);
         let request = b"GET /tlspair HTTP/1.0\r\n\r\n";

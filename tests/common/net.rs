@@ -93,6 +93,43 @@ pub fn start_server(
     panic!("{what} would not start")
 }
 
+/// Whether process `pid` itself has a socket listening on TCP `port`
+/// (IPv4 or IPv6, any address). Read from `/proc`, so no connection is
+/// made: a readiness probe that connects is a connection the peer must
+/// handle, and NSS's `selfserv` may exit on one it finds broken, leaving
+/// the test's real connection reset. The socket must be the child's own
+/// (its inode among the child's descriptors), so a port that some other
+/// process took since [`free_port`] is not mistaken for the peer's.
+pub fn listens(pid: u32, port: u16) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let inodes: Vec<String> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let port = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        text.lines().skip(1).any(|line| {
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 9
+                && fields[1].ends_with(&port)
+                && fields[3] == "0A"
+                && inodes.iter().any(|inode| inode == fields[9])
+        })
+    })
+}
+
 /// Path of a file in testdata/certs, for the openssl command line.
 pub fn cert_path(name: &str) -> String {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "testdata", "certs", name]
@@ -158,8 +195,13 @@ pub fn accept(listener: &TcpListener, mut alive: impl FnMut() -> Result<(), Stri
 
 /// Connects to 127.0.0.1:`port`.
 pub fn connect(port: u16) -> TcpStream {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&addr, WAIT_LIMIT).unwrap_or_else(|e| panic!("connect {addr}: {e}"))
+    try_connect(port).unwrap_or_else(|e| panic!("connect 127.0.0.1:{port}: {e}"))
+}
+
+/// Connects to 127.0.0.1:`port`, for a caller that reports a failure with
+/// the peer process's output.
+pub fn try_connect(port: u16) -> io::Result<TcpStream> {
+    TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), WAIT_LIMIT)
 }
 
 /// A tlspair connection on a socket: the engine, the caller-owned buffers,
