@@ -84,7 +84,8 @@ fn next<T>(r: Result<Status<T>, Error>) -> Result<Next<Option<T>>, Error> {
         Status::Closed => Next::Return(None),
         Status::WantRead => Next::Receive,
         Status::WantWrite { .. } => Next::Send,
-        // Pending signer, or a future outcome: call again.
+        // The handshake just completed, a pending signer, or a future
+        // outcome: call again.
         _ => Next::Again,
     })
 }

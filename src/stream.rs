@@ -132,7 +132,7 @@ impl<'a, T: Read + Write> Stream<'a, T> {
         self.take_deferred()?;
         loop {
             match self.conn.handshake(&mut self.bufs) {
-                Ok(Status::Done(())) => return self.drain(),
+                Ok(Status::Done(()) | Status::Established) => return self.drain(),
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
                 Ok(Status::SignaturePending) => return Err(self.signature_pending()),
@@ -269,6 +269,8 @@ impl<T: Read + Write> Read for Stream<'_, T> {
         loop {
             match self.conn.read(&mut self.bufs, buf) {
                 Ok(Status::Done(n)) => return Ok(n),
+                // The handshake just completed: now the data.
+                Ok(Status::Established) => {}
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
                 Ok(Status::SignaturePending) => return Err(self.signature_pending()),
@@ -308,6 +310,8 @@ impl<T: Read + Write> Write for Stream<'_, T> {
                     }
                     return Ok(n);
                 }
+                // The handshake just completed: now the data.
+                Ok(Status::Established) => {}
                 Ok(Status::WantRead) => self.receive()?,
                 Ok(Status::WantWrite { .. }) => self.drain()?,
                 Ok(Status::SignaturePending) => return Err(self.signature_pending()),

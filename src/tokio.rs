@@ -141,7 +141,8 @@ impl<'a, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<'a, IO> {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            // Done and Closed are the caller's.
+            // Done and Closed are the caller's; after Established the
+            // call goes on to the data.
             _ => Poll::Ready(Ok(())),
         }
     }

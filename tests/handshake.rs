@@ -106,20 +106,107 @@ fn write_and_read_drive_the_handshake() {
         Status::WantRead
     );
     transfer_all(&mut s, &mut c);
-    // The same write, repeated, now completes the handshake and seals.
+    // The same write, repeated, completes the handshake and says so,
+    // taking nothing; once more, it seals.
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"early bird").unwrap(),
+        Status::Established
+    );
+    assert!(!c.conn.is_handshaking());
+    assert_eq!(c.conn.write_progress(), 0);
     assert_eq!(
         c.conn.write(&mut c.bufs, b"early bird").unwrap(),
         Status::Done(10)
     );
-    assert!(!c.conn.is_handshaking());
     transfer_all(&mut c, &mut s);
+    // The server's read completes its handshake (the data already waits
+    // behind the Finished), then reads.
     let mut buf = [0u8; 64];
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::Established
+    );
+    assert!(!s.conn.is_handshaking());
     assert_eq!(
         s.conn.read(&mut s.bufs, &mut buf).unwrap(),
         Status::Done(10)
     );
     assert_eq!(&buf[..10], b"early bird");
-    assert!(!s.conn.is_handshaking());
+}
+
+/// `Established` comes once, from whichever call completes the handshake:
+/// never again, and never after `handshake()` answered `Done(())`.
+#[test]
+fn the_call_that_completes_the_handshake_says_so_once() {
+    #[derive(Clone, Copy, Debug)]
+    enum Call {
+        Handshake,
+        Read,
+        ReadInPlace,
+        Write,
+        Reserve,
+    }
+    fn call(p: &mut Side, how: Call) -> Status<()> {
+        let mut buf = [0u8; 64];
+        match how {
+            Call::Handshake => p.conn.handshake(&mut p.bufs).unwrap(),
+            Call::Read => p.conn.read(&mut p.bufs, &mut buf).unwrap().map(|_| ()),
+            Call::ReadInPlace => p.conn.read_in_place(&mut p.bufs).unwrap().map(|_| ()),
+            Call::Write => p.conn.write(&mut p.bufs, b"x").unwrap().map(|_| ()),
+            Call::Reserve => match p.conn.reserve(&mut p.bufs, 1).unwrap() {
+                Status::Done(room) => {
+                    room[0] = b'x';
+                    p.conn.seal_reserved(&mut p.bufs, 1).unwrap();
+                    Status::Done(())
+                }
+                other => other.map(|_| ()),
+            },
+        }
+    }
+    let calls = [
+        Call::Handshake,
+        Call::Read,
+        Call::ReadInPlace,
+        Call::Write,
+        Call::Reserve,
+    ];
+    for client_call in calls {
+        for server_call in calls {
+            let (mut c, mut s) = pair(client_config(), p256_server_config());
+            let mut said = [0usize; 2];
+            for _ in 0..6 {
+                for (i, (p, how)) in [(&mut c, client_call), (&mut s, server_call)]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let was = p.conn.is_handshaking();
+                    let status = call(p, how);
+                    match status {
+                        Status::Established => {
+                            assert!(was && !p.conn.is_handshaking(), "{how:?}");
+                            said[i] += 1;
+                        }
+                        _ if matches!(how, Call::Handshake) && was && !p.conn.is_handshaking() => {
+                            assert_eq!(status, Status::Done(()));
+                        }
+                        _ => assert!(
+                            was == p.conn.is_handshaking(),
+                            "{how:?} completed the handshake with {status:?}"
+                        ),
+                    }
+                }
+                transfer_all(&mut c, &mut s);
+                transfer_all(&mut s, &mut c);
+            }
+            assert!(!c.conn.is_handshaking() && !s.conn.is_handshaking());
+            let expect = |how| usize::from(!matches!(how, Call::Handshake));
+            assert_eq!(
+                said,
+                [expect(client_call), expect(server_call)],
+                "{client_call:?} / {server_call:?}"
+            );
+        }
+    }
 }
 
 #[test]

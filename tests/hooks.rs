@@ -214,6 +214,43 @@ fn a_client_signature_that_comes_on_the_third_poll() {
     exchange(&mut c, &mut s);
 }
 
+/// When the signature that ends the handshake comes from a `read`, that
+/// read answers `Established` (a `handshake` call would answer `Done`).
+#[test]
+fn a_client_signature_that_completes_the_handshake_in_a_read_says_established() {
+    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 2);
+    let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+    let mut cc: ClientConfig<'static> = client_config();
+    cc.client_auth = Some(CertifiedKey::new(chain, signer));
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(tls::mtls_server_config()), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    transfer_all(&mut s, &mut c);
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+        Status::SignaturePending
+    );
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+        Status::Established
+    );
+    assert_eq!(signer.polls(), 2);
+    assert!(c.conn.is_established());
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+        Status::WantRead
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::Established
+    );
+    exchange(&mut c, &mut s);
+}
+
 /// The server's choice among chains for `sni` (None: no SNI), by the
 /// index it reports.
 fn chosen(certs: &'static [CertifiedKey<'static>], sni: &'static str) -> Option<u8> {

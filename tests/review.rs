@@ -670,6 +670,10 @@ fn a_shutdown_while_the_peer_waits_for_our_flight_abandons_the_handshake() {
     assert_eq!(c.conn.write(&mut c.bufs, b"late").unwrap(), Status::Done(4));
     transfer_all(&mut c, &mut s);
     let mut buf = [0u8; 8];
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+        Status::Established
+    );
     assert_eq!(s.conn.read(&mut s.bufs, &mut buf).unwrap(), Status::Done(4));
     assert_eq!(&buf[..4], b"late");
 }

@@ -121,6 +121,15 @@ pub enum Status<T> {
     /// again once the signer has the signature (any call drives the
     /// handshake: `handshake`, `read`, `write`).
     SignaturePending,
+    /// The handshake completed in this call, and the call did nothing
+    /// more: the peer is authenticated and
+    /// [`negotiated`](super::Connection::negotiated) is set. Call again to
+    /// carry data (plaintext may already wait in the received view).
+    /// `read`, `read_in_place`, `write`, `write_vectored` and `reserve`
+    /// answer it once per handshake, from the call that completes it;
+    /// [`handshake`](super::Connection::handshake) answers `Done(())`
+    /// instead, and a connection built from secrets never answers it.
+    Established,
 }
 
 /// How far [`Connection::shutdown`](super::Connection::shutdown) got.
@@ -142,6 +151,7 @@ impl<T> Status<T> {
             Self::WantWrite { needed } => Status::WantWrite { needed },
             Self::Closed => Status::Closed,
             Self::SignaturePending => Status::SignaturePending,
+            Self::Established => Status::Established,
         }
     }
 }

@@ -174,6 +174,7 @@ impl<'a> Connection<'a> {
                     if done {
                         self.established();
                         self.handshake_done = true;
+                        return Ok(Status::Established);
                     }
                     if signing {
                         return Ok(Status::SignaturePending);
@@ -191,6 +192,7 @@ impl<'a> Connection<'a> {
                 Status::WantRead => return Ok(Status::WantRead),
                 Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
                 Status::SignaturePending => return Ok(Status::SignaturePending),
+                Status::Established => return Ok(Status::Established),
                 Status::Closed => {
                     return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
                 }
@@ -256,12 +258,13 @@ impl<'a> Connection<'a> {
                 Ok(Some(Status::SignaturePending))
             }
             Ok(Polled::Signed(next)) => {
-                if next.is_none() {
-                    self.established();
-                    self.handshake_done = true;
-                }
                 self.hs = next;
-                Ok(None)
+                if self.hs.is_some() {
+                    return Ok(None);
+                }
+                self.established();
+                self.handshake_done = true;
+                Ok(Some(Status::Established))
             }
             Err(e) => Err(self.abort(tx, e)),
         }

@@ -598,7 +598,9 @@ impl Connection<'_> {
         match self.drive(&mut rx, &mut tx)? {
             // Once established, a queued KeyUpdate goes too: any call with
             // room writes what is queued (`wants_write`).
-            Status::Done(()) if self.handshake_done => self.flush_key_update(&mut tx),
+            Status::Done(()) | Status::Established if self.handshake_done => {
+                self.flush_key_update(&mut tx)
+            }
             other => Ok(other),
         }
     }
@@ -811,6 +813,7 @@ impl Connection<'_> {
             Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
             Status::Closed => return Ok(Status::Closed),
             Status::SignaturePending => return Ok(Status::SignaturePending),
+            Status::Established => return Ok(Status::Established),
         }
         match self.flush_key_update(&mut tx)? {
             Status::Done(()) => {}
@@ -951,6 +954,7 @@ impl Connection<'_> {
             Status::WantWrite { needed } => Status::WantWrite { needed },
             Status::Closed => Status::Closed,
             Status::SignaturePending => Status::SignaturePending,
+            Status::Established => Status::Established,
         })
     }
 
