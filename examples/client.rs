@@ -126,6 +126,7 @@ struct SavedTicket {
     received_at: u64,
     server_name: Option<String>,
     peer_cert_sha256: Option<[u8; 32]>,
+    peer_identity: Option<u64>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -134,7 +135,7 @@ impl SavedTicket {
         let text = format!(
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
-             server_name {}\npeer_cert_sha256 {}\nclient_cert_sha256 {}\n",
+             server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nclient_cert_sha256 {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -143,6 +144,7 @@ impl SavedTicket {
             hex(t.ticket),
             t.server_name.unwrap_or(""),
             t.peer_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
+            t.peer_identity.map(|i| i.to_string()).unwrap_or_default(),
             t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
         );
         std::fs::write(path, text)
@@ -168,6 +170,11 @@ impl SavedTicket {
             server_name: Some(field("server_name")?.to_owned()).filter(|n| !n.is_empty()),
             peer_cert_sha256: digest(field("peer_cert_sha256")?)
                 .ok_or_else(|| bad("peer_cert_sha256"))?,
+            // Absent from files saved before identities were kept.
+            peer_identity: match field("peer_identity") {
+                Ok("") | Err(_) => None,
+                Ok(id) => Some(id.parse().map_err(|_| bad("peer_identity"))?),
+            },
             client_cert_sha256: digest(field("client_cert_sha256")?)
                 .ok_or_else(|| bad("client_cert_sha256"))?,
         })
@@ -183,6 +190,7 @@ impl SavedTicket {
             received_at: UnixTime::since_unix_epoch(Duration::from_secs(self.received_at)),
             server_name: self.server_name.as_deref(),
             peer_cert_sha256: self.peer_cert_sha256,
+            peer_identity: self.peer_identity,
             client_cert_sha256: self.client_cert_sha256,
         }
     }

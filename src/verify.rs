@@ -275,6 +275,58 @@ pub trait ServerCertVerifier: Send + Sync {
         let _ = (chain, now);
         Err(CertificateError::NotValidForName)
     }
+
+    /// What the handshake calls: checks the server's chain in the
+    /// connection's context and names the peer. The identity returned
+    /// (a row in the embedder's own table, an account number: anything
+    /// that fits a `u64`) is reported as
+    /// [`Negotiated::peer_identity`](crate::handshake::Negotiated::peer_identity) once
+    /// the CertificateVerify has also been checked, and carried in the
+    /// tickets of the session, so a resumed connection reports it too.
+    ///
+    /// By default [`verify_server_cert`](Self::verify_server_cert) (or
+    /// [`verify_server_cert_unnamed`](Self::verify_server_cert_unnamed)
+    /// without a name) and no identity.
+    fn verify_server_cert_in(
+        &self,
+        chain: &[CertificateDer<'_>],
+        context: &ServerCertContext<'_>,
+    ) -> Result<Option<u64>, CertificateError> {
+        match context.server_name {
+            Some(name) => self.verify_server_cert(chain, name, context.now)?,
+            None => self.verify_server_cert_unnamed(chain, context.now)?,
+        }
+        Ok(None)
+    }
+}
+
+/// What a client's connection knows when it checks the server's chain,
+/// for [`ServerCertVerifier::verify_server_cert_in`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct ServerCertContext<'c> {
+    /// The name the connection was made to (`None`: made without one).
+    pub server_name: Option<&'c ServerName<'c>>,
+    /// The ALPN protocols we offered, in our order.
+    pub alpn_offered: &'c [&'c [u8]],
+    /// The protocol the server chose (its EncryptedExtensions came
+    /// before its Certificate), if any.
+    pub alpn: Option<&'c [u8]>,
+    /// The time the connection was made with.
+    pub now: UnixTime,
+}
+
+/// What a server's connection knows when it checks the client's chain,
+/// for [`ClientCertVerifier::verify_client_cert_in`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct ClientCertContext<'c> {
+    /// The host name the client asked for (SNI), if it sent one.
+    pub server_name: Option<&'c str>,
+    /// The ALPN protocol this server chose from the client's offer, if any.
+    pub alpn: Option<&'c [u8]>,
+    /// The time the connection was made with.
+    pub now: UnixTime,
 }
 
 /// What a server uses to check a client's certificate (mutual TLS).
@@ -330,6 +382,24 @@ pub trait ClientCertVerifier: Send + Sync {
     /// (RFC 8446 §4.6.1). No default, on purpose: a verifier that cannot
     /// name its policy must not let sessions cross into it.
     fn policy_digest(&self) -> [u8; 32];
+
+    /// What the handshake calls: checks the client's chain in the
+    /// connection's context and names the client, as
+    /// [`ServerCertVerifier::verify_server_cert_in`]. The identity is
+    /// carried in the session's tickets (sealed, under this verifier's
+    /// [`policy_digest`](Self::policy_digest)), so a resumed connection
+    /// reports the client of the full handshake.
+    ///
+    /// By default [`verify_client_cert`](Self::verify_client_cert) and no
+    /// identity.
+    fn verify_client_cert_in(
+        &self,
+        chain: &[CertificateDer<'_>],
+        context: &ClientCertContext<'_>,
+    ) -> Result<Option<u64>, CertificateError> {
+        self.verify_client_cert(chain, context.now)?;
+        Ok(None)
+    }
 }
 
 /// SHA-256 over a label and length-prefixed parts: the shape of every

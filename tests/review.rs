@@ -231,6 +231,7 @@ fn no_debug_output_prints_a_psk() {
         age_add: 1,
         server_name: Some("localhost"),
         peer_cert_sha256: None,
+        peer_identity: None,
         client_cert_sha256: None,
         connection: 0,
     };
@@ -295,6 +296,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                     received_at: tls::now(),
                                     server_name: sni,
                                     peer_cert_sha256: None,
+                                    peer_identity: None,
                                     client_cert_sha256: None,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
@@ -561,6 +563,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         age_add: 0,
         server_name: None,
         peer_cert_sha256: None,
+        peer_identity: None,
         client_cert_sha256: None,
         connection: 0,
     };
@@ -580,6 +583,7 @@ fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'
         received_at: tls::now(),
         server_name: Some("localhost"),
         peer_cert_sha256: None,
+        peer_identity: None,
         client_cert_sha256: client,
     })
 }

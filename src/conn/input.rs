@@ -361,6 +361,7 @@ impl<'a> Connection<'a> {
             age_add: nst.age_add,
             server_name: self.server_name.as_str(),
             peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
+            peer_identity: self.negotiated.and_then(|n| n.peer_identity),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
             connection: self.tag,
         });

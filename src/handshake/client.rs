@@ -11,6 +11,7 @@
 //! end-entity certificate is still in the received view when its signature
 //! is checked, so no copy of it is kept.
 
+use crate::verify::ServerCertContext;
 use ring::digest;
 use rustls_pki_types::ServerName;
 
@@ -890,6 +891,7 @@ fn server_hello(
         cert_index: None,
         // A resumed session reports the server of the original one.
         peer_cert_sha256: psk.and_then(|t| t.peer_cert_sha256),
+        peer_identity: psk.and_then(|t| t.peer_identity),
         peer_record_size_limit: None,
         resumed: psk.is_some(),
         server_name: None,
@@ -974,15 +976,23 @@ fn certificate_and_verify(
         return Err(InvalidMessage::Handshake("empty server certificate").into());
     };
     let verifier = c.config.verifier;
-    match c.ctx.server_name {
-        // Checked when the connection was made.
-        Some(name) => {
-            let name = ServerName::try_from(name)
-                .map_err(|_| crate::error::Misuse::BadConfig("server name"))?;
-            verifier.verify_server_cert(&ders, &name, c.ctx.now)?;
-        }
-        None => verifier.verify_server_cert_unnamed(&ders, c.ctx.now)?,
-    }
+    // Checked when the connection was made.
+    let name = match c.ctx.server_name {
+        Some(name) => Some(
+            ServerName::try_from(name)
+                .map_err(|_| crate::error::Misuse::BadConfig("server name"))?,
+        ),
+        None => None,
+    };
+    let context = ServerCertContext {
+        server_name: name.as_ref(),
+        alpn_offered: c.config.alpn,
+        alpn: n
+            .alpn_index
+            .and_then(|i| c.config.alpn.get(usize::from(i)).copied()),
+        now: c.ctx.now,
+    };
+    let identity = verifier.verify_server_cert_in(&ders, &context)?;
     k.transcript.add(cert_msg);
     let (scheme, sha) = super::check_certificate_verify(
         SignContext::Server,
@@ -994,6 +1004,7 @@ fn certificate_and_verify(
     )?;
     n.signature_scheme = Some(scheme);
     n.peer_cert_sha256 = Some(sha);
+    n.peer_identity = identity;
     Ok(())
 }
 

@@ -371,6 +371,12 @@ pub struct Negotiated {
     /// SHA-256 of the peer's end-entity certificate (the chain itself is
     /// seen by the verifier while the handshake runs).
     pub peer_cert_sha256: Option<[u8; 32]>,
+    /// What our verifier named the peer
+    /// ([`ServerCertVerifier::verify_server_cert_in`](crate::verify::ServerCertVerifier::verify_server_cert_in),
+    /// [`ClientCertVerifier::verify_client_cert_in`](crate::verify::ClientCertVerifier::verify_client_cert_in)),
+    /// if it did. A resumed session reports the identity of the full
+    /// handshake it comes from.
+    pub peer_identity: Option<u64>,
     /// The peer's record_size_limit, if it sent one.
     pub peer_record_size_limit: Option<u16>,
     /// Whether the session was resumed from a ticket (no certificate was

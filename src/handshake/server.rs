@@ -26,6 +26,7 @@ use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::RECORD_OVERHEAD;
 use crate::sign::Context as SignContext;
+use crate::verify::ClientCertContext;
 use crate::wire::{
     ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
@@ -316,7 +317,17 @@ impl State {
                         consumed: 0,
                     });
                 };
-                verifier.verify_client_cert(&ders, c.now)?;
+                let negotiated = keys.negotiated.as_ref();
+                let context = ClientCertContext {
+                    server_name: negotiated
+                        .and_then(|n| n.server_name.as_ref())
+                        .map(super::HostName::as_str),
+                    alpn: negotiated
+                        .and_then(|n| n.alpn_index)
+                        .and_then(|i| config.alpn.get(usize::from(i)).copied()),
+                    now: c.now,
+                };
+                let identity = verifier.verify_client_cert_in(&ders, &context)?;
                 k.transcript.add(msg);
                 let (_, sha) = super::check_certificate_verify(
                     SignContext::Client,
@@ -328,6 +339,7 @@ impl State {
                 )?;
                 if let Some(n) = keys.negotiated.as_mut() {
                     n.peer_cert_sha256 = Some(sha);
+                    n.peer_identity = identity;
                 }
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c.keep(), k)),
@@ -442,6 +454,7 @@ fn issue_tickets(
         .resumption_secret(k.suite, &k.transcript.current())?;
     let negotiated = keys.negotiated.as_ref();
     let client_cert = negotiated.and_then(|n| n.peer_cert_sha256);
+    let client_identity = negotiated.and_then(|n| n.peer_identity);
     let alpn = negotiated
         .and_then(|n| n.alpn_index)
         .and_then(|i| config.alpn.get(usize::from(i)))
@@ -461,6 +474,7 @@ fn issue_tickets(
             age_add,
             client_auth_policy: policy,
             client_cert,
+            client_identity,
             server_name: k.server_name,
             alpn,
             psk: res.expand(k.suite, b"resumption", &nonce)?,
@@ -909,9 +923,13 @@ fn flight(
     let sni = ch.ext.server_name.and_then(super::HostName::new);
     let server_name = ch.ext.server_name.map(super::ticket::server_name_digest);
     // A resumed session is the original's: its client, its age.
-    let (auth_time, peer_cert_sha256) = match &psk {
-        Some(p) => (p.state.auth_time, p.state.client_cert),
-        None => (c.now.as_secs(), None),
+    let (auth_time, peer_cert_sha256, peer_identity) = match &psk {
+        Some(p) => (
+            p.state.auth_time,
+            p.state.client_cert,
+            p.state.client_identity,
+        ),
+        None => (c.now.as_secs(), None, None),
     };
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_3,
@@ -921,6 +939,7 @@ fn flight(
         alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
         cert_index: cert.and_then(|(i, _, _)| u8::try_from(i).ok()),
         peer_cert_sha256,
+        peer_identity,
         peer_record_size_limit: peer_limit,
         resumed: psk.is_some(),
         server_name: sni,

@@ -43,28 +43,31 @@ use crate::wire::CipherSuite;
 pub const MAX_TICKET_LIFETIME: u32 = 604_800;
 
 /// Bytes of a sealed ticket: key id (4), nonce (12), the sealed state
-/// (189 bytes, listed below) and the tag (16).
+/// (197 bytes, listed below) and the tag (16).
 pub const SEALED_TICKET_LEN: usize = 4 + 12 + STATE_LEN + 16;
 
-/// Longest ticket a [`StoredTicket`] keeps. Ours are 221 bytes (4 + 12 + 189 + 16); OpenSSL's
+/// Longest ticket a [`StoredTicket`] keeps. Ours are 229 bytes (4 + 12 + 197 + 16); OpenSSL's
 /// and rustls' a few hundred.
 pub const MAX_STORED_TICKET: usize = 1024;
 
 /// Longest server name a [`StoredTicket`] keeps (a DNS name's 253).
 pub const MAX_TICKET_SERVER_NAME: usize = 253;
 
-const STATE_VERSION: u8 = 2;
+/// 3: the client's identity was added. A ticket of another version opens
+/// to nothing (a full handshake).
+const STATE_VERSION: u8 = 3;
 
 /// The sealed state: version 1, suite 2, issue time 8, time of the full
 /// handshake 8, lifetime 4, age_add 4, flags 1, client-auth policy 32,
-/// client certificate 32, server name 16, ALPN 32, PSK length 1, PSK up
-/// to 48.
-const STATE_LEN: usize = 1 + 2 + 8 + 8 + 4 + 4 + 1 + 3 * 32 + 16 + 1 + MAX_HASH_LEN;
+/// client certificate 32, client identity 8, server name 16, ALPN 32, PSK
+/// length 1, PSK up to 48.
+const STATE_LEN: usize = 1 + 2 + 8 + 8 + 4 + 4 + 1 + 3 * 32 + 8 + 16 + 1 + MAX_HASH_LEN;
 
 /// Flags of the sealed state: which optional digests are present.
 const HAS_CLIENT_CERT: u8 = 1;
 const HAS_SERVER_NAME: u8 = 2;
 const HAS_ALPN: u8 = 4;
+const HAS_CLIENT_IDENTITY: u8 = 8;
 
 /// A key that seals and opens session tickets.
 pub struct TicketKey {
@@ -113,6 +116,9 @@ pub struct TicketState {
     pub client_auth_policy: [u8; 32],
     /// SHA-256 of the client's end-entity certificate, if it sent one.
     pub client_cert: Option<[u8; 32]>,
+    /// What the issuing server's verifier named the client
+    /// ([`ClientCertVerifier::verify_client_cert_in`](crate::verify::ClientCertVerifier::verify_client_cert_in)).
+    pub client_identity: Option<u64>,
     /// The server name (SNI) it was issued under, if one was sent: the
     /// first 16 bytes of its SHA-256 in lower case ([`server_name_digest`];
     /// matching it takes a second preimage, 2^128 work).
@@ -191,7 +197,8 @@ pub(crate) fn seal(
     let flag = |present: bool, f: u8| if present { f } else { 0 };
     let flags = flag(state.client_cert.is_some(), HAS_CLIENT_CERT)
         | flag(state.server_name.is_some(), HAS_SERVER_NAME)
-        | flag(state.alpn.is_some(), HAS_ALPN);
+        | flag(state.alpn.is_some(), HAS_ALPN)
+        | flag(state.client_identity.is_some(), HAS_CLIENT_IDENTITY);
     let mut w = crate::codec::Writer::new(body);
     w.u8(STATE_VERSION).ok()?;
     w.u16(state.suite.0).ok()?;
@@ -202,6 +209,8 @@ pub(crate) fn seal(
     w.u8(flags).ok()?;
     w.bytes(&state.client_auth_policy).ok()?;
     w.bytes(&state.client_cert.unwrap_or([0; 32])).ok()?;
+    w.bytes(&state.client_identity.unwrap_or(0).to_be_bytes())
+        .ok()?;
     w.bytes(&state.server_name.unwrap_or([0; 16])).ok()?;
     w.bytes(&state.alpn.unwrap_or([0; 32])).ok()?;
     w.vec8(psk).ok()?;
@@ -251,9 +260,11 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
     let flags = r.u8("").ok()?;
     let client_auth_policy = *r.array::<32>("").ok()?;
     let client_cert = *r.array::<32>("").ok()?;
+    let client_identity = u64::from_be_bytes(*r.array::<8>("").ok()?);
     let server_name = *r.array::<16>("").ok()?;
     let alpn = *r.array::<32>("").ok()?;
     let client_cert = (flags & HAS_CLIENT_CERT != 0).then_some(client_cert);
+    let client_identity = (flags & HAS_CLIENT_IDENTITY != 0).then_some(client_identity);
     let server_name = (flags & HAS_SERVER_NAME != 0).then_some(server_name);
     let alpn = (flags & HAS_ALPN != 0).then_some(alpn);
     let psk = Secret::new(r.vec8("").ok()?)?;
@@ -265,6 +276,7 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
         age_add,
         client_auth_policy,
         client_cert,
+        client_identity,
         server_name,
         alpn,
         psk,
@@ -290,6 +302,9 @@ pub struct NewTicket<'a> {
     /// SHA-256 of the server's end-entity certificate on that connection
     /// (the identity a resumed session reports).
     pub peer_cert_sha256: Option<[u8; 32]>,
+    /// What our verifier named the server on that connection
+    /// ([`Negotiated::peer_identity`](crate::handshake::Negotiated::peer_identity)).
+    pub peer_identity: Option<u64>,
     /// SHA-256 of our own end-entity certificate in the configuration of
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
@@ -349,6 +364,9 @@ pub struct ResumptionTicket<'a> {
     /// SHA-256 of the server's end-entity certificate when it was issued,
     /// reported by the resumed session.
     pub peer_cert_sha256: Option<[u8; 32]>,
+    /// What our verifier named the server when it was issued, reported by
+    /// the resumed session.
+    pub peer_identity: Option<u64>,
     /// The client identity it was issued to
     /// ([`NewTicket::client_cert_sha256`]): a configuration with another
     /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
@@ -405,6 +423,7 @@ pub struct StoredTicket {
     server_name: [u8; MAX_TICKET_SERVER_NAME],
     server_name_len: Option<u8>,
     peer_cert_sha256: Option<[u8; 32]>,
+    peer_identity: Option<u64>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -423,6 +442,7 @@ impl Clone for StoredTicket {
             server_name: self.server_name,
             server_name_len: self.server_name_len,
             peer_cert_sha256: self.peer_cert_sha256,
+            peer_identity: self.peer_identity,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
@@ -467,6 +487,7 @@ impl StoredTicket {
             server_name,
             server_name_len,
             peer_cert_sha256: t.peer_cert_sha256,
+            peer_identity: t.peer_identity,
             client_cert_sha256: t.client_cert_sha256,
         })
     }
@@ -490,6 +511,7 @@ impl StoredTicket {
             received_at: self.received_at,
             server_name: self.name(),
             peer_cert_sha256: self.peer_cert_sha256,
+            peer_identity: self.peer_identity,
             client_cert_sha256: self.client_cert_sha256,
         }
     }

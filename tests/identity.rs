@@ -1,0 +1,254 @@
+//! Who the peer is: verifiers see the connection's context (SNI, ALPN)
+//! and name the peer; the name is reported after the handshake and, carried
+//! in the session's tickets, after a resumption, for both roles.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::tls::{self, certified, client_config, complete, p256_server_config, side};
+use common::{transfer_all, Side};
+use tlspair::handshake::ticket::{NewTicket, StoredTicket, TicketKey, TicketSink};
+use tlspair::test_credentials as creds;
+use tlspair::verify::{
+    CertificateDer, CertificateError, ClientCertContext, ClientCertVerifier, ServerCertContext,
+    ServerCertVerifier, ServerName, UnixTime, WebPkiClientVerifier, WebPkiServerVerifier,
+};
+use tlspair::wire::SignatureScheme;
+use tlspair::{AlertDescription as AD, Connection, Error, Status};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+/// The embedder's name for a certificate: its first 8 SHA-256 bytes.
+fn name_of(der: &[u8]) -> u64 {
+    let d = ring::digest::digest(&ring::digest::SHA256, der);
+    u64::from_be_bytes(d.as_ref()[..8].try_into().unwrap())
+}
+
+/// What a naming verifier was shown, one entry per call.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    server_name: Option<String>,
+    alpn_offered: Vec<Vec<u8>>,
+    alpn: Option<Vec<u8>>,
+}
+
+/// A server verifier that checks as webpki does, then names the server
+/// (or refuses everyone, with `refuse`).
+struct NamingServerVerifier {
+    inner: WebPkiServerVerifier<'static>,
+    seen: Mutex<Vec<Seen>>,
+    refuse: bool,
+}
+
+impl ServerCertVerifier for NamingServerVerifier {
+    fn verify_server_cert(
+        &self,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: UnixTime,
+    ) -> Result<(), CertificateError> {
+        panic!("the handshake calls verify_server_cert_in")
+    }
+
+    fn supported_schemes(&self) -> &[SignatureScheme] {
+        self.inner.supported_schemes()
+    }
+
+    fn verify_server_cert_in(
+        &self,
+        chain: &[CertificateDer<'_>],
+        context: &ServerCertContext<'_>,
+    ) -> Result<Option<u64>, CertificateError> {
+        self.seen.lock().unwrap().push(Seen {
+            server_name: context.server_name.map(|n| n.to_str().into_owned()),
+            alpn_offered: context.alpn_offered.iter().map(|p| p.to_vec()).collect(),
+            alpn: context.alpn.map(<[u8]>::to_vec),
+        });
+        if self.refuse {
+            return Err(CertificateError::NotValidForName);
+        }
+        self.inner.verify_server_cert_in(chain, context)?;
+        Ok(Some(name_of(&chain[0])))
+    }
+}
+
+/// A client verifier that checks as webpki does, then names the client.
+struct NamingClientVerifier {
+    inner: WebPkiClientVerifier<'static>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+impl ClientCertVerifier for NamingClientVerifier {
+    fn verify_client_cert(
+        &self,
+        _: &[CertificateDer<'_>],
+        _: UnixTime,
+    ) -> Result<(), CertificateError> {
+        panic!("the handshake calls verify_client_cert_in")
+    }
+
+    fn supported_schemes(&self) -> &[SignatureScheme] {
+        self.inner.supported_schemes()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn policy_digest(&self) -> [u8; 32] {
+        self.inner.policy_digest()
+    }
+
+    fn verify_client_cert_in(
+        &self,
+        chain: &[CertificateDer<'_>],
+        context: &ClientCertContext<'_>,
+    ) -> Result<Option<u64>, CertificateError> {
+        self.seen.lock().unwrap().push(Seen {
+            server_name: context.server_name.map(str::to_owned),
+            alpn_offered: Vec::new(),
+            alpn: context.alpn.map(<[u8]>::to_vec),
+        });
+        self.inner.verify_client_cert_in(chain, context)?;
+        Ok(Some(name_of(&chain[0])))
+    }
+}
+
+#[derive(Default)]
+struct Store(Mutex<Vec<StoredTicket>>);
+
+impl TicketSink for Store {
+    fn store(&self, t: &NewTicket<'_>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(StoredTicket::new(t, tls::now()).unwrap());
+    }
+}
+
+const OFFERED: &[&[u8]] = &[b"h2", b"http/1.1"];
+const SERVED: &[&[u8]] = &[b"http/1.1"];
+
+struct Setup {
+    server_verifier: &'static NamingServerVerifier,
+    client_verifier: &'static NamingClientVerifier,
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+    sc: &'static tlspair::handshake::ServerConfig<'static>,
+    store: &'static Store,
+}
+
+fn setup(refuse: bool) -> Setup {
+    let server_verifier = leak(NamingServerVerifier {
+        inner: WebPkiServerVerifier::new(tls::anchors(creds::CA_CERT)),
+        seen: Mutex::default(),
+        refuse,
+    });
+    let client_verifier = leak(NamingClientVerifier {
+        inner: tls::client_verifier(),
+        seen: Mutex::default(),
+    });
+    let store: &'static Store = leak(Store::default());
+    let mut cc = client_config();
+    cc.verifier = server_verifier;
+    cc.alpn = OFFERED;
+    cc.ticket_sink = Some(store);
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let mut sc = p256_server_config();
+    sc.alpn = SERVED;
+    sc.client_verifier = Some(client_verifier);
+    sc.ticket_keys = leak([TicketKey::new(1, &[7; 32]).unwrap()]);
+    Setup {
+        server_verifier,
+        client_verifier,
+        cc: leak(cc),
+        sc: leak(sc),
+        store,
+    }
+}
+
+fn identities(c: &Side, s: &Side) -> (Option<u64>, Option<u64>) {
+    (
+        c.conn.negotiated().unwrap().peer_identity,
+        s.conn.negotiated().unwrap().peer_identity,
+    )
+}
+
+#[test]
+fn verifiers_see_the_context_and_name_the_peer_for_the_session_and_its_resumptions() {
+    let t = setup(false);
+    let server_id = name_of(creds::SERVER_ECDSA_P256.cert);
+    let client_id = name_of(creds::CLIENT_ECDSA_P256.cert);
+
+    let mut c = side(Connection::client(t.cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(t.sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(identities(&c, &s), (Some(server_id), Some(client_id)));
+    assert_eq!(
+        *t.server_verifier.seen.lock().unwrap(),
+        [Seen {
+            server_name: Some("localhost".into()),
+            alpn_offered: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            alpn: Some(b"http/1.1".to_vec()),
+        }]
+    );
+    assert_eq!(
+        *t.client_verifier.seen.lock().unwrap(),
+        [Seen {
+            server_name: Some("localhost".into()),
+            alpn_offered: vec![],
+            alpn: Some(b"http/1.1".to_vec()),
+        }]
+    );
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap(),
+        Status::WantRead
+    );
+    let ticket = t.store.0.lock().unwrap().first().unwrap().clone();
+    assert_eq!(ticket.resumption().peer_identity, Some(server_id));
+
+    // Resumed: no certificate, no verifier call, the same names.
+    let mut c = side(
+        Connection::client_resuming(
+            t.cc,
+            Some("localhost"),
+            tls::now(),
+            std::sync::Arc::new(ticket),
+        )
+        .unwrap(),
+    );
+    let mut s = side(Connection::server(t.sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(identities(&c, &s), (Some(server_id), Some(client_id)));
+    assert_eq!(t.server_verifier.seen.lock().unwrap().len(), 1);
+    assert_eq!(t.client_verifier.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn the_default_verifiers_name_no_one() {
+    let mut cc = client_config();
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let (mut c, mut s) = tls::pair(cc, tls::mtls_server_config());
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(identities(&c, &s), (None, None));
+    assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
+
+#[test]
+fn a_refusal_from_the_context_method_is_the_alert_of_its_error() {
+    let t = setup(true);
+    let mut c = side(Connection::client(t.cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(t.sc, tls::now()).unwrap());
+    let e = complete(&mut c, &mut s).unwrap_err();
+    assert_eq!(e, Error::Certificate(CertificateError::NotValidForName));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read(&mut s.bufs, &mut [0u8; 8]).unwrap_err(),
+        Error::AlertReceived(AD::BAD_CERTIFICATE)
+    );
+}
