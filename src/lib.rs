@@ -97,7 +97,9 @@ pub mod verify;
 pub mod wire;
 
 pub use buffer::{Buffers, Received, RecvBuf, SendBuf};
-pub use conn::{Connection, Padding, RecordConfig, Shutdown, Status, WriteMode};
+pub use conn::{
+    ChainStorage, Connection, Padding, PeerChain, RecordConfig, Shutdown, Status, WriteMode,
+};
 pub use error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
 pub use record::suite::{
     Suite, ALL_SUITES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,

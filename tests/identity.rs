@@ -252,3 +252,97 @@ fn a_refusal_from_the_context_method_is_the_alert_of_its_error() {
         Error::AlertReceived(AD::BAD_CERTIFICATE)
     );
 }
+
+/// The server's chain with the CA after its certificate.
+fn server_with_ca() -> tlspair::handshake::ServerConfig<'static> {
+    use tlspair::handshake::CertifiedKey;
+    use tlspair::sign::SigningKey;
+    let key = leak(SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, tls::rng()).unwrap());
+    let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert, creds::CA_CERT]);
+    tls::server_config(&[CertifiedKey::new(chain, key)])
+}
+
+#[test]
+fn the_peer_chain_is_kept_where_the_embedder_asked_for_both_roles() {
+    let mut cc = client_config();
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let store: &'static Store = leak(Store::default());
+    cc.ticket_sink = Some(store);
+    let cc = leak(cc);
+    let mut sc = server_with_ca();
+    sc.client_verifier = Some(leak(tls::client_verifier()));
+    sc.ticket_keys = leak([TicketKey::new(1, &[9; 32]).unwrap()]);
+    let sc = leak(sc);
+
+    let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    // The client lends storage; the server lets the connection own a Vec.
+    let lent: &'static mut [u8] = Box::leak(vec![0u8; 4096].into_boxed_slice());
+    c.conn.keep_peer_chain(lent);
+    s.conn.keep_peer_chain(Vec::new());
+    assert!(
+        c.conn.peer_chain().is_none(),
+        "nothing before the handshake"
+    );
+    complete(&mut c, &mut s).unwrap();
+    let got: Vec<&[u8]> = c.conn.peer_chain().unwrap().collect();
+    assert_eq!(got, [creds::SERVER_ECDSA_P256.cert, creds::CA_CERT]);
+    assert_eq!(
+        c.conn.peer_chain().unwrap().end_entity(),
+        Some(creds::SERVER_ECDSA_P256.cert)
+    );
+    let got: Vec<&[u8]> = s.conn.peer_chain().unwrap().collect();
+    assert_eq!(got, [creds::CLIENT_ECDSA_P256.cert]);
+    assert_eq!(c.conn.peer_chain_needed(), None);
+    // The storage comes back; the chain goes with it.
+    match c.conn.take_peer_chain_storage() {
+        Some(tlspair::conn::ChainStorage::Lent(s)) => assert_eq!(s.len(), 4096),
+        other => panic!("{other:?}"),
+    }
+    assert!(c.conn.peer_chain().is_none());
+
+    // A resumption carries no chain; the digest names the peer.
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let ticket = store.0.lock().unwrap().first().unwrap().clone();
+    let mut c = side(
+        Connection::client_resuming(
+            cc,
+            Some("localhost"),
+            tls::now(),
+            std::sync::Arc::new(ticket),
+        )
+        .unwrap(),
+    );
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    c.conn.keep_peer_chain(vec![0u8; 16]);
+    s.conn.keep_peer_chain(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed);
+    assert!(c.conn.peer_chain().is_none() && s.conn.peer_chain().is_none());
+    assert!(c.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
+
+#[test]
+fn a_chain_that_does_not_fit_is_not_kept_and_says_what_it_needed() {
+    let need = 3 + creds::SERVER_ECDSA_P256.cert.len() + 3 + creds::CA_CERT.len();
+    for room in [0, 1, need - 1, need, need + 1] {
+        let (mut c, mut s) = tls::pair(client_config(), server_with_ca());
+        let lent: &'static mut [u8] = Box::leak(vec![0u8; room].into_boxed_slice());
+        c.conn.keep_peer_chain(lent);
+        complete(&mut c, &mut s).unwrap();
+        if room >= need {
+            assert_eq!(c.conn.peer_chain().unwrap().count(), 2, "{room}");
+            assert_eq!(c.conn.peer_chain_needed(), None);
+        } else {
+            assert!(c.conn.peer_chain().is_none(), "{room}");
+            assert_eq!(c.conn.peer_chain_needed(), Some(need), "{room}");
+        }
+    }
+    // Without storage nothing is kept, and nothing is said to be needed.
+    let (mut c, mut s) = tls::pair(client_config(), server_with_ca());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.peer_chain().is_none());
+    assert_eq!(c.conn.peer_chain_needed(), None);
+}

@@ -749,3 +749,40 @@ fn a_socket_error_after_sealing_is_reported_by_the_next_call_not_lost() {
     );
     stream.flush().unwrap();
 }
+
+/// Every host name a client can send is kept whole, up to the 253 bytes a
+/// DNS name has: the name the certificate was chosen by is the name the
+/// server reports.
+#[test]
+fn the_server_keeps_every_host_name_up_to_253_bytes() {
+    use tlspair::verify::{spki_sha256, SpkiPinVerifier};
+    let pin = spki_sha256(&CertificateDer::from(creds::SERVER_ECDSA_P256.cert)).unwrap();
+    let verifier: &'static SpkiPinVerifier = leak(SpkiPinVerifier::new(&[pin]).unwrap());
+    for len in [1usize, 63, 64, 65, 127, 200, 252, 253] {
+        // Labels of up to 50 bytes, none empty.
+        let mut name = String::new();
+        let mut left = len;
+        loop {
+            let mut take = left.min(50);
+            if left - take == 1 {
+                take -= 1;
+            }
+            name.push_str(&"a".repeat(take));
+            left -= take;
+            if left == 0 {
+                break;
+            }
+            name.push('.');
+            left -= 1;
+        }
+        assert_eq!(name.len(), len);
+        let mut cc = client_config();
+        cc.verifier = verifier;
+        let (mut c, mut s) = tls::pair(client_config(), p256_server_config());
+        let name: &'static str = leak(name);
+        c.conn = Connection::client(leak(cc), Some(name), tls::now()).unwrap();
+        complete(&mut c, &mut s).unwrap_or_else(|e| panic!("{len}: {e}"));
+        let kept = s.conn.negotiated().unwrap().server_name;
+        assert_eq!(kept.as_ref().map(|h| h.as_str()), Some(name), "{len}");
+    }
+}

@@ -31,7 +31,11 @@ impl<'a> Connection<'a> {
                 return Ok(Status::Done(()));
             };
             // The peer's record_size_limit binds every flight once known.
-            let fragment = match self.negotiated.and_then(|n| n.peer_record_size_limit) {
+            let fragment = match self
+                .negotiated
+                .as_ref()
+                .and_then(|n| n.peer_record_size_limit)
+            {
                 Some(limit) => self
                     .send_fragment()
                     .min(usize::from(limit).saturating_sub(1).max(1)),
@@ -138,6 +142,7 @@ impl<'a> Connection<'a> {
                     exporter: &mut self.exporter,
                     resumption: &mut self.resumption,
                     skip_early_data: &mut self.skip_early_data,
+                    peer_chain: &mut self.peer_chain,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
@@ -233,6 +238,7 @@ impl<'a> Connection<'a> {
             exporter: &mut self.exporter,
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
+            peer_chain: &mut self.peer_chain,
         };
         let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
         let polled = match (hs, &self.peer_config, inputs) {
@@ -272,7 +278,11 @@ impl<'a> Connection<'a> {
 
     /// Applies what the handshake settled on.
     fn established(&mut self) {
-        if let Some(limit) = self.negotiated.and_then(|n| n.peer_record_size_limit) {
+        if let Some(limit) = self
+            .negotiated
+            .as_ref()
+            .and_then(|n| n.peer_record_size_limit)
+        {
             // TLS 1.3's record_size_limit counts the content type byte.
             let peer = usize::from(limit).saturating_sub(1).clamp(1, MAX_PLAINTEXT);
             let fragment = self.send_fragment().min(peer);
@@ -360,8 +370,8 @@ impl<'a> Connection<'a> {
                 .min(crate::handshake::ticket::MAX_TICKET_LIFETIME),
             age_add: nst.age_add,
             server_name: self.server_name.as_str(),
-            peer_cert_sha256: self.negotiated.and_then(|n| n.peer_cert_sha256),
-            peer_identity: self.negotiated.and_then(|n| n.peer_identity),
+            peer_cert_sha256: self.negotiated.as_ref().and_then(|n| n.peer_cert_sha256),
+            peer_identity: self.negotiated.as_ref().and_then(|n| n.peer_identity),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
             connection: self.tag,
         });

@@ -60,10 +60,13 @@ use crate::record::{Header, HEADER_LEN, MIN_SEND_CAPACITY, RECORD_OVERHEAD};
 use crate::shared::{Name, Offer, Shared};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
+mod chain;
 mod config;
 mod input;
 pub(crate) use input::check_plaintext;
 
+pub(crate) use chain::KeepChain;
+pub use chain::{ChainStorage, PeerChain};
 pub use config::{
     Padding, RecordConfig, Shutdown, Status, WriteMode, AUTO_KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS,
     MIN_RECV_FRAGMENT,
@@ -124,6 +127,8 @@ pub struct Connection<'a> {
     /// The embedder's name for this connection, handed to its ticket
     /// sink.
     tag: u64,
+    /// Where the peer's verified chain is kept, if the embedder asked.
+    peer_chain: chain::ChainStore<'a>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
@@ -227,6 +232,7 @@ impl<'a> Connection<'a> {
             server_name: Name(None),
             resume: None,
             tag: 0,
+            peer_chain: chain::ChainStore::default(),
             skip_early_data: 0,
             write_sealed: 0,
             write_print: 0,
@@ -387,7 +393,42 @@ impl Connection<'static> {
     }
 }
 
-impl Connection<'_> {
+impl<'a> Connection<'a> {
+    /// Keeps the peer's certificate chain, once verified, in `storage`:
+    /// lent (`&mut [u8]`, no allocation) or, with feature `alloc`, a
+    /// `Vec<u8>` grown to fit. Call it before the peer's Certificate
+    /// arrives (before the first call, say); a chain already verified is
+    /// not kept retroactively. [`peer_chain`](Self::peer_chain) lends it
+    /// after the handshake. A resumed session carries no chain (none was
+    /// sent): `Negotiated::peer_cert_sha256` and `peer_identity` name its
+    /// peer.
+    pub fn keep_peer_chain(&mut self, storage: impl Into<ChainStorage<'a>>) {
+        self.peer_chain.set(storage.into());
+    }
+
+    /// The peer's verified certificate chain (DER, end-entity first),
+    /// once the handshake is complete; `None` if no storage was given,
+    /// the peer sent no certificate (a resumption, a client without one)
+    /// or the chain did not fit ([`peer_chain_needed`](Self::peer_chain_needed)).
+    pub fn peer_chain(&self) -> Option<PeerChain<'_>> {
+        self.peer_chain
+            .chain()
+            .filter(|_| self.handshake_done && self.error.is_none())
+    }
+
+    /// How many bytes of storage the peer's chain needed, if it was not
+    /// kept for lack of them.
+    pub fn peer_chain_needed(&self) -> Option<usize> {
+        self.peer_chain.needed()
+    }
+
+    /// Takes back the storage given to
+    /// [`keep_peer_chain`](Self::keep_peer_chain) (to reuse it); the chain
+    /// is no longer kept.
+    pub fn take_peer_chain_storage(&mut self) -> Option<ChainStorage<'a>> {
+        self.peer_chain.take()
+    }
+
     /// The negotiated cipher suite, once keys exist; `None` after a fatal
     /// error.
     pub fn suite(&self) -> Option<&'static Suite> {

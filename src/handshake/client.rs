@@ -44,6 +44,8 @@ pub(crate) struct Keys<'x> {
     pub resumption: &'x mut Option<crate::key_schedule::Secret>,
     /// Bytes of unreadable early data a server may skip.
     pub skip_early_data: &'x mut u32,
+    /// Where the peer's chain goes once verified.
+    pub peer_chain: &'x mut dyn crate::conn::KeepChain,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -732,7 +734,11 @@ impl State {
                     });
                 };
                 let cv_total = cv.len();
-                certificate_and_verify(&c, &mut k, negotiated(keys)?, msg, cv)?;
+                let n = keys
+                    .negotiated
+                    .as_mut()
+                    .ok_or(Error::Internal("negotiated parameters missing"))?;
+                certificate_and_verify(&c, &mut k, n, &mut *keys.peer_chain, msg, cv)?;
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c.ctx.now, k)),
                     // Both messages lie in the region.
@@ -966,6 +972,7 @@ fn certificate_and_verify(
     c: &Common<'_>,
     k: &mut Keyed,
     n: &mut Negotiated,
+    keep: &mut dyn crate::conn::KeepChain,
     cert_msg: &[u8],
     cv_msg: &[u8],
 ) -> Result<(), Error> {
@@ -1005,6 +1012,7 @@ fn certificate_and_verify(
     n.signature_scheme = Some(scheme);
     n.peer_cert_sha256 = Some(sha);
     n.peer_identity = identity;
+    keep.keep(&ders);
     Ok(())
 }
 

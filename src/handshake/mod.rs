@@ -372,8 +372,8 @@ pub struct Negotiated {
     /// seen by the verifier while the handshake runs).
     pub peer_cert_sha256: Option<[u8; 32]>,
     /// What our verifier named the peer
-    /// ([`ServerCertVerifier::verify_server_cert_in`](crate::verify::ServerCertVerifier::verify_server_cert_in),
-    /// [`ClientCertVerifier::verify_client_cert_in`](crate::verify::ClientCertVerifier::verify_client_cert_in)),
+    /// ([`ServerCertVerifier::verify_server_cert_in`],
+    /// [`ClientCertVerifier::verify_client_cert_in`]),
     /// if it did. A resumed session reports the identity of the full
     /// handshake it comes from.
     pub peer_identity: Option<u64>,
@@ -382,16 +382,17 @@ pub struct Negotiated {
     /// Whether the session was resumed from a ticket (no certificate was
     /// exchanged).
     pub resumed: bool,
-    /// The host name the client asked for (server side), if it sent one
-    /// of at most [`MAX_KEPT_SERVER_NAME`] bytes.
+    /// The host name the client asked for (server side), if it sent one:
+    /// every host name a client may send is kept whole
+    /// ([`MAX_KEPT_SERVER_NAME`] bytes).
     pub server_name: Option<HostName>,
 }
 
-/// Longest SNI host name a server connection keeps: 64 bytes, the length
-/// of a DNS label, enough for nearly every name in use. A longer name is
-/// still used to pick the certificate; it is just not kept (the bytes
-/// would be paid by every idle connection).
-pub const MAX_KEPT_SERVER_NAME: usize = 64;
+/// Longest SNI host name a server connection keeps: 253 bytes, the
+/// longest DNS name ([`is_host_name`]), so every name a server accepts is
+/// kept whole, inline (189 bytes more per connection than the 64 of a DNS
+/// label, docs/performance.md).
+pub const MAX_KEPT_SERVER_NAME: usize = MAX_SERVER_NAME_LEN;
 
 /// Whether `name` is a host name as SNI carries it (RFC 6066 §3, RFC 1123
 /// §2.1): 1 to 253 bytes of dot-separated labels, each 1 to 63 letters,

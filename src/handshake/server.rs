@@ -341,6 +341,7 @@ impl State {
                     n.peer_cert_sha256 = Some(sha);
                     n.peer_identity = identity;
                 }
+                keys.peer_chain.keep(&ders);
                 Ok(Step {
                     next: Some(Self::ExpectFinished(c.keep(), k)),
                     // Both messages lie in the region.

@@ -1,0 +1,178 @@
+//! The peer's certificate chain, kept after the handshake where the
+//! embedder asked (`Connection::keep_peer_chain`): in storage it lends, or
+//! (feature `alloc`) in a `Vec` the connection grows.
+//!
+//! Kept as the DER certificates, each after a 3-byte length, in the order
+//! the peer sent them: the end-entity certificate first.
+
+use crate::verify::CertificateDer;
+
+/// Where a connection keeps the peer's certificate chain
+/// ([`Connection::keep_peer_chain`](super::Connection::keep_peer_chain)).
+#[non_exhaustive]
+pub enum ChainStorage<'a> {
+    /// Storage the embedder lends. A chain that does not fit is not kept
+    /// ([`Connection::peer_chain_needed`](super::Connection::peer_chain_needed)
+    /// tells how much it needed); the handshake goes on.
+    Lent(&'a mut [u8]),
+    /// A vector the connection grows to fit the chain (at most the
+    /// Certificate message, itself bounded by the configuration's
+    /// `max_handshake_message`).
+    /// An allocation that fails keeps nothing, as a short loan would.
+    #[cfg(feature = "alloc")]
+    Owned(alloc::vec::Vec<u8>),
+}
+
+impl<'a> From<&'a mut [u8]> for ChainStorage<'a> {
+    fn from(storage: &'a mut [u8]) -> Self {
+        Self::Lent(storage)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::vec::Vec<u8>> for ChainStorage<'_> {
+    fn from(storage: alloc::vec::Vec<u8>) -> Self {
+        Self::Owned(storage)
+    }
+}
+
+impl core::fmt::Debug for ChainStorage<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Lent(s) => write!(f, "Lent({} bytes)", s.len()),
+            #[cfg(feature = "alloc")]
+            Self::Owned(v) => write!(f, "Owned({} bytes)", v.len()),
+        }
+    }
+}
+
+/// A connection's chain storage and what it holds.
+#[derive(Debug, Default)]
+pub(crate) struct ChainStore<'a> {
+    storage: Option<ChainStorage<'a>>,
+    /// Bytes of the kept chain (0: none kept).
+    len: u32,
+    /// What the last chain needed when it was not kept.
+    needed: u32,
+}
+
+/// Bytes a chain takes kept: each certificate and its 3-byte length.
+fn kept_len(chain: &[CertificateDer<'_>]) -> usize {
+    chain
+        .iter()
+        .fold(0usize, |n, c| n.saturating_add(3).saturating_add(c.len()))
+}
+
+/// What the handshake sees of the store: a place to put the verified chain.
+pub(crate) trait KeepChain {
+    /// Keeps `chain` (verified) if there is storage and room for it.
+    fn keep(&mut self, chain: &[CertificateDer<'_>]);
+}
+
+impl KeepChain for ChainStore<'_> {
+    fn keep(&mut self, chain: &[CertificateDer<'_>]) {
+        self.len = 0;
+        self.needed = 0;
+        let need = kept_len(chain);
+        let Some(storage) = self.storage.as_mut() else {
+            return;
+        };
+        // A chain came in one handshake message: fewer than 2^24 bytes.
+        let need32 = u32::try_from(need).unwrap_or(u32::MAX);
+        // Without `alloc` there is one kind of storage.
+        #[allow(clippy::infallible_destructuring_match)]
+        let dst: &mut [u8] = match storage {
+            ChainStorage::Lent(s) => s,
+            #[cfg(feature = "alloc")]
+            ChainStorage::Owned(v) => {
+                v.clear();
+                if v.try_reserve(need).is_err() {
+                    self.needed = need32;
+                    return;
+                }
+                v.resize(need, 0);
+                v
+            }
+        };
+        let Some(dst) = dst.get_mut(..need) else {
+            self.needed = need32;
+            return;
+        };
+        let mut rest = dst;
+        for cert in chain {
+            let len = cert.len().to_be_bytes();
+            let (head, tail) = rest.split_at_mut(3.min(rest.len()));
+            let (body, tail) = tail.split_at_mut(cert.len().min(tail.len()));
+            if head.len() != 3 || body.len() != cert.len() {
+                self.needed = need32;
+                return;
+            }
+            head.copy_from_slice(len.get(len.len().saturating_sub(3)..).unwrap_or(&[0; 3]));
+            body.copy_from_slice(cert);
+            rest = tail;
+        }
+        self.len = need32;
+    }
+}
+
+impl<'a> ChainStore<'a> {
+    pub(crate) fn set(&mut self, storage: ChainStorage<'a>) {
+        *self = Self {
+            storage: Some(storage),
+            len: 0,
+            needed: 0,
+        };
+    }
+
+    pub(crate) fn take(&mut self) -> Option<ChainStorage<'a>> {
+        let storage = self.storage.take();
+        *self = Self::default();
+        storage
+    }
+
+    /// The kept chain, if one was.
+    pub(crate) fn chain(&self) -> Option<PeerChain<'_>> {
+        let kept = usize::try_from(self.len).ok().filter(|&n| n > 0)?;
+        // Without `alloc` there is one kind of storage.
+        #[allow(clippy::infallible_destructuring_match)]
+        let bytes: &[u8] = match self.storage.as_ref()? {
+            ChainStorage::Lent(s) => s,
+            #[cfg(feature = "alloc")]
+            ChainStorage::Owned(v) => v,
+        };
+        Some(PeerChain {
+            rest: bytes.get(..kept)?,
+        })
+    }
+
+    pub(crate) fn needed(&self) -> Option<usize> {
+        usize::try_from(self.needed).ok().filter(|&n| n > 0)
+    }
+}
+
+/// The peer's verified certificate chain, borrowed from the connection's
+/// chain storage: an iterator over the DER certificates, the end-entity
+/// certificate first, as the peer sent them.
+#[derive(Clone, Debug)]
+pub struct PeerChain<'c> {
+    rest: &'c [u8],
+}
+
+impl<'c> PeerChain<'c> {
+    /// The end-entity certificate (DER).
+    pub fn end_entity(&self) -> Option<&'c [u8]> {
+        self.clone().next()
+    }
+}
+
+impl<'c> Iterator for PeerChain<'c> {
+    type Item = &'c [u8];
+
+    fn next(&mut self) -> Option<&'c [u8]> {
+        let (head, rest) = self.rest.split_at_checked(3)?;
+        let len = head.iter().fold(0usize, |n, &b| (n << 8) | usize::from(b));
+        let (cert, rest) = rest.split_at_checked(len)?;
+        self.rest = rest;
+        Some(cert)
+    }
+}
