@@ -135,8 +135,8 @@ fn run(
     server_config: &ServerConfig<'_>,
     now: UnixTime,
 ) {
-    let mut client_config = *client_config;
     let suites = [suite];
+    let mut client_config = client_config.clone();
     client_config.suites = &suites;
     let mut client = Connection::client(&client_config, Some("localhost"), now).expect("client");
     let mut server = Connection::server(server_config, now).expect("server");
@@ -241,7 +241,7 @@ fn main() {
     let mut client_config = ClientConfig::new(&verifier, &rng);
     client_config.ticket_sink = Some(&store);
     let mut server_config = ServerConfig::new(&certs, &rng);
-    server_config.ticket_keys = &ticket_keys;
+    server_config.ticket_keys = (&ticket_keys).into();
     let now = UnixTime::now();
     for suite in ALL_SUITES {
         run(suite, &client_config, &server_config, now);
@@ -273,8 +273,8 @@ fn resume(
         return;
     };
     let ticket = stored.resumption();
-    let mut client_config = *client_config;
     let suites = [suite];
+    let mut client_config = client_config.clone();
     client_config.suites = &suites;
     let now = UnixTime::now();
     let mut client = Connection::client_resuming(&client_config, Some("localhost"), now, &ticket)

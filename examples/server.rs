@@ -208,7 +208,7 @@ fn run(o: &Options) -> Result<(), String> {
     // 64 KiB): the received view below holds it and one record more.
     config.max_handshake_message = MAX_CLIENT_HELLO;
     config.alpn = &alpn;
-    config.ticket_keys = std::slice::from_ref(&ticket_key);
+    config.ticket_keys = (std::slice::from_ref(&ticket_key)).into();
     if let Some(n) = o.tickets {
         config.tickets = n;
     }

@@ -307,16 +307,20 @@ pub struct AsyncEmbeddedStream<'a, T: embedded_io::ErrorType, R, S> {
     deferred: Option<T::Error>,
 }
 
-/// Yields once to the executor (for a pending signer).
+/// Waits once: for the signer's wake if `conn` awaits a signer that can
+/// wake the task ([`Connection::register_signature_waker`]), or else
+/// until the executor's next turn.
 #[cfg(feature = "embedded-io-async")]
-async fn yield_now() {
-    let mut yielded = false;
+async fn wait_for_signer(conn: &Connection<'_>) {
+    let mut waited = false;
     core::future::poll_fn(|cx| {
-        if yielded {
+        if waited || !conn.awaits_signature() {
             core::task::Poll::Ready(())
         } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
+            waited = true;
+            if !conn.register_signature_waker(cx.waker()) {
+                cx.waker().wake_by_ref();
+            }
             core::task::Poll::Pending
         }
     })
@@ -401,7 +405,7 @@ where
             }
             Ok(Next::Again) => {
                 self.drain().await?;
-                yield_now().await;
+                wait_for_signer(&self.conn).await;
                 Ok(None)
             }
             Err(e) => {

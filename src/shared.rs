@@ -162,3 +162,144 @@ impl Offer<'_> {
         }
     }
 }
+
+/// Slices lend as shared slices; so do arrays (`&[key]`), which `Into`
+/// would not unsize.
+impl<'a, T, const N: usize> From<&'a [T; N]> for Shared<'a, [T]> {
+    fn from(t: &'a [T; N]) -> Self {
+        Self::Borrowed(t)
+    }
+}
+
+/// A vector becomes a slice the connections share.
+#[cfg(feature = "alloc")]
+impl<T> From<alloc::vec::Vec<T>> for Shared<'_, [T]> {
+    fn from(t: alloc::vec::Vec<T>) -> Self {
+        Self::Arc(Arc::from(t))
+    }
+}
+
+/// A certificate chain (DER, end entity first): borrowed, or with feature
+/// `alloc` owned and shared, so that a rotated certificate is freed with
+/// the last configuration and connection that use it.
+#[derive(Clone)]
+pub enum Chain<'a> {
+    /// Borrowed certificates.
+    Borrowed(&'a [&'a [u8]]),
+    /// Owned certificates, shared.
+    #[cfg(feature = "alloc")]
+    Owned(Arc<[alloc::vec::Vec<u8>]>),
+}
+
+impl<'a> From<&'a [&'a [u8]]> for Chain<'a> {
+    fn from(chain: &'a [&'a [u8]]) -> Self {
+        Self::Borrowed(chain)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::vec::Vec<alloc::vec::Vec<u8>>> for Chain<'_> {
+    fn from(chain: alloc::vec::Vec<alloc::vec::Vec<u8>>) -> Self {
+        Self::Owned(Arc::from(chain))
+    }
+}
+
+impl<'a> Chain<'a> {
+    /// How many certificates.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Borrowed(c) => c.len(),
+            #[cfg(feature = "alloc")]
+            Self::Owned(c) => c.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Certificate `i` (0: the end entity).
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Self::Borrowed(c) => c.get(i).copied(),
+            #[cfg(feature = "alloc")]
+            Self::Owned(c) => c.get(i).map(alloc::vec::Vec::as_slice),
+        }
+    }
+
+    /// The certificates, end entity first.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + Clone + use<'_, 'a> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Host names a certificate serves: borrowed, or with feature `alloc`
+/// owned and shared.
+#[derive(Clone)]
+pub enum Names<'a> {
+    /// Borrowed names.
+    Borrowed(&'a [&'a str]),
+    /// Owned names, shared.
+    #[cfg(feature = "alloc")]
+    Owned(Arc<[alloc::string::String]>),
+}
+
+impl<'a> From<&'a [&'a str]> for Names<'a> {
+    fn from(names: &'a [&'a str]) -> Self {
+        Self::Borrowed(names)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<alloc::vec::Vec<alloc::string::String>> for Names<'_> {
+    fn from(names: alloc::vec::Vec<alloc::string::String>) -> Self {
+        Self::Owned(Arc::from(names))
+    }
+}
+
+impl<'a> Names<'a> {
+    /// How many names.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Borrowed(n) => n.len(),
+            #[cfg(feature = "alloc")]
+            Self::Owned(n) => n.len(),
+        }
+    }
+
+    /// Whether there are none (a default certificate).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The names.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + Clone + use<'_, 'a> {
+        (0..self.len()).filter_map(|i| match self {
+            Self::Borrowed(n) => n.get(i).copied(),
+            #[cfg(feature = "alloc")]
+            Self::Owned(n) => n.get(i).map(alloc::string::String::as_str),
+        })
+    }
+}
+
+impl core::fmt::Debug for Names<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A borrowed vector lends as a slice.
+#[cfg(feature = "alloc")]
+impl<'a, T> From<&'a alloc::vec::Vec<T>> for Shared<'a, [T]> {
+    fn from(t: &'a alloc::vec::Vec<T>) -> Self {
+        Self::Borrowed(t)
+    }
+}
+
+/// A leaked array (`Box::leak`) lends as a slice.
+impl<'a, T, const N: usize> From<&'a mut [T; N]> for Shared<'a, [T]> {
+    fn from(t: &'a mut [T; N]) -> Self {
+        Self::Borrowed(t)
+    }
+}

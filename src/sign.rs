@@ -184,6 +184,19 @@ pub trait Signer: Send + Sync {
     fn cancel(&self, request: &SignRequest<'_>) {
         let _ = request;
     }
+
+    /// The handshake that asked for `request` (still pending) would like
+    /// `waker` woken once the signature is ready, so that an async task
+    /// waits instead of asking again at once. Return `true` if it will be
+    /// (keep a clone; a later registration for the same request replaces
+    /// it), `false` if this signer cannot: the async adapters then poll
+    /// again on the next turn of the executor. A signature that is ready
+    /// already must wake `waker` at once (or the task sleeps for ever).
+    /// By default `false`.
+    fn wake_when_ready(&self, request: &SignRequest<'_>, waker: &core::task::Waker) -> bool {
+        let _ = (request, waker);
+        false
+    }
 }
 
 impl Signer for SigningKey {

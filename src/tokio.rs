@@ -136,9 +136,13 @@ impl<'a, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<'a, IO> {
             }
             Status::WantWrite { .. } => self.poll_drain(cx),
             Status::SignaturePending => {
-                // Send what is written; the signer has no waker.
+                // Send what is written, then wait for the signer's wake;
+                // a signer that cannot wake anyone is asked again on the
+                // executor's next turn.
                 let _ = self.poll_drain(cx)?;
-                cx.waker().wake_by_ref();
+                if !self.conn.register_signature_waker(cx.waker()) {
+                    cx.waker().wake_by_ref();
+                }
                 Poll::Pending
             }
             // Done and Closed are the caller's; after Established the

@@ -589,7 +589,7 @@ fn hello_retry_request_for_each_server_preference() {
             cc.middlebox_compat = compat;
             let mut sc = p256_server_config();
             sc.groups = Box::leak(Box::new([preferred]));
-            let (mut c, mut s) = pair(cc, sc);
+            let (mut c, mut s) = pair(cc.clone(), sc);
             // ClientHello, then HelloRetryRequest (and one CCS in compat mode).
             assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
             transfer_all(&mut c, &mut s);
@@ -633,7 +633,7 @@ fn client_refuses_a_second_or_empty_hello_retry_request() {
         NamedGroup::SECP384R1,
     ];
     // A retry for the group whose share was sent changes nothing.
-    let (mut c, _) = pair(cc, p256_server_config());
+    let (mut c, _) = pair(cc.clone(), p256_server_config());
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     c.bufs.send.consume(usize::MAX);
     c.bufs.recv.fill(&hrr_record(&[], NamedGroup::X25519));
@@ -1105,7 +1105,7 @@ fn tickets_respect_the_client_record_size_limit() {
     let mut cc = client_config();
     cc.record.recv_max_fragment_len = 100;
     let mut sc = p256_server_config();
-    sc.ticket_keys = Box::leak(Box::new([TicketKey::new(1, &[3; 32]).unwrap()]));
+    sc.ticket_keys = (Box::leak(Box::new([TicketKey::new(1, &[3; 32]).unwrap()]))).into();
     let (mut c, mut s) = pair(cc, sc);
     complete(&mut c, &mut s).unwrap();
     transfer_all(&mut s, &mut c);

@@ -159,7 +159,7 @@ fn setup(refuse: bool) -> Setup {
     let mut sc = p256_server_config();
     sc.alpn = SERVED;
     sc.client_verifier = Some(client_verifier);
-    sc.ticket_keys = leak([TicketKey::new(1, &[7; 32]).unwrap()]);
+    sc.ticket_keys = (leak([TicketKey::new(1, &[7; 32]).unwrap()])).into();
     Setup {
         server_verifier,
         client_verifier,
@@ -271,7 +271,7 @@ fn the_peer_chain_is_kept_where_the_embedder_asked_for_both_roles() {
     let cc = leak(cc);
     let mut sc = server_with_ca();
     sc.client_verifier = Some(leak(tls::client_verifier()));
-    sc.ticket_keys = leak([TicketKey::new(1, &[9; 32]).unwrap()]);
+    sc.ticket_keys = (leak([TicketKey::new(1, &[9; 32]).unwrap()])).into();
     let sc = leak(sc);
 
     let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());

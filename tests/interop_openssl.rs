@@ -250,7 +250,7 @@ fn sni_our_client_makes_s_server_switch_certificate() {
 /// Our server holding a default chain and one named for localhost.
 fn sni_server_config() -> ServerConfig<'static> {
     let mut named = tls::certified(&creds::SERVER_ECDSA_P256);
-    named.server_names = &["localhost"];
+    named = named.for_names(&["localhost"]);
     let default = tls::certified(&creds::SERVER_ECDSA_P384);
     tls::server_config(&[default, named])
 }
@@ -1020,9 +1020,11 @@ fn s_client_resumes_with_our_ticket() {
     bounded(|| {
         let sess = MsgFile::new("sess");
         let mut sc = tls::p256_server_config();
-        sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[7; 32]).unwrap()]);
+        sc.ticket_keys =
+            (leak([tlspair::handshake::ticket::TicketKey::new(1, &[7; 32]).unwrap()])).into();
         let sc = leak(sc);
-        let (mut ours, mut client) = our_server_with_s_client(*sc, &["-sess_out", &sess.path()]);
+        let (mut ours, mut client) =
+            our_server_with_s_client(sc.clone(), &["-sess_out", &sess.path()]);
         assert!(!ours.conn.negotiated().unwrap().resumed);
         // s_client writes the session once our ticket has arrived.
         talk_and_close_with_s_client(&mut ours, &mut client);
@@ -1030,7 +1032,8 @@ fn s_client_resumes_with_our_ticket() {
             std::path::Path::new(&sess.path()).exists(),
             "no session written"
         );
-        let (mut ours, mut client) = our_server_with_s_client(*sc, &["-sess_in", &sess.path()]);
+        let (mut ours, mut client) =
+            our_server_with_s_client(sc.clone(), &["-sess_in", &sess.path()]);
         assert!(
             ours.conn.negotiated().unwrap().resumed,
             "our ticket was not offered or not taken\n{}",

@@ -574,7 +574,7 @@ fn sni_from_our_client_reaches_rustls_server() {
 fn sni_from_rustls_client_selects_our_named_certificate() {
     bounded(|| {
         let mut named = tls::certified(&creds::SERVER_ECDSA_P256);
-        named.server_names = &["localhost"];
+        named = named.for_names(&["localhost"]);
         let default = tls::certified(&creds::SERVER_ECDSA_P384);
         let peer = default_rustls_client();
         let mut m = Mem::new(our_server(tls::server_config(&[default, named])), peer);
@@ -705,15 +705,16 @@ fn rustls_client_resumes_with_our_ticket() {
     bounded(|| {
         let client = rustls_client_config(provider(None, None), &[]);
         let mut sc = tls::p256_server_config();
-        sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
+        sc.ticket_keys =
+            (leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()])).into();
         let sc = leak(sc);
-        let mut m = Mem::new(our_server(*sc), rustls_client(client.clone()));
+        let mut m = Mem::new(our_server((*sc).clone()), rustls_client(client.clone()));
         run(&mut m, "handshake", Mem::handshake);
         assert!(!m.ours.negotiated().unwrap().resumed);
         run(&mut m, "to rustls", |m| m.ours_to_peer(b"first", |_| {}));
         run(&mut m, "close", Mem::close_peer_first);
         // The same rustls config keeps the ticket in its session store.
-        let mut m = Mem::new(our_server(*sc), rustls_client(client));
+        let mut m = Mem::new(our_server((*sc).clone()), rustls_client(client));
         run(&mut m, "resumption", Mem::handshake);
         assert_eq!(
             m.peer.handshake_kind(),

@@ -47,7 +47,7 @@ fn leak<T>(t: T) -> &'static T {
 
 fn server(keys: &'static [TicketKey]) -> &'static ServerConfig<'static> {
     let mut sc = p256_server_config();
-    sc.ticket_keys = keys;
+    sc.ticket_keys = (keys).into();
     leak(sc)
 }
 
@@ -228,7 +228,7 @@ fn resumption_through_a_hello_retry_request() {
     let ticket = leak(first_connection(cc, sc, store).remove(0));
     // This server only takes P-384: the client's X25519 share needs a retry,
     // and the second ClientHello carries a fresh binder.
-    let mut p384 = *sc;
+    let mut p384 = sc.clone();
     p384.groups = &[NamedGroup::SECP384R1];
     let (mut c, mut s, (cr, sr)) = resume(cc, leak(p384), ticket, T0 + 30, T0 + 30);
     cr.unwrap();
@@ -249,7 +249,7 @@ fn resumption_through_a_hello_retry_request() {
 fn a_flood_of_tickets_is_cut_off() {
     // 60 tickets after one handshake (what fits the test's outgoing view):
     // the client accepts a bounded run of records that deliver no data.
-    let mut sc = *server(leak([key(1, 7)]));
+    let mut sc = (server(leak([key(1, 7)]))).clone();
     sc.tickets = 60;
     let (cc, _, store) = setup(leak([key(1, 7)]));
     let mut c = side(Connection::client(cc, Some("localhost"), at(T0)).unwrap());
@@ -292,7 +292,7 @@ fn a_client_that_wants_tickets_lists_a_psk_mode() {
 /// A server with client authentication required, sharing `keys`.
 fn mtls_server(keys: &'static [TicketKey]) -> &'static ServerConfig<'static> {
     let mut sc = common::tls::mtls_server_config();
-    sc.ticket_keys = keys;
+    sc.ticket_keys = (keys).into();
     leak(sc)
 }
 
@@ -422,7 +422,7 @@ fn a_lowered_lifetime_applies_to_tickets_already_issued() {
     let keys = leak([key(1, 7)]);
     let (cc, sc, store) = setup(keys);
     let ticket = leak(first_connection(cc, sc, store).remove(0));
-    let mut shorter = *sc;
+    let mut shorter = sc.clone();
     shorter.ticket_lifetime = 3600;
     let shorter = leak(shorter);
     assert!(resumed(resume(cc, shorter, ticket, T0 + 3500, T0 + 3500)));
@@ -438,12 +438,12 @@ fn resumption_through_a_retry_that_drops_the_ticket_keeps_psk_modes_in_both_hell
     // outside review).
     let keys = leak([key(1, 7)]);
     let (cc, sc, store) = setup(keys);
-    let mut sha384 = *sc;
+    let mut sha384 = sc.clone();
     sha384.suites = leak([&tlspair::TLS13_AES_256_GCM_SHA384]);
     let ticket = leak(first_connection(cc, leak(sha384), store).remove(0));
-    let mut no_sink = *cc;
+    let mut no_sink = cc.clone();
     no_sink.ticket_sink = None;
-    let mut retrying = *sc;
+    let mut retrying = sc.clone();
     retrying.suites = leak([
         &tlspair::TLS13_AES_128_GCM_SHA256,
         &tlspair::TLS13_AES_256_GCM_SHA384,
@@ -468,7 +468,7 @@ fn owned_name_and_shared_ticket_make_a_static_resuming_connection() {
     let cc = std::sync::Arc::new(cc);
     let keys: &'static [TicketKey] = leak([key(1, 0x11)]);
     let sc = server(keys);
-    let tickets = first_connection(leak(*cc), sc, store);
+    let tickets = first_connection(leak((*cc).clone()), sc, store);
     let ticket = std::sync::Arc::new(tickets[0].clone());
     let host = String::from("local") + "host";
     let c: Connection<'static> =

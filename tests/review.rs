@@ -351,7 +351,7 @@ fn a_queued_key_update_does_not_follow_our_close_notify() {
 #[test]
 fn tickets_do_not_follow_a_server_close_notify() {
     let mut sc = p256_server_config();
-    sc.ticket_keys = leak([TicketKey::new(1, &[9; 32]).unwrap()]);
+    sc.ticket_keys = (leak([TicketKey::new(1, &[9; 32]).unwrap()])).into();
     let (mut c, mut s) = tls::pair(client_config(), sc);
     // The server's flight out, the client's Finished on its way.
     let _ = c.conn.handshake(&mut c.bufs).unwrap();

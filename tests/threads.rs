@@ -96,6 +96,58 @@ mod shared {
         assert_eq!(Arc::strong_count(&server), 1, "the connection let go");
     }
 
+    /// A configuration that owns everything it rotates: its chain, its
+    /// key, its names and its ticket keys.
+    fn owned_config(
+        names: Vec<String>,
+    ) -> (ServerConfig<'static>, Weak<dyn tlspair::sign::Signer>) {
+        use tlspair::handshake::ticket::TicketKey;
+        use tlspair::handshake::CertifiedKey;
+        use tlspair::sign::SigningKey;
+        use tlspair::test_credentials as creds;
+        let key: Arc<dyn tlspair::sign::Signer> = Arc::new(
+            SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, common::tls::rng()).unwrap(),
+        );
+        let weak = Arc::downgrade(&key);
+        let cert = CertifiedKey::owned(vec![creds::SERVER_ECDSA_P256.cert.to_vec()], key)
+            .for_owned_names(names);
+        let mut sc = ServerConfig::new(vec![cert], common::tls::rng());
+        sc.ticket_keys = vec![TicketKey::new(1, &[3; 32]).unwrap()].into();
+        (sc, weak)
+    }
+
+    #[test]
+    fn rotating_owned_certificates_frees_the_old_ones_with_their_last_connection() {
+        let (first, first_key) = owned_config(vec!["localhost".to_owned()]);
+        let first = Arc::new(first);
+        let (mut c, mut s) = pair(client_config(), p256_server_config());
+        s.conn = Connection::server(first.clone(), common::tls::now()).unwrap();
+        complete(&mut c, &mut s).unwrap();
+        assert_eq!(
+            s.conn.negotiated().unwrap().server_name.unwrap().as_str(),
+            "localhost"
+        );
+        // Rotation: the next configuration, and the old one dropped by
+        // the server; its connection still works and still holds it.
+        let (second, second_key) =
+            owned_config(vec!["www.example.com".to_owned(), "localhost".to_owned()]);
+        let second = Arc::new(second);
+        drop(first);
+        assert!(first_key.upgrade().is_some(), "held by its connection");
+        assert_eq!(common::send_and_receive(&mut c, &mut s, b"old"), b"old");
+        let (mut c2, mut s2) = pair(client_config(), p256_server_config());
+        s2.conn = Connection::server(second.clone(), common::tls::now()).unwrap();
+        complete(&mut c2, &mut s2).unwrap();
+        drop((c, s));
+        assert!(
+            first_key.upgrade().is_none(),
+            "freed with its last connection"
+        );
+        assert!(second_key.upgrade().is_some());
+        drop((c2, s2, second));
+        assert!(second_key.upgrade().is_none());
+    }
+
     #[test]
     fn a_rotated_configuration_lives_exactly_as_long_as_its_last_connection() {
         let first = Arc::new(p256_server_config());

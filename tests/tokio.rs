@@ -217,3 +217,129 @@ fn openssl_s_client_to_ours() {
         assert!(client.wait_exit().success(), "{}", client.describe());
     });
 }
+
+/// A remote signer: the signature is made on another thread after a
+/// delay, and the task waiting for it is woken when it is ready, if the
+/// signer was told whom to wake (`wakes`).
+struct RemoteSigner {
+    key: tlspair::sign::SigningKey,
+    wakes: bool,
+    polls: std::sync::atomic::AtomicUsize,
+    state: std::sync::Mutex<(Option<Vec<u8>>, Option<std::task::Waker>)>,
+    started: std::sync::atomic::AtomicBool,
+    /// Itself, leaked: what the signing thread holds.
+    this: std::sync::OnceLock<&'static RemoteSigner>,
+}
+
+impl tlspair::sign::Signer for RemoteSigner {
+    fn schemes(&self) -> &[tlspair::wire::SignatureScheme] {
+        self.key.schemes()
+    }
+
+    fn max_signature_len(&self) -> usize {
+        self.key.max_signature_len()
+    }
+
+    fn sign(
+        &self,
+        request: &tlspair::sign::SignRequest<'_>,
+        out: &mut [u8],
+    ) -> Result<tlspair::sign::Signing, tlspair::Error> {
+        use std::sync::atomic::Ordering;
+        self.polls.fetch_add(1, Ordering::Relaxed);
+        if let Some(sig) = self.state.lock().unwrap().0.take() {
+            out[..sig.len()].copy_from_slice(&sig);
+            return Ok(tlspair::sign::Signing::Done(sig.len()));
+        }
+        if !self.started.swap(true, Ordering::Relaxed) {
+            let mut sig = vec![0u8; self.key.max_signature_len()];
+            let n = self
+                .key
+                .sign(request.scheme, request.message, tls::rng(), &mut sig)
+                .unwrap();
+            sig.truncate(n);
+            let me: &'static RemoteSigner = self.this.get().unwrap();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                let waker = {
+                    let mut state = me.state.lock().unwrap();
+                    state.0 = Some(sig);
+                    state.1.take()
+                };
+                if let Some(w) = waker {
+                    w.wake();
+                }
+            });
+        }
+        Ok(tlspair::sign::Signing::Pending)
+    }
+
+    fn wake_when_ready(
+        &self,
+        _: &tlspair::sign::SignRequest<'_>,
+        waker: &std::task::Waker,
+    ) -> bool {
+        if !self.wakes {
+            return false;
+        }
+        let mut state = self.state.lock().unwrap();
+        if state.0.is_some() {
+            waker.wake_by_ref();
+        } else {
+            state.1 = Some(waker.clone());
+        }
+        true
+    }
+}
+
+/// A signer that can wake the task is waited for, not polled in a loop:
+/// over a 200 ms signature it is asked a handful of times; one that cannot
+/// wake anyone is asked on every turn of the executor.
+#[test]
+fn a_remote_signer_that_wakes_the_task_is_not_polled_in_a_loop() {
+    for wakes in [true, false] {
+        let signer: &'static RemoteSigner = leak(RemoteSigner {
+            key: tlspair::sign::SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, tls::rng())
+                .unwrap(),
+            wakes,
+            polls: Default::default(),
+            state: Default::default(),
+            started: Default::default(),
+            this: Default::default(),
+        });
+        signer.this.set(signer).ok().unwrap();
+        let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
+        let sc: &'static ServerConfig<'static> = leak(ServerConfig::new(
+            leak([tlspair::handshake::CertifiedKey::new(chain, signer)]),
+            tls::rng(),
+        ));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut s = tlspair::tokio::accept(sc, tcp).await.unwrap();
+                echo_back(&mut s).await;
+            });
+            let mut c = ours_to(port, leak(client_config())).await;
+            assert_eq!(
+                echo_through(&mut c, b"signed remotely").await,
+                b"signed remotely"
+            );
+            server.await.unwrap();
+        });
+        let polls = signer.polls.load(std::sync::atomic::Ordering::Relaxed);
+        if wakes {
+            assert!(polls <= 4, "asked {polls} times");
+        } else {
+            assert!(
+                polls > 20,
+                "asked only {polls} times: the busy poll is gone?"
+            );
+        }
+    }
+}

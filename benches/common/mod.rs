@@ -87,10 +87,11 @@ impl Ours {
         server.suites = suites;
 
         let sink: &'static LastTicket = leak(LastTicket::default());
-        let mut resuming_client = client;
+        let mut resuming_client = client.clone();
         resuming_client.ticket_sink = Some(sink);
-        let mut ticket_server = server;
-        ticket_server.ticket_keys = leak([TicketKey::new(1, &[7; 32]).expect("ticket key")]);
+        let mut ticket_server = server.clone();
+        ticket_server.ticket_keys =
+            (leak([TicketKey::new(1, &[7; 32]).expect("ticket key")])).into();
         ticket_server.tickets = 1;
         Self {
             client: leak(client),

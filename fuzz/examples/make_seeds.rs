@@ -310,7 +310,8 @@ fn record(name: &'static str, plan: &EnginePlan) -> Recorded {
     let suite = c.suite().expect("keys");
     // The connections borrow the key log (and a connection's drop looks
     // at its configuration): end them before the log moves.
-    drop((c, s, cc));
+    drop((c, s));
+    drop(cc);
     Recorded {
         name,
         client_bytes: c2s,

@@ -115,7 +115,7 @@ pub fn server_config(flags: Flags, record: RecordConfig) -> ServerConfig<'static
     let f = fixtures();
     let mut config = ServerConfig::new(&f.server_certs, rng());
     config.record = record;
-    config.ticket_keys = &f.ticket_keys;
+    config.ticket_keys = (&f.ticket_keys).into();
     if flags.has(Flags::CLIENT_AUTH | Flags::ANONYMOUS_OK) {
         static MANDATORY: OnceLock<WebPkiClientVerifier<'static>> = OnceLock::new();
         static OPTIONAL: OnceLock<WebPkiClientVerifier<'static>> = OnceLock::new();
@@ -148,7 +148,7 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
     // peer's bytes, not ours.
     config.grease = false;
     if flags.has(Flags::CLIENT_AUTH) {
-        config.client_auth = Some(f.client_cert);
+        config.client_auth = Some(f.client_cert.clone());
     }
     if flags.has(Flags::ALPN) {
         config.alpn = &ALPN;

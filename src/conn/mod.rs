@@ -1103,19 +1103,39 @@ impl<'a> Connection<'a> {
     /// Ends the handshake, telling a pending signer it will not be asked
     /// again.
     fn drop_handshake(&mut self) {
-        if let Some(hs) = self.hs.take() {
-            match (&hs, &self.peer_config) {
-                (Handshake::Client(s), PeerConfig::Client(config)) => {
-                    s.cancel_signature(client::Inputs {
-                        config,
-                        server_name: self.server_name.as_str(),
-                        resume: self.resume.as_ref().map(Offer::view),
-                    })
-                }
-                (Handshake::Server(s), PeerConfig::Server(config)) => s.cancel_signature(config),
-                _ => {}
-            }
+        let _ = self.pending_signature(|signer, request| signer.cancel(request));
+        self.hs = None;
+    }
+
+    /// The signer our handshake waits for and its request, for `f`;
+    /// `None` unless a signature is pending.
+    fn pending_signature<R>(
+        &self,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        match (self.hs.as_ref()?, &self.peer_config) {
+            (Handshake::Client(s), PeerConfig::Client(config)) => s.pending_signature(
+                client::Inputs {
+                    config,
+                    server_name: self.server_name.as_str(),
+                    resume: self.resume.as_ref().map(Offer::view),
+                },
+                f,
+            ),
+            (Handshake::Server(s), PeerConfig::Server(config)) => s.pending_signature(config, f),
+            _ => None,
         }
+    }
+
+    /// While a signature is pending ([`Status::SignaturePending`]), asks
+    /// the signer to wake `waker` once it has the signature
+    /// ([`Signer::wake_when_ready`](crate::sign::Signer::wake_when_ready)).
+    /// `true` if it will: an async caller may then wait for the wake
+    /// instead of asking again at once. `false` without a pending
+    /// signature or with a signer that cannot wake anyone.
+    pub fn register_signature_waker(&self, waker: &core::task::Waker) -> bool {
+        self.pending_signature(|signer, request| signer.wake_when_ready(request, waker))
+            .unwrap_or(false)
     }
 
     /// Ends the connection on an error met inside a handshake step. The

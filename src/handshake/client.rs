@@ -527,7 +527,7 @@ impl State {
                 let mut m: usize = 4 + 48;
                 if k.cert_requested {
                     m = m.saturating_add(4 + 1 + 3 + 4 + 4 + crate::sign::MAX_SIGNATURE_LEN);
-                    if let Some(auth) = c.config.client_auth {
+                    if let Some(auth) = &c.config.client_auth {
                         let chain = auth.chain.iter().map(|d| d.len().saturating_add(5));
                         m = m.saturating_add(room_sum(chain));
                     }
@@ -548,20 +548,26 @@ impl State {
         matches!(self, Self::AwaitSignature(..))
     }
 
-    /// Tells a pending signer that this handshake will not ask again.
-    pub fn cancel_signature(&self, inputs: Inputs<'_>) {
-        if let Self::AwaitSignature(kept, u) = self {
-            let c = with(*kept, inputs);
-            if let Some(auth) = c.config.client_auth {
-                super::cancel_certificate_verify(
-                    auth.key,
-                    u.scheme,
-                    SignContext::Client,
-                    &u.transcript,
-                    c.config.rng,
-                );
-            }
-        }
+    /// The pending signer and its request, for `f`; `None` unless a
+    /// signature is pending.
+    pub fn pending_signature<R>(
+        &self,
+        inputs: Inputs<'_>,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        let Self::AwaitSignature(kept, u) = self else {
+            return None;
+        };
+        let c = with(*kept, inputs);
+        let auth = c.config.client_auth.as_ref()?;
+        super::pending_request(
+            &*auth.key,
+            u.scheme,
+            SignContext::Client,
+            &u.transcript,
+            c.config.rng,
+            f,
+        )
     }
 
     /// Asks the signer again; with the signature, writes the rest of our
@@ -579,10 +585,11 @@ impl State {
         let auth = c
             .config
             .client_auth
+            .as_ref()
             .ok_or(Error::Internal("pending signature without a key"))?;
         let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
         let Some(n) = super::sign_certificate_verify(
-            auth.key,
+            &*auth.key,
             u.scheme,
             SignContext::Client,
             &u.transcript,
@@ -713,9 +720,9 @@ impl State {
                 k.cert_requested = true;
                 // RFC 8446 §4.4.2.3: sign with a scheme the server listed;
                 // without one, answer with an empty Certificate.
-                k.client_scheme = c.config.client_auth.and_then(|a| {
+                k.client_scheme = c.config.client_auth.as_ref().and_then(|a| {
                     crate::sign::scheme_for(
-                        a.key,
+                        &*a.key,
                         req.signature_algorithms.iter().map(SignatureScheme),
                     )
                 });
@@ -1056,15 +1063,15 @@ fn finished(
     // Finished is keyed by the secret of the key that seals it.
     let finished_key = send.secret().finished_key(suite)?;
     let transcript = &mut k.transcript;
-    let auth = c.config.client_auth.zip(k.client_scheme);
+    let auth = c.config.client_auth.as_ref().zip(k.client_scheme);
     let rng = c.config.rng;
     let mut pending = false;
     out.records(Some(send), ContentType::HANDSHAKE, |w| {
         if k.cert_requested {
             // Our chain and signature, or an empty Certificate when we
             // have no key that suits the request.
-            let chain = auth.map_or(&[][..], |(a, _)| a.chain);
-            let signer = auth.map(|(a, scheme)| (a.key, scheme));
+            let chain = auth.map(|(a, _)| &a.chain);
+            let signer = auth.map(|(a, scheme)| (&*a.key, scheme));
             if !super::write_authentication(w, transcript, SignContext::Client, chain, signer, rng)?
             {
                 // The rest waits for the signer.

@@ -1105,16 +1105,16 @@ impl<'a> CertificateChain<'a> {
 
 /// Encodes a Certificate message with an empty context and no
 /// per-certificate extensions.
-pub fn encode_certificate(
+pub fn encode_certificate<D: AsRef<[u8]>>(
     w: &mut Writer<'_>,
     context: &[u8],
-    chain: &[&[u8]],
+    chain: impl IntoIterator<Item = D>,
 ) -> Result<(), Overflow> {
     write_message(w, HandshakeType::CERTIFICATE, |w| {
         w.vec8(context)?;
         w.vec::<3>(|w| {
-            chain.iter().try_for_each(|der| {
-                w.vec::<3>(|w| w.bytes(der))?;
+            chain.into_iter().try_for_each(|der| {
+                w.vec::<3>(|w| w.bytes(der.as_ref()))?;
                 w.vec16(&[])
             })
         })

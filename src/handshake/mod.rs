@@ -28,6 +28,7 @@ use crate::conn::RecordConfig;
 use crate::error::Error;
 use crate::record::protect::RecordKey;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
+use crate::shared::{Chain, Names, Shared};
 use crate::sign::Signer;
 use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 use crate::wire::{CipherSuite, ContentType, NamedGroup, ProtocolVersion, SignatureScheme};
@@ -120,19 +121,23 @@ pub(crate) fn log_secret(
     }
 }
 
-/// A certificate chain and the key that signs for it.
-#[derive(Clone, Copy)]
+/// A certificate chain and the key that signs for it: borrowed
+/// ([`new`](Self::new), no allocator) or, with feature `alloc`, owned
+/// ([`owned`](Self::owned)), so that a server that rotates its
+/// certificates frees each old one with the last configuration and
+/// connection using it.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct CertifiedKey<'a> {
     /// DER certificates, end entity first.
-    pub chain: &'a [&'a [u8]],
+    pub chain: Chain<'a>,
     /// The end entity's private key: a [`SigningKey`](crate::sign::SigningKey) or any other
     /// [`Signer`] (an HSM, a KMS).
-    pub key: &'a dyn Signer,
+    pub key: Shared<'a, dyn Signer + 'a>,
     /// SNI names this chain serves: exact names, or `*.example.com` for
     /// any one label in front of `example.com` (RFC 6125 §6.4.3). Empty:
     /// a default, for any name and for clients that send none.
-    pub server_names: &'a [&'a str],
+    pub server_names: Names<'a>,
 }
 
 impl<'a> CertifiedKey<'a> {
@@ -140,9 +145,9 @@ impl<'a> CertifiedKey<'a> {
     /// name.
     pub fn new(chain: &'a [&'a [u8]], key: &'a dyn Signer) -> Self {
         Self {
-            chain,
-            key,
-            server_names: &[],
+            chain: Chain::Borrowed(chain),
+            key: Shared::Borrowed(key),
+            server_names: Names::Borrowed(&[]),
         }
     }
 
@@ -150,8 +155,34 @@ impl<'a> CertifiedKey<'a> {
     #[must_use]
     pub fn for_names(self, names: &'a [&'a str]) -> Self {
         Self {
-            server_names: names,
+            server_names: Names::Borrowed(names),
             ..self
+        }
+    }
+
+    /// The same, serving only `names`, owned (feature `alloc`).
+    #[cfg(feature = "alloc")]
+    #[must_use]
+    pub fn for_owned_names(self, names: alloc::vec::Vec<alloc::string::String>) -> Self {
+        Self {
+            server_names: Names::from(names),
+            ..self
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl CertifiedKey<'static> {
+    /// An owned `chain` (DER, end entity first) signed for by a shared
+    /// `key`, serving any name: nothing borrowed, nothing leaked.
+    pub fn owned(
+        chain: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+        key: alloc::sync::Arc<dyn Signer>,
+    ) -> Self {
+        Self {
+            chain: Chain::from(chain),
+            key: Shared::Arc(key),
+            server_names: Names::Borrowed(&[]),
         }
     }
 }
@@ -167,7 +198,7 @@ impl core::fmt::Debug for CertifiedKey<'_> {
 }
 
 /// A client's settings. Borrowed: nothing here is copied per connection.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig<'a> {
     /// Record layer settings.
@@ -233,7 +264,7 @@ fn check_signers<'k>(keys: impl Iterator<Item = &'k CertifiedKey<'k>>) -> Result
             Some(rest) => is_host_name(rest.as_bytes()) && rest.contains('.'),
             None => is_host_name(name.as_bytes()),
         };
-        if !k.server_names.iter().all(|n| valid(n)) {
+        if !k.server_names.iter().all(valid) {
             return Err(BadConfig(
                 "server_names: host names, or *. and a name of two labels or more",
             )
@@ -284,7 +315,7 @@ impl<'a> ClientConfig<'a> {
 }
 
 /// A server's settings.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerConfig<'a> {
     /// Record layer settings.
@@ -294,8 +325,9 @@ pub struct ServerConfig<'a> {
     /// Accepted groups, in our preference order.
     pub groups: &'a [NamedGroup],
     /// Certificate chains; the first that suits the client's SNI and
-    /// signature schemes is used.
-    pub certs: &'a [CertifiedKey<'a>],
+    /// signature schemes is used. Borrowed, or with feature `alloc`
+    /// shared (`Vec<CertifiedKey>` or `Arc<[CertifiedKey]>`).
+    pub certs: Shared<'a, [CertifiedKey<'a>]>,
     /// ALPN protocols we speak, in preference order (empty: ignore ALPN).
     pub alpn: &'a [&'a [u8]],
     /// Randomness.
@@ -307,8 +339,9 @@ pub struct ServerConfig<'a> {
     /// Where to log secrets (off by default).
     pub key_log: Option<&'a dyn KeyLog>,
     /// Keys for session tickets: the first seals, all open. Empty: no
-    /// tickets, no resumption.
-    pub ticket_keys: &'a [ticket::TicketKey],
+    /// tickets, no resumption. Borrowed, or with feature `alloc` shared
+    /// (`Vec<TicketKey>`), so retired keys are freed.
+    pub ticket_keys: Shared<'a, [ticket::TicketKey]>,
     /// Tickets sent after each full handshake (with ticket keys).
     pub tickets: u8,
     /// Ticket lifetime in seconds (at most 7 days).
@@ -331,8 +364,11 @@ impl<'a> ServerConfig<'a> {
         check_signers(self.certs.iter())
     }
 
-    /// Defaults: every suite and group we implement, no ALPN.
-    pub fn new(certs: &'a [CertifiedKey<'a>], rng: &'a Rng) -> Self {
+    /// Defaults: every suite and group we implement, no ALPN. `certs`
+    /// borrowed (`&[..]`) or, with feature `alloc`, shared (a `Vec` or an
+    /// `Arc<[CertifiedKey]>`).
+    pub fn new(certs: impl Into<Shared<'a, [CertifiedKey<'a>]>>, rng: &'a Rng) -> Self {
+        let certs = certs.into();
         Self {
             record: RecordConfig::default(),
             suites: &crate::ALL_SUITES,
@@ -343,7 +379,7 @@ impl<'a> ServerConfig<'a> {
             max_handshake_message: DEFAULT_MAX_HANDSHAKE_MESSAGE,
             client_verifier: None,
             key_log: None,
-            ticket_keys: &[],
+            ticket_keys: Shared::Borrowed(&[]),
             tickets: 2,
             ticket_lifetime: 7200,
             allow_psk_ke: false,
@@ -711,8 +747,9 @@ fn write_hashed(
 pub(crate) fn write_certificate(
     w: &mut Writer<'_>,
     transcript: &mut crate::key_schedule::Transcript,
-    chain: &[&[u8]],
+    chain: Option<&Chain<'_>>,
 ) -> Result<(), Error> {
+    let chain = chain.into_iter().flat_map(Chain::iter);
     write_hashed(w, transcript, |w| {
         messages::encode_certificate(w, &[], chain)
     })
@@ -767,7 +804,7 @@ pub(crate) fn write_authentication(
     w: &mut Writer<'_>,
     transcript: &mut crate::key_schedule::Transcript,
     context: crate::sign::Context,
-    chain: &[&[u8]],
+    chain: Option<&Chain<'_>>,
     signer: Option<(&dyn Signer, SignatureScheme)>,
     rng: &dyn SecureRandom,
 ) -> Result<bool, Error> {
@@ -805,27 +842,32 @@ pub(crate) fn write_signed_tail(
     })
 }
 
-/// Tells `signer` that the pending request over `transcript` is dropped.
-pub(crate) fn cancel_certificate_verify(
+/// Hands `signer` the pending request over `transcript` (as a later
+/// poll sees it) for `f`: to cancel it, or to register a waker for it.
+pub(crate) fn pending_request<R>(
     signer: &dyn Signer,
     scheme: SignatureScheme,
     context: crate::sign::Context,
     transcript: &crate::key_schedule::Transcript,
     rng: &dyn SecureRandom,
-) {
+    f: impl FnOnce(&dyn Signer, &crate::sign::SignRequest<'_>) -> R,
+) -> Option<R> {
     let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
-    if let Ok(message) = crate::sign::certificate_verify_message(
+    let message = crate::sign::certificate_verify_message(
         context,
         transcript.current().as_bytes(),
         &mut content,
-    ) {
-        signer.cancel(&crate::sign::SignRequest {
+    )
+    .ok()?;
+    Some(f(
+        signer,
+        &crate::sign::SignRequest {
             scheme,
             message,
             first: false,
             rng,
-        });
-    }
+        },
+    ))
 }
 
 /// Writes our CertificateVerify with signature `sig` under `scheme`.
@@ -908,6 +950,7 @@ mod sizes {
             keys <= 2 * size_of::<crate::record::protect::RecordKey>() + 8,
             "records {keys}"
         );
-        assert!(size_of::<crate::conn::Connection<'_>>() <= 2048);
+        // tests/no_alloc.rs says why: 2,272 today.
+        assert!(size_of::<crate::conn::Connection<'_>>() <= 2304);
     }
 }

@@ -163,20 +163,26 @@ impl State {
         matches!(self, Self::AwaitSignature(..))
     }
 
-    /// Tells a pending signer that this handshake will not ask again.
-    pub fn cancel_signature(&self, config: &ServerConfig<'_>) {
-        if let Self::AwaitSignature(kept, u) = self {
-            let c = kept.with(config);
-            if let Some(cert) = c.config.certs.get(usize::from(u.cert)) {
-                super::cancel_certificate_verify(
-                    cert.key,
-                    u.scheme,
-                    SignContext::Server,
-                    &u.transcript,
-                    c.config.rng,
-                );
-            }
-        }
+    /// The pending signer and its request, for `f`; `None` unless a
+    /// signature is pending.
+    pub fn pending_signature<R>(
+        &self,
+        config: &ServerConfig<'_>,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        let Self::AwaitSignature(kept, u) = self else {
+            return None;
+        };
+        let c = kept.with(config);
+        let cert = c.config.certs.get(usize::from(u.cert))?;
+        super::pending_request(
+            &*cert.key,
+            u.scheme,
+            SignContext::Server,
+            &u.transcript,
+            c.config.rng,
+            f,
+        )
     }
 
     /// Asks the signer again; with the signature, writes the rest of our
@@ -198,7 +204,7 @@ impl State {
             .ok_or(Error::Internal("pending certificate index"))?;
         let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
         let Some(n) = super::sign_certificate_verify(
-            cert.key,
+            &*cert.key,
             u.scheme,
             SignContext::Server,
             &u.transcript,
@@ -403,7 +409,7 @@ fn choose_cert<'a>(
     exact
         .chain(wildcard)
         .chain(defaults)
-        .find_map(|(i, ck)| crate::sign::scheme_for(ck.key, offered()).map(|s| (i, ck, s)))
+        .find_map(|(i, ck)| crate::sign::scheme_for(&*ck.key, offered()).map(|s| (i, ck, s)))
 }
 
 /// Whether SNI `name` is `pattern`: the same name (ASCII case
@@ -552,7 +558,7 @@ fn accept_psk(
         .identities()
         .zip(0u16..)
         .find_map(|((identity, obfuscated), index)| {
-            let state = super::ticket::open(config.ticket_keys, identity)?;
+            let state = super::ticket::open(&config.ticket_keys, identity)?;
             let ticket_suite = Suite::from_id(state.suite)?;
             let age = now.checked_sub(state.issued_at)?;
             let client_age_ms = u64::from(obfuscated.wrapping_sub(state.age_add));
@@ -777,7 +783,7 @@ fn client_hello(
                     ExtensionType::SIGNATURE_ALGORITHMS,
                 ))?;
             Some(
-                choose_cert(config.certs, ch.ext.server_name, &schemes)
+                choose_cert(&config.certs, ch.ext.server_name, &schemes)
                     .ok_or(PeerIncompatible::NoSharedSignatureScheme)?,
             )
         }
@@ -973,12 +979,12 @@ fn flight(
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
-            let signer = Some((cert.key, scheme));
+            let signer = Some((&*cert.key, scheme));
             if !super::write_authentication(
                 w,
                 &mut transcript,
                 SignContext::Server,
-                cert.chain,
+                Some(&cert.chain),
                 signer,
                 rng,
             )? {

@@ -319,7 +319,7 @@ pub struct NewTicket<'a> {
 /// The client identity a ticket is bound to: SHA-256 of the end-entity
 /// certificate of `config.client_auth`, if it has one.
 pub fn client_identity(config: &crate::handshake::ClientConfig<'_>) -> Option<[u8; 32]> {
-    let end_entity = config.client_auth?.chain.first()?;
+    let end_entity = config.client_auth.as_ref()?.chain.get(0)?;
     Some(digest(end_entity, false))
 }
 
