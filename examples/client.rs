@@ -127,6 +127,7 @@ struct SavedTicket {
     server_name: Option<String>,
     peer_cert_sha256: Option<[u8; 32]>,
     peer_identity: Option<u64>,
+    verifier_policy: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -135,7 +136,8 @@ impl SavedTicket {
         let text = format!(
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
-             server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nclient_cert_sha256 {}\n",
+             server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nverifier_policy {}\n\
+             client_cert_sha256 {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -145,6 +147,7 @@ impl SavedTicket {
             t.server_name.unwrap_or(""),
             t.peer_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
             t.peer_identity.map(|i| i.to_string()).unwrap_or_default(),
+            t.verifier_policy.map(|h| hex(&h)).unwrap_or_default(),
             t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
         );
         std::fs::write(path, text)
@@ -175,6 +178,12 @@ impl SavedTicket {
                 Ok("") | Err(_) => None,
                 Ok(id) => Some(id.parse().map_err(|_| bad("peer_identity"))?),
             },
+            // Absent from older files: such a ticket is refused by a
+            // verifier that records its policy (a full handshake then).
+            verifier_policy: match field("verifier_policy") {
+                Ok(h) => digest(h).ok_or_else(|| bad("verifier_policy"))?,
+                Err(_) => None,
+            },
             client_cert_sha256: digest(field("client_cert_sha256")?)
                 .ok_or_else(|| bad("client_cert_sha256"))?,
         })
@@ -191,6 +200,7 @@ impl SavedTicket {
             server_name: self.server_name.as_deref(),
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
+            verifier_policy: self.verifier_policy,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
@@ -305,7 +315,19 @@ fn run(o: &Options) -> Result<(), Failure> {
     }
     let now = UnixTime::now();
     let conn = match &resumption {
-        Some(ticket) => Connection::client_resuming(&config, Some(name), now, ticket),
+        Some(ticket) => match Connection::client_resuming(&config, Some(name), now, ticket) {
+            // A ticket for another name, client certificate or trust
+            // anchors: not ours to offer, so a full handshake.
+            Err(tlspair::Error::Misuse(
+                e @ (tlspair::Misuse::TicketForAnotherServer
+                | tlspair::Misuse::TicketForAnotherClient
+                | tlspair::Misuse::TicketForAnotherVerifier),
+            )) => {
+                eprintln!("saved ticket not offered ({e:?}): full handshake");
+                Connection::client(&config, Some(name), now)
+            }
+            other => other,
+        },
         None => Connection::client(&config, Some(name), now),
     }
     .map_err(|e| format!("configuration: {e}"))?;

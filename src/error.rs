@@ -202,6 +202,11 @@ pub enum Misuse {
     /// A resumption ticket offered by a configuration with another client
     /// certificate (or none) than the one it was issued to.
     TicketForAnotherClient,
+    /// A resumption ticket offered by a configuration whose server
+    /// verifier gives another policy digest
+    /// ([`ServerCertVerifier::policy_digest`](crate::verify::ServerCertVerifier::policy_digest))
+    /// than the one that checked the server it came from.
+    TicketForAnotherVerifier,
 }
 
 impl PeerMisbehaved {

@@ -324,10 +324,26 @@ pub async fn connect<'a, IO: AsyncRead + AsyncWrite + Unpin>(
 ///
 /// As [`connect`].
 pub async fn accept<'a, IO: AsyncRead + AsyncWrite + Unpin>(
-    config: &'a ServerConfig<'a>,
+    config: impl Into<crate::Shared<'a, ServerConfig<'a>>>,
     io: IO,
 ) -> io::Result<TlsStream<'a, IO>> {
-    let conn = Connection::server(config, crate::verify::UnixTime::now()).map_err(io_error)?;
+    accept_with(config, io, |_| {}).await
+}
+
+/// As [`accept`], with `setup` called on the connection before its
+/// handshake runs (to [`keep_peer_chain`](Connection::keep_peer_chain),
+/// say).
+///
+/// # Errors
+///
+/// As [`accept`].
+pub async fn accept_with<'a, IO: AsyncRead + AsyncWrite + Unpin>(
+    config: impl Into<crate::Shared<'a, ServerConfig<'a>>>,
+    io: IO,
+    setup: impl FnOnce(&mut Connection<'a>),
+) -> io::Result<TlsStream<'a, IO>> {
+    let mut conn = Connection::server(config, crate::verify::UnixTime::now()).map_err(io_error)?;
+    setup(&mut conn);
     let mut stream = TlsStream::new(conn, io);
     stream.handshake().await?;
     Ok(stream)
@@ -434,9 +450,27 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> StartHandshake<IO> {
     /// As [`connect`].
     pub async fn into_stream<'a>(
         self,
-        config: &'a ServerConfig<'a>,
+        config: impl Into<crate::Shared<'a, ServerConfig<'a>>>,
     ) -> io::Result<TlsStream<'a, IO>> {
-        let conn = Connection::server(config, crate::verify::UnixTime::now()).map_err(io_error)?;
+        self.into_stream_with(config, |_| {}).await
+    }
+
+    /// As [`into_stream`](Self::into_stream), with `setup` called on the
+    /// connection before its handshake runs (to
+    /// [`keep_peer_chain`](Connection::keep_peer_chain), or
+    /// [`set_tag`](Connection::set_tag)).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`].
+    pub async fn into_stream_with<'a>(
+        self,
+        config: impl Into<crate::Shared<'a, ServerConfig<'a>>>,
+        setup: impl FnOnce(&mut Connection<'a>),
+    ) -> io::Result<TlsStream<'a, IO>> {
+        let mut conn =
+            Connection::server(config, crate::verify::UnixTime::now()).map_err(io_error)?;
+        setup(&mut conn);
         let mut stream = TlsStream::with_buffers(conn, self.io, self.bufs);
         stream.handshake().await?;
         Ok(stream)

@@ -298,6 +298,24 @@ pub trait ServerCertVerifier: Send + Sync {
         }
         Ok(None)
     }
+
+    /// A digest of what this verifier accepts and how it names servers,
+    /// stable across processes, as
+    /// [`ClientCertVerifier::policy_digest`]. A client's tickets carry
+    /// it: a ticket is offered only by a configuration whose verifier
+    /// gives the same digest
+    /// ([`Misuse::TicketForAnotherVerifier`]),
+    /// so a session checked by one verifier never resumes under another,
+    /// and an identity one verifier gave is never reported under another.
+    /// It must change whenever the decision or the identity mapping
+    /// changes.
+    ///
+    /// By default `None`: not recorded, and then the identity this
+    /// verifier returns is not carried into tickets (a resumed session
+    /// reports none).
+    fn policy_digest(&self) -> Option<[u8; 32]> {
+        None
+    }
 }
 
 /// What a client's connection knows when it checks the server's chain,
@@ -375,7 +393,10 @@ pub trait ClientCertVerifier: Send + Sync {
     fn client_auth_mandatory(&self) -> bool;
 
     /// A digest of what this verifier accepts (its trust anchors, its pins,
-    /// whatever its decision depends on), stable across processes. Session
+    /// whatever its decision depends on, and how
+    /// [`verify_client_cert_in`](Self::verify_client_cert_in) names
+    /// clients: it must change when the identity mapping does), stable
+    /// across processes. Session
     /// tickets carry it: a session whose client was checked by one verifier
     /// resumes only where the verifier gives the same digest, so two
     /// verifiers that accept different clients must give different ones
@@ -695,6 +716,27 @@ impl ServerCertVerifier for WebPkiServerVerifier<'_> {
     fn supported_schemes(&self) -> &[SignatureScheme] {
         WEBPKI_SCHEMES
     }
+
+    /// The anchors' subjects, keys and name constraints, in order.
+    fn policy_digest(&self) -> Option<[u8; 32]> {
+        Some(policy_hash(
+            b"tlspair webpki server verifier",
+            anchor_parts(self.anchors),
+        ))
+    }
+}
+
+/// What a set of trust anchors decides by, in order: each anchor's
+/// subject, key and name constraints.
+fn anchor_parts<'x>(anchors: &'x [TrustAnchor<'_>]) -> impl Iterator<Item = &'x [u8]> + Clone {
+    anchors.iter().flat_map(|a| {
+        let constraints: &[u8] = a.name_constraints.as_ref().map_or(&[], |c| c.as_ref());
+        [
+            a.subject.as_ref(),
+            a.subject_public_key_info.as_ref(),
+            constraints,
+        ]
+    })
 }
 
 /// The default client verifier for mutual TLS: X.509 path validation by
@@ -757,17 +799,9 @@ impl ClientCertVerifier for WebPkiClientVerifier<'_> {
         } else {
             b"optional"
         };
-        let anchors = self.anchors.iter().flat_map(|a| {
-            let constraints: &[u8] = a.name_constraints.as_ref().map_or(&[], |c| c.as_ref());
-            [
-                a.subject.as_ref(),
-                a.subject_public_key_info.as_ref(),
-                constraints,
-            ]
-        });
         policy_hash(
             b"tlspair webpki client verifier",
-            core::iter::once(mode).chain(anchors),
+            core::iter::once(mode).chain(anchor_parts(self.anchors)),
         )
     }
 }
@@ -850,6 +884,14 @@ impl ServerCertVerifier for SpkiPinVerifier {
     /// checked, so PKCS#1 v1.5 is not needed.
     fn supported_schemes(&self) -> &[SignatureScheme] {
         TLS13_VERIFY_SCHEMES
+    }
+
+    /// The pins.
+    fn policy_digest(&self) -> Option<[u8; 32]> {
+        Some(policy_hash(
+            b"tlspair SPKI pin verifier",
+            self.pins.iter().map(|p| &p[..]),
+        ))
     }
 }
 

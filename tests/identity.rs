@@ -41,6 +41,8 @@ struct NamingServerVerifier {
     inner: WebPkiServerVerifier<'static>,
     seen: Mutex<Vec<Seen>>,
     refuse: bool,
+    /// Gives no policy digest: its identities stay out of tickets.
+    unrecorded: bool,
 }
 
 impl ServerCertVerifier for NamingServerVerifier {
@@ -72,6 +74,13 @@ impl ServerCertVerifier for NamingServerVerifier {
         }
         self.inner.verify_server_cert_in(chain, context)?;
         Ok(Some(name_of(&chain[0])))
+    }
+
+    /// The anchors and the naming rule: tickets carry the identity.
+    fn policy_digest(&self) -> Option<[u8; 32]> {
+        let mut d = self.inner.policy_digest()?;
+        d[0] ^= 1;
+        (!self.unrecorded).then_some(d)
     }
 }
 
@@ -141,10 +150,15 @@ struct Setup {
 }
 
 fn setup(refuse: bool) -> Setup {
+    setup_with(refuse, false)
+}
+
+fn setup_with(refuse: bool, unrecorded: bool) -> Setup {
     let server_verifier = leak(NamingServerVerifier {
         inner: WebPkiServerVerifier::new(tls::anchors(creds::CA_CERT)),
         seen: Mutex::default(),
         refuse,
+        unrecorded,
     });
     let client_verifier = leak(NamingClientVerifier {
         inner: tls::client_verifier(),
@@ -345,4 +359,119 @@ fn a_chain_that_does_not_fit_is_not_kept_and_says_what_it_needed() {
     complete(&mut c, &mut s).unwrap();
     assert!(c.conn.peer_chain().is_none());
     assert_eq!(c.conn.peer_chain_needed(), None);
+}
+
+/// A full handshake under `t`, and the first ticket it left.
+fn first_ticket(t: &Setup) -> StoredTicket {
+    let mut c = side(Connection::client(t.cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(t.sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let ticket = t.store.0.lock().unwrap().first().unwrap().clone();
+    ticket
+}
+
+/// A ticket records the verifier that checked the server: a configuration
+/// with another verifier may not offer it, so no identity crosses from
+/// one verifier's table to another's.
+#[test]
+fn a_ticket_is_offered_only_under_the_verifier_that_checked_the_server() {
+    let t = setup(false);
+    let ticket = std::sync::Arc::new(first_ticket(&t));
+    assert!(ticket.resumption().verifier_policy.is_some());
+    // The same trust anchors without the naming rule: another digest.
+    let mut other = (*t.cc).clone();
+    other.verifier = tls::verifier();
+    let e = Connection::client_resuming(leak(other), Some("localhost"), tls::now(), ticket.clone())
+        .unwrap_err();
+    assert_eq!(e, Error::Misuse(tlspair::Misuse::TicketForAnotherVerifier));
+    // The configuration it came from still may.
+    assert!(Connection::client_resuming(t.cc, Some("localhost"), tls::now(), ticket).is_ok());
+}
+
+/// A verifier without a policy digest names the server for the session,
+/// but its identity is not carried into tickets.
+#[test]
+fn an_unrecorded_verifier_names_the_peer_but_its_tickets_carry_no_identity() {
+    let t = setup_with(false, true);
+    let ticket = first_ticket(&t);
+    assert_eq!(ticket.resumption().peer_identity, None);
+    assert_eq!(ticket.resumption().verifier_policy, None);
+    let mut c = side(
+        Connection::client_resuming(
+            t.cc,
+            Some("localhost"),
+            tls::now(),
+            std::sync::Arc::new(ticket),
+        )
+        .unwrap(),
+    );
+    let mut s = side(Connection::server(t.sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed);
+    let client_id = name_of(creds::CLIENT_ECDSA_P256.cert);
+    assert_eq!(identities(&c, &s), (None, Some(client_id)));
+}
+
+/// A client named in the context of one protocol resumes only under it:
+/// another ALPN means a full handshake, where the verifier is asked again.
+#[test]
+fn a_named_client_resumes_only_under_the_protocol_it_was_named_for() {
+    let t = setup(false);
+    let mut sc = (*t.sc).clone();
+    sc.alpn = leak([&b"h2"[..], &b"http/1.1"[..]]);
+    let sc: &'static _ = leak(sc);
+    let mut only = (*t.cc).clone();
+    only.alpn = leak([&b"http/1.1"[..]]);
+    let only: &'static _ = leak(only);
+    let mut c = side(Connection::client(only, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let ticket = std::sync::Arc::new(t.store.0.lock().unwrap().first().unwrap().clone());
+    for (cc, resumed) in [(t.cc, false), (only, true)] {
+        let mut c = side(
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket.clone()).unwrap(),
+        );
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        complete(&mut c, &mut s).unwrap();
+        assert_eq!(s.conn.negotiated().unwrap().resumed, resumed);
+        let client_id = name_of(creds::CLIENT_ECDSA_P256.cert);
+        assert_eq!(s.conn.negotiated().unwrap().peer_identity, Some(client_id));
+    }
+    // Asked again for the full handshake under h2 only.
+    let seen = t.client_verifier.seen.lock().unwrap();
+    assert_eq!(seen.last().unwrap().alpn.as_deref(), Some(&b"h2"[..]));
+}
+
+#[test]
+fn chain_storage_comes_back_emptied() {
+    let (mut c, mut s) = tls::pair(client_config(), server_with_ca());
+    assert!(c.conn.keep_peer_chain(vec![0u8; 4]).is_none());
+    // The second storage replaces the first, which comes back.
+    match c.conn.keep_peer_chain(Vec::with_capacity(64)) {
+        Some(tlspair::conn::ChainStorage::Owned(v)) => assert!(v.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.peer_chain().unwrap().count(), 2);
+    match c.conn.take_peer_chain_storage() {
+        Some(tlspair::conn::ChainStorage::Owned(v)) => assert!(v.is_empty(), "cleared"),
+        other => panic!("{other:?}"),
+    }
+    // Lent storage is wiped where the chain was.
+    let (mut c, mut s) = tls::pair(client_config(), server_with_ca());
+    let lent: &'static mut [u8] = Box::leak(vec![0xeeu8; 4096].into_boxed_slice());
+    c.conn.keep_peer_chain(lent);
+    complete(&mut c, &mut s).unwrap();
+    let kept = 3 + creds::SERVER_ECDSA_P256.cert.len() + 3 + creds::CA_CERT.len();
+    match c.conn.take_peer_chain_storage() {
+        Some(tlspair::conn::ChainStorage::Lent(s)) => {
+            assert!(s[..kept].iter().all(|&b| b == 0));
+            assert!(s[kept..].iter().all(|&b| b == 0xee));
+        }
+        other => panic!("{other:?}"),
+    }
 }

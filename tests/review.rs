@@ -232,6 +232,7 @@ fn no_debug_output_prints_a_psk() {
         server_name: Some("localhost"),
         peer_cert_sha256: None,
         peer_identity: None,
+        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         client_cert_sha256: None,
         connection: 0,
     };
@@ -297,6 +298,10 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                     server_name: sni,
                                     peer_cert_sha256: None,
                                     peer_identity: None,
+                                    verifier_policy:
+                                        tlspair::verify::ServerCertVerifier::policy_digest(
+                                            tls::verifier(),
+                                        ),
                                     client_cert_sha256: None,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
@@ -564,6 +569,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         server_name: None,
         peer_cert_sha256: None,
         peer_identity: None,
+        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         client_cert_sha256: None,
         connection: 0,
     };
@@ -584,6 +590,7 @@ fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'
         server_name: Some("localhost"),
         peer_cert_sha256: None,
         peer_identity: None,
+        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         client_cert_sha256: client,
     })
 }

@@ -100,7 +100,8 @@ impl KeepChain for ChainStore<'_> {
         };
         let mut rest = dst;
         for cert in chain {
-            let len = cert.len().to_be_bytes();
+            // Fewer than 2^24 bytes (checked when it was parsed).
+            let len = u32::try_from(cert.len()).unwrap_or(u32::MAX).to_be_bytes();
             let (head, tail) = rest.split_at_mut(3.min(rest.len()));
             let (body, tail) = tail.split_at_mut(cert.len().min(tail.len()));
             if head.len() != 3 || body.len() != cert.len() {
@@ -116,17 +117,29 @@ impl KeepChain for ChainStore<'_> {
 }
 
 impl<'a> ChainStore<'a> {
-    pub(crate) fn set(&mut self, storage: ChainStorage<'a>) {
-        *self = Self {
-            storage: Some(storage),
-            len: 0,
-            needed: 0,
-        };
+    /// Puts `storage` in place; the storage it replaces comes back.
+    pub(crate) fn set(&mut self, storage: ChainStorage<'a>) -> Option<ChainStorage<'a>> {
+        let old = self.take();
+        self.storage = Some(storage);
+        old
     }
 
+    /// The storage, emptied: a kept chain is wiped from it, so nothing
+    /// reads a chain out of storage taken back from a connection that
+    /// may not have completed.
     pub(crate) fn take(&mut self) -> Option<ChainStorage<'a>> {
-        let storage = self.storage.take();
+        let kept = usize::try_from(self.len).unwrap_or(usize::MAX);
+        let mut storage = self.storage.take();
         *self = Self::default();
+        match storage.as_mut() {
+            Some(ChainStorage::Lent(s)) => {
+                let n = kept.min(s.len());
+                s.get_mut(..n).unwrap_or(&mut []).fill(0);
+            }
+            #[cfg(feature = "alloc")]
+            Some(ChainStorage::Owned(v)) => v.clear(),
+            None => {}
+        }
         storage
     }
 

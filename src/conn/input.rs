@@ -176,11 +176,13 @@ impl<'a> Connection<'a> {
                     if rekeyed && self.hs_len > 0 {
                         return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
                     }
-                    if done {
-                        self.established();
-                        self.handshake_done = true;
-                        return Ok(Status::Established);
-                    }
+                }
+                if done {
+                    self.established();
+                    self.handshake_done = true;
+                    return Ok(Status::Established);
+                }
+                if consumed > 0 {
                     if signing {
                         return Ok(Status::SignaturePending);
                     }
@@ -361,6 +363,7 @@ impl<'a> Connection<'a> {
             return Ok(());
         };
         let psk = res.expand(suite, b"resumption", nst.nonce)?;
+        let policy = config.and_then(|c| c.verifier.policy_digest());
         sink.store(&NewTicket {
             suite: suite.id,
             psk: psk.as_bytes(),
@@ -371,7 +374,10 @@ impl<'a> Connection<'a> {
             age_add: nst.age_add,
             server_name: self.server_name.as_str(),
             peer_cert_sha256: self.negotiated.as_ref().and_then(|n| n.peer_cert_sha256),
-            peer_identity: self.negotiated.as_ref().and_then(|n| n.peer_identity),
+            // An identity means something only to the verifier that gave
+            // it: carried only with that verifier's digest.
+            peer_identity: policy.and(self.negotiated.as_ref().and_then(|n| n.peer_identity)),
+            verifier_policy: policy,
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
             connection: self.tag,
         });

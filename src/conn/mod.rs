@@ -309,6 +309,9 @@ impl<'a> Connection<'a> {
             if t.client_cert_sha256 != crate::handshake::ticket::client_identity(&config) {
                 return Err(Misuse::TicketForAnotherClient.into());
             }
+            if t.verifier_policy != config.verifier.policy_digest() {
+                return Err(Misuse::TicketForAnotherVerifier.into());
+            }
         }
         config.check()?;
         let mut conn = Self::with(
@@ -401,15 +404,25 @@ impl<'a> Connection<'a> {
     /// not kept retroactively. [`peer_chain`](Self::peer_chain) lends it
     /// after the handshake. A resumed session carries no chain (none was
     /// sent): `Negotiated::peer_cert_sha256` and `peer_identity` name its
-    /// peer.
-    pub fn keep_peer_chain(&mut self, storage: impl Into<ChainStorage<'a>>) {
-        self.peer_chain.set(storage.into());
+    /// peer. Storage given before comes back, emptied.
+    pub fn keep_peer_chain(
+        &mut self,
+        storage: impl Into<ChainStorage<'a>>,
+    ) -> Option<ChainStorage<'a>> {
+        self.peer_chain.set(storage.into())
     }
 
-    /// The peer's verified certificate chain (DER, end-entity first),
-    /// once the handshake is complete; `None` if no storage was given,
-    /// the peer sent no certificate (a resumption, a client without one)
-    /// or the chain did not fit ([`peer_chain_needed`](Self::peer_chain_needed)).
+    /// The peer's certificate chain (DER, end-entity first, as the peer
+    /// sent it), once the handshake is complete and the verifier accepted
+    /// it. Only the end-entity certificate is proven by the handshake (its
+    /// key signed the CertificateVerify); the rest is what the peer sent
+    /// and the verifier accepted, which may have ignored it (a pin
+    /// verifier does). `None` if no storage was given, the peer sent no
+    /// certificate (a resumption, a client without one) or the chain did
+    /// not fit: a check that needs the chain must tell these apart with
+    /// [`peer_chain_needed`](Self::peer_chain_needed) and
+    /// `Negotiated::peer_cert_sha256`, never treat `None` as "nothing to
+    /// check".
     pub fn peer_chain(&self) -> Option<PeerChain<'_>> {
         self.peer_chain
             .chain()
@@ -423,8 +436,8 @@ impl<'a> Connection<'a> {
     }
 
     /// Takes back the storage given to
-    /// [`keep_peer_chain`](Self::keep_peer_chain) (to reuse it); the chain
-    /// is no longer kept.
+    /// [`keep_peer_chain`](Self::keep_peer_chain) (to reuse it), emptied:
+    /// a kept chain is wiped from it (an owned `Vec` comes back cleared).
     pub fn take_peer_chain_storage(&mut self) -> Option<ChainStorage<'a>> {
         self.peer_chain.take()
     }

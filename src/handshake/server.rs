@@ -528,11 +528,13 @@ struct Accepted {
 
 /// Finds the first offered ticket that opens, fits the suite and is alive,
 /// and checks its binder (RFC 8446 §4.2.11). A bad binder is fatal; any
-/// other problem means a full handshake.
+/// other problem means a full handshake. `alpn`: the digest of the
+/// protocol this handshake chose.
 fn accept_psk(
     c: &Common<'_>,
     ch: &ClientHello<'_>,
     suite: &'static Suite,
+    alpn: Option<[u8; 32]>,
     prefix: Option<&Transcript>,
     msg: &[u8],
 ) -> Result<Option<Accepted>, Error> {
@@ -572,7 +574,8 @@ fn accept_psk(
                     == *policy.get_or_insert_with(|| {
                         super::ticket::client_auth_policy(config.client_verifier)
                     })
-                && state.server_name == server_name;
+                && state.server_name == server_name
+                && (state.client_identity.is_none() || state.alpn == alpn);
             fits.then_some(Accepted { state, index })
         });
     let Some(accepted) = found else {
@@ -700,7 +703,29 @@ fn client_hello(
             .find(|s| ch.cipher_suites.contains(s.id.0))
             .ok_or(PeerIncompatible::NoSharedSuite)?,
     };
-    let psk = accept_psk(c, &ch, suite, retry.as_ref().map(|r| &r.transcript), msg)?;
+    let alpn_index = match ch.ext.alpn {
+        Some(theirs) if !config.alpn.is_empty() => Some(
+            config
+                .alpn
+                .iter()
+                .position(|ours| theirs.iter().any(|t| t == *ours))
+                .ok_or(PeerIncompatible::NoSharedProtocol)?,
+        ),
+        _ => None,
+    };
+    // A client's identity was given in the context of its protocol: a
+    // session that carries one resumes only under the same protocol.
+    let alpn = alpn_index
+        .and_then(|i| config.alpn.get(i))
+        .map(|p| super::ticket::digest(p, false));
+    let psk = accept_psk(
+        c,
+        &ch,
+        suite,
+        alpn,
+        retry.as_ref().map(|r| &r.transcript),
+        msg,
+    )?;
     let dhe_allowed = psk.is_none() || ch.ext.psk_modes.is_some_and(|m| m.contains(&PSK_DHE_KE));
     // Our preference among the groups the client sent a share for.
     let chosen = ch.ext.key_shares.and_then(|shares| {
@@ -787,16 +812,6 @@ fn client_hello(
                     .ok_or(PeerIncompatible::NoSharedSignatureScheme)?,
             )
         }
-    };
-    let alpn_index = match ch.ext.alpn {
-        Some(theirs) if !config.alpn.is_empty() => Some(
-            config
-                .alpn
-                .iter()
-                .position(|ours| theirs.iter().any(|t| t == *ours))
-                .ok_or(PeerIncompatible::NoSharedProtocol)?,
-        ),
-        _ => None,
     };
     let peer_limit = match ch.ext.record_size_limit {
         Some(l) if l < 64 => {

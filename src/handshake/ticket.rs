@@ -28,8 +28,11 @@
 //! [`StoredTicket`], bounded, no allocator) with the time it received it,
 //! and offers it again through [`ResumptionTicket`], only to that server
 //! name and only from a configuration with the same client certificate.
-//! Which verifier checked the server is not recorded: an embedder that
-//! changes its trust anchors or pins should drop the tickets it holds.
+//! The digest of the verifier that checked the server
+//! ([`ServerCertVerifier::policy_digest`](crate::verify::ServerCertVerifier::policy_digest))
+//! goes with the ticket, and a configuration whose verifier gives another
+//! refuses to offer it; a verifier that gives none (the trait's default)
+//! records nothing, and its identities are not carried.
 
 use ring::aead;
 use ring::rand::SecureRandom;
@@ -303,8 +306,14 @@ pub struct NewTicket<'a> {
     /// (the identity a resumed session reports).
     pub peer_cert_sha256: Option<[u8; 32]>,
     /// What our verifier named the server on that connection
-    /// ([`Negotiated::peer_identity`](crate::handshake::Negotiated::peer_identity)).
+    /// ([`Negotiated::peer_identity`](crate::handshake::Negotiated::peer_identity));
+    /// carried only from a verifier with a policy digest.
     pub peer_identity: Option<u64>,
+    /// The digest of the verifier that checked the server
+    /// ([`ServerCertVerifier::policy_digest`](crate::verify::ServerCertVerifier::policy_digest)):
+    /// only a configuration whose verifier gives the same may offer the
+    /// ticket.
+    pub verifier_policy: Option<[u8; 32]>,
     /// SHA-256 of our own end-entity certificate in the configuration of
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
@@ -367,6 +376,9 @@ pub struct ResumptionTicket<'a> {
     /// What our verifier named the server when it was issued, reported by
     /// the resumed session.
     pub peer_identity: Option<u64>,
+    /// The digest of the verifier that checked the server
+    /// ([`NewTicket::verifier_policy`]).
+    pub verifier_policy: Option<[u8; 32]>,
     /// The client identity it was issued to
     /// ([`NewTicket::client_cert_sha256`]): a configuration with another
     /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
@@ -424,6 +436,7 @@ pub struct StoredTicket {
     server_name_len: Option<u8>,
     peer_cert_sha256: Option<[u8; 32]>,
     peer_identity: Option<u64>,
+    verifier_policy: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -443,6 +456,7 @@ impl Clone for StoredTicket {
             server_name_len: self.server_name_len,
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
+            verifier_policy: self.verifier_policy,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
@@ -488,6 +502,7 @@ impl StoredTicket {
             server_name_len,
             peer_cert_sha256: t.peer_cert_sha256,
             peer_identity: t.peer_identity,
+            verifier_policy: t.verifier_policy,
             client_cert_sha256: t.client_cert_sha256,
         })
     }
@@ -512,6 +527,7 @@ impl StoredTicket {
             server_name: self.name(),
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
+            verifier_policy: self.verifier_policy,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
