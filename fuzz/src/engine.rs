@@ -209,6 +209,8 @@ pub struct Driver<'a> {
     delivered: usize,
     /// Our close_notify had been sent before the current call.
     closed_before: bool,
+    /// A call answered `Established` (once per handshake at most).
+    established_said: bool,
 }
 
 /// Calls without a wait or an end before the driver calls it a livelock.
@@ -228,6 +230,7 @@ impl<'a> Driver<'a> {
             too_small: false,
             delivered: 0,
             closed_before: false,
+            established_said: false,
         }
     }
 
@@ -431,6 +434,17 @@ impl<'a> Driver<'a> {
                         "plaintext delivered during the handshake"
                     );
                 }
+            }
+            // Once, from the data call that completed the handshake, which
+            // did nothing more.
+            Ok(Status::Established) => {
+                assert_ne!(kind, Call::Handshake, "handshake() answered Established");
+                assert!(
+                    was_handshaking && !self.conn.is_handshaking(),
+                    "Established from a call that did not complete the handshake"
+                );
+                assert!(!self.established_said, "Established twice");
+                self.established_said = true;
             }
             // The fixtures' keys sign at once.
             Ok(other) => panic!("{other:?} without a pending signer"),
