@@ -203,6 +203,12 @@ wire_enum! {
         X25519 = 0x001d => "x25519",
         /// Curve448 ECDH.
         X448 = 0x001e => "x448",
+        /// Hybrid NIST P-256 ECDH and ML-KEM-768
+        /// (draft-ietf-tls-ecdhe-mlkem): ECDH first.
+        SECP256R1MLKEM768 = 0x11eb => "SecP256r1MLKEM768",
+        /// Hybrid ML-KEM-768 and X25519 (draft-ietf-tls-ecdhe-mlkem):
+        /// ML-KEM first.
+        X25519MLKEM768 = 0x11ec => "X25519MLKEM768",
     }
 }
 

@@ -205,6 +205,30 @@ fn a_whole_handshake_and_exchange_allocates_nothing() {
 }
 
 #[test]
+fn a_hybrid_post_quantum_handshake_allocates_nothing() {
+    use common::tls::{client_config, p256_server_config};
+    use tlspair::wire::NamedGroup as G;
+    for groups in [
+        &[G::X25519MLKEM768, G::X25519][..],
+        &[G::SECP256R1MLKEM768, G::SECP256R1][..],
+    ] {
+        let groups: &'static [G] = Box::leak(groups.to_vec().into_boxed_slice());
+        let mut cc = client_config();
+        cc.groups = groups;
+        let mut sc = p256_server_config();
+        sc.groups = groups;
+        let (cc, sc): (&'static _, &'static _) = (Box::leak(Box::new(cc)), Box::leak(Box::new(sc)));
+        let now = common::tls::now();
+        let mut c =
+            common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());
+        let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+        let n = allocations_in(|| common::tls::complete(&mut c, &mut s).unwrap());
+        assert_eq!(n, 0, "{groups:?}: {n} allocations");
+        assert_eq!(c.conn.negotiated().unwrap().group, Some(groups[0]));
+    }
+}
+
+#[test]
 fn sealing_in_place_and_vectored_writes_allocate_nothing() {
     let mut p = Pair::new(&tlspair::TLS13_CHACHA20_POLY1305_SHA256);
     let a = [1u8; 3000];

@@ -262,10 +262,12 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
         leak([3u8; 1024]),
         leak(vec![4u8; 4000]).as_slice(),
     ];
-    let group_sets: [&'static [G]; 3] = [
+    let group_sets: [&'static [G]; 5] = [
         &[G::X25519],
         &[G::SECP384R1, G::X25519],
         &[G::SECP256R1, G::SECP384R1, G::X25519],
+        &[G::X25519MLKEM768, G::X25519],
+        &[G::SECP256R1MLKEM768, G::SECP256R1, G::X25519],
     ];
     let alpns: [&'static [&'static [u8]]; 2] = [&[], &[b"h2", b"http/1.1"]];
     let mut checked = 0;
@@ -330,7 +332,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
             }
         }
     }
-    assert_eq!(checked, 3 * 2 * 3 * 2 * 5);
+    assert_eq!(checked, 5 * 2 * 3 * 2 * 5);
 }
 
 // Finding 7: nothing follows our close_notify.

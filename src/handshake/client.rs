@@ -31,7 +31,7 @@ use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::{HEADER_LEN, RECORD_OVERHEAD};
 use crate::sign::Context as SignContext;
-use crate::wire::{ContentType, HandshakeType, ProtocolVersion, SignatureScheme};
+use crate::wire::{ContentType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme};
 
 /// The record keys a handshake step may install, and what it reports.
 pub(crate) struct Keys<'x> {
@@ -113,9 +113,7 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         7,
         4,
         2,
-        2,
-        2,
-        super::kx::MAX_PUBLIC_LEN,
+        shares_bound(config.groups),
         psk_modes,
         psk,
         if config.grease {
@@ -125,6 +123,27 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         },
     ]);
     flight_room(body.saturating_add(4), fragment, HEADER_LEN)
+}
+
+/// The groups of the shares a first ClientHello sends: the first group we
+/// implement, and, when that is a hybrid whose classical half is also
+/// configured, that classical group too (the same key: a classical-only
+/// server costs no round trip, as browsers do it).
+fn first_share_groups(groups: &[NamedGroup]) -> Option<(NamedGroup, Option<NamedGroup>)> {
+    let first = *groups.iter().find(|g| super::kx::is_supported(**g))?;
+    let extra = super::kx::classical_group(first).filter(|c| *c != first && groups.contains(c));
+    Some((first, extra))
+}
+
+/// Room for key_share's entries (group, length, public value each) in any
+/// ClientHello: the first one's, or a second one's single share for any
+/// configured group.
+fn shares_bound(groups: &[NamedGroup]) -> usize {
+    let entry = |g: NamedGroup| super::kx::client_share_len(g).map_or(0, |n| n.saturating_add(4));
+    let first =
+        first_share_groups(groups).map_or(0, |(a, b)| entry(a).saturating_add(b.map_or(0, entry)));
+    let retried = groups.iter().map(|g| entry(*g)).max().unwrap_or(0);
+    first.max(retried)
 }
 
 /// The client's transcript before the suite is known: one context per
@@ -243,6 +262,9 @@ struct HelloFields {
     /// a HelloRetryRequest to a suite of another hash, the second one
     /// does not): only then may the server select it.
     psk_sent: bool,
+    /// A second share, for the classical half of the hybrid our key
+    /// exchange is for, sent beside it with the same key.
+    extra_share: Option<NamedGroup>,
 }
 
 /// Encodes a ClientHello with `kx`'s share (and `cookie`, after a
@@ -270,10 +292,30 @@ fn encode_hello(
     for (slot, s) in suites.iter_mut().zip(config.suites) {
         *slot = s.id;
     }
-    let shares = [KeyShare {
+    // Our share goes through the stack once, into the record: a hybrid's
+    // ML-KEM key is derived again from its seed for it.
+    let mut public = [0u8; super::kx::MAX_SHARE_LEN];
+    let share_len = kx
+        .write_share(&mut public)
+        .ok_or(Error::Internal("key share"))?;
+    let main = KeyShare {
         group: kx.group(),
-        public: kx.public(),
-    }];
+        public: public.get(..share_len).unwrap_or(&[]),
+    };
+    let shares_buf;
+    let shares: &[KeyShare<'_>] = match fields.extra_share {
+        Some(group) => {
+            shares_buf = [
+                main,
+                KeyShare {
+                    group,
+                    public: kx.public(),
+                },
+            ];
+            &shares_buf
+        }
+        None => core::slice::from_ref(&main),
+    };
     // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
     // in TLS 1.3): a server can only announce its own limit in answer.
     let record_size_limit = config
@@ -290,7 +332,7 @@ fn encode_hello(
         suites: suites.get(..n).unwrap_or(&[]),
         server_name: common.ctx.server_name.and_then(sni),
         groups: config.groups,
-        key_shares: &shares,
+        key_shares: shares,
         schemes: config.verifier.supported_schemes(),
         alpn: config.alpn,
         record_size_limit,
@@ -396,7 +438,7 @@ fn retry(
         return Err(PeerMisbehaved::IllegalParameter("HelloRetryRequest cookie length").into());
     }
     let group = match hrr.hrr_group {
-        Some(g) if g == kx.group() => {
+        Some(g) if g == kx.group() || Some(g) == fields.extra_share => {
             return Err(PeerMisbehaved::IllegalParameter(
                 "HelloRetryRequest for the group already sent",
             )
@@ -427,6 +469,10 @@ fn retry(
     let prefix = transcript.clone();
     let replaced = hrr.hrr_group.is_some();
     let mut fields = fields;
+    // A retry that named a group gets the one share asked for.
+    if replaced {
+        fields.extra_share = None;
+    }
     fields.psk_sent = encode_hello(
         c,
         &fields,
@@ -492,6 +538,7 @@ impl State {
             session_id: [0; 32],
             session_id_len: u8::try_from(parsed.session_id.len()).unwrap_or(0),
             psk_sent: parsed.ext.pre_shared_key.is_some(),
+            extra_share: None,
         };
         crate::codec::copy_prefix(
             &mut fields.session_id,
@@ -630,13 +677,9 @@ impl State {
         } else {
             0
         };
-        let group = *config
-            .groups
-            .iter()
-            .find(|g| super::kx::is_supported(**g))
-            .ok_or(crate::error::Misuse::BadConfig(
-                "no supported group configured",
-            ))?;
+        let (group, extra_share) = first_share_groups(config.groups).ok_or(
+            crate::error::Misuse::BadConfig("no supported group configured"),
+        )?;
         let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
         let mut transcript = EarlyTranscript::new();
         let mut fields = HelloFields {
@@ -644,6 +687,7 @@ impl State {
             session_id,
             session_id_len,
             psk_sent: false,
+            extra_share,
         };
         fields.psk_sent = encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
             transcript.add(m)
@@ -874,12 +918,12 @@ fn server_hello(
     let share = sh.key_share.ok_or(PeerMisbehaved::MissingExtension(
         crate::wire::ExtensionType::KEY_SHARE,
     ))?;
-    if share.group != s.kx.group() {
+    if share.group != s.kx.group() && Some(share.group) != s.fields.extra_share {
         return Err(PeerMisbehaved::IllegalParameter("key_share group not offered").into());
     }
     let group = share.group;
     let shared =
-        s.kx.complete(share.public)
+        s.kx.complete_for(group, share.public)
             .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
     transcript.add(msg);
     let secret =

@@ -10,7 +10,6 @@
 //! ClientHello: it stays in the received view until it can be answered.
 
 use super::client::{map_extension_error, Keys, Polled, Step};
-use super::kx::KeyExchange;
 use super::messages::{
     encode_new_session_ticket, ext, split_message, write_message, ClientHello,
     EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut,
@@ -130,12 +129,15 @@ pub(crate) struct Keyed {
     server_name: Option<[u8; 16]>,
 }
 
-/// Room for the fixed part of our first flight: ServerHello as a
-/// plaintext record (5 + 4 + 70 + 6 + 8 + 97 < 200), the CCS record (6),
-/// and inside the protected flight EncryptedExtensions (≤ 4 + 2 + 4 + 6 +
-/// 4 + 2 + 1 + 255 < 300), a CertificateRequest (≤ 4 + 1 + 2 + 6 + 2 × 16 <
-/// 60), CertificateVerify headers (8) and Finished (4 + 48).
-const FIXED_FLIGHT: usize = 200 + 6;
+/// Room for the fixed part of our first flight: the ServerHello without
+/// its share's public value (4 + 70 + 6 + 8 < 100; the share, up to
+/// [`super::kx::MAX_SHARE_LEN`], and its record headers are added), the
+/// CCS record (6), and inside the protected flight EncryptedExtensions
+/// (≤ 4 + 2 + 4 + 6 + 4 + 2 + 1 + 255 < 300), a CertificateRequest (≤ 4 +
+/// 1 + 2 + 6 + 2 × 16 < 60), CertificateVerify headers (8) and Finished
+/// (4 + 48).
+const FIXED_HELLO: usize = 100;
+const CCS_RECORD: usize = 6;
 const FIXED_PROTECTED: usize = 300 + 60 + 8 + 52;
 
 impl State {
@@ -249,7 +251,20 @@ impl State {
                     .max()
                     .map_or(0, |chain| chain.saturating_add(8));
                 let protected = room_sum([FIXED_PROTECTED, chain, crate::sign::MAX_SIGNATURE_LEN]);
-                FIXED_FLIGHT.saturating_add(flight_room(protected, fragment, RECORD_OVERHEAD))
+                // The largest share any of our groups answers with.
+                let share = c
+                    .config
+                    .groups
+                    .iter()
+                    .filter_map(|g| super::kx::server_share_len(*g))
+                    .max()
+                    .unwrap_or(0);
+                let hello = FIXED_HELLO.saturating_add(share);
+                room_sum([
+                    flight_room(hello, fragment, crate::record::HEADER_LEN),
+                    CCS_RECORD,
+                    flight_room(protected, fragment, RECORD_OVERHEAD),
+                ])
             }
             _ => 0,
         }
@@ -735,6 +750,20 @@ fn client_hello(
             .filter(|g| super::kx::is_supported(**g))
             .find_map(|g| shares.iter().find(|s| s.group == *g))
     });
+    // A hybrid we prefer over the share we got, which the client lists
+    // without a share: worth a round trip (a first ClientHello only).
+    let hybrid_wanted = retry.is_none()
+        && dhe_allowed
+        && config
+            .groups
+            .iter()
+            .copied()
+            .filter(|g| super::kx::is_supported(*g))
+            .find(|g| ch.ext.supported_groups.is_some_and(|l| l.contains(g.0)))
+            .is_some_and(|best| {
+                super::kx::is_hybrid(best) && chosen.is_none_or(|s| s.group != best)
+            });
+    let chosen = chosen.filter(|_| !hybrid_wanted);
     let share = match (&retry, chosen) {
         (Some(r), Some(share)) if share.group == r.group => Some(share),
         (Some(_), _) => {
@@ -823,20 +852,23 @@ fn client_hello(
     let fail_rng = Error::Internal("random number generator failed");
     let mut random = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| fail_rng)?;
-    let mut public = [0u8; super::kx::MAX_PUBLIC_LEN];
+    let mut public = [0u8; super::kx::MAX_SHARE_LEN];
     let mut shared = zeroize::Zeroizing::new([0u8; super::kx::MAX_SHARED_LEN]);
     let (ours, shared_len) = match share {
         Some(share) => {
-            let kx = KeyExchange::start(share.group, config.rng).ok_or(fail_rng)?;
-            let n = kx.public().len();
-            crate::codec::copy_prefix(&mut public, kx.public(), n);
-            let group = kx.group();
-            let secret = kx
-                .complete(share.public)
-                .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+            let (n, secret) =
+                super::kx::respond(share.group, share.public, config.rng, &mut public).map_err(
+                    |bad_share| -> Error {
+                        if bad_share {
+                            PeerMisbehaved::IllegalParameter("key_share public value").into()
+                        } else {
+                            fail_rng
+                        }
+                    },
+                )?;
             let m = secret.as_bytes().len();
             crate::codec::copy_prefix(&mut shared[..], secret.as_bytes(), m);
-            (Some((group, n)), m)
+            (Some((share.group, n)), m)
         }
         // psk_ke: the (EC)DHE input is a string of zeros (RFC 8446 §7.1).
         None => (None, suite.hash_len),

@@ -1,0 +1,346 @@
+//! The hybrid post-quantum groups of draft-ietf-tls-ecdhe-mlkem:
+//! X25519MLKEM768 and SecP256r1MLKEM768, in both roles.
+//!
+//! - The ML-KEM half (RustCrypto's `ml-kem`) against an independent FIPS
+//!   203 implementation (libcrux's, formally verified), key for key: the
+//!   encapsulation key our client derives from its seed (d, z), the
+//!   ciphertext and secret our server makes with a given m, and libcrux's
+//!   own check of the key (the modulus check) against ours.
+//! - Handshakes between our client and server: the hybrid when both have
+//!   it, the classical share beside it when the server has not (no round
+//!   trip), a HelloRetryRequest when the client lists a hybrid the server
+//!   prefers without sending its share.
+//! - A share that is not an ML-KEM key (the FIPS 203 modulus check) or has
+//!   the wrong length is illegal_parameter.
+
+mod common;
+
+use common::tls::{self, client_config, complete, outcome, p256_server_config, pair, side};
+use common::transfer_all;
+use libcrux_ml_kem::mlkem768 as libcrux;
+#[allow(deprecated)]
+use ring::test::rand::FixedSliceSequenceRandom;
+use tlspair::handshake::kx::{self, KeyExchange};
+use tlspair::wire::NamedGroup;
+use tlspair::{AlertDescription as AD, Connection, Error, PeerMisbehaved, Status};
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+const HYBRID: NamedGroup = NamedGroup::X25519MLKEM768;
+const P256_HYBRID: NamedGroup = NamedGroup::SECP256R1MLKEM768;
+
+#[allow(deprecated)]
+fn seq(parts: &'static [&'static [u8]]) -> FixedSliceSequenceRandom<'static> {
+    FixedSliceSequenceRandom {
+        bytes: parts,
+        current: core::cell::UnsafeCell::new(0),
+    }
+}
+
+/// Bytes that vary: `seed` picks them.
+fn bytes<const N: usize>(seed: u8) -> [u8; N] {
+    core::array::from_fn(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+}
+
+#[test]
+fn the_ml_kem_half_matches_an_independent_fips_203_implementation() {
+    for (group, classical_len, mlkem_first) in [(HYBRID, 32, true), (P256_HYBRID, 65, false)] {
+        for round in 0..4u8 {
+            // The client: its classical key, then its ML-KEM seed d || z.
+            let client_private: &'static [u8; 32] = leak(bytes(round));
+            let seed: &'static [u8; 64] = leak(bytes(round.wrapping_add(100)));
+            let rng = seq(leak([&client_private[..], &seed[..]]));
+            let client = KeyExchange::start(group, &rng).unwrap();
+            let mut share = vec![0u8; kx::client_share_len(group).unwrap()];
+            assert_eq!(client.write_share(&mut share), Some(share.len()));
+            let (ek_ours, classical) = if mlkem_first {
+                let (a, b) = share.split_at(1184);
+                (a, b)
+            } else {
+                let (a, b) = share.split_at(classical_len);
+                (b, a)
+            };
+            assert_eq!(classical, client.public());
+            // FIPS 203 key generation from d || z.
+            let pair = libcrux::generate_key_pair(*seed);
+            assert_eq!(ek_ours, &pair.pk()[..], "{group:?} encapsulation key");
+
+            // The server: its classical key, then m.
+            let server_private: &'static [u8; 32] = leak(bytes(round.wrapping_add(50)));
+            let m: &'static [u8; 32] = leak(bytes(round.wrapping_add(150)));
+            let rng = seq(leak([&server_private[..], &m[..]]));
+            let mut answer = vec![0u8; kx::server_share_len(group).unwrap()];
+            let (n, server_secret) = kx::respond(group, &share, &rng, &mut answer).unwrap();
+            assert_eq!(n, answer.len());
+            let ct_ours = if mlkem_first {
+                &answer[..1088]
+            } else {
+                &answer[classical_len..]
+            };
+            let (ct, ss) = libcrux::encapsulate(pair.public_key(), *m);
+            assert_eq!(ct_ours, ct.as_ref(), "{group:?} ciphertext");
+            let mlkem_secret = if mlkem_first {
+                &server_secret.as_bytes()[..32]
+            } else {
+                &server_secret.as_bytes()[32..]
+            };
+            assert_eq!(mlkem_secret, &ss[..], "{group:?} ML-KEM secret first/last");
+            assert_eq!(libcrux::decapsulate(pair.private_key(), &ct), ss);
+
+            // The client derives the same 64-byte secret from its seed.
+            let client_secret = client.complete(&answer).unwrap();
+            assert_eq!(client_secret.as_bytes().len(), 64);
+            assert_eq!(client_secret.as_bytes(), server_secret.as_bytes());
+        }
+    }
+}
+
+#[test]
+fn shares_of_the_wrong_length_or_not_ml_kem_keys_are_refused() {
+    let rng = ring::rand::SystemRandom::new();
+    for group in [HYBRID, P256_HYBRID] {
+        let client = KeyExchange::start(group, &rng).unwrap();
+        let mut share = vec![0u8; kx::client_share_len(group).unwrap()];
+        client.write_share(&mut share).unwrap();
+        let mut out = vec![0u8; kx::MAX_SHARE_LEN];
+        assert!(kx::respond(group, &share, &rng, &mut out).is_ok());
+        for len in [0, 32, 65, share.len() - 1, share.len() + 1] {
+            let mut other = share.clone();
+            other.resize(len, 7);
+            assert_eq!(
+                kx::respond(group, &other, &rng, &mut out).err(),
+                Some(true),
+                "{group:?} {len}"
+            );
+        }
+        // A coefficient of q or more (12 bits of 0xfff): FIPS 203 §7.2.
+        let at = if group == HYBRID { 0 } else { 65 };
+        let mut bad = share.clone();
+        bad[at] = 0xff;
+        bad[at + 1] |= 0x0f;
+        assert_eq!(kx::respond(group, &bad, &rng, &mut out).err(), Some(true));
+        // Each coefficient at q - 1 passes, at q fails, as libcrux's own
+        // check says: the low and the high coefficient of a byte triple.
+        for (b0, b1, b2, valid) in [
+            (0x00, 0x0d, 0x00, true),  // low 3328
+            (0x01, 0x0d, 0x00, false), // low 3329
+            (0x00, 0x00, 0xd0, true),  // high 3328
+            (0x00, 0x10, 0xd0, false), // high 3329
+        ] {
+            let mut key = share.clone();
+            key[at + 300] = b0;
+            key[at + 301] = b1;
+            key[at + 302] = b2;
+            let ek = libcrux::MlKem768PublicKey::try_from(&key[at..at + 1184]).unwrap();
+            assert_eq!(
+                libcrux::validate_public_key(&ek),
+                valid,
+                "{b0:x} {b1:x} {b2:x}"
+            );
+            assert_eq!(
+                kx::respond(group, &key, &rng, &mut out).is_ok(),
+                valid,
+                "{b0:x} {b1:x} {b2:x}"
+            );
+        }
+        // The client: a ciphertext share of the wrong length.
+        let mut answer = vec![0u8; kx::server_share_len(group).unwrap()];
+        kx::respond(group, &share, &rng, &mut answer).unwrap();
+        answer.pop();
+        assert!(client.complete(&answer).is_none());
+    }
+}
+
+fn with_groups_client(groups: &'static [NamedGroup]) -> tlspair::handshake::ClientConfig<'static> {
+    let mut cc = client_config();
+    cc.groups = groups;
+    cc
+}
+
+fn with_groups_server(groups: &'static [NamedGroup]) -> tlspair::handshake::ServerConfig<'static> {
+    let mut sc = p256_server_config();
+    sc.groups = groups;
+    sc
+}
+
+/// Runs a handshake; the negotiated group and whether the server asked
+/// for another share first.
+fn negotiate(client: &'static [NamedGroup], server: &'static [NamedGroup]) -> (NamedGroup, bool) {
+    let (mut c, mut s) = pair(with_groups_client(client), with_groups_server(server));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    // A HelloRetryRequest has the ServerHello's special random.
+    const HRR_RANDOM: [u8; 8] = [0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11];
+    let hrr = s.bufs.send.pending()[11..19] == HRR_RANDOM;
+    complete(&mut c, &mut s).unwrap();
+    let group = c.conn.negotiated().unwrap().group.unwrap();
+    assert_eq!(s.conn.negotiated().unwrap().group, Some(group));
+    assert_eq!(common::send_and_receive(&mut c, &mut s, b"after"), b"after");
+    (group, hrr)
+}
+
+#[test]
+fn the_hybrid_is_negotiated_when_both_have_it_and_costs_no_round_trip_when_one_has_not() {
+    use NamedGroup as G;
+    let hybrid_first: &'static [G] = &[G::X25519MLKEM768, G::X25519, G::SECP256R1];
+    let classical: &'static [G] = &[G::X25519, G::SECP256R1];
+    // Both: the hybrid, at once.
+    assert_eq!(
+        negotiate(hybrid_first, hybrid_first),
+        (G::X25519MLKEM768, false)
+    );
+    // A classical server takes the X25519 share sent beside the hybrid.
+    assert_eq!(negotiate(hybrid_first, classical), (G::X25519, false));
+    // A classical client: the server does not ask for what it lacks.
+    assert_eq!(negotiate(classical, hybrid_first), (G::X25519, false));
+    // A client listing the hybrid second (its share not sent): the server
+    // prefers it enough to ask for it.
+    assert_eq!(
+        negotiate(&[G::X25519, G::X25519MLKEM768], hybrid_first),
+        (G::X25519MLKEM768, true)
+    );
+    // Hybrid only, both sides.
+    assert_eq!(
+        negotiate(&[G::X25519MLKEM768], &[G::X25519MLKEM768]),
+        (G::X25519MLKEM768, false)
+    );
+    // The NIST hybrid, with P-256 beside it.
+    let nist: &'static [G] = &[G::SECP256R1MLKEM768, G::SECP256R1];
+    assert_eq!(negotiate(nist, nist), (G::SECP256R1MLKEM768, false));
+    assert_eq!(negotiate(nist, &[G::SECP256R1]), (G::SECP256R1, false));
+    // A server with X25519MLKEM768 first and a client with only the NIST
+    // hybrid and X25519: the server's order among what the client has.
+    assert_eq!(
+        negotiate(
+            &[G::SECP256R1MLKEM768, G::X25519],
+            &[G::X25519MLKEM768, G::SECP256R1MLKEM768, G::X25519]
+        ),
+        (G::SECP256R1MLKEM768, false)
+    );
+}
+
+/// The ClientHello with both shares: the hybrid (1,216 bytes, ML-KEM
+/// first) and X25519 (32 bytes), the X25519 key the same in both.
+#[test]
+fn the_client_sends_the_hybrid_share_and_the_x25519_share_with_one_key() {
+    use NamedGroup as G;
+    let mut c = side(
+        Connection::client(
+            leak(with_groups_client(&[G::X25519MLKEM768, G::X25519])),
+            Some("localhost"),
+            tls::now(),
+        )
+        .unwrap(),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let hello = c.bufs.send.pending().to_vec();
+    let find = |group: G, len: usize| -> usize {
+        let mut pat = group.0.to_be_bytes().to_vec();
+        pat.extend((len as u16).to_be_bytes());
+        hello
+            .windows(4)
+            .position(|w| w == &pat[..])
+            .unwrap_or_else(|| panic!("no {group:?} share of {len} bytes"))
+            + 4
+    };
+    let hybrid = find(G::X25519MLKEM768, 1216);
+    let x25519 = find(G::X25519, 32);
+    assert_eq!(
+        hello[hybrid + 1184..hybrid + 1216],
+        hello[x25519..x25519 + 32]
+    );
+}
+
+/// A server that gets a share that is not an ML-KEM key says
+/// illegal_parameter; so does our client for a server share of the wrong
+/// length (checked on the key exchange above).
+#[test]
+fn a_bad_ml_kem_key_in_the_client_hello_is_illegal_parameter() {
+    use NamedGroup as G;
+    let (mut c, mut s) = pair(
+        with_groups_client(&[G::X25519MLKEM768, G::X25519]),
+        with_groups_server(&[G::X25519MLKEM768, G::X25519]),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    // The hybrid share starts after its group and length.
+    let hello = c.bufs.send.pending().to_vec();
+    let at = hello
+        .windows(4)
+        .position(|w| w == [0x11, 0xec, 0x04, 0xc0])
+        .unwrap()
+        + 4;
+    let mut bad = hello.clone();
+    bad[at] = 0xff;
+    bad[at + 1] |= 0x0f;
+    c.bufs.send.consume(hello.len());
+    s.bufs.recv.fill(&bad);
+    let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter("key_share public value"))
+    );
+    assert_eq!(
+        s.bufs.send.pending(),
+        &[21, 3, 3, 0, 2, 2, AD::ILLEGAL_PARAMETER.0]
+    );
+}
+
+#[test]
+fn a_hybrid_handshake_fits_the_room_it_reports_and_holds_no_decapsulation_key() {
+    use NamedGroup as G;
+    // What the client keeps before the ServerHello is where its record
+    // keys go: the 64-byte seed, not a 2,400-byte key.
+    assert!(std::mem::size_of::<Connection>() <= 2304);
+    for groups in [
+        &[G::X25519MLKEM768, G::X25519][..],
+        &[G::SECP256R1MLKEM768, G::SECP256R1][..],
+        &[G::X25519, G::X25519MLKEM768][..],
+    ] {
+        let groups: &'static [G] = leak(groups.to_vec());
+        let cc = leak(with_groups_client(groups));
+        // A send view of exactly the room the first call asks for.
+        let mut probe = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+        probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+        let needed = match probe.conn.handshake(&mut probe.bufs) {
+            Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
+            other => panic!("{other:?}"),
+        };
+        // The ClientHello fits exactly that view; the rest of the
+        // handshake gets room to spare.
+        let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+        c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+        assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+        let mut s = side(Connection::server(leak(with_groups_server(groups)), tls::now()).unwrap());
+        transfer_all(&mut c, &mut s);
+        c.bufs.send = tlspair::SendBuf::new(vec![0u8; 20_000]);
+        let (cr, sr) = outcome(&mut c, &mut s);
+        cr.unwrap();
+        sr.unwrap();
+    }
+}
+
+/// The bytes on the wire, for docs/architecture.md: the first flight of
+/// each side, classical and hybrid.
+#[test]
+#[ignore = "prints sizes for the docs"]
+fn print_flight_sizes() {
+    use NamedGroup as G;
+    for groups in [
+        &[G::X25519][..],
+        &[G::X25519MLKEM768, G::X25519][..],
+        &[G::X25519MLKEM768][..],
+        &[G::SECP256R1MLKEM768, G::SECP256R1][..],
+    ] {
+        let groups: &'static [G] = leak(groups.to_vec());
+        let (mut c, mut s) = pair(with_groups_client(groups), with_groups_server(groups));
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.len();
+        transfer_all(&mut c, &mut s);
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+        let flight = s.bufs.send.len();
+        println!("{groups:?}: ClientHello {hello} bytes, server flight {flight} bytes");
+    }
+}
