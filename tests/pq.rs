@@ -344,3 +344,18 @@ fn print_flight_sizes() {
         println!("{groups:?}: ClientHello {hello} bytes, server flight {flight} bytes");
     }
 }
+
+/// A server that prefers the NIST hybrid, and a client that lists both
+/// hybrids but sends a share for X25519MLKEM768 only: that share already
+/// has post-quantum security, so no round trip for the other.
+#[test]
+fn a_hybrid_share_is_taken_without_asking_for_a_preferred_hybrid() {
+    use NamedGroup as G;
+    assert_eq!(
+        negotiate(
+            &[G::X25519MLKEM768, G::SECP256R1MLKEM768, G::X25519],
+            &[G::SECP256R1MLKEM768, G::X25519MLKEM768, G::X25519],
+        ),
+        (G::X25519MLKEM768, false)
+    );
+}

@@ -54,6 +54,7 @@ fn main() -> std::io::Result<()> {
     );
     deframe_seeds(&root.join("deframe"))?;
     let sessions = engine_seeds(&root.join("server"), &root.join("client"))?;
+    hybrid_seeds(&root.join("server_hybrid"), &root.join("client_hybrid"))?;
     message_seeds(&root, &sessions)?;
     session_seeds(&root.join("session"))?;
     Ok(())
@@ -268,7 +269,12 @@ const UPDATE_RESPONSE: &[u8] = b"updated too";
 /// handshake, a request and a response, a KeyUpdate that asks for one
 /// back, and close_notify both ways.
 fn record(name: &'static str, plan: &EnginePlan) -> Recorded {
-    let flags = plan.config_flags();
+    record_with(name, plan, 0)
+}
+
+/// A session with `extra` flags beyond the plan's ([`Flags::HYBRID`]).
+fn record_with(name: &'static str, plan: &EnginePlan, extra: u8) -> Recorded {
+    let flags = Flags(plan.config_flags().0 | extra);
     let secrets = Secrets::default();
     let mut cc = fixtures::client_config(flags, plan.record());
     cc.key_log = Some(&secrets);
@@ -397,14 +403,56 @@ fn engine_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<Vec<Rec
     Ok(sessions)
 }
 
+/// Sessions with X25519MLKEM768 first on both sides, for the `*_hybrid`
+/// targets: the hybrid at once, and (with `RETRY`) after the server asked
+/// for it.
+fn hybrid_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(server_dir)?;
+    std::fs::create_dir_all(client_dir)?;
+    let base = EnginePlan {
+        flags: 0,
+        chunks: [255, 255, 255, 255],
+        send: 255,
+        dst: 64,
+        recv_limit: u16::MAX,
+        recv_extra: 0,
+    };
+    let cases = [
+        ("hybrid", 0, [255, 255, 255, 255]),
+        (
+            "hybrid-retry",
+            Flags::RETRY | EnginePlan::EAGER_DRAIN,
+            [17, 255, 5, 90],
+        ),
+        (
+            "hybrid-client-auth",
+            Flags::CLIENT_AUTH | EnginePlan::HANDSHAKE_CALLS,
+            [40, 3, 255, 7],
+        ),
+    ];
+    for (name, flags, chunks) in cases {
+        let plan = EnginePlan {
+            flags,
+            chunks,
+            ..base
+        };
+        let recorded = record_with(name, &plan, Flags::HYBRID);
+        write_engine(server_dir, name, &plan, &recorded.client_bytes)?;
+        write_engine(client_dir, name, &plan, &recorded.server_bytes)?;
+    }
+    Ok(())
+}
+
 fn write_engine(dir: &Path, name: &str, plan: &EnginePlan, body: &[u8]) -> std::io::Result<()> {
     let input = [&plan.to_bytes()[..], body].concat();
     // The fuzzed engine must get through the whole recorded session.
-    let server = dir.ends_with("server");
-    let outcome = if server {
-        tlspair_fuzz::engine::run_server(&input)
-    } else {
-        tlspair_fuzz::engine::run_client(&input)
+    let target = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let server = target.starts_with("server");
+    let outcome = match (server, target.ends_with("_hybrid")) {
+        (true, false) => tlspair_fuzz::engine::run_server(&input),
+        (false, false) => tlspair_fuzz::engine::run_client(&input),
+        (true, true) => tlspair_fuzz::engine::run_server_hybrid(&input),
+        (false, true) => tlspair_fuzz::engine::run_client_hybrid(&input),
     };
     let outcome = outcome.expect("a plan");
     let expected = if server {

@@ -126,6 +126,16 @@ impl EnginePlan {
         1024 + 16 * usize::from(self.send)
     }
 
+    /// With [`Flags::HYBRID`], a send view that holds the hybrid's larger
+    /// first flight (a ClientHello of about 1,450 bytes, a server flight
+    /// of about 1,850): at least 1024 + 16 × 64.
+    fn with_room_for(mut self, extra: u8) -> Self {
+        if extra & Flags::HYBRID != 0 {
+            self.send = self.send.max(64);
+        }
+        self
+    }
+
     /// Length of the `read` destination, and the most consumed per
     /// `read_in_place`.
     pub fn dst_len(&self) -> usize {
@@ -157,8 +167,20 @@ pub struct Outcome {
 
 /// Runs a server on `data` (the client's bytes).
 pub fn run_server(data: &[u8]) -> Option<Outcome> {
+    run_server_with(data, 0)
+}
+
+/// [`run_server`] with the post-quantum hybrid first on both sides
+/// ([`Flags::HYBRID`]).
+pub fn run_server_hybrid(data: &[u8]) -> Option<Outcome> {
+    run_server_with(data, Flags::HYBRID)
+}
+
+fn run_server_with(data: &[u8], extra: u8) -> Option<Outcome> {
     let (plan, body) = EnginePlan::parse(data)?;
-    let config = fixtures::server_config(plan.config_flags(), plan.record());
+    let plan = plan.with_room_for(extra);
+    let flags = Flags(plan.config_flags().0 | extra);
+    let config = fixtures::server_config(flags, plan.record());
     let conn = fixtures::server(&config);
     let mut driver = Driver::new(conn, plan);
     driver.feed(body);
@@ -169,9 +191,20 @@ pub fn run_server(data: &[u8]) -> Option<Outcome> {
 /// Runs a client that has sent its ClientHello on `data` (the server's
 /// bytes).
 pub fn run_client(data: &[u8]) -> Option<Outcome> {
+    run_client_with(data, 0)
+}
+
+/// [`run_client`] with the post-quantum hybrid first on both sides.
+pub fn run_client_hybrid(data: &[u8]) -> Option<Outcome> {
+    run_client_with(data, Flags::HYBRID)
+}
+
+fn run_client_with(data: &[u8], extra: u8) -> Option<Outcome> {
     let (plan, body) = EnginePlan::parse(data)?;
-    let config = fixtures::client_config(plan.config_flags(), plan.record());
-    let conn = fixtures::client(&config, plan.config_flags());
+    let plan = plan.with_room_for(extra);
+    let flags = Flags(plan.config_flags().0 | extra);
+    let config = fixtures::client_config(flags, plan.record());
+    let conn = fixtures::client(&config, flags);
     let mut driver = Driver::new(conn, plan);
     // The ClientHello goes out before anything is received.
     let first = driver.call();

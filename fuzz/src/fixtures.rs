@@ -54,6 +54,10 @@ impl Flags {
     /// The client's first key share (P-256) is not one the server takes
     /// (X25519 only): a HelloRetryRequest.
     pub const RETRY: u8 = 1 << 4;
+    /// Both sides put X25519MLKEM768 first (the client sends its X25519
+    /// share beside it); with `RETRY`, the client lists it second and the
+    /// server asks for it. Set by the `*_hybrid` targets, never by a plan.
+    pub const HYBRID: u8 = 1 << 5;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -135,6 +139,9 @@ pub fn server_config(flags: Flags, record: RecordConfig) -> ServerConfig<'static
     if flags.has(Flags::RETRY) {
         config.groups = &[NamedGroup::X25519];
     }
+    if flags.has(Flags::HYBRID) {
+        config.groups = &[NamedGroup::X25519MLKEM768, NamedGroup::X25519];
+    }
     config
 }
 
@@ -153,8 +160,11 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
     if flags.has(Flags::ALPN) {
         config.alpn = &ALPN;
     }
-    if flags.has(Flags::RETRY) {
-        config.groups = &[NamedGroup::SECP256R1, NamedGroup::X25519];
+    match (flags.has(Flags::HYBRID), flags.has(Flags::RETRY)) {
+        (true, true) => config.groups = &[NamedGroup::X25519, NamedGroup::X25519MLKEM768],
+        (true, false) => config.groups = &[NamedGroup::X25519MLKEM768, NamedGroup::X25519],
+        (false, true) => config.groups = &[NamedGroup::SECP256R1, NamedGroup::X25519],
+        (false, false) => {}
     }
     config
 }

@@ -65,6 +65,12 @@ fn client_seeds() {
     replay("client", tlspair_fuzz::engine::run_client);
 }
 
+#[test]
+fn hybrid_seeds() {
+    replay("server_hybrid", tlspair_fuzz::engine::run_server_hybrid);
+    replay("client_hybrid", tlspair_fuzz::engine::run_client_hybrid);
+}
+
 /// The liveness property over whole fuzz corpora, not only the seeds:
 /// with `FUZZ_CORPUS` naming a corpus root (such as `corpus`, which the
 /// smoke run fills), every input of its `server` and `client` targets is
@@ -78,9 +84,11 @@ fn corpus_inputs_in_every_coalescing() {
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(root);
     type Run = fn(&[u8]) -> Option<tlspair_fuzz::engine::Outcome>;
-    let runs: [(&str, Run); 2] = [
+    let runs: [(&str, Run); 4] = [
         ("server", tlspair_fuzz::engine::run_server),
         ("client", tlspair_fuzz::engine::run_client),
+        ("server_hybrid", tlspair_fuzz::engine::run_server_hybrid),
+        ("client_hybrid", tlspair_fuzz::engine::run_client_hybrid),
     ];
     for (target, run) in runs {
         let dir = root.join(target);

@@ -214,26 +214,31 @@ type DecapsulationKey = <MlKem as ml_kem::KemCore>::DecapsulationKey;
 type EncapsulationKey = <MlKem as ml_kem::KemCore>::EncapsulationKey;
 
 /// An ML-KEM-768 key pair derived from `seed` (d, z); the decapsulation
-/// key wipes itself when it goes.
+/// key (which holds the encapsulation key) wipes itself when it goes.
 struct MlKemPair {
     dk: DecapsulationKey,
-    ek: EncapsulationKey,
+}
+
+/// `bytes` as ML-KEM's 32-byte array, for `f`; the copy is wiped after.
+fn with_b32<R>(bytes: &[u8], f: impl FnOnce(&ml_kem::B32) -> R) -> Option<R> {
+    let mut b = ml_kem::B32::try_from(bytes).ok()?;
+    let r = f(&b);
+    b.as_mut_slice().zeroize();
+    Some(r)
 }
 
 impl MlKemPair {
     fn derive(seed: &[u8; 64]) -> Option<Self> {
         use ml_kem::KemCore;
         let (d, z) = seed.split_at(32);
-        let d = ml_kem::B32::try_from(d).ok()?;
-        let z = ml_kem::B32::try_from(z).ok()?;
-        let (dk, ek) = MlKem::generate_deterministic(&d, &z);
-        Some(Self { dk, ek })
+        let (dk, _) = with_b32(d, |d| with_b32(z, |z| MlKem::generate_deterministic(d, z)))??;
+        Some(Self { dk })
     }
 
     /// The encapsulation key, encoded.
     fn public(&self) -> ml_kem::Encoded<EncapsulationKey> {
         use ml_kem::EncodedSizeUser;
-        self.ek.as_bytes()
+        self.dk.encapsulation_key().as_bytes()
     }
 
     fn decapsulate(&self, ciphertext: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
@@ -420,6 +425,9 @@ pub fn respond(
     if !ml_kem_key_is_valid(ek) {
         return Err(true);
     }
+    // The classical half first: a bad point is refused before the ML-KEM
+    // work, and no ML-KEM secret is made for a share we refuse.
+    let ecdh = agree(private, shape.classical, classical).ok_or(true)?;
     let ek = {
         use ml_kem::EncodedSizeUser;
         let encoded = ml_kem::Encoded::<EncapsulationKey>::try_from(ek).map_err(|_| true)?;
@@ -429,10 +437,10 @@ pub fn respond(
     rng.fill(&mut m[..]).map_err(|_| false)?;
     let (ct, mut ss) = {
         use ml_kem::EncapsulateDeterministic;
-        let m = ml_kem::B32::try_from(&m[..]).map_err(|_| false)?;
-        ek.encapsulate_deterministic(&m).map_err(|_| false)?
+        with_b32(&m[..], |m| ek.encapsulate_deterministic(m))
+            .ok_or(false)?
+            .map_err(|_| false)?
     };
-    let ecdh = agree(private, shape.classical, classical).ok_or(true)?;
     let secret = combine(shape, &ss, ecdh.as_bytes());
     ss.zeroize();
     let secret = secret.ok_or(false)?;

@@ -750,8 +750,9 @@ fn client_hello(
             .filter(|g| super::kx::is_supported(**g))
             .find_map(|g| shares.iter().find(|s| s.group == *g))
     });
-    // A hybrid we prefer over the share we got, which the client lists
-    // without a share: worth a round trip (a first ClientHello only).
+    // A hybrid we prefer, which the client lists without a share, when the
+    // share we got is classical: worth a round trip for post-quantum
+    // security (a first ClientHello only; a hybrid share already has it).
     let hybrid_wanted = retry.is_none()
         && dhe_allowed
         && config
@@ -761,7 +762,8 @@ fn client_hello(
             .filter(|g| super::kx::is_supported(*g))
             .find(|g| ch.ext.supported_groups.is_some_and(|l| l.contains(g.0)))
             .is_some_and(|best| {
-                super::kx::is_hybrid(best) && chosen.is_none_or(|s| s.group != best)
+                super::kx::is_hybrid(best)
+                    && chosen.is_none_or(|s| s.group != best && !super::kx::is_hybrid(s.group))
             });
     let chosen = chosen.filter(|_| !hybrid_wanted);
     let share = match (&retry, chosen) {
