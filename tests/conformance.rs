@@ -180,12 +180,12 @@ fn shares_for_unknown_groups_of_any_size_before_and_after_ours_are_skipped() {
         (0x2345, vec![2; 128]),
         (0x001d, x25519_public()),
         (0x3456, vec![3; 256]),
-        (0x11ec, vec![4; 1216]),
+        (0x4321, vec![4; 1216]),
         (0x4567, vec![5; 4000]),
     ];
     let exts = [
         versions(&[0x0304]),
-        groups(&[0x1234, 0x2345, 0x001d, 0x3456, 0x11ec, 0x4567]),
+        groups(&[0x1234, 0x2345, 0x001d, 0x3456, 0x4321, 0x4567]),
         sigalgs(&[0x0403]),
         key_shares(&shares),
     ]
@@ -199,9 +199,9 @@ fn shares_for_unknown_groups_of_any_size_before_and_after_ours_are_skipped() {
 fn only_unknown_shares_but_a_group_we_support_gets_a_hello_retry_request() {
     let exts = [
         versions(&[0x0304]),
-        groups(&[0x11ec, 0x1234, 0x001d]),
+        groups(&[0x4321, 0x1234, 0x001d]),
         sigalgs(&[0x0403]),
-        key_shares(&[(0x11ec, vec![9; 1216]), (0x1234, vec![8; 64])]),
+        key_shares(&[(0x4321, vec![9; 1216]), (0x1234, vec![8; 64])]),
     ]
     .concat();
     let (r, sent) = serve(&client_hello(&exts));
@@ -317,9 +317,9 @@ fn declined_early_data_is_skipped_after_a_hello_retry_request_too() {
     let first = client_hello(
         &[
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403]),
-            key_shares(&[(0x11ec, vec![9; 1216])]),
+            key_shares(&[(0x4321, vec![9; 1216])]),
             ext(42, &[]),
         ]
         .concat(),
@@ -335,7 +335,7 @@ fn declined_early_data_is_skipped_after_a_hello_retry_request_too() {
     let second_hello = |early_data: bool| {
         let mut exts = [
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403]),
             key_shares(&[(0x001d, x25519_public())]),
         ]
@@ -674,10 +674,10 @@ fn a_protected_change_cipher_spec_inside_the_handshake_is_unexpected_message() {
 fn the_second_client_hello_is_checked_against_the_first_by_content_not_position() {
     let first = [
         versions(&[0x0304]),
-        groups(&[0x11ec, 0x001d]),
+        groups(&[0x4321, 0x001d]),
         sigalgs(&[0x0403, 0x0804]),
         ext(0x7777, &[1, 2, 3]),
-        key_shares(&[(0x11ec, vec![9; 1216])]),
+        key_shares(&[(0x4321, vec![9; 1216])]),
     ];
     let share = key_shares(&[(0x001d, x25519_public())]);
     let sc: &'static _ = leak(p256_server_config());
@@ -698,7 +698,7 @@ fn the_second_client_hello_is_checked_against_the_first_by_content_not_position(
         share.clone(),
         sigalgs(&[0x0403, 0x0804]),
         ext(21, &[0; 10]),
-        groups(&[0x11ec, 0x001d]),
+        groups(&[0x4321, 0x001d]),
         versions(&[0x0304]),
     ]
     .concat();
@@ -708,7 +708,7 @@ fn the_second_client_hello_is_checked_against_the_first_by_content_not_position(
     for second in [
         [
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403]),
             ext(0x7777, &[1, 2, 3]),
             share.clone(),
@@ -716,14 +716,14 @@ fn the_second_client_hello_is_checked_against_the_first_by_content_not_position(
         .concat(),
         [
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403, 0x0804]),
             share.clone(),
         ]
         .concat(),
         [
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403, 0x0804]),
             ext(0x7777, &[1, 2, 3]),
             ext(0x7778, &[]),
@@ -743,10 +743,10 @@ fn a_second_client_hello_may_not_add_a_pre_shared_key() {
     // added PSK was ignored and the handshake went on.
     let first = [
         versions(&[0x0304]),
-        groups(&[0x11ec, 0x001d]),
+        groups(&[0x4321, 0x001d]),
         sigalgs(&[0x0403, 0x0804]),
         ext(45, &[1, 1]),
-        key_shares(&[(0x11ec, vec![9; 32])]),
+        key_shares(&[(0x4321, vec![9; 32])]),
     ];
     let sc: &'static _ = leak(p256_server_config());
     let mut s = side(Connection::server(sc, tls::now()).unwrap());
@@ -759,7 +759,7 @@ fn a_second_client_hello_may_not_add_a_pre_shared_key() {
     psk.extend(vec16(&[&[32u8][..], &[7; 32]].concat()));
     let second = [
         versions(&[0x0304]),
-        groups(&[0x11ec, 0x001d]),
+        groups(&[0x4321, 0x001d]),
         sigalgs(&[0x0403, 0x0804]),
         ext(45, &[1, 1]),
         key_shares(&[(0x001d, x25519_public())]),
@@ -862,9 +862,9 @@ fn skipped_early_data_after_a_retry_keeps_the_record_limits_and_the_interleaving
     let first = client_hello(
         &[
             versions(&[0x0304]),
-            groups(&[0x11ec, 0x001d]),
+            groups(&[0x4321, 0x001d]),
             sigalgs(&[0x0403]),
-            key_shares(&[(0x11ec, vec![9; 1216])]),
+            key_shares(&[(0x4321, vec![9; 1216])]),
             ext(42, &[]),
         ]
         .concat(),

@@ -16,7 +16,6 @@ mod common;
 use common::tls::{self, side};
 use common::Side;
 use proptest::prelude::*;
-use tlspair::handshake::kx::KeyExchange;
 use tlspair::handshake::messages::HRR_RANDOM;
 use tlspair::handshake::ClientConfig;
 use tlspair::key_schedule::{EarlySecret, Transcript};
@@ -84,7 +83,10 @@ struct Hello {
     session_id: Vec<u8>,
     suites: Vec<u16>,
     groups: Vec<u16>,
+    /// The first share for a group we implement: the one answered.
     share: (u16, Vec<u8>),
+    /// Every group the ClientHello carries a share for.
+    shared: Vec<u16>,
     schemes: Vec<u16>,
     sni: bool,
     alpn: Vec<Vec<u8>>,
@@ -110,6 +112,7 @@ impl Hello {
             suites,
             groups: Vec::new(),
             share: (0, Vec::new()),
+            shared: Vec::new(),
             schemes: Vec::new(),
             sni: false,
             alpn: Vec::new(),
@@ -137,7 +140,10 @@ impl Hello {
                     while !list.is_empty() {
                         let group = be16(list);
                         let n = be16(&list[2..]) as usize;
-                        if tlspair::handshake::kx::is_supported(NamedGroup(group)) {
+                        hello.shared.push(group);
+                        if hello.share.0 == 0
+                            && tlspair::handshake::kx::is_supported(NamedGroup(group))
+                        {
                             hello.share = (group, list[4..4 + n].to_vec());
                         }
                         list = &list[4 + n..];
@@ -494,7 +500,9 @@ fn run_keeping(
             .groups
             .iter()
             .copied()
-            .filter(|g| *g != hello.share.0 && tlspair::handshake::kx::is_supported(NamedGroup(*g)))
+            .filter(|g| {
+                !hello.shared.contains(g) && tlspair::handshake::kx::is_supported(NamedGroup(*g))
+            })
             .collect();
         let group = others[group % others.len()];
         let cookie: Option<Vec<u8>> = cookie.map(|n| (0..n).map(|i| i as u8 ^ 0x5a).collect());
@@ -531,12 +539,14 @@ fn run_keeping(
     }
 
     // ServerHello.
-    let kx = KeyExchange::start(NamedGroup(hello.share.0), &rng).unwrap();
+    let mut ours = vec![0u8; tlspair::handshake::kx::MAX_SHARE_LEN];
+    let (n, shared) =
+        tlspair::handshake::kx::respond(NamedGroup(hello.share.0), &hello.share.1, &rng, &mut ours)
+            .unwrap();
     let mut share = hello.share.0.to_be_bytes().to_vec();
-    share.extend(vec16(kx.public()));
+    share.extend(vec16(&ours[..n]));
     let mut random = [0u8; 32];
     ring::rand::SecureRandom::fill(&rng, &mut random).unwrap();
-    let shared = kx.complete(&hello.share.1).unwrap();
     let mut sh = server_hello(random, &hello, suite_id, plan.versions_first, &share, &[]);
     let versions_at = sh
         .windows(6)

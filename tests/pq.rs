@@ -343,6 +343,37 @@ fn print_flight_sizes() {
         let flight = s.bufs.send.len();
         println!("{groups:?}: ClientHello {hello} bytes, server flight {flight} bytes");
     }
+    // The room the default configuration asks for its ClientHello.
+    let mut probe =
+        side(Connection::client(leak(client_config()), Some("localhost"), tls::now()).unwrap());
+    probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+    println!(
+        "default ClientHello room: {:?}",
+        probe.conn.handshake(&mut probe.bufs)
+    );
+    let mut classical = client_config();
+    classical.groups = &kx::CLASSICAL_GROUPS;
+    let mut probe =
+        side(Connection::client(leak(classical), Some("localhost"), tls::now()).unwrap());
+    probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+    println!(
+        "classical ClientHello room: {:?}",
+        probe.conn.handshake(&mut probe.bufs)
+    );
+    // The room the default server asks for its first flight, per client.
+    for groups in [&kx::DEFAULT_GROUPS[..], &kx::CLASSICAL_GROUPS[..]] {
+        let mut cc = client_config();
+        cc.groups = leak(groups.to_vec());
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let mut server = Connection::server(leak(p256_server_config()), tls::now()).unwrap();
+        let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+        bufs.recv.fill(c.bufs.send.pending());
+        println!(
+            "server first-flight room for {groups:?}: {:?}",
+            server.handshake(&mut bufs)
+        );
+    }
 }
 
 /// A server that prefers the NIST hybrid, and a client that lists both

@@ -81,10 +81,14 @@ impl Ours {
         let certs = leak([CertifiedKey::new(chain, key)]);
         let suites = leak([&TLS13_AES_128_GCM_SHA256]);
 
+        // X25519, as the rustls and OpenSSL sides of the benches use.
+        let groups = leak([tlspair::wire::NamedGroup::X25519]);
         let mut client = ClientConfig::new(verifier, rng);
         client.suites = suites;
+        client.groups = groups;
         let mut server = ServerConfig::new(certs, rng);
         server.suites = suites;
+        server.groups = groups;
 
         let sink: &'static LastTicket = leak(LastTicket::default());
         let mut resuming_client = client.clone();

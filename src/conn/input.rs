@@ -113,7 +113,7 @@ impl<'a> Connection<'a> {
                 }
             }
             if split_message(region).is_some() {
-                let need = room_needed(self, &hs, fragment);
+                let need = room_needed(self, &hs, fragment, region);
                 let room = match self.room_for(tx, need) {
                     Ok(Some(room)) => room,
                     Ok(None) => {
@@ -216,7 +216,7 @@ impl<'a> Connection<'a> {
         tx: &mut SendView<'_>,
         fragment: usize,
     ) -> Result<Option<Status<()>>, Error> {
-        let need = room_needed(self, &hs, fragment);
+        let need = room_needed(self, &hs, fragment, &[]);
         let room = match self.room_for(tx, need) {
             Ok(Some(room)) => room,
             Ok(None) => {
@@ -764,11 +764,13 @@ pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), 
 }
 
 /// Room the handshake's next step may need in the outgoing view.
-fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize) -> usize {
+/// Room the step that handles `message` (empty: a pending signature) may
+/// write.
+fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize, message: &[u8]) -> usize {
     let inputs = client_inputs(&conn.peer_config, &conn.server_name, &conn.resume);
     match (hs, &conn.peer_config, inputs) {
         (Handshake::Client(s), _, Some(inputs)) => s.room_needed(inputs, fragment),
-        (Handshake::Server(s), PeerConfig::Server(c), _) => s.room_needed(c, fragment),
+        (Handshake::Server(s), PeerConfig::Server(c), _) => s.room_needed(c, fragment, message),
         // The step fails for want of its configuration.
         _ => 0,
     }

@@ -40,10 +40,20 @@ pub const MLKEM768_CIPHERTEXT_LEN: usize = 1088;
 /// 65 + 1,184.
 pub const MAX_SHARE_LEN: usize = 65 + MLKEM768_PUBLIC_LEN;
 
-/// The groups we implement, in our default preference order: the
-/// classical ones. The hybrids are implemented in both roles and chosen
-/// by listing them in a configuration's `groups`.
-pub const SUPPORTED_GROUPS: [NamedGroup; 3] = [
+/// The default `groups` of both configurations, in preference order:
+/// X25519MLKEM768 first (a client sends its share and an X25519 share
+/// beside it, with one X25519 key, as browsers do), then the classical
+/// groups. SecP256r1MLKEM768 is implemented but not listed by default.
+pub const DEFAULT_GROUPS: [NamedGroup; 4] = [
+    NamedGroup::X25519MLKEM768,
+    NamedGroup::X25519,
+    NamedGroup::SECP256R1,
+    NamedGroup::SECP384R1,
+];
+
+/// The classical groups, in our preference order: for a configuration
+/// that does without ML-KEM (`config.groups = &CLASSICAL_GROUPS`).
+pub const CLASSICAL_GROUPS: [NamedGroup; 3] = [
     NamedGroup::X25519,
     NamedGroup::SECP256R1,
     NamedGroup::SECP384R1,

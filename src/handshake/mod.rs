@@ -206,7 +206,9 @@ pub struct ClientConfig<'a> {
     /// Offered suites, in preference order.
     pub suites: &'a [&'static Suite],
     /// Offered groups, in preference order; a key share is sent for the
-    /// first.
+    /// first, and for its classical half too when that is a hybrid whose
+    /// half is listed. By default [`kx::DEFAULT_GROUPS`]: X25519MLKEM768
+    /// and X25519 shares, then P-256 and P-384.
     pub groups: &'a [NamedGroup],
     /// ALPN protocols to offer, in preference order (empty: no ALPN).
     pub alpn: &'a [&'a [u8]],
@@ -294,13 +296,13 @@ impl<'a> ClientConfig<'a> {
         check_signers(self.client_auth.iter())
     }
 
-    /// Defaults: every suite and group we implement, no ALPN, compatibility
-    /// mode on.
+    /// Defaults: every suite we implement, [`kx::DEFAULT_GROUPS`], no
+    /// ALPN, compatibility mode on.
     pub fn new(verifier: &'a dyn ServerCertVerifier, rng: &'a Rng) -> Self {
         Self {
             record: RecordConfig::default(),
             suites: &crate::ALL_SUITES,
-            groups: &kx::SUPPORTED_GROUPS,
+            groups: &kx::DEFAULT_GROUPS,
             alpn: &[],
             verifier,
             rng,
@@ -322,7 +324,10 @@ pub struct ServerConfig<'a> {
     pub record: RecordConfig,
     /// Accepted suites, in our preference order.
     pub suites: &'a [&'static Suite],
-    /// Accepted groups, in our preference order.
+    /// Accepted groups, in our preference order (by default
+    /// [`kx::DEFAULT_GROUPS`]: X25519MLKEM768 first, asked for with a
+    /// HelloRetryRequest from a client that lists it and sent a classical
+    /// share).
     pub groups: &'a [NamedGroup],
     /// Certificate chains; the first that suits the client's SNI and
     /// signature schemes is used. Borrowed, or with feature `alloc`
@@ -364,7 +369,7 @@ impl<'a> ServerConfig<'a> {
         check_signers(self.certs.iter())
     }
 
-    /// Defaults: every suite and group we implement, no ALPN. `certs`
+    /// Defaults: every suite we implement, [`kx::DEFAULT_GROUPS`], no ALPN. `certs`
     /// borrowed (`&[..]`) or, with feature `alloc`, shared (a `Vec` or an
     /// `Arc<[CertifiedKey]>`).
     pub fn new(certs: impl Into<Shared<'a, [CertifiedKey<'a>]>>, rng: &'a Rng) -> Self {
@@ -372,7 +377,7 @@ impl<'a> ServerConfig<'a> {
         Self {
             record: RecordConfig::default(),
             suites: &crate::ALL_SUITES,
-            groups: &kx::SUPPORTED_GROUPS,
+            groups: &kx::DEFAULT_GROUPS,
             certs,
             alpn: &[],
             rng,

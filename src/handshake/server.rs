@@ -229,7 +229,9 @@ impl State {
     }
 
     /// Room in the outgoing view the next step may need.
-    pub fn room_needed(&self, config: &ServerConfig<'_>, fragment: usize) -> usize {
+    /// Room the step that handles `message` (the ClientHello, for the
+    /// first flight) may write.
+    pub fn room_needed(&self, config: &ServerConfig<'_>, fragment: usize, message: &[u8]) -> usize {
         match self {
             Self::AwaitSignature(..) => super::signature_room(fragment),
             Self::ExpectFinished(kept, _) => {
@@ -251,12 +253,16 @@ impl State {
                     .max()
                     .map_or(0, |chain| chain.saturating_add(8));
                 let protected = room_sum([FIXED_PROTECTED, chain, crate::sign::MAX_SIGNATURE_LEN]);
-                // The largest share any of our groups answers with.
-                let share = c
-                    .config
-                    .groups
-                    .iter()
-                    .filter_map(|g| super::kx::server_share_len(*g))
+                // The largest share we may answer with: for a group of
+                // ours the ClientHello has a share for (none: a
+                // HelloRetryRequest, or a failure).
+                let share = super::messages::ClientHello::parse(message.get(4..).unwrap_or(&[]))
+                    .ok()
+                    .and_then(|ch| ch.ext.key_shares)
+                    .into_iter()
+                    .flat_map(|shares| shares.iter())
+                    .filter(|s| c.config.groups.contains(&s.group))
+                    .filter_map(|s| super::kx::server_share_len(s.group))
                     .max()
                     .unwrap_or(0);
                 let hello = FIXED_HELLO.saturating_add(share);
