@@ -390,3 +390,39 @@ fn a_hybrid_share_is_taken_without_asking_for_a_preferred_hybrid() {
         (G::X25519MLKEM768, false)
     );
 }
+
+/// The first flight's room counts the share from the ClientHello alone,
+/// also when more handshake bytes follow it in the same record: with
+/// exactly the room it asks for, the server answers with the RFC's error,
+/// never an internal one.
+#[test]
+fn the_first_flight_room_counts_the_share_whatever_follows_the_client_hello() {
+    for groups in [&kx::DEFAULT_GROUPS[..], &kx::CLASSICAL_GROUPS[..]] {
+        let mut cc = client_config();
+        cc.groups = leak(groups.to_vec());
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let mut record = c.bufs.send.pending().to_vec();
+        // A Finished header after the ClientHello, in the same record.
+        record.extend([20, 0, 0, 0]);
+        let len = u16::from_be_bytes([record[3], record[4]]) + 4;
+        record[3..5].copy_from_slice(&len.to_be_bytes());
+        let serve = |send: usize| {
+            let mut s = Connection::server(leak(p256_server_config()), tls::now()).unwrap();
+            let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; send]);
+            bufs.recv.fill(&record);
+            s.handshake(&mut bufs)
+        };
+        let needed = match serve(64) {
+            Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
+            other => panic!("{other:?}"),
+        };
+        match serve(needed) {
+            Err(Error::Internal(what)) => panic!("{groups:?}: internal error: {what}"),
+            Err(_) => {}
+            Ok(status) => {
+                panic!("{groups:?}: {status:?} after a message straddling the key change")
+            }
+        }
+    }
+}

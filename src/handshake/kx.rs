@@ -51,6 +51,10 @@ pub const DEFAULT_GROUPS: [NamedGroup; 4] = [
     NamedGroup::SECP384R1,
 ];
 
+/// The default groups before X25519MLKEM768 became the default.
+#[deprecated(note = "the default is DEFAULT_GROUPS; the classical ones are CLASSICAL_GROUPS")]
+pub const SUPPORTED_GROUPS: [NamedGroup; 3] = CLASSICAL_GROUPS;
+
 /// The classical groups, in our preference order: for a configuration
 /// that does without ML-KEM (`config.groups = &CLASSICAL_GROUPS`).
 pub const CLASSICAL_GROUPS: [NamedGroup; 3] = [

@@ -129,6 +129,26 @@ pub(crate) struct Keyed {
     server_name: Option<[u8; 16]>,
 }
 
+/// The largest share we may answer the ClientHello at the front of
+/// `region` with: for a group of ours it carries a share for (none: a
+/// HelloRetryRequest, or a failure). Only the first message counts, as
+/// the step reads it; out of line, so the parse's working space is not
+/// in the frame of the step that follows.
+#[inline(never)]
+fn answer_share_len(config: &ServerConfig<'_>, region: &[u8]) -> usize {
+    let body = super::messages::split_message(region)
+        .filter(|(ty, _, _)| *ty == HandshakeType::CLIENT_HELLO)
+        .and_then(|(_, _, total)| region.get(super::messages::HANDSHAKE_HEADER_LEN..total));
+    body.and_then(|b| super::messages::ClientHello::parse(b).ok())
+        .and_then(|ch| ch.ext.key_shares)
+        .into_iter()
+        .flat_map(|shares| shares.iter())
+        .filter(|s| config.groups.contains(&s.group))
+        .filter_map(|s| super::kx::server_share_len(s.group))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Room for the fixed part of our first flight: the ServerHello without
 /// its share's public value (4 + 70 + 6 + 8 < 100; the share, up to
 /// [`super::kx::MAX_SHARE_LEN`], and its record headers are added), the
@@ -253,18 +273,7 @@ impl State {
                     .max()
                     .map_or(0, |chain| chain.saturating_add(8));
                 let protected = room_sum([FIXED_PROTECTED, chain, crate::sign::MAX_SIGNATURE_LEN]);
-                // The largest share we may answer with: for a group of
-                // ours the ClientHello has a share for (none: a
-                // HelloRetryRequest, or a failure).
-                let share = super::messages::ClientHello::parse(message.get(4..).unwrap_or(&[]))
-                    .ok()
-                    .and_then(|ch| ch.ext.key_shares)
-                    .into_iter()
-                    .flat_map(|shares| shares.iter())
-                    .filter(|s| c.config.groups.contains(&s.group))
-                    .filter_map(|s| super::kx::server_share_len(s.group))
-                    .max()
-                    .unwrap_or(0);
+                let share = answer_share_len(c.config, message);
                 let hello = FIXED_HELLO.saturating_add(share);
                 room_sum([
                     flight_room(hello, fragment, crate::record::HEADER_LEN),
