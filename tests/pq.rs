@@ -426,3 +426,46 @@ fn the_first_flight_room_counts_the_share_whatever_follows_the_client_hello() {
         }
     }
 }
+
+/// The room a server asks for on the first ClientHello holds its flight
+/// after a HelloRetryRequest too: a caller that sizes its send view once,
+/// from the first answer, is not asked again.
+#[test]
+fn the_room_asked_on_the_first_client_hello_holds_the_flight_after_a_retry() {
+    use NamedGroup as G;
+    for (client, server) in [
+        // The client lists the hybrid second: the server asks for it.
+        (&[G::X25519, G::X25519MLKEM768][..], &kx::DEFAULT_GROUPS[..]),
+        // The client's share is for a group the server lacks.
+        (
+            &[G::SECP256R1, G::X25519MLKEM768][..],
+            &[G::X25519MLKEM768][..],
+        ),
+    ] {
+        let mut cc = client_config();
+        cc.groups = leak(client.to_vec());
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending().to_vec();
+        c.bufs.send.consume(hello.len());
+        let mut sc = p256_server_config();
+        sc.groups = leak(server.to_vec());
+        let sc = leak(sc);
+        let needed = {
+            let mut s = Connection::server(sc, tls::now()).unwrap();
+            let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+            bufs.recv.fill(&hello);
+            match s.handshake(&mut bufs) {
+                Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
+                other => panic!("{other:?}"),
+            }
+        };
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        s.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+        s.bufs.recv.fill(&hello);
+        let (cr, sr) = outcome(&mut c, &mut s);
+        cr.unwrap_or_else(|e| panic!("{client:?}: {e}"));
+        sr.unwrap_or_else(|e| panic!("{client:?}: {e}"));
+        assert_eq!(c.conn.negotiated().unwrap().group, Some(G::X25519MLKEM768));
+    }
+}

@@ -130,21 +130,36 @@ pub(crate) struct Keyed {
 }
 
 /// The largest share we may answer the ClientHello at the front of
-/// `region` with: for a group of ours it carries a share for (none: a
-/// HelloRetryRequest, or a failure). Only the first message counts, as
-/// the step reads it; out of line, so the parse's working space is not
-/// in the frame of the step that follows.
+/// `region` with, now or after a HelloRetryRequest: for a group of ours
+/// it lists (none: a failure). So the room a first ClientHello is told
+/// holds the flight that answers the second one too, and a server that
+/// meets only classical clients is not asked for a hybrid's room. Only
+/// the first message counts, as the step reads it; out of line, so the
+/// parse's working space is not in the frame of the step that follows.
 #[inline(never)]
 fn answer_share_len(config: &ServerConfig<'_>, region: &[u8]) -> usize {
     let body = super::messages::split_message(region)
         .filter(|(ty, _, _)| *ty == HandshakeType::CLIENT_HELLO)
         .and_then(|(_, _, total)| region.get(super::messages::HANDSHAKE_HEADER_LEN..total));
-    body.and_then(|b| super::messages::ClientHello::parse(b).ok())
-        .and_then(|ch| ch.ext.key_shares)
+    let Some(ch) = body.and_then(|b| super::messages::ClientHello::parse(b).ok()) else {
+        return 0;
+    };
+    let listed = ch
+        .ext
+        .supported_groups
+        .into_iter()
+        .flat_map(|l| l.iter())
+        .map(NamedGroup);
+    let shared = ch
+        .ext
+        .key_shares
         .into_iter()
         .flat_map(|shares| shares.iter())
-        .filter(|s| config.groups.contains(&s.group))
-        .filter_map(|s| super::kx::server_share_len(s.group))
+        .map(|s| s.group);
+    listed
+        .chain(shared)
+        .filter(|g| config.groups.contains(g))
+        .filter_map(super::kx::server_share_len)
         .max()
         .unwrap_or(0)
 }
