@@ -2,8 +2,9 @@
 # The test command: installs what the tests need on a fresh machine (the
 # real peers: the `openssl` tool for tests/interop_openssl.rs, GnuTLS's
 # gnutls-cli/gnutls-serv for tests/interop_gnutls.rs, NSS's
-# tstclnt/selfserv/certutil/pk12util for tests/interop_nss.rs), then runs
-# the whole test suite. Arguments go to `cargo test`.
+# tstclnt/selfserv/certutil/pk12util for tests/interop_nss.rs, headless
+# Chromium for tests/programs.rs), then runs the whole test suite.
+# Arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ declare -A need=(
   [selfserv]=libnss3-tools
   [certutil]=libnss3-tools
   [pk12util]=libnss3-tools
+  [chromium]=chromium
 )
 missing=()
 for tool in "${!need[@]}"; do

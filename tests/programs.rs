@@ -290,3 +290,66 @@ fn the_event_loop_server_holds_many_connections_and_sleeps_when_idle() {
     let spent = cpu_ticks(pid) - before;
     assert!(spent <= 1, "{spent} ticks of CPU in 2 s idle");
 }
+
+/// Standard base64, for Chromium's SPKI pin flag.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Headless Chromium (Debian's package, installed by scripts/test.sh)
+/// fetches the event-loop server's page and negotiates X25519MLKEM768, the
+/// hybrid it offers by default and the server's default first group. The
+/// certificate is trusted by its key alone (Chromium's SPKI pin flag), not
+/// by turning checks off.
+#[test]
+fn chromium_negotiates_x25519mlkem768_with_the_event_loop_server() {
+    use tlspair::test_credentials as creds;
+    let server = Server::start(&["--quiet"]);
+    let der = tlspair::verify::CertificateDer::from(creds::SERVER_ECDSA_P256.cert);
+    let pin = base64(&tlspair::verify::spki_sha256(&der).unwrap());
+    let profile = std::env::temp_dir().join(format!("tlspair-chromium-{}", std::process::id()));
+    let mut child = Command::new("chromium")
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--ignore-certificate-errors-spki-list={pin}"))
+        .arg("--dump-dom")
+        .arg(format!("https://localhost:{}/", server.port))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium runs (scripts/test.sh installs Debian's chromium)");
+    // Bounded: Chromium is killed if it has not answered in 60 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("chromium did not finish within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    let page = text(&out.stdout);
+    assert!(
+        page.contains("<td>X25519MLKEM768</td>") && page.contains("<td>TLSv1.3</td>"),
+        "{page}\n{}",
+        text(&out.stderr)
+    );
+}
