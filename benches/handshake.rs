@@ -27,7 +27,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{handshake_bufs, paired, paired_pass_wanted, Ours, PublicKeyLimit, Theirs, Variant};
+use common::{
+    handshake_bufs, paired, paired_pass_wanted, MlKemCost, Ours, PublicKeyLimit, Theirs, Variant,
+};
 use criterion::{criterion_group, Criterion};
 
 fn full(c: &mut Criterion) {
@@ -87,6 +89,7 @@ fn paired_ratios() {
     let ours = Ours::new();
     let theirs = Theirs::new();
     let limit = PublicKeyLimit::new();
+    let mlkem = MlKemCost::new();
     let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
     let ticket = ours.first_ticket(&mut cb, &mut sb);
     let mut wire = Vec::with_capacity(20_000);
@@ -106,6 +109,20 @@ fn paired_ratios() {
             time(move || drop(th.full(&mut b.borrow_mut().2))),
         ),
         Variant::new("full/public-key-limit", time(|| limit.run())),
+        Variant::new(
+            "full/tlspair-hybrid",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.full_hybrid(cb, sb);
+            }),
+        ),
+        Variant::new(
+            "full/hybrid-limit",
+            time(|| {
+                limit.run();
+                mlkem.run();
+            }),
+        ),
         Variant::new(
             "resumed/tlspair",
             time(move || {
@@ -136,6 +153,8 @@ fn paired_ratios() {
         ("full/tlspair", "full/rustls"),
         ("resumed/tlspair", "resumed/rustls"),
         ("full/rustls", "full/public-key-limit"),
+        ("full/tlspair-hybrid", "full/tlspair"),
+        ("full/tlspair-hybrid", "full/hybrid-limit"),
     ] {
         let (x, lo, hi) = p.ratio(a, r);
         println!("  {a} / {r}: {x:.3} [{lo:.3}, {hi:.3}]");

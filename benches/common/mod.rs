@@ -68,6 +68,10 @@ pub struct Ours {
     /// Issues one ticket per handshake.
     pub ticket_server: &'static ServerConfig<'static>,
     pub sink: &'static LastTicket,
+    /// `client` and `server` with X25519MLKEM768 first (the default
+    /// groups): the hybrid handshake.
+    pub hybrid_client: &'static ClientConfig<'static>,
+    pub hybrid_server: &'static ServerConfig<'static>,
 }
 
 impl Ours {
@@ -97,7 +101,13 @@ impl Ours {
         ticket_server.ticket_keys =
             (leak([TicketKey::new(1, &[7; 32]).expect("ticket key")])).into();
         ticket_server.tickets = 1;
+        let mut hybrid_client = client.clone();
+        hybrid_client.groups = &tlspair::handshake::kx::DEFAULT_GROUPS;
+        let mut hybrid_server = server.clone();
+        hybrid_server.groups = &tlspair::handshake::kx::DEFAULT_GROUPS;
         Self {
+            hybrid_client: leak(hybrid_client),
+            hybrid_server: leak(hybrid_server),
             client: leak(client),
             server: leak(server),
             resuming_client: leak(resuming_client),
@@ -116,6 +126,19 @@ impl Ours {
         assert!(!c.negotiated().expect("negotiated").resumed);
         let stored = self.sink.0.lock().unwrap().take().expect("a ticket");
         leak(leak(stored).resumption())
+    }
+
+    /// One full handshake with X25519MLKEM768.
+    pub fn full_hybrid(
+        &self,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> (Connection<'static>, Connection<'static>) {
+        let mut c =
+            Connection::client(self.hybrid_client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.hybrid_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        (c, s)
     }
 
     /// One full handshake, client and server, through `cb` and `sb`.
@@ -884,4 +907,32 @@ pub fn timed<T>(
         round(&mut state);
     }
     start.elapsed()
+}
+
+/// The ML-KEM-768 work a hybrid handshake adds at least, with the same
+/// crate the engine uses: the client's key pair derived from its seed
+/// twice (for the ClientHello, and again to decapsulate), the server's
+/// encapsulation, the client's decapsulation.
+pub struct MlKemCost {
+    seed: [u8; 64],
+}
+
+impl MlKemCost {
+    pub fn new() -> Self {
+        Self { seed: [0x5a; 64] }
+    }
+
+    pub fn run(&self) {
+        use ml_kem::kem::Decapsulate;
+        use ml_kem::{EncapsulateDeterministic, EncodedSizeUser, KemCore};
+        let d = ml_kem::B32::try_from(&self.seed[..32]).expect("d");
+        let z = ml_kem::B32::try_from(&self.seed[32..]).expect("z");
+        let (_, ek) = ml_kem::MlKem768::generate_deterministic(&d, &z);
+        let encoded = ek.as_bytes();
+        let ek = <ml_kem::MlKem768 as KemCore>::EncapsulationKey::from_bytes(&encoded);
+        let (ct, ss) = ek.encapsulate_deterministic(&d).expect("encapsulate");
+        let (dk, _) = ml_kem::MlKem768::generate_deterministic(&d, &z);
+        let back = dk.decapsulate(&ct).expect("decapsulate");
+        assert_eq!(back, ss);
+    }
 }
