@@ -21,6 +21,7 @@ use libcrux_ml_kem::mlkem768 as libcrux;
 #[allow(deprecated)]
 use ring::test::rand::FixedSliceSequenceRandom;
 use tlspair::handshake::kx::{self, KeyExchange};
+use tlspair::test_credentials as creds;
 use tlspair::wire::NamedGroup;
 use tlspair::{AlertDescription as AD, Connection, Error, PeerMisbehaved, Status};
 
@@ -467,5 +468,94 @@ fn the_room_asked_on_the_first_client_hello_holds_the_flight_after_a_retry() {
         cr.unwrap_or_else(|e| panic!("{client:?}: {e}"));
         sr.unwrap_or_else(|e| panic!("{client:?}: {e}"));
         assert_eq!(c.conn.negotiated().unwrap().group, Some(G::X25519MLKEM768));
+    }
+}
+
+/// The configurations the fixtures were recorded with
+/// (interop-pq/tests/replay_fixture.rs): defaults, the test credentials,
+/// every random byte fixed.
+#[allow(deprecated)]
+fn fixed_rng() -> &'static ring::test::rand::FixedByteRandom {
+    leak(ring::test::rand::FixedByteRandom {
+        byte: common::replay::FIXED_RANDOM_BYTE,
+    })
+}
+
+fn fixture_server() -> Connection<'static> {
+    let rng = fixed_rng();
+    let key =
+        leak(tlspair::sign::SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, rng).unwrap());
+    let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
+    let certs = leak([tlspair::handshake::CertifiedKey::new(chain, key)]);
+    let config = leak(tlspair::handshake::ServerConfig::new(certs, rng));
+    Connection::server(config, common::replay::fixed_now()).unwrap()
+}
+
+fn fixture_client() -> Connection<'static> {
+    let config = leak(tlspair::handshake::ClientConfig::new(
+        tls::verifier(),
+        fixed_rng(),
+    ));
+    Connection::client(config, Some("localhost"), common::replay::fixed_now()).unwrap()
+}
+
+const RUSTLS_CLIENT: &str = include_str!("data/pq_rustls_client.txt");
+const RUSTLS_SERVER: &str = include_str!("data/pq_rustls_server.txt");
+
+fn fixture_bufs() -> common::Bufs {
+    tlspair::Buffers::new(vec![0; 40_000], vec![0; 40_000])
+}
+
+#[test]
+fn a_rustls_x25519mlkem768_client_session_replays_byte_for_byte() {
+    let events = common::replay::parse(RUSTLS_CLIENT);
+    let mut server = fixture_server();
+    let fed = common::replay::replay(&mut server, &mut fixture_bufs(), &events);
+    assert_eq!(fed, 3);
+    let n = server.negotiated().unwrap();
+    assert_eq!(n.group, Some(HYBRID));
+}
+
+#[test]
+fn a_rustls_x25519mlkem768_server_session_replays_byte_for_byte() {
+    let events = common::replay::parse(RUSTLS_SERVER);
+    let mut client = fixture_client();
+    let fed = common::replay::replay(&mut client, &mut fixture_bufs(), &events);
+    assert_eq!(fed, 2);
+    assert_eq!(client.negotiated().unwrap().group, Some(HYBRID));
+}
+
+/// The replays check the key exchange: one bit of the peer's ML-KEM part
+/// changed, and its Finished no longer verifies (or its records no longer
+/// open). A ServerHello's share is at a fixed place after our session id;
+/// a ClientHello's is found by its group.
+#[test]
+fn a_replay_with_one_bit_of_the_peer_ml_kem_part_changed_fails() {
+    use common::replay::Event;
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    // key_share entry: group 0x11ec, then a two-byte length.
+    for (text, serve, len) in [(RUSTLS_CLIENT, true, 1216u16), (RUSTLS_SERVER, false, 1120)] {
+        let mut events = common::replay::parse(text);
+        let Some(Event::Peer(first)) = events.iter_mut().find(|e| matches!(e, Event::Peer(_)))
+        else {
+            panic!("no peer bytes");
+        };
+        let [hi, lo] = len.to_be_bytes();
+        let at = find(first, &[0x11, 0xec, hi, lo]).expect("the hybrid share") + 4;
+        // Inside the ML-KEM part (first for X25519MLKEM768).
+        first[at + 100] ^= 0x01;
+        let mut conn = if serve {
+            fixture_server()
+        } else {
+            fixture_client()
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            common::replay::replay(&mut conn, &mut fixture_bufs(), &events)
+        }));
+        assert!(result.is_err(), "a changed share must not replay");
+        assert!(
+            conn.negotiated().is_none(),
+            "serve={serve}: no handshake completed"
+        );
     }
 }

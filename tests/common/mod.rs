@@ -9,6 +9,7 @@
 pub mod hello;
 pub mod interop;
 pub mod net;
+pub mod replay;
 pub mod tls;
 
 use std::collections::HashMap;
