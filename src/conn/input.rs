@@ -66,7 +66,7 @@ impl<'a> Connection<'a> {
                     else {
                         return Err(self.abort(tx, NO_CONFIG));
                     };
-                    let need = state.room_needed(inputs, fragment);
+                    let need = state.room_needed(inputs, fragment, &[]);
                     let room = match self.room_for(tx, need) {
                         Ok(Some(room)) => room,
                         Ok(None) => {
@@ -769,7 +769,7 @@ pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), 
 fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize, message: &[u8]) -> usize {
     let inputs = client_inputs(&conn.peer_config, &conn.server_name, &conn.resume);
     match (hs, &conn.peer_config, inputs) {
-        (Handshake::Client(s), _, Some(inputs)) => s.room_needed(inputs, fragment),
+        (Handshake::Client(s), _, Some(inputs)) => s.room_needed(inputs, fragment, message),
         (Handshake::Server(s), PeerConfig::Server(c), _) => s.room_needed(c, fragment, message),
         // The step fails for want of its configuration.
         _ => 0,

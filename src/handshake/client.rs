@@ -491,9 +491,17 @@ fn retry(
 }
 
 /// Longest HelloRetryRequest cookie we echo. RFC 8446 allows 2^16 - 1
-/// bytes; real servers send a few hundred. Room for it is kept in the
-/// outgoing view while the ServerHello is awaited.
+/// bytes; real servers send a few hundred. Room for the second
+/// ClientHello with it is asked for once a HelloRetryRequest has come,
+/// never while a ServerHello is only awaited.
 pub const MAX_COOKIE_LEN: usize = 1024;
+
+/// Whether `message` is a HelloRetryRequest: a ServerHello with the
+/// special random (RFC 8446 §4.1.3), told by its header alone.
+fn is_hello_retry_request(message: &[u8]) -> bool {
+    message.first() == Some(&HandshakeType::SERVER_HELLO.0)
+        && message.get(6..38) == Some(&super::messages::HRR_RANDOM[..])
+}
 
 /// What a ServerHello led to (a transient return value, moved once).
 #[allow(clippy::large_enum_variant)]
@@ -556,15 +564,20 @@ impl State {
     }
 
     /// Room in the outgoing view the next step may need.
-    pub fn room_needed(&self, inputs: Inputs<'_>, fragment: usize) -> usize {
+    /// `message` is the handshake message the step is to handle (empty
+    /// for a step that handles none).
+    pub fn room_needed(&self, inputs: Inputs<'_>, fragment: usize, message: &[u8]) -> usize {
         match self {
             Self::Start(kept) => client_hello_bound(&with(*kept, inputs), fragment),
             // A HelloRetryRequest is answered with a second ClientHello,
-            // which may echo a cookie.
-            Self::ExpectServerHello(kept) => {
+            // which may echo a cookie (no longer than the request that
+            // carries it); a ServerHello with nothing.
+            Self::ExpectServerHello(kept) if is_hello_retry_request(message) => {
                 let c = &with(*kept, inputs);
-                room_sum([client_hello_bound(c, fragment), 6, MAX_COOKIE_LEN])
+                let cookie = message.len().min(MAX_COOKIE_LEN);
+                room_sum([client_hello_bound(c, fragment), 6, cookie])
             }
+            Self::ExpectServerHello(_) => 0,
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(kept, k)
