@@ -31,6 +31,12 @@
 //! figures to quote. `cargo bench --bench transfer` takes about 2 minutes
 //! on 2 cores (a criterion filter skips the paired pass; the filter
 //! `paired` runs it alone).
+//!
+//! The paired pass ends with the offset sweep (the filter `sweep` runs it
+//! alone): the copying path with the application's buffers at every
+//! 64-byte offset of a page relative to the views, since a copy whose
+//! source and destination sit a few bytes apart within their pages can
+//! run many times slower (docs/performance.md, "Buffer placement").
 
 mod common;
 
@@ -38,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     paired, paired_pass_wanted, timed, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
-    Transport, UnbufferedTransfer, Variant,
+    Transport, UnbufferedTransfer, Variant, PAGE,
 };
 use criterion::{criterion_group, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
@@ -206,6 +212,69 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
     }
 }
 
+/// The offset sweep: 16 KiB writes with `write` + `read` over the copying
+/// transport, the written data and the read buffer placed at each offset
+/// from their views' page offsets (0 to 4,095 in steps of 64), paired with
+/// ring in every round. Prints the ratio to ring per offset and the worst
+/// and best.
+fn offset_sweep(ours: &Ours) {
+    const WRITE: usize = 16 * 1024;
+    const UNIT: usize = 2 << 20;
+    const ROUNDS: usize = 15;
+    let chunk: Vec<u8> = (0..WRITE).map(|i| i as u8).collect();
+    let chunk = &chunk;
+    let offsets: Vec<usize> = (0..PAGE).step_by(64).collect();
+    let mut ring = RingRecord::new(chunk);
+    let mut variants = vec![Variant::new("ring", move || {
+        ring.transfer(4 * WRITE);
+        let t = Instant::now();
+        ring.transfer(UNIT);
+        t.elapsed()
+    })];
+    for &offset in &offsets {
+        let name: &'static str = Box::leak(format!("offset {offset}").into_boxed_str());
+        // One pair per offset for the whole sweep (its keys stay far from
+        // their limits), warmed before each timed unit.
+        let mut x = OurTransfer::new(ours);
+        let mut placed = x.place(WRITE, offset);
+        variants.push(Variant::new(name, move || {
+            x.run_placed(&mut placed, 4 * WRITE);
+            let t = Instant::now();
+            x.run_placed(&mut placed, UNIT);
+            t.elapsed()
+        }));
+    }
+    let p = paired(ROUNDS, variants);
+    println!(
+        "\nOffset sweep: 16 KiB writes, write + read over the copying transport, the application"
+    );
+    println!("buffers at each offset from their views' page offsets; ratio to ring, median of {ROUNDS} rounds");
+    let mut ratios: Vec<(f64, &str)> = p
+        .names
+        .iter()
+        .skip(1)
+        .map(|name| (p.ratio(name, "ring").0, *name))
+        .collect();
+    for row in ratios.chunks(8) {
+        let line: Vec<String> = row
+            .iter()
+            .map(|(r, n)| format!("{:>4}:{r:.3}", &n[7..]))
+            .collect();
+        println!("  {}", line.join("  "));
+    }
+    ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (worst, best) = (ratios[0], ratios[ratios.len() - 1]);
+    println!(
+        "  worst {:.3} ({}), best {:.3} ({}): worst/best {:.3}, best - worst {:.3}",
+        worst.0,
+        worst.1,
+        best.0,
+        best.1,
+        worst.0 / best.0,
+        best.0 - worst.0
+    );
+}
+
 criterion_group! {
     name = benches;
     // 21 benchmarks at ~4 s each.
@@ -219,7 +288,12 @@ criterion_group! {
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    if paired_pass_wanted() {
-        paired_ratios(&Ours::new(), &Theirs::new());
+    let sweep_alone = std::env::args().skip(1).any(|a| a == "sweep");
+    if sweep_alone {
+        offset_sweep(&Ours::new());
+    } else if paired_pass_wanted() {
+        let ours = Ours::new();
+        paired_ratios(&ours, &Theirs::new());
+        offset_sweep(&ours);
     }
 }

@@ -297,6 +297,72 @@ impl OurTransfer {
     }
 }
 
+/// Where a placed transfer's application buffers sit: `offset` bytes past
+/// the start of a 4 KiB page, counted from the page offset of the view
+/// they are copied to or from (the client's outgoing view for the
+/// written data, the server's received view for the read buffer).
+pub struct Placed {
+    src: Vec<u8>,
+    src_at: usize,
+    dst: Vec<u8>,
+    dst_at: usize,
+}
+
+/// A 4 KiB page.
+pub const PAGE: usize = 4096;
+
+/// The index into `v` whose address is `offset` past `base`'s page offset.
+fn at_page_offset(v: &[u8], base: *const u8, offset: usize) -> usize {
+    let want = (base as usize).wrapping_add(offset) % PAGE;
+    (want + PAGE - v.as_ptr() as usize % PAGE) % PAGE
+}
+
+impl OurTransfer {
+    /// Application buffers for [`run_placed`](Self::run_placed): the data
+    /// written (`chunk_len` bytes of it) and the buffer read into, each at
+    /// `offset` from its view's page offset.
+    pub fn place(&mut self, chunk_len: usize, offset: usize) -> Placed {
+        let mut src: Vec<u8> = (0..chunk_len + PAGE).map(|i| i as u8).collect();
+        let src_at = at_page_offset(&src, self.cb.send.pending().as_ptr(), offset);
+        src.truncate(src_at + chunk_len);
+        let dst = vec![0u8; TRANSFER_BUF + PAGE];
+        let dst_at = at_page_offset(&dst, self.sb.recv.received().as_ptr(), offset);
+        Placed {
+            src,
+            src_at,
+            dst,
+            dst_at,
+        }
+    }
+
+    /// [`run`](Self::run) with `write` + `read` over the copying transport,
+    /// from and into the placed buffers.
+    pub fn run_placed(&mut self, placed: &mut Placed, total: usize) -> usize {
+        let chunk = &placed.src[placed.src_at..];
+        let dst = &mut placed.dst[placed.dst_at..placed.dst_at + TRANSFER_BUF];
+        let mut sent = 0;
+        let mut received = 0;
+        while received < total {
+            while sent < total {
+                match self.client.write(&mut self.cb, chunk).expect("write") {
+                    Status::Done(n) => sent += n,
+                    Status::WantWrite { .. } => break,
+                    other => panic!("write: {other:?}"),
+                }
+            }
+            wire(&mut self.cb, &mut self.sb);
+            loop {
+                match self.server.read(&mut self.sb, dst) {
+                    Ok(Status::Done(n)) => received += n,
+                    Ok(Status::WantRead) => break,
+                    other => panic!("read: {other:?}"),
+                }
+            }
+        }
+        received
+    }
+}
+
 impl OurTransfer {
     /// Like [`run`](Self::run) with the zero-copy paths at both ends: the
     /// client seals in place (`reserve` + `seal_reserved`: the application
