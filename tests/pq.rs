@@ -10,6 +10,10 @@
 //!   it, the classical share beside it when the server has not (no round
 //!   trip), a HelloRetryRequest when the client lists a hybrid the server
 //!   prefers without sending its share.
+//! - NIST ACVP vectors (tests/data/acvp-ml-kem-768.txt) for key generation
+//!   from the seed, encapsulation and decapsulation (one implicit rejection).
+//! - Sessions with rustls on aws-lc-rs replayed byte for byte
+//!   (tests/data/pq_rustls_*.txt).
 //! - A share that is not an ML-KEM key (the FIPS 203 modulus check) or has
 //!   the wrong length is illegal_parameter.
 
@@ -611,4 +615,92 @@ fn a_replay_with_one_bit_of_the_peer_ml_kem_part_changed_fails() {
             "serve={serve}: no handshake completed"
         );
     }
+}
+
+/// NIST's ACVP vectors for ML-KEM-768 (FIPS 203), provenance in the file.
+const ACVP: &str = include_str!("data/acvp-ml-kem-768.txt");
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The records of one kind, as their byte fields (the tcId first, as is).
+fn acvp(kind: &str) -> Vec<(String, Vec<Vec<u8>>)> {
+    ACVP.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut fields = l.split(' ');
+            (fields.next()? == kind).then(|| {
+                let id = fields.next().unwrap().to_string();
+                (id, fields.map(unhex).collect())
+            })
+        })
+        .collect()
+}
+
+/// Key generation through our client (its seed is d || z, the ML-KEM part
+/// of its share the encapsulation key), encapsulation through our server
+/// (m from the rng, the first half of the hybrid secret K), decapsulation
+/// through the `ml-kem` key type our client decapsulates with, including a
+/// modified ciphertext (implicit rejection).
+#[test]
+fn ml_kem_768_passes_the_nist_acvp_vectors() {
+    use ml_kem::kem::Decapsulate;
+    use ml_kem::{EncodedSizeUser, KemCore, MlKem768};
+    type Dk = <MlKem768 as KemCore>::DecapsulationKey;
+
+    let keygen = acvp("keygen");
+    assert_eq!(keygen.len(), 4);
+    for (id, f) in &keygen {
+        let [d, z, ek, dk] = &f[..] else {
+            panic!("keygen {id}")
+        };
+        let seed: Vec<u8> = [&d[..], &z[..]].concat();
+        let rng = seq(leak([&[7u8; 32][..], leak(seed)]));
+        let client = KeyExchange::start(HYBRID, &rng).unwrap();
+        let mut share = vec![0u8; kx::client_share_len(HYBRID).unwrap()];
+        client.write_share(&mut share).unwrap();
+        assert_eq!(&share[..1184], &ek[..], "keygen {id}: ek");
+        let (ours, _) = MlKem768::generate_deterministic(
+            &ml_kem::B32::try_from(&d[..]).unwrap(),
+            &ml_kem::B32::try_from(&z[..]).unwrap(),
+        );
+        assert_eq!(&ours.as_bytes()[..], &dk[..], "keygen {id}: dk");
+    }
+
+    // A valid X25519 share to put after each ek.
+    let x25519 = {
+        let c = KeyExchange::start(NamedGroup::X25519, &ring::rand::SystemRandom::new()).unwrap();
+        c.public().to_vec()
+    };
+    let encap = acvp("encap");
+    assert_eq!(encap.len(), 4);
+    for (id, f) in &encap {
+        let [ek, m, c, k] = &f[..] else {
+            panic!("encap {id}")
+        };
+        let share = [&ek[..], &x25519[..]].concat();
+        let rng = seq(leak([&[9u8; 32][..], leak(m.clone())]));
+        let mut answer = vec![0u8; kx::server_share_len(HYBRID).unwrap()];
+        let (_, secret) = kx::respond(HYBRID, &share, &rng, &mut answer).unwrap();
+        assert_eq!(&answer[..1088], &c[..], "encap {id}: c");
+        assert_eq!(&secret.as_bytes()[..32], &k[..], "encap {id}: K");
+    }
+
+    let decap = acvp("decap");
+    assert_eq!(decap.len(), 4);
+    for (id, f) in &decap {
+        let [dk, c, k] = &f[..] else {
+            panic!("decap {id}")
+        };
+        let dk = Dk::from_bytes(&ml_kem::Encoded::<Dk>::try_from(&dk[..]).unwrap());
+        let c = ml_kem::Ciphertext::<MlKem768>::try_from(&c[..]).unwrap();
+        assert_eq!(&dk.decapsulate(&c).unwrap()[..], &k[..], "decap {id}: K");
+    }
+    // The modified ciphertext (its K is the implicit-rejection key) is
+    // among them.
+    assert!(decap.iter().any(|(id, _)| id == "88"), "tcId 88");
 }
