@@ -4,7 +4,8 @@
 //! Both stacks: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, the built-in
 //! ECDSA P-256 server credential, the client verifying the chain with
 //! webpki against the test CA; rustls 0.23 on its ring provider (the same
-//! ring 0.17 as ours). Groups:
+//! ring 0.17 as ours); OpenSSL (the system's libssl) over memory BIO
+//! pairs, verifying the chain and the name itself. Groups:
 //!
 //! - `handshake/full`: a full handshake, no tickets on either side
 //!   (rustls: client resumption disabled, server `send_tls13_tickets = 0`).
@@ -12,6 +13,8 @@
 //!   the server issuing one new ticket and the client storing it (rustls:
 //!   its ring `Ticketer` and in-memory client cache; tlspair: a ticket key
 //!   and a sink keeping a `StoredTicket`).
+//! - `resumed/public-key-limit` (paired pass): what a psk_dhe_ke
+//!   resumption computes at least, two X25519 key pairs and agreements.
 //! - `handshake/full/public-key-limit`: what any full handshake with these
 //!   choices computes at least, in raw ring: two X25519 key pairs and
 //!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
@@ -21,12 +24,21 @@
 //! driven through in-memory buffers reused across iterations, dropped).
 //! After criterion's report a paired pass (every variant once per round,
 //! order rotating; see benches/transfer.rs) prints the ratios to quote.
-//! `cargo bench --bench handshake` takes under a minute.
+//! The paired pass ends with allocations per handshake of each stack:
+//! Rust's allocator counted by this binary's global allocator, OpenSSL's
+//! through `CRYPTO_set_mem_functions`.
+//! `cargo bench --bench handshake` takes about a minute.
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
 
 use std::time::{Duration, Instant};
 
+use common::ossl::Openssl;
 use common::{
     handshake_bufs, paired, paired_pass_wanted, MlKemCost, Ours, PublicKeyLimit, Theirs, Variant,
 };
@@ -96,6 +108,8 @@ fn paired_ratios() {
     drop(theirs.resumed(&mut wire));
     let bufs = std::cell::RefCell::new((cb, sb, wire));
     let (o, th, b) = (&ours, &theirs, &bufs);
+    let openssl = Openssl::new();
+    let os = &openssl;
     let variants = vec![
         Variant::new(
             "full/tlspair",
@@ -134,6 +148,11 @@ fn paired_ratios() {
             "resumed/rustls",
             time(move || drop(th.resumed(&mut b.borrow_mut().2))),
         ),
+        Variant::new(
+            "resumed/public-key-limit",
+            time(|| limit.run_key_exchange()),
+        ),
+        Variant::new("full/openssl", time(move || drop(os.full()))),
     ];
     let rounds = 150;
     let p = paired(rounds, variants);
@@ -155,9 +174,45 @@ fn paired_ratios() {
         ("full/rustls", "full/public-key-limit"),
         ("full/tlspair-hybrid", "full/tlspair"),
         ("full/tlspair-hybrid", "full/hybrid-limit"),
+        ("full/tlspair", "full/openssl"),
+        ("resumed/tlspair", "resumed/public-key-limit"),
+        ("full/openssl", "full/public-key-limit"),
     ] {
         let (x, lo, hi) = p.ratio(a, r);
         println!("  {a} / {r}: {x:.3} [{lo:.3}, {hi:.3}]");
+    }
+
+    println!(
+        "\nAllocations per handshake, client + server (Rust's allocator; OpenSSL's CRYPTO_malloc):"
+    );
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let mut wire = Vec::with_capacity(20_000);
+    drop(theirs.resumed(&mut wire));
+    let rows: [(&str, (f64, f64)); 5] = [
+        (
+            "full/tlspair",
+            counting::per_call(50, || drop(ours.full(&mut cb, &mut sb))),
+        ),
+        (
+            "full/rustls",
+            counting::per_call(50, || drop(theirs.full(&mut wire))),
+        ),
+        (
+            "full/openssl",
+            counting::per_call(50, || drop(openssl.full())),
+        ),
+        (
+            "resumed/tlspair",
+            counting::per_call(50, || drop(ours.resumed(ticket, &mut cb, &mut sb))),
+        ),
+        (
+            "resumed/rustls",
+            counting::per_call(50, || drop(theirs.resumed(&mut wire))),
+        ),
+    ];
+    for (name, (rust, c)) in rows {
+        println!("  {name:<22} {rust:>7.1} Rust, {c:>7.1} OpenSSL");
     }
 }
 
@@ -171,6 +226,8 @@ criterion_group! {
 }
 
 fn main() {
+    // Before OpenSSL allocates anything.
+    assert!(common::ossl::count_allocations(), "OpenSSL allocated first");
     benches();
     Criterion::default().configure_from_args().final_summary();
     if paired_pass_wanted() {

@@ -16,6 +16,10 @@
 //!   server as received storage (no byte moves: the engine's own cost).
 //! - `rustls/buffered`: `writer().write_all`, `write_tls` into a reused
 //!   Vec, `read_tls` + `process_new_packets`, `reader().read`.
+//! - `openssl`: OpenSSL (the system's libssl) over memory BIO pairs:
+//!   `SSL_write`, `BIO_read` from the client's write BIO and `BIO_write`
+//!   into the server's read BIO (the copying transport), `SSL_read` into
+//!   a buffer: SSL_write(3)'s own configuration.
 //! - `rustls/unbuffered`: `WriteTraffic::encrypt` into a caller buffer
 //!   that is then handed to the server (like `swap`), `process_tls_records`
 //!   and `ReadTraffic::next_record`.
@@ -39,9 +43,15 @@
 //! run many times slower (docs/performance.md, "Buffer placement").
 
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
 
 use std::time::{Duration, Instant};
 
+use common::ossl::{Openssl, OpensslTransfer};
 use common::{
     paired, paired_pass_wanted, timed, OurTransfer, Ours, Read, RingRecord, RustlsTransfer, Theirs,
     Transport, UnbufferedTransfer, Variant, PAGE,
@@ -148,7 +158,7 @@ fn transfer(c: &mut Criterion) {
 /// The paired pass: per write size, every variant once per round, the
 /// order rotating; ratios are taken within each round (see
 /// `common::paired`). These are the figures docs/performance.md uses.
-fn paired_ratios(ours: &Ours, theirs: &Theirs) {
+fn paired_ratios(ours: &Ours, theirs: &Theirs, openssl: &Openssl) {
     println!("\nPaired rounds: median GiB/s [p25, p75];");
     println!("ratios are throughput ours / reference (rustls: buffered; unbuffered: rustls's unbuffered API),");
     println!("median of per-round ratios [p25, p75]");
@@ -190,6 +200,12 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
             x.run(chunk, unit);
             t.elapsed()
         }));
+        variants.push(Variant::new("openssl", move || {
+            let mut x = OpensslTransfer::new(openssl);
+            let t = Instant::now();
+            x.run(chunk, unit);
+            t.elapsed()
+        }));
         let p = paired(rounds, variants);
         let gib = |s: f64| unit as f64 / s / f64::from(1u32 << 30);
         let (ring, _, _) = p.time("ring");
@@ -202,8 +218,9 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs) {
             let (r, r25, r75) = p.ratio(name, "ring");
             let (q, q25, q75) = p.ratio(name, "rustls/buffered");
             let (u, u25, u75) = p.ratio(name, "rustls/unbuffered");
+            let (o, o25, o75) = p.ratio(name, "openssl");
             println!(
-                "    {name:<42} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]",
+                "    {name:<42} {:>5.2} [{:.2}, {:.2}]   / ring {r:.3} [{r25:.3}, {r75:.3}]   / rustls {q:.3} [{q25:.3}, {q75:.3}]   / unbuffered {u:.3} [{u25:.3}, {u75:.3}]   / openssl {o:.3} [{o25:.3}, {o75:.3}]",
                 gib(t),
                 gib(t75),
                 gib(t25),
@@ -285,7 +302,36 @@ criterion_group! {
     targets = transfer
 }
 
+/// Allocations per MiB moved with 16 KiB writes, after the connections
+/// exist: Rust's allocator, OpenSSL's `CRYPTO_malloc`.
+fn allocations(ours: &Ours, theirs: &Theirs, openssl: &Openssl) {
+    const MIB: usize = 1 << 20;
+    let chunk = vec![7u8; 16 * 1024];
+    println!("\nAllocations per MiB (16 KiB writes; Rust's allocator, OpenSSL's CRYPTO_malloc):");
+    let mut x = OurTransfer::new(ours);
+    let a = counting::per_call(8, || {
+        x.run(&chunk, MIB, Transport::Copy, Read::Copy);
+    });
+    let mut y = RustlsTransfer::new(theirs);
+    let b = counting::per_call(8, || {
+        y.run(&chunk, MIB);
+    });
+    let mut z = OpensslTransfer::new(openssl);
+    let c = counting::per_call(8, || {
+        z.run(&chunk, MIB);
+    });
+    for (name, (rust, c)) in [
+        ("tlspair/read/copy", a),
+        ("rustls/buffered", b),
+        ("openssl", c),
+    ] {
+        println!("  {name:<22} {rust:>7.1} Rust, {c:>7.1} OpenSSL");
+    }
+}
+
 fn main() {
+    // Before OpenSSL allocates anything.
+    assert!(common::ossl::count_allocations(), "OpenSSL allocated first");
     benches();
     Criterion::default().configure_from_args().final_summary();
     let sweep_alone = std::env::args().skip(1).any(|a| a == "sweep");
@@ -293,7 +339,10 @@ fn main() {
         offset_sweep(&Ours::new());
     } else if paired_pass_wanted() {
         let ours = Ours::new();
-        paired_ratios(&ours, &Theirs::new());
+        let theirs = Theirs::new();
+        let openssl = Openssl::new();
+        paired_ratios(&ours, &theirs, &openssl);
+        allocations(&ours, &theirs, &openssl);
         offset_sweep(&ours);
     }
 }

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod ossl;
+
 use std::sync::Arc;
 use std::sync::Mutex;
 
@@ -832,9 +834,21 @@ impl PublicKeyLimit {
         }
     }
 
+    /// A full handshake's public-key work.
     pub fn run(&self) {
-        use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519};
         use ring::signature::{UnparsedPublicKey as Verify, ECDSA_P256_SHA256_ASN1};
+        self.run_key_exchange();
+        let sig = self.signer.sign(&self.rng, &self.message).expect("sign");
+        let key = Verify::new(&ECDSA_P256_SHA256_ASN1, &self.public);
+        for _ in 0..2 {
+            key.verify(&self.message, sig.as_ref()).expect("verify");
+        }
+    }
+
+    /// A resumed (psk_dhe_ke) handshake's: two X25519 key pairs and
+    /// agreements.
+    pub fn run_key_exchange(&self) {
+        use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519};
         let a = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("x25519");
         let a_pub = a.compute_public_key().expect("public");
         let b = EphemeralPrivateKey::generate(&X25519, &self.rng).expect("x25519");
@@ -848,11 +862,6 @@ impl PublicKeyLimit {
         })
         .expect("agree");
         assert_eq!(s1, s2);
-        let sig = self.signer.sign(&self.rng, &self.message).expect("sign");
-        let key = Verify::new(&ECDSA_P256_SHA256_ASN1, &self.public);
-        for _ in 0..2 {
-            key.verify(&self.message, sig.as_ref()).expect("verify");
-        }
     }
 }
 
