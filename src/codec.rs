@@ -129,8 +129,10 @@ impl<'a> Reader<'a> {
 
 /// Copies the first `n` bytes of `src` to the front of `dst`; copies
 /// nothing if either is shorter (callers size both first). The one way
-/// the engine copies prefixes, so no slice index can panic, and the one
-/// place bulk bytes move (plaintext into and out of the views, `fill`).
+/// the engine copies prefixes, so no slice index can panic, and the way
+/// bulk bytes are copied between buffers: plaintext into and out of the
+/// views, `RecvBuf::fill`. (Moves within one buffer, `copy_within`, move
+/// bytes towards its front: never the pair below.)
 ///
 /// A long copy whose destination sits 1 to 63 bytes after its source
 /// within a 4 KiB page is done in pieces of [`ALIASED_PIECE`] bytes. The

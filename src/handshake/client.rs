@@ -70,6 +70,13 @@ pub(crate) enum Polled<S> {
 /// extension header at its largest (a P-384 key share, a 32-byte session
 /// id), from the configured lists.
 fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
+    client_hello_bound_with(c, fragment, 0)
+}
+
+/// [`client_hello_bound`] with `extra` bytes more in the message (a
+/// HelloRetryRequest's cookie echoed), counted before it is cut into
+/// records, so the records' headers cover them too.
+fn client_hello_bound_with(c: &Common<'_>, fragment: usize, extra: usize) -> usize {
     let config = c.config;
     // Sizes from the configuration saturate: see `room_sum`.
     let list = |n: usize| n.saturating_mul(2).saturating_add(2);
@@ -121,8 +128,27 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         } else {
             0
         },
+        extra,
     ]);
     flight_room(body.saturating_add(4), fragment, HEADER_LEN)
+}
+
+/// The room of the second ClientHello that answers `region`'s first
+/// message, if that is a HelloRetryRequest: the ClientHello's bound with
+/// the cookie extension it echoes (4 + 2 + the cookie). `None` for any
+/// other message: a ServerHello is answered with nothing, and a message
+/// that does not parse fails its step before anything is written.
+fn retry_room(c: &Common<'_>, fragment: usize, region: &[u8]) -> Option<usize> {
+    let (ty, _, total) = split_message(region)?;
+    let body = region.get(HANDSHAKE_HEADER_LEN..total)?;
+    let hello = (ty == HandshakeType::SERVER_HELLO)
+        .then(|| ServerHello::parse(body).ok())
+        .flatten()
+        .filter(ServerHello::is_retry)?;
+    let cookie = hello
+        .cookie
+        .map_or(0, |k| k.len().min(MAX_COOKIE_LEN).saturating_add(4 + 2));
+    Some(client_hello_bound_with(c, fragment, cookie))
 }
 
 /// The groups of the shares a first ClientHello sends: the first group we
@@ -496,13 +522,6 @@ fn retry(
 /// never while a ServerHello is only awaited.
 pub const MAX_COOKIE_LEN: usize = 1024;
 
-/// Whether `message` is a HelloRetryRequest: a ServerHello with the
-/// special random (RFC 8446 §4.1.3), told by its header alone.
-fn is_hello_retry_request(message: &[u8]) -> bool {
-    message.first() == Some(&HandshakeType::SERVER_HELLO.0)
-        && message.get(6..38) == Some(&super::messages::HRR_RANDOM[..])
-}
-
 /// What a ServerHello led to (a transient return value, moved once).
 #[allow(clippy::large_enum_variant)]
 enum Hello {
@@ -564,20 +583,18 @@ impl State {
     }
 
     /// Room in the outgoing view the next step may need.
-    /// `message` is the handshake message the step is to handle (empty
-    /// for a step that handles none).
-    pub fn room_needed(&self, inputs: Inputs<'_>, fragment: usize, message: &[u8]) -> usize {
+    /// `region` is the reassembled handshake bytes, starting with the
+    /// message the step is to handle (empty for a step that handles
+    /// none).
+    pub fn room_needed(&self, inputs: Inputs<'_>, fragment: usize, region: &[u8]) -> usize {
         match self {
             Self::Start(kept) => client_hello_bound(&with(*kept, inputs), fragment),
             // A HelloRetryRequest is answered with a second ClientHello,
-            // which may echo a cookie (no longer than the request that
-            // carries it); a ServerHello with nothing.
-            Self::ExpectServerHello(kept) if is_hello_retry_request(message) => {
-                let c = &with(*kept, inputs);
-                let cookie = message.len().min(MAX_COOKIE_LEN);
-                room_sum([client_hello_bound(c, fragment), 6, cookie])
+            // which echoes its cookie if it has one; a ServerHello with
+            // nothing.
+            Self::ExpectServerHello(kept) => {
+                retry_room(&with(*kept, inputs), fragment, region).unwrap_or(0)
             }
-            Self::ExpectServerHello(_) => 0,
             // The final flight: CCS, our certificate and signature if asked,
             // Finished, as protected records.
             Self::ExpectFinished(kept, k)
