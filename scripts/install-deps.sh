@@ -5,9 +5,8 @@
 #   gnutls-cli/gnutls-serv (tests/interop_gnutls.rs), NSS's
 #   tstclnt/selfserv/certutil/pk12util (tests/interop_nss.rs), headless
 #   Chromium (tests/programs.rs);
-# - OpenSSL's library and headers with pkg-config: the benches' third
-#   stack (the `openssl` crate, a dev-dependency, so every test build
-#   links it).
+# (The benches' third stack, OpenSSL, loads the libssl.so.3 that the
+# `openssl` tool brings; no build needs OpenSSL's headers.)
 # Called by scripts/test.sh and .ci/run.
 set -euo pipefail
 
@@ -21,15 +20,11 @@ declare -A need=(
   [certutil]=libnss3-tools
   [pk12util]=libnss3-tools
   [chromium]=chromium
-  [pkg-config]=pkg-config
 )
 missing=()
 for tool in "${!need[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${need[$tool]}")
 done
-if ! pkg-config --exists openssl 2>/dev/null; then
-  missing+=(libssl-dev pkg-config)
-fi
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   sudo=""
