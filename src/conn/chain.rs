@@ -137,7 +137,12 @@ impl<'a> ChainStore<'a> {
                 s.get_mut(..n).unwrap_or(&mut []).fill(0);
             }
             #[cfg(feature = "alloc")]
-            Some(ChainStorage::Owned(v)) => v.clear(),
+            Some(ChainStorage::Owned(v)) => {
+                // Zeroed, then emptied: the bytes do not stay in its
+                // capacity.
+                v.fill(0);
+                v.clear();
+            }
             None => {}
         }
         storage

@@ -437,7 +437,7 @@ impl<'a> Connection<'a> {
 
     /// Takes back the storage given to
     /// [`keep_peer_chain`](Self::keep_peer_chain) (to reuse it), emptied:
-    /// a kept chain is wiped from it (an owned `Vec` comes back cleared).
+    /// a kept chain is wiped from it (an owned `Vec` comes back zeroed and cleared).
     pub fn take_peer_chain_storage(&mut self) -> Option<ChainStorage<'a>> {
         self.peer_chain.take()
     }

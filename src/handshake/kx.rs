@@ -14,7 +14,9 @@
 //! ClientHello is written and again when the server's share arrives (FIPS
 //! 203 §6.1: ML-KEM.KeyGen_internal is deterministic). The derived keys
 //! live on the stack for the length of one call, the decapsulation key
-//! wiping itself when it goes.
+//! wiping itself when it goes (where it is dropped: a copy left behind
+//! when the compiler moves it, and `ml-kem`'s own intermediate values,
+//! are not wiped; docs/security.md, "What is wiped").
 
 use ring::agreement;
 use ring::rand::SecureRandom;
