@@ -24,6 +24,12 @@
 //!   them by the "transport");
 //! - `transfer-tlspair-in-place`: `write`, storage handed over, and
 //!   `read_in_place` (one copy: into the outgoing view);
+//! - `transfer-tlspair-swap`: `write`, storage handed over, `read` (two
+//!   copies: into the outgoing view, out of the received one);
+//! - `transfer-tlspair-in-place-copy`: `write`, the copying transport,
+//!   `read_in_place` (two: `write` and the transport);
+//! - `transfer-tlspair-zero-copy`: `reserve`/`seal_reserved`, storage
+//!   handed over, `read_in_place` (none);
 //! - `transfer-rustls`: buffered `ClientConnection`/`ServerConnection`,
 //!   `write_tls`/`read_tls` through a Vec;
 //! - `transfer-rustls-unbuffered`: rustls's unbuffered API;
@@ -101,6 +107,21 @@ fn main() {
                 n * MIB
             );
         }
+        "transfer-tlspair-swap" => {
+            let mut t = OurTransfer::new(&Ours::new());
+            assert_eq!(t.run(&chunk, n * MIB, Transport::Swap, Read::Copy), n * MIB);
+        }
+        "transfer-tlspair-in-place-copy" => {
+            let mut t = OurTransfer::new(&Ours::new());
+            assert_eq!(
+                t.run(&chunk, n * MIB, Transport::Copy, Read::InPlace),
+                n * MIB
+            );
+        }
+        "transfer-tlspair-zero-copy" => {
+            let mut t = OurTransfer::new(&Ours::new());
+            assert_eq!(t.run_zero_copy(chunk.len(), n * MIB), n * MIB);
+        }
         "transfer-rustls" => {
             let mut t = RustlsTransfer::new(&Theirs::new());
             assert_eq!(t.run(&chunk, n * MIB), n * MIB);
@@ -118,4 +139,7 @@ fn main() {
             std::process::exit(2);
         }
     }
+    // What the engine copied (plaintext into and out of the views, the
+    // transport's `RecvBuf::fill`), for copies per byte.
+    println!("copied {}", tlspair::test_bytes_copied());
 }

@@ -91,6 +91,14 @@ pub mod stream;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
 pub mod test_credentials;
+
+/// Test support: the bytes the engine has copied so far, plaintext into
+/// and out of the views and `RecvBuf::fill` (examples/count.rs).
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub fn test_bytes_copied() -> usize {
+    codec::COPIED.load(core::sync::atomic::Ordering::Relaxed)
+}
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod verify;
