@@ -446,6 +446,53 @@ fn a_named_client_resumes_only_under_the_protocol_it_was_named_for() {
     assert_eq!(seen.last().unwrap().alpn.as_deref(), Some(&b"h2"[..]));
 }
 
+/// The server was named by our verifier under one protocol: a session
+/// resumed under another reports no identity (the verifier never saw the
+/// server in that context), one resumed under the same reports it.
+#[test]
+fn a_resumed_session_names_the_server_only_under_the_protocol_it_was_named_for() {
+    let t = setup(false);
+    let server_id = name_of(creds::SERVER_ECDSA_P256.cert);
+    // A server that asks for no client certificate (so that it resumes
+    // under any protocol), serving http/1.1 only: the server is named
+    // under http/1.1.
+    let mut http1 = (*t.sc).clone();
+    http1.client_verifier = None;
+    let http1: &'static _ = leak(http1);
+    let mut c = side(Connection::client(t.cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(http1, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let ticket = std::sync::Arc::new(t.store.0.lock().unwrap().first().unwrap().clone());
+    assert_eq!(ticket.resumption().peer_identity, Some(server_id));
+    assert!(ticket.resumption().alpn_sha256.is_some());
+    // The same server serving h2 first: the ticket resumes under h2.
+    let mut h2 = (*http1).clone();
+    h2.alpn = leak([&b"h2"[..], &b"http/1.1"[..]]);
+    let h2: &'static _ = leak(h2);
+    for (sc, alpn, identity) in [
+        (h2, &b"h2"[..], None),
+        (http1, &b"http/1.1"[..], Some(server_id)),
+    ] {
+        let mut c = side(
+            Connection::client_resuming(t.cc, Some("localhost"), tls::now(), ticket.clone())
+                .unwrap(),
+        );
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        complete(&mut c, &mut s).unwrap();
+        assert!(c.conn.negotiated().unwrap().resumed, "{alpn:?}");
+        assert_eq!(c.conn.alpn_protocol(), Some(alpn));
+        assert_eq!(
+            c.conn.negotiated().unwrap().peer_identity,
+            identity,
+            "{alpn:?}"
+        );
+    }
+    // No full handshake: the verifier was asked once, for the first.
+    assert_eq!(t.server_verifier.seen.lock().unwrap().len(), 1);
+}
+
 #[test]
 fn chain_storage_comes_back_emptied() {
     let (mut c, mut s) = tls::pair(client_config(), server_with_ca());

@@ -768,7 +768,17 @@ impl State {
             }
             (Self::ExpectEncryptedExtensions(kept, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 let c = with(kept, inputs);
-                encrypted_extensions(&c, negotiated(keys)?, body)?;
+                let n = negotiated(keys)?;
+                encrypted_extensions(&c, n, body)?;
+                if k.resumed {
+                    // The verifier named the server under the ticket's
+                    // protocol: under another, the name is not its.
+                    let alpn = n.alpn_index.and_then(|i| c.config.alpn.get(usize::from(i)));
+                    let alpn = alpn.map(|p| super::ticket::digest(p, false));
+                    if c.ctx.resume.is_none_or(|t| t.alpn_sha256 != alpn) {
+                        n.peer_identity = None;
+                    }
+                }
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
                 let next = if k.resumed {

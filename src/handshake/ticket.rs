@@ -314,6 +314,10 @@ pub struct NewTicket<'a> {
     /// only a configuration whose verifier gives the same may offer the
     /// ticket.
     pub verifier_policy: Option<[u8; 32]>,
+    /// SHA-256 of the ALPN protocol of that connection, the one the
+    /// verifier saw when it named the server: a resumed session under
+    /// another protocol reports no identity.
+    pub alpn_sha256: Option<[u8; 32]>,
     /// SHA-256 of our own end-entity certificate in the configuration of
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
@@ -374,11 +378,14 @@ pub struct ResumptionTicket<'a> {
     /// reported by the resumed session.
     pub peer_cert_sha256: Option<[u8; 32]>,
     /// What our verifier named the server when it was issued, reported by
-    /// the resumed session.
+    /// the resumed session if it has the same ALPN protocol.
     pub peer_identity: Option<u64>,
     /// The digest of the verifier that checked the server
     /// ([`NewTicket::verifier_policy`]).
     pub verifier_policy: Option<[u8; 32]>,
+    /// SHA-256 of the ALPN protocol the server was named under
+    /// ([`NewTicket::alpn_sha256`]).
+    pub alpn_sha256: Option<[u8; 32]>,
     /// The client identity it was issued to
     /// ([`NewTicket::client_cert_sha256`]): a configuration with another
     /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
@@ -437,6 +444,7 @@ pub struct StoredTicket {
     peer_cert_sha256: Option<[u8; 32]>,
     peer_identity: Option<u64>,
     verifier_policy: Option<[u8; 32]>,
+    alpn_sha256: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -457,6 +465,7 @@ impl Clone for StoredTicket {
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
             verifier_policy: self.verifier_policy,
+            alpn_sha256: self.alpn_sha256,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
@@ -503,6 +512,7 @@ impl StoredTicket {
             peer_cert_sha256: t.peer_cert_sha256,
             peer_identity: t.peer_identity,
             verifier_policy: t.verifier_policy,
+            alpn_sha256: t.alpn_sha256,
             client_cert_sha256: t.client_cert_sha256,
         })
     }
@@ -528,6 +538,7 @@ impl StoredTicket {
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
             verifier_policy: self.verifier_policy,
+            alpn_sha256: self.alpn_sha256,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
