@@ -128,7 +128,7 @@ struct SavedTicket {
     peer_cert_sha256: Option<[u8; 32]>,
     peer_identity: Option<u64>,
     verifier_policy: Option<[u8; 32]>,
-    alpn_sha256: Option<[u8; 32]>,
+    alpn_context: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -138,7 +138,7 @@ impl SavedTicket {
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
              server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nverifier_policy {}\n\
-             alpn_sha256 {}\nclient_cert_sha256 {}\n",
+             alpn_context {}\nclient_cert_sha256 {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -149,7 +149,7 @@ impl SavedTicket {
             t.peer_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
             t.peer_identity.map(|i| i.to_string()).unwrap_or_default(),
             t.verifier_policy.map(|h| hex(&h)).unwrap_or_default(),
-            t.alpn_sha256.map(|h| hex(&h)).unwrap_or_default(),
+            t.alpn_context.map(|h| hex(&h)).unwrap_or_default(),
             t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
         );
         std::fs::write(path, text)
@@ -186,10 +186,10 @@ impl SavedTicket {
                 Ok(h) => digest(h).ok_or_else(|| bad("verifier_policy"))?,
                 Err(_) => None,
             },
-            // Absent from older files: the resumed session then reports
-            // the server's identity only without ALPN.
-            alpn_sha256: match field("alpn_sha256") {
-                Ok(h) => digest(h).ok_or_else(|| bad("alpn_sha256"))?,
+            // Absent from older files: unknown, so the resumed session
+            // reports no identity for the server.
+            alpn_context: match field("alpn_context") {
+                Ok(h) => digest(h).ok_or_else(|| bad("alpn_context"))?,
                 Err(_) => None,
             },
             client_cert_sha256: digest(field("client_cert_sha256")?)
@@ -209,7 +209,7 @@ impl SavedTicket {
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
             verifier_policy: self.verifier_policy,
-            alpn_sha256: self.alpn_sha256,
+            alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
         }
     }

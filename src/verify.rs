@@ -282,7 +282,8 @@ pub trait ServerCertVerifier: Send + Sync {
     /// that fits a `u64`) is reported as
     /// [`Negotiated::peer_identity`](crate::handshake::Negotiated::peer_identity) once
     /// the CertificateVerify has also been checked, and carried in the
-    /// tickets of the session, so a resumed connection reports it too.
+    /// tickets of the session, so a resumed connection in the same ALPN
+    /// context (the protocols offered and the one chosen) reports it too.
     ///
     /// By default [`verify_server_cert`](Self::verify_server_cert) (or
     /// [`verify_server_cert_unnamed`](Self::verify_server_cert_unnamed)

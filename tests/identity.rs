@@ -446,51 +446,92 @@ fn a_named_client_resumes_only_under_the_protocol_it_was_named_for() {
     assert_eq!(seen.last().unwrap().alpn.as_deref(), Some(&b"h2"[..]));
 }
 
-/// The server was named by our verifier under one protocol: a session
-/// resumed under another reports no identity (the verifier never saw the
-/// server in that context), one resumed under the same reports it.
+/// Our verifier named the server in an ALPN context (the protocols the
+/// client offered, the one chosen): a session resumed in another context
+/// reports no identity, one resumed in the same reports it; a ticket
+/// whose context is unknown reports none.
 #[test]
-fn a_resumed_session_names_the_server_only_under_the_protocol_it_was_named_for() {
+fn a_resumed_session_names_the_server_only_in_the_alpn_context_it_was_named_in() {
     let t = setup(false);
     let server_id = name_of(creds::SERVER_ECDSA_P256.cert);
-    // A server that asks for no client certificate (so that it resumes
-    // under any protocol), serving http/1.1 only: the server is named
-    // under http/1.1.
-    let mut http1 = (*t.sc).clone();
-    http1.client_verifier = None;
-    let http1: &'static _ = leak(http1);
-    let mut c = side(Connection::client(t.cc, Some("localhost"), tls::now()).unwrap());
-    let mut s = side(Connection::server(http1, tls::now()).unwrap());
-    complete(&mut c, &mut s).unwrap();
-    transfer_all(&mut s, &mut c);
-    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
-    let ticket = std::sync::Arc::new(t.store.0.lock().unwrap().first().unwrap().clone());
-    assert_eq!(ticket.resumption().peer_identity, Some(server_id));
-    assert!(ticket.resumption().alpn_sha256.is_some());
-    // The same server serving h2 first: the ticket resumes under h2.
-    let mut h2 = (*http1).clone();
-    h2.alpn = leak([&b"h2"[..], &b"http/1.1"[..]]);
-    let h2: &'static _ = leak(h2);
-    for (sc, alpn, identity) in [
-        (h2, &b"h2"[..], None),
-        (http1, &b"http/1.1"[..], Some(server_id)),
-    ] {
+    // Servers that ask for no client certificate (so that they resume in
+    // any context), with the same ticket key.
+    let server = |alpn: &'static [&'static [u8]]| {
+        let mut sc = (*t.sc).clone();
+        sc.client_verifier = None;
+        sc.alpn = alpn;
+        let sc: &'static _ = leak(sc);
+        sc
+    };
+    let http1 = server(SERVED);
+    let h2 = server(leak([&b"h2"[..], &b"http/1.1"[..]]));
+    let none = server(&[]);
+    let client = |alpn: &'static [&'static [u8]]| {
+        let mut cc = (*t.cc).clone();
+        cc.alpn = alpn;
+        let cc: &'static _ = leak(cc);
+        cc
+    };
+    let no_alpn = client(&[]);
+    let fewer = client(leak([&b"http/1.1"[..]]));
+    let ticket_from = |cc, sc| {
+        t.store.0.lock().unwrap().clear();
+        let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        complete(&mut c, &mut s).unwrap();
+        transfer_all(&mut s, &mut c);
+        let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+        let ticket = t.store.0.lock().unwrap().first().unwrap().clone();
+        assert_eq!(ticket.resumption().peer_identity, Some(server_id));
+        assert!(ticket.resumption().alpn_context.is_some());
+        std::sync::Arc::new(ticket)
+    };
+    let resume = |cc, sc, ticket: &std::sync::Arc<StoredTicket>| {
         let mut c = side(
-            Connection::client_resuming(t.cc, Some("localhost"), tls::now(), ticket.clone())
-                .unwrap(),
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket.clone()).unwrap(),
         );
         let mut s = side(Connection::server(sc, tls::now()).unwrap());
         complete(&mut c, &mut s).unwrap();
-        assert!(c.conn.negotiated().unwrap().resumed, "{alpn:?}");
-        assert_eq!(c.conn.alpn_protocol(), Some(alpn));
-        assert_eq!(
-            c.conn.negotiated().unwrap().peer_identity,
-            identity,
-            "{alpn:?}"
-        );
-    }
-    // No full handshake: the verifier was asked once, for the first.
-    assert_eq!(t.server_verifier.seen.lock().unwrap().len(), 1);
+        let n = *c.conn.negotiated().unwrap();
+        assert!(n.resumed);
+        assert!(n.peer_cert_sha256.is_some(), "the digest is reported");
+        n.peer_identity
+    };
+    // Named offering h2 and http/1.1, http/1.1 chosen.
+    let named = ticket_from(t.cc, http1);
+    assert_eq!(
+        resume(t.cc, http1, &named),
+        Some(server_id),
+        "the same context"
+    );
+    assert_eq!(resume(t.cc, h2, &named), None, "h2 chosen");
+    assert_eq!(resume(t.cc, none, &named), None, "no protocol chosen");
+    assert_eq!(
+        resume(fewer, http1, &named),
+        None,
+        "another offer, the same choice"
+    );
+    // Named without ALPN: kept without, not with.
+    let plain = ticket_from(no_alpn, none);
+    assert_eq!(resume(no_alpn, none, &plain), Some(server_id));
+    assert_eq!(
+        resume(no_alpn, http1, &plain),
+        Some(server_id),
+        "nothing offered, nothing chosen"
+    );
+    // A ticket whose context is unknown (saved without it) names no one.
+    let kept: &'static StoredTicket = leak((*named).clone());
+    let mut unknown = kept.resumption();
+    unknown.alpn_context = None;
+    let unknown = leak(unknown);
+    let mut c =
+        side(Connection::client_resuming(t.cc, Some("localhost"), tls::now(), unknown).unwrap());
+    let mut s = side(Connection::server(http1, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed);
+    assert_eq!(c.conn.negotiated().unwrap().peer_identity, None);
+    // Only full handshakes asked the verifier.
+    assert_eq!(t.server_verifier.seen.lock().unwrap().len(), 2);
 }
 
 #[test]

@@ -233,7 +233,7 @@ fn no_debug_output_prints_a_psk() {
         peer_cert_sha256: None,
         peer_identity: None,
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
-        alpn_sha256: None,
+        alpn_context: None,
         client_cert_sha256: None,
         connection: 0,
     };
@@ -305,7 +305,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                         tlspair::verify::ServerCertVerifier::policy_digest(
                                             tls::verifier(),
                                         ),
-                                    alpn_sha256: None,
+                                    alpn_context: None,
                                     client_cert_sha256: None,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
@@ -574,7 +574,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         peer_cert_sha256: None,
         peer_identity: None,
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
-        alpn_sha256: None,
+        alpn_context: None,
         client_cert_sha256: None,
         connection: 0,
     };
@@ -596,7 +596,7 @@ fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'
         peer_cert_sha256: None,
         peer_identity: None,
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
-        alpn_sha256: None,
+        alpn_context: None,
         client_cert_sha256: client,
     })
 }

@@ -378,9 +378,13 @@ impl<'a> Connection<'a> {
             // it: carried only with that verifier's digest.
             peer_identity: policy.and(self.negotiated.as_ref().and_then(|n| n.peer_identity)),
             verifier_policy: policy,
-            alpn_sha256: self
-                .alpn_protocol()
-                .map(|p| crate::handshake::ticket::digest(p, false)),
+            alpn_context: Some(crate::handshake::ticket::alpn_context(
+                self.peer_config.alpn(),
+                self.negotiated
+                    .as_ref()
+                    .and_then(|n| n.alpn_index)
+                    .and_then(|i| self.peer_config.alpn().get(usize::from(i)).copied()),
+            )),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
             connection: self.tag,
         });

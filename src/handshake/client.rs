@@ -771,13 +771,15 @@ impl State {
                 let n = negotiated(keys)?;
                 encrypted_extensions(&c, n, body)?;
                 if k.resumed {
-                    // The verifier named the server under the ticket's
-                    // protocol: under another, the name is not its.
-                    let alpn = n.alpn_index.and_then(|i| c.config.alpn.get(usize::from(i)));
-                    let alpn = alpn.map(|p| super::ticket::digest(p, false));
-                    if c.ctx.resume.is_none_or(|t| t.alpn_sha256 != alpn) {
-                        n.peer_identity = None;
-                    }
+                    // The verifier named the server in the ticket's ALPN
+                    // context: the name holds only in the same one.
+                    let chosen = n.alpn_index.and_then(|i| c.config.alpn.get(usize::from(i)));
+                    let here = super::ticket::alpn_context(c.config.alpn, chosen.copied());
+                    n.peer_identity = c
+                        .ctx
+                        .resume
+                        .filter(|t| t.alpn_context == Some(here))
+                        .and_then(|t| t.peer_identity);
                 }
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
@@ -986,9 +988,10 @@ fn server_hello(
         signature_scheme: None,
         alpn_index: None,
         cert_index: None,
-        // A resumed session reports the server of the original one.
+        // A resumed session reports the server of the original one (its
+        // identity once EncryptedExtensions shows the ALPN context).
         peer_cert_sha256: psk.and_then(|t| t.peer_cert_sha256),
-        peer_identity: psk.and_then(|t| t.peer_identity),
+        peer_identity: None,
         peer_record_size_limit: None,
         resumed: psk.is_some(),
         server_name: None,

@@ -416,7 +416,9 @@ pub struct Negotiated {
     /// ([`ServerCertVerifier::verify_server_cert_in`],
     /// [`ClientCertVerifier::verify_client_cert_in`]),
     /// if it did. A resumed session reports the identity of the full
-    /// handshake it comes from.
+    /// handshake it comes from, in the same ALPN context only (a client:
+    /// the protocols it offers and the one chosen; a server resumes a
+    /// named client only under the same protocol).
     pub peer_identity: Option<u64>,
     /// The peer's record_size_limit, if it sent one.
     pub peer_record_size_limit: Option<u16>,

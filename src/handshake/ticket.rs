@@ -32,7 +32,10 @@
 //! ([`ServerCertVerifier::policy_digest`](crate::verify::ServerCertVerifier::policy_digest))
 //! goes with the ticket, and a configuration whose verifier gives another
 //! refuses to offer it; a verifier that gives none (the trait's default)
-//! records nothing, and its identities are not carried.
+//! records nothing, and its identities are not carried. The ALPN context
+//! the verifier saw ([`alpn_context`]: the protocols offered and the one
+//! chosen) goes with it too: a resumed session in another context
+//! reports the server's certificate digest but no identity.
 
 use ring::aead;
 use ring::rand::SecureRandom;
@@ -137,6 +140,40 @@ pub struct TicketState {
 pub fn server_name_digest(name: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(digest(name, true).get(..16).unwrap_or(&[0; 16]));
+    out
+}
+
+/// The ALPN context a client's verifier names the server in, as tickets
+/// record it: SHA-256 of the protocols offered (each length-prefixed, in
+/// order) and then the one chosen (a 0 byte for none, else 1 and the
+/// protocol length-prefixed). Never the digest of nothing: a session
+/// without ALPN has a context too, so `None` in a ticket only means
+/// unknown.
+pub fn alpn_context(offered: &[&[u8]], chosen: Option<&[u8]>) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let prefixed = |ctx: &mut ring::digest::Context, p: &[u8]| {
+        // At most 255 bytes (checked in the configuration); longer ones
+        // are cut in the prefix only, which no configuration reaches.
+        ctx.update(&[u8::try_from(p.len()).unwrap_or(u8::MAX)]);
+        ctx.update(p);
+    };
+    ctx.update(
+        &u16::try_from(offered.len())
+            .unwrap_or(u16::MAX)
+            .to_be_bytes(),
+    );
+    for p in offered {
+        prefixed(&mut ctx, p);
+    }
+    match chosen {
+        None => ctx.update(&[0]),
+        Some(p) => {
+            ctx.update(&[1]);
+            prefixed(&mut ctx, p);
+        }
+    }
+    let mut out = [0u8; 32];
+    crate::codec::copy_prefix(&mut out, ctx.finish().as_ref(), 32);
     out
 }
 
@@ -314,10 +351,12 @@ pub struct NewTicket<'a> {
     /// only a configuration whose verifier gives the same may offer the
     /// ticket.
     pub verifier_policy: Option<[u8; 32]>,
-    /// SHA-256 of the ALPN protocol of that connection, the one the
-    /// verifier saw when it named the server: a resumed session under
-    /// another protocol reports no identity.
-    pub alpn_sha256: Option<[u8; 32]>,
+    /// The ALPN context our verifier named the server in, as
+    /// [`alpn_context`]: the protocols offered and the one chosen. A
+    /// resumed session in another context, or with a ticket whose context
+    /// is `None` (unknown: a ticket saved without it), reports no
+    /// identity.
+    pub alpn_context: Option<[u8; 32]>,
     /// SHA-256 of our own end-entity certificate in the configuration of
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
@@ -383,9 +422,9 @@ pub struct ResumptionTicket<'a> {
     /// The digest of the verifier that checked the server
     /// ([`NewTicket::verifier_policy`]).
     pub verifier_policy: Option<[u8; 32]>,
-    /// SHA-256 of the ALPN protocol the server was named under
-    /// ([`NewTicket::alpn_sha256`]).
-    pub alpn_sha256: Option<[u8; 32]>,
+    /// The ALPN context the server was named in
+    /// ([`NewTicket::alpn_context`]; `None`: unknown).
+    pub alpn_context: Option<[u8; 32]>,
     /// The client identity it was issued to
     /// ([`NewTicket::client_cert_sha256`]): a configuration with another
     /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
@@ -444,7 +483,7 @@ pub struct StoredTicket {
     peer_cert_sha256: Option<[u8; 32]>,
     peer_identity: Option<u64>,
     verifier_policy: Option<[u8; 32]>,
-    alpn_sha256: Option<[u8; 32]>,
+    alpn_context: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
 }
 
@@ -465,7 +504,7 @@ impl Clone for StoredTicket {
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
             verifier_policy: self.verifier_policy,
-            alpn_sha256: self.alpn_sha256,
+            alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
@@ -512,7 +551,7 @@ impl StoredTicket {
             peer_cert_sha256: t.peer_cert_sha256,
             peer_identity: t.peer_identity,
             verifier_policy: t.verifier_policy,
-            alpn_sha256: t.alpn_sha256,
+            alpn_context: t.alpn_context,
             client_cert_sha256: t.client_cert_sha256,
         })
     }
@@ -538,7 +577,7 @@ impl StoredTicket {
             peer_cert_sha256: self.peer_cert_sha256,
             peer_identity: self.peer_identity,
             verifier_policy: self.verifier_policy,
-            alpn_sha256: self.alpn_sha256,
+            alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
         }
     }
