@@ -15,6 +15,8 @@ use crate::error::Error;
 
 use crate::record::suite::Suite;
 
+pub(crate) mod tls12;
+
 /// The largest hash output of any supported suite (SHA-384).
 pub const MAX_HASH_LEN: usize = 48;
 
