@@ -158,6 +158,22 @@ fn shares_of_the_wrong_length_or_not_ml_kem_keys_are_refused() {
     }
 }
 
+/// A client whose send view is exactly the room its first call asks for
+/// (told by `SendBufferTooSmall` on a 64-byte view), and that room.
+fn client_in_its_hello_room(
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+) -> (common::Side, usize) {
+    let mut probe = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+    let needed = match probe.conn.handshake(&mut probe.bufs) {
+        Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
+        other => panic!("{other:?}"),
+    };
+    let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+    (c, needed)
+}
+
 fn with_groups_client(groups: &'static [NamedGroup]) -> tlspair::handshake::ClientConfig<'static> {
     let mut cc = client_config();
     cc.groups = groups;
@@ -306,17 +322,9 @@ fn a_hybrid_handshake_fits_the_room_it_reports_and_holds_no_decapsulation_key() 
     ] {
         let groups: &'static [G] = leak(groups.to_vec());
         let cc = leak(with_groups_client(groups));
-        // A send view of exactly the room the first call asks for.
-        let mut probe = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-        probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
-        let needed = match probe.conn.handshake(&mut probe.bufs) {
-            Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
-            other => panic!("{other:?}"),
-        };
-        // The ClientHello fits exactly that view; the rest of the
-        // handshake gets room to spare.
-        let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-        c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+        // A send view of exactly the room the first call asks for: the
+        // ClientHello fits it; the rest of the handshake gets room to spare.
+        let (mut c, _) = client_in_its_hello_room(cc);
         assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
         let mut s = side(Connection::server(leak(with_groups_server(groups)), tls::now()).unwrap());
         transfer_all(&mut c, &mut s);
@@ -355,14 +363,7 @@ fn a_send_view_of_the_client_hello_room_suffices_for_the_whole_handshake() {
     ] {
         let groups: &'static [G] = leak(groups.to_vec());
         let cc = leak(with_groups_client(groups));
-        let mut probe = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-        probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
-        let needed = match probe.conn.handshake(&mut probe.bufs) {
-            Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
-            other => panic!("{other:?}"),
-        };
-        let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-        c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+        let (mut c, _) = client_in_its_hello_room(cc);
         let server = leak(with_groups_server(&[
             G::X25519MLKEM768,
             G::SECP256R1MLKEM768,
@@ -742,14 +743,7 @@ fn a_retry_with_a_cookie_gets_the_room_its_second_client_hello_takes() {
             let mut cc = client_config();
             cc.record.max_fragment_len = fragment;
             let cc = leak(cc);
-            let mut probe = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-            probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
-            let needed = match probe.conn.handshake(&mut probe.bufs) {
-                Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
-                other => panic!("{other:?}"),
-            };
-            let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
-            c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+            let (mut c, needed) = client_in_its_hello_room(cc);
             assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
             let hello = c.bufs.send.pending().to_vec();
             c.bufs.send.consume(hello.len());

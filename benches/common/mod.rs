@@ -261,6 +261,21 @@ impl OurTransfer {
     /// client writes until its outgoing view is full, the transport moves
     /// the records, and the server reads until it has nothing left.
     pub fn run(&mut self, chunk: &[u8], total: usize, transport: Transport, read: Read) -> usize {
+        let mut dst = std::mem::take(&mut self.dst);
+        let received = self.run_into(chunk, &mut dst, total, transport, read);
+        self.dst = dst;
+        received
+    }
+
+    /// [`run`](Self::run), `read` copying into `dst`.
+    fn run_into(
+        &mut self,
+        chunk: &[u8],
+        dst: &mut [u8],
+        total: usize,
+        transport: Transport,
+        read: Read,
+    ) -> usize {
         let mut sent = 0;
         let mut received = 0;
         while received < total {
@@ -277,7 +292,7 @@ impl OurTransfer {
             }
             loop {
                 let n = match read {
-                    Read::Copy => match self.server.read(&mut self.sb, &mut self.dst) {
+                    Read::Copy => match self.server.read(&mut self.sb, dst) {
                         Ok(Status::Done(n)) => n,
                         Ok(Status::WantRead) => break,
                         other => panic!("read: {other:?}"),
@@ -342,26 +357,7 @@ impl OurTransfer {
     pub fn run_placed(&mut self, placed: &mut Placed, total: usize) -> usize {
         let chunk = &placed.src[placed.src_at..];
         let dst = &mut placed.dst[placed.dst_at..placed.dst_at + TRANSFER_BUF];
-        let mut sent = 0;
-        let mut received = 0;
-        while received < total {
-            while sent < total {
-                match self.client.write(&mut self.cb, chunk).expect("write") {
-                    Status::Done(n) => sent += n,
-                    Status::WantWrite { .. } => break,
-                    other => panic!("write: {other:?}"),
-                }
-            }
-            wire(&mut self.cb, &mut self.sb);
-            loop {
-                match self.server.read(&mut self.sb, dst) {
-                    Ok(Status::Done(n)) => received += n,
-                    Ok(Status::WantRead) => break,
-                    other => panic!("read: {other:?}"),
-                }
-            }
-        }
-        received
+        self.run_into(chunk, dst, total, Transport::Copy, Read::Copy)
     }
 }
 

@@ -7,17 +7,18 @@
 
 #![allow(deprecated)] // ring's fixed randomness, as the main crate's tests use it
 
+mod common;
+
 #[path = "../../tests/common/replay.rs"]
 #[allow(dead_code)]
 mod replay;
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 
 use replay::{answer, drive, fixed_now, Event, FIXED_RANDOM_BYTE};
 use ring::test::rand::FixedByteRandom;
-use rustls::crypto::aws_lc_rs::{self as aws, kx_group};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::crypto::aws_lc_rs::kx_group;
+use rustls_pki_types::CertificateDer;
 use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
@@ -57,36 +58,16 @@ fn our_client() -> Connection<'static> {
     Connection::client(config, Some("localhost"), fixed_now()).unwrap()
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    let mut p = aws::default_provider();
-    p.kx_groups = vec![kx_group::X25519MLKEM768, kx_group::X25519];
-    Arc::new(p)
-}
+/// The groups the rustls peer offers or accepts.
+const PEER_GROUPS: &[&dyn rustls::crypto::SupportedKxGroup] =
+    &[kx_group::X25519MLKEM768, kx_group::X25519];
 
 fn rustls_client() -> rustls::Connection {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(creds::CA_CERT)).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap())
-        .unwrap()
-        .into()
+    common::rustls_client(PEER_GROUPS)
 }
 
 fn rustls_server() -> rustls::Connection {
-    let cfg = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(creds::SERVER_ECDSA_P256.cert)],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(creds::SERVER_ECDSA_P256.key)),
-        )
-        .unwrap();
-    rustls::ServerConnection::new(Arc::new(cfg)).unwrap().into()
+    common::rustls_server(PEER_GROUPS)
 }
 
 fn peer_output(peer: &mut rustls::Connection) -> Vec<u8> {

@@ -3,16 +3,18 @@
 //! (aws-lc's ML-KEM, rustls's hybrid layout): both directions, in memory.
 
 use std::io::{self, Read};
-use std::sync::Arc;
 
-use rustls::crypto::aws_lc_rs::{self as aws, kx_group};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::crypto::aws_lc_rs::kx_group;
+use rustls_pki_types::CertificateDer;
 use tlspair::handshake::{ClientConfig, ServerConfig};
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{TrustAnchor, WebPkiServerVerifier};
 use tlspair::wire::NamedGroup as G;
 use tlspair::{Buffers, Connection, Status};
+
+mod common;
+use common::{rustls_client, rustls_server};
 
 fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
@@ -43,40 +45,6 @@ fn our_server(groups: &'static [G]) -> Connection<'static> {
     let mut sc = ServerConfig::new(certs, rng());
     sc.groups = groups;
     Connection::server(leak(sc), now()).unwrap()
-}
-
-fn provider(
-    groups: &[&'static dyn rustls::crypto::SupportedKxGroup],
-) -> Arc<rustls::crypto::CryptoProvider> {
-    let mut p = aws::default_provider();
-    p.kx_groups = groups.to_vec();
-    Arc::new(p)
-}
-
-fn rustls_client(groups: &[&'static dyn rustls::crypto::SupportedKxGroup]) -> rustls::Connection {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(creds::CA_CERT)).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(provider(groups))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap())
-        .unwrap()
-        .into()
-}
-
-fn rustls_server(groups: &[&'static dyn rustls::crypto::SupportedKxGroup]) -> rustls::Connection {
-    let cfg = rustls::ServerConfig::builder_with_provider(provider(groups))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from(creds::SERVER_ECDSA_P256.cert)],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(creds::SERVER_ECDSA_P256.key)),
-        )
-        .unwrap();
-    rustls::ServerConnection::new(Arc::new(cfg)).unwrap().into()
 }
 
 /// Our connection and a rustls one, the test being the wire. Counts the
