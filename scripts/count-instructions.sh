@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 HS=${1:-20}
 MIB=${2:-16}
-cargo build --release --example count >&2
+# count-copies: the engine counts the bytes it copies (copies per byte).
+cargo build --release --example count --features count-copies >&2
 BIN=target/release/examples/count
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

@@ -144,7 +144,7 @@ impl<'a> Reader<'a> {
 /// allocations are) is one (docs/performance.md, "Buffer placement").
 pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8], n: usize) {
     if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
-        #[cfg(feature = "test-support")]
+        #[cfg(feature = "count-copies")]
         COPIED.fetch_add(n, core::sync::atomic::Ordering::Relaxed);
         if n > ALIASED_PIECE && close_in_page(d.as_ptr(), s.as_ptr()) {
             for (d, s) in d.chunks_mut(ALIASED_PIECE).zip(s.chunks(ALIASED_PIECE)) {
@@ -156,10 +156,11 @@ pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8], n: usize) {
     }
 }
 
-/// Bytes [`copy_prefix`] has copied (feature `test-support` only, a
-/// relaxed add per copy): examples/count.rs reports copies per payload
-/// byte with it, whichever way the C library copies.
-#[cfg(feature = "test-support")]
+/// Bytes [`copy_prefix`] has copied (feature `count-copies` only, a
+/// relaxed add per copy, kept off the benches' record path):
+/// examples/count.rs reports copies per payload byte with it, whichever
+/// way the C library copies.
+#[cfg(feature = "count-copies")]
 pub(crate) static COPIED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
 /// The piece a copy between close page offsets is cut into: below the

@@ -93,8 +93,9 @@ pub mod stream;
 pub mod test_credentials;
 
 /// Test support: the bytes the engine has copied so far, plaintext into
-/// and out of the views and `RecvBuf::fill` (examples/count.rs).
-#[cfg(feature = "test-support")]
+/// and out of the views and `RecvBuf::fill` (examples/count.rs, built
+/// with feature `count-copies`).
+#[cfg(feature = "count-copies")]
 #[doc(hidden)]
 pub fn test_bytes_copied() -> usize {
     codec::COPIED.load(core::sync::atomic::Ordering::Relaxed)
