@@ -131,8 +131,11 @@ impl<'a> Reader<'a> {
 /// nothing if either is shorter (callers size both first). The one way
 /// the engine copies prefixes, so no slice index can panic, and the way
 /// bulk bytes are copied between buffers: plaintext into and out of the
-/// views, `RecvBuf::fill`. (Moves within one buffer, `copy_within`, move
-/// bytes towards its front: never the pair below.)
+/// views, `RecvBuf::fill`. (Moves within one buffer, `copy_within`, are
+/// not cut: the receive view's compaction moves bytes towards the front,
+/// and a flight's records are moved back a few bytes each, overlapping,
+/// which glibc's memmove copies backwards without `rep movsb`; flights are
+/// small.)
 ///
 /// A long copy whose destination sits 1 to 63 bytes after its source
 /// within a 4 KiB page is done in pieces of [`ALIASED_PIECE`] bytes. The

@@ -799,3 +799,62 @@ fn the_server_keeps_every_host_name_up_to_253_bytes() {
         assert_eq!(kept.as_ref().map(|h| h.as_str()), Some(name), "{len}");
     }
 }
+
+/// The server's first flight under a client's record_size_limit: the room
+/// the server asks for on the ClientHello counts the protected records at
+/// the client's limit, so a send view of exactly that room holds the
+/// flight (it counted 16 KiB records, one record's overhead where the
+/// flight takes dozens, and overran with an internal error). A long RSA
+/// chain, at the smallest limits, with and without client certificates.
+#[test]
+fn the_first_flight_room_counts_records_at_the_clients_size_limit() {
+    for limit in [64usize, 65, 200, 16_384] {
+        for mtls in [false, true] {
+            let key: &'static tlspair::sign::SigningKey = Box::leak(Box::new(
+                tlspair::sign::SigningKey::from_pkcs8(creds::SERVER_RSA_2048.key, tls::rng())
+                    .unwrap(),
+            ));
+            let chain: &'static [&'static [u8]] = Box::leak(Box::new([
+                creds::SERVER_RSA_2048.cert,
+                creds::CA_CERT,
+                creds::CA_CERT,
+                creds::CA_CERT,
+            ]));
+            let mut sc = tls::server_config(&[tlspair::handshake::CertifiedKey::new(chain, key)]);
+            if mtls {
+                sc.client_verifier = tls::mtls_server_config().client_verifier;
+            }
+            let sc: &'static _ = Box::leak(Box::new(sc));
+            let mut cc = client_config();
+            cc.record.recv_max_fragment_len = limit;
+            if mtls {
+                cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+            }
+            let cc: &'static _ = Box::leak(Box::new(cc));
+            let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+            let _ = c.conn.handshake(&mut c.bufs).unwrap();
+            let hello = c.bufs.send.pending().to_vec();
+            // The room the server asks for.
+            let mut probe = Connection::server(sc, tls::now()).unwrap();
+            let mut bufs = Buffers::new(vec![0u8; 40_000], vec![0u8; 64]);
+            bufs.recv.fill(&hello);
+            let needed = match probe.handshake(&mut bufs) {
+                Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed })) => needed,
+                other => panic!("limit {limit}: {other:?}"),
+            };
+            // Exactly that room: the flight is written whole.
+            let mut s = side(Connection::server(sc, tls::now()).unwrap());
+            s.bufs = Buffers::new(vec![0u8; 40_000], vec![0u8; needed]);
+            s.bufs.recv.fill(&hello);
+            c.bufs.send.consume(hello.len());
+            match s.conn.handshake(&mut s.bufs) {
+                Ok(_) => {}
+                Err(e) => panic!("limit {limit} mtls {mtls}: room {needed}: {e:?}"),
+            }
+            assert!(s.bufs.send.len() <= needed);
+            let (cr, sr) = outcome(&mut c, &mut s);
+            cr.unwrap_or_else(|e| panic!("limit {limit} mtls {mtls}: {e:?}"));
+            sr.unwrap();
+        }
+    }
+}

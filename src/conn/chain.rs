@@ -138,8 +138,9 @@ impl<'a> ChainStore<'a> {
             }
             #[cfg(feature = "alloc")]
             Some(ChainStorage::Owned(v)) => {
-                // Zeroed, then emptied: the bytes do not stay in its
-                // capacity.
+                // Zeroed, then emptied: the chain's bytes are not handed
+                // back (a connection dropped with the storage still in it
+                // does not wipe it: a chain is not a secret).
                 v.fill(0);
                 v.clear();
             }

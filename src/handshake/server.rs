@@ -129,20 +129,23 @@ pub(crate) struct Keyed {
     server_name: Option<[u8; 16]>,
 }
 
-/// The largest share we may answer the ClientHello at the front of
-/// `region` with, now or after a HelloRetryRequest: for a group of ours
-/// it lists (none: a failure). So the room a first ClientHello is told
-/// holds the flight that answers the second one too, and a server that
-/// meets only classical clients is not asked for a hybrid's room. Only
-/// the first message counts, as the step reads it; out of line, so the
-/// parse's working space is not in the frame of the step that follows.
+/// What the ClientHello at the front of `region` sets in the room of our
+/// answer: the largest share we may answer it with, now or after a
+/// HelloRetryRequest (for a group of ours it lists; none: a failure), and
+/// the record_size_limit it sends, which cuts our protected records at
+/// once (RFC 8449 §4). So the room a first ClientHello is told holds the
+/// flight that answers the second one too, a server that meets only
+/// classical clients is not asked for a hybrid's room, and a client with
+/// a small limit gets the records' overhead counted. Only the first
+/// message counts, as the step reads it; out of line, so the parse's
+/// working space is not in the frame of the step that follows.
 #[inline(never)]
-fn answer_share_len(config: &ServerConfig<'_>, region: &[u8]) -> usize {
+fn first_flight_shape(config: &ServerConfig<'_>, region: &[u8]) -> (usize, Option<u16>) {
     let body = super::messages::split_message(region)
         .filter(|(ty, _, _)| *ty == HandshakeType::CLIENT_HELLO)
         .and_then(|(_, _, total)| region.get(super::messages::HANDSHAKE_HEADER_LEN..total));
     let Some(ch) = body.and_then(|b| super::messages::ClientHello::parse(b).ok()) else {
-        return 0;
+        return (0, None);
     };
     let listed = ch
         .ext
@@ -156,24 +159,29 @@ fn answer_share_len(config: &ServerConfig<'_>, region: &[u8]) -> usize {
         .into_iter()
         .flat_map(|shares| shares.iter())
         .map(|s| s.group);
-    listed
+    let share = listed
         .chain(shared)
         .filter(|g| config.groups.contains(g))
         .filter_map(super::kx::server_share_len)
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    (share, ch.ext.record_size_limit)
 }
 
 /// Room for the fixed part of our first flight: the ServerHello without
 /// its share's public value (4 + 70 + 6 + 8 < 100; the share, up to
 /// [`super::kx::MAX_SHARE_LEN`], and its record headers are added), the
 /// CCS record (6), and inside the protected flight EncryptedExtensions
-/// (≤ 4 + 2 + 4 + 6 + 4 + 2 + 1 + 255 < 300), a CertificateRequest (≤ 4 +
-/// 1 + 2 + 6 + 2 × 16 < 60), CertificateVerify headers (8) and Finished
-/// (4 + 48).
+/// (≤ 4 + 2 + 4 + 6 + 4 + 2 + 1 + 255 < 300), CertificateVerify headers
+/// (8) and Finished (4 + 48); a CertificateRequest adds
+/// [`CERTIFICATE_REQUEST`] and two bytes per scheme it lists.
 const FIXED_HELLO: usize = 100;
 const CCS_RECORD: usize = 6;
-const FIXED_PROTECTED: usize = 300 + 60 + 8 + 52;
+const FIXED_PROTECTED: usize = 300 + 8 + 52;
+/// A CertificateRequest without its schemes: the header (4), an empty
+/// context (1), the extensions' length (2), signature_algorithms'
+/// header and list length (6): 13 < 28.
+const CERTIFICATE_REQUEST: usize = 28;
 
 impl State {
     pub fn new(now: UnixTime) -> Self {
@@ -287,13 +295,30 @@ impl State {
                     .map(|ck| room_sum(ck.chain.iter().map(|d| d.len().saturating_add(5))))
                     .max()
                     .map_or(0, |chain| chain.saturating_add(8));
-                let protected = room_sum([FIXED_PROTECTED, chain, crate::sign::MAX_SIGNATURE_LEN]);
-                let share = answer_share_len(c.config, message);
+                // A CertificateRequest lists the client verifier's schemes.
+                let request = c.config.client_verifier.map_or(0, |v| {
+                    v.supported_schemes()
+                        .len()
+                        .saturating_mul(2)
+                        .saturating_add(CERTIFICATE_REQUEST)
+                });
+                let protected = room_sum([
+                    FIXED_PROTECTED,
+                    request,
+                    chain,
+                    crate::sign::MAX_SIGNATURE_LEN,
+                ]);
+                let (share, limit) = first_flight_shape(c.config, message);
                 let hello = FIXED_HELLO.saturating_add(share);
+                // The client's limit cuts the protected records as the
+                // step does (`client_hello`).
+                let protected_fragment = limit.map_or(fragment, |l| {
+                    fragment.min(usize::from(l).saturating_sub(1).max(1))
+                });
                 room_sum([
                     flight_room(hello, fragment, crate::record::HEADER_LEN),
                     CCS_RECORD,
-                    flight_room(protected, fragment, RECORD_OVERHEAD),
+                    flight_room(protected, protected_fragment, RECORD_OVERHEAD),
                 ])
             }
             _ => 0,
