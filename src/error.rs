@@ -161,6 +161,15 @@ pub enum PeerIncompatible {
     /// We require a client certificate and the client sent none
     /// (`certificate_required`).
     CertificateRequired,
+    /// A TLS 1.2 peer without the extended master secret (RFC 7627), which
+    /// the configuration requires (`handshake_failure`).
+    NoExtendedMasterSecret,
+    /// A TLS 1.2 peer without secure renegotiation (RFC 5746: neither
+    /// renegotiation_info nor its SCSV) (`handshake_failure`).
+    NoSecureRenegotiation,
+    /// A client fell back to a lower version than we speak
+    /// (TLS_FALLBACK_SCSV, RFC 7507: `inappropriate_fallback`).
+    InappropriateFallback,
 }
 
 /// A call that was not valid. Not sticky: nothing was consumed or lost.
@@ -239,7 +248,10 @@ impl Error {
                 PeerIncompatible::NoSharedProtocol => AlertDescription::NO_APPLICATION_PROTOCOL,
                 PeerIncompatible::NoSharedSuite
                 | PeerIncompatible::NoSharedGroup
-                | PeerIncompatible::NoSharedSignatureScheme => AlertDescription::HANDSHAKE_FAILURE,
+                | PeerIncompatible::NoSharedSignatureScheme
+                | PeerIncompatible::NoExtendedMasterSecret
+                | PeerIncompatible::NoSecureRenegotiation => AlertDescription::HANDSHAKE_FAILURE,
+                PeerIncompatible::InappropriateFallback => AlertDescription::INAPPROPRIATE_FALLBACK,
                 PeerIncompatible::CertificateRequired => AlertDescription::CERTIFICATE_REQUIRED,
             }),
             Self::PeerMisbehaved(p) => Some(match p {

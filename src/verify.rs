@@ -258,6 +258,26 @@ pub trait ServerCertVerifier: Send + Sync {
         )
     }
 
+    /// Verifies a TLS 1.2 ServerKeyExchange signature by the end-entity
+    /// certificate's key over `message` (both randoms and the ECDHE
+    /// parameters, RFC 8422 §5.4). By default [`verify_tls12_signature`]
+    /// with [`supported_schemes`](Self::supported_schemes).
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        verify_tls12_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            self.supported_schemes(),
+        )
+    }
+
     /// Schemes this verifier accepts, in preference order (for the
     /// signature_algorithms extension).
     fn supported_schemes(&self) -> &[SignatureScheme];
@@ -566,6 +586,45 @@ pub fn verify_tls13_signature(
     accepted: &[SignatureScheme],
 ) -> Result<(), CertificateError> {
     let algorithm = tls13_algorithm(scheme)
+        .filter(|_| accepted.contains(&scheme))
+        .ok_or(CertificateError::UnsupportedSignatureScheme)?;
+    let cert = EndEntityCert::try_from(end_entity).map_err(CertificateError::from_chain)?;
+    cert.verify_signature(algorithm, message, signature)
+        .map_err(CertificateError::from_signature)
+}
+
+/// The webpki algorithm that checks a TLS 1.2 signature `scheme`
+/// (RFC 5246 §7.4.1.4.1 as RFC 8446 §4.2.3 names the pairs): TLS 1.3's,
+/// and RSASSA-PKCS1-v1_5 with SHA-256, SHA-384 or SHA-512. ECDSA stays
+/// bound to its curve, as in TLS 1.3; SHA-1 and MD5 are refused.
+fn tls12_algorithm(scheme: SignatureScheme) -> Option<&'static dyn SignatureVerificationAlgorithm> {
+    match scheme {
+        #[cfg(feature = "alloc")]
+        SignatureScheme::RSA_PKCS1_SHA256 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA256),
+        #[cfg(feature = "alloc")]
+        SignatureScheme::RSA_PKCS1_SHA384 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA384),
+        #[cfg(feature = "alloc")]
+        SignatureScheme::RSA_PKCS1_SHA512 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA512),
+        other => tls13_algorithm(other),
+    }
+}
+
+/// Verifies a TLS 1.2 signature (ServerKeyExchange, or a client's
+/// CertificateVerify) over `message` with the key in `end_entity`: the
+/// schemes of [`verify_tls13_signature`] and RSASSA-PKCS1-v1_5 with
+/// SHA-256/384/512, each only if `accepted` lists it.
+///
+/// # Errors
+///
+/// As [`verify_tls13_signature`].
+pub fn verify_tls12_signature(
+    end_entity: &CertificateDer<'_>,
+    scheme: SignatureScheme,
+    message: &[u8],
+    signature: &[u8],
+    accepted: &[SignatureScheme],
+) -> Result<(), CertificateError> {
+    let algorithm = tls12_algorithm(scheme)
         .filter(|_| accepted.contains(&scheme))
         .ok_or(CertificateError::UnsupportedSignatureScheme)?;
     let cert = EndEntityCert::try_from(end_entity).map_err(CertificateError::from_chain)?;

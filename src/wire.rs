@@ -111,6 +111,8 @@ wire_enum! {
         INAPPROPRIATE_FALLBACK = 86 => "inappropriate_fallback",
         /// The user cancelled the handshake.
         USER_CANCELED = 90 => "user_canceled",
+        /// A renegotiation was refused (TLS 1.2, a warning).
+        NO_RENEGOTIATION = 100 => "no_renegotiation",
         /// A mandatory extension is missing.
         MISSING_EXTENSION = 109 => "missing_extension",
         /// An extension appeared where it is not allowed.
@@ -137,6 +139,22 @@ wire_enum! {
         TLS13_AES_256_GCM_SHA384 = 0x1302 => "TLS_AES_256_GCM_SHA384",
         /// TLS_CHACHA20_POLY1305_SHA256.
         TLS13_CHACHA20_POLY1305_SHA256 = 0x1303 => "TLS_CHACHA20_POLY1305_SHA256",
+        /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (TLS 1.2, RFC 5289).
+        ECDHE_ECDSA_AES_128_GCM_SHA256 = 0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        /// TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2, RFC 5289).
+        ECDHE_ECDSA_AES_256_GCM_SHA384 = 0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (TLS 1.2, RFC 5289).
+        ECDHE_RSA_AES_128_GCM_SHA256 = 0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (TLS 1.2, RFC 5289).
+        ECDHE_RSA_AES_256_GCM_SHA384 = 0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (TLS 1.2, RFC 7905).
+        ECDHE_RSA_CHACHA20_POLY1305_SHA256 = 0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (TLS 1.2, RFC 7905).
+        ECDHE_ECDSA_CHACHA20_POLY1305_SHA256 = 0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        /// TLS_EMPTY_RENEGOTIATION_INFO_SCSV (RFC 5746): no suite, a signal.
+        EMPTY_RENEGOTIATION_INFO_SCSV = 0x00ff => "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
+        /// TLS_FALLBACK_SCSV (RFC 7507): no suite, a signal.
+        FALLBACK_SCSV = 0x5600 => "TLS_FALLBACK_SCSV",
     }
 }
 
@@ -215,6 +233,8 @@ wire_enum! {
 wire_enum! {
     /// A `HandshakeType` (RFC 8446 §4).
     pub struct HandshakeType(u8) {
+        /// HelloRequest (TLS 1.2).
+        HELLO_REQUEST = 0 => "HelloRequest",
         /// ClientHello.
         CLIENT_HELLO = 1 => "ClientHello",
         /// ServerHello (and HelloRetryRequest).
@@ -227,10 +247,16 @@ wire_enum! {
         ENCRYPTED_EXTENSIONS = 8 => "EncryptedExtensions",
         /// Certificate.
         CERTIFICATE = 11 => "Certificate",
+        /// ServerKeyExchange (TLS 1.2).
+        SERVER_KEY_EXCHANGE = 12 => "ServerKeyExchange",
         /// CertificateRequest.
         CERTIFICATE_REQUEST = 13 => "CertificateRequest",
+        /// ServerHelloDone (TLS 1.2).
+        SERVER_HELLO_DONE = 14 => "ServerHelloDone",
         /// CertificateVerify.
         CERTIFICATE_VERIFY = 15 => "CertificateVerify",
+        /// ClientKeyExchange (TLS 1.2).
+        CLIENT_KEY_EXCHANGE = 16 => "ClientKeyExchange",
         /// Finished.
         FINISHED = 20 => "Finished",
         /// KeyUpdate.
@@ -265,10 +291,16 @@ wire_enum! {
         CLIENT_CERTIFICATE_TYPE = 19 => "client_certificate_type",
         /// server_certificate_type (RFC 7250).
         SERVER_CERTIFICATE_TYPE = 20 => "server_certificate_type",
+        /// ec_point_formats (RFC 8422, TLS 1.2).
+        EC_POINT_FORMATS = 11 => "ec_point_formats",
         /// padding (RFC 7685).
         PADDING = 21 => "padding",
+        /// extended_master_secret (RFC 7627, TLS 1.2).
+        EXTENDED_MASTER_SECRET = 23 => "extended_master_secret",
         /// record_size_limit (RFC 8449).
         RECORD_SIZE_LIMIT = 28 => "record_size_limit",
+        /// session_ticket (RFC 5077, TLS 1.2).
+        SESSION_TICKET = 35 => "session_ticket",
         /// pre_shared_key (RFC 8446).
         PRE_SHARED_KEY = 41 => "pre_shared_key",
         /// early_data (RFC 8446).

@@ -514,8 +514,8 @@ impl<'a> Connection<'a> {
             return Ok(Status::Done(()));
         }
         let limit = self.config.recv_max_fragment_len;
-        let checked = if protected {
-            header.check_protected(limit)
+        let checked = if let Some(key) = self.records.recv().filter(|_| protected) {
+            key.check_header(&header, limit)
         } else {
             check_plaintext(&header, handshaking)
         };
@@ -537,6 +537,12 @@ impl<'a> Connection<'a> {
             .and_then(|end| rx.unread_mut().get_mut(off..end));
         let Some(record) = record else {
             return Err(self.fail(tx, Error::Internal("deframe length")));
+        };
+        // Where the content starts: after the header (and the explicit
+        // nonce of a TLS 1.2 AES-GCM record).
+        let at = match self.records.recv() {
+            Some(key) if protected => key.content_offset(),
+            _ => HEADER_LEN,
         };
         let (ty, len) = if protected {
             let Some(key) = self.records.recv_mut() else {
@@ -566,8 +572,9 @@ impl<'a> Connection<'a> {
         } else {
             (header.content_type, header.len)
         };
-        let first = record.get(HEADER_LEN).copied().unwrap_or(0);
-        let alert = AlertDescription(record.get(HEADER_LEN + 1).copied().unwrap_or(0));
+        let first = record.get(at).copied().unwrap_or(0);
+        let level = first;
+        let alert = AlertDescription(record.get(at.saturating_add(1)).copied().unwrap_or(0));
         if ty != ContentType::HANDSHAKE && ty != ContentType::ALERT && self.hs_len > 0 {
             // RFC 8446 §5.1: no other record between a message's fragments.
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
@@ -578,7 +585,7 @@ impl<'a> Connection<'a> {
             }
             (ContentType::HANDSHAKE, _) => {
                 // Move the fragment down to join the region.
-                let from = off.saturating_add(HEADER_LEN);
+                let from = off.saturating_add(at);
                 rx.unread_mut()
                     .copy_within(from..from.saturating_add(len), self.hs_len);
                 self.hs_len = self.hs_len.saturating_add(len);
@@ -605,21 +612,39 @@ impl<'a> Connection<'a> {
             }
             (ContentType::APPLICATION_DATA, _) => {
                 self.empty_records = 0;
-                rx.advance(HEADER_LEN);
+                rx.advance(at);
                 // The content of a record within the checked limit (2^14).
                 self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
                 // Type, padding and tag of a record within the checked
                 // limit: less than 2^14 + 256.
-                let tail = total.saturating_sub(HEADER_LEN).saturating_sub(len);
+                let tail = total.saturating_sub(at).saturating_sub(len);
                 self.plain_tail = u16::try_from(tail).unwrap_or(u16::MAX);
                 Ok(Status::Done(()))
             }
             (ContentType::ALERT, 2) => {
                 self.drop_record(rx, off, total);
+                let tls12 = self.is_tls12();
                 match alert {
+                    // RFC 5246 §7.2.1: a TLS 1.2 peer's close_notify closes
+                    // both directions; ours answers it.
+                    AlertDescription::CLOSE_NOTIFY if tls12 => {
+                        self.recv_close = true;
+                        if !self.sent_close && self.alert_pending.is_none() {
+                            self.alert_pending = Some(AlertDescription::CLOSE_NOTIFY);
+                            self.flush_alert(tx);
+                        }
+                        Ok(Status::Closed)
+                    }
                     AlertDescription::CLOSE_NOTIFY => {
                         self.recv_close = true;
                         Ok(Status::Closed)
+                    }
+                    // RFC 5246 §7.2: a warning is not fatal (no_renegotiation,
+                    // user_canceled, and any we do not know), within the
+                    // bound on records that carry nothing.
+                    _ if tls12 && level == crate::wire::AlertLevel::WARNING.0 => {
+                        self.count_empty(tx)?;
+                        Ok(Status::Done(()))
                     }
                     // RFC 8446 §6.1: user_canceled is not fatal; a
                     // close_notify is to follow it.
@@ -636,6 +661,32 @@ impl<'a> Connection<'a> {
             // one, protected or not, padded or not, is unexpected.
             (ContentType::ALERT, 0) => Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into())),
             (ContentType::ALERT, _) => Err(self.fail(tx, InvalidMessage::BadAlert.into())),
+            (ContentType::CHANGE_CIPHER_SPEC, _)
+                if self
+                    .hs
+                    .as_ref()
+                    .is_some_and(Handshake::expects_change_cipher_spec) =>
+            {
+                // TLS 1.2: the peer's ChangeCipherSpec switches its
+                // direction to the new key (RFC 5246 §7.1). No message
+                // may straddle it (checked above for a pending fragment).
+                if protected || len != 1 || first != 1 {
+                    return Err(self.fail(tx, InvalidMessage::BadChangeCipherSpec.into()));
+                }
+                self.drop_record(rx, off, total);
+                let switched = match self.hs.take() {
+                    Some(hs) => hs.change_cipher_spec(&mut self.records),
+                    None => Err(Error::Internal("handshake state missing")),
+                };
+                match switched {
+                    Ok(hs) => self.hs = Some(hs),
+                    Err(e) => return Err(self.fail(tx, e)),
+                }
+                Ok(Status::Done(()))
+            }
+            (ContentType::CHANGE_CIPHER_SPEC, _) if self.is_tls12() => {
+                Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()))
+            }
             (ContentType::CHANGE_CIPHER_SPEC, _) => {
                 // RFC 8446 §5: a single byte 1, unprotected, between the
                 // first ClientHello and the peer's Finished, dropped. One

@@ -87,6 +87,22 @@ enum Handshake {
 }
 
 impl Handshake {
+    /// Whether the peer's TLS 1.2 ChangeCipherSpec is due.
+    fn expects_change_cipher_spec(&self) -> bool {
+        match self {
+            Self::Client(s) => s.expects_change_cipher_spec(),
+            Self::Server(s) => s.expects_change_cipher_spec(),
+        }
+    }
+
+    /// The peer's TLS 1.2 ChangeCipherSpec: its key takes over.
+    fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
+        Ok(match self {
+            Self::Client(s) => Self::Client(s.change_cipher_spec(records)?),
+            Self::Server(s) => Self::Server(s.change_cipher_spec(records)?),
+        })
+    }
+
     /// Whether the peer still waits for a flight of ours before the
     /// handshake can complete (a client until its Finished, a server until
     /// its first flight); a server that only has tickets left does not.
@@ -823,7 +839,10 @@ impl<'a> Connection<'a> {
     /// Queues a KeyUpdate when the sending key nears its usage limit (and
     /// automatic updates are on).
     fn schedule_key_update(&mut self) {
+        // TLS 1.2 has none: its key ends the connection at the limit
+        // (`check_send_key`).
         if self.config.auto_key_update
+            && !self.records.send().is_some_and(RecordKey::is_tls12)
             && self.key_update.is_none()
             && self
                 .records
@@ -881,9 +900,9 @@ impl<'a> Connection<'a> {
         };
         // `take` is one record's content, at most 2^14.
         self.reserved = u16::try_from(take).unwrap_or(u16::MAX);
+        let at = self.content_offset();
         Ok(Status::Done(
-            room.get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
-                .unwrap_or(&mut []),
+            room.get_mut(at..at.saturating_add(take)).unwrap_or(&mut []),
         ))
     }
 
@@ -1191,8 +1210,9 @@ impl<'a> Connection<'a> {
         let Some(request_peer) = self.key_update else {
             return Ok(Status::Done(()));
         };
-        if self.sent_close {
-            // Nothing follows our close_notify: the update is moot.
+        if self.sent_close || self.records.send().is_some_and(RecordKey::is_tls12) {
+            // Nothing follows our close_notify, and TLS 1.2 has no
+            // KeyUpdate: the update is moot.
             self.key_update = None;
             return Ok(Status::Done(()));
         }
@@ -1223,22 +1243,49 @@ impl<'a> Connection<'a> {
         Ok(Status::Done(()))
     }
 
+    /// Whether the connection speaks TLS 1.2 (once the ServerHello has
+    /// settled it).
+    pub(crate) fn is_tls12(&self) -> bool {
+        self.negotiated
+            .as_ref()
+            .is_some_and(|n| n.version == ProtocolVersion::TLS1_2)
+            || self.records.recv().is_some_and(RecordKey::is_tls12)
+    }
+
     /// Largest content per sent record now.
     fn send_fragment(&self) -> usize {
         usize::from(self.send_fragment)
     }
 
+    /// Bytes a sealed record adds around its content: the sending key's
+    /// (22 for TLS 1.3, 29 or 21 for TLS 1.2).
+    fn record_overhead(&self) -> usize {
+        self.records
+            .send()
+            .map_or(RECORD_OVERHEAD, RecordKey::overhead)
+    }
+
+    /// Where a sealed record's content starts (after the header, and the
+    /// explicit nonce of TLS 1.2 AES-GCM).
+    fn content_offset(&self) -> usize {
+        self.records
+            .send()
+            .map_or(HEADER_LEN, RecordKey::content_offset)
+    }
+
     /// The next record for `available` bytes: how many it takes, and its
     /// size on the wire with padding. Records shrink to fit a small
     /// outgoing view, so draining it always makes room (`size <= capacity`).
+    /// TLS 1.2 records carry no padding.
     fn next_record(&self, capacity: usize, available: usize) -> (usize, usize) {
-        let max_content = self
-            .send_fragment()
-            .min(capacity.saturating_sub(RECORD_OVERHEAD));
+        let overhead = self.record_overhead();
+        let max_content = self.send_fragment().min(capacity.saturating_sub(overhead));
         let take = available.min(max_content);
-        // Everything below is at most `RECORD_OVERHEAD + max_content`, and
+        let tls12 = self.records.send().is_some_and(RecordKey::is_tls12);
+        // Everything below is at most `overhead + max_content`, and
         // `max_content <= send_fragment <= MAX_PLAINTEXT`: nothing saturates.
         let padding = match self.config.padding {
+            _ if tls12 => 0,
             Padding::None => 0,
             Padding::ToMultiple(m) if m > 1 => {
                 let inner = take.saturating_add(1);
@@ -1251,10 +1298,7 @@ impl<'a> Connection<'a> {
             Padding::ToMultiple(_) => 0,
             Padding::Max => max_content.saturating_sub(take),
         };
-        (
-            take,
-            RECORD_OVERHEAD.saturating_add(take).saturating_add(padding),
-        )
+        (take, overhead.saturating_add(take).saturating_add(padding))
     }
 
     /// Refuses to seal with the key's last sequence number, kept for the
@@ -1277,12 +1321,13 @@ impl<'a> Connection<'a> {
     ) -> Result<Status<usize>, Error> {
         self.check_send_key(tx)?;
         let (take, total) = self.next_record(tx.capacity(), available);
+        let at = self.content_offset();
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
         fill(
             record
-                .get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
+                .get_mut(at..at.saturating_add(take))
                 .unwrap_or(&mut []),
         );
         let sealed = match self.records.send_mut() {
@@ -1303,20 +1348,23 @@ impl<'a> Connection<'a> {
         alert: AlertDescription,
     ) -> Result<Status<()>, Error> {
         let level = match alert {
-            AlertDescription::CLOSE_NOTIFY | AlertDescription::USER_CANCELED => AlertLevel::WARNING,
+            AlertDescription::CLOSE_NOTIFY
+            | AlertDescription::USER_CANCELED
+            | AlertDescription::NO_RENEGOTIATION => AlertLevel::WARNING,
             _ => AlertLevel::FATAL,
         };
-        let protected = self.records.send().is_some();
-        let total = if protected {
-            RECORD_OVERHEAD + 2
+        let total = self.record_overhead().saturating_add(2);
+        let total = if self.records.send().is_some() {
+            total
         } else {
             HEADER_LEN + 2
         };
+        let at = self.content_offset();
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
         crate::codec::copy_prefix(
-            record.get_mut(HEADER_LEN..).unwrap_or(&mut []),
+            record.get_mut(at..).unwrap_or(&mut []),
             &[level.0, alert.0],
             2,
         );

@@ -128,6 +128,11 @@ fn client_hello_bound_with(c: &Common<'_>, fragment: usize, extra: usize) -> usi
         } else {
             0
         },
+        if config.suites.iter().any(|s| s.is_tls12()) {
+            super::messages::TLS12_HELLO_BYTES
+        } else {
+            0
+        },
         extra,
     ]);
     flight_room(body.saturating_add(4), fragment, HEADER_LEN)
@@ -221,6 +226,8 @@ pub(crate) enum State {
     /// The server's Finished is in and our flight is out up to our
     /// Certificate; our signer has not answered yet.
     AwaitSignature(UnixTime, Unsigned),
+    /// The server answered with TLS 1.2.
+    Tls12(UnixTime, super::tls12::ClientState),
 }
 
 /// Our final flight up to the Certificate, waiting for its signature.
@@ -310,10 +317,11 @@ fn encode_hello(
     let config = common.config;
     // The ticket, if it is still alive and its suite's hash can be used:
     // after a HelloRetryRequest, only if the chosen suite shares it.
+    let tls13 = config.suites.iter().any(|s| !s.is_tls12());
     let offer = psk_offer(common).filter(|(_, suite)| {
-        binder_prefix.is_none_or(|t| t.current().as_bytes().len() == suite.hash_len)
+        tls13 && binder_prefix.is_none_or(|t| t.current().as_bytes().len() == suite.hash_len)
     });
-    let mut suites = [crate::wire::CipherSuite(0); 8];
+    let mut suites = [crate::wire::CipherSuite(0); super::MAX_SUITES];
     let n = config.suites.len().min(suites.len());
     for (slot, s) in suites.iter_mut().zip(config.suites) {
         *slot = s.id;
@@ -373,6 +381,8 @@ fn encode_hello(
         // A second ClientHello replaces key_share only if the retry named
         // a group; then it carries just the share asked for.
         grease_share: !share_replaced,
+        tls13,
+        tls12: config.suites.iter().any(|s| s.is_tls12()),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
@@ -527,6 +537,7 @@ pub const MAX_COOKIE_LEN: usize = 1024;
 enum Hello {
     Keyed(Keyed),
     Retry(Pending),
+    Tls12(super::tls12::ClientState),
 }
 
 /// State once handshake keys exist.
@@ -612,6 +623,20 @@ impl State {
                 room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
             }
             Self::AwaitSignature(..) => super::signature_room(fragment),
+            Self::Tls12(_, s) => s.room_needed(fragment),
+        }
+    }
+
+    /// Whether a TLS 1.2 server's ChangeCipherSpec is due.
+    pub fn expects_change_cipher_spec(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.expects_change_cipher_spec())
+    }
+
+    /// A TLS 1.2 server's ChangeCipherSpec: switches the receiving key.
+    pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
+        match self {
+            Self::Tls12(kept, s) => Ok(Self::Tls12(kept, s.change_cipher_spec(records)?)),
+            _ => Err(PeerMisbehaved::UnexpectedContentType(ContentType::CHANGE_CIPHER_SPEC).into()),
         }
     }
 
@@ -764,7 +789,19 @@ impl State {
                             consumed: total,
                         })
                     }
+                    Hello::Tls12(state) => Ok(Step {
+                        next: Some(Self::Tls12(c.ctx.now, state)),
+                        consumed: total,
+                    }),
                 }
+            }
+            (Self::Tls12(kept, s), _) => {
+                let c = with(kept, inputs);
+                let step = s.handle(&c, region, keys, out)?;
+                Ok(Step {
+                    next: step.next.map(|n| Self::Tls12(kept, n)),
+                    consumed: step.consumed,
+                })
             }
             (Self::ExpectEncryptedExtensions(kept, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 let c = with(kept, inputs);
@@ -875,6 +912,37 @@ fn server_hello(
         .selected_version
         .is_some_and(|v| v != ProtocolVersion::TLS1_3)
     {
+        return Err(PeerMisbehaved::IllegalParameter("selected_version").into());
+    }
+    let offers_tls12 = c.config.suites.iter().any(|s| s.is_tls12());
+    if sh.selected_version.is_none() && offers_tls12 && !sh.is_retry() {
+        // TLS 1.2: its state machine takes over, with our key exchange and
+        // the transcript of our (only) ClientHello.
+        let PendingTranscript::Both(early) = s.transcript else {
+            return Err(
+                PeerMisbehaved::IllegalParameter("TLS 1.2 after a HelloRetryRequest").into(),
+            );
+        };
+        let suite = c
+            .config
+            .suites
+            .iter()
+            .copied()
+            .find(|x| x.id == sh.suite && x.is_tls12())
+            .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+        return Ok(Hello::Tls12(super::tls12::client_server_hello(
+            c,
+            s.kx,
+            s.fields.extra_share,
+            early.pick(suite),
+            s.fields.random,
+            &sh,
+            msg,
+            keys,
+        )?));
+    }
+    if sh.selected_version == Some(ProtocolVersion::TLS1_2) && offers_tls12 {
+        // RFC 8446 §4.2.1: TLS 1.2 is never selected this way.
         return Err(PeerMisbehaved::IllegalParameter("selected_version").into());
     }
     if sh.selected_version != Some(ProtocolVersion::TLS1_3) {

@@ -148,7 +148,7 @@ impl SeenTypes {
 /// Walks an extension block, refusing duplicates (RFC 8446 §4.2), and
 /// hands each (type, body) to `f`. No count limit below what the block's
 /// length allows: the walk and the duplicate check are linear.
-fn for_each_extension<'a>(
+pub(crate) fn for_each_extension<'a>(
     block: &'a [u8],
     mut f: impl FnMut(ExtensionType, &'a [u8]) -> Result<(), DecodeError>,
 ) -> Result<(), ExtensionError> {
@@ -225,7 +225,7 @@ impl<'a> KeyShares<'a> {
 pub struct ProtocolNames<'a>(&'a [u8]);
 
 impl<'a> ProtocolNames<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let list = r.vec16("alpn list")?;
         r.finish("alpn trailing")?;
@@ -275,6 +275,14 @@ pub struct ClientExtensions<'a> {
     pub cookie: Option<&'a [u8]>,
     /// early_data was offered.
     pub early_data: bool,
+    /// extended_master_secret was offered (TLS 1.2, RFC 7627).
+    pub extended_master_secret: bool,
+    /// renegotiation_info's renegotiated_connection (TLS 1.2, RFC 5746).
+    pub renegotiation_info: Option<&'a [u8]>,
+    /// ec_point_formats (TLS 1.2, RFC 8422).
+    pub ec_point_formats: Option<&'a [u8]>,
+    /// session_ticket (TLS 1.2, RFC 5077): empty, or a ticket.
+    pub session_ticket: Option<&'a [u8]>,
 }
 
 /// A parsed ClientHello.
@@ -418,6 +426,23 @@ impl<'a> ClientHello<'a> {
                         b.finish("early data trailing")?;
                         ext.early_data = true;
                     }
+                    ExtensionType::EXTENDED_MASTER_SECRET => {
+                        b.finish("extended master secret trailing")?;
+                        ext.extended_master_secret = true;
+                    }
+                    ExtensionType::RENEGOTIATION_INFO => {
+                        ext.renegotiation_info = Some(b.vec8("renegotiation info")?);
+                        b.finish("renegotiation info trailing")?;
+                    }
+                    ExtensionType::EC_POINT_FORMATS => {
+                        let formats = b.vec8("ec point formats")?;
+                        if formats.is_empty() {
+                            return Err(DecodeError("empty ec point formats"));
+                        }
+                        ext.ec_point_formats = Some(formats);
+                        b.finish("ec point formats trailing")?;
+                    }
+                    ExtensionType::SESSION_TICKET => ext.session_ticket = Some(body),
                     // RFC 8446 §4.2: unknown extensions are ignored.
                     _ => {}
                 }
@@ -491,7 +516,18 @@ pub struct ClientHelloOut<'a> {
     /// A GREASE key share too (not after a HelloRetryRequest, which asks
     /// for one share).
     pub grease_share: bool,
+    /// Offer TLS 1.3 (supported_versions, key_share, the PSK extensions).
+    pub tls13: bool,
+    /// Offer TLS 1.2 too: 0x0303 in supported_versions, and
+    /// extended_master_secret, an empty renegotiation_info and
+    /// ec_point_formats (uncompressed only).
+    pub tls12: bool,
 }
+
+/// Bytes the TLS 1.2 extensions add to a ClientHello:
+/// extended_master_secret (4), renegotiation_info (4 + 1),
+/// ec_point_formats (4 + 1 + 1), and a version in supported_versions (2).
+pub const TLS12_HELLO_BYTES: usize = 4 + 5 + 6 + 2;
 
 /// The GREASE values of one ClientHello (RFC 8701): each of the form
 /// 0x?A?A, unknown to every peer, which must ignore them.
@@ -614,12 +650,30 @@ impl ClientHelloOut<'_> {
                 if let Some(cookie) = self.cookie {
                     ext(w, ExtensionType::COOKIE, |w| w.vec16(cookie))?;
                 }
+                if self.tls12 {
+                    ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
+                    // RFC 5746 §3.4: empty on the initial handshake.
+                    ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
+                    // RFC 8422 §5.1.2: uncompressed points only.
+                    ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
+                }
+                if !self.tls13 {
+                    // A TLS 1.2-only hello: no TLS 1.3 extension.
+                    if let Some(g) = grease {
+                        ext(w, ExtensionType(g.last_extension), |w| w.u8(0))?;
+                    }
+                    return Ok(());
+                }
                 ext(w, ExtensionType::SUPPORTED_VERSIONS, |w| {
                     w.vec::<1>(|w| {
                         if let Some(g) = grease {
                             w.u16(g.version)?;
                         }
-                        w.u16(ProtocolVersion::TLS1_3.0)
+                        w.u16(ProtocolVersion::TLS1_3.0)?;
+                        if self.tls12 {
+                            w.u16(ProtocolVersion::TLS1_2.0)?;
+                        }
+                        Ok(())
                     })
                 })?;
                 ext(w, ExtensionType::KEY_SHARE, |w| {
@@ -777,6 +831,9 @@ pub struct ServerHello<'a> {
     pub selected_psk: Option<u16>,
     /// Any other extension present (the client refuses these).
     pub unexpected: Option<ExtensionType>,
+    /// The whole extension block, as sent (a TLS 1.2 ServerHello's
+    /// extensions are read from it).
+    pub extensions: &'a [u8],
 }
 
 impl<'a> ServerHello<'a> {
@@ -808,6 +865,7 @@ impl<'a> ServerHello<'a> {
             cookie: None,
             selected_psk: None,
             unexpected: None,
+            extensions: &[],
         };
         // A TLS 1.2 ServerHello may end here; a 1.3 one always has
         // extensions.
@@ -816,6 +874,7 @@ impl<'a> ServerHello<'a> {
         }
         let block = r.vec16("extensions")?;
         r.finish("server hello trailing")?;
+        sh.extensions = block;
         let retry = sh.is_retry();
         for_each_extension(block, |ty, body| {
             let mut b = Reader::new(body);

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod peek;
 pub mod server;
 pub mod ticket;
+pub(crate) mod tls12;
 
 use ring::rand::SecureRandom;
 use rustls_pki_types::UnixTime;
@@ -233,6 +234,11 @@ pub struct ClientConfig<'a> {
     /// know. On by default, as in BoringSSL; the values come from the
     /// ClientHello's random (the configuration's rng).
     pub grease: bool,
+    /// Let a TLS 1.2 server without the extended master secret (RFC
+    /// 7627) through. Off by default: without it the master secret is
+    /// not bound to the handshake, which the triple handshake attack
+    /// uses to make two sessions share one (docs/security.md).
+    pub allow_no_extended_master_secret: bool,
 }
 
 /// Checks what both configurations share: suites, groups, ALPN.
@@ -276,9 +282,9 @@ fn check_signers<'k>(keys: impl Iterator<Item = &'k CertifiedKey<'k>>) -> Result
     Ok(())
 }
 
-/// Most suites a configuration lists (there are three; the ClientHello
-/// has room for eight).
-pub const MAX_SUITES: usize = 8;
+/// Most suites a configuration lists (there are nine: three of TLS 1.3,
+/// six of TLS 1.2).
+pub const MAX_SUITES: usize = 16;
 
 /// Most ALPN protocols a configuration lists: the negotiated one is
 /// reported by its index, a byte.
@@ -312,6 +318,7 @@ impl<'a> ClientConfig<'a> {
             key_log: None,
             ticket_sink: None,
             grease: true,
+            allow_no_extended_master_secret: false,
         }
     }
 }
@@ -354,6 +361,9 @@ pub struct ServerConfig<'a> {
     /// Accept PSK-only resumption (psk_ke, no fresh key exchange, so no
     /// forward secrecy for the resumed session). Off by default.
     pub allow_psk_ke: bool,
+    /// Let a TLS 1.2 client without the extended master secret (RFC
+    /// 7627) through. Off by default (see the client's switch).
+    pub allow_no_extended_master_secret: bool,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -388,6 +398,7 @@ impl<'a> ServerConfig<'a> {
             tickets: 2,
             ticket_lifetime: 7200,
             allow_psk_ke: false,
+            allow_no_extended_master_secret: false,
         }
     }
 }
@@ -504,33 +515,40 @@ pub(crate) enum Records {
         /// Opens what we receive.
         recv: RecordKey,
     },
+    /// TLS 1.2, between the two ChangeCipherSpecs: one direction keyed.
+    SendOnly(RecordKey),
+    /// TLS 1.2, the peer's ChangeCipherSpec came before ours.
+    RecvOnly(RecordKey),
+    /// A TLS 1.2 client between its ServerHello and its
+    /// ClientKeyExchange: the key exchange and the transcript.
+    Tls12Client(tls12::ClientPending),
 }
 
 impl Records {
     pub fn send(&self) -> Option<&RecordKey> {
         match self {
-            Self::Keys { send, .. } => Some(send),
+            Self::Keys { send, .. } | Self::SendOnly(send) => Some(send),
             _ => None,
         }
     }
 
     pub fn send_mut(&mut self) -> Option<&mut RecordKey> {
         match self {
-            Self::Keys { send, .. } => Some(send),
+            Self::Keys { send, .. } | Self::SendOnly(send) => Some(send),
             _ => None,
         }
     }
 
     pub fn recv(&self) -> Option<&RecordKey> {
         match self {
-            Self::Keys { recv, .. } => Some(recv),
+            Self::Keys { recv, .. } | Self::RecvOnly(recv) => Some(recv),
             _ => None,
         }
     }
 
     pub fn recv_mut(&mut self) -> Option<&mut RecordKey> {
         match self {
-            Self::Keys { recv, .. } => Some(recv),
+            Self::Keys { recv, .. } | Self::RecvOnly(recv) => Some(recv),
             _ => None,
         }
     }
@@ -551,6 +569,24 @@ impl Records {
             .ok_or(Error::Internal("no keys to replace"))?;
         *slot = key;
         Ok(())
+    }
+
+    /// TLS 1.2's ChangeCipherSpec on our side: `key` protects what we send
+    /// from now on, beside a receiving key if there is one.
+    pub fn switch_send(&mut self, key: RecordKey) {
+        *self = match core::mem::replace(self, Self::Empty) {
+            Self::RecvOnly(recv) | Self::Keys { recv, .. } => Self::Keys { send: key, recv },
+            _ => Self::SendOnly(key),
+        };
+    }
+
+    /// TLS 1.2's ChangeCipherSpec from the peer: `key` opens what we
+    /// receive from now on.
+    pub fn switch_recv(&mut self, key: RecordKey) {
+        *self = match core::mem::replace(self, Self::Empty) {
+            Self::SendOnly(send) | Self::Keys { send, .. } => Self::Keys { send, recv: key },
+            _ => Self::RecvOnly(key),
+        };
     }
 }
 
@@ -593,10 +629,9 @@ impl Out<'_> {
         encode: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         const OVERFLOW: Error = Error::Internal("flight larger than its room estimate");
-        let overhead = if key.is_some() {
-            RECORD_OVERHEAD
-        } else {
-            HEADER_LEN
+        let (overhead, offset) = match &key {
+            Some(k) => (k.overhead(), k.content_offset()),
+            None => (HEADER_LEN, HEADER_LEN),
         };
         let start = self.used;
         let body_at = start.checked_add(HEADER_LEN).ok_or(OVERFLOW)?;
@@ -622,7 +657,7 @@ impl Out<'_> {
             let len = f.min(m.saturating_sub(i.saturating_mul(f)));
             let dst = start
                 .saturating_add(i.saturating_mul(stride))
-                .saturating_add(HEADER_LEN);
+                .saturating_add(offset);
             self.room.copy_within(src..src.saturating_add(len), dst);
         }
         let mut key = key;

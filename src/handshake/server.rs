@@ -189,6 +189,20 @@ impl State {
     }
 
     /// Whether no ClientHello has come yet.
+    /// Whether a TLS 1.2 client's ChangeCipherSpec is due.
+    pub fn expects_change_cipher_spec(&self) -> bool {
+        false
+    }
+
+    /// A TLS 1.2 client's ChangeCipherSpec.
+    pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
+        let _ = records;
+        Err(
+            PeerMisbehaved::UnexpectedContentType(crate::wire::ContentType::CHANGE_CIPHER_SPEC)
+                .into(),
+        )
+    }
+
     pub fn awaits_client_hello(&self) -> bool {
         matches!(self, Self::ExpectClientHello(_))
     }

@@ -46,14 +46,27 @@ pub const fn max_record_len(max_plaintext: usize) -> usize {
     max_plaintext.saturating_add(RECORD_OVERHEAD)
 }
 
-/// Largest protected record on the wire: 16,384 + 22 = 16,406 bytes.
+/// Bytes a TLS 1.2 AES-GCM record adds around its content: header (5),
+/// explicit nonce (8), tag (16) = 29, the most of any record we speak.
+pub const TLS12_MAX_RECORD_OVERHEAD: usize = HEADER_LEN + 8 + TAG_LEN;
+
+/// Largest protected record of either version, header included, for a
+/// given plaintext limit: a TLS 1.2 AES-GCM record's 29 bytes around it
+/// (a TLS 1.3 record's 22 are fewer).
+pub const fn max_record_len_any(max_plaintext: usize) -> usize {
+    max_plaintext.saturating_add(TLS12_MAX_RECORD_OVERHEAD)
+}
+
+/// Largest protected record on the wire: 16,384 + 29 = 16,413 bytes, a
+/// full TLS 1.2 AES-GCM record (a full TLS 1.3 record is 16,406).
 ///
 /// A received view this large holds any record a peer may send. (The RFC's
 /// 2^14 + 256 ciphertext bound is looser, but with a 16-byte tag anything
-/// past 2^14 + 17 breaks the 2^14 + 1 inner-plaintext bound, so such
-/// records are refused on their header.) An outgoing view this large never
+/// past 2^14 + 17 breaks the 2^14 + 1 inner-plaintext bound of TLS 1.3, and
+/// a TLS 1.2 AEAD record's content is at most 2^14 too, so such records
+/// are refused on their header.) An outgoing view this large never
 /// splits a write into records smaller than the configured fragment size.
-pub const MAX_RECORD_LEN: usize = max_record_len(MAX_PLAINTEXT);
+pub const MAX_RECORD_LEN: usize = max_record_len_any(MAX_PLAINTEXT);
 
 /// The smallest outgoing view that can carry every record the engine may
 /// have to send once established: a KeyUpdate, 22 + 4 + 1 = 27 bytes (an

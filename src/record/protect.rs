@@ -1,8 +1,22 @@
-//! AEAD protection of one direction of records (RFC 8446 §5.2–§5.5).
+//! AEAD protection of one direction of records: TLS 1.3's (RFC 8446
+//! §5.2–§5.5) and TLS 1.2's (RFC 5246 §6.2.3.3, RFC 5288, RFC 7905).
 //!
 //! A [`RecordKey`] holds one traffic secret and what is derived from it: the
 //! AEAD key, the static IV and the sequence number. It seals and opens in
 //! place; the bytes it works on always belong to the caller's views.
+//!
+//! The two versions lay a record out differently:
+//!
+//! ```text
+//! TLS 1.3:          | hdr: 23 0303 len | enc(content | type | zeros) | tag |
+//! TLS 1.2 AES-GCM:  | hdr: type 0303 len | seq (explicit nonce, 8) | enc(content) | tag |
+//! TLS 1.2 ChaCha20: | hdr: type 0303 len | enc(content) | tag |
+//! ```
+//!
+//! TLS 1.2's additional data is the sequence number, the type, the
+//! version and the content length (RFC 5246 §6.2.3.3); its AES-GCM nonce
+//! is a 4-byte salt from the key block and the 8-byte explicit part, which
+//! is the sequence number, so it never repeats under one key.
 
 use ring::aead;
 use zeroize::Zeroize;
@@ -49,6 +63,10 @@ impl RecordKey {
             return None;
         }
         let key = aead::LessSafeKey::new(aead::UnboundKey::new(suite.aead, key).ok()?);
+        if suite.is_tls12() {
+            iv.zeroize();
+            return None;
+        }
         Some(Self {
             key,
             iv,
@@ -56,6 +74,73 @@ impl RecordKey {
             suite,
             secret,
         })
+    }
+
+    /// A TLS 1.2 key from its part of the key block (RFC 5246 §6.3): the
+    /// write key and the write IV (4 bytes of salt for AES-GCM, 12 for
+    /// ChaCha20-Poly1305), at sequence number 0. `None` if `suite` is not
+    /// a TLS 1.2 suite or a length does not fit it.
+    pub fn new_tls12(suite: &'static Suite, key: &[u8], iv: &[u8]) -> Option<Self> {
+        let iv_len = if suite.explicit_nonce() { 4 } else { IV_LEN };
+        if !suite.is_tls12() || iv.len() != iv_len || key.len() != suite.key_len() {
+            return None;
+        }
+        let key = aead::LessSafeKey::new(aead::UnboundKey::new(suite.aead, key).ok()?);
+        let mut fixed = [0u8; IV_LEN];
+        fixed.get_mut(..iv_len)?.copy_from_slice(iv);
+        Some(Self {
+            key,
+            iv: fixed,
+            seq: 0,
+            suite,
+            // TLS 1.2 has no KeyUpdate: no secret to derive from.
+            secret: Secret::new(&[])?,
+        })
+    }
+
+    /// Bytes a record adds around its content (no padding): 22 for TLS
+    /// 1.3, 29 for TLS 1.2 AES-GCM, 21 for TLS 1.2 ChaCha20-Poly1305.
+    pub fn overhead(&self) -> usize {
+        self.suite.record_overhead()
+    }
+
+    /// Whether this is a TLS 1.2 key.
+    pub fn is_tls12(&self) -> bool {
+        self.suite.is_tls12()
+    }
+
+    /// Checks the header of a record this key is to open, as soon as its
+    /// five bytes are in: [`Header::check_protected`] for TLS 1.3; for
+    /// TLS 1.2 a handshake, alert or application-data record of version
+    /// 0x0303 whose body holds the nonce and the tag and whose content is
+    /// at most `max_plaintext` bytes.
+    pub fn check_header(&self, header: &Header, max_plaintext: usize) -> Result<(), Error> {
+        if !self.is_tls12() {
+            return header.check_protected(max_plaintext);
+        }
+        let ty = header.content_type;
+        if ty != ContentType::APPLICATION_DATA
+            && ty != ContentType::HANDSHAKE
+            && ty != ContentType::ALERT
+        {
+            return Err(PeerMisbehaved::UnexpectedContentType(ty).into());
+        }
+        let extra = self.overhead().saturating_sub(HEADER_LEN);
+        let max = max_plaintext.saturating_add(extra);
+        if header.len > max {
+            return Err(crate::error::InvalidMessage::RecordTooLarge {
+                len: header.len,
+                max,
+            }
+            .into());
+        }
+        if header.version != ProtocolVersion::TLS1_2 {
+            return Err(crate::error::InvalidMessage::BadRecordVersion(header.version.0).into());
+        }
+        if header.len < extra {
+            return Err(crate::error::InvalidMessage::RecordTooShort.into());
+        }
+        Ok(())
     }
 
     /// The key that follows this one on KeyUpdate (RFC 8446 §7.2), at
@@ -132,6 +217,9 @@ impl RecordKey {
         if self.records_left() == 0 {
             return Err(Error::KeyExhausted);
         }
+        if self.is_tls12() {
+            return self.seal_tls12(content_type, content_len, record);
+        }
         const BAD_LAYOUT: Error = Error::Internal("record layout");
         let body_len = record.len().checked_sub(HEADER_LEN).ok_or(BAD_LAYOUT)?;
         let inner_len = body_len.checked_sub(TAG_LEN).ok_or(BAD_LAYOUT)?;
@@ -161,15 +249,117 @@ impl RecordKey {
         Ok(())
     }
 
+    /// TLS 1.2's seal: `record` is header, explicit nonce (AES-GCM),
+    /// content and tag, the content already in place after the nonce
+    /// (at [`content_offset`](Self::content_offset)); no padding.
+    fn seal_tls12(
+        &mut self,
+        content_type: ContentType,
+        content_len: usize,
+        record: &mut [u8],
+    ) -> Result<(), Error> {
+        const BAD_LAYOUT: Error = Error::Internal("record layout");
+        let explicit = self.content_offset().saturating_sub(HEADER_LEN);
+        if record.len() != self.overhead().saturating_add(content_len) {
+            return Err(BAD_LAYOUT);
+        }
+        let body_len = record.len().saturating_sub(HEADER_LEN);
+        let seq = self.seq.to_be_bytes();
+        let nonce = self.nonce_tls12();
+        let header = Header {
+            content_type,
+            version: ProtocolVersion::TLS1_2,
+            len: body_len,
+        }
+        .encode();
+        let aad = aad_tls12(&seq, content_type, content_len);
+        let (head, rest) = record.split_at_mut(HEADER_LEN);
+        head.copy_from_slice(&header);
+        let (nonce_out, rest) = rest.split_at_mut(explicit);
+        nonce_out.copy_from_slice(seq.get(..explicit).unwrap_or(&[]));
+        let (inner, tag_out) = rest.split_at_mut(content_len);
+        self.seq = self.seq.checked_add(1).ok_or(Error::KeyExhausted)?;
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, aead::Aad::from(aad), inner)
+            .map_err(|_| BAD_LAYOUT)?;
+        tag_out.copy_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    /// Where a record's content starts: after the header, and for TLS 1.2
+    /// AES-GCM after the explicit nonce too.
+    pub fn content_offset(&self) -> usize {
+        if self.suite.explicit_nonce() {
+            HEADER_LEN + 8
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// TLS 1.2's per-record nonce: the 4-byte salt and the sequence
+    /// number (AES-GCM, whose explicit part we choose to be the sequence
+    /// number), or the IV XORed with it (ChaCha20-Poly1305), which is
+    /// the TLS 1.3 construction.
+    fn nonce_tls12(&self) -> aead::Nonce {
+        if !self.suite.explicit_nonce() {
+            return self.nonce();
+        }
+        let mut nonce = self.iv;
+        if let Some(tail) = nonce.get_mut(4..) {
+            tail.copy_from_slice(&self.seq.to_be_bytes());
+        }
+        aead::Nonce::assume_unique_for_key(nonce)
+    }
+
+    /// TLS 1.2's open: returns the header's content type and the content
+    /// length; the content is then at
+    /// `record[content_offset()..][..len]`, followed by the dead tag.
+    fn open_tls12(&mut self, record: &mut [u8]) -> Result<(ContentType, usize), Error> {
+        let offset = self.content_offset();
+        let header = Header::parse(record).ok_or(PeerMisbehaved::BadRecordMac)?;
+        let content_len = record
+            .len()
+            .checked_sub(self.overhead())
+            .ok_or(PeerMisbehaved::BadRecordMac)?;
+        let nonce = if self.suite.explicit_nonce() {
+            // The peer's explicit nonce, whatever it chose (RFC 5288 §3).
+            let mut nonce = self.iv;
+            let explicit = record.get(HEADER_LEN..offset).unwrap_or(&[]);
+            if let Some(tail) = nonce.get_mut(4..) {
+                tail.copy_from_slice(explicit);
+            }
+            aead::Nonce::assume_unique_for_key(nonce)
+        } else {
+            self.nonce()
+        };
+        let seq = self.seq.to_be_bytes();
+        let aad = aad_tls12(&seq, header.content_type, content_len);
+        let body = record
+            .get_mut(offset..)
+            .ok_or(PeerMisbehaved::BadRecordMac)?;
+        self.key
+            .open_in_place(nonce, aead::Aad::from(aad), body)
+            .map_err(|_| PeerMisbehaved::BadRecordMac)?;
+        self.seq = self
+            .seq
+            .checked_add(1)
+            .ok_or(PeerMisbehaved::PeerSequenceExhausted)?;
+        Ok((header.content_type, content_len))
+    }
+
     /// Opens, in place, the whole protected record `record` (header
-    /// included, already checked by [`Header::check_protected`]).
+    /// included, already checked by [`check_header`](Self::check_header)).
     ///
-    /// Returns the inner content type and the content length; the content
-    /// is then at `record[HEADER_LEN..][..len]`, followed by the content
-    /// type, padding and the dead tag bytes.
+    /// Returns the content type and the content length; the content is
+    /// then at `record[content_offset()..][..len]`, followed (TLS 1.3) by
+    /// the content type, padding and the dead tag bytes.
     pub fn open(&mut self, record: &mut [u8]) -> Result<(ContentType, usize), Error> {
         if self.seq == u64::MAX {
             return Err(PeerMisbehaved::PeerSequenceExhausted.into());
+        }
+        if self.is_tls12() {
+            return self.open_tls12(record);
         }
         let nonce = self.nonce();
         let Some((head, body)) = record.split_at_mut_checked(HEADER_LEN) else {
@@ -193,6 +383,20 @@ impl RecordKey {
         let ty = plain.get(len).copied().unwrap_or(0);
         Ok((ContentType(ty), len))
     }
+}
+
+/// TLS 1.2's additional data (RFC 5246 §6.2.3.3): seq_num, type,
+/// version, length.
+fn aad_tls12(seq: &[u8; 8], ty: ContentType, len: usize) -> [u8; 13] {
+    let mut aad = [0u8; 13];
+    let [v0, v1] = ProtocolVersion::TLS1_2.0.to_be_bytes();
+    // A record's content is at most 2^14 + 2048 bytes: it fits.
+    let [l0, l1] = u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes();
+    let tail = [ty.0, v0, v1, l0, l1];
+    for (slot, b) in aad.iter_mut().zip(seq.iter().chain(tail.iter())) {
+        *slot = *b;
+    }
+    aad
 }
 
 impl core::fmt::Debug for RecordKey {

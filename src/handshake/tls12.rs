@@ -1,0 +1,732 @@
+//! The TLS 1.2 handshake (RFC 5246 §7, RFC 8422, RFC 7627, RFC 5746), in
+//! the same engine as TLS 1.3: ECDHE with the AEAD suites only, the
+//! extended master secret, secure renegotiation's empty
+//! `renegotiation_info` on the initial handshake.
+//!
+//! ```text
+//! client                                   server
+//! ClientHello (both versions) ───────────►
+//!           ◄─────────── ServerHello, Certificate, ServerKeyExchange,
+//!                        [CertificateRequest], ServerHelloDone
+//! [Certificate (empty)], ClientKeyExchange,
+//! ChangeCipherSpec, Finished ────────────►
+//!           ◄─────────── ChangeCipherSpec, Finished
+//! ```
+//!
+//! Each side's flight is handled in one step once it lies whole in the
+//! reassembly region (the server's from Certificate to ServerHelloDone,
+//! the client's from Certificate or ClientKeyExchange to its Finished),
+//! so no certificate is kept: the ServerKeyExchange signature is checked
+//! while the end-entity certificate is still in the received view.
+//!
+//! A ChangeCipherSpec switches the direction it belongs to
+//! ([`Records::switch_send`], [`Records::switch_recv`]); each key is
+//! derived from the key block when its direction switches, so no key
+//! waits unused in the connection. Not yet here: resumption (tickets and
+//! session IDs) and client certificates in TLS 1.2 (a client asked for
+//! one answers with an empty Certificate; a server that verifies client
+//! certificates negotiates TLS 1.3 only). TLS 1.2's CertificateVerify
+//! signs the whole transcript, not its hash, and *ring* signs and
+//! verifies messages, never digests: supporting it means keeping the
+//! transcript's bytes (docs/security.md).
+
+use rustls_pki_types::{CertificateDer, ServerName};
+
+use super::client::{Common, Keys, Step};
+use super::kx::KeyExchange;
+use super::messages::{
+    for_each_extension, split_message, write_message, ServerHello, HANDSHAKE_HEADER_LEN,
+    MAX_CHAIN_LEN,
+};
+use super::{flight_room, room_sum, Negotiated, Out, Records};
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use crate::key_schedule::tls12::{MasterSecret, VERIFY_DATA_LEN};
+use crate::key_schedule::Transcript;
+use crate::record::protect::RecordKey;
+use crate::record::suite::{Auth, Suite};
+use crate::record::{HEADER_LEN, TLS12_MAX_RECORD_OVERHEAD};
+use crate::wire::{
+    ContentType, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
+};
+
+/// curve_type named_curve (RFC 8422 §5.4): the only one we accept.
+const NAMED_CURVE: u8 = 3;
+
+/// Longest ECDHE public value of a TLS 1.2 group: an uncompressed P-384
+/// point.
+const MAX_POINT_LEN: usize = 97;
+
+/// Bytes signed in a ServerKeyExchange at most: both randoms, curve_type,
+/// the group, the point's length and the point.
+const MAX_SIGNED_PARAMS: usize = 64 + 4 + MAX_POINT_LEN;
+
+fn decode(e: DecodeError) -> Error {
+    InvalidMessage::Handshake(e.0).into()
+}
+
+/// The groups TLS 1.2 may use: the classical ones (RFC 8422 §5.1.1); a
+/// hybrid needs TLS 1.3's key_share.
+pub(crate) fn is_tls12_group(group: NamedGroup) -> bool {
+    super::kx::is_supported(group) && !super::kx::is_hybrid(group)
+}
+
+/// Whether `scheme` can sign for `suite`'s authentication: ECDSA and
+/// EdDSA for ECDHE_ECDSA (RFC 8422 §5.1.1), RSA for ECDHE_RSA.
+fn scheme_fits_suite(scheme: SignatureScheme, suite: &Suite) -> bool {
+    let [_, sig] = scheme.0.to_be_bytes();
+    let rsa = scheme.0 >> 8 <= 0x06 && sig == 0x01 || (0x0804..=0x0806).contains(&scheme.0);
+    let ec = scheme.0 >> 8 <= 0x06 && sig == 0x03 || matches!(scheme.0, 0x0807 | 0x0808);
+    match suite.auth {
+        Auth::Ecdsa => ec,
+        Auth::Rsa => rsa,
+        Auth::Any => false,
+    }
+}
+
+/// A TLS 1.2 Certificate body (RFC 5246 §7.4.2): the DER chain.
+pub(crate) fn parse_chain(
+    body: &[u8],
+) -> Result<arrayvec::ArrayVec<CertificateDer<'_>, MAX_CHAIN_LEN>, Error> {
+    let mut r = Reader::new(body);
+    let list = r.vec24("certificate list").map_err(decode)?;
+    r.finish("certificate trailing").map_err(decode)?;
+    let mut chain = arrayvec::ArrayVec::new();
+    let mut l = Reader::new(list);
+    while !l.is_empty() {
+        let der = l.vec24("certificate").map_err(decode)?;
+        if der.is_empty() {
+            return Err(InvalidMessage::Handshake("empty certificate").into());
+        }
+        chain
+            .try_push(CertificateDer::from(der))
+            .map_err(|_| crate::verify::CertificateError::ChainTooLong)?;
+    }
+    Ok(chain)
+}
+
+/// Encodes a TLS 1.2 Certificate message with `chain`.
+pub(crate) fn encode_chain<'c>(
+    w: &mut Writer<'_>,
+    chain: impl Iterator<Item = &'c [u8]>,
+) -> Result<(), crate::codec::Overflow> {
+    write_message(w, HandshakeType::CERTIFICATE, |w| {
+        w.vec::<3>(|w| {
+            chain.into_iter().try_for_each(|der| {
+                w.u24(der.len())?;
+                w.bytes(der)
+            })
+        })
+    })
+}
+
+/// A parsed ServerKeyExchange for ECDHE (RFC 8422 §5.4).
+struct ServerKeyExchange<'a> {
+    group: NamedGroup,
+    point: &'a [u8],
+    /// The ServerECDHParams as sent: what the signature covers after
+    /// the randoms.
+    params: &'a [u8],
+    scheme: SignatureScheme,
+    signature: &'a [u8],
+}
+
+impl<'a> ServerKeyExchange<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(body);
+        let curve_type = r.u8("curve type").map_err(decode)?;
+        if curve_type != NAMED_CURVE {
+            return Err(PeerMisbehaved::IllegalParameter("ECDH curve type").into());
+        }
+        let group = NamedGroup(r.u16("named curve").map_err(decode)?);
+        let point = r.vec8("ECDH point").map_err(decode)?;
+        if point.is_empty() {
+            return Err(InvalidMessage::Handshake("empty ECDH point").into());
+        }
+        let params = body.get(..4 + point.len()).unwrap_or(&[]);
+        let scheme = SignatureScheme(r.u16("signature scheme").map_err(decode)?);
+        let signature = r.vec16("signature").map_err(decode)?;
+        r.finish("server key exchange trailing").map_err(decode)?;
+        Ok(Self {
+            group,
+            point,
+            params,
+            scheme,
+            signature,
+        })
+    }
+}
+
+/// `client_random || server_random || params` into `buf`: what a
+/// ServerKeyExchange signs.
+fn signed_params<'b>(
+    buf: &'b mut [u8; MAX_SIGNED_PARAMS],
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    params: &[u8],
+) -> Result<&'b [u8], Error> {
+    let mut w = Writer::new(buf);
+    w.bytes(client_random)?;
+    w.bytes(server_random)?;
+    w.bytes(params)
+        .map_err(|_| PeerMisbehaved::IllegalParameter("ECDH point length"))?;
+    let n = w.len();
+    Ok(buf.get(..n).unwrap_or(&[]))
+}
+
+/// The TLS 1.2 extensions of a ServerHello, checked against what we
+/// offered.
+#[derive(Default)]
+struct ServerExtensions {
+    ems: bool,
+    secure_renegotiation: bool,
+    alpn_index: Option<u8>,
+    record_size_limit: Option<u16>,
+}
+
+fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, Error> {
+    let mut out = ServerExtensions::default();
+    let mut bad: Option<Error> = None;
+    for_each_extension(block, |ty, body| {
+        let mut b = Reader::new(body);
+        match ty {
+            ExtensionType::EXTENDED_MASTER_SECRET => out.ems = true,
+            ExtensionType::RENEGOTIATION_INFO => {
+                // RFC 5746 §3.4: empty on the initial handshake.
+                if b.vec8("renegotiation info")?.is_empty() {
+                    out.secure_renegotiation = true;
+                } else {
+                    bad = Some(PeerMisbehaved::IllegalParameter("renegotiation_info").into());
+                }
+            }
+            ExtensionType::EC_POINT_FORMATS => {
+                // RFC 8422 §5.2: uncompressed must be among them.
+                if !b.vec8("ec point formats")?.contains(&0) {
+                    bad = Some(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+                }
+            }
+            ExtensionType::ALPN => {
+                let list =
+                    super::messages::ProtocolNames::parse(body).map_err(|_| DecodeError("alpn"))?;
+                let mut names = list.iter();
+                let (Some(p), None) = (names.next(), names.next()) else {
+                    bad = Some(PeerMisbehaved::IllegalParameter("ALPN: one protocol").into());
+                    return Ok(());
+                };
+                match c.config.alpn.iter().position(|ours| *ours == p) {
+                    Some(i) => out.alpn_index = u8::try_from(i).ok(),
+                    None => {
+                        bad = Some(
+                            PeerMisbehaved::IllegalParameter("ALPN protocol not offered").into(),
+                        )
+                    }
+                }
+                let _ = b.rest();
+            }
+            ExtensionType::RECORD_SIZE_LIMIT => {
+                let limit = b.u16("record size limit")?;
+                if limit < 64 {
+                    bad =
+                        Some(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
+                }
+                out.record_size_limit = Some(limit);
+            }
+            // An acknowledgement of our server_name: empty.
+            ExtensionType::SERVER_NAME if c.ctx.server_name.is_some() => {}
+            other => {
+                let _ = b.rest();
+                bad = Some(PeerMisbehaved::UnsolicitedExtension(other).into());
+            }
+        }
+        b.finish("server hello extension trailing")
+    })
+    .map_err(super::client::extension_error)?;
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// What a TLS 1.2 client keeps between the ServerHello and its
+/// ClientKeyExchange, in [`Records::Tls12Client`]: the key exchange of
+/// its ClientHello (reused if the server picks its group) and the
+/// transcript.
+pub(crate) struct ClientPending {
+    kx: KeyExchange,
+    /// The classical group sent beside a hybrid with the same key.
+    extra_share: Option<NamedGroup>,
+    transcript: Transcript,
+}
+
+/// Both randoms, which the key block and the signatures use.
+#[derive(Clone, Copy)]
+pub(crate) struct Randoms {
+    client: [u8; 32],
+    server: [u8; 32],
+}
+
+/// The TLS 1.2 client's states after its ServerHello.
+pub(crate) enum ClientState {
+    /// Waits for Certificate, ServerKeyExchange, [CertificateRequest] and
+    /// ServerHelloDone, handled together.
+    ExpectServerFlight(Hello),
+    /// Our flight is out; the server's ChangeCipherSpec comes next.
+    ExpectChangeCipherSpec(Finishing),
+    /// The server's Finished, under its new key.
+    ExpectFinished(Finishing),
+}
+
+/// What the ServerHello settled.
+pub(crate) struct Hello {
+    suite: &'static Suite,
+    randoms: Randoms,
+    ems: bool,
+}
+
+/// After the key exchange: what the Finished messages need.
+pub(crate) struct Finishing {
+    suite: &'static Suite,
+    randoms: Randoms,
+    master: MasterSecret,
+    transcript: Transcript,
+}
+
+/// Handles a TLS 1.2 ServerHello to a client that offered TLS 1.2.
+/// `transcript` holds our ClientHello (of the suite's hash).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn client_server_hello(
+    c: &Common<'_>,
+    kx: KeyExchange,
+    extra_share: Option<NamedGroup>,
+    mut transcript: Transcript,
+    client_random: [u8; 32],
+    sh: &ServerHello<'_>,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+) -> Result<ClientState, Error> {
+    if sh.legacy_version != ProtocolVersion::TLS1_2 {
+        return Err(PeerIncompatible::NotTls13.into());
+    }
+    // RFC 8446 §4.1.3: a server that speaks TLS 1.3 and answers a client
+    // offering it with TLS 1.2 marks its random; the mark means someone
+    // removed our TLS 1.3 offer.
+    let offered_tls13 = c.config.suites.iter().any(|s| !s.is_tls12());
+    let tail = sh.random.get(24..).unwrap_or(&[]);
+    if offered_tls13
+        && (tail == super::messages::DOWNGRADE_TLS12 || tail == super::messages::DOWNGRADE_TLS11)
+    {
+        return Err(PeerMisbehaved::Downgrade.into());
+    }
+    if sh.compression != 0 {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_method").into());
+    }
+    let suite = c
+        .config
+        .suites
+        .iter()
+        .copied()
+        .find(|s| s.id == sh.suite && s.is_tls12())
+        .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+    let ext = server_extensions(c, sh.extensions)?;
+    if !ext.secure_renegotiation {
+        return Err(PeerIncompatible::NoSecureRenegotiation.into());
+    }
+    if !ext.ems && !c.config.allow_no_extended_master_secret {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
+    transcript.add(msg);
+    *keys.records = Records::Tls12Client(ClientPending {
+        kx,
+        extra_share,
+        transcript,
+    });
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_2,
+        suite: suite.id,
+        group: None,
+        signature_scheme: None,
+        alpn_index: ext.alpn_index,
+        cert_index: None,
+        peer_cert_sha256: None,
+        peer_identity: None,
+        peer_record_size_limit: ext.record_size_limit,
+        resumed: false,
+        server_name: None,
+    });
+    Ok(ClientState::ExpectServerFlight(Hello {
+        suite,
+        randoms: Randoms {
+            client: client_random,
+            server: *sh.random,
+        },
+        ems: ext.ems,
+    }))
+}
+
+/// The messages of a flight at the front of `region`, each whole: `None`
+/// until the one `last` ends them has come. Any other type than the
+/// ones `allowed` lists at its place is unexpected.
+fn whole_flight(
+    region: &[u8],
+    last: HandshakeType,
+) -> Result<Option<arrayvec::ArrayVec<(HandshakeType, usize, usize), 5>>, Error> {
+    let mut found = arrayvec::ArrayVec::new();
+    let mut at = 0usize;
+    loop {
+        let rest = region.get(at..).unwrap_or(&[]);
+        let Some((ty, _, total)) = split_message(rest) else {
+            return Ok(None);
+        };
+        if found.try_push((ty, at, total)).is_err() {
+            return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+        }
+        at = at.saturating_add(total);
+        if ty == last {
+            return Ok(Some(found));
+        }
+    }
+}
+
+impl ClientState {
+    /// Room the next step may write: our flight (an empty Certificate if
+    /// asked, ClientKeyExchange, ChangeCipherSpec, Finished).
+    pub fn room_needed(&self, fragment: usize) -> usize {
+        match self {
+            Self::ExpectServerFlight(_) => room_sum([
+                flight_room(7 + 4 + 1 + MAX_POINT_LEN, fragment, HEADER_LEN),
+                HEADER_LEN + 1,
+                flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+            ]),
+            _ => 0,
+        }
+    }
+
+    /// Whether the server's ChangeCipherSpec is due.
+    pub fn expects_change_cipher_spec(&self) -> bool {
+        matches!(self, Self::ExpectChangeCipherSpec(_))
+    }
+
+    /// The server's ChangeCipherSpec: its key opens what follows.
+    pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
+        let Self::ExpectChangeCipherSpec(f) = self else {
+            return Err(
+                PeerMisbehaved::UnexpectedContentType(ContentType::CHANGE_CIPHER_SPEC).into(),
+            );
+        };
+        records.switch_recv(direction_key(f.suite, &f.master, &f.randoms, false)?);
+        Ok(Self::ExpectFinished(f))
+    }
+
+    /// Handles the messages at the front of `region`.
+    pub fn handle(
+        self,
+        c: &Common<'_>,
+        region: &[u8],
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Step<Self>, Error> {
+        match self {
+            Self::ExpectServerFlight(hello) => {
+                let Some(flight) = whole_flight(region, HandshakeType::SERVER_HELLO_DONE)? else {
+                    return Ok(Step {
+                        next: Some(Self::ExpectServerFlight(hello)),
+                        consumed: 0,
+                    });
+                };
+                let consumed = flight.last().map_or(0, |(_, at, n)| at.saturating_add(*n));
+                let f = server_flight(c, hello, region, &flight, keys, out)?;
+                Ok(Step {
+                    next: Some(Self::ExpectChangeCipherSpec(f)),
+                    consumed,
+                })
+            }
+            Self::ExpectFinished(mut f) => {
+                let Some((ty, _, total)) = split_message(region) else {
+                    return Ok(Step {
+                        next: Some(Self::ExpectFinished(f)),
+                        consumed: 0,
+                    });
+                };
+                if ty != HandshakeType::FINISHED {
+                    return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+                }
+                let msg = region.get(..total).unwrap_or(&[]);
+                check_finished(&f, false, msg)?;
+                f.transcript.add(msg);
+                Ok(Step {
+                    next: None,
+                    consumed: total,
+                })
+            }
+            Self::ExpectChangeCipherSpec(_) => {
+                let ty = split_message(region).map_or(HandshakeType(0), |(ty, _, _)| ty);
+                Err(PeerMisbehaved::UnexpectedHandshake(ty).into())
+            }
+        }
+    }
+}
+
+/// Checks the peer's Finished `msg` (RFC 5246 §7.4.9) against the
+/// transcript before it, in constant time.
+fn check_finished(f: &Finishing, client: bool, msg: &[u8]) -> Result<(), Error> {
+    let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
+    if body.len() != VERIFY_DATA_LEN {
+        return Err(InvalidMessage::Handshake("finished length").into());
+    }
+    let expected = f.master.verify_data(
+        f.suite.prf_hash(),
+        client,
+        f.transcript.current().as_bytes(),
+    );
+    // Constant time: XOR everything, then look once.
+    let diff = expected
+        .iter()
+        .zip(body)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    if diff != 0 {
+        return Err(PeerMisbehaved::BadFinished.into());
+    }
+    Ok(())
+}
+
+/// Writes our Finished over the transcript, which then takes it.
+fn write_finished(w: &mut Writer<'_>, f: &mut Finishing, client: bool) -> Result<(), Error> {
+    let verify_data = f.master.verify_data(
+        f.suite.prf_hash(),
+        client,
+        f.transcript.current().as_bytes(),
+    );
+    let from = w.len();
+    write_message(w, HandshakeType::FINISHED, |w| w.bytes(&verify_data))?;
+    f.transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
+}
+
+/// One direction's record key from the key block (RFC 5246 §6.3): the
+/// AEAD suites have no MAC keys, so the block is client_write_key,
+/// server_write_key, client_write_IV, server_write_IV.
+fn direction_key(
+    suite: &'static Suite,
+    master: &MasterSecret,
+    randoms: &Randoms,
+    client: bool,
+) -> Result<RecordKey, Error> {
+    let key_len = suite.key_len();
+    let iv_len = if suite.explicit_nonce() { 4 } else { 12 };
+    let mut block = zeroize::Zeroizing::new([0u8; 2 * 32 + 2 * 12]);
+    let n = 2 * (key_len + iv_len);
+    let block = block.get_mut(..n).ok_or(Error::Internal("key block"))?;
+    master.key_block(suite.prf_hash(), &randoms.server, &randoms.client, block);
+    let (keys, ivs) = block.split_at(2 * key_len);
+    let (client_key, server_key) = keys.split_at(key_len);
+    let (client_iv, server_iv) = ivs.split_at(iv_len);
+    let (key, iv) = if client {
+        (client_key, client_iv)
+    } else {
+        (server_key, server_iv)
+    };
+    RecordKey::new_tls12(suite, key, iv).ok_or(Error::Internal("TLS 1.2 key derivation"))
+}
+
+/// Logs the master secret (SSLKEYLOGFILE's `CLIENT_RANDOM` line).
+fn log_master(log: Option<&dyn super::KeyLog>, randoms: &Randoms, master: &MasterSecret) {
+    if let Some(log) = log {
+        log.log("CLIENT_RANDOM", &randoms.client, master.as_bytes());
+    }
+}
+
+/// The master secret from the pre-master secret: the extended one over
+/// the session hash (the transcript through ClientKeyExchange), or the
+/// RFC 5246 one when the peer lacks the extension and we allow it.
+fn master_secret(
+    suite: &Suite,
+    ems: bool,
+    pms: &[u8],
+    transcript: &Transcript,
+    randoms: &Randoms,
+) -> Result<MasterSecret, Error> {
+    if ems {
+        MasterSecret::extended(suite.prf_hash(), pms, transcript.current().as_bytes())
+    } else {
+        MasterSecret::legacy(suite.prf_hash(), pms, &randoms.client, &randoms.server)
+    }
+}
+
+/// The server's flight, whole in `region`: checks the chain and the
+/// signed key exchange, then writes our flight and switches our
+/// sending key.
+fn server_flight(
+    c: &Common<'_>,
+    hello: Hello,
+    region: &[u8],
+    flight: &[(HandshakeType, usize, usize)],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<Finishing, Error> {
+    let Records::Tls12Client(pending) = core::mem::replace(keys.records, Records::Empty) else {
+        return Err(Error::Internal("TLS 1.2 client state missing"));
+    };
+    let ClientPending {
+        kx,
+        extra_share,
+        mut transcript,
+    } = pending;
+    let msg = |i: usize| -> Result<(HandshakeType, &[u8]), Error> {
+        let (ty, at, total) = flight
+            .get(i)
+            .copied()
+            .ok_or(Error::Internal("flight index"))?;
+        Ok((ty, region.get(at..at.saturating_add(total)).unwrap_or(&[])))
+    };
+    let expect = |i: usize, want: HandshakeType| -> Result<&[u8], Error> {
+        let (ty, m) = msg(i)?;
+        if ty != want {
+            return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+        }
+        Ok(m)
+    };
+    let cert_msg = expect(0, HandshakeType::CERTIFICATE)?;
+    let ske_msg = expect(1, HandshakeType::SERVER_KEY_EXCHANGE)?;
+    let (cert_request, done_at) = match msg(2)? {
+        (HandshakeType::CERTIFICATE_REQUEST, m) => (Some(m), 3),
+        _ => (None, 2),
+    };
+    let done = expect(done_at, HandshakeType::SERVER_HELLO_DONE)?;
+    if flight.len() != done_at + 1 {
+        return Err(Error::Internal("flight shape"));
+    }
+    if done.len() != HANDSHAKE_HEADER_LEN {
+        return Err(InvalidMessage::Handshake("server hello done not empty").into());
+    }
+
+    // The chain, as for TLS 1.3.
+    let ders = parse_chain(cert_msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
+    let Some(end_entity) = ders.first() else {
+        return Err(InvalidMessage::Handshake("empty server certificate").into());
+    };
+    let verifier = c.config.verifier;
+    let name = match c.ctx.server_name {
+        Some(name) => Some(
+            ServerName::try_from(name)
+                .map_err(|_| crate::error::Misuse::BadConfig("server name"))?,
+        ),
+        None => None,
+    };
+    let n = keys
+        .negotiated
+        .as_mut()
+        .ok_or(Error::Internal("negotiated parameters missing"))?;
+    let context = crate::verify::ServerCertContext {
+        server_name: name.as_ref(),
+        alpn_offered: c.config.alpn,
+        alpn: n
+            .alpn_index
+            .and_then(|i| c.config.alpn.get(usize::from(i)).copied()),
+        now: c.ctx.now,
+    };
+    let identity = verifier.verify_server_cert_in(&ders, &context)?;
+
+    // The signed ECDHE parameters (RFC 8422 §5.4).
+    let ske = ServerKeyExchange::parse(ske_msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
+    if !c.config.groups.contains(&ske.group) || !is_tls12_group(ske.group) {
+        return Err(PeerMisbehaved::IllegalParameter("ECDHE group not offered").into());
+    }
+    if !scheme_fits_suite(ske.scheme, hello.suite) {
+        return Err(
+            PeerMisbehaved::IllegalParameter("signature scheme does not fit the suite").into(),
+        );
+    }
+    if !verifier.supported_schemes().contains(&ske.scheme) {
+        return Err(PeerMisbehaved::IllegalParameter("signature scheme not offered").into());
+    }
+    let mut buf = [0u8; MAX_SIGNED_PARAMS];
+    let signed = signed_params(
+        &mut buf,
+        &hello.randoms.client,
+        &hello.randoms.server,
+        ske.params,
+    )?;
+    verifier.verify_tls12_signature(end_entity, ske.scheme, signed, ske.signature)?;
+
+    // Our side of the exchange: the ClientHello's key if the server chose
+    // its group (or the classical half sent beside a hybrid), else a new
+    // one.
+    let mut public = [0u8; super::kx::MAX_SHARE_LEN];
+    let (public_len, shared) = if ske.group == kx.group() || Some(ske.group) == extra_share {
+        let len = if ske.group == kx.group() {
+            kx.write_share(&mut public)
+                .ok_or(Error::Internal("key share"))?
+        } else {
+            let p = kx.public();
+            crate::codec::copy_prefix(&mut public, p, p.len());
+            p.len()
+        };
+        (len, kx.complete_for(ske.group, ske.point))
+    } else {
+        let fresh = KeyExchange::start(ske.group, c.config.rng)
+            .ok_or(Error::Internal("random number generator failed"))?;
+        let len = fresh
+            .write_share(&mut public)
+            .ok_or(Error::Internal("key share"))?;
+        (len, fresh.complete(ske.point))
+    };
+    let shared = shared.ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
+    let public = public.get(..public_len).unwrap_or(&[]);
+
+    n.group = Some(ske.group);
+    n.signature_scheme = Some(ske.scheme);
+    let mut sha = [0u8; 32];
+    sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref());
+    n.peer_cert_sha256 = Some(sha);
+    n.peer_identity = identity;
+    keys.peer_chain.keep(&ders);
+
+    transcript.add(cert_msg);
+    transcript.add(ske_msg);
+    if let Some(m) = cert_request {
+        // Checked for form; we answer with no certificate (see the
+        // module docs).
+        let mut r = Reader::new(m.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]));
+        r.vec8("certificate types").map_err(decode)?;
+        crate::codec::U16List::new(r.vec16("sigalgs").map_err(decode)?, false, "sigalgs")
+            .map_err(decode)?;
+        r.vec16("certificate authorities").map_err(decode)?;
+        r.finish("certificate request trailing").map_err(decode)?;
+        transcript.add(m);
+    }
+    transcript.add(done);
+
+    // Our flight: [Certificate], ClientKeyExchange in the clear.
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        if cert_request.is_some() {
+            let from = w.len();
+            encode_chain(w, core::iter::empty())?;
+            transcript.add(w.written().get(from..).unwrap_or(&[]));
+        }
+        let from = w.len();
+        write_message(w, HandshakeType::CLIENT_KEY_EXCHANGE, |w| w.vec8(public))?;
+        transcript.add(w.written().get(from..).unwrap_or(&[]));
+        Ok(())
+    })?;
+    let master = master_secret(
+        hello.suite,
+        hello.ems,
+        shared.as_bytes(),
+        &transcript,
+        &hello.randoms,
+    )?;
+    log_master(c.config.key_log, &hello.randoms, &master);
+    let mut f = Finishing {
+        suite: hello.suite,
+        randoms: hello.randoms,
+        master,
+        transcript,
+    };
+    out.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))?;
+    let mut send = direction_key(f.suite, &f.master, &f.randoms, true)?;
+    out.records(Some(&mut send), ContentType::HANDSHAKE, |w| {
+        write_finished(w, &mut f, true)
+    })?;
+    keys.records.switch_send(send);
+    Ok(f)
+}
