@@ -110,3 +110,62 @@ fn smoke_client() {
         KeyType::EcdsaP256,
     );
 }
+
+/// `s_client -tls1_2` restricted to one suite and group against our
+/// server with this key type's certificate: a line each way, then
+/// close_notify.
+fn s_client_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyType) {
+    bounded(move || {
+        let mut sc = tls::server_config(&[tls::certified(key.credential())]);
+        sc.suites = leak([suite]);
+        sc.groups = leak([group]);
+        let (listener, port) = net::listener();
+        let mut groups = openssl_group(group).to_owned();
+        if let Some(curve) = cert_curve(key).filter(|c| *c != group) {
+            groups = format!("{groups}:{}", openssl_group(curve));
+        }
+        let mut client = Openssl::s_client(
+            port,
+            &[
+                "-tls1_2",
+                "-cipher",
+                openssl_cipher(suite),
+                "-groups",
+                &groups,
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(sc), tls::now()).expect("server");
+        let mut ours = TlsSocket::new(conn, sock);
+        if let Err(e) = ours.handshake() {
+            panic!("handshake with s_client: {e}\n{}", client.describe());
+        }
+        let n = ours.conn.negotiated().expect("negotiated");
+        assert_eq!(n.version, ProtocolVersion::TLS1_2);
+        assert_eq!(n.suite, suite.id);
+        assert_eq!(n.group, Some(group));
+        let up = b"hello from s_client\n";
+        client.feed(up.to_vec());
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        let down = b"hello from tlspair\n";
+        ours.send_all(down).unwrap();
+        client.wait_stdout("our line", |out| out.ends_with(down));
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        let status = client.wait_exit();
+        assert!(
+            status.success(),
+            "s_client: {status}\n{}",
+            client.describe()
+        );
+    });
+}
+
+#[test]
+fn smoke_server() {
+    s_client_with_our_server(
+        &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+        NamedGroup::X25519,
+        KeyType::EcdsaP256,
+    );
+}

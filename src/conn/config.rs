@@ -91,11 +91,22 @@ impl RecordConfig {
         Ok(())
     }
 
+    /// The content a TLS 1.2 peer may put in a record: the limit our
+    /// ClientHello's record_size_limit announces before the version is
+    /// known counts TLS 1.3's content type byte (limit + 1), which a TLS
+    /// 1.2 server reads as content (RFC 8449 §4), so one byte more than
+    /// `recv_max_fragment_len`, within 2^14.
+    pub(crate) fn tls12_recv_limit(&self) -> usize {
+        self.recv_max_fragment_len
+            .saturating_add(1)
+            .min(MAX_PLAINTEXT)
+    }
+
     /// Capacity the received view needs to hold any record this
     /// configuration accepts, in either version (a TLS 1.2 AES-GCM record
     /// adds 29 bytes to its content, a TLS 1.3 record 22).
     pub fn recv_buffer_len(&self) -> usize {
-        crate::record::max_record_len_any(self.recv_max_fragment_len)
+        crate::record::max_record_len_any(self.tls12_recv_limit())
     }
 }
 

@@ -513,7 +513,11 @@ impl<'a> Connection<'a> {
             self.drop_record(rx, off, total);
             return Ok(Status::Done(()));
         }
-        let limit = self.config.recv_max_fragment_len;
+        let limit = if self.is_tls12() {
+            self.config.tls12_recv_limit()
+        } else {
+            self.config.recv_max_fragment_len
+        };
         let checked = if let Some(key) = self.records.recv().filter(|_| protected) {
             key.check_header(&header, limit)
         } else {

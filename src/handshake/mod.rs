@@ -522,6 +522,8 @@ pub(crate) enum Records {
     /// A TLS 1.2 client between its ServerHello and its
     /// ClientKeyExchange: the key exchange and the transcript.
     Tls12Client(tls12::ClientPending),
+    /// A TLS 1.2 server between its flight and the ClientKeyExchange.
+    Tls12Server(tls12::ServerPending),
 }
 
 impl Records {

@@ -44,6 +44,8 @@ pub(crate) enum State {
     /// Our flight is out up to our Certificate; the signer has not
     /// answered yet.
     AwaitSignature(Kept, Unsigned),
+    /// We answered with TLS 1.2.
+    Tls12(Kept, super::tls12::ServerState),
 }
 
 /// What every state carries. The configuration is not among it: the
@@ -97,6 +99,8 @@ enum Answer {
     Retry(Retry),
     /// Our flight is out up to our Certificate; the signature is pending.
     Signing(Unsigned),
+    /// A TLS 1.2 flight is out.
+    Tls12(super::tls12::ServerState),
 }
 
 /// Our flight up to the Certificate, waiting for its signature.
@@ -188,21 +192,20 @@ impl State {
         Self::ExpectClientHello(Kept { now })
     }
 
-    /// Whether no ClientHello has come yet.
     /// Whether a TLS 1.2 client's ChangeCipherSpec is due.
     pub fn expects_change_cipher_spec(&self) -> bool {
-        false
+        matches!(self, Self::Tls12(_, s) if s.expects_change_cipher_spec())
     }
 
-    /// A TLS 1.2 client's ChangeCipherSpec.
+    /// A TLS 1.2 client's ChangeCipherSpec: switches the receiving key.
     pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
-        let _ = records;
-        Err(
-            PeerMisbehaved::UnexpectedContentType(crate::wire::ContentType::CHANGE_CIPHER_SPEC)
-                .into(),
-        )
+        match self {
+            Self::Tls12(kept, s) => Ok(Self::Tls12(kept, s.change_cipher_spec(records)?)),
+            _ => Err(PeerMisbehaved::UnexpectedContentType(ContentType::CHANGE_CIPHER_SPEC).into()),
+        }
     }
 
+    /// Whether no ClientHello has come yet.
     pub fn awaits_client_hello(&self) -> bool {
         matches!(self, Self::ExpectClientHello(_))
     }
@@ -214,6 +217,7 @@ impl State {
             Self::ExpectClientHello(_)
                 | Self::ExpectRetriedClientHello(..)
                 | Self::AwaitSignature(..)
+                | Self::Tls12(..)
         )
     }
 
@@ -329,12 +333,20 @@ impl State {
                 let protected_fragment = limit.map_or(fragment, |l| {
                     fragment.min(usize::from(l).saturating_sub(1).max(1))
                 });
-                room_sum([
+                let tls13 = room_sum([
                     flight_room(hello, fragment, crate::record::HEADER_LEN),
                     CCS_RECORD,
                     flight_room(protected, protected_fragment, RECORD_OVERHEAD),
-                ])
+                ]);
+                // A TLS 1.2 answer, when we speak it.
+                let tls12 = if c.config.suites.iter().any(|s| s.is_tls12()) {
+                    super::tls12::server_first_flight_room(c.config, fragment)
+                } else {
+                    0
+                };
+                tls13.max(tls12)
             }
+            Self::Tls12(_, s) => s.room_needed(fragment),
             _ => 0,
         }
     }
@@ -356,6 +368,13 @@ impl State {
         let msg = region.get(..total).unwrap_or(&[]);
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
+            (Self::Tls12(kept, s), _) => {
+                let step = s.handle(config, region, keys, out)?;
+                Ok(Step {
+                    next: step.next.map(|n| Self::Tls12(kept, n)),
+                    consumed: step.consumed,
+                })
+            }
             (Self::ExpectClientHello(kept), HandshakeType::CLIENT_HELLO) => {
                 let c = kept.with(config);
                 let next = match client_hello(&c, None, msg, body, keys, out)? {
@@ -363,6 +382,7 @@ impl State {
                     Answer::Flight(keyed, false) => Self::ExpectFinished(c.keep(), keyed),
                     Answer::Retry(retry) => Self::ExpectRetriedClientHello(c.keep(), retry),
                     Answer::Signing(u) => Self::AwaitSignature(c.keep(), u),
+                    Answer::Tls12(s) => Self::Tls12(c.keep(), s),
                 };
                 Ok(Step {
                     next: Some(next),
@@ -375,8 +395,11 @@ impl State {
                     Answer::Flight(keyed, true) => Self::ExpectCertificate(c.keep(), keyed),
                     Answer::Flight(keyed, false) => Self::ExpectFinished(c.keep(), keyed),
                     Answer::Signing(u) => Self::AwaitSignature(c.keep(), u),
-                    // client_hello never asks twice.
-                    Answer::Retry(_) => return Err(Error::Internal("second HelloRetryRequest")),
+                    // client_hello never asks twice, nor falls to TLS 1.2
+                    // after a HelloRetryRequest.
+                    Answer::Retry(_) | Answer::Tls12(_) => {
+                        return Err(Error::Internal("second HelloRetryRequest"))
+                    }
                 };
                 Ok(Step {
                     next: Some(next),
@@ -473,7 +496,16 @@ fn choose_cert<'a>(
     sni: Option<&[u8]>,
     schemes: &crate::codec::U16List<'_>,
 ) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
-    let offered = || schemes.iter().map(SignatureScheme);
+    choose_cert_for(certs, sni, || schemes.iter().map(SignatureScheme))
+}
+
+/// [`choose_cert`] over the schemes `offered` yields (each call a fresh
+/// walk, in the client's order).
+pub(crate) fn choose_cert_for<'a, I: Iterator<Item = SignatureScheme>>(
+    certs: &'a [CertifiedKey<'a>],
+    sni: Option<&[u8]>,
+    offered: impl Fn() -> I,
+) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
     // Exact names first, then wildcards, then the defaults.
     let named = |wild: bool| {
         move |(_, ck): &(usize, &CertifiedKey<'_>)| {
@@ -761,12 +793,26 @@ fn client_hello(
     if ch.ext.server_name.is_some_and(|n| !super::is_host_name(n)) {
         return Err(PeerMisbehaved::BadServerName.into());
     }
-    let versions = ch
-        .ext
-        .supported_versions
-        .ok_or(PeerIncompatible::NotTls13)?;
-    if !versions.contains(ProtocolVersion::TLS1_3.0) {
-        return Err(PeerIncompatible::NotTls13.into());
+    // The version: TLS 1.3 whenever both sides speak it, else TLS 1.2
+    // whenever both do (never after a HelloRetryRequest, which is TLS
+    // 1.3's). A server that verifies client certificates speaks TLS 1.3
+    // only (TLS 1.2 client authentication is not implemented).
+    let tls13 = config.suites.iter().any(|s| !s.is_tls12())
+        && ch
+            .ext
+            .supported_versions
+            .is_some_and(|v| v.contains(ProtocolVersion::TLS1_3.0));
+    if !tls13 {
+        let tls12 = retry.is_none()
+            && config.client_verifier.is_none()
+            && config.suites.iter().any(|s| s.is_tls12())
+            && super::tls12::client_offers_tls12(&ch);
+        if !tls12 {
+            return Err(PeerIncompatible::NotTls13.into());
+        }
+        return Ok(Answer::Tls12(super::tls12::server_client_hello(
+            config, &ch, msg, keys, out,
+        )?));
     }
     if ch.compression != [0] {
         return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
@@ -784,7 +830,7 @@ fn client_hello(
             .suites
             .iter()
             .copied()
-            .find(|s| ch.cipher_suites.contains(s.id.0))
+            .find(|s| !s.is_tls12() && ch.cipher_suites.contains(s.id.0))
             .ok_or(PeerIncompatible::NoSharedSuite)?,
     };
     let alpn_index = match ch.ext.alpn {

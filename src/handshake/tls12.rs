@@ -143,7 +143,7 @@ impl<'a> ServerKeyExchange<'a> {
         if point.is_empty() {
             return Err(InvalidMessage::Handshake("empty ECDH point").into());
         }
-        let params = body.get(..4 + point.len()).unwrap_or(&[]);
+        let params = body.get(..point.len().saturating_add(4)).unwrap_or(&[]);
         let scheme = SignatureScheme(r.u16("signature scheme").map_err(decode)?);
         let signature = r.vec16("signature").map_err(decode)?;
         r.finish("server key exchange trailing").map_err(decode)?;
@@ -266,6 +266,7 @@ pub(crate) struct Randoms {
 }
 
 /// The TLS 1.2 client's states after its ServerHello.
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum ClientState {
     /// Waits for Certificate, ServerKeyExchange, [CertificateRequest] and
     /// ServerHelloDone, handled together.
@@ -363,13 +364,13 @@ pub(crate) fn client_server_hello(
     }))
 }
 
+/// A flight's messages: type, offset in the region, length.
+type Flight = arrayvec::ArrayVec<(HandshakeType, usize, usize), 5>;
+
 /// The messages of a flight at the front of `region`, each whole: `None`
 /// until the one `last` ends them has come. Any other type than the
 /// ones `allowed` lists at its place is unexpected.
-fn whole_flight(
-    region: &[u8],
-    last: HandshakeType,
-) -> Result<Option<arrayvec::ArrayVec<(HandshakeType, usize, usize), 5>>, Error> {
+fn whole_flight(region: &[u8], last: HandshakeType) -> Result<Option<Flight>, Error> {
     let mut found = arrayvec::ArrayVec::new();
     let mut at = 0usize;
     loop {
@@ -514,10 +515,11 @@ fn direction_key(
     let key_len = suite.key_len();
     let iv_len = if suite.explicit_nonce() { 4 } else { 12 };
     let mut block = zeroize::Zeroizing::new([0u8; 2 * 32 + 2 * 12]);
-    let n = 2 * (key_len + iv_len);
+    // At most 2 × (32 + 12): the block's size.
+    let n = key_len.saturating_add(iv_len).saturating_mul(2);
     let block = block.get_mut(..n).ok_or(Error::Internal("key block"))?;
     master.key_block(suite.prf_hash(), &randoms.server, &randoms.client, block);
-    let (keys, ivs) = block.split_at(2 * key_len);
+    let (keys, ivs) = block.split_at(key_len.saturating_mul(2));
     let (client_key, server_key) = keys.split_at(key_len);
     let (client_iv, server_iv) = ivs.split_at(iv_len);
     let (key, iv) = if client {
@@ -592,7 +594,7 @@ fn server_flight(
         _ => (None, 2),
     };
     let done = expect(done_at, HandshakeType::SERVER_HELLO_DONE)?;
-    if flight.len() != done_at + 1 {
+    if flight.len() != done_at.saturating_add(1) {
         return Err(Error::Internal("flight shape"));
     }
     if done.len() != HANDSHAKE_HEADER_LEN {
@@ -729,4 +731,384 @@ fn server_flight(
     })?;
     keys.records.switch_send(send);
     Ok(f)
+}
+
+// ---------------------------------------------------------------------
+// The server.
+
+/// What a TLS 1.2 server keeps between its flight and the client's
+/// ClientKeyExchange, in [`Records::Tls12Server`]: its ephemeral key and
+/// the transcript.
+pub(crate) struct ServerPending {
+    kx: KeyExchange,
+    transcript: Transcript,
+}
+
+/// The TLS 1.2 server's states after its first flight.
+#[allow(clippy::enum_variant_names)]
+pub(crate) enum ServerState {
+    /// Waits for the ClientKeyExchange.
+    ExpectClientKeyExchange(Hello),
+    /// The client's ChangeCipherSpec comes next.
+    ExpectChangeCipherSpec(Finishing),
+    /// The client's Finished, under its new key.
+    ExpectFinished(Finishing),
+}
+
+/// A ServerHello's TLS 1.2 part: header and every extension at its
+/// largest, the ALPN protocol aside.
+const SERVER_HELLO_12: usize = 4 + 2 + 32 + 1 + 2 + 1 + 2 + 5 + 4 + 6 + 6 + 4 + 2 + 2 + 1;
+
+/// Room for a TLS 1.2 first flight of `config`: ServerHello,
+/// Certificate, ServerKeyExchange, ServerHelloDone, as plaintext records.
+pub(crate) fn server_first_flight_room(config: &super::ServerConfig<'_>, fragment: usize) -> usize {
+    let alpn = config.alpn.iter().map(|p| p.len()).max().unwrap_or(0);
+    let chain = config
+        .certs
+        .iter()
+        .map(|ck| room_sum(ck.chain.iter().map(|d| d.len().saturating_add(3))))
+        .max()
+        .unwrap_or(0);
+    let m = room_sum([
+        SERVER_HELLO_12,
+        alpn,
+        4 + 3,
+        chain,
+        4 + 4 + MAX_POINT_LEN + 4,
+        crate::sign::MAX_SIGNATURE_LEN,
+        4,
+    ]);
+    flight_room(m, fragment, HEADER_LEN)
+}
+
+/// Whether a ClientHello offers TLS 1.2: in supported_versions, or,
+/// without it, by its legacy_version.
+pub(crate) fn client_offers_tls12(ch: &super::messages::ClientHello<'_>) -> bool {
+    match ch.ext.supported_versions {
+        Some(v) => v.contains(ProtocolVersion::TLS1_2.0),
+        None => ch.legacy_version.0 >= ProtocolVersion::TLS1_2.0,
+    }
+}
+
+/// Answers a ClientHello with TLS 1.2 (the caller found that TLS 1.3 is
+/// not possible and that both sides speak TLS 1.2): picks the suite,
+/// group and certificate, and writes the whole first flight.
+pub(crate) fn server_client_hello(
+    config: &super::ServerConfig<'_>,
+    ch: &super::messages::ClientHello<'_>,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<ServerState, Error> {
+    let speaks_tls13 = config.suites.iter().any(|s| !s.is_tls12());
+    // RFC 7507: a client that fell back from a version we speak.
+    if speaks_tls13
+        && ch
+            .cipher_suites
+            .contains(crate::wire::CipherSuite::FALLBACK_SCSV.0)
+    {
+        return Err(PeerIncompatible::InappropriateFallback.into());
+    }
+    if ch.compression.first() != Some(&0) && !ch.compression.contains(&0) {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
+    }
+    // RFC 5746 §3.6: renegotiation_info empty, or the SCSV.
+    let secure = match ch.ext.renegotiation_info {
+        Some([]) => true,
+        Some(_) => {
+            return Err(PeerMisbehaved::IllegalParameter("renegotiation_info").into());
+        }
+        None => ch
+            .cipher_suites
+            .contains(crate::wire::CipherSuite::EMPTY_RENEGOTIATION_INFO_SCSV.0),
+    };
+    if !secure {
+        return Err(PeerIncompatible::NoSecureRenegotiation.into());
+    }
+    let ems = ch.ext.extended_master_secret;
+    if !ems && !config.allow_no_extended_master_secret {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
+    if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
+        return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+    }
+    // The group: our first classical one the client lists (RFC 8422
+    // §4: without supported_groups, any).
+    let group = config
+        .groups
+        .iter()
+        .copied()
+        .filter(|g| is_tls12_group(*g))
+        .find(|g| ch.ext.supported_groups.is_none_or(|l| l.contains(g.0)))
+        .ok_or(PeerIncompatible::NoSharedGroup)?;
+    // The suite and certificate: our first suite the client offers for
+    // which a chain can sign with a scheme the client lists. RFC 5246
+    // §7.4.1.4.1's default without signature_algorithms is SHA-1, which
+    // we refuse.
+    let schemes = ch
+        .ext
+        .signature_algorithms
+        .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+    let mut shared_suite = false;
+    let mut chosen = None;
+    for suite in config.suites.iter().copied().filter(|s| s.is_tls12()) {
+        if !ch.cipher_suites.contains(suite.id.0) {
+            continue;
+        }
+        shared_suite = true;
+        let offered = || {
+            schemes
+                .iter()
+                .map(SignatureScheme)
+                .filter(|s| scheme_fits_suite(*s, suite))
+        };
+        let found = super::server::choose_cert_for(&config.certs, ch.ext.server_name, offered);
+        if let Some((index, ck, scheme)) = found {
+            chosen = Some((suite, index, ck, scheme));
+            break;
+        }
+    }
+    let Some((suite, cert_index, ck, scheme)) = chosen else {
+        return Err(if shared_suite {
+            PeerIncompatible::NoSharedSignatureScheme
+        } else {
+            PeerIncompatible::NoSharedSuite
+        }
+        .into());
+    };
+    let alpn_index = match ch.ext.alpn {
+        Some(theirs) if !config.alpn.is_empty() => Some(
+            config
+                .alpn
+                .iter()
+                .position(|ours| theirs.iter().any(|t| t == *ours))
+                .ok_or(PeerIncompatible::NoSharedProtocol)?,
+        ),
+        _ => None,
+    };
+    let alpn = alpn_index.and_then(|i| config.alpn.get(i).copied());
+
+    let rng = config.rng;
+    let fail_rng = Error::Internal("random number generator failed");
+    let mut server_random = [0u8; 32];
+    rng.fill(&mut server_random).map_err(|_| fail_rng)?;
+    if speaks_tls13 {
+        // RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS 1.2 says
+        // so in its random.
+        if let Some(tail) = server_random.get_mut(24..) {
+            tail.copy_from_slice(&super::messages::DOWNGRADE_TLS12);
+        }
+    }
+    let randoms = Randoms {
+        client: *ch.random,
+        server: server_random,
+    };
+    let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
+    let mut point = [0u8; super::kx::MAX_SHARE_LEN];
+    let point_len = kx
+        .write_share(&mut point)
+        .ok_or(Error::Internal("key share"))?;
+    let point = point.get(..point_len).unwrap_or(&[]);
+
+    // The signed parameters.
+    let mut params = [0u8; 4 + MAX_POINT_LEN];
+    let params = {
+        let mut w = Writer::new(&mut params);
+        w.u8(NAMED_CURVE)?;
+        w.u16(group.0)?;
+        w.vec8(point)?;
+        let n = w.len();
+        params.get(..n).unwrap_or(&[])
+    };
+    let mut buf = [0u8; MAX_SIGNED_PARAMS];
+    let signed = signed_params(&mut buf, &randoms.client, &randoms.server, params)?;
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let room = ck.key.max_signature_len().min(sig.len());
+    let request = crate::sign::SignRequest {
+        scheme,
+        message: signed,
+        first: true,
+        rng,
+    };
+    let sig_len = match ck
+        .key
+        .sign(&request, sig.get_mut(..room).unwrap_or(&mut []))
+        .map_err(|_| Error::Internal("signer failed"))?
+    {
+        crate::sign::Signing::Done(n) if (1..=room).contains(&n) => n,
+        crate::sign::Signing::Done(_) => {
+            return Err(Error::Internal("signer: a signature of the wrong length"))
+        }
+        // A signer that answers later is for TLS 1.3 only for now.
+        crate::sign::Signing::Pending => {
+            ck.key.cancel(&request);
+            return Err(Error::Internal(
+                "TLS 1.2 needs a signer that answers at once",
+            ));
+        }
+    };
+    let sig = sig.get(..sig_len).unwrap_or(&[]);
+
+    let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
+    let mut transcript = Transcript::new(suite);
+    transcript.add(msg);
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        let from = w.len();
+        write_message(w, HandshakeType::SERVER_HELLO, |w| {
+            w.u16(ProtocolVersion::TLS1_2.0)?;
+            w.bytes(&randoms.server)?;
+            // No session to resume by id: an empty session_id.
+            w.vec8(&[])?;
+            w.u16(suite.id.0)?;
+            w.u8(0)?;
+            w.vec::<2>(|w| {
+                super::messages::ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
+                if ems {
+                    super::messages::ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
+                }
+                if ch.ext.ec_point_formats.is_some() {
+                    super::messages::ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
+                }
+                if let Some(p) = alpn {
+                    super::messages::ext(w, ExtensionType::ALPN, |w| w.vec::<2>(|w| w.vec8(p)))?;
+                }
+                if ch.ext.record_size_limit.is_some() {
+                    super::messages::ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| {
+                        w.u16(our_limit)
+                    })?;
+                }
+                Ok(())
+            })
+        })?;
+        let from_cert = w.len();
+        encode_chain(w, ck.chain.iter())?;
+        let from_ske = w.len();
+        write_message(w, HandshakeType::SERVER_KEY_EXCHANGE, |w| {
+            w.bytes(params)?;
+            w.u16(scheme.0)?;
+            w.vec16(sig)
+        })?;
+        write_message(w, HandshakeType::SERVER_HELLO_DONE, |_| Ok(()))?;
+        let _ = (from_cert, from_ske);
+        transcript.add(w.written().get(from..).unwrap_or(&[]));
+        Ok(())
+    })?;
+
+    *keys.records = Records::Tls12Server(ServerPending { kx, transcript });
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_2,
+        suite: suite.id,
+        group: Some(group),
+        signature_scheme: Some(scheme),
+        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+        cert_index: u8::try_from(cert_index).ok(),
+        peer_cert_sha256: None,
+        peer_identity: None,
+        peer_record_size_limit: ch.ext.record_size_limit.filter(|l| *l >= 64),
+        resumed: false,
+        server_name: ch.ext.server_name.and_then(super::HostName::new),
+    });
+    Ok(ServerState::ExpectClientKeyExchange(Hello {
+        suite,
+        randoms,
+        ems,
+    }))
+}
+
+impl ServerState {
+    /// Room the next step may write: our ChangeCipherSpec and Finished.
+    pub fn room_needed(&self, fragment: usize) -> usize {
+        match self {
+            Self::ExpectFinished(_) => room_sum([
+                HEADER_LEN + 1,
+                flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+            ]),
+            _ => 0,
+        }
+    }
+
+    /// Whether the client's ChangeCipherSpec is due.
+    pub fn expects_change_cipher_spec(&self) -> bool {
+        matches!(self, Self::ExpectChangeCipherSpec(_))
+    }
+
+    /// The client's ChangeCipherSpec: its key opens what follows.
+    pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
+        let Self::ExpectChangeCipherSpec(f) = self else {
+            return Err(
+                PeerMisbehaved::UnexpectedContentType(ContentType::CHANGE_CIPHER_SPEC).into(),
+            );
+        };
+        records.switch_recv(direction_key(f.suite, &f.master, &f.randoms, true)?);
+        Ok(Self::ExpectFinished(f))
+    }
+
+    /// Handles the message at the front of `region`.
+    pub fn handle(
+        self,
+        config: &super::ServerConfig<'_>,
+        region: &[u8],
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Step<Self>, Error> {
+        let Some((ty, _, total)) = split_message(region) else {
+            return Ok(Step {
+                next: Some(self),
+                consumed: 0,
+            });
+        };
+        let msg = region.get(..total).unwrap_or(&[]);
+        match (self, ty) {
+            (Self::ExpectClientKeyExchange(hello), HandshakeType::CLIENT_KEY_EXCHANGE) => {
+                let Records::Tls12Server(pending) =
+                    core::mem::replace(keys.records, Records::Empty)
+                else {
+                    return Err(Error::Internal("TLS 1.2 server state missing"));
+                };
+                let ServerPending { kx, mut transcript } = pending;
+                let mut r = Reader::new(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]));
+                let point = r.vec8("ECDH point").map_err(decode)?;
+                r.finish("client key exchange trailing").map_err(decode)?;
+                if point.is_empty() {
+                    return Err(InvalidMessage::Handshake("empty ECDH point").into());
+                }
+                let shared = kx
+                    .complete(point)
+                    .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
+                transcript.add(msg);
+                let master = master_secret(
+                    hello.suite,
+                    hello.ems,
+                    shared.as_bytes(),
+                    &transcript,
+                    &hello.randoms,
+                )?;
+                log_master(config.key_log, &hello.randoms, &master);
+                Ok(Step {
+                    next: Some(Self::ExpectChangeCipherSpec(Finishing {
+                        suite: hello.suite,
+                        randoms: hello.randoms,
+                        master,
+                        transcript,
+                    })),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectFinished(mut f), HandshakeType::FINISHED) => {
+                check_finished(&f, true, msg)?;
+                f.transcript.add(msg);
+                out.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))?;
+                let mut send = direction_key(f.suite, &f.master, &f.randoms, false)?;
+                out.records(Some(&mut send), ContentType::HANDSHAKE, |w| {
+                    write_finished(w, &mut f, false)
+                })?;
+                keys.records.switch_send(send);
+                Ok(Step {
+                    next: None,
+                    consumed: total,
+                })
+            }
+            (_, ty) => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+        }
+    }
 }
