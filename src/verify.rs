@@ -595,17 +595,34 @@ pub fn verify_tls13_signature(
 
 /// The webpki algorithm that checks a TLS 1.2 signature `scheme`
 /// (RFC 5246 §7.4.1.4.1 as RFC 8446 §4.2.3 names the pairs): TLS 1.3's,
-/// and RSASSA-PKCS1-v1_5 with SHA-256, SHA-384 or SHA-512. ECDSA stays
-/// bound to its curve, as in TLS 1.3; SHA-1 and MD5 are refused.
-fn tls12_algorithm(scheme: SignatureScheme) -> Option<&'static dyn SignatureVerificationAlgorithm> {
+/// and RSASSA-PKCS1-v1_5 with SHA-256, SHA-384 or SHA-512; SHA-1 and MD5
+/// are refused. The second is for ECDSA: in TLS 1.2 its code point names
+/// a hash, not a curve (0x0403 is "ECDSA with SHA-256"), and OpenSSL
+/// signs with a P-384 key under it, so ECDSA with SHA-256 or SHA-384 is
+/// accepted on either curve (what we sign stays bound: `SigningKey`).
+#[allow(clippy::type_complexity)]
+fn tls12_algorithm(
+    scheme: SignatureScheme,
+) -> Option<(
+    &'static dyn SignatureVerificationAlgorithm,
+    Option<&'static dyn SignatureVerificationAlgorithm>,
+)> {
     match scheme {
+        SignatureScheme::ECDSA_SECP256R1_SHA256 => Some((
+            webpki::ring::ECDSA_P256_SHA256,
+            Some(webpki::ring::ECDSA_P384_SHA256),
+        )),
+        SignatureScheme::ECDSA_SECP384R1_SHA384 => Some((
+            webpki::ring::ECDSA_P384_SHA384,
+            Some(webpki::ring::ECDSA_P256_SHA384),
+        )),
         #[cfg(feature = "alloc")]
-        SignatureScheme::RSA_PKCS1_SHA256 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA256),
+        SignatureScheme::RSA_PKCS1_SHA256 => Some((webpki::ring::RSA_PKCS1_2048_8192_SHA256, None)),
         #[cfg(feature = "alloc")]
-        SignatureScheme::RSA_PKCS1_SHA384 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA384),
+        SignatureScheme::RSA_PKCS1_SHA384 => Some((webpki::ring::RSA_PKCS1_2048_8192_SHA384, None)),
         #[cfg(feature = "alloc")]
-        SignatureScheme::RSA_PKCS1_SHA512 => Some(webpki::ring::RSA_PKCS1_2048_8192_SHA512),
-        other => tls13_algorithm(other),
+        SignatureScheme::RSA_PKCS1_SHA512 => Some((webpki::ring::RSA_PKCS1_2048_8192_SHA512, None)),
+        other => tls13_algorithm(other).map(|a| (a, None)),
     }
 }
 
@@ -624,12 +641,21 @@ pub fn verify_tls12_signature(
     signature: &[u8],
     accepted: &[SignatureScheme],
 ) -> Result<(), CertificateError> {
-    let algorithm = tls12_algorithm(scheme)
+    let (algorithm, other_curve) = tls12_algorithm(scheme)
         .filter(|_| accepted.contains(&scheme))
         .ok_or(CertificateError::UnsupportedSignatureScheme)?;
     let cert = EndEntityCert::try_from(end_entity).map_err(CertificateError::from_chain)?;
-    cert.verify_signature(algorithm, message, signature)
-        .map_err(CertificateError::from_signature)
+    let first = cert
+        .verify_signature(algorithm, message, signature)
+        .map_err(CertificateError::from_signature);
+    match (first, other_curve) {
+        // The key is on the other curve: webpki refuses the algorithm
+        // for it before looking at the signature.
+        (Err(CertificateError::UnsupportedSignatureScheme), Some(other)) => cert
+            .verify_signature(other, message, signature)
+            .map_err(CertificateError::from_signature),
+        (result, _) => result,
+    }
 }
 
 /// Makes a trust anchor from a CA certificate in DER (webpki's

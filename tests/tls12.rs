@@ -7,9 +7,13 @@ mod common;
 use common::interop::{reversed_lines, text, KeyType};
 use common::net::{self, bounded, Openssl, TlsSocket};
 use common::tls;
+use common::tls::{complete, outcome, pair};
 use tlspair::handshake::ClientConfig;
 use tlspair::wire::{NamedGroup, ProtocolVersion};
-use tlspair::{Connection, Shutdown, Suite};
+use tlspair::{
+    Connection, Error, PeerIncompatible, PeerMisbehaved, Shutdown, Suite, ALL_SUITES,
+    BOTH_VERSIONS_SUITES, TLS12_SUITES,
+};
 
 fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
@@ -40,6 +44,19 @@ fn cert_curve(key: KeyType) -> Option<NamedGroup> {
         KeyType::EcdsaP256 => Some(NamedGroup::SECP256R1),
         KeyType::EcdsaP384 => Some(NamedGroup::SECP384R1),
         _ => None,
+    }
+}
+
+/// The schemes a TLS 1.2 peer may sign with for this key: in TLS 1.2 an
+/// ECDSA code point names the hash only, and OpenSSL signs with a P-384
+/// key under ecdsa_secp256r1_sha256.
+fn tls12_schemes(key: KeyType) -> &'static [tlspair::wire::SignatureScheme] {
+    use tlspair::wire::SignatureScheme as S;
+    match key {
+        KeyType::EcdsaP256 | KeyType::EcdsaP384 => {
+            &[S::ECDSA_SECP256R1_SHA256, S::ECDSA_SECP384R1_SHA384]
+        }
+        other => other.schemes(),
     }
 }
 
@@ -84,9 +101,12 @@ fn our_client_with_s_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
         assert_eq!(n.version, ProtocolVersion::TLS1_2);
         assert_eq!(n.suite, suite.id);
         assert_eq!(n.group, Some(group));
-        assert!(n
-            .signature_scheme
-            .is_some_and(|s| key.schemes().contains(&s)));
+        assert!(
+            n.signature_scheme
+                .is_some_and(|s| tls12_schemes(key).contains(&s)),
+            "{:?}",
+            n.signature_scheme
+        );
         let data = text(4096, 7);
         let want = reversed_lines(&data);
         let got = ours
@@ -100,15 +120,6 @@ fn our_client_with_s_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
         assert!(rest.is_empty());
         let _ = net::listener;
     });
-}
-
-#[test]
-fn smoke_client() {
-    our_client_with_s_server(
-        &tlspair::record::suite::ECDHE_ECDSA_AES_128_GCM_SHA256,
-        NamedGroup::X25519,
-        KeyType::EcdsaP256,
-    );
 }
 
 /// `s_client -tls1_2` restricted to one suite and group against our
@@ -161,11 +172,272 @@ fn s_client_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
     });
 }
 
-#[test]
-fn smoke_server() {
-    s_client_with_our_server(
-        &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-        NamedGroup::X25519,
-        KeyType::EcdsaP256,
+/// One `#[test]` per TLS 1.2 suite × group × key type the suite allows
+/// (ECDSA and Ed25519 keys for ECDHE_ECDSA, RSA for ECDHE_RSA), each
+/// calling `$check(suite, group, key)`.
+macro_rules! tls12_matrix {
+    ($check:path) => {
+        tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_128_gcm_sha256, ECDHE_ECDSA_AES_128_GCM_SHA256, ecdsa);
+        tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_256_gcm_sha384, ECDHE_ECDSA_AES_256_GCM_SHA384, ecdsa);
+        tls12_matrix!(@suite $check, ecdhe_ecdsa_chacha20_poly1305, ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, ecdsa);
+        tls12_matrix!(@suite $check, ecdhe_rsa_aes_128_gcm_sha256, ECDHE_RSA_AES_128_GCM_SHA256, rsa);
+        tls12_matrix!(@suite $check, ecdhe_rsa_aes_256_gcm_sha384, ECDHE_RSA_AES_256_GCM_SHA384, rsa);
+        tls12_matrix!(@suite $check, ecdhe_rsa_chacha20_poly1305, ECDHE_RSA_CHACHA20_POLY1305_SHA256, rsa);
+    };
+    (@suite $check:path, $m:ident, $suite:ident, $keys:ident) => {
+        mod $m {
+            mod x25519 {
+                tls12_matrix!(@$keys $check, $suite, X25519);
+            }
+            mod p256 {
+                tls12_matrix!(@$keys $check, $suite, SECP256R1);
+            }
+            mod p384 {
+                tls12_matrix!(@$keys $check, $suite, SECP384R1);
+            }
+        }
+    };
+    (@ecdsa $check:path, $suite:ident, $group:ident) => {
+        #[test]
+        fn ecdsa_p256() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::EcdsaP256)
+        }
+        #[test]
+        fn ecdsa_p384() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::EcdsaP384)
+        }
+        #[test]
+        fn ed25519() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::Ed25519)
+        }
+    };
+    (@rsa $check:path, $suite:ident, $group:ident) => {
+        #[test]
+        fn rsa2048() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::Rsa2048)
+        }
+    };
+}
+
+mod our_client_with_s_server {
+    tls12_matrix!(crate::our_client_with_s_server);
+}
+
+mod s_client_with_our_server {
+    tls12_matrix!(crate::s_client_with_our_server);
+}
+
+/// `data` from one side to the other, read whole.
+fn exchange(from: &mut common::Side, to: &mut common::Side, data: &[u8]) {
+    assert_eq!(
+        from.conn.write(&mut from.bufs, data).unwrap(),
+        tlspair::Status::Done(data.len())
     );
+    common::transfer_all(from, to);
+    let mut got = vec![0u8; data.len()];
+    assert_eq!(
+        to.conn.read(&mut to.bufs, &mut got).unwrap(),
+        tlspair::Status::Done(data.len())
+    );
+    assert_eq!(got, data);
+}
+
+/// Our client against our server, in memory, each side speaking `client`
+/// and `server` suites: what version they settle on, or how they fail.
+fn negotiate(
+    client: &'static [&'static Suite],
+    server: &'static [&'static Suite],
+) -> (
+    Result<(), Error>,
+    Result<(), Error>,
+    Option<ProtocolVersion>,
+) {
+    let mut cc = tls::client_config();
+    cc.suites = client;
+    let mut sc = tls::p256_server_config();
+    sc.suites = server;
+    let (mut c, mut s) = pair(cc, sc);
+    let (cr, sr) = outcome(&mut c, &mut s);
+    let version = c.conn.negotiated().map(|n| n.version);
+    if cr.is_ok() && sr.is_ok() {
+        assert_eq!(version, s.conn.negotiated().map(|n| n.version));
+        // Data both ways under the negotiated keys.
+        exchange(&mut c, &mut s, b"ping");
+        exchange(&mut s, &mut c, b"pong");
+    }
+    (cr, sr, version)
+}
+
+#[test]
+fn version_matrix_settles_on_the_highest_version_both_speak() {
+    let v13 = Some(ProtocolVersion::TLS1_3);
+    let v12 = Some(ProtocolVersion::TLS1_2);
+    for (client, server, want) in [
+        (&ALL_SUITES[..], &ALL_SUITES[..], v13),
+        (&ALL_SUITES[..], &BOTH_VERSIONS_SUITES[..], v13),
+        (&BOTH_VERSIONS_SUITES[..], &ALL_SUITES[..], v13),
+        (&BOTH_VERSIONS_SUITES[..], &BOTH_VERSIONS_SUITES[..], v13),
+        (&TLS12_SUITES[..], &BOTH_VERSIONS_SUITES[..], v12),
+        (&BOTH_VERSIONS_SUITES[..], &TLS12_SUITES[..], v12),
+        (&TLS12_SUITES[..], &TLS12_SUITES[..], v12),
+    ] {
+        let (cr, sr, got) = negotiate(client, server);
+        assert!(
+            cr.is_ok() && sr.is_ok(),
+            "{client:?} / {server:?}: {cr:?} {sr:?}"
+        );
+        assert_eq!(got, want, "{client:?} / {server:?}");
+    }
+}
+
+#[test]
+fn version_matrix_without_a_common_version_is_protocol_version() {
+    for (client, server) in [
+        (&ALL_SUITES[..], &TLS12_SUITES[..]),
+        (&TLS12_SUITES[..], &ALL_SUITES[..]),
+    ] {
+        let (cr, sr, _) = negotiate(client, server);
+        assert_eq!(
+            sr,
+            Err(Error::PeerIncompatible(PeerIncompatible::NotTls13)),
+            "{client:?}"
+        );
+        assert_eq!(
+            cr,
+            Err(Error::AlertReceived(
+                tlspair::AlertDescription::PROTOCOL_VERSION
+            )),
+            "{client:?}"
+        );
+    }
+}
+
+/// Removes supported_versions from a ClientHello record (a whole record
+/// in the clear, one extension block), fixing the lengths: what an
+/// attacker who strips TLS 1.3 from the offer sends on.
+fn strip_supported_versions(record: &[u8]) -> Vec<u8> {
+    let body = &record[5 + 4..];
+    let sid = body[34] as usize;
+    let at = 35 + sid;
+    let suites = u16::from_be_bytes([body[at], body[at + 1]]) as usize;
+    let at = at + 2 + suites;
+    let comp = body[at] as usize;
+    let ext_at = at + 1 + comp;
+    let mut exts = Vec::new();
+    let mut r = ext_at + 2;
+    while r < body.len() {
+        let ty = u16::from_be_bytes([body[r], body[r + 1]]);
+        let len = u16::from_be_bytes([body[r + 2], body[r + 3]]) as usize;
+        if ty != 43 {
+            exts.extend_from_slice(&body[r..r + 4 + len]);
+        }
+        r += 4 + len;
+    }
+    let mut new_body = body[..ext_at].to_vec();
+    new_body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    new_body.extend_from_slice(&exts);
+    let mut msg = vec![1];
+    msg.extend_from_slice(&(new_body.len() as u32).to_be_bytes()[1..]);
+    msg.extend_from_slice(&new_body);
+    let mut out = vec![22, 3, 3];
+    out.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    out.extend_from_slice(&msg);
+    out
+}
+
+#[test]
+fn a_client_that_speaks_tls13_refuses_a_downgrade_it_did_not_ask_for() {
+    // Both sides speak both versions; an attacker strips TLS 1.3 from
+    // the ClientHello. The server answers TLS 1.2 and says, in its
+    // random, that it speaks TLS 1.3: the client aborts (RFC 8446 §4.1.3)
+    // with illegal_parameter before anything else.
+    let mut cc = tls::client_config();
+    cc.suites = &BOTH_VERSIONS_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let hello = c.bufs.send.pending().to_vec();
+    c.bufs.send.consume(hello.len());
+    let stripped = strip_supported_versions(&hello);
+    s.bufs.recv.fill(&stripped);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    assert_eq!(s.conn.negotiated(), None, "still handshaking");
+    common::transfer_all(&mut s, &mut c);
+    let err = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::Downgrade));
+    assert_eq!(
+        err.alert(),
+        Some(tlspair::AlertDescription::ILLEGAL_PARAMETER)
+    );
+}
+
+#[test]
+fn a_tls12_only_client_accepts_the_sentinel_of_a_server_that_speaks_both() {
+    // The sentinel is for clients that offered TLS 1.3: one that did not
+    // completes.
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(
+        c.conn.negotiated().unwrap().version,
+        ProtocolVersion::TLS1_2
+    );
+}
+
+#[test]
+fn fallback_scsv_to_a_server_that_speaks_tls13_is_inappropriate_fallback() {
+    // RFC 7507: a TLS 1.2 ClientHello carrying TLS_FALLBACK_SCSV, to a
+    // server that speaks TLS 1.3, means a client retrying below its best.
+    let mut sc = tls::p256_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    let mut s = tls::side(Connection::server(leak(sc), tls::now()).unwrap());
+    let exts = [
+        common::hello::ext(10, &[0, 2, 0, 23]),
+        common::hello::ext(13, &[0, 2, 4, 3]),
+        common::hello::ext(23, &[]),
+        common::hello::ext(0xff01, &[0]),
+    ]
+    .concat();
+    let hello = common::hello::client_hello_with(0x0303, &[0xc02b, 0x5600], &exts);
+    s.bufs.recv.fill(&hello);
+    let err = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerIncompatible(PeerIncompatible::InappropriateFallback)
+    );
+    assert_eq!(s.bufs.send.pending(), [21, 3, 3, 0, 2, 2, 86]);
+}
+
+#[test]
+fn a_tls12_client_without_the_extended_master_secret_is_refused_by_default() {
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    for allow in [false, true] {
+        sc.allow_no_extended_master_secret = allow;
+        let mut s = tls::side(Connection::server(leak(sc.clone()), tls::now()).unwrap());
+        let exts = [
+            common::hello::ext(10, &[0, 2, 0, 23]),
+            common::hello::ext(13, &[0, 2, 4, 3]),
+            common::hello::ext(0xff01, &[0]),
+        ]
+        .concat();
+        let hello = common::hello::client_hello_with(0x0303, &[0xc02b], &exts);
+        s.bufs.recv.fill(&hello);
+        let got = s.conn.handshake(&mut s.bufs);
+        if allow {
+            assert!(matches!(got, Ok(tlspair::Status::WantRead)), "{got:?}");
+        } else {
+            assert_eq!(
+                got,
+                Err(Error::PeerIncompatible(
+                    PeerIncompatible::NoExtendedMasterSecret
+                ))
+            );
+            assert_eq!(s.bufs.send.pending(), [21, 3, 3, 0, 2, 2, 40]);
+        }
+    }
 }
