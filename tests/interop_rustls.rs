@@ -45,6 +45,12 @@ fn rustls_suite(suite: &Suite) -> rustls::SupportedCipherSuite {
         0x1301 => cs::TLS13_AES_128_GCM_SHA256,
         0x1302 => cs::TLS13_AES_256_GCM_SHA384,
         0x1303 => cs::TLS13_CHACHA20_POLY1305_SHA256,
+        0xc02b => cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        0xc02c => cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        0xcca9 => cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        0xc02f => cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        0xc030 => cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        0xcca8 => cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
         other => panic!("no rustls suite {other:#06x}"),
     }
 }
@@ -80,13 +86,29 @@ fn rustls_roots() -> rustls::RootCertStore {
     roots
 }
 
-/// A rustls client builder trusting the test CA, TLS 1.3 only.
+/// TLS 1.2 for a provider cut down to TLS 1.2 suites, else TLS 1.3 only.
+fn versions(p: &CryptoProvider) -> &'static [&'static rustls::SupportedProtocolVersion] {
+    if p.cipher_suites
+        .iter()
+        .all(|s| s.version() == &rustls::version::TLS12)
+    {
+        static TLS12: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+        &TLS12
+    } else {
+        static TLS13: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+        &TLS13
+    }
+}
+
+/// A rustls client builder trusting the test CA, TLS 1.3 only (TLS 1.2
+/// only with a TLS 1.2 suite).
 fn rustls_client_builder(
     p: Arc<CryptoProvider>,
 ) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+    let versions = versions(&p);
     rustls::ClientConfig::builder_with_provider(p)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
+        .with_protocol_versions(versions)
+        .expect("protocol version")
         .with_root_certificates(rustls_roots())
 }
 
@@ -102,9 +124,10 @@ fn rustls_server_config(
     alpn: &[&[u8]],
 ) -> Arc<rustls::ServerConfig> {
     let cred = key.credential();
+    let versions = versions(&p);
     let mut cfg = rustls::ServerConfig::builder_with_provider(p)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
+        .with_protocol_versions(versions)
+        .expect("protocol version")
         .with_no_client_auth()
         .with_single_cert(
             vec![CertificateDer::from(cred.cert)],
@@ -492,6 +515,17 @@ mod our_client_with_rustls_server {
 
 mod rustls_client_with_our_server {
     crate::interop_matrix!(crate::rustls_client_with_our_server);
+}
+
+/// The TLS 1.2 matrix, each direction: rustls with its `tls12` feature.
+mod tls12 {
+    mod our_client_with_rustls_server {
+        crate::tls12_matrix!(crate::our_client_with_rustls_server);
+    }
+
+    mod rustls_client_with_our_server {
+        crate::tls12_matrix!(crate::rustls_client_with_our_server);
+    }
 }
 
 // ---------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::interop::{reversed_lines, text, KeyType};
+use common::interop::{assert_negotiated, reversed_lines, text, KeyType};
 use common::net::{self, bounded, Openssl, TlsSocket};
 use common::tls;
 use common::tls::{complete, outcome, pair};
@@ -47,19 +47,6 @@ fn cert_curve(key: KeyType) -> Option<NamedGroup> {
     }
 }
 
-/// The schemes a TLS 1.2 peer may sign with for this key: in TLS 1.2 an
-/// ECDSA code point names the hash only, and OpenSSL signs with a P-384
-/// key under ecdsa_secp256r1_sha256.
-fn tls12_schemes(key: KeyType) -> &'static [tlspair::wire::SignatureScheme] {
-    use tlspair::wire::SignatureScheme as S;
-    match key {
-        KeyType::EcdsaP256 | KeyType::EcdsaP384 => {
-            &[S::ECDSA_SECP256R1_SHA256, S::ECDSA_SECP384R1_SHA384]
-        }
-        other => other.schemes(),
-    }
-}
-
 /// Our client offering exactly `suite` and `group` (and the curve of the
 /// server's ECDSA key after it).
 fn client_config(suite: &'static Suite, group: NamedGroup, key: KeyType) -> ClientConfig<'static> {
@@ -97,16 +84,7 @@ fn our_client_with_s_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
         .expect("client");
         let mut ours = TlsSocket::connect_and_handshake(conn, port)
             .unwrap_or_else(|e| panic!("handshake with s_server: {e}\n{}", server.describe()));
-        let n = ours.conn.negotiated().expect("negotiated");
-        assert_eq!(n.version, ProtocolVersion::TLS1_2);
-        assert_eq!(n.suite, suite.id);
-        assert_eq!(n.group, Some(group));
-        assert!(
-            n.signature_scheme
-                .is_some_and(|s| tls12_schemes(key).contains(&s)),
-            "{:?}",
-            n.signature_scheme
-        );
+        assert_negotiated(&ours.conn, suite, group, key);
         let data = text(4096, 7);
         let want = reversed_lines(&data);
         let got = ours
@@ -151,10 +129,7 @@ fn s_client_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
         if let Err(e) = ours.handshake() {
             panic!("handshake with s_client: {e}\n{}", client.describe());
         }
-        let n = ours.conn.negotiated().expect("negotiated");
-        assert_eq!(n.version, ProtocolVersion::TLS1_2);
-        assert_eq!(n.suite, suite.id);
-        assert_eq!(n.group, Some(group));
+        assert_negotiated(&ours.conn, suite, group, key);
         let up = b"hello from s_client\n";
         client.feed(up.to_vec());
         assert_eq!(ours.read_exact(up.len()).unwrap(), up);
@@ -172,59 +147,12 @@ fn s_client_with_our_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
     });
 }
 
-/// One `#[test]` per TLS 1.2 suite × group × key type the suite allows
-/// (ECDSA and Ed25519 keys for ECDHE_ECDSA, RSA for ECDHE_RSA), each
-/// calling `$check(suite, group, key)`.
-macro_rules! tls12_matrix {
-    ($check:path) => {
-        tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_128_gcm_sha256, ECDHE_ECDSA_AES_128_GCM_SHA256, ecdsa);
-        tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_256_gcm_sha384, ECDHE_ECDSA_AES_256_GCM_SHA384, ecdsa);
-        tls12_matrix!(@suite $check, ecdhe_ecdsa_chacha20_poly1305, ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, ecdsa);
-        tls12_matrix!(@suite $check, ecdhe_rsa_aes_128_gcm_sha256, ECDHE_RSA_AES_128_GCM_SHA256, rsa);
-        tls12_matrix!(@suite $check, ecdhe_rsa_aes_256_gcm_sha384, ECDHE_RSA_AES_256_GCM_SHA384, rsa);
-        tls12_matrix!(@suite $check, ecdhe_rsa_chacha20_poly1305, ECDHE_RSA_CHACHA20_POLY1305_SHA256, rsa);
-    };
-    (@suite $check:path, $m:ident, $suite:ident, $keys:ident) => {
-        mod $m {
-            mod x25519 {
-                tls12_matrix!(@$keys $check, $suite, X25519);
-            }
-            mod p256 {
-                tls12_matrix!(@$keys $check, $suite, SECP256R1);
-            }
-            mod p384 {
-                tls12_matrix!(@$keys $check, $suite, SECP384R1);
-            }
-        }
-    };
-    (@ecdsa $check:path, $suite:ident, $group:ident) => {
-        #[test]
-        fn ecdsa_p256() {
-            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::EcdsaP256)
-        }
-        #[test]
-        fn ecdsa_p384() {
-            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::EcdsaP384)
-        }
-        #[test]
-        fn ed25519() {
-            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::Ed25519)
-        }
-    };
-    (@rsa $check:path, $suite:ident, $group:ident) => {
-        #[test]
-        fn rsa2048() {
-            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, crate::common::interop::KeyType::Rsa2048)
-        }
-    };
-}
-
 mod our_client_with_s_server {
-    tls12_matrix!(crate::our_client_with_s_server);
+    crate::tls12_matrix!(crate::our_client_with_s_server);
 }
 
 mod s_client_with_our_server {
-    tls12_matrix!(crate::s_client_with_our_server);
+    crate::tls12_matrix!(crate::s_client_with_our_server);
 }
 
 /// `data` from one side to the other, read whole.

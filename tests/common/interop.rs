@@ -125,15 +125,33 @@ pub fn assert_negotiated(
     key: KeyType,
 ) {
     let n = conn.negotiated().expect("handshake complete");
+    assert_eq!(n.version, suite.version, "version");
     assert_eq!(n.suite, suite.id, "suite");
     assert_eq!(n.group, Some(group), "group");
+    let schemes = if suite.is_tls12() {
+        tls12_schemes(key)
+    } else {
+        key.schemes()
+    };
     assert!(
-        n.signature_scheme
-            .is_some_and(|s| key.schemes().contains(&s)),
+        n.signature_scheme.is_some_and(|s| schemes.contains(&s)),
         "{:?} signed with {:?}",
         key,
         n.signature_scheme
     );
+}
+
+/// The schemes a TLS 1.2 peer may sign with for this key: in TLS 1.2 an
+/// ECDSA code point names the hash only, and OpenSSL signs with a P-384
+/// key under ecdsa_secp256r1_sha256.
+pub fn tls12_schemes(key: KeyType) -> &'static [tlspair::wire::SignatureScheme] {
+    use tlspair::wire::SignatureScheme as S;
+    match key {
+        KeyType::EcdsaP256 | KeyType::EcdsaP384 => {
+            &[S::ECDSA_SECP256R1_SHA256, S::ECDSA_SECP384R1_SHA384]
+        }
+        other => other.schemes(),
+    }
 }
 
 /// Test data that is printable, has a newline every 64 bytes (for line
@@ -230,6 +248,54 @@ macro_rules! interop_matrix {
         #[test]
         fn rsa_2048() {
             $check($suite, $group, $crate::common::interop::KeyType::Rsa2048)
+        }
+    };
+}
+
+/// One `#[test]` per TLS 1.2 suite × group × key type the suite allows
+/// (ECDSA and Ed25519 keys for ECDHE_ECDSA, RSA for ECDHE_RSA), each
+/// calling `$check(suite, group, key)`.
+#[macro_export]
+macro_rules! tls12_matrix {
+    ($check:path) => {
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_128_gcm_sha256, ECDHE_ECDSA_AES_128_GCM_SHA256, ecdsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_256_gcm_sha384, ECDHE_ECDSA_AES_256_GCM_SHA384, ecdsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_chacha20_poly1305, ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, ecdsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_aes_128_gcm_sha256, ECDHE_RSA_AES_128_GCM_SHA256, rsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_aes_256_gcm_sha384, ECDHE_RSA_AES_256_GCM_SHA384, rsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_chacha20_poly1305, ECDHE_RSA_CHACHA20_POLY1305_SHA256, rsa);
+    };
+    (@suite $check:path, $m:ident, $suite:ident, $keys:ident) => {
+        mod $m {
+            mod x25519 {
+                $crate::tls12_matrix!(@$keys $check, $suite, X25519);
+            }
+            mod p256 {
+                $crate::tls12_matrix!(@$keys $check, $suite, SECP256R1);
+            }
+            mod p384 {
+                $crate::tls12_matrix!(@$keys $check, $suite, SECP384R1);
+            }
+        }
+    };
+    (@ecdsa $check:path, $suite:ident, $group:ident) => {
+        #[test]
+        fn ecdsa_p256() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::EcdsaP256)
+        }
+        #[test]
+        fn ecdsa_p384() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::EcdsaP384)
+        }
+        #[test]
+        fn ed25519() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::Ed25519)
+        }
+    };
+    (@rsa $check:path, $suite:ident, $group:ident) => {
+        #[test]
+        fn rsa2048() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::Rsa2048)
         }
     };
 }
