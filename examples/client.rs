@@ -14,6 +14,7 @@
 //!   --sess-out FILE     save the session ticket the server sends
 //!   --sess-in FILE      resume with a saved ticket
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
+//!   --tls1_2, --tls1_3  speak only this version (default: both, 1.3 first)
 //!                       (default: $SSLKEYLOGFILE if set)
 //!   -v                  print what was negotiated (to stderr)
 //! ```
@@ -51,10 +52,12 @@ use common::{alpn_list, hex, unhex, would_block, Args};
 
 const USAGE: &str = "usage: client [--cafile PEM] [--servername NAME] [--alpn a,b] \
 [--cert PEM --key PEM] [--partial] [--max-frag N] [--keyupdate] [--sess-out FILE] \
-[--sess-in FILE] [--keylog FILE] [-v] HOST:PORT";
+[--sess-in FILE] [--keylog FILE] [--tls1_2 | --tls1_3] [-v] HOST:PORT";
 
 #[derive(Default)]
 struct Options {
+    /// `--tls1_2` or `--tls1_3`: one version only.
+    version: Option<String>,
     addr: String,
     host: String,
     cafile: Option<String>,
@@ -88,6 +91,7 @@ fn parse_args() -> Result<Options, String> {
             "--sess-in" => o.sess_in = Some(args.value(&arg)?),
             "--keylog" => o.keylog = Some(args.value(&arg)?),
             "-v" | "--verbose" => o.verbose = true,
+            "--tls1_2" | "--tls1_3" => o.version = Some(arg.clone()),
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             _ if o.addr.is_empty() => o.addr = arg,
@@ -309,6 +313,7 @@ fn run(o: &Options) -> Result<(), Failure> {
         record.recv_max_fragment_len = n.max(tlspair::conn::MIN_RECV_FRAGMENT);
     }
     let mut config = ClientConfig::new(&verifier, &rng);
+    config.suites = common::suites_for(o.version.as_deref());
     config.record = record;
     config.alpn = &alpn;
     config.key_log = Some(&keylog as &dyn KeyLog);

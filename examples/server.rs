@@ -13,6 +13,7 @@
 //!   --verify-client PEM require a client certificate from these CAs
 //!   --tickets N         session tickets per full handshake (default 2; 0: none)
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
+//!   --tls1_2, --tls1_3  speak only this version (default: both, 1.3 first)
 //!   --max-connections N connections served at once (default 10000)
 //!   --quiet             no line per connection
 //! ```
@@ -59,7 +60,7 @@ const RECV_CAPACITY: usize = MAX_CLIENT_HELLO + MAX_RECORD_LEN;
 
 const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
 [--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE] \
-[--max-connections N] [--quiet]";
+[--max-connections N] [--quiet] [--tls1_2 | --tls1_3]";
 
 /// Connections served at once by default; more are accepted and closed at
 /// once.
@@ -85,6 +86,8 @@ const LINGER: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct Options {
+    /// `--tls1_2` or `--tls1_3`: one version only.
+    version: Option<String>,
     port: u16,
     echo: bool,
     certs: Vec<(String, String)>,
@@ -120,6 +123,7 @@ fn parse_args() -> Result<Options, String> {
             "--keylog" => o.keylog = Some(args.value(&arg)?),
             "--max-connections" => o.max_connections = args.number(&arg)?,
             "--quiet" => o.quiet = true,
+            "--tls1_2" | "--tls1_3" => o.version = Some(arg.clone()),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -204,6 +208,7 @@ fn run(o: &Options) -> Result<(), String> {
     };
 
     let mut config = ServerConfig::new(&certified, &rng);
+    config.suites = common::suites_for(o.version.as_deref());
     // Room for any legal ClientHello (its extension block is at most
     // 64 KiB): the received view below holds it and one record more.
     config.max_handshake_message = MAX_CLIENT_HELLO;
@@ -755,7 +760,7 @@ impl<'c> Client<'c> {
         rows.push(("Connection", format!("#{} from {}", self.id, self.peer)));
         let mut html = String::from(
             "<!DOCTYPE html>\n<html><head><title>tlspair</title></head><body>\n\
-             <h1>tlspair</h1>\n<p>TLS 1.3 by tlspair's engine, served from a \
+             <h1>tlspair</h1>\n<p>TLS 1.3 and 1.2 by tlspair's engine, served from a \
              single-threaded event loop.</p>\n<table>\n",
         );
         for (name, value) in rows {

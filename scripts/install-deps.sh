@@ -4,7 +4,7 @@
 # - the real peers: the `openssl` tool (tests/interop_openssl.rs), GnuTLS's
 #   gnutls-cli/gnutls-serv (tests/interop_gnutls.rs), NSS's
 #   tstclnt/selfserv/certutil/pk12util (tests/interop_nss.rs), headless
-#   Chromium (tests/programs.rs);
+#   Chromium and curl (tests/programs.rs);
 # (The benches' third stack, OpenSSL, loads the libssl.so.3 that the
 # `openssl` tool brings; no build needs OpenSSL's headers.)
 # Called by scripts/test.sh and .ci/run.
@@ -20,6 +20,7 @@ declare -A need=(
   [certutil]=libnss3-tools
   [pk12util]=libnss3-tools
   [chromium]=chromium
+  [curl]=curl
 )
 missing=()
 for tool in "${!need[@]}"; do

@@ -148,6 +148,47 @@ fn server_answers_get_with_the_session_and_the_client_prints_it() {
 }
 
 #[test]
+fn server_and_client_speak_tls12_when_either_is_told_to() {
+    // Either side forced to TLS 1.2 (`--tls1_2`), the other speaking both.
+    for (server_args, client_args) in [(&["--tls1_2"][..], &[][..]), (&[][..], &["--tls1_2"][..])] {
+        let server = Server::start(server_args);
+        let addr = format!("localhost:{}", server.port);
+        let mut args = vec!["-v"];
+        args.extend_from_slice(client_args);
+        args.push(&addr);
+        let out = client(&args, b"GET / HTTP/1.0\r\n\r\n");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains("<td>TLSv1.2</td>"), "{stdout}");
+        assert!(stderr.contains("Protocol: TLSv1.2"), "{stderr}");
+        assert!(
+            stderr.contains("Cipher suite: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn curl_gets_the_page_over_tls12_and_tls13() {
+    let server = Server::start(&[]);
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/certs/ca.pem");
+    for (flags, want) in [
+        (&["--tlsv1.2", "--tls-max", "1.2"][..], "TLSv1.2"),
+        (&["--tlsv1.3"][..], "TLSv1.3"),
+    ] {
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert", ca])
+            .args(flags)
+            .arg(format!("https://localhost:{}/", server.port))
+            .output()
+            .expect("curl runs (scripts/install-deps.sh installs it)");
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "curl {flags:?}: {stderr}");
+        assert!(stdout.contains(&format!("<td>{want}</td>")), "{stdout}");
+    }
+}
+
+#[test]
 fn echo_server_and_client_resume_from_a_saved_ticket() {
     let server = Server::start(&["--echo", "--alpn", "x,echo"]);
     let addr = format!("localhost:{}", server.port);

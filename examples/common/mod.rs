@@ -123,6 +123,16 @@ pub fn describe(n: &Negotiated, alpn: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The suites for a version flag: `--tls1_2` (TLS 1.2 only), `--tls1_3`
+/// (TLS 1.3 only), or both versions by default.
+pub fn suites_for(flag: Option<&str>) -> &'static [&'static tlspair::Suite] {
+    match flag {
+        Some("--tls1_2") => &tlspair::TLS12_SUITES,
+        Some("--tls1_3") => &tlspair::ALL_SUITES,
+        _ => &tlspair::BOTH_VERSIONS_SUITES,
+    }
+}
+
 /// Whether a non-blocking socket call should simply be tried again later.
 pub fn would_block(e: &std::io::Error) -> bool {
     matches!(
