@@ -1,11 +1,13 @@
 //! The main job: a tlspair client and server talking through caller-owned
 //! memory.
 //!
-//! For each suite: a full TLS 1.3 handshake with the built-in test
+//! For each TLS 1.3 suite: a full handshake with the built-in test
 //! credentials (a test CA and an ECDSA P-256 certificate for localhost),
 //! 64 MiB each way through fixed buffers the demo owns with a KeyUpdate in
 //! the middle, a clean close, then a second connection resuming with the
-//! ticket the first one left. It reports what was negotiated,
+//! ticket the first one left. Then the same transfer over TLS 1.2 (its
+//! ECDHE_ECDSA suites; TLS 1.2 has no KeyUpdate, and its resumption is
+//! not built yet). It reports what was negotiated,
 //! throughput, engine state size and the heap allocations the engine made
 //! (counted by this program's allocator).
 //!
@@ -26,7 +28,8 @@ use tlspair::record::MAX_RECORD_LEN;
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, CertificateDer, UnixTime, WebPkiServerVerifier};
-use tlspair::{Buffers, Connection, Shutdown, Status, Suite, ALL_SUITES};
+use tlspair::wire::ProtocolVersion;
+use tlspair::{Buffers, Connection, Shutdown, Status, Suite, ALL_SUITES, TLS12_SUITES};
 
 struct Counting;
 
@@ -86,7 +89,10 @@ fn stream(
                 other => panic!("write: {other:?}"),
             }
         }
-        if sent >= TRANSFER / 2 && !updated {
+        if sent >= TRANSFER / 2
+            && !updated
+            && tx.negotiated().map(|n| n.version) == Some(ProtocolVersion::TLS1_3)
+        {
             // Halfway: new sending keys, and ask the peer for new ones too.
             tx.key_update(true);
             updated = true;
@@ -209,14 +215,20 @@ fn run(
     // Counted across both transfers and the close; stdout is line-buffered
     // with its buffer made earlier, so printing adds nothing.
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    println!(
-        "  KeyUpdate halfway through each transfer: 4 key changes, sequence numbers (send, receive) client {seq_c:?}, server {seq_s:?} (records under the current keys)"
-    );
+    if n.version == ProtocolVersion::TLS1_3 {
+        println!(
+            "  KeyUpdate halfway through each transfer: 4 key changes, sequence numbers (send, receive) client {seq_c:?}, server {seq_s:?} (records under the current keys)"
+        );
+    } else {
+        println!(
+            "  no KeyUpdate in TLS 1.2: sequence numbers (send, receive) client {seq_c:?}, server {seq_s:?}"
+        );
+    }
     println!("  closed cleanly both ways; {up} + {down} bytes checked; heap allocations in transfers and close: {allocations}");
 }
 
 fn main() {
-    println!("tlspair demo: TLS 1.3 client and server engines, caller-owned buffers, no I/O inside the engine");
+    println!("tlspair demo: TLS 1.3 and TLS 1.2 client and server engines, caller-owned buffers, no I/O inside the engine");
     println!(
         "  engine state per connection: {} bytes (size_of::<Connection>()); buffers are the caller's: {} + {} bytes per side here\n",
         std::mem::size_of::<Connection>(),
@@ -246,6 +258,17 @@ fn main() {
     for suite in ALL_SUITES {
         run(suite, &client_config, &server_config, now);
         resume(suite, &client_config, &server_config, &store);
+    }
+    // TLS 1.2: both configurations speak both versions, the client offers
+    // only a TLS 1.2 suite, and the server answers with TLS 1.2 (its
+    // random marked as TLS 1.3-capable, RFC 8446 §4.1.3).
+    server_config.suites = &tlspair::BOTH_VERSIONS_SUITES;
+    for suite in TLS12_SUITES
+        .iter()
+        .filter(|s| s.auth == tlspair::Auth::Ecdsa)
+    {
+        run(suite, &client_config, &server_config, now);
+        println!();
     }
 }
 
