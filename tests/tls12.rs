@@ -369,3 +369,340 @@ fn a_tls12_client_without_the_extended_master_secret_is_refused_by_default() {
         }
     }
 }
+
+// ---------------------------------------------------------------------
+// Hostile input. The TLS 1.2 flights before the ChangeCipherSpecs are in
+// the clear, so a test can rewrite them as a hostile peer would, and
+// sign what it rewrites with the test server's key (the published test
+// credential), so the check under test is the one that fails.
+
+/// The handshake messages of a run of plaintext handshake records.
+fn messages(records: &[u8]) -> Vec<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut at = 0;
+    while at + 5 <= records.len() {
+        let len = u16::from_be_bytes([records[at + 3], records[at + 4]]) as usize;
+        assert_eq!(records[at], 22, "a handshake record");
+        body.extend_from_slice(&records[at + 5..at + 5 + len]);
+        at += 5 + len;
+    }
+    let mut out = Vec::new();
+    let mut m = 0;
+    while m + 4 <= body.len() {
+        let len = u32::from_be_bytes([0, body[m + 1], body[m + 2], body[m + 3]]) as usize;
+        out.push(body[m..m + 4 + len].to_vec());
+        m += 4 + len;
+    }
+    out
+}
+
+/// One plaintext handshake record per message.
+fn records(messages: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in messages {
+        out.extend([22, 3, 3]);
+        out.extend((m.len() as u16).to_be_bytes());
+        out.extend(m);
+    }
+    out
+}
+
+/// A handshake message of type `ty` around `body`.
+fn message(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty];
+    m.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend(body);
+    m
+}
+
+/// A TLS 1.2 client and server (P-256 certificate) with the client's
+/// ClientHello delivered and the server's first flight, as messages,
+/// taken off the wire: ServerHello, Certificate, ServerKeyExchange,
+/// ServerHelloDone. Also both randoms.
+fn server_flight() -> (common::Side, common::Side, Vec<Vec<u8>>, [u8; 32], [u8; 32]) {
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let hello = c.bufs.send.pending().to_vec();
+    let client_random: [u8; 32] = hello[5 + 4 + 2..][..32].try_into().unwrap();
+    common::transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let flight = s.bufs.send.pending().to_vec();
+    s.bufs.send.consume(flight.len());
+    let msgs = messages(&flight);
+    assert_eq!(
+        msgs.iter().map(|m| m[0]).collect::<Vec<_>>(),
+        [2, 11, 12, 14],
+        "ServerHello, Certificate, ServerKeyExchange, ServerHelloDone"
+    );
+    let server_random: [u8; 32] = msgs[0][4 + 2..][..32].try_into().unwrap();
+    (c, s, msgs, client_random, server_random)
+}
+
+/// A ServerKeyExchange for `group` and `point`, signed with `scheme` by
+/// the test P-256 key over both randoms (or carrying `signature` as is).
+fn server_key_exchange(
+    group: u16,
+    point: &[u8],
+    scheme: u16,
+    randoms: (&[u8; 32], &[u8; 32]),
+    signature: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut params = vec![3];
+    params.extend(group.to_be_bytes());
+    params.push(point.len() as u8);
+    params.extend(point);
+    let sig = match signature {
+        Some(s) => s.to_vec(),
+        None => {
+            let key = tlspair::sign::SigningKey::from_pkcs8(
+                tlspair::test_credentials::SERVER_ECDSA_P256.key,
+                tls::rng(),
+            )
+            .unwrap();
+            let mut signed = randoms.0.to_vec();
+            signed.extend(randoms.1);
+            signed.extend(&params);
+            let mut out = [0u8; 512];
+            let n = key
+                .sign(
+                    tlspair::wire::SignatureScheme(scheme),
+                    &signed,
+                    tls::rng(),
+                    &mut out,
+                )
+                .unwrap();
+            out[..n].to_vec()
+        }
+    };
+    let mut body = params;
+    body.extend(scheme.to_be_bytes());
+    body.extend((sig.len() as u16).to_be_bytes());
+    body.extend(&sig);
+    message(12, &body)
+}
+
+/// What our client answers to the server flight `msgs`: its error and the
+/// alert it sent.
+fn client_answer(mut c: common::Side, msgs: &[Vec<u8>]) -> (Error, Vec<u8>) {
+    c.bufs.recv.fill(&records(msgs));
+    let err = loop {
+        match c.conn.handshake(&mut c.bufs) {
+            Ok(tlspair::Status::WantRead) => panic!("the client waits for more"),
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    let pending = c.bufs.send.pending().to_vec();
+    (err, pending)
+}
+
+fn fatal(a: tlspair::AlertDescription) -> Vec<u8> {
+    vec![21, 3, 3, 0, 2, 2, a.0]
+}
+
+/// A valid P-256 point: the server's own, from its ServerKeyExchange.
+fn point_of(ske: &[u8]) -> Vec<u8> {
+    let len = ske[4 + 3] as usize;
+    ske[4 + 4..][..len].to_vec()
+}
+
+#[test]
+fn a_server_key_exchange_resigned_unchanged_is_accepted() {
+    // The harness itself: the same parameters signed by the test key
+    // pass, so each failure below is the check it names.
+    let (c, _s, mut msgs, cr, sr) = server_flight();
+    let point = point_of(&msgs[2]);
+    let group = u16::from_be_bytes([msgs[2][5], msgs[2][6]]);
+    msgs[2] = server_key_exchange(group, &point, 0x0403, (&cr, &sr), None);
+    let mut c = c;
+    c.bufs.recv.fill(&records(&msgs));
+    let status = c.conn.handshake(&mut c.bufs).unwrap();
+    assert_eq!(status, tlspair::Status::WantRead, "our flight is out");
+    assert!(c.bufs.send.pending().len() > 40);
+}
+
+#[test]
+fn a_bad_server_key_exchange_signature_is_decrypt_error() {
+    let (c, _s, mut msgs, _, _) = server_flight();
+    let last = msgs[2].len() - 1;
+    msgs[2][last] ^= 1;
+    let (err, alert) = client_answer(c, &msgs);
+    assert!(
+        matches!(
+            err,
+            Error::Certificate(tlspair::verify::CertificateError::BadSignature)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(alert, fatal(tlspair::AlertDescription::DECRYPT_ERROR));
+}
+
+#[test]
+fn a_server_key_exchange_point_off_the_curve_is_illegal_parameter() {
+    let (c, _s, mut msgs, cr, sr) = server_flight();
+    // Signed, but not a point of P-256.
+    let mut bad = vec![4u8];
+    bad.extend([0x11; 64]);
+    msgs[2] = server_key_exchange(23, &bad, 0x0403, (&cr, &sr), None);
+    let (err, alert) = client_answer(c, &msgs);
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter("ECDH point"))
+    );
+    assert_eq!(alert, fatal(tlspair::AlertDescription::ILLEGAL_PARAMETER));
+}
+
+#[test]
+fn a_server_key_exchange_for_a_group_not_offered_is_illegal_parameter() {
+    let (c, _s, mut msgs, cr, sr) = server_flight();
+    // ffdhe2048 (256) and a group we never offer with TLS 1.2: the
+    // hybrid X25519MLKEM768 (0x11ec).
+    for group in [256u16, 0x11ec, 30] {
+        let (c, _s, _, _, _) = server_flight();
+        let mut m = msgs.clone();
+        m[2] = server_key_exchange(group, &[4; 65], 0x0403, (&cr, &sr), None);
+        let (err, alert) = client_answer(c, &m);
+        assert!(
+            matches!(
+                err,
+                Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(_))
+            ),
+            "{group}: {err:?}"
+        );
+        assert_eq!(
+            alert,
+            fatal(tlspair::AlertDescription::ILLEGAL_PARAMETER),
+            "{group}"
+        );
+    }
+    // A curve type other than named_curve (explicit_prime, 1).
+    let mut ske = msgs[2].clone();
+    ske[4] = 1;
+    msgs[2] = ske;
+    let (err, _) = client_answer(c, &msgs);
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter("ECDH curve type"))
+    );
+}
+
+#[test]
+fn a_server_key_exchange_signed_with_a_scheme_unfit_for_the_suite_is_illegal_parameter() {
+    // RSA PKCS#1 and RSA-PSS on an ECDHE_ECDSA suite; and a SHA-1 scheme.
+    for scheme in [0x0401u16, 0x0804, 0x0203, 0x0201] {
+        let (c, _s, mut msgs, _, _) = server_flight();
+        let point = point_of(&msgs[2]);
+        msgs[2] = server_key_exchange(29, &point, scheme, (&[0; 32], &[0; 32]), Some(&[1; 64]));
+        let (err, alert) = client_answer(c, &msgs);
+        assert!(
+            matches!(
+                err,
+                Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(_))
+            ),
+            "{scheme:#06x}: {err:?}"
+        );
+        assert_eq!(
+            alert,
+            fatal(tlspair::AlertDescription::ILLEGAL_PARAMETER),
+            "{scheme:#06x}"
+        );
+    }
+}
+
+#[test]
+fn a_server_flight_out_of_order_or_truncated_is_refused() {
+    // ServerHelloDone before the key exchange; a missing
+    // ServerKeyExchange; a second Certificate.
+    for order in [vec![0, 1, 3, 2], vec![0, 1, 3], vec![0, 1, 1, 2, 3]] {
+        let (c, _s, msgs, _, _) = server_flight();
+        let m: Vec<Vec<u8>> = order.iter().map(|&i| msgs[i].clone()).collect();
+        let (err, alert) = client_answer(c, &m);
+        assert!(
+            matches!(
+                err,
+                Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(_))
+            ),
+            "{order:?}: {err:?}"
+        );
+        assert_eq!(
+            alert,
+            fatal(tlspair::AlertDescription::UNEXPECTED_MESSAGE),
+            "{order:?}"
+        );
+    }
+    // A ServerHelloDone with a body.
+    let (c, _s, mut msgs, _, _) = server_flight();
+    msgs[3] = message(14, &[0]);
+    let (err, alert) = client_answer(c, &msgs);
+    assert!(matches!(err, Error::InvalidMessage(_)), "{err:?}");
+    assert_eq!(alert, fatal(tlspair::AlertDescription::DECODE_ERROR));
+}
+
+/// The server after our client's flight: what it answers to
+/// `client_flight` (ClientKeyExchange and the rest, as records).
+fn server_answer(mut s: common::Side, bytes: &[u8]) -> (Error, Vec<u8>) {
+    s.bufs.recv.fill(bytes);
+    let err = loop {
+        match s.conn.handshake(&mut s.bufs) {
+            Ok(tlspair::Status::WantRead) => panic!("the server waits for more"),
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    (err, s.bufs.send.pending().to_vec())
+}
+
+#[test]
+fn a_bad_client_key_exchange_is_refused_with_its_alert() {
+    // An empty point, a point off the curve, trailing bytes.
+    let mut off_curve = vec![32u8];
+    off_curve.extend([0u8; 32]);
+    let cases: [(Vec<u8>, tlspair::AlertDescription); 3] = [
+        (vec![0], tlspair::AlertDescription::DECODE_ERROR),
+        // X25519's all-zero public value gives the all-zero secret.
+        (off_curve, tlspair::AlertDescription::ILLEGAL_PARAMETER),
+        (
+            [&[32u8][..], &[9; 32], &[0]].concat(),
+            tlspair::AlertDescription::DECODE_ERROR,
+        ),
+    ];
+    for (body, want) in cases {
+        let (_c, s, _, _, _) = server_flight();
+        let (err, alert) = server_answer(s, &records(&[message(16, &body)]));
+        assert!(err.is_fatal(), "{err:?}");
+        assert_eq!(alert, fatal(want), "{body:02x?}: {err:?}");
+    }
+}
+
+#[test]
+fn change_cipher_spec_before_the_key_exchange_is_unexpected_message() {
+    let (_c, s, _, _, _) = server_flight();
+    let (err, alert) = server_answer(s, &[20, 3, 3, 0, 1, 1]);
+    assert!(
+        matches!(
+            err,
+            Error::PeerMisbehaved(PeerMisbehaved::UnexpectedContentType(_))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(alert, fatal(tlspair::AlertDescription::UNEXPECTED_MESSAGE));
+}
+
+#[test]
+fn a_tampered_finished_is_bad_record_mac_and_the_error_sticks() {
+    let (mut c, s, msgs, _, _) = server_flight();
+    c.bufs.recv.fill(&records(&msgs));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let mut flight = c.bufs.send.pending().to_vec();
+    c.bufs.send.consume(flight.len());
+    // The last byte is the Finished record's tag.
+    let last = flight.len() - 1;
+    flight[last] ^= 0x80;
+    let (err, alert) = server_answer(s, &flight);
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac));
+    assert_eq!(alert, fatal(tlspair::AlertDescription::BAD_RECORD_MAC));
+}
