@@ -706,3 +706,52 @@ fn a_tampered_finished_is_bad_record_mac_and_the_error_sticks() {
     assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac));
     assert_eq!(alert, fatal(tlspair::AlertDescription::BAD_RECORD_MAC));
 }
+
+#[test]
+fn a_hello_request_from_s_server_is_refused_with_no_renegotiation() {
+    // s_server (interactive) sends a HelloRequest on an `R` line. Our
+    // client answers with a no_renegotiation warning (RFC 5746 §4.2 lets
+    // a client refuse), which OpenSSL, having asked, answers with a fatal
+    // handshake_failure (its policy: a refused renegotiation it started
+    // ends the connection).
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!("tlspair-tls12-hr-{}.msg", std::process::id()));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let conn = Connection::client(
+            leak(client_config(
+                &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+                NamedGroup::X25519,
+                key,
+            )),
+            Some("localhost"),
+            tls::now(),
+        )
+        .unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        server.feed(b"before\n".to_vec());
+        assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
+        server.feed(b"R\n".to_vec());
+        let err = ours.read_exact(1).unwrap_err();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            err,
+            Error::AlertReceived(tlspair::AlertDescription::HANDSHAKE_FAILURE),
+            "{text}"
+        );
+        let hello_request = text
+            .find("HelloRequest")
+            .expect("s_server sent a HelloRequest");
+        let refusal = text
+            .find("warning no_renegotiation")
+            .expect("our warning reached s_server");
+        assert!(hello_request < refusal, "{text}");
+    });
+}

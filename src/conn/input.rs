@@ -409,6 +409,30 @@ impl<'a> Connection<'a> {
             return Err(self.fail(tx, e.into()));
         }
         let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
+        if self.is_tls12() {
+            // TLS 1.2 after its handshake: a renegotiation asked for (a
+            // server's HelloRequest) or started (a client's ClientHello)
+            // is refused with a no_renegotiation warning (RFC 5246
+            // §7.2.2, RFC 5746 §4.2) and the connection goes on; nothing
+            // else may come. (Accepting one is issue 15's.)
+            let refused = matches!(
+                (ty, self.role),
+                (HandshakeType::HELLO_REQUEST, Role::Client)
+                    | (HandshakeType::CLIENT_HELLO, Role::Server)
+            );
+            if !refused {
+                return Err(self.fail(tx, PeerMisbehaved::UnexpectedHandshake(ty).into()));
+            }
+            if ty == HandshakeType::HELLO_REQUEST && !body.is_empty() {
+                return Err(self.fail(tx, InvalidMessage::Handshake("hello request").into()));
+            }
+            self.consume_handshake(rx, total);
+            if !self.sent_close && self.alert_pending.is_none() {
+                self.alert_pending = Some(AlertDescription::NO_RENEGOTIATION);
+                self.flush_alert(tx);
+            }
+            return self.count_empty(tx);
+        }
         let result = match ty {
             // A client hands tickets to its sink; a server never gets one.
             HandshakeType::NEW_SESSION_TICKET if self.role == Role::Client => {
