@@ -755,3 +755,34 @@ fn a_hello_request_from_s_server_is_refused_with_no_renegotiation() {
         assert!(hello_request < refusal, "{text}");
     });
 }
+
+#[test]
+fn a_tls12_outgoing_view_below_31_bytes_is_refused_up_front_and_31_makes_progress() {
+    // Found by the invariance test: a 27-byte view (TLS 1.3's smallest)
+    // was asked for 30 bytes, more than it can ever hold.
+    use common::{Pair, Sizes};
+    for (cap, ok) in [(27usize, false), (30, false), (31, true)] {
+        let mut p = Pair::with(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            tlspair::RecordConfig::default(),
+            tlspair::RecordConfig::default(),
+            Sizes {
+                recv: 20_000,
+                send: cap,
+            },
+            Sizes::default(),
+        );
+        let got = p.client.conn.write(&mut p.client.bufs, b"ab");
+        if ok {
+            assert_eq!(got, Ok(tlspair::Status::Done(2)), "{cap}");
+        } else {
+            assert_eq!(
+                got,
+                Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall {
+                    needed: 31
+                })),
+                "{cap}"
+            );
+        }
+    }
+}

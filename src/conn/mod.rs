@@ -412,6 +412,38 @@ impl Connection<'static> {
     }
 }
 
+impl Connection<'static> {
+    /// An established TLS 1.2 connection from keys negotiated elsewhere
+    /// (the TLS 1.2 counterpart of
+    /// [`from_traffic_secrets`](Self::from_traffic_secrets), as kernel
+    /// TLS takes them): each direction's write key and IV from the key
+    /// block (RFC 5246 §6.3; the IV is 4 bytes of salt for AES-GCM, 12
+    /// for ChaCha20-Poly1305). Both start at sequence number 0: call it
+    /// before the first record under the keys, or set the sequence
+    /// numbers (test builds) to continue.
+    ///
+    /// Fails with [`Misuse::BadConfig`] if `suite` is not a TLS 1.2
+    /// suite, a length does not fit it, or `config` is out of range.
+    pub fn from_tls12_keys(
+        suite: &'static Suite,
+        send: (&[u8], &[u8]),
+        recv: (&[u8], &[u8]),
+        config: RecordConfig,
+    ) -> Result<Self, Error> {
+        let mut conn = Self::with(
+            config,
+            None,
+            crate::handshake::DEFAULT_MAX_HANDSHAKE_MESSAGE,
+        )?;
+        let bad = Misuse::BadConfig("not a TLS 1.2 suite, or a key or IV of the wrong length");
+        conn.records = Records::Keys {
+            send: RecordKey::new_tls12(suite, send.0, send.1).ok_or(bad)?,
+            recv: RecordKey::new_tls12(suite, recv.0, recv.1).ok_or(bad)?,
+        };
+        Ok(conn)
+    }
+}
+
 impl<'a> Connection<'a> {
     /// Keeps the peer's certificate chain, once verified, in `storage`:
     /// lent (`&mut [u8]`, no allocation) or, with feature `alloc`, a
@@ -1105,11 +1137,13 @@ impl<'a> Connection<'a> {
     /// Sticky errors: re-emit nothing new, except an alert that found no
     /// room earlier.
     fn check(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
-        if tx.capacity() < MIN_SEND_CAPACITY {
-            return Err(Misuse::SendBufferTooSmall {
-                needed: MIN_SEND_CAPACITY,
-            }
-            .into());
+        let min = if self.records.send().is_some_and(RecordKey::is_tls12) {
+            crate::record::TLS12_MIN_SEND_CAPACITY
+        } else {
+            MIN_SEND_CAPACITY
+        };
+        if tx.capacity() < min {
+            return Err(Misuse::SendBufferTooSmall { needed: min }.into());
         }
         match self.error {
             Some(e) => {

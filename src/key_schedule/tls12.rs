@@ -2,14 +2,10 @@
 //! PRF, the master secret with the extended master secret and without
 //! it, the key block and Finished's verify_data.
 //!
-//! The first brick of the TLS 1.2 engine (issue 14): nothing calls it
-//! yet outside its known-answer tests, so it is allowed to be unused
-//! until the handshake that needs it lands. Like the TLS 1.3 schedule it
+//! `handshake::tls12` uses it. Like the TLS 1.3 schedule it
 //! writes into buffers its caller owns and keeps the master secret as a
 //! [`Secret`], wiped when dropped; ring's HMAC state is not (see
 //! docs/security.md, "What is wiped").
-
-#![allow(dead_code)]
 
 use ring::hmac;
 

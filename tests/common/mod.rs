@@ -66,10 +66,25 @@ impl Pair {
         client_sizes: Sizes,
         server_sizes: Sizes,
     ) -> Self {
-        let c = &CLIENT_SECRET[..suite.hash_len];
-        let s = &SERVER_SECRET[..suite.hash_len];
+        let len = if suite.is_tls12() { 44 } else { suite.hash_len };
+        let c = &CLIENT_SECRET[..len];
+        let s = &SERVER_SECRET[..len];
+        // TLS 1.2: keys and IVs cut from the same bytes (a key of the
+        // suite's length, then 4 or 12 bytes of IV).
+        let iv_len = if suite.record_overhead() == 29 { 4 } else { 12 };
+        let key_len = suite.key_len();
         let side = |send: &[u8], recv: &[u8], cfg, sizes: Sizes| Side {
-            conn: Connection::from_traffic_secrets(suite, send, recv, cfg).unwrap(),
+            conn: if suite.is_tls12() {
+                Connection::from_tls12_keys(
+                    suite,
+                    (&send[..key_len], &send[key_len..][..iv_len]),
+                    (&recv[..key_len], &recv[key_len..][..iv_len]),
+                    cfg,
+                )
+                .unwrap()
+            } else {
+                Connection::from_traffic_secrets(suite, send, recv, cfg).unwrap()
+            },
             bufs: Buffers::new(vec![0; sizes.recv], vec![0; sizes.send]),
         };
         Self {
