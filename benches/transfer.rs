@@ -65,6 +65,12 @@ const TOTAL: usize = 16 << 20;
 const PAIRED: [(usize, usize); 3] = [(2 << 20, 200), (2 << 20, 120), (256 << 10, 150)];
 const WRITES: [usize; 3] = [16 * 1024, 1024, 64];
 
+/// TLS 1.2 paths, each paired with its TLS 1.3 counterpart in the report.
+const TLS12: [(&str, Read, Transport); 2] = [
+    ("tlspair-tls12/read/copy", Read::Copy, Transport::Copy),
+    ("tlspair-tls12/read_in_place/swap", Read::InPlace, Transport::Swap),
+];
+
 const OURS: [(&str, Read, Transport); 4] = [
     ("tlspair/read/copy", Read::Copy, Transport::Copy),
     ("tlspair/read/swap", Read::Copy, Transport::Swap),
@@ -195,6 +201,16 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs, openssl: Option<&Openssl>) {
                 t.elapsed()
             }));
         }
+        // TLS 1.2 (AES-128-GCM, its explicit nonce), the copying path and
+        // the one that copies least.
+        for (name, read, transport) in TLS12 {
+            variants.push(Variant::new(name, move || {
+                let mut x = OurTransfer::new_tls12(ours);
+                let t = Instant::now();
+                x.run(chunk, unit, transport, read);
+                t.elapsed()
+            }));
+        }
         variants.push(Variant::new(
             "tlspair/seal_in_place+read_in_place/swap",
             move || {
@@ -266,6 +282,12 @@ fn paired_ratios(ours: &Ours, theirs: &Theirs, openssl: Option<&Openssl>) {
                 gib(t75),
                 gib(t25),
             );
+        }
+        // TLS 1.2 against TLS 1.3 on the same path, per round.
+        for (name, _, _) in TLS12 {
+            let tls13 = name.replace("tlspair-tls12", "tlspair");
+            let (x, lo, hi) = p.ratio(name, &tls13);
+            println!("    {name:<42} / {tls13}: {x:.3} [{lo:.3}, {hi:.3}]");
         }
         // Against the copy-bound limit: ring plus, per payload byte, the
         // copies the path needs (write into the outgoing view; the

@@ -74,6 +74,10 @@ pub struct Ours {
     /// groups): the hybrid handshake.
     pub hybrid_client: &'static ClientConfig<'static>,
     pub hybrid_server: &'static ServerConfig<'static>,
+    /// `client` and `server` speaking TLS 1.2 only:
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519.
+    pub tls12_client: &'static ClientConfig<'static>,
+    pub tls12_server: &'static ServerConfig<'static>,
 }
 
 impl Ours {
@@ -107,7 +111,14 @@ impl Ours {
         hybrid_client.groups = &tlspair::handshake::kx::DEFAULT_GROUPS;
         let mut hybrid_server = server.clone();
         hybrid_server.groups = &tlspair::handshake::kx::DEFAULT_GROUPS;
+        let tls12 = leak([&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256]);
+        let mut tls12_client = client.clone();
+        tls12_client.suites = tls12;
+        let mut tls12_server = server.clone();
+        tls12_server.suites = tls12;
         Self {
+            tls12_client: leak(tls12_client),
+            tls12_server: leak(tls12_server),
             hybrid_client: leak(hybrid_client),
             hybrid_server: leak(hybrid_server),
             client: leak(client),
@@ -139,6 +150,19 @@ impl Ours {
         let mut c =
             Connection::client(self.hybrid_client, Some("localhost"), now()).expect("client");
         let mut s = Connection::server(self.hybrid_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        (c, s)
+    }
+
+    /// One full TLS 1.2 handshake.
+    pub fn full_tls12(
+        &self,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> (Connection<'static>, Connection<'static>) {
+        let mut c =
+            Connection::client(self.tls12_client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.tls12_server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
         (c, s)
     }
@@ -240,6 +264,18 @@ impl OurTransfer {
         let mut cb = handshake_bufs();
         let mut sb = handshake_bufs();
         let (client, server) = ours.full(&mut cb, &mut sb);
+        Self::from_pair(client, server)
+    }
+
+    /// [`new`](Self::new) over TLS 1.2.
+    pub fn new_tls12(ours: &Ours) -> Self {
+        let mut cb = handshake_bufs();
+        let mut sb = handshake_bufs();
+        let (client, server) = ours.full_tls12(&mut cb, &mut sb);
+        Self::from_pair(client, server)
+    }
+
+    fn from_pair(client: Connection<'static>, server: Connection<'static>) -> Self {
         let buf = || Buffers::new(vec![0u8; TRANSFER_BUF], vec![0u8; TRANSFER_BUF]);
         let mut t = Self {
             client,
