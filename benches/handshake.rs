@@ -140,6 +140,17 @@ fn paired_ratios() {
             }),
         ),
         Variant::new(
+            "full/tlspair-tls12",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.full_tls12(cb, sb);
+            }),
+        ),
+        Variant::new(
+            "full/rustls-tls12",
+            time(move || drop(th.full_tls12(&mut b.borrow_mut().2))),
+        ),
+        Variant::new(
             "resumed/tlspair",
             time(move || {
                 let (cb, sb, _) = &mut *b.borrow_mut();
@@ -158,6 +169,10 @@ fn paired_ratios() {
     let mut variants = variants;
     if let Some(os) = openssl.as_ref() {
         variants.push(Variant::new("full/openssl", time(move || drop(os.full()))));
+        variants.push(Variant::new(
+            "full/openssl-tls12",
+            time(move || drop(os.full_tls12())),
+        ));
     }
     let rounds = 150;
     let p = paired(rounds, variants);
@@ -182,6 +197,10 @@ fn paired_ratios() {
         ("full/tlspair", "full/openssl"),
         ("resumed/tlspair", "resumed/public-key-limit"),
         ("full/openssl", "full/public-key-limit"),
+        ("full/tlspair-tls12", "full/rustls-tls12"),
+        ("full/tlspair-tls12", "full/openssl-tls12"),
+        ("full/tlspair-tls12", "full/tlspair"),
+        ("full/tlspair-tls12", "full/public-key-limit"),
     ] {
         if [a, r].iter().all(|n| p.names.contains(n)) {
             let (x, lo, hi) = p.ratio(a, r);
@@ -206,6 +225,14 @@ fn paired_ratios() {
             counting::per_call(50, || drop(theirs.full(&mut wire))),
         ),
         (
+            "full/tlspair-tls12",
+            counting::per_call(50, || drop(ours.full_tls12(&mut cb, &mut sb))),
+        ),
+        (
+            "full/rustls-tls12",
+            counting::per_call(50, || drop(theirs.full_tls12(&mut wire))),
+        ),
+        (
             "resumed/tlspair",
             counting::per_call(50, || drop(ours.resumed(ticket, &mut cb, &mut sb))),
         ),
@@ -216,6 +243,10 @@ fn paired_ratios() {
     ];
     if let Some(os) = openssl.as_ref() {
         rows.push(("full/openssl", counting::per_call(50, || drop(os.full()))));
+        rows.push((
+            "full/openssl-tls12",
+            counting::per_call(50, || drop(os.full_tls12())),
+        ));
     }
     for (name, (rust, c)) in rows {
         println!("  {name:<22} {rust:>7.1} Rust, {c:>7.1} OpenSSL");

@@ -68,7 +68,11 @@ const WRITES: [usize; 3] = [16 * 1024, 1024, 64];
 /// TLS 1.2 paths, each paired with its TLS 1.3 counterpart in the report.
 const TLS12: [(&str, Read, Transport); 2] = [
     ("tlspair-tls12/read/copy", Read::Copy, Transport::Copy),
-    ("tlspair-tls12/read_in_place/swap", Read::InPlace, Transport::Swap),
+    (
+        "tlspair-tls12/read_in_place/swap",
+        Read::InPlace,
+        Transport::Swap,
+    ),
 ];
 
 const OURS: [(&str, Read, Transport); 4] = [

@@ -463,6 +463,10 @@ pub struct Theirs {
     pub resuming_client: Arc<rustls::ClientConfig>,
     /// Stateless tickets (rustls's ring ticketer), one per handshake.
     pub ticket_server: Arc<rustls::ServerConfig>,
+    /// TLS 1.2 only, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519,
+    /// no resumption either way (no tickets, no session ids kept).
+    pub tls12_client: Arc<rustls::ClientConfig>,
+    pub tls12_server: Arc<rustls::ServerConfig>,
 }
 
 impl Theirs {
@@ -500,7 +504,35 @@ impl Theirs {
         server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         ticket_server.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
         ticket_server.send_tls13_tickets = 1;
+
+        let mut p12 = rustls_ring::default_provider();
+        p12.cipher_suites =
+            vec![rustls_ring::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256];
+        p12.kx_groups = vec![rustls_ring::kx_group::X25519];
+        let p12: Arc<CryptoProvider> = Arc::new(p12);
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(creds::CA_CERT))
+            .expect("test CA");
+        let mut tls12_client = rustls::ClientConfig::builder_with_provider(p12.clone())
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls12_client.resumption = rustls::client::Resumption::disabled();
+        let mut tls12_server = rustls::ServerConfig::builder_with_provider(p12)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cred.cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cred.key)),
+            )
+            .expect("server credential");
+        tls12_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         Self {
+            tls12_client: Arc::new(tls12_client),
+            tls12_server: Arc::new(tls12_server),
             client: Arc::new(client),
             server: Arc::new(server),
             resuming_client: Arc::new(resuming_client),
@@ -512,6 +544,18 @@ impl Theirs {
         let mut c =
             rustls::ClientConnection::new(self.client.clone(), server_name()).expect("client");
         let mut s = rustls::ServerConnection::new(self.server.clone()).expect("server");
+        rustls_handshake(&mut c, &mut s, wire);
+        (c, s)
+    }
+
+    /// A full TLS 1.2 handshake.
+    pub fn full_tls12(
+        &self,
+        wire: &mut Vec<u8>,
+    ) -> (rustls::ClientConnection, rustls::ServerConnection) {
+        let mut c = rustls::ClientConnection::new(self.tls12_client.clone(), server_name())
+            .expect("client");
+        let mut s = rustls::ServerConnection::new(self.tls12_server.clone()).expect("server");
         rustls_handshake(&mut c, &mut s, wire);
         (c, s)
     }

@@ -30,6 +30,9 @@ const SSL_CTRL_SET_GROUPS_LIST: c_int = 92;
 const SSL_CTRL_SET_MIN_PROTO_VERSION: c_int = 123;
 const SSL_CTRL_SET_MAX_PROTO_VERSION: c_int = 124;
 const TLS1_3_VERSION: c_long = 0x304;
+const TLS1_2_VERSION: c_long = 0x303;
+/// SSL_OP_NO_TICKET: no RFC 5077 tickets in TLS 1.2.
+const SSL_OP_NO_TICKET: u64 = 1 << 14;
 const SSL_VERIFY_PEER: c_int = 1;
 const SSL_ERROR_WANT_READ: c_int = 2;
 const SSL_ERROR_WANT_WRITE: c_int = 3;
@@ -46,6 +49,8 @@ struct Api {
     SSL_CTX_new: unsafe extern "C" fn(*const c_void) -> Ptr,
     SSL_CTX_ctrl: unsafe extern "C" fn(Ptr, c_int, c_long, Ptr) -> c_long,
     SSL_CTX_set_ciphersuites: unsafe extern "C" fn(Ptr, *const c_char) -> c_int,
+    SSL_CTX_set_cipher_list: unsafe extern "C" fn(Ptr, *const c_char) -> c_int,
+    SSL_CTX_set_options: unsafe extern "C" fn(Ptr, u64) -> u64,
     SSL_CTX_set_num_tickets: unsafe extern "C" fn(Ptr, usize) -> c_int,
     SSL_CTX_use_certificate_ASN1: unsafe extern "C" fn(Ptr, c_int, *const u8) -> c_int,
     SSL_CTX_use_PrivateKey: unsafe extern "C" fn(Ptr, Ptr) -> c_int,
@@ -88,6 +93,8 @@ impl Api {
                 SSL_CTX_new: sym(&ssl, "SSL_CTX_new")?,
                 SSL_CTX_ctrl: sym(&ssl, "SSL_CTX_ctrl")?,
                 SSL_CTX_set_ciphersuites: sym(&ssl, "SSL_CTX_set_ciphersuites")?,
+                SSL_CTX_set_cipher_list: sym(&ssl, "SSL_CTX_set_cipher_list")?,
+                SSL_CTX_set_options: sym(&ssl, "SSL_CTX_set_options")?,
                 SSL_CTX_set_num_tickets: sym(&ssl, "SSL_CTX_set_num_tickets")?,
                 SSL_CTX_use_certificate_ASN1: sym(&ssl, "SSL_CTX_use_certificate_ASN1")?,
                 SSL_CTX_use_PrivateKey: sym(&ssl, "SSL_CTX_use_PrivateKey")?,
@@ -267,34 +274,45 @@ pub struct Openssl {
     client: Ptr,
     /// No tickets.
     server: Ptr,
+    /// TLS 1.2 only, ECDHE-ECDSA-AES128-GCM-SHA256: no tickets, no
+    /// session cache.
+    client12: Ptr,
+    server12: Ptr,
     /// Where shuttled bytes pass.
     wire: std::cell::RefCell<Vec<u8>>,
 }
 
-fn context(api: &Api, server: bool) -> Ptr {
+fn context(api: &Api, server: bool, tls12: bool) -> Ptr {
     unsafe {
         let ctx = (api.SSL_CTX_new)((api.TLS_method)());
         assert!(!ctx.is_null(), "SSL_CTX_new");
         let ctrl = |cmd, larg, parg: *const c_char| {
             (api.SSL_CTX_ctrl)(ctx, cmd, larg, parg.cast_mut().cast())
         };
+        let version = if tls12 {
+            TLS1_2_VERSION
+        } else {
+            TLS1_3_VERSION
+        };
         assert_eq!(
-            ctrl(
-                SSL_CTRL_SET_MIN_PROTO_VERSION,
-                TLS1_3_VERSION,
-                std::ptr::null()
-            ),
+            ctrl(SSL_CTRL_SET_MIN_PROTO_VERSION, version, std::ptr::null()),
             1
         );
         assert_eq!(
-            ctrl(
-                SSL_CTRL_SET_MAX_PROTO_VERSION,
-                TLS1_3_VERSION,
-                std::ptr::null()
-            ),
+            ctrl(SSL_CTRL_SET_MAX_PROTO_VERSION, version, std::ptr::null()),
             1
         );
-        assert_eq!(ctrl(SSL_CTRL_SET_GROUPS_LIST, 0, c"X25519".as_ptr()), 1);
+        if tls12 {
+            assert_eq!(
+                (api.SSL_CTX_set_cipher_list)(ctx, c"ECDHE-ECDSA-AES128-GCM-SHA256".as_ptr()),
+                1
+            );
+            (api.SSL_CTX_set_options)(ctx, SSL_OP_NO_TICKET);
+        }
+        // TLS 1.2: the client must list the ECDSA certificate's curve
+        // too (RFC 8422 §5.1, which OpenSSL enforces); X25519 stays first.
+        let groups = if tls12 { c"X25519:P-256" } else { c"X25519" };
+        assert_eq!(ctrl(SSL_CTRL_SET_GROUPS_LIST, 0, groups.as_ptr()), 1);
         // No session cache: stateless tickets only, and none here.
         ctrl(SSL_CTRL_SET_SESS_CACHE_MODE, 0, std::ptr::null());
         assert_eq!(
@@ -337,8 +355,10 @@ impl Openssl {
         let api = api()?;
         Some(Self {
             api,
-            client: context(api, false),
-            server: context(api, true),
+            client: context(api, false, false),
+            server: context(api, true, false),
+            client12: context(api, false, true),
+            server12: context(api, true, true),
             wire: std::cell::RefCell::new(vec![0u8; 64 * 1024]),
         })
     }
@@ -356,6 +376,14 @@ impl Openssl {
             }
         }
         panic!("OpenSSL handshake did not finish");
+    }
+
+    /// A full TLS 1.2 handshake, no ticket, no session id kept.
+    pub fn full_tls12(&self) -> (End, End) {
+        let mut c = End::new(self.api, self.client12, true);
+        let mut s = End::new(self.api, self.server12, false);
+        self.drive(&mut c, &mut s);
+        (c, s)
     }
 
     /// A full handshake, no tickets: (client, server).

@@ -55,6 +55,7 @@ fn main() -> std::io::Result<()> {
     deframe_seeds(&root.join("deframe"))?;
     let sessions = engine_seeds(&root.join("server"), &root.join("client"))?;
     hybrid_seeds(&root.join("server_hybrid"), &root.join("client_hybrid"))?;
+    tls12_seeds(&root.join("server_tls12"), &root.join("client_tls12"))?;
     message_seeds(&root, &sessions)?;
     session_seeds(&root.join("session"))?;
     Ok(())
@@ -443,16 +444,61 @@ fn hybrid_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// TLS 1.2 sessions for the `*_tls12` targets: a full handshake, with
+/// ALPN, with a small record limit, with a client certificate asked for
+/// (answered with none) and with eager draining.
+fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(server_dir)?;
+    std::fs::create_dir_all(client_dir)?;
+    let base = EnginePlan {
+        flags: 0,
+        chunks: [255, 255, 255, 255],
+        send: 255,
+        dst: 64,
+        recv_limit: u16::MAX,
+        recv_extra: 0,
+    };
+    let cases = [
+        ("tls12", 0, [255, 255, 255, 255], u16::MAX),
+        (
+            "tls12-alpn",
+            Flags::ALPN | EnginePlan::HANDSHAKE_CALLS,
+            [40, 3, 255, 7],
+            u16::MAX,
+        ),
+        (
+            "tls12-small-limit",
+            EnginePlan::EAGER_DRAIN,
+            [17, 255, 5, 90],
+            512,
+        ),
+    ];
+    for (name, flags, chunks, recv_limit) in cases {
+        let plan = EnginePlan {
+            flags,
+            chunks,
+            recv_limit,
+            ..base
+        };
+        let recorded = record_with(name, &plan, Flags::TLS12);
+        write_engine(server_dir, name, &plan, &recorded.client_bytes)?;
+        write_engine(client_dir, name, &plan, &recorded.server_bytes)?;
+    }
+    Ok(())
+}
+
 fn write_engine(dir: &Path, name: &str, plan: &EnginePlan, body: &[u8]) -> std::io::Result<()> {
     let input = [&plan.to_bytes()[..], body].concat();
     // The fuzzed engine must get through the whole recorded session.
     let target = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let server = target.starts_with("server");
-    let outcome = match (server, target.ends_with("_hybrid")) {
-        (true, false) => tlspair_fuzz::engine::run_server(&input),
-        (false, false) => tlspair_fuzz::engine::run_client(&input),
-        (true, true) => tlspair_fuzz::engine::run_server_hybrid(&input),
-        (false, true) => tlspair_fuzz::engine::run_client_hybrid(&input),
+    let outcome = match (server, target.rsplit('_').next().unwrap_or("")) {
+        (true, "hybrid") => tlspair_fuzz::engine::run_server_hybrid(&input),
+        (false, "hybrid") => tlspair_fuzz::engine::run_client_hybrid(&input),
+        (true, "tls12") => tlspair_fuzz::engine::run_server_tls12(&input),
+        (false, "tls12") => tlspair_fuzz::engine::run_client_tls12(&input),
+        (true, _) => tlspair_fuzz::engine::run_server(&input),
+        (false, _) => tlspair_fuzz::engine::run_client(&input),
     };
     let outcome = outcome.expect("a plan");
     let expected = if server {

@@ -176,6 +176,12 @@ pub fn run_server_hybrid(data: &[u8]) -> Option<Outcome> {
     run_server_with(data, Flags::HYBRID)
 }
 
+/// [`run_server`] with both sides speaking TLS 1.2 only
+/// ([`Flags::TLS12`]).
+pub fn run_server_tls12(data: &[u8]) -> Option<Outcome> {
+    run_server_with(data, Flags::TLS12)
+}
+
 fn run_server_with(data: &[u8], extra: u8) -> Option<Outcome> {
     let (plan, body) = EnginePlan::parse(data)?;
     let plan = plan.with_room_for(extra);
@@ -197,6 +203,11 @@ pub fn run_client(data: &[u8]) -> Option<Outcome> {
 /// [`run_client`] with the post-quantum hybrid first on both sides.
 pub fn run_client_hybrid(data: &[u8]) -> Option<Outcome> {
     run_client_with(data, Flags::HYBRID)
+}
+
+/// [`run_client`] with both sides speaking TLS 1.2 only.
+pub fn run_client_tls12(data: &[u8]) -> Option<Outcome> {
+    run_client_with(data, Flags::TLS12)
 }
 
 fn run_client_with(data: &[u8], extra: u8) -> Option<Outcome> {

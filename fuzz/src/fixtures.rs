@@ -58,6 +58,9 @@ impl Flags {
     /// share beside it); with `RETRY`, the client lists it second and the
     /// server asks for it. Set by the `*_hybrid` targets, never by a plan.
     pub const HYBRID: u8 = 1 << 5;
+    /// Both sides speak TLS 1.2 only (every TLS 1.2 suite). Set by the
+    /// `*_tls12` targets, never by a plan.
+    pub const TLS12: u8 = 1 << 6;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -145,6 +148,12 @@ pub fn server_config(flags: Flags, record: RecordConfig) -> ServerConfig<'static
     if flags.has(Flags::HYBRID) {
         config.groups = &[NamedGroup::X25519MLKEM768, NamedGroup::X25519];
     }
+    if flags.has(Flags::TLS12) {
+        config.suites = &tlspair::TLS12_SUITES;
+        // A TLS 1.2 server that verifies client certificates is not built
+        // yet (it speaks TLS 1.3 only): the client-auth plans run without.
+        config.client_verifier = None;
+    }
     config
 }
 
@@ -168,6 +177,9 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
         (true, false) => config.groups = &[NamedGroup::X25519MLKEM768, NamedGroup::X25519],
         (false, true) => config.groups = &[NamedGroup::SECP256R1, NamedGroup::X25519],
         (false, false) => config.groups = &tlspair::handshake::kx::CLASSICAL_GROUPS,
+    }
+    if flags.has(Flags::TLS12) {
+        config.suites = &tlspair::TLS12_SUITES;
     }
     config
 }

@@ -71,6 +71,12 @@ fn hybrid_seeds() {
     replay("client_hybrid", tlspair_fuzz::engine::run_client_hybrid);
 }
 
+#[test]
+fn tls12_seeds() {
+    replay("server_tls12", tlspair_fuzz::engine::run_server_tls12);
+    replay("client_tls12", tlspair_fuzz::engine::run_client_tls12);
+}
+
 /// The liveness property over whole fuzz corpora, not only the seeds:
 /// with `FUZZ_CORPUS` naming a corpus root (such as `corpus`, which the
 /// smoke run fills), every input of its `server` and `client` targets is
@@ -84,11 +90,13 @@ fn corpus_inputs_in_every_coalescing() {
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(root);
     type Run = fn(&[u8]) -> Option<tlspair_fuzz::engine::Outcome>;
-    let runs: [(&str, Run); 4] = [
+    let runs: [(&str, Run); 6] = [
         ("server", tlspair_fuzz::engine::run_server),
         ("client", tlspair_fuzz::engine::run_client),
         ("server_hybrid", tlspair_fuzz::engine::run_server_hybrid),
         ("client_hybrid", tlspair_fuzz::engine::run_client_hybrid),
+        ("server_tls12", tlspair_fuzz::engine::run_server_tls12),
+        ("client_tls12", tlspair_fuzz::engine::run_client_tls12),
     ];
     for (target, run) in runs {
         let dir = root.join(target);
