@@ -206,6 +206,10 @@ pub fn client_hello(body: &[u8]) {
         psk,
         grease: None,
         grease_share: false,
+        tls13: true,
+        // The TLS 1.2 extensions, when the parsed hello offered the
+        // extended master secret.
+        tls12: ch.ext.extended_master_secret,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {
@@ -223,6 +227,22 @@ pub fn client_hello(body: &[u8]) {
         "suites"
     );
     assert_eq!(back.ext.server_name, ch.ext.server_name, "server_name");
+    assert_eq!(
+        back.ext.extended_master_secret, ch.ext.extended_master_secret,
+        "extended_master_secret"
+    );
+    if back.ext.extended_master_secret {
+        assert_eq!(
+            back.ext.renegotiation_info,
+            Some(&[][..]),
+            "renegotiation_info"
+        );
+        assert_eq!(
+            back.ext.ec_point_formats,
+            Some(&[0u8][..]),
+            "ec_point_formats"
+        );
+    }
     assert_eq!(
         back.ext.supported_groups.map(|l| l.bytes()),
         Some(groups.bytes()),
