@@ -260,8 +260,15 @@ pub trait ServerCertVerifier: Send + Sync {
 
     /// Verifies a TLS 1.2 ServerKeyExchange signature by the end-entity
     /// certificate's key over `message` (both randoms and the ECDHE
-    /// parameters, RFC 8422 §5.4). By default [`verify_tls12_signature`]
-    /// with [`supported_schemes`](Self::supported_schemes).
+    /// parameters, RFC 8422 §5.4).
+    ///
+    /// By default [`verify_signature`](Self::verify_signature), so a
+    /// verifier's own signature policy holds in TLS 1.2 too: with the
+    /// default `verify_signature`, that is TLS 1.3's rules (no PKCS#1
+    /// v1.5, ECDSA bound to its curve), which some TLS 1.2 servers do not
+    /// meet. [`WebPkiServerVerifier`] and [`SpkiPinVerifier`] override it
+    /// with [`verify_tls12_signature`], TLS 1.2's rules; a custom verifier
+    /// that wants them does the same.
     fn verify_tls12_signature(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -269,13 +276,7 @@ pub trait ServerCertVerifier: Send + Sync {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CertificateError> {
-        verify_tls12_signature(
-            end_entity,
-            scheme,
-            message,
-            signature,
-            self.supported_schemes(),
-        )
+        self.verify_signature(end_entity, scheme, message, signature)
     }
 
     /// Schemes this verifier accepts, in preference order (for the
@@ -786,6 +787,22 @@ impl<'a> WebPkiServerVerifier<'a> {
 }
 
 impl ServerCertVerifier for WebPkiServerVerifier<'_> {
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        verify_tls12_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            self.supported_schemes(),
+        )
+    }
+
     fn verify_server_cert(
         &self,
         chain: &[CertificateDer<'_>],
@@ -946,6 +963,22 @@ impl SpkiPinVerifier {
 }
 
 impl ServerCertVerifier for SpkiPinVerifier {
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        verify_tls12_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            ServerCertVerifier::supported_schemes(self),
+        )
+    }
+
     /// Accepts the chain when its end-entity key is pinned; `server_name`
     /// and `now` are ignored by design (see the type's documentation).
     fn verify_server_cert(

@@ -786,3 +786,152 @@ fn a_tls12_outgoing_view_below_31_bytes_is_refused_up_front_and_31_makes_progres
         }
     }
 }
+
+#[test]
+fn both_sides_log_the_same_client_random_line_with_the_master_secret() {
+    // SSLKEYLOGFILE for TLS 1.2: `CLIENT_RANDOM <client random> <master
+    // secret>`, which Wireshark reads.
+    let client_log: &'static tls::Lines = leak(tls::Lines::default());
+    let server_log: &'static tls::Lines = leak(tls::Lines::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.key_log = Some(client_log);
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.key_log = Some(server_log);
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let random: Vec<u8> = c.bufs.send.pending()[11..43].to_vec();
+    complete(&mut c, &mut s).unwrap();
+    let lines = client_log.0.lock().unwrap().clone();
+    assert_eq!(lines, *server_log.0.lock().unwrap());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let fields: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(fields[0], "CLIENT_RANDOM");
+    assert_eq!(fields[1], hex);
+    assert_eq!(fields[2].len(), 96, "a 48-byte master secret");
+}
+
+#[test]
+fn our_close_notify_answer_waits_for_room_and_goes_out_after_a_drain() {
+    // RFC 5246 §7.2.1: our answer to the peer's close_notify. With the
+    // outgoing view full it waits (it used to be counted as sent and was
+    // never written); data can no longer be written after it.
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    // Fill the client's outgoing view, sending nothing.
+    let big = vec![7u8; 40_000];
+    tlspair::Connection::set_write_mode(&mut c.conn, tlspair::WriteMode::Partial);
+    // Full records, then one-byte records (30 bytes each) until fewer
+    // than 30 bytes are free: no room for an alert (31).
+    for chunk in [&big[..], &big[..1]] {
+        loop {
+            match c.conn.write(&mut c.bufs, chunk).unwrap() {
+                tlspair::Status::Done(_) => continue,
+                tlspair::Status::WantWrite { .. } => break,
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    let queued = c.bufs.send.pending().len();
+    assert_eq!(
+        s.conn.shutdown(&mut s.bufs).unwrap(),
+        tlspair::Status::Done(Shutdown::Sent)
+    );
+    common::transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut [0u8; 16]).unwrap(),
+        tlspair::Status::Closed
+    );
+    assert_eq!(
+        c.bufs.send.pending().len(),
+        queued,
+        "no room for the answer yet"
+    );
+    assert!(c.conn.wants_write(&c.bufs));
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"more"),
+        Err(Error::Misuse(tlspair::Misuse::WriteAfterShutdown))
+    );
+    // The data goes, then any call writes the answer.
+    let mut got = Vec::new();
+    while !c.bufs.send.is_empty() {
+        common::transfer_all(&mut c, &mut s);
+        let mut buf = vec![0u8; 20_000];
+        while let Ok(tlspair::Status::Done(n)) = s.conn.read(&mut s.bufs, &mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs).unwrap(),
+        tlspair::Status::Done(Shutdown::Complete)
+    );
+    assert!(c.conn.close_sent());
+    common::transfer_all(&mut c, &mut s);
+    let mut buf = vec![0u8; 20_000];
+    loop {
+        match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+            tlspair::Status::Done(n) => got.extend_from_slice(&buf[..n]),
+            tlspair::Status::Closed => break,
+            other => panic!("the server waits: {other:?}"),
+        }
+    }
+    assert!(got.iter().all(|&b| b == 7));
+    assert!(c.conn.is_finished(&c.bufs));
+}
+
+#[test]
+fn a_tls13_server_hello_naming_a_tls12_suite_is_illegal_parameter() {
+    // The client speaks both versions; the server's TLS 1.3 ServerHello
+    // is patched to name a TLS 1.2 suite. (It used to pass the suite on
+    // and fail deriving keys, with internal_error.)
+    let mut cc = tls::client_config();
+    cc.suites = &BOTH_VERSIONS_SUITES;
+    let (mut c, mut s) = pair(cc, tls::p256_server_config());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    common::transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let mut flight = s.bufs.send.pending().to_vec();
+    s.bufs.send.consume(flight.len());
+    let sid = flight[5 + 4 + 2 + 32] as usize;
+    let at = 5 + 4 + 2 + 32 + 1 + sid;
+    assert_eq!(&flight[at..at + 2], &[0x13, 0x01]);
+    flight[at..at + 2].copy_from_slice(&[0xc0, 0x2b]);
+    c.bufs.recv.fill(&flight);
+    let err = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))
+    );
+}
+
+#[test]
+fn a_plaintext_alert_after_the_change_cipher_spec_is_not_taken_for_one() {
+    // Once the client's ChangeCipherSpec has switched its key, an alert
+    // record in the clear is not the client's: it fails to open
+    // (bad_record_mac) instead of ending the handshake as that alert.
+    let (mut c, s, msgs, _, _) = server_flight();
+    c.bufs.recv.fill(&records(&msgs));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let flight = c.bufs.send.pending().to_vec();
+    // Through the ChangeCipherSpec record, then a forged alert.
+    let ccs = flight
+        .windows(6)
+        .position(|w| w == [20, 3, 3, 0, 1, 1])
+        .expect("the ChangeCipherSpec");
+    let mut forged = flight[..ccs + 6].to_vec();
+    forged.extend([21, 3, 3, 0, 2, 2, 40]);
+    let (err, alert) = server_answer(s, &forged);
+    // Read as a protected record, it is too short to hold the tag (and it
+    // used to end the handshake as the client's handshake_failure).
+    assert_eq!(
+        err,
+        Error::InvalidMessage(tlspair::InvalidMessage::RecordTooShort)
+    );
+    assert_eq!(alert, fatal(tlspair::AlertDescription::DECODE_ERROR));
+}

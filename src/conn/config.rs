@@ -52,8 +52,9 @@ pub struct RecordConfig {
     pub max_fragment_len: usize,
     /// Largest content per received record: 64 to 2^14 (default 2^14).
     /// Larger records are refused with `record_overflow`; the received view
-    /// must hold [`max_record_len`] of it. The handshake advertises it as
-    /// record_size_limit (RFC 8449).
+    /// must hold [`recv_buffer_len`](Self::recv_buffer_len) (the limit and
+    /// a record's overhead in either version). The handshake advertises it
+    /// as record_size_limit (RFC 8449).
     pub recv_max_fragment_len: usize,
     /// Padding of sent records.
     pub padding: Padding,

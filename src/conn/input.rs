@@ -497,7 +497,11 @@ impl<'a> Connection<'a> {
         // While the handshake runs, a peer that fails before it has our
         // keys in place (OpenSSL does) sends its alert in the clear: read
         // it as the alert it is rather than as an unexpected record.
-        let plain_alert = handshaking && header.content_type == ContentType::ALERT;
+        // (Not once a TLS 1.2 peer's ChangeCipherSpec has switched its
+        // key: its alerts then carry their own type outside, protected.)
+        let plain_alert = handshaking
+            && header.content_type == ContentType::ALERT
+            && !self.records.recv().is_some_and(RecordKey::is_tls12);
         let protected = self.records.recv().is_some() && !ccs && !plain_alert;
         // A server that declined 0-RTT and asked for another ClientHello
         // has no key yet, and skips the client's early records in the

@@ -788,7 +788,7 @@ impl<'a> Connection<'a> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        if self.sent_close {
+        if self.closing() {
             return Err(Misuse::WriteAfterShutdown.into());
         }
         // SSL_write(3): a retry repeats the same bytes (the buffer may
@@ -855,7 +855,7 @@ impl<'a> Connection<'a> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
-        if self.sent_close {
+        if self.closing() {
             return Err(Misuse::WriteAfterShutdown.into());
         }
         if self.hs.is_some() {
@@ -954,7 +954,7 @@ impl<'a> Connection<'a> {
         let (_, mut tx) = bufs.views();
         self.check(&mut tx)?;
         let lent = usize::from(core::mem::take(&mut self.reserved));
-        if self.sent_close {
+        if self.closing() {
             let _ = tx.take_reserved(0);
             return Err(Misuse::WriteAfterShutdown.into());
         }
@@ -1093,6 +1093,12 @@ impl<'a> Connection<'a> {
     {
         let (_, mut tx) = bufs.views();
         self.check(&mut tx)?;
+        if self.alert_pending == Some(AlertDescription::CLOSE_NOTIFY) {
+            // Our TLS 1.2 answer to the peer's close_notify, still
+            // waiting for room (`check` just tried).
+            let needed = self.record_overhead().saturating_add(2);
+            return Ok(Status::WantWrite { needed });
+        }
         if !self.sent_close {
             match self.seal_alert(&mut tx, AlertDescription::CLOSE_NOTIFY)? {
                 Status::Done(()) => self.sent_close = true,
@@ -1145,11 +1151,13 @@ impl<'a> Connection<'a> {
         if tx.capacity() < min {
             return Err(Misuse::SendBufferTooSmall { needed: min }.into());
         }
+        // A queued alert goes out with the first call that has room for
+        // it, on a live connection as on a failed one.
+        if self.alert_pending.is_some() {
+            self.flush_alert(tx);
+        }
         match self.error {
-            Some(e) => {
-                self.flush_alert(tx);
-                Err(e)
-            }
+            Some(e) => Err(e),
             None => Ok(()),
         }
     }
@@ -1228,14 +1236,25 @@ impl<'a> Connection<'a> {
             self.alert_pending = None;
         }
         if let Some(alert) = self.alert_pending {
+            // Our close_notify counts as sent once it is in the view, not
+            // before: a queued one waits for room (a TLS 1.2 reply to the
+            // peer's), and `closing` keeps data from going out first.
             match self.seal_alert(tx, alert) {
-                Ok(Status::Done(())) | Err(_) => self.alert_pending = None,
+                Ok(Status::Done(())) | Err(_) => {
+                    self.alert_pending = None;
+                    if alert == AlertDescription::CLOSE_NOTIFY {
+                        self.sent_close = true;
+                    }
+                }
                 Ok(_) => {}
             }
-            if alert == AlertDescription::CLOSE_NOTIFY {
-                self.sent_close = true;
-            }
         }
+    }
+
+    /// Whether our close_notify is sent or queued: nothing more of the
+    /// caller's is written.
+    fn closing(&self) -> bool {
+        self.sent_close || self.alert_pending == Some(AlertDescription::CLOSE_NOTIFY)
     }
 
     /// Sends a KeyUpdate asked for by the caller or the peer, then switches

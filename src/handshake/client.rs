@@ -915,6 +915,15 @@ fn server_hello(
         return Err(PeerMisbehaved::IllegalParameter("selected_version").into());
     }
     let offers_tls12 = c.config.suites.iter().any(|s| s.is_tls12());
+    // A client that offered TLS 1.2 only takes no TLS 1.3 answer: no
+    // supported_versions, no HelloRetryRequest.
+    if !c.config.suites.iter().any(|s| !s.is_tls12())
+        && (sh.selected_version.is_some() || sh.is_retry())
+    {
+        return Err(
+            PeerMisbehaved::IllegalParameter("TLS 1.3 answer to a TLS 1.2 ClientHello").into(),
+        );
+    }
     if sh.selected_version.is_none() && offers_tls12 && !sh.is_retry() {
         // TLS 1.2: its state machine takes over, with our key exchange and
         // the transcript of our (only) ClientHello.
@@ -995,12 +1004,13 @@ fn server_hello(
     if sh.compression != 0 {
         return Err(PeerMisbehaved::IllegalParameter("legacy_compression_method").into());
     }
+    // A TLS 1.3 ServerHello (or HelloRetryRequest) names a TLS 1.3 suite.
     let suite = c
         .config
         .suites
         .iter()
         .copied()
-        .find(|x| x.id == sh.suite)
+        .find(|x| x.id == sh.suite && !x.is_tls12())
         .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
     let mut transcript = match s.transcript {
         PendingTranscript::Both(t) => t.pick(suite),
