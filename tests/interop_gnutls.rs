@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::interop::{assert_negotiated, client_config, server_config, text, KeyType};
+use common::interop::{assert_negotiated, client_config_for, server_config, text, KeyType};
 use common::net::{self, bounded, Process, TlsSocket};
 use common::tls;
 use tlspair::wire::NamedGroup;
@@ -16,21 +16,37 @@ fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
 }
 
-/// GnuTLS's priority string for exactly this suite and group, TLS 1.3.
-fn priority(suite: &Suite, group: NamedGroup) -> String {
+/// GnuTLS's priority string for exactly this suite and group: TLS 1.3,
+/// or TLS 1.2 with the suite's key exchange, AEAD only, and (for an
+/// ECDSA `key`) the certificate's curve after the group.
+fn priority(suite: &Suite, group: NamedGroup, key: KeyType) -> String {
     let cipher = match suite.id.0 {
-        0x1301 => "AES-128-GCM",
-        0x1302 => "AES-256-GCM",
-        0x1303 => "CHACHA20-POLY1305",
+        0x1301 | 0xc02b | 0xc02f => "AES-128-GCM",
+        0x1302 | 0xc02c | 0xc030 => "AES-256-GCM",
+        0x1303 | 0xcca8 | 0xcca9 => "CHACHA20-POLY1305",
         other => panic!("no GnuTLS name for {other:#06x}"),
     };
-    let group = match group {
+    let name = |group| match group {
         NamedGroup::X25519 => "GROUP-X25519",
         NamedGroup::SECP256R1 => "GROUP-SECP256R1",
         NamedGroup::SECP384R1 => "GROUP-SECP384R1",
         other => panic!("no GnuTLS name for {other:?}"),
     };
-    format!("NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+{cipher}:-GROUP-ALL:+{group}")
+    if !suite.is_tls12() {
+        let group = name(group);
+        return format!("NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+{cipher}:-GROUP-ALL:+{group}");
+    }
+    let kx = match suite.auth {
+        tlspair::Auth::Rsa => "ECDHE-RSA",
+        _ => "ECDHE-ECDSA",
+    };
+    let mut groups = format!("+{}", name(group));
+    if let Some(curve) = common::interop::cert_curve(key).filter(|c| *c != group) {
+        groups = format!("{groups}:+{}", name(curve));
+    }
+    format!(
+        "NORMAL:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+{cipher}:-KX-ALL:+{kx}:-MAC-ALL:+AEAD:-GROUP-ALL:{groups}"
+    )
 }
 
 /// `gnutls-serv --echo` with this key type's certificate, listening: it
@@ -72,9 +88,9 @@ fn gnutls_serv(key: KeyType, priority: &str) -> (Process, u16) {
 /// Our client against gnutls-serv restricted to one suite and group.
 fn our_client_with_gnutls_serv(suite: &'static Suite, group: NamedGroup, key: KeyType) {
     bounded(move || {
-        let (server, port) = gnutls_serv(key, &priority(suite, group));
+        let (server, port) = gnutls_serv(key, &priority(suite, group, key));
         let conn = Connection::client(
-            leak(client_config(suite, group)),
+            leak(client_config_for(suite, group, key)),
             Some("localhost"),
             tls::now(),
         )
@@ -103,7 +119,7 @@ fn gnutls_cli_with_our_server(suite: &'static Suite, group: NamedGroup, key: Key
                 "--port",
                 &port.to_string(),
                 "--priority",
-                &priority(suite, group),
+                &priority(suite, group, key),
                 "localhost",
             ],
         );
@@ -138,6 +154,17 @@ mod our_client_with_gnutls_serv {
 
 mod gnutls_cli_with_our_server {
     crate::interop_matrix!(crate::gnutls_cli_with_our_server);
+}
+
+/// The TLS 1.2 matrix, each direction.
+mod tls12 {
+    mod our_client_with_gnutls_serv {
+        crate::tls12_matrix!(crate::our_client_with_gnutls_serv);
+    }
+
+    mod gnutls_cli_with_our_server {
+        crate::tls12_matrix!(crate::gnutls_cli_with_our_server);
+    }
 }
 
 /// gnutls-cli sends a share for its first group only: a server that takes

@@ -90,6 +90,24 @@ fn nss_suite(suite: &Suite) -> String {
     format!(":{:04x}", suite.id.0)
 }
 
+/// `-V`: the suite's version only.
+fn nss_version(suite: &Suite) -> &'static str {
+    if suite.is_tls12() {
+        "tls1.2:tls1.2"
+    } else {
+        "tls1.3:tls1.3"
+    }
+}
+
+/// `-I`: the group, and for TLS 1.2 with an ECDSA key the certificate's
+/// curve after it.
+fn nss_groups(suite: &Suite, group: NamedGroup, key: KeyType) -> String {
+    match common::interop::cert_curve(key).filter(|c| *c != group && suite.is_tls12()) {
+        Some(curve) => format!("{},{}", nss_group(group), nss_group(curve)),
+        None => nss_group(group).to_owned(),
+    }
+}
+
 fn nss_group(group: NamedGroup) -> &'static str {
     match group {
         NamedGroup::X25519 => "x25519",
@@ -116,11 +134,11 @@ fn selfserv(key: KeyType, suite: &Suite, group: NamedGroup) -> (Process, u16) {
                     "-n",
                     key.pem_base(),
                     "-V",
-                    "tls1.3:tls1.3",
+                    nss_version(suite),
                     "-c",
                     &nss_suite(suite),
                     "-I",
-                    nss_group(group),
+                    &nss_groups(suite, group, key),
                 ],
             )
         },
@@ -133,7 +151,7 @@ fn our_client_with_selfserv(suite: &'static Suite, group: NamedGroup, key: KeyTy
     bounded(move || {
         let (server, port) = selfserv(key, suite, group);
         let conn = Connection::client(
-            leak(client_config(suite, group)),
+            leak(common::interop::client_config_for(suite, group, key)),
             Some("localhost"),
             tls::now(),
         )
@@ -173,11 +191,11 @@ fn tstclnt(port: u16, suite: &Suite, group: NamedGroup, key: KeyType) -> Process
         "-d".to_owned(),
         db.to_str().unwrap().to_owned(),
         "-V".to_owned(),
-        "tls1.3:tls1.3".to_owned(),
+        nss_version(suite).to_owned(),
         "-c".to_owned(),
         nss_suite(suite),
         "-I".to_owned(),
-        nss_group(group).to_owned(),
+        nss_groups(suite, group, key),
     ];
     if key == KeyType::Rsa2048 {
         args.push("-o".to_owned());
@@ -215,6 +233,17 @@ mod our_client_with_selfserv {
 
 mod tstclnt_with_our_server {
     crate::interop_matrix!(ecdsa_rsa: crate::tstclnt_with_our_server);
+}
+
+/// The TLS 1.2 matrix, each direction, without Ed25519 (NSS has none).
+mod tls12 {
+    mod our_client_with_selfserv {
+        crate::tls12_matrix!(ecdsa_rsa: crate::our_client_with_selfserv);
+    }
+
+    mod tstclnt_with_our_server {
+        crate::tls12_matrix!(ecdsa_rsa: crate::tstclnt_with_our_server);
+    }
 }
 
 #[test]

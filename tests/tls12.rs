@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::interop::{assert_negotiated, reversed_lines, text, KeyType};
+use common::interop::{assert_negotiated, cert_curve, client_config_for, reversed_lines, text, KeyType};
 use common::net::{self, bounded, Openssl, TlsSocket};
 use common::tls;
 use common::tls::{complete, outcome, pair};
@@ -36,29 +36,6 @@ fn openssl_group(group: NamedGroup) -> &'static str {
     common::interop::openssl_group(group)
 }
 
-/// The curve of an ECDSA key: RFC 8422 §5.1 lets supported_groups
-/// constrain ECDSA certificates' curves too, and OpenSSL holds TLS 1.2
-/// clients to it.
-fn cert_curve(key: KeyType) -> Option<NamedGroup> {
-    match key {
-        KeyType::EcdsaP256 => Some(NamedGroup::SECP256R1),
-        KeyType::EcdsaP384 => Some(NamedGroup::SECP384R1),
-        _ => None,
-    }
-}
-
-/// Our client offering exactly `suite` and `group` (and the curve of the
-/// server's ECDSA key after it).
-fn client_config(suite: &'static Suite, group: NamedGroup, key: KeyType) -> ClientConfig<'static> {
-    let mut cc = tls::client_config();
-    cc.suites = leak([suite]);
-    cc.groups = match cert_curve(key).filter(|c| *c != group) {
-        Some(curve) => leak([group, curve]),
-        None => leak([group]),
-    };
-    cc
-}
-
 /// Our client against `s_server -tls1_2 -rev` restricted to one suite and
 /// group with this key type's certificate: the handshake, 4 KiB through
 /// the echo, close_notify both ways.
@@ -77,7 +54,7 @@ fn our_client_with_s_server(suite: &'static Suite, group: NamedGroup, key: KeyTy
             ],
         );
         let conn = Connection::client(
-            leak(client_config(suite, group, key)),
+            leak(client_config_for(suite, group, key)),
             Some("localhost"),
             tls::now(),
         )

@@ -72,9 +72,9 @@ pub fn no_alloc<T>(what: &str, f: impl FnOnce() -> T) -> T {
 
 /// [`no_alloc`], except for a call that ends in `excused(&out)`: webpki
 /// (with its `alloc` feature, which ours turns on for RSA) builds the
-/// context of a wrong-purpose certificate error with a few `Vec`s. That
-/// error path allocates; nothing else may (docs/security.md, "What
-/// allocates").
+/// context of a wrong-purpose certificate error with a few `Vec`s while
+/// it builds a path, so a refused chain may allocate; nothing else may
+/// (docs/security.md, "What allocates").
 pub fn no_alloc_unless<T>(what: &str, f: impl FnOnce() -> T, excused: impl Fn(&T) -> bool) -> T {
     let (out, n) = allocations_in(f);
     assert!(n == 0 || excused(&out), "{what} allocated {n} times");

@@ -105,6 +105,31 @@ pub fn client_config(suite: &'static Suite, group: NamedGroup) -> ClientConfig<'
     cc
 }
 
+/// The curve of an ECDSA key: RFC 8422 §5.1 lets supported_groups name
+/// the curves of ECDSA certificates too, and OpenSSL holds TLS 1.2
+/// clients to it.
+pub fn cert_curve(key: KeyType) -> Option<NamedGroup> {
+    match key {
+        KeyType::EcdsaP256 => Some(NamedGroup::SECP256R1),
+        KeyType::EcdsaP384 => Some(NamedGroup::SECP384R1),
+        _ => None,
+    }
+}
+
+/// [`client_config`] for a server with `key`: with a TLS 1.2 suite, the
+/// certificate's curve is listed after `group` (see [`cert_curve`]).
+pub fn client_config_for(
+    suite: &'static Suite,
+    group: NamedGroup,
+    key: KeyType,
+) -> ClientConfig<'static> {
+    let mut cc = client_config(suite, group);
+    if let Some(curve) = cert_curve(key).filter(|c| *c != group && suite.is_tls12()) {
+        cc.groups = leak([group, curve]);
+    }
+    cc
+}
+
 /// Our server with one certificate, accepting exactly this suite and group.
 pub fn server_config(
     suite: &'static Suite,
@@ -257,6 +282,14 @@ macro_rules! interop_matrix {
 /// calling `$check(suite, group, key)`.
 #[macro_export]
 macro_rules! tls12_matrix {
+    (ecdsa_rsa: $check:path) => {
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_128_gcm_sha256, ECDHE_ECDSA_AES_128_GCM_SHA256, ecdsa_only);
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_256_gcm_sha384, ECDHE_ECDSA_AES_256_GCM_SHA384, ecdsa_only);
+        $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_chacha20_poly1305, ECDHE_ECDSA_CHACHA20_POLY1305_SHA256, ecdsa_only);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_aes_128_gcm_sha256, ECDHE_RSA_AES_128_GCM_SHA256, rsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_aes_256_gcm_sha384, ECDHE_RSA_AES_256_GCM_SHA384, rsa);
+        $crate::tls12_matrix!(@suite $check, ecdhe_rsa_chacha20_poly1305, ECDHE_RSA_CHACHA20_POLY1305_SHA256, rsa);
+    };
     ($check:path) => {
         $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_128_gcm_sha256, ECDHE_ECDSA_AES_128_GCM_SHA256, ecdsa);
         $crate::tls12_matrix!(@suite $check, ecdhe_ecdsa_aes_256_gcm_sha384, ECDHE_ECDSA_AES_256_GCM_SHA384, ecdsa);
@@ -290,6 +323,16 @@ macro_rules! tls12_matrix {
         #[test]
         fn ed25519() {
             $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::Ed25519)
+        }
+    };
+    (@ecdsa_only $check:path, $suite:ident, $group:ident) => {
+        #[test]
+        fn ecdsa_p256() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::EcdsaP256)
+        }
+        #[test]
+        fn ecdsa_p384() {
+            $check(&tlspair::$suite, tlspair::wire::NamedGroup::$group, $crate::common::interop::KeyType::EcdsaP384)
         }
     };
     (@rsa $check:path, $suite:ident, $group:ident) => {
