@@ -592,3 +592,63 @@ mod peek_edges {
         assert!(peek_client_hello(&recv, &mut scratch).is_err());
     }
 }
+
+#[test]
+fn a_tls12_server_signature_that_comes_on_the_third_poll() {
+    // The ServerKeyExchange's signer answers on its third poll: the
+    // ServerHello and Certificate go out at once, the rest after it. (A
+    // TLS 1.2 server with such a signer used to fail with
+    // internal_error.)
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 3);
+    let chain: &'static [&'static [u8]] = leak([creds::SERVER_ECDSA_P256.cert]);
+    let certs = leak([CertifiedKey::new(chain, signer)]);
+    let mut sc = ServerConfig::new(certs, tls::rng());
+    sc.suites = &tlspair::TLS12_SUITES;
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let mut cc = client_config();
+    cc.suites = &tlspair::TLS12_SUITES;
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    assert!(s.conn.awaits_signature());
+    assert!(
+        !s.bufs.send.is_empty(),
+        "ServerHello and Certificate go out"
+    );
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    assert_eq!(
+        s.conn.write(&mut s.bufs, b"early").unwrap(),
+        Status::SignaturePending
+    );
+    assert!(s.bufs.send.is_empty(), "no new bytes while pending");
+    assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);
+    assert_eq!(signer.polls(), 3);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(signer.polls(), 3, "never asked again");
+    let n = c.conn.negotiated().unwrap();
+    assert_eq!(n.version, tlspair::wire::ProtocolVersion::TLS1_2);
+    exchange(&mut c, &mut s);
+
+    // A connection dropped while its signer is pending tells it.
+    let signer = SlowSigner::new(&creds::SERVER_ECDSA_P256, 100);
+    let certs = leak([CertifiedKey::new(chain, signer)]);
+    let mut sc = ServerConfig::new(certs, tls::rng());
+    sc.suites = &tlspair::TLS12_SUITES;
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    let mut cc = client_config();
+    cc.suites = &tlspair::TLS12_SUITES;
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    drop(s);
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
+}

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use common::interop::{assert_negotiated, client_config, server_config, KeyType};
+use common::interop::{assert_negotiated, server_config, KeyType};
 use common::net::{self, bounded, Process, TlsSocket};
 use common::tls;
 use tlspair::wire::NamedGroup;

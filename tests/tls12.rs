@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::interop::{assert_negotiated, cert_curve, client_config_for, reversed_lines, text, KeyType};
+use common::interop::{
+    assert_negotiated, cert_curve, client_config_for, reversed_lines, text, KeyType,
+};
 use common::net::{self, bounded, Openssl, TlsSocket};
 use common::tls;
 use common::tls::{complete, outcome, pair};
-use tlspair::handshake::ClientConfig;
 use tlspair::wire::{NamedGroup, ProtocolVersion};
 use tlspair::{
     Connection, Error, PeerIncompatible, PeerMisbehaved, Shutdown, Suite, ALL_SUITES,
@@ -701,7 +702,7 @@ fn a_hello_request_from_s_server_is_refused_with_no_renegotiation() {
             &["-tls1_2", "-msg", "-msgfile", &log_path],
         );
         let conn = Connection::client(
-            leak(client_config(
+            leak(client_config_for(
                 &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
                 NamedGroup::X25519,
                 key,

@@ -223,7 +223,11 @@ impl State {
 
     /// Whether the handshake waits for our signer.
     pub fn awaits_signature(&self) -> bool {
-        matches!(self, Self::AwaitSignature(..))
+        match self {
+            Self::AwaitSignature(..) => true,
+            Self::Tls12(_, s) => s.awaits_signature(),
+            _ => false,
+        }
     }
 
     /// The pending signer and its request, for `f`; `None` unless a
@@ -233,6 +237,9 @@ impl State {
         config: &ServerConfig<'_>,
         f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
     ) -> Option<R> {
+        if let Self::Tls12(_, s) = self {
+            return s.pending_signature(config, f);
+        }
         let Self::AwaitSignature(kept, u) = self else {
             return None;
         };
@@ -256,8 +263,15 @@ impl State {
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
     ) -> Result<Polled<Self>, Error> {
-        let Self::AwaitSignature(kept, mut u) = self else {
-            return Ok(Polled::Pending(self));
+        let (kept, mut u) = match self {
+            Self::AwaitSignature(kept, u) => (kept, u),
+            Self::Tls12(kept, s) => {
+                return Ok(match s.poll_signature(config, keys, out)? {
+                    Polled::Pending(s) => Polled::Pending(Self::Tls12(kept, s)),
+                    Polled::Signed(s) => Polled::Signed(s.map(|s| Self::Tls12(kept, s))),
+                })
+            }
+            other => return Ok(Polled::Pending(other)),
         };
         let c = kept.with(config);
         let cert = c

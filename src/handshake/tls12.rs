@@ -747,12 +747,89 @@ pub(crate) struct ServerPending {
 /// The TLS 1.2 server's states after its first flight.
 #[allow(clippy::enum_variant_names)]
 pub(crate) enum ServerState {
+    /// Our flight is out up to the Certificate; the signer of the
+    /// ServerKeyExchange has not answered yet.
+    AwaitSignature(Signing),
     /// Waits for the ClientKeyExchange.
     ExpectClientKeyExchange(Hello),
     /// The client's ChangeCipherSpec comes next.
     ExpectChangeCipherSpec(Finishing),
     /// The client's Finished, under its new key.
     ExpectFinished(Finishing),
+}
+
+/// A ServerKeyExchange waiting for its signature: what the request is
+/// rebuilt from on each poll.
+pub(crate) struct Signing {
+    hello: Hello,
+    /// Index of the certificate whose key signs.
+    cert: u8,
+    scheme: SignatureScheme,
+    /// The ServerECDHParams: curve type, group, point.
+    params: [u8; 4 + MAX_POINT_LEN],
+    params_len: u8,
+}
+
+impl Signing {
+    fn params(&self) -> &[u8] {
+        self.params
+            .get(..usize::from(self.params_len))
+            .unwrap_or(&[])
+    }
+}
+
+/// Asks `signer` for the ServerKeyExchange signature over both randoms
+/// and `params` into `sig`: its length, or `None` while it is pending.
+fn sign_params(
+    signer: &dyn crate::sign::Signer,
+    scheme: SignatureScheme,
+    randoms: &Randoms,
+    params: &[u8],
+    rng: &super::Rng,
+    first: bool,
+    sig: &mut [u8; crate::sign::MAX_SIGNATURE_LEN],
+) -> Result<Option<usize>, Error> {
+    let mut buf = [0u8; MAX_SIGNED_PARAMS];
+    let signed = signed_params(&mut buf, &randoms.client, &randoms.server, params)?;
+    let room = signer.max_signature_len().min(sig.len());
+    let request = crate::sign::SignRequest {
+        scheme,
+        message: signed,
+        first,
+        rng,
+    };
+    match signer
+        .sign(&request, sig.get_mut(..room).unwrap_or(&mut []))
+        .map_err(|e| match e {
+            Error::Internal(what) => Error::Internal(what),
+            _ => Error::Internal("signer failed"),
+        })? {
+        crate::sign::Signing::Done(n) if (1..=room).contains(&n) => Ok(Some(n)),
+        crate::sign::Signing::Done(_) => Err(Error::Internal(
+            "signer: a signature of no bytes or longer than its max_signature_len",
+        )),
+        crate::sign::Signing::Pending => Ok(None),
+    }
+}
+
+/// Writes the ServerKeyExchange with `sig` and the ServerHelloDone,
+/// adding both to `transcript`.
+fn write_key_exchange(
+    w: &mut Writer<'_>,
+    transcript: &mut Transcript,
+    params: &[u8],
+    scheme: SignatureScheme,
+    sig: &[u8],
+) -> Result<(), Error> {
+    let from = w.len();
+    write_message(w, HandshakeType::SERVER_KEY_EXCHANGE, |w| {
+        w.bytes(params)?;
+        w.u16(scheme.0)?;
+        w.vec16(sig)
+    })?;
+    write_message(w, HandshakeType::SERVER_HELLO_DONE, |_| Ok(()))?;
+    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
 }
 
 /// A ServerHello's TLS 1.2 part: header and every extension at its
@@ -911,43 +988,17 @@ pub(crate) fn server_client_hello(
     let point = point.get(..point_len).unwrap_or(&[]);
 
     // The signed parameters.
-    let mut params = [0u8; 4 + MAX_POINT_LEN];
-    let params = {
-        let mut w = Writer::new(&mut params);
+    let mut params_buf = [0u8; 4 + MAX_POINT_LEN];
+    let params_len = {
+        let mut w = Writer::new(&mut params_buf);
         w.u8(NAMED_CURVE)?;
         w.u16(group.0)?;
         w.vec8(point)?;
-        let n = w.len();
-        params.get(..n).unwrap_or(&[])
+        w.len()
     };
-    let mut buf = [0u8; MAX_SIGNED_PARAMS];
-    let signed = signed_params(&mut buf, &randoms.client, &randoms.server, params)?;
+    let params = params_buf.get(..params_len).unwrap_or(&[]);
     let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
-    let room = ck.key.max_signature_len().min(sig.len());
-    let request = crate::sign::SignRequest {
-        scheme,
-        message: signed,
-        first: true,
-        rng,
-    };
-    let sig_len = match ck
-        .key
-        .sign(&request, sig.get_mut(..room).unwrap_or(&mut []))
-        .map_err(|_| Error::Internal("signer failed"))?
-    {
-        crate::sign::Signing::Done(n) if (1..=room).contains(&n) => n,
-        crate::sign::Signing::Done(_) => {
-            return Err(Error::Internal("signer: a signature of the wrong length"))
-        }
-        // A signer that answers later is for TLS 1.3 only for now.
-        crate::sign::Signing::Pending => {
-            ck.key.cancel(&request);
-            return Err(Error::Internal(
-                "TLS 1.2 needs a signer that answers at once",
-            ));
-        }
-    };
-    let sig = sig.get(..sig_len).unwrap_or(&[]);
+    let signed = sign_params(&*ck.key, scheme, &randoms, params, rng, true, &mut sig)?;
 
     let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
     let mut transcript = Transcript::new(suite);
@@ -980,20 +1031,21 @@ pub(crate) fn server_client_hello(
                 Ok(())
             })
         })?;
-        let from_cert = w.len();
         encode_chain(w, ck.chain.iter())?;
-        let from_ske = w.len();
-        write_message(w, HandshakeType::SERVER_KEY_EXCHANGE, |w| {
-            w.bytes(params)?;
-            w.u16(scheme.0)?;
-            w.vec16(sig)
-        })?;
-        write_message(w, HandshakeType::SERVER_HELLO_DONE, |_| Ok(()))?;
-        let _ = (from_cert, from_ske);
         transcript.add(w.written().get(from..).unwrap_or(&[]));
+        // With the signature, the rest of the flight goes in the same
+        // records; without, it waits for the signer.
+        if let Some(n) = signed {
+            write_key_exchange(
+                w,
+                &mut transcript,
+                params,
+                scheme,
+                sig.get(..n).unwrap_or(&[]),
+            )?;
+        }
         Ok(())
     })?;
-
     *keys.records = Records::Tls12Server(ServerPending { kx, transcript });
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_2,
@@ -1008,17 +1060,104 @@ pub(crate) fn server_client_hello(
         resumed: false,
         server_name: ch.ext.server_name.and_then(super::HostName::new),
     });
-    Ok(ServerState::ExpectClientKeyExchange(Hello {
+    let hello = Hello {
         suite,
         randoms,
         ems,
+    };
+    if signed.is_some() {
+        return Ok(ServerState::ExpectClientKeyExchange(hello));
+    }
+    Ok(ServerState::AwaitSignature(Signing {
+        hello,
+        cert: u8::try_from(cert_index).map_err(|_| Error::Internal("certificate index"))?,
+        scheme,
+        params: params_buf,
+        params_len: u8::try_from(params_len).map_err(|_| Error::Internal("params length"))?,
     }))
 }
 
 impl ServerState {
-    /// Room the next step may write: our ChangeCipherSpec and Finished.
+    /// Whether the handshake waits for our signer.
+    pub fn awaits_signature(&self) -> bool {
+        matches!(self, Self::AwaitSignature(_))
+    }
+
+    /// The pending signer and its request, for `f` (to cancel it, or to
+    /// register a waker); `None` unless a signature is pending.
+    pub fn pending_signature<R>(
+        &self,
+        config: &super::ServerConfig<'_>,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        let Self::AwaitSignature(s) = self else {
+            return None;
+        };
+        let cert = config.certs.get(usize::from(s.cert))?;
+        let mut buf = [0u8; MAX_SIGNED_PARAMS];
+        let r = &s.hello.randoms;
+        let message = signed_params(&mut buf, &r.client, &r.server, s.params()).ok()?;
+        Some(f(
+            &*cert.key,
+            &crate::sign::SignRequest {
+                scheme: s.scheme,
+                message,
+                first: false,
+                rng: config.rng,
+            },
+        ))
+    }
+
+    /// Asks the signer again; with the signature, writes the
+    /// ServerKeyExchange and the ServerHelloDone.
+    pub fn poll_signature(
+        self,
+        config: &super::ServerConfig<'_>,
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<super::client::Polled<Self>, Error> {
+        let Self::AwaitSignature(s) = self else {
+            return Ok(super::client::Polled::Pending(self));
+        };
+        let cert = config
+            .certs
+            .get(usize::from(s.cert))
+            .ok_or(Error::Internal("pending certificate index"))?;
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let Some(n) = sign_params(
+            &*cert.key,
+            s.scheme,
+            &s.hello.randoms,
+            s.params(),
+            config.rng,
+            false,
+            &mut sig,
+        )?
+        else {
+            return Ok(super::client::Polled::Pending(Self::AwaitSignature(s)));
+        };
+        let Records::Tls12Server(pending) = keys.records else {
+            return Err(Error::Internal("TLS 1.2 server state missing"));
+        };
+        let sig = sig.get(..n).unwrap_or(&[]);
+        out.records(None, ContentType::HANDSHAKE, |w| {
+            write_key_exchange(w, &mut pending.transcript, s.params(), s.scheme, sig)
+        })?;
+        Ok(super::client::Polled::Signed(Some(
+            Self::ExpectClientKeyExchange(s.hello),
+        )))
+    }
+
+    /// Room the next step may write: our ChangeCipherSpec and Finished;
+    /// after a pending signature, the ServerKeyExchange and
+    /// ServerHelloDone.
     pub fn room_needed(&self, fragment: usize) -> usize {
         match self {
+            Self::AwaitSignature(_) => flight_room(
+                room_sum([4 + 4 + MAX_POINT_LEN + 4, crate::sign::MAX_SIGNATURE_LEN, 4]),
+                fragment,
+                HEADER_LEN,
+            ),
             Self::ExpectFinished(_) => room_sum([
                 HEADER_LEN + 1,
                 flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
