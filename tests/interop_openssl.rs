@@ -979,10 +979,29 @@ impl tlspair::handshake::ticket::TicketSink for Tickets {
 
 #[test]
 fn our_client_resumes_with_s_server_ticket() {
-    bounded(|| {
-        let (server, port) = s_server(&["-rev"]);
+    our_client_resumes_with_s_server_ticket_in(false);
+}
+
+#[test]
+fn our_client_resumes_with_s_server_ticket_in_tls12() {
+    our_client_resumes_with_s_server_ticket_in(true);
+}
+
+/// Our client's second connection resumes with the ticket of its first,
+/// in TLS 1.3 (a PSK) or TLS 1.2 (RFC 5077: session_ticket, and the
+/// session id echoed).
+fn our_client_resumes_with_s_server_ticket_in(tls12: bool) {
+    bounded(move || {
+        let (server, port) = if tls12 {
+            s_server(&["-rev", "-tls1_2"])
+        } else {
+            s_server(&["-rev"])
+        };
         let store: &'static Tickets = leak(Tickets::default());
         let mut cc = tls::client_config();
+        if tls12 {
+            cc.suites = &tlspair::TLS12_SUITES;
+        }
         cc.ticket_sink = Some(store);
         let cc = leak(cc);
         let mut ours = TlsSocket::connect_and_handshake(
@@ -1007,6 +1026,7 @@ fn our_client_resumes_with_s_server_ticket() {
             .unwrap_or_else(|e| panic!("resumption: {e}\n{}", server.describe()));
         let n = ours.conn.negotiated().unwrap();
         assert!(n.resumed, "s_server did not take our ticket");
+        assert_eq!(n.version == tlspair::wire::ProtocolVersion::TLS1_2, tls12);
         // The identity of the full handshake the ticket came from.
         assert_eq!(n.peer_cert_sha256, ticket.peer_cert_sha256);
         assert!(n.peer_cert_sha256.is_some());
@@ -1017,14 +1037,30 @@ fn our_client_resumes_with_s_server_ticket() {
 
 #[test]
 fn s_client_resumes_with_our_ticket() {
-    bounded(|| {
-        let sess = MsgFile::new("sess");
+    s_client_resumes_with_our_ticket_in(false);
+}
+
+#[test]
+fn s_client_resumes_with_our_ticket_in_tls12() {
+    s_client_resumes_with_our_ticket_in(true);
+}
+
+/// s_client's second connection resumes with our ticket (`-sess_out`,
+/// then `-sess_in`), in TLS 1.3 or TLS 1.2.
+fn s_client_resumes_with_our_ticket_in(tls12: bool) {
+    bounded(move || {
+        let sess = MsgFile::new(if tls12 { "sess12" } else { "sess" });
+        let version: &[&str] = if tls12 { &["-tls1_2"] } else { &[] };
         let mut sc = tls::p256_server_config();
+        if tls12 {
+            sc.suites = &tlspair::TLS12_SUITES;
+        }
         sc.ticket_keys =
             (leak([tlspair::handshake::ticket::TicketKey::new(1, &[7; 32]).unwrap()])).into();
         let sc = leak(sc);
-        let (mut ours, mut client) =
-            our_server_with_s_client(sc.clone(), &["-sess_out", &sess.path()]);
+        let out = sess.path();
+        let args = [version, &["-sess_out", &out]].concat();
+        let (mut ours, mut client) = our_server_with_s_client(sc.clone(), &args);
         assert!(!ours.conn.negotiated().unwrap().resumed);
         // s_client writes the session once our ticket has arrived.
         talk_and_close_with_s_client(&mut ours, &mut client);
@@ -1032,8 +1068,12 @@ fn s_client_resumes_with_our_ticket() {
             std::path::Path::new(&sess.path()).exists(),
             "no session written"
         );
-        let (mut ours, mut client) =
-            our_server_with_s_client(sc.clone(), &["-sess_in", &sess.path()]);
+        let args = [version, &["-sess_in", &out]].concat();
+        let (mut ours, mut client) = our_server_with_s_client(sc.clone(), &args);
+        assert_eq!(
+            ours.conn.negotiated().unwrap().version == tlspair::wire::ProtocolVersion::TLS1_2,
+            tls12
+        );
         assert!(
             ours.conn.negotiated().unwrap().resumed,
             "our ticket was not offered or not taken\n{}",

@@ -913,3 +913,131 @@ fn a_plaintext_alert_after_the_change_cipher_spec_is_not_taken_for_one() {
     );
     assert_eq!(alert, fatal(tlspair::AlertDescription::DECODE_ERROR));
 }
+
+// ---------------------------------------------------------------------
+// Resumption (RFC 5077 tickets).
+
+/// A ticket store: the last ticket, stamped with the test's clock.
+#[derive(Default)]
+struct LastTicket(std::sync::Mutex<Option<tlspair::handshake::ticket::StoredTicket>>);
+
+impl tlspair::handshake::ticket::TicketSink for LastTicket {
+    fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
+        *self.0.lock().unwrap() = tlspair::handshake::ticket::StoredTicket::new(t, tls::now());
+    }
+}
+
+/// A TLS 1.2 client keeping tickets in `sink`, and a server issuing them
+/// under `keys`, with `suites` on both sides.
+fn ticket_configs(
+    sink: &'static LastTicket,
+    suites: &'static [&'static Suite],
+) -> (
+    tlspair::handshake::ClientConfig<'static>,
+    tlspair::handshake::ServerConfig<'static>,
+) {
+    let mut cc = tls::client_config();
+    cc.suites = suites;
+    cc.ticket_sink = Some(sink);
+    let mut sc = tls::p256_server_config();
+    sc.suites = suites;
+    let keys: &'static [tlspair::handshake::ticket::TicketKey] =
+        leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
+    sc.ticket_keys = keys.into();
+    (cc, sc)
+}
+
+/// A full handshake, then its ticket.
+fn full_then_ticket(
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+    sc: &'static tlspair::handshake::ServerConfig<'static>,
+    sink: &'static LastTicket,
+) -> &'static tlspair::handshake::ticket::StoredTicket {
+    let mut c = tls::side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(!c.conn.negotiated().unwrap().resumed);
+    exchange(&mut c, &mut s, b"first");
+    leak(sink.0.lock().unwrap().take().expect("a TLS 1.2 ticket"))
+}
+
+#[test]
+fn a_tls12_ticket_resumes_an_abbreviated_handshake_and_brings_a_new_ticket() {
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let (cc, sc) = ticket_configs(sink, &TLS12_SUITES);
+    let (cc, sc) = (leak(cc), leak(sc));
+    let stored = full_then_ticket(cc, sc, sink);
+    let ticket = leak(stored.resumption());
+    assert_eq!(ticket.suite, tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256.id);
+    assert_eq!(ticket.psk.len(), 48, "the master secret");
+    let mut c =
+        tls::side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    let (cn, sn) = (c.conn.negotiated().unwrap(), s.conn.negotiated().unwrap());
+    assert!(cn.resumed && sn.resumed);
+    assert_eq!(cn.version, ProtocolVersion::TLS1_2);
+    assert_eq!(cn.signature_scheme, None, "no certificate in a resumption");
+    assert_eq!(cn.peer_cert_sha256, ticket.peer_cert_sha256);
+    assert!(cn.peer_cert_sha256.is_some());
+    exchange(&mut c, &mut s, b"resumed");
+    exchange(&mut s, &mut c, b"both ways");
+    // The server sent a fresh ticket, which resumes again.
+    let next = leak(leak(sink.0.lock().unwrap().take().expect("a new ticket")).resumption());
+    assert_ne!(next.ticket, ticket.ticket);
+    let mut c =
+        tls::side(Connection::client_resuming(cc, Some("localhost"), tls::now(), next).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn a_tls12_ticket_is_never_a_tls13_psk_nor_the_reverse() {
+    // Both sides speak both versions. A TLS 1.2 ticket relabelled as a
+    // TLS 1.3 one (same 48-byte secret, TLS_AES_256_GCM_SHA384) is
+    // offered as a PSK: the server opens it, sees TLS 1.2, and runs a
+    // full handshake. A TLS 1.3 ticket relabelled as a TLS 1.2 one is
+    // offered in session_ticket to a TLS 1.2 server: the same.
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    static SHA384_12: [&Suite; 1] = [&tlspair::ECDHE_ECDSA_AES_256_GCM_SHA384];
+    let (cc, sc) = ticket_configs(sink, &SHA384_12);
+    let (cc12, sc12) = (leak(cc), leak(sc));
+    let stored = full_then_ticket(cc12, sc12, sink);
+    let mut as13 = stored.resumption();
+    as13.suite = tlspair::TLS13_AES_256_GCM_SHA384.id;
+    let mut cc = cc12.clone();
+    static BOTH_384: [&Suite; 2] = [
+        &tlspair::TLS13_AES_256_GCM_SHA384,
+        &tlspair::ECDHE_ECDSA_AES_256_GCM_SHA384,
+    ];
+    cc.suites = &BOTH_384;
+    let mut sc = sc12.clone();
+    sc.suites = &BOTH_384;
+    let (cc, sc) = (leak(cc), leak(sc));
+    let mut c = tls::side(
+        Connection::client_resuming(cc, Some("localhost"), tls::now(), leak(as13)).unwrap(),
+    );
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(n.version, ProtocolVersion::TLS1_3);
+    assert!(!n.resumed, "a TLS 1.2 ticket taken as a TLS 1.3 PSK");
+
+    // The reverse: this full TLS 1.3 handshake left a TLS 1.3 ticket
+    // (read after the handshake).
+    common::transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let stored13 = leak(sink.0.lock().unwrap().take().expect("a TLS 1.3 ticket"));
+    let mut as12 = stored13.resumption();
+    assert_eq!(as12.suite, tlspair::TLS13_AES_256_GCM_SHA384.id);
+    as12.suite = tlspair::ECDHE_ECDSA_AES_256_GCM_SHA384.id;
+    let mut c = tls::side(
+        Connection::client_resuming(cc12, Some("localhost"), tls::now(), leak(as12)).unwrap(),
+    );
+    let mut s = tls::side(Connection::server(sc12, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(n.version, ProtocolVersion::TLS1_2);
+    assert!(!n.resumed, "a TLS 1.3 ticket taken as a TLS 1.2 session");
+}

@@ -143,6 +143,7 @@ impl<'a> Connection<'a> {
                     resumption: &mut self.resumption,
                     skip_early_data: &mut self.skip_early_data,
                     peer_chain: &mut self.peer_chain,
+                    tag: self.tag,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
@@ -241,6 +242,7 @@ impl<'a> Connection<'a> {
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
             peer_chain: &mut self.peer_chain,
+            tag: self.tag,
         };
         let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
         let polled = match (hs, &self.peer_config, inputs) {

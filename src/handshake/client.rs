@@ -46,6 +46,8 @@ pub(crate) struct Keys<'x> {
     pub skip_early_data: &'x mut u32,
     /// Where the peer's chain goes once verified.
     pub peer_chain: &'x mut dyn crate::conn::KeepChain,
+    /// The embedder's name for the connection, for its ticket sink.
+    pub tag: u64,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -129,7 +131,10 @@ fn client_hello_bound_with(c: &Common<'_>, fragment: usize, extra: usize) -> usi
             0
         },
         if config.suites.iter().any(|s| s.is_tls12()) {
-            super::messages::TLS12_HELLO_BYTES
+            room_sum([
+                super::messages::TLS12_HELLO_BYTES,
+                super::messages::session_ticket_bytes(tls12_offer(c).map_or(&[][..], |t| t.ticket)),
+            ])
         } else {
             0
         },
@@ -383,6 +388,11 @@ fn encode_hello(
         grease_share: !share_replaced,
         tls13,
         tls12: config.suites.iter().any(|s| s.is_tls12()),
+        // A TLS 1.2 ticket to offer, or an empty extension to ask for
+        // one when we keep tickets.
+        session_ticket: tls12_offer(common)
+            .map(|t| t.ticket)
+            .or(config.ticket_sink.map(|_| &[][..])),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
             identity: t.ticket,
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
@@ -442,9 +452,26 @@ fn psk_offer<'t>(common: &Common<'t>) -> Option<(ResumptionTicket<'t>, &'static 
         .suites
         .iter()
         .copied()
-        .find(|s| s.id == t.suite)?;
+        .find(|s| s.id == t.suite && !s.is_tls12())?;
     t.obfuscated_age(common.ctx.now)?;
     (t.psk.len() == suite.hash_len).then_some((t, suite))
+}
+
+/// The TLS 1.2 ticket to offer (RFC 5077), if the one held is alive, of
+/// a TLS 1.2 suite we offer, and carries a master secret: a TLS 1.3
+/// ticket is never offered this way, nor a TLS 1.2 one as a PSK.
+pub(crate) fn tls12_offer<'t>(common: &Common<'t>) -> Option<ResumptionTicket<'t>> {
+    let t = common
+        .ctx
+        .resume
+        .filter(|t| t.ticket.len() <= MAX_OFFERED_TICKET && !t.ticket.is_empty())?;
+    common
+        .config
+        .suites
+        .iter()
+        .find(|s| s.id == t.suite && s.is_tls12())?;
+    t.obfuscated_age(common.ctx.now)?;
+    (t.psk.len() == crate::key_schedule::tls12::MASTER_SECRET_LEN).then_some(t)
 }
 
 /// binder_key = Derive-Secret(Early Secret, "res binder", "") (RFC 8446
@@ -726,7 +753,9 @@ impl State {
         let mut random = [0u8; 32];
         rng.fill(&mut random).map_err(|_| fail_rng)?;
         let mut session_id = [0u8; 32];
-        let session_id_len = if config.middlebox_compat {
+        // Compatibility mode sends one; so does a TLS 1.2 resumption,
+        // whose acceptance the server tells by echoing it (RFC 5077 §3.4).
+        let session_id_len = if config.middlebox_compat || tls12_offer(&common).is_some() {
             rng.fill(&mut session_id).map_err(|_| fail_rng)?;
             32u8
         } else {
@@ -939,12 +968,17 @@ fn server_hello(
             .copied()
             .find(|x| x.id == sh.suite && x.is_tls12())
             .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
+        let session_id = s
+            .fields
+            .session_id
+            .get(..usize::from(s.fields.session_id_len))
+            .unwrap_or(&[]);
         return Ok(Hello::Tls12(super::tls12::client_server_hello(
             c,
             s.kx,
             s.fields.extra_share,
             early.pick(suite),
-            s.fields.random,
+            (s.fields.random, session_id),
             &sh,
             msg,
             keys,

@@ -522,12 +522,20 @@ pub struct ClientHelloOut<'a> {
     /// extended_master_secret, an empty renegotiation_info and
     /// ec_point_formats (uncompressed only).
     pub tls12: bool,
+    /// With `tls12`, session_ticket (RFC 5077): empty to ask for a
+    /// ticket, or the TLS 1.2 ticket offered.
+    pub session_ticket: Option<&'a [u8]>,
 }
 
 /// Bytes the TLS 1.2 extensions add to a ClientHello:
 /// extended_master_secret (4), renegotiation_info (4 + 1),
 /// ec_point_formats (4 + 1 + 1), and a version in supported_versions (2).
 pub const TLS12_HELLO_BYTES: usize = 4 + 5 + 6 + 2;
+
+/// Bytes session_ticket adds with `ticket` in it (4 + the ticket).
+pub fn session_ticket_bytes(ticket: &[u8]) -> usize {
+    ticket.len().saturating_add(4)
+}
 
 /// The GREASE values of one ClientHello (RFC 8701): each of the form
 /// 0x?A?A, unknown to every peer, which must ignore them.
@@ -656,6 +664,9 @@ impl ClientHelloOut<'_> {
                     ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
                     // RFC 8422 §5.1.2: uncompressed points only.
                     ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
+                    if let Some(ticket) = self.session_ticket {
+                        ext(w, ExtensionType::SESSION_TICKET, |w| w.bytes(ticket))?;
+                    }
                 }
                 if !self.tls13 {
                     // A TLS 1.2-only hello: no TLS 1.3 extension.

@@ -383,7 +383,7 @@ impl State {
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
             (Self::Tls12(kept, s), _) => {
-                let step = s.handle(config, region, keys, out)?;
+                let step = s.handle(config, kept.now.as_secs(), region, keys, out)?;
                 Ok(Step {
                     next: step.next.map(|n| Self::Tls12(kept, n)),
                     consumed: step.consumed,
@@ -615,6 +615,7 @@ fn issue_tickets(
             server_name: k.server_name,
             alpn,
             psk: res.expand(k.suite, b"resumption", &nonce)?,
+            extended_master_secret: true,
         };
         // Holds the plain state until sealed in place: wiped either way.
         let mut sealed = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
@@ -644,7 +645,7 @@ const TICKET_AGE_TOLERANCE_MS: u64 = 10_000;
 
 /// The longest a session lives from its full handshake: the configured
 /// ticket lifetime, at most 7 days.
-fn session_lifetime(config: &ServerConfig<'_>) -> u32 {
+pub(crate) fn session_lifetime(config: &ServerConfig<'_>) -> u32 {
     config
         .ticket_lifetime
         .min(super::ticket::MAX_TICKET_LIFETIME)
@@ -691,7 +692,8 @@ fn accept_psk(
         .zip(0u16..)
         .find_map(|((identity, obfuscated), index)| {
             let state = super::ticket::open(&config.ticket_keys, identity)?;
-            let ticket_suite = Suite::from_id(state.suite)?;
+            // A TLS 1.2 ticket is never a TLS 1.3 PSK.
+            let ticket_suite = Suite::from_id(state.suite).filter(|s| !s.is_tls12())?;
             let age = now.checked_sub(state.issued_at)?;
             let client_age_ms = u64::from(obfuscated.wrapping_sub(state.age_add));
             let session_age = now.checked_sub(state.auth_time)?;
@@ -825,7 +827,12 @@ fn client_hello(
             return Err(PeerIncompatible::NotTls13.into());
         }
         return Ok(Answer::Tls12(super::tls12::server_client_hello(
-            config, &ch, msg, keys, out,
+            config,
+            c.now.as_secs(),
+            &ch,
+            msg,
+            keys,
+            out,
         )?));
     }
     if ch.compression != [0] {

@@ -74,6 +74,9 @@ const HAS_CLIENT_CERT: u8 = 1;
 const HAS_SERVER_NAME: u8 = 2;
 const HAS_ALPN: u8 = 4;
 const HAS_CLIENT_IDENTITY: u8 = 8;
+/// A TLS 1.2 session whose master secret was made without the extended
+/// master secret (a peer the configuration let through).
+const NO_EXTENDED_MASTER_SECRET: u8 = 16;
 
 /// A key that seals and opens session tickets.
 pub struct TicketKey {
@@ -131,8 +134,11 @@ pub struct TicketState {
     pub server_name: Option<[u8; 16]>,
     /// SHA-256 of the ALPN protocol negotiated, if one was.
     pub alpn: Option<[u8; 32]>,
-    /// The resumption PSK.
+    /// The resumption PSK (TLS 1.3), or the master secret (TLS 1.2).
     pub psk: Secret,
+    /// TLS 1.2: the master secret is the extended one (RFC 7627); always
+    /// true for TLS 1.3.
+    pub extended_master_secret: bool,
 }
 
 /// The digest a ticket keeps of a server name: the first 16 bytes of the
@@ -238,7 +244,8 @@ pub(crate) fn seal(
     let flags = flag(state.client_cert.is_some(), HAS_CLIENT_CERT)
         | flag(state.server_name.is_some(), HAS_SERVER_NAME)
         | flag(state.alpn.is_some(), HAS_ALPN)
-        | flag(state.client_identity.is_some(), HAS_CLIENT_IDENTITY);
+        | flag(state.client_identity.is_some(), HAS_CLIENT_IDENTITY)
+        | flag(!state.extended_master_secret, NO_EXTENDED_MASTER_SECRET);
     let mut w = crate::codec::Writer::new(body);
     w.u8(STATE_VERSION).ok()?;
     w.u16(state.suite.0).ok()?;
@@ -320,6 +327,7 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
         server_name,
         alpn,
         psk,
+        extended_master_secret: flags & NO_EXTENDED_MASTER_SECRET == 0,
     })
 }
 

@@ -182,6 +182,8 @@ struct ServerExtensions {
     secure_renegotiation: bool,
     alpn_index: Option<u8>,
     record_size_limit: Option<u16>,
+    /// An empty session_ticket: a NewSessionTicket comes (RFC 5077 §3.2).
+    ticket: bool,
 }
 
 fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, Error> {
@@ -233,6 +235,17 @@ fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, E
             }
             // An acknowledgement of our server_name: empty.
             ExtensionType::SERVER_NAME if c.ctx.server_name.is_some() => {}
+            // Only to a client that sent session_ticket (it asks for
+            // tickets, or offers one), and empty.
+            ExtensionType::SESSION_TICKET
+                if c.config.ticket_sink.is_some() || super::client::tls12_offer(c).is_some() =>
+            {
+                if body.is_empty() {
+                    out.ticket = true;
+                } else {
+                    bad = Some(PeerMisbehaved::IllegalParameter("session_ticket").into());
+                }
+            }
             other => {
                 let _ = b.rest();
                 bad = Some(PeerMisbehaved::UnsolicitedExtension(other).into());
@@ -282,6 +295,8 @@ pub(crate) struct Hello {
     suite: &'static Suite,
     randoms: Randoms,
     ems: bool,
+    /// A NewSessionTicket is part of this handshake (RFC 5077).
+    ticket: bool,
 }
 
 /// After the key exchange: what the Finished messages need.
@@ -290,6 +305,13 @@ pub(crate) struct Finishing {
     randoms: Randoms,
     master: MasterSecret,
     transcript: Transcript,
+    /// A NewSessionTicket is still to come (client) or to send (server).
+    ticket: bool,
+    /// An abbreviated handshake (RFC 5077 §3.1): the server's Finished
+    /// goes first.
+    resumed: bool,
+    /// The master secret is the extended one (RFC 7627).
+    ems: bool,
 }
 
 /// Handles a TLS 1.2 ServerHello to a client that offered TLS 1.2.
@@ -300,7 +322,7 @@ pub(crate) fn client_server_hello(
     kx: KeyExchange,
     extra_share: Option<NamedGroup>,
     mut transcript: Transcript,
-    client_random: [u8; 32],
+    (client_random, session_id): ([u8; 32], &[u8]),
     sh: &ServerHello<'_>,
     msg: &[u8],
     keys: &mut Keys<'_>,
@@ -335,13 +357,24 @@ pub(crate) fn client_server_hello(
     if !ext.ems && !c.config.allow_no_extended_master_secret {
         return Err(PeerIncompatible::NoExtendedMasterSecret.into());
     }
+    // RFC 5077 §3.4: the server accepts our ticket by echoing the session
+    // id we sent with it. An echo without a ticket names a session we
+    // never had.
+    let offer = super::client::tls12_offer(c);
+    let echoed = !session_id.is_empty() && sh.session_id == session_id;
+    let resumed = match (echoed, offer) {
+        (true, Some(t)) => Some(t),
+        (true, None) => {
+            return Err(PeerMisbehaved::IllegalParameter("session_id echo").into());
+        }
+        (false, _) => None,
+    };
     transcript.add(msg);
-    *keys.records = Records::Tls12Client(ClientPending {
-        kx,
-        extra_share,
-        transcript,
-    });
-    *keys.negotiated = Some(Negotiated {
+    let randoms = Randoms {
+        client: client_random,
+        server: *sh.random,
+    };
+    let mut negotiated = Negotiated {
         version: ProtocolVersion::TLS1_2,
         suite: suite.id,
         group: None,
@@ -353,15 +386,101 @@ pub(crate) fn client_server_hello(
         peer_record_size_limit: ext.record_size_limit,
         resumed: false,
         server_name: None,
-    });
-    Ok(ClientState::ExpectServerFlight(Hello {
+    };
+    let Some(t) = resumed else {
+        *keys.records = Records::Tls12Client(ClientPending {
+            kx,
+            extra_share,
+            transcript,
+        });
+        *keys.negotiated = Some(negotiated);
+        return Ok(ClientState::ExpectServerFlight(Hello {
+            suite,
+            randoms,
+            ems: ext.ems,
+            ticket: ext.ticket,
+        }));
+    };
+    // The abbreviated handshake: the ticket's master secret, the new
+    // randoms' keys, the server's ChangeCipherSpec and Finished first.
+    if t.suite != suite.id {
+        return Err(PeerMisbehaved::IllegalParameter("suite differs from the ticket's").into());
+    }
+    let master = MasterSecret::from_bytes(t.psk).ok_or(Error::Internal("ticket master secret"))?;
+    drop(kx);
+    *keys.records = Records::Empty;
+    negotiated.resumed = true;
+    negotiated.peer_cert_sha256 = t.peer_cert_sha256;
+    // The verifier named the server in the ticket's ALPN context: the
+    // name holds only in the same one.
+    let chosen = ext
+        .alpn_index
+        .and_then(|i| c.config.alpn.get(usize::from(i)));
+    let here = super::ticket::alpn_context(c.config.alpn, chosen.copied());
+    negotiated.peer_identity = Some(t)
+        .filter(|t| t.alpn_context == Some(here))
+        .and_then(|t| t.peer_identity);
+    *keys.negotiated = Some(negotiated);
+    log_master(c.config.key_log, &randoms, &master);
+    Ok(ClientState::ExpectChangeCipherSpec(Finishing {
         suite,
-        randoms: Randoms {
-            client: client_random,
-            server: *sh.random,
-        },
+        randoms,
+        master,
+        transcript,
+        ticket: ext.ticket,
+        resumed: true,
         ems: ext.ems,
     }))
+}
+
+/// A TLS 1.2 NewSessionTicket body (RFC 5077 §3.3): the lifetime hint and
+/// the ticket.
+fn parse_new_session_ticket(body: &[u8]) -> Result<(u32, &[u8]), Error> {
+    let mut r = Reader::new(body);
+    let hint = r.u32("ticket lifetime hint").map_err(decode)?;
+    let ticket = r.vec16("ticket").map_err(decode)?;
+    r.finish("new session ticket trailing").map_err(decode)?;
+    Ok((hint, ticket))
+}
+
+/// A lifetime hint of 0 means "unspecified" (RFC 5077 §3.3): we keep such
+/// a ticket for 2 hours, within RFC 8446's 7 days for any other hint.
+const UNSPECIFIED_TICKET_LIFETIME: u32 = 7200;
+
+/// Hands a TLS 1.2 ticket to the configuration's sink, with the session's
+/// master secret as its secret.
+fn store_ticket(c: &Common<'_>, f: &Finishing, keys: &Keys<'_>, hint: u32, ticket: &[u8]) {
+    let Some(sink) = c.config.ticket_sink else {
+        return;
+    };
+    if ticket.is_empty() {
+        // RFC 5077 §3.3: no ticket after all.
+        return;
+    }
+    let n = keys.negotiated.as_ref();
+    let policy = c.config.verifier.policy_digest();
+    let lifetime = if hint == 0 {
+        UNSPECIFIED_TICKET_LIFETIME
+    } else {
+        hint.min(super::ticket::MAX_TICKET_LIFETIME)
+    };
+    let chosen = n
+        .and_then(|n| n.alpn_index)
+        .and_then(|i| c.config.alpn.get(usize::from(i)).copied());
+    sink.store(&super::ticket::NewTicket {
+        suite: f.suite.id,
+        psk: f.master.as_bytes(),
+        ticket,
+        lifetime,
+        age_add: 0,
+        server_name: c.ctx.server_name,
+        peer_cert_sha256: n.and_then(|n| n.peer_cert_sha256),
+        peer_identity: policy.and(n.and_then(|n| n.peer_identity)),
+        verifier_policy: policy,
+        alpn_context: Some(super::ticket::alpn_context(c.config.alpn, chosen)),
+        client_cert_sha256: super::ticket::client_identity(c.config),
+        connection: keys.tag,
+    });
 }
 
 /// A flight's messages: type, offset in the region, length.
@@ -398,6 +517,9 @@ impl ClientState {
                 HEADER_LEN + 1,
                 flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
             ]),
+            // Resumed: our ChangeCipherSpec and Finished answer the
+            // server's.
+            Self::ExpectFinished(f) if f.resumed => finished_room(fragment),
             _ => 0,
         }
     }
@@ -454,14 +576,37 @@ impl ClientState {
                 let msg = region.get(..total).unwrap_or(&[]);
                 check_finished(&f, false, msg)?;
                 f.transcript.add(msg);
+                if f.resumed {
+                    // Our ChangeCipherSpec and Finished close it.
+                    write_change_and_finished(&mut f, true, keys, out)?;
+                }
                 Ok(Step {
                     next: None,
                     consumed: total,
                 })
             }
-            Self::ExpectChangeCipherSpec(_) => {
-                let ty = split_message(region).map_or(HandshakeType(0), |(ty, _, _)| ty);
-                Err(PeerMisbehaved::UnexpectedHandshake(ty).into())
+            Self::ExpectChangeCipherSpec(mut f) => {
+                let Some((ty, _, total)) = split_message(region) else {
+                    return Ok(Step {
+                        next: Some(Self::ExpectChangeCipherSpec(f)),
+                        consumed: 0,
+                    });
+                };
+                // The one NewSessionTicket the server's session_ticket
+                // promised, before its ChangeCipherSpec.
+                if ty != HandshakeType::NEW_SESSION_TICKET || !f.ticket {
+                    return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+                }
+                let msg = region.get(..total).unwrap_or(&[]);
+                let (hint, ticket) =
+                    parse_new_session_ticket(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
+                f.transcript.add(msg);
+                f.ticket = false;
+                store_ticket(c, &f, keys, hint, ticket);
+                Ok(Step {
+                    next: Some(Self::ExpectChangeCipherSpec(f)),
+                    consumed: total,
+                })
             }
         }
     }
@@ -723,14 +868,36 @@ fn server_flight(
         randoms: hello.randoms,
         master,
         transcript,
+        ticket: hello.ticket,
+        resumed: false,
+        ems: hello.ems,
     };
+    write_change_and_finished(&mut f, true, keys, out)?;
+    Ok(f)
+}
+
+/// Room for our ChangeCipherSpec and Finished.
+fn finished_room(fragment: usize) -> usize {
+    room_sum([
+        HEADER_LEN + 1,
+        flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+    ])
+}
+
+/// Our ChangeCipherSpec, then our Finished under the key it switches to.
+fn write_change_and_finished(
+    f: &mut Finishing,
+    client: bool,
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
     out.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))?;
-    let mut send = direction_key(f.suite, &f.master, &f.randoms, true)?;
+    let mut send = direction_key(f.suite, &f.master, &f.randoms, client)?;
     out.records(Some(&mut send), ContentType::HANDSHAKE, |w| {
-        write_finished(w, &mut f, true)
+        write_finished(w, f, client)
     })?;
     keys.records.switch_send(send);
-    Ok(f)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------
@@ -872,6 +1039,7 @@ pub(crate) fn client_offers_tls12(ch: &super::messages::ClientHello<'_>) -> bool
 /// group and certificate, and writes the whole first flight.
 pub(crate) fn server_client_hello(
     config: &super::ServerConfig<'_>,
+    now: u64,
     ch: &super::messages::ClientHello<'_>,
     msg: &[u8],
     keys: &mut Keys<'_>,
@@ -908,6 +1076,20 @@ pub(crate) fn server_client_hello(
     }
     if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
         return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+    }
+    let alpn_index = match ch.ext.alpn {
+        Some(theirs) if !config.alpn.is_empty() => Some(
+            config
+                .alpn
+                .iter()
+                .position(|ours| theirs.iter().any(|t| t == *ours))
+                .ok_or(PeerIncompatible::NoSharedProtocol)?,
+        ),
+        _ => None,
+    };
+    // A ticket of ours to resume (RFC 5077), or a full handshake.
+    if let Some(state) = resumable(config, now, ch, ems) {
+        return server_resume(config, now, ch, msg, state, alpn_index, keys, out);
     }
     // The group: our first classical one the client lists (RFC 8422
     // §4: without supported_groups, any).
@@ -953,33 +1135,15 @@ pub(crate) fn server_client_hello(
         }
         .into());
     };
-    let alpn_index = match ch.ext.alpn {
-        Some(theirs) if !config.alpn.is_empty() => Some(
-            config
-                .alpn
-                .iter()
-                .position(|ours| theirs.iter().any(|t| t == *ours))
-                .ok_or(PeerIncompatible::NoSharedProtocol)?,
-        ),
-        _ => None,
-    };
     let alpn = alpn_index.and_then(|i| config.alpn.get(i).copied());
 
     let rng = config.rng;
     let fail_rng = Error::Internal("random number generator failed");
-    let mut server_random = [0u8; 32];
-    rng.fill(&mut server_random).map_err(|_| fail_rng)?;
-    if speaks_tls13 {
-        // RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS 1.2 says
-        // so in its random.
-        if let Some(tail) = server_random.get_mut(24..) {
-            tail.copy_from_slice(&super::messages::DOWNGRADE_TLS12);
-        }
-    }
     let randoms = Randoms {
         client: *ch.random,
-        server: server_random,
+        server: server_random(config)?,
     };
+    let ticket = issues_tickets(config, ch);
     let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
     let mut point = [0u8; super::kx::MAX_SHARE_LEN];
     let point_len = kx
@@ -1005,32 +1169,19 @@ pub(crate) fn server_client_hello(
     transcript.add(msg);
     out.records(None, ContentType::HANDSHAKE, |w| {
         let from = w.len();
-        write_message(w, HandshakeType::SERVER_HELLO, |w| {
-            w.u16(ProtocolVersion::TLS1_2.0)?;
-            w.bytes(&randoms.server)?;
-            // No session to resume by id: an empty session_id.
-            w.vec8(&[])?;
-            w.u16(suite.id.0)?;
-            w.u8(0)?;
-            w.vec::<2>(|w| {
-                super::messages::ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
-                if ems {
-                    super::messages::ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
-                }
-                if ch.ext.ec_point_formats.is_some() {
-                    super::messages::ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
-                }
-                if let Some(p) = alpn {
-                    super::messages::ext(w, ExtensionType::ALPN, |w| w.vec::<2>(|w| w.vec8(p)))?;
-                }
-                if ch.ext.record_size_limit.is_some() {
-                    super::messages::ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| {
-                        w.u16(our_limit)
-                    })?;
-                }
-                Ok(())
-            })
-        })?;
+        write_server_hello(
+            w,
+            &ServerHelloFields {
+                random: &randoms.server,
+                session_id: &[],
+                suite,
+                ems,
+                ec_point_formats: ch.ext.ec_point_formats.is_some(),
+                alpn,
+                record_size_limit: ch.ext.record_size_limit.map(|_| our_limit),
+                ticket,
+            },
+        )?;
         encode_chain(w, ck.chain.iter())?;
         transcript.add(w.written().get(from..).unwrap_or(&[]));
         // With the signature, the rest of the flight goes in the same
@@ -1064,6 +1215,7 @@ pub(crate) fn server_client_hello(
         suite,
         randoms,
         ems,
+        ticket,
     };
     if signed.is_some() {
         return Ok(ServerState::ExpectClientKeyExchange(hello));
@@ -1075,6 +1227,245 @@ pub(crate) fn server_client_hello(
         params: params_buf,
         params_len: u8::try_from(params_len).map_err(|_| Error::Internal("params length"))?,
     }))
+}
+
+/// Our random (RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS
+/// 1.2 says so in its last 8 bytes).
+fn server_random(config: &super::ServerConfig<'_>) -> Result<[u8; 32], Error> {
+    let mut random = [0u8; 32];
+    config
+        .rng
+        .fill(&mut random)
+        .map_err(|_| Error::Internal("random number generator failed"))?;
+    if config.suites.iter().any(|s| !s.is_tls12()) {
+        if let Some(tail) = random.get_mut(24..) {
+            tail.copy_from_slice(&super::messages::DOWNGRADE_TLS12);
+        }
+    }
+    Ok(random)
+}
+
+/// Whether we send this client a ticket: it sent session_ticket, and we
+/// have ticket keys and issue tickets.
+fn issues_tickets(config: &super::ServerConfig<'_>, ch: &super::messages::ClientHello<'_>) -> bool {
+    ch.ext.session_ticket.is_some() && !config.ticket_keys.is_empty() && config.tickets > 0
+}
+
+/// What a TLS 1.2 ServerHello of ours carries.
+struct ServerHelloFields<'a> {
+    random: &'a [u8; 32],
+    /// Empty for a full handshake; the client's, echoed, to resume.
+    session_id: &'a [u8],
+    suite: &'static Suite,
+    ems: bool,
+    ec_point_formats: bool,
+    alpn: Option<&'a [u8]>,
+    record_size_limit: Option<u16>,
+    /// An empty session_ticket: a NewSessionTicket follows.
+    ticket: bool,
+}
+
+fn write_server_hello(w: &mut Writer<'_>, f: &ServerHelloFields<'_>) -> Result<(), Error> {
+    use super::messages::ext;
+    write_message(w, HandshakeType::SERVER_HELLO, |w| {
+        w.u16(ProtocolVersion::TLS1_2.0)?;
+        w.bytes(f.random)?;
+        w.vec8(f.session_id)?;
+        w.u16(f.suite.id.0)?;
+        w.u8(0)?;
+        w.vec::<2>(|w| {
+            ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
+            if f.ems {
+                ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
+            }
+            if f.ec_point_formats {
+                ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
+            }
+            if let Some(p) = f.alpn {
+                ext(w, ExtensionType::ALPN, |w| w.vec::<2>(|w| w.vec8(p)))?;
+            }
+            if let Some(limit) = f.record_size_limit {
+                ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| w.u16(limit))?;
+            }
+            if f.ticket {
+                ext(w, ExtensionType::SESSION_TICKET, |_| Ok(()))?;
+            }
+            Ok(())
+        })
+    })?;
+    Ok(())
+}
+
+/// A ticket of ours the client offers that this configuration may resume
+/// with TLS 1.2 (RFC 5077): sealed by one of our keys, of a TLS 1.2
+/// suite both sides still offer (a TLS 1.3 ticket never resumes here),
+/// within its lifetime and the session's, issued under our client-auth
+/// policy and the same server name, and with the extended master secret
+/// if the client offers it now (RFC 7627 §5.3: a session without it is
+/// not resumed by a client that has it). `None`: a full handshake.
+fn resumable(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    ch: &super::messages::ClientHello<'_>,
+    ems: bool,
+) -> Option<super::ticket::TicketState> {
+    let ticket = ch.ext.session_ticket.filter(|t| !t.is_empty())?;
+    // Without a session id the client could not tell our acceptance.
+    if config.ticket_keys.is_empty() || ch.session_id.is_empty() {
+        return None;
+    }
+    let state = super::ticket::open(&config.ticket_keys, ticket)?;
+    let suite = Suite::from_id(state.suite).filter(|s| s.is_tls12())?;
+    let offered =
+        config.suites.iter().any(|s| s.id == suite.id) && ch.cipher_suites.contains(suite.id.0);
+    let age = now.checked_sub(state.issued_at)?;
+    let session_age = now.checked_sub(state.auth_time)?;
+    let fits = offered
+        && age < u64::from(state.lifetime)
+        && session_age < u64::from(super::server::session_lifetime(config))
+        && state.psk.as_bytes().len() == crate::key_schedule::tls12::MASTER_SECRET_LEN
+        && state.extended_master_secret == ems
+        && state.client_auth_policy == super::ticket::client_auth_policy(config.client_verifier)
+        && state.server_name == ch.ext.server_name.map(super::ticket::server_name_digest);
+    fits.then_some(state)
+}
+
+/// A NewSessionTicket (RFC 5077 §3.3) for the session of `master`, whose
+/// full handshake was at `auth_time`, sealed with our first ticket key,
+/// written and added to `transcript`.
+#[allow(clippy::too_many_arguments)]
+fn write_ticket(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    auth_time: u64,
+    suite: &'static Suite,
+    master: &MasterSecret,
+    ems: bool,
+    negotiated: Option<&Negotiated>,
+    transcript: &mut Transcript,
+    w: &mut Writer<'_>,
+) -> Result<(), Error> {
+    let bad = Error::Internal("ticket");
+    let key = config.ticket_keys.first().ok_or(bad)?;
+    let end = auth_time.saturating_add(u64::from(super::server::session_lifetime(config)));
+    let lifetime = u32::try_from(end.saturating_sub(now)).unwrap_or(u32::MAX);
+    let state = super::ticket::TicketState {
+        suite: suite.id,
+        issued_at: now,
+        auth_time,
+        lifetime,
+        age_add: 0,
+        client_auth_policy: super::ticket::client_auth_policy(config.client_verifier),
+        client_cert: None,
+        client_identity: None,
+        server_name: negotiated
+            .and_then(|n| n.server_name.as_ref())
+            .map(|n| super::ticket::server_name_digest(n.as_str().as_bytes())),
+        alpn: negotiated
+            .and_then(|n| n.alpn_index)
+            .and_then(|i| config.alpn.get(usize::from(i)))
+            .map(|p| super::ticket::digest(p, false)),
+        psk: crate::key_schedule::Secret::new(master.as_bytes()).ok_or(bad)?,
+        extended_master_secret: ems,
+    };
+    let mut sealed = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
+    let n = super::ticket::seal(key, &state, config.rng, &mut sealed[..]).ok_or(bad)?;
+    let from = w.len();
+    write_message(w, HandshakeType::NEW_SESSION_TICKET, |w| {
+        w.u32(lifetime)?;
+        w.vec16(sealed.get(..n).unwrap_or(&[]))
+    })?;
+    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
+}
+
+/// A NewSessionTicket of ours: header 4, lifetime hint 4, ticket 2 + its
+/// sealed bytes.
+const TICKET_MESSAGE_12: usize = 4 + 4 + 2 + super::ticket::SEALED_TICKET_LEN;
+
+/// The abbreviated handshake (RFC 5077 §3.1): ServerHello echoing the
+/// client's session id, a new ticket if the client asks, our
+/// ChangeCipherSpec and Finished; the client's follow.
+#[allow(clippy::too_many_arguments)]
+fn server_resume(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    ch: &super::messages::ClientHello<'_>,
+    msg: &[u8],
+    state: super::ticket::TicketState,
+    alpn_index: Option<usize>,
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<ServerState, Error> {
+    let suite = Suite::from_id(state.suite).ok_or(Error::Internal("ticket suite"))?;
+    let master =
+        MasterSecret::from_bytes(state.psk.as_bytes()).ok_or(Error::Internal("ticket master"))?;
+    let randoms = Randoms {
+        client: *ch.random,
+        server: server_random(config)?,
+    };
+    let alpn = alpn_index.and_then(|i| config.alpn.get(i).copied());
+    let ticket = issues_tickets(config, ch);
+    let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
+    *keys.records = Records::Empty;
+    *keys.negotiated = Some(Negotiated {
+        version: ProtocolVersion::TLS1_2,
+        suite: suite.id,
+        group: None,
+        signature_scheme: None,
+        alpn_index: alpn_index.and_then(|i| u8::try_from(i).ok()),
+        cert_index: None,
+        peer_cert_sha256: state.client_cert,
+        peer_identity: state.client_identity,
+        peer_record_size_limit: ch.ext.record_size_limit.filter(|l| *l >= 64),
+        resumed: true,
+        server_name: ch.ext.server_name.and_then(super::HostName::new),
+    });
+    log_master(config.key_log, &randoms, &master);
+    let mut f = Finishing {
+        suite,
+        randoms,
+        master,
+        transcript: Transcript::new(suite),
+        ticket: false,
+        resumed: true,
+        ems: state.extended_master_secret,
+    };
+    f.transcript.add(msg);
+    let negotiated = *keys.negotiated;
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        let from = w.len();
+        write_server_hello(
+            w,
+            &ServerHelloFields {
+                random: &f.randoms.server,
+                session_id: ch.session_id,
+                suite,
+                ems: state.extended_master_secret,
+                ec_point_formats: ch.ext.ec_point_formats.is_some(),
+                alpn,
+                record_size_limit: ch.ext.record_size_limit.map(|_| our_limit),
+                ticket,
+            },
+        )?;
+        f.transcript.add(w.written().get(from..).unwrap_or(&[]));
+        if ticket {
+            write_ticket(
+                config,
+                now,
+                state.auth_time,
+                suite,
+                &f.master,
+                state.extended_master_secret,
+                negotiated.as_ref(),
+                &mut f.transcript,
+                w,
+            )?;
+        }
+        Ok(())
+    })?;
+    write_change_and_finished(&mut f, false, keys, out)?;
+    Ok(ServerState::ExpectChangeCipherSpec(f))
 }
 
 impl ServerState {
@@ -1158,9 +1549,16 @@ impl ServerState {
                 fragment,
                 HEADER_LEN,
             ),
-            Self::ExpectFinished(_) => room_sum([
-                HEADER_LEN + 1,
-                flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+            // Resumed, we have sent ours; else [NewSessionTicket],
+            // ChangeCipherSpec and Finished.
+            Self::ExpectFinished(f) if f.resumed => 0,
+            Self::ExpectFinished(f) => room_sum([
+                if f.ticket {
+                    flight_room(TICKET_MESSAGE_12, fragment, HEADER_LEN)
+                } else {
+                    0
+                },
+                finished_room(fragment),
             ]),
             _ => 0,
         }
@@ -1182,10 +1580,12 @@ impl ServerState {
         Ok(Self::ExpectFinished(f))
     }
 
-    /// Handles the message at the front of `region`.
+    /// Handles the message at the front of `region` (`now`: the
+    /// connection's time, for the tickets it issues).
     pub fn handle(
         self,
         config: &super::ServerConfig<'_>,
+        now: u64,
         region: &[u8],
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
@@ -1229,6 +1629,9 @@ impl ServerState {
                         randoms: hello.randoms,
                         master,
                         transcript,
+                        ticket: hello.ticket,
+                        resumed: false,
+                        ems: hello.ems,
                     })),
                     consumed: total,
                 })
@@ -1236,12 +1639,28 @@ impl ServerState {
             (Self::ExpectFinished(mut f), HandshakeType::FINISHED) => {
                 check_finished(&f, true, msg)?;
                 f.transcript.add(msg);
-                out.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))?;
-                let mut send = direction_key(f.suite, &f.master, &f.randoms, false)?;
-                out.records(Some(&mut send), ContentType::HANDSHAKE, |w| {
-                    write_finished(w, &mut f, false)
-                })?;
-                keys.records.switch_send(send);
+                if !f.resumed {
+                    if f.ticket {
+                        // RFC 5077 §3.3: before our ChangeCipherSpec, in
+                        // the clear; the session's full handshake is now.
+                        let negotiated = *keys.negotiated;
+                        let ems = f.ems;
+                        out.records(None, ContentType::HANDSHAKE, |w| {
+                            write_ticket(
+                                config,
+                                now,
+                                now,
+                                f.suite,
+                                &f.master,
+                                ems,
+                                negotiated.as_ref(),
+                                &mut f.transcript,
+                                w,
+                            )
+                        })?;
+                    }
+                    write_change_and_finished(&mut f, false, keys, out)?;
+                }
                 Ok(Step {
                     next: None,
                     consumed: total,

@@ -102,6 +102,12 @@ impl MasterSecret {
         Self::from_prf(hash, pms, b"master secret", &[client_random, server_random])
     }
 
+    /// A master secret kept from an earlier session (a TLS 1.2 ticket's);
+    /// `None` unless it is 48 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == MASTER_SECRET_LEN).then(|| Secret::new(bytes).map(Self))?
+    }
+
     /// The secret's bytes (for the exporter and key log lines).
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
