@@ -700,10 +700,31 @@ impl tlspair::handshake::ticket::TicketSink for Tickets {
 /// (found here, fixed on main in b766088).
 #[test]
 fn our_client_resumes_with_rustls_server_ticket() {
-    bounded(|| {
-        let server = rustls_server_config(provider(None, None), KeyType::EcdsaP256, &[]);
+    our_client_resumes_with_rustls_server_ticket_in(None);
+}
+
+#[test]
+fn our_client_resumes_with_rustls_server_ticket_in_tls12() {
+    our_client_resumes_with_rustls_server_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256));
+}
+
+/// Our second connection resumes with rustls's ticket: TLS 1.3, or with a
+/// TLS 1.2 suite, TLS 1.2 (RFC 5077 tickets from rustls's ticketer).
+fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>) {
+    bounded(move || {
+        let server = rustls_server_config(provider(tls12, None), KeyType::EcdsaP256, &[]);
+        let server = if tls12.is_some() {
+            let mut cfg = (*server).clone();
+            cfg.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
+            Arc::new(cfg)
+        } else {
+            server
+        };
         let store: &'static Tickets = leak(Tickets::default());
         let mut cc = tls::client_config();
+        if let Some(suite) = tls12 {
+            cc.suites = leak([suite]);
+        }
         cc.ticket_sink = Some(store);
         let cc = leak(cc);
         let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
@@ -736,9 +757,23 @@ fn our_client_resumes_with_rustls_server_ticket() {
 
 #[test]
 fn rustls_client_resumes_with_our_ticket() {
-    bounded(|| {
-        let client = rustls_client_config(provider(None, None), &[]);
+    rustls_client_resumes_with_our_ticket_in(None);
+}
+
+#[test]
+fn rustls_client_resumes_with_our_ticket_in_tls12() {
+    rustls_client_resumes_with_our_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256));
+}
+
+/// rustls's second connection resumes with our ticket, in TLS 1.3 or
+/// (with a TLS 1.2 suite) TLS 1.2.
+fn rustls_client_resumes_with_our_ticket_in(tls12: Option<&'static Suite>) {
+    bounded(move || {
+        let client = rustls_client_config(provider(tls12, None), &[]);
         let mut sc = tls::p256_server_config();
+        if let Some(suite) = tls12 {
+            sc.suites = leak([suite]);
+        }
         sc.ticket_keys =
             (leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()])).into();
         let sc = leak(sc);
