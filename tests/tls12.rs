@@ -1041,3 +1041,151 @@ fn a_tls12_ticket_is_never_a_tls13_psk_nor_the_reverse() {
     assert_eq!(n.version, ProtocolVersion::TLS1_2);
     assert!(!n.resumed, "a TLS 1.3 ticket taken as a TLS 1.2 session");
 }
+
+#[test]
+fn our_master_secret_is_the_one_openssl_logs() {
+    // A known answer from an independent implementation: s_server's key
+    // log line for the session has the extended master secret we
+    // derived (our Finished and OpenSSL's verified with it too).
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log =
+            std::env::temp_dir().join(format!("tlspair-tls12-keylog-{}.txt", std::process::id()));
+        let log_path = log.to_string_lossy().into_owned();
+        let (server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-rev", "-keylogfile", &log_path],
+        );
+        let lines: &'static tls::Lines = leak(tls::Lines::default());
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_256_GCM_SHA384,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.key_log = Some(lines);
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        let data = text(64, 3);
+        let want = reversed_lines(&data);
+        assert_eq!(ours.exchange(&data, want.len()).unwrap(), want);
+        let ours_line = lines.0.lock().unwrap()[0].trim().to_owned();
+        let theirs = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert!(
+            theirs.lines().any(|l| l.trim() == ours_line),
+            "ours: {ours_line}\nOpenSSL's:\n{theirs}"
+        );
+    });
+}
+
+/// A TLS 1.2 pair with tickets, run until the server's last flight
+/// (NewSessionTicket, ChangeCipherSpec, Finished) is taken off the wire.
+fn last_server_flight(sink: &'static LastTicket) -> (common::Side, common::Side, Vec<Vec<u8>>) {
+    let (cc, sc) = ticket_configs(sink, &TLS12_SUITES);
+    let (mut c, mut s) = pair(cc, sc);
+    for _ in 0..2 {
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        common::transfer_all(&mut c, &mut s);
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+        if !s.conn.is_handshaking() {
+            break;
+        }
+        common::transfer_all(&mut s, &mut c);
+    }
+    assert!(!s.conn.is_handshaking(), "the server is done");
+    let wire = s.bufs.send.pending().to_vec();
+    s.bufs.send.consume(wire.len());
+    // Split into records.
+    let mut records = Vec::new();
+    let mut at = 0;
+    while at < wire.len() {
+        let len = u16::from_be_bytes([wire[at + 3], wire[at + 4]]) as usize;
+        records.push(wire[at..at + 5 + len].to_vec());
+        at += 5 + len;
+    }
+    assert_eq!(
+        records.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        [22, 20, 22],
+        "NewSessionTicket, ChangeCipherSpec, Finished"
+    );
+    (c, s, records)
+}
+
+#[test]
+fn a_ticket_reaches_the_sink_only_once_the_servers_finished_verified() {
+    // The server's Finished is tampered with: the handshake fails, and
+    // the ticket that came before it (with the master secret) must not
+    // have been handed out. It used to be, at once.
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let (mut c, _s, mut records) = last_server_flight(sink);
+    let last = records[2].len() - 1;
+    records[2][last] ^= 1;
+    c.bufs.recv.fill(&records.concat());
+    let err = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(err, Error::PeerMisbehaved(PeerMisbehaved::BadRecordMac));
+    assert!(
+        sink.0.lock().unwrap().is_none(),
+        "a ticket from a failed handshake"
+    );
+
+    // Untouched, the same flight completes and the ticket is kept.
+    let (mut c, _s, records) = last_server_flight(sink);
+    c.bufs.recv.fill(&records.concat());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert!(!c.conn.is_handshaking());
+    assert!(sink.0.lock().unwrap().is_some());
+}
+
+#[test]
+fn a_promised_ticket_that_does_not_come_is_unexpected_message() {
+    // RFC 5077 §3.3: a server that answered session_ticket sends a
+    // NewSessionTicket (possibly empty) before its ChangeCipherSpec.
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let (mut c, _s, records) = last_server_flight(sink);
+    c.bufs.recv.fill(&records[1..].concat());
+    let err = c.conn.handshake(&mut c.bufs).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            tlspair::wire::HandshakeType::FINISHED
+        ))
+    );
+}
+
+#[test]
+fn a_session_with_the_extended_master_secret_offered_without_it_is_refused() {
+    // RFC 7627 §5.3, server side: even a server that lets clients
+    // without the extension through refuses to resume such a session
+    // for one (it used to fall back to a full handshake).
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let (cc, mut sc) = ticket_configs(sink, &TLS12_SUITES);
+    sc.allow_no_extended_master_secret = true;
+    let (cc, sc) = (leak(cc), leak(sc));
+    let stored = full_then_ticket(cc, sc, sink);
+    let ticket = stored.resumption().ticket.to_vec();
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    let exts = [
+        common::hello::ext(10, &[0, 2, 0, 29]),
+        common::hello::ext(13, &[0, 2, 4, 3]),
+        common::hello::ext(0xff01, &[0]),
+        common::hello::ext(35, &ticket),
+    ]
+    .concat();
+    let mut hello = common::hello::client_hello_with(0x0303, &[0xc02b], &exts);
+    // A 32-byte session id in place of the empty one.
+    let at = 5 + 4 + 2 + 32;
+    assert_eq!(hello[at], 0);
+    hello.splice(at..at + 1, std::iter::once(32u8).chain([5u8; 32]));
+    let len = hello.len() - 5;
+    hello[3..5].copy_from_slice(&(len as u16).to_be_bytes());
+    let body = (len - 4) as u32;
+    hello[6..9].copy_from_slice(&body.to_be_bytes()[1..]);
+    s.bufs.recv.fill(&hello);
+    let err = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(
+        err,
+        Error::PeerIncompatible(PeerIncompatible::NoExtendedMasterSecret)
+    );
+}

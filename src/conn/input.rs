@@ -609,7 +609,20 @@ impl<'a> Connection<'a> {
         let first = record.get(at).copied().unwrap_or(0);
         let level = first;
         let alert = AlertDescription(record.get(at.saturating_add(1)).copied().unwrap_or(0));
-        if ty != ContentType::HANDSHAKE && ty != ContentType::ALERT && self.hs_len > 0 {
+        // A TLS 1.2 NewSessionTicket waits, whole, in the region for the
+        // Finished that authenticates it (it is handed to the sink only
+        // then): the ChangeCipherSpec between them is no fragmentation.
+        let whole_ticket_waits = ty == ContentType::CHANGE_CIPHER_SPEC
+            && self
+                .hs
+                .as_ref()
+                .is_some_and(Handshake::expects_change_cipher_spec)
+            && whole_messages(rx.unread().get(..self.hs_len).unwrap_or(&[]));
+        if ty != ContentType::HANDSHAKE
+            && ty != ContentType::ALERT
+            && self.hs_len > 0
+            && !whole_ticket_waits
+        {
             // RFC 8446 §5.1: no other record between a message's fragments.
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
         }
@@ -663,7 +676,11 @@ impl<'a> Connection<'a> {
                     // both directions; ours answers it.
                     AlertDescription::CLOSE_NOTIFY if tls12 => {
                         self.recv_close = true;
-                        if !self.sent_close && self.alert_pending.is_none() {
+                        // It takes the place of a warning still queued
+                        // (a no_renegotiation): the close says more.
+                        let warning =
+                            self.alert_pending == Some(AlertDescription::NO_RENEGOTIATION);
+                        if !self.sent_close && (self.alert_pending.is_none() || warning) {
                             self.alert_pending = Some(AlertDescription::CLOSE_NOTIFY);
                             self.flush_alert(tx);
                         }
@@ -828,6 +845,17 @@ impl<'a> Connection<'a> {
             rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
         }
     }
+}
+
+/// Whether `region` is whole handshake messages, end to end.
+fn whole_messages(mut region: &[u8]) -> bool {
+    while !region.is_empty() {
+        let Some((_, _, total)) = split_message(region) else {
+            return false;
+        };
+        region = region.get(total..).unwrap_or(&[]);
+    }
+    true
 }
 
 /// Checks the header of an unprotected record: a handshake, alert or CCS

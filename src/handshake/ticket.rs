@@ -59,9 +59,11 @@ pub const MAX_STORED_TICKET: usize = 1024;
 /// Longest server name a [`StoredTicket`] keeps (a DNS name's 253).
 pub const MAX_TICKET_SERVER_NAME: usize = 253;
 
-/// 3: the client's identity was added. A ticket of another version opens
-/// to nothing (a full handshake).
-const STATE_VERSION: u8 = 3;
+/// 3: the client's identity was added; 4: TLS 1.2 tickets (a TLS 1.2
+/// suite, the master secret, the extended-master-secret flag), which a
+/// server of version 3 would not tell from TLS 1.3 ones. A ticket of
+/// another version opens to nothing (a full handshake).
+const STATE_VERSION: u8 = 4;
 
 /// The sealed state: version 1, suite 2, issue time 8, time of the full
 /// handshake 8, lifetime 4, age_add 4, flags 1, client-auth policy 32,
@@ -334,9 +336,11 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
 /// A NewSessionTicket as the client receives it, with the PSK derived and
 /// what the ticket belongs to. `Debug` shows no PSK byte.
 pub struct NewTicket<'a> {
-    /// The suite of the connection (a resumption must use its hash).
+    /// The suite of the connection (a resumption must use its hash): a
+    /// TLS 1.3 suite, or a TLS 1.2 one for a TLS 1.2 ticket.
     pub suite: CipherSuite,
-    /// The resumption PSK.
+    /// The resumption PSK (TLS 1.3), or the session's master secret (TLS
+    /// 1.2): whoever holds it can read that session and its resumptions.
     pub psk: &'a [u8],
     /// The ticket, opaque to the client.
     pub ticket: &'a [u8],

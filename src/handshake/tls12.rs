@@ -22,8 +22,11 @@
 //! A ChangeCipherSpec switches the direction it belongs to
 //! ([`Records::switch_send`], [`Records::switch_recv`]); each key is
 //! derived from the key block when its direction switches, so no key
-//! waits unused in the connection. Not yet here: resumption (tickets and
-//! session IDs) and client certificates in TLS 1.2 (a client asked for
+//! waits unused in the connection. Resumption is RFC 5077's: tickets
+//! sealed like TLS 1.3's (the master secret in the PSK's place), offered
+//! in session_ticket with a session id, accepted by the echo of that id.
+//! Not yet here: session-id resumption and client certificates in TLS
+//! 1.2 (a client asked for
 //! one answers with an empty Certificate; a server that verifies client
 //! certificates negotiates TLS 1.3 only). TLS 1.2's CertificateVerify
 //! signs the whole transcript, not its hash, and *ring* signs and
@@ -406,6 +409,11 @@ pub(crate) fn client_server_hello(
     if t.suite != suite.id {
         return Err(PeerMisbehaved::IllegalParameter("suite differs from the ticket's").into());
     }
+    // Tickets are kept only from sessions with the extended master
+    // secret: its resumption must have it too (RFC 7627 §5.3).
+    if !ext.ems {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
     let master = MasterSecret::from_bytes(t.psk).ok_or(Error::Internal("ticket master secret"))?;
     drop(kx);
     *keys.records = Records::Empty;
@@ -453,8 +461,10 @@ fn store_ticket(c: &Common<'_>, f: &Finishing, keys: &Keys<'_>, hint: u32, ticke
     let Some(sink) = c.config.ticket_sink else {
         return;
     };
-    if ticket.is_empty() {
-        // RFC 5077 §3.3: no ticket after all.
+    // RFC 5077 §3.3: an empty one is no ticket after all. A session
+    // without the extended master secret is never kept (RFC 7627 §5.3's
+    // rules then need no record of it).
+    if ticket.is_empty() || !f.ems {
         return;
     }
     let n = keys.negotiated.as_ref();
@@ -564,7 +574,25 @@ impl ClientState {
                 })
             }
             Self::ExpectFinished(mut f) => {
-                let Some((ty, _, total)) = split_message(region) else {
+                // The NewSessionTicket the server promised waits in the
+                // region, whole, for this Finished: it is checked with it,
+                // and only then handed to the sink (RFC 5077 §3.3: it
+                // must come, possibly empty).
+                let (ticket_msg, rest) = if f.ticket {
+                    let Some((ty, _, n)) = split_message(region) else {
+                        return Ok(Step {
+                            next: Some(Self::ExpectFinished(f)),
+                            consumed: 0,
+                        });
+                    };
+                    if ty != HandshakeType::NEW_SESSION_TICKET {
+                        return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+                    }
+                    (region.get(..n), region.get(n..).unwrap_or(&[]))
+                } else {
+                    (None, region)
+                };
+                let Some((ty, _, total)) = split_message(rest) else {
                     return Ok(Step {
                         next: Some(Self::ExpectFinished(f)),
                         consumed: 0,
@@ -573,19 +601,33 @@ impl ClientState {
                 if ty != HandshakeType::FINISHED {
                     return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
                 }
-                let msg = region.get(..total).unwrap_or(&[]);
+                let ticket = match ticket_msg {
+                    Some(m) => {
+                        f.transcript.add(m);
+                        Some(parse_new_session_ticket(
+                            m.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]),
+                        )?)
+                    }
+                    None => None,
+                };
+                let msg = rest.get(..total).unwrap_or(&[]);
                 check_finished(&f, false, msg)?;
                 f.transcript.add(msg);
+                // Authenticated now: the ticket may be kept.
+                if let Some((hint, ticket)) = ticket {
+                    store_ticket(c, &f, keys, hint, ticket);
+                }
                 if f.resumed {
                     // Our ChangeCipherSpec and Finished close it.
                     write_change_and_finished(&mut f, true, keys, out)?;
                 }
+                let consumed = ticket_msg.map_or(0, <[u8]>::len).saturating_add(total);
                 Ok(Step {
                     next: None,
-                    consumed: total,
+                    consumed,
                 })
             }
-            Self::ExpectChangeCipherSpec(mut f) => {
+            Self::ExpectChangeCipherSpec(f) => {
                 let Some((ty, _, total)) = split_message(region) else {
                     return Ok(Step {
                         next: Some(Self::ExpectChangeCipherSpec(f)),
@@ -593,19 +635,22 @@ impl ClientState {
                     });
                 };
                 // The one NewSessionTicket the server's session_ticket
-                // promised, before its ChangeCipherSpec.
+                // promised, before its ChangeCipherSpec: checked for form
+                // and left in the region for the Finished.
                 if ty != HandshakeType::NEW_SESSION_TICKET || !f.ticket {
                     return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
                 }
-                let msg = region.get(..total).unwrap_or(&[]);
-                let (hint, ticket) =
-                    parse_new_session_ticket(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
-                f.transcript.add(msg);
-                f.ticket = false;
-                store_ticket(c, &f, keys, hint, ticket);
+                let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
+                parse_new_session_ticket(body)?;
+                if region.len() > total {
+                    // A second message before the ChangeCipherSpec.
+                    let ty = split_message(region.get(total..).unwrap_or(&[]))
+                        .map_or(HandshakeType(0), |(ty, _, _)| ty);
+                    return Err(PeerMisbehaved::UnexpectedHandshake(ty).into());
+                }
                 Ok(Step {
                     next: Some(Self::ExpectChangeCipherSpec(f)),
-                    consumed: total,
+                    consumed: 0,
                 })
             }
         }
@@ -1001,7 +1046,7 @@ fn write_key_exchange(
 
 /// A ServerHello's TLS 1.2 part: header and every extension at its
 /// largest, the ALPN protocol aside.
-const SERVER_HELLO_12: usize = 4 + 2 + 32 + 1 + 2 + 1 + 2 + 5 + 4 + 6 + 6 + 4 + 2 + 2 + 1;
+const SERVER_HELLO_12: usize = 4 + 2 + 32 + 1 + 32 + 2 + 1 + 2 + 5 + 4 + 6 + 6 + 4 + 2 + 2 + 1 + 4;
 
 /// Room for a TLS 1.2 first flight of `config`: ServerHello,
 /// Certificate, ServerKeyExchange, ServerHelloDone, as plaintext records.
@@ -1088,7 +1133,7 @@ pub(crate) fn server_client_hello(
         _ => None,
     };
     // A ticket of ours to resume (RFC 5077), or a full handshake.
-    if let Some(state) = resumable(config, now, ch, ems) {
+    if let Some(state) = resumable(config, now, ch, ems)? {
         return server_resume(config, now, ch, msg, state, alpn_index, keys, out);
     }
     // The group: our first classical one the client lists (RFC 8422
@@ -1143,7 +1188,7 @@ pub(crate) fn server_client_hello(
         client: *ch.random,
         server: server_random(config)?,
     };
-    let ticket = issues_tickets(config, ch);
+    let ticket = issues_tickets(config, ch, ems);
     let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
     let mut point = [0u8; super::kx::MAX_SHARE_LEN];
     let point_len = kx
@@ -1161,13 +1206,14 @@ pub(crate) fn server_client_hello(
         w.len()
     };
     let params = params_buf.get(..params_len).unwrap_or(&[]);
+    let cert = u8::try_from(cert_index).map_err(|_| Error::Internal("certificate index"))?;
     let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
     let signed = sign_params(&*ck.key, scheme, &randoms, params, rng, true, &mut sig)?;
 
     let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
     let mut transcript = Transcript::new(suite);
     transcript.add(msg);
-    out.records(None, ContentType::HANDSHAKE, |w| {
+    let written = out.records(None, ContentType::HANDSHAKE, |w| {
         let from = w.len();
         write_server_hello(
             w,
@@ -1196,7 +1242,22 @@ pub(crate) fn server_client_hello(
             )?;
         }
         Ok(())
-    })?;
+    });
+    if let Err(e) = written {
+        if signed.is_none() {
+            // The signer was asked and will not be asked again.
+            let mut buf = [0u8; MAX_SIGNED_PARAMS];
+            if let Ok(message) = signed_params(&mut buf, &randoms.client, &randoms.server, params) {
+                ck.key.cancel(&crate::sign::SignRequest {
+                    scheme,
+                    message,
+                    first: false,
+                    rng,
+                });
+            }
+        }
+        return Err(e);
+    }
     *keys.records = Records::Tls12Server(ServerPending { kx, transcript });
     *keys.negotiated = Some(Negotiated {
         version: ProtocolVersion::TLS1_2,
@@ -1222,7 +1283,7 @@ pub(crate) fn server_client_hello(
     }
     Ok(ServerState::AwaitSignature(Signing {
         hello,
-        cert: u8::try_from(cert_index).map_err(|_| Error::Internal("certificate index"))?,
+        cert,
         scheme,
         params: params_buf,
         params_len: u8::try_from(params_len).map_err(|_| Error::Internal("params length"))?,
@@ -1245,10 +1306,19 @@ fn server_random(config: &super::ServerConfig<'_>) -> Result<[u8; 32], Error> {
     Ok(random)
 }
 
-/// Whether we send this client a ticket: it sent session_ticket, and we
-/// have ticket keys and issue tickets.
-fn issues_tickets(config: &super::ServerConfig<'_>, ch: &super::messages::ClientHello<'_>) -> bool {
-    ch.ext.session_ticket.is_some() && !config.ticket_keys.is_empty() && config.tickets > 0
+/// Whether we send this client a ticket: it sent session_ticket, we have
+/// ticket keys, issue tickets, with a lifetime, and the session has the
+/// extended master secret (a session without it is never resumed, so
+/// RFC 7627 §5.3 needs no record of it).
+fn issues_tickets(
+    config: &super::ServerConfig<'_>,
+    ch: &super::messages::ClientHello<'_>,
+    ems: bool,
+) -> bool {
+    ems && ch.ext.session_ticket.is_some()
+        && !config.ticket_keys.is_empty()
+        && config.tickets > 0
+        && super::server::session_lifetime(config) > 0
 }
 
 /// What a TLS 1.2 ServerHello of ours carries.
@@ -1308,13 +1378,33 @@ fn resumable(
     now: u64,
     ch: &super::messages::ClientHello<'_>,
     ems: bool,
-) -> Option<super::ticket::TicketState> {
-    let ticket = ch.ext.session_ticket.filter(|t| !t.is_empty())?;
+) -> Result<Option<super::ticket::TicketState>, Error> {
+    let Some(ticket) = ch.ext.session_ticket.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
     // Without a session id the client could not tell our acceptance.
     if config.ticket_keys.is_empty() || ch.session_id.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let state = super::ticket::open(&config.ticket_keys, ticket)?;
+    let Some(state) = super::ticket::open(&config.ticket_keys, ticket) else {
+        return Ok(None);
+    };
+    // RFC 7627 §5.3: a session with the extended master secret offered
+    // in a ClientHello without it ends the handshake.
+    if state.extended_master_secret && !ems {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
+    Ok(fitting(config, now, ch, ems, state))
+}
+
+/// The checks of [`resumable`] past the ticket's opening.
+fn fitting(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    ch: &super::messages::ClientHello<'_>,
+    ems: bool,
+    state: super::ticket::TicketState,
+) -> Option<super::ticket::TicketState> {
     let suite = Suite::from_id(state.suite).filter(|s| s.is_tls12())?;
     let offered =
         config.suites.iter().any(|s| s.id == suite.id) && ch.cipher_suites.contains(suite.id.0);
@@ -1405,7 +1495,7 @@ fn server_resume(
         server: server_random(config)?,
     };
     let alpn = alpn_index.and_then(|i| config.alpn.get(i).copied());
-    let ticket = issues_tickets(config, ch);
+    let ticket = issues_tickets(config, ch, state.extended_master_secret);
     let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
     *keys.records = Records::Empty;
     *keys.negotiated = Some(Negotiated {
