@@ -210,6 +210,7 @@ pub fn client_hello(body: &[u8]) {
         // The TLS 1.2 extensions, when the parsed hello offered the
         // extended master secret.
         tls12: ch.ext.extended_master_secret,
+        session_ticket: ch.ext.session_ticket,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {
