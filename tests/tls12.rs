@@ -1189,3 +1189,57 @@ fn a_session_with_the_extended_master_secret_offered_without_it_is_refused() {
         Error::PeerIncompatible(PeerIncompatible::NoExtendedMasterSecret)
     );
 }
+
+#[test]
+fn exported_keying_material_matches_openssls() {
+    // RFC 5705 with the extended master secret: s_client (not quiet)
+    // prints what it exports for the label, with no context, in its
+    // session summary; our server exports the same.
+    bounded(|| {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let mut sc = tls::p256_server_config();
+        sc.suites = leak([suite]);
+        let (listener, port) = net::listener();
+        let connect = format!("127.0.0.1:{port}");
+        let ca = net::cert_path("ca.pem");
+        let mut client = Openssl::spawn(&[
+            "s_client",
+            "-connect",
+            &connect,
+            "-tls1_2",
+            "-CAfile",
+            &ca,
+            "-keymatexport",
+            "EXPERIMENTAL-tlspair",
+            "-keymatexportlen",
+            "40",
+        ]);
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+        let mut out = [0u8; 40];
+        ours.conn
+            .export_keying_material(&mut out, b"EXPERIMENTAL-tlspair", None)
+            .unwrap();
+        let hex: String = out.iter().map(|b| format!("{b:02X}")).collect();
+        client.wait_stdout("s_client's keying material", |o| {
+            String::from_utf8_lossy(o).contains("Keying material:")
+        });
+        let printed = client.stdout.text();
+        assert!(printed.contains(&hex), "ours: {hex}\n{printed}");
+        // The labels of the key schedule are refused; an empty context
+        // differs from none.
+        assert!(ours
+            .conn
+            .export_keying_material(&mut out, b"key expansion", None)
+            .is_err());
+        let mut with_empty = [0u8; 40];
+        ours.conn
+            .export_keying_material(&mut with_empty, b"EXPERIMENTAL-tlspair", Some(&[]))
+            .unwrap();
+        assert_ne!(&with_empty[..], &out[..]);
+        client.close_stdin();
+    });
+}

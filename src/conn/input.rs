@@ -359,7 +359,10 @@ impl<'a> Connection<'a> {
         let config = self.peer_config.client();
         let (Some(sink), Some(res), Some(suite)) = (
             config.and_then(|c| c.ticket_sink),
-            self.resumption.as_ref(),
+            match &self.resumption {
+                super::AfterHandshake::Resumption(r) => Some(r),
+                _ => None,
+            },
             self.records.send().map(RecordKey::suite),
         ) else {
             return Ok(());

@@ -72,6 +72,18 @@ pub use config::{
     MIN_RECV_FRAGMENT,
 };
 
+/// What a connection keeps past its handshake besides its keys and the
+/// exporter secret (TLS 1.3's exporter_master_secret, TLS 1.2's master
+/// secret): one or the other, in the same bytes.
+pub(crate) enum AfterHandshake {
+    /// Nothing (a server, or before the handshake ends).
+    None,
+    /// TLS 1.3 client: resumption_master_secret, for the tickets to come.
+    Resumption(Secret),
+    /// TLS 1.2: client_random || server_random, for RFC 5705 exporters.
+    Tls12Randoms([u8; 64]),
+}
+
 /// Which side we are (a connection built from secrets counts as a client:
 /// it accepts tickets, which it drops without a sink).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,8 +143,9 @@ pub struct Connection<'a> {
     max_handshake_message: u32,
     negotiated: Option<Negotiated>,
     exporter: Option<Secret>,
-    /// resumption_master_secret (client), for the tickets the server sends.
-    resumption: Option<Secret>,
+    /// resumption_master_secret (client), for the tickets the server
+    /// sends; with TLS 1.2, both randoms (the exporter's seed).
+    resumption: AfterHandshake,
     /// The configuration, after the handshake too: a client's ticket sink
     /// and certificate, either side's ALPN protocols.
     peer_config: PeerConfig<'a>,
@@ -243,7 +256,7 @@ impl<'a> Connection<'a> {
             max_handshake_message: u32::try_from(max_handshake_message).unwrap_or(u32::MAX),
             negotiated: None,
             exporter: None,
-            resumption: None,
+            resumption: AfterHandshake::None,
             peer_config: PeerConfig::None,
             server_name: Name(None),
             resume: None,
@@ -530,6 +543,9 @@ impl<'a> Connection<'a> {
         else {
             return Err(Misuse::NotReady.into());
         };
+        if let AfterHandshake::Tls12Randoms(randoms) = &self.resumption {
+            return export_tls12(exporter, suite, randoms, out, label, context);
+        }
         // HKDF-Expand-Label takes labels of at most 249 bytes ("tls13 "
         // makes 255) and outputs of at most 255 hash lengths.
         const RANGE: Misuse = Misuse::BadConfig("exporter label or length out of range");
@@ -1435,6 +1451,48 @@ impl<'a> Connection<'a> {
         tx.commit(total);
         Ok(Status::Done(()))
     }
+}
+
+/// RFC 5705's exporter for TLS 1.2: `PRF(master_secret, label,
+/// client_random || server_random [|| context_length || context])`,
+/// where an absent context and an empty one differ. The labels of the
+/// key schedule itself are refused: their output would be the
+/// connection's own keys or Finished values.
+fn export_tls12(
+    master: &Secret,
+    suite: &Suite,
+    randoms: &[u8; 64],
+    out: &mut [u8],
+    label: &[u8],
+    context: Option<&[u8]>,
+) -> Result<(), Error> {
+    const RESERVED: [&[u8]; 5] = [
+        b"client finished",
+        b"server finished",
+        b"master secret",
+        b"extended master secret",
+        b"key expansion",
+    ];
+    if RESERVED.contains(&label) {
+        return Err(Misuse::BadConfig("exporter label reserved by TLS 1.2's key schedule").into());
+    }
+    let context_len = match context {
+        Some(c) => Some(
+            u16::try_from(c.len())
+                .map_err(|_| Misuse::BadConfig("exporter context over 65,535 bytes"))?
+                .to_be_bytes(),
+        ),
+        None => None,
+    };
+    let len = context_len.as_ref().map_or(&[][..], |l| &l[..]);
+    crate::key_schedule::tls12::prf(
+        suite.prf_hash(),
+        master.as_bytes(),
+        label,
+        &[randoms, len, context.unwrap_or(&[])],
+        out,
+    );
+    Ok(())
 }
 
 /// A fingerprint of the first `n` bytes a write's `copy` yields, for the

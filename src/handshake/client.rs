@@ -40,8 +40,8 @@ pub(crate) struct Keys<'x> {
     /// exporter_master_secret, once known.
     pub exporter: &'x mut Option<crate::key_schedule::Secret>,
     /// resumption_master_secret, once known (client: for the tickets to
-    /// come).
-    pub resumption: &'x mut Option<crate::key_schedule::Secret>,
+    /// come); with TLS 1.2, both randoms, for the exporter.
+    pub resumption: &'x mut crate::conn::AfterHandshake,
     /// Bytes of unreadable early data a server may skip.
     pub skip_early_data: &'x mut u32,
     /// Where the peer's chain goes once verified.
@@ -1305,6 +1305,8 @@ fn finish_flight(
     let bad = Error::Internal("handshake keys missing");
     keys.records
         .set_send(RecordKey::new(suite, client_ap.as_bytes()).ok_or(bad)?)?;
-    *keys.resumption = Some(master.resumption_secret(suite, &transcript.current())?);
+    *keys.resumption = crate::conn::AfterHandshake::Resumption(
+        master.resumption_secret(suite, &transcript.current())?,
+    );
     Ok(())
 }

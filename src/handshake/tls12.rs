@@ -621,6 +621,7 @@ impl ClientState {
                     // Our ChangeCipherSpec and Finished close it.
                     write_change_and_finished(&mut f, true, keys, out)?;
                 }
+                keep_for_exporter(&f, keys)?;
                 let consumed = ticket_msg.map_or(0, <[u8]>::len).saturating_add(total);
                 Ok(Step {
                     next: None,
@@ -655,6 +656,21 @@ impl ClientState {
             }
         }
     }
+}
+
+/// What the exporter (RFC 5705) needs once the handshake is over: the
+/// master secret and both randoms.
+fn keep_for_exporter(f: &Finishing, keys: &mut Keys<'_>) -> Result<(), Error> {
+    *keys.exporter = Some(
+        crate::key_schedule::Secret::new(f.master.as_bytes())
+            .ok_or(Error::Internal("master secret"))?,
+    );
+    let mut randoms = [0u8; 64];
+    let (c, s) = randoms.split_at_mut(32);
+    c.copy_from_slice(&f.randoms.client);
+    s.copy_from_slice(&f.randoms.server);
+    *keys.resumption = crate::conn::AfterHandshake::Tls12Randoms(randoms);
+    Ok(())
 }
 
 /// Checks the peer's Finished `msg` (RFC 5246 §7.4.9) against the
@@ -1751,6 +1767,7 @@ impl ServerState {
                     }
                     write_change_and_finished(&mut f, false, keys, out)?;
                 }
+                keep_for_exporter(&f, keys)?;
                 Ok(Step {
                     next: None,
                     consumed: total,
