@@ -134,6 +134,8 @@ struct SavedTicket {
     verifier_policy: Option<[u8; 32]>,
     alpn_context: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
+    /// TLS 1.2: the ticket is a session id.
+    session_id: bool,
 }
 
 impl SavedTicket {
@@ -142,7 +144,7 @@ impl SavedTicket {
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
              server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nverifier_policy {}\n\
-             alpn_context {}\nclient_cert_sha256 {}\n",
+             alpn_context {}\nclient_cert_sha256 {}\nsession_id {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -155,6 +157,7 @@ impl SavedTicket {
             t.verifier_policy.map(|h| hex(&h)).unwrap_or_default(),
             t.alpn_context.map(|h| hex(&h)).unwrap_or_default(),
             t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
+            u8::from(t.session_id),
         );
         std::fs::write(path, text)
     }
@@ -198,6 +201,8 @@ impl SavedTicket {
             },
             client_cert_sha256: digest(field("client_cert_sha256")?)
                 .ok_or_else(|| bad("client_cert_sha256"))?,
+            // Absent from older files: a ticket.
+            session_id: field("session_id") == Ok("1"),
         })
     }
 
@@ -215,6 +220,7 @@ impl SavedTicket {
             verifier_policy: self.verifier_policy,
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
+            session_id: self.session_id,
         }
     }
 }

@@ -700,20 +700,32 @@ impl tlspair::handshake::ticket::TicketSink for Tickets {
 /// (found here, fixed on main in b766088).
 #[test]
 fn our_client_resumes_with_rustls_server_ticket() {
-    our_client_resumes_with_rustls_server_ticket_in(None);
+    our_client_resumes_with_rustls_server_ticket_in(None, true);
 }
 
 #[test]
 fn our_client_resumes_with_rustls_server_ticket_in_tls12() {
-    our_client_resumes_with_rustls_server_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256));
+    our_client_resumes_with_rustls_server_ticket_in(
+        Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256),
+        true,
+    );
+}
+
+#[test]
+fn our_client_resumes_by_session_id_with_rustls_server_in_tls12() {
+    // rustls without a ticketer keeps TLS 1.2 sessions in its cache.
+    our_client_resumes_with_rustls_server_ticket_in(
+        Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256),
+        false,
+    );
 }
 
 /// Our second connection resumes with rustls's ticket: TLS 1.3, or with a
 /// TLS 1.2 suite, TLS 1.2 (RFC 5077 tickets from rustls's ticketer).
-fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>) {
+fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>, tickets: bool) {
     bounded(move || {
         let server = rustls_server_config(provider(tls12, None), KeyType::EcdsaP256, &[]);
-        let server = if tls12.is_some() {
+        let server = if tls12.is_some() && tickets {
             let mut cfg = (*server).clone();
             cfg.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
             Arc::new(cfg)
@@ -741,6 +753,7 @@ fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>
             .cloned()
             .expect("rustls sends tickets");
         let ticket = leak(leak(ticket).resumption());
+        assert_eq!(ticket.session_id, tls12.is_some() && !tickets);
         let second =
             Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
         let mut m = Mem::new(second, rustls_server(server));
@@ -757,22 +770,31 @@ fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>
 
 #[test]
 fn rustls_client_resumes_with_our_ticket() {
-    rustls_client_resumes_with_our_ticket_in(None);
+    rustls_client_resumes_with_our_ticket_in(None, true);
 }
 
 #[test]
 fn rustls_client_resumes_with_our_ticket_in_tls12() {
-    rustls_client_resumes_with_our_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256));
+    rustls_client_resumes_with_our_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256), true);
+}
+
+#[test]
+fn rustls_client_resumes_by_session_id_with_our_server_in_tls12() {
+    rustls_client_resumes_with_our_ticket_in(Some(&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256), false);
 }
 
 /// rustls's second connection resumes with our ticket, in TLS 1.3 or
 /// (with a TLS 1.2 suite) TLS 1.2.
-fn rustls_client_resumes_with_our_ticket_in(tls12: Option<&'static Suite>) {
+fn rustls_client_resumes_with_our_ticket_in(tls12: Option<&'static Suite>, tickets: bool) {
     bounded(move || {
         let client = rustls_client_config(provider(tls12, None), &[]);
         let mut sc = tls::p256_server_config();
         if let Some(suite) = tls12 {
             sc.suites = leak([suite]);
+        }
+        if !tickets {
+            sc.tickets = 0;
+            sc.session_cache = Some(leak(tls::SessionMap::default()));
         }
         sc.ticket_keys =
             (leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()])).into();

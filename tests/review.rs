@@ -235,6 +235,7 @@ fn no_debug_output_prints_a_psk() {
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         alpn_context: None,
         client_cert_sha256: None,
+        session_id: false,
         connection: 0,
     };
     let printed = format!("{nt:?} {nt:#?}");
@@ -307,6 +308,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                         ),
                                     alpn_context: None,
                                     client_cert_sha256: None,
+                                    session_id: false,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
                             }
@@ -576,6 +578,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         alpn_context: None,
         client_cert_sha256: None,
+        session_id: false,
         connection: 0,
     };
     let stored = tlspair::handshake::ticket::StoredTicket::new(&nt, tls::now()).unwrap();
@@ -598,6 +601,7 @@ fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         alpn_context: None,
         client_cert_sha256: client,
+        session_id: false,
     })
 }
 

@@ -1243,3 +1243,116 @@ fn exported_keying_material_matches_openssls() {
         client.close_stdin();
     });
 }
+
+#[test]
+fn a_session_id_resumes_from_the_servers_cache() {
+    // No tickets: the server names the session with a session id and
+    // keeps it (sealed) in its cache; the client keeps the id and offers
+    // it alone.
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let cache: &'static tls::SessionMap = leak(tls::SessionMap::default());
+    let (cc, mut sc) = ticket_configs(sink, &TLS12_SUITES);
+    sc.tickets = 0;
+    sc.session_cache = Some(cache);
+    let (cc, sc) = (leak(cc), leak(sc));
+    let stored = full_then_ticket(cc, sc, sink);
+    let offer = leak(stored.resumption());
+    assert!(offer.session_id, "a session id, not a ticket");
+    assert_eq!(offer.ticket.len(), 32);
+    assert_eq!(cache.0.lock().unwrap().len(), 1);
+    let mut c =
+        tls::side(Connection::client_resuming(cc, Some("localhost"), tls::now(), offer).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(c.conn.negotiated().unwrap().resumed && s.conn.negotiated().unwrap().resumed);
+    exchange(&mut c, &mut s, b"by id");
+    // An id the cache does not know is a full handshake.
+    let mut other = *offer;
+    let bogus = [7u8; 32];
+    other.ticket = leak(bogus);
+    let mut c = tls::side(
+        Connection::client_resuming(cc, Some("localhost"), tls::now(), leak(other)).unwrap(),
+    );
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    assert!(!s.conn.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn our_client_resumes_by_session_id_with_s_server() {
+    // s_server without tickets (-no_ticket) keeps sessions in its cache.
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let (server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-rev", "-no_ticket"],
+        );
+        let sink: &'static LastTicket = leak(LastTicket::default());
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.ticket_sink = Some(sink);
+        let cc = leak(cc);
+        let run = |conn: Connection<'static>| {
+            let mut ours = TlsSocket::connect_and_handshake(conn, port)
+                .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+            let data = text(64, 9);
+            let want = reversed_lines(&data);
+            assert_eq!(ours.exchange(&data, want.len()).unwrap(), want);
+            let resumed = ours.conn.negotiated().unwrap().resumed;
+            let _ = ours.close();
+            let _ = ours.read_until_closed();
+            resumed
+        };
+        assert!(!run(
+            Connection::client(cc, Some("localhost"), tls::now()).unwrap()
+        ));
+        let stored = leak(sink.0.lock().unwrap().take().expect("a session id"));
+        let offer = leak(stored.resumption());
+        assert!(offer.session_id);
+        assert!(
+            run(Connection::client_resuming(cc, Some("localhost"), tls::now(), offer).unwrap()),
+            "s_server did not resume\n{}",
+            server.describe()
+        );
+    });
+}
+
+#[test]
+fn s_client_resumes_by_session_id_with_our_server() {
+    bounded(|| {
+        let sess =
+            std::env::temp_dir().join(format!("tlspair-tls12-sid-{}.pem", std::process::id()));
+        let sess = sess.to_string_lossy().into_owned();
+        let cache: &'static tls::SessionMap = leak(tls::SessionMap::default());
+        let mut sc = tls::p256_server_config();
+        sc.suites = &TLS12_SUITES;
+        sc.tickets = 0;
+        sc.session_cache = Some(cache);
+        sc.ticket_keys =
+            (leak([tlspair::handshake::ticket::TicketKey::new(1, &[3; 32]).unwrap()])).into();
+        let sc = leak(sc);
+        let mut resumed = Vec::new();
+        for flag in ["-sess_out", "-sess_in"] {
+            let (listener, port) = net::listener();
+            let mut client = Openssl::s_client(port, &["-tls1_2", "-no_ticket", flag, &sess]);
+            let sock = net::accept(&listener, || client.alive());
+            let mut ours = TlsSocket::new(Connection::server(sc, tls::now()).unwrap(), sock);
+            ours.handshake()
+                .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+            resumed.push(ours.conn.negotiated().unwrap().resumed);
+            client.feed(b"line\n".to_vec());
+            assert_eq!(ours.read_exact(5).unwrap(), b"line\n");
+            client.close_stdin();
+            let _ = ours.read_until_closed();
+            let _ = ours.close();
+            let _ = client.wait_exit();
+        }
+        let _ = std::fs::remove_file(&sess);
+        assert_eq!(resumed, [false, true]);
+        assert_eq!(cache.0.lock().unwrap().len(), 1);
+    });
+}

@@ -391,6 +391,7 @@ impl<'a> Connection<'a> {
                     .and_then(|i| self.peer_config.alpn().get(usize::from(i)).copied()),
             )),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
+            session_id: false,
             connection: self.tag,
         });
         Ok(())

@@ -133,7 +133,11 @@ fn client_hello_bound_with(c: &Common<'_>, fragment: usize, extra: usize) -> usi
         if config.suites.iter().any(|s| s.is_tls12()) {
             room_sum([
                 super::messages::TLS12_HELLO_BYTES,
-                super::messages::session_ticket_bytes(tls12_offer(c).map_or(&[][..], |t| t.ticket)),
+                super::messages::session_ticket_bytes(
+                    tls12_offer(c)
+                        .filter(|t| !t.session_id)
+                        .map_or(&[][..], |t| t.ticket),
+                ),
             ])
         } else {
             0
@@ -391,6 +395,7 @@ fn encode_hello(
         // A TLS 1.2 ticket to offer, or an empty extension to ask for
         // one when we keep tickets.
         session_ticket: tls12_offer(common)
+            .filter(|t| !t.session_id)
             .map(|t| t.ticket)
             .or(config.ticket_sink.map(|_| &[][..])),
         psk: offer.map(|(t, suite)| super::messages::PskIdentity {
@@ -461,10 +466,10 @@ fn psk_offer<'t>(common: &Common<'t>) -> Option<(ResumptionTicket<'t>, &'static 
 /// a TLS 1.2 suite we offer, and carries a master secret: a TLS 1.3
 /// ticket is never offered this way, nor a TLS 1.2 one as a PSK.
 pub(crate) fn tls12_offer<'t>(common: &Common<'t>) -> Option<ResumptionTicket<'t>> {
-    let t = common
-        .ctx
-        .resume
-        .filter(|t| t.ticket.len() <= MAX_OFFERED_TICKET && !t.ticket.is_empty())?;
+    let t = common.ctx.resume.filter(|t| {
+        let max = if t.session_id { 32 } else { MAX_OFFERED_TICKET };
+        t.ticket.len() <= max && !t.ticket.is_empty()
+    })?;
     common
         .config
         .suites
@@ -755,11 +760,18 @@ impl State {
         let mut session_id = [0u8; 32];
         // Compatibility mode sends one; so does a TLS 1.2 resumption,
         // whose acceptance the server tells by echoing it (RFC 5077 §3.4).
-        let session_id_len = if config.middlebox_compat || tls12_offer(&common).is_some() {
-            rng.fill(&mut session_id).map_err(|_| fail_rng)?;
-            32u8
-        } else {
-            0
+        let offer = tls12_offer(&common);
+        let session_id_len = match offer {
+            // A TLS 1.2 session named by its id: offered as the id.
+            Some(t) if t.session_id => {
+                crate::codec::copy_prefix(&mut session_id, t.ticket, t.ticket.len());
+                u8::try_from(t.ticket.len()).map_err(|_| Error::Internal("session id"))?
+            }
+            _ if config.middlebox_compat || offer.is_some() => {
+                rng.fill(&mut session_id).map_err(|_| fail_rng)?;
+                32u8
+            }
+            _ => 0,
         };
         let (group, extra_share) = first_share_groups(config.groups).ok_or(
             crate::error::Misuse::BadConfig("no supported group configured"),

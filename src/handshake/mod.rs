@@ -364,6 +364,10 @@ pub struct ServerConfig<'a> {
     /// Let a TLS 1.2 client without the extended master secret (RFC
     /// 7627) through. Off by default (see the client's switch).
     pub allow_no_extended_master_secret: bool,
+    /// A TLS 1.2 session cache, for clients that resume by session id
+    /// (with `ticket_keys`, which seal its entries). None by default:
+    /// RFC 5077 tickets only.
+    pub session_cache: Option<&'a dyn ticket::SessionCache>,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -399,6 +403,7 @@ impl<'a> ServerConfig<'a> {
             ticket_lifetime: 7200,
             allow_psk_ke: false,
             allow_no_extended_master_secret: false,
+            session_cache: None,
         }
     }
 }

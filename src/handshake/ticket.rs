@@ -373,6 +373,10 @@ pub struct NewTicket<'a> {
     /// that connection ([`client_identity`]): only a configuration with
     /// the same one may offer the ticket.
     pub client_cert_sha256: Option<[u8; 32]>,
+    /// TLS 1.2: `ticket` is the session id the server named the session
+    /// with (RFC 5246 §7.4.1.2; resumed by offering it as the session id,
+    /// from a server that keeps a session cache), not an RFC 5077 ticket.
+    pub session_id: bool,
     /// Which connection it came from: the embedder's tag for it
     /// ([`Connection::set_tag`](crate::Connection::set_tag); 0 unless
     /// set), such as its slab key, since one sink serves every connection
@@ -397,6 +401,25 @@ impl core::fmt::Debug for NewTicket<'_> {
             .field("server_name", &self.server_name)
             .finish_non_exhaustive()
     }
+}
+
+/// A TLS 1.2 server's session cache (RFC 5246 §7.4.1.2 session-id
+/// resumption): the embedder's table, since the no_std core keeps none.
+/// What it keeps is sealed like a ticket (under the configuration's first
+/// [`TicketKey`], so a server with a cache needs ticket keys): a cache
+/// entry read by another gives it nothing, and rotating the keys retires
+/// the entries with them. Entries expire by themselves (a lookup checks
+/// the lifetimes), so a bounded cache may drop any entry at any time.
+///
+/// `Send + Sync`, as every trait object in a configuration.
+pub trait SessionCache: Send + Sync {
+    /// Keeps `session` (at most [`SEALED_TICKET_LEN`] bytes) under `id`,
+    /// replacing what was there.
+    fn put(&self, id: &[u8; 32], session: &[u8]);
+
+    /// Copies the session kept under `id` into `out` (room for
+    /// [`SEALED_TICKET_LEN`] bytes) and returns its length, or `None`.
+    fn get(&self, id: &[u8], out: &mut [u8]) -> Option<usize>;
 }
 
 /// Where a client's engine puts the tickets it receives. The embedder
@@ -441,6 +464,9 @@ pub struct ResumptionTicket<'a> {
     /// ([`NewTicket::client_cert_sha256`]): a configuration with another
     /// refuses it ([`Misuse::TicketForAnotherClient`](crate::Misuse::TicketForAnotherClient)).
     pub client_cert_sha256: Option<[u8; 32]>,
+    /// TLS 1.2: `ticket` is a session id, offered as the ClientHello's
+    /// session id rather than in session_ticket.
+    pub session_id: bool,
 }
 
 impl core::fmt::Debug for ResumptionTicket<'_> {
@@ -497,6 +523,7 @@ pub struct StoredTicket {
     verifier_policy: Option<[u8; 32]>,
     alpn_context: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
+    session_id: bool,
 }
 
 impl Clone for StoredTicket {
@@ -518,6 +545,7 @@ impl Clone for StoredTicket {
             verifier_policy: self.verifier_policy,
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
+            session_id: self.session_id,
         }
     }
 }
@@ -565,6 +593,7 @@ impl StoredTicket {
             verifier_policy: t.verifier_policy,
             alpn_context: t.alpn_context,
             client_cert_sha256: t.client_cert_sha256,
+            session_id: t.session_id,
         })
     }
 
@@ -591,6 +620,7 @@ impl StoredTicket {
             verifier_policy: self.verifier_policy,
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
+            session_id: self.session_id,
         }
     }
 }

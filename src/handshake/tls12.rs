@@ -274,6 +274,29 @@ pub(crate) struct ClientPending {
     transcript: Transcript,
 }
 
+/// A TLS 1.2 session id as the server named the session (up to 32
+/// bytes; empty for none).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SessionId {
+    bytes: [u8; 32],
+    len: u8,
+}
+
+impl SessionId {
+    fn new(id: &[u8]) -> Self {
+        let mut s = Self::default();
+        if let Some(dst) = s.bytes.get_mut(..id.len()) {
+            dst.copy_from_slice(id);
+            s.len = u8::try_from(id.len()).unwrap_or(0);
+        }
+        s
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
 /// Both randoms, which the key block and the signatures use.
 #[derive(Clone, Copy)]
 pub(crate) struct Randoms {
@@ -300,6 +323,21 @@ pub(crate) struct Hello {
     ems: bool,
     /// A NewSessionTicket is part of this handshake (RFC 5077).
     ticket: bool,
+    /// Client: the session id the server named a full handshake's
+    /// session with. Server: whether the session goes to the cache.
+    session: Session,
+}
+
+/// What the end of a full handshake does with a session id.
+#[derive(Clone, Copy)]
+pub(crate) enum Session {
+    /// Nothing.
+    None,
+    /// Client: the server named the session; kept if no ticket came.
+    Named(SessionId),
+    /// Server: the session goes to the cache under the id derived from
+    /// our random.
+    Cache,
 }
 
 /// After the key exchange: what the Finished messages need.
@@ -315,6 +353,8 @@ pub(crate) struct Finishing {
     resumed: bool,
     /// The master secret is the extended one (RFC 7627).
     ems: bool,
+    /// As [`Hello::session`].
+    session: Session,
 }
 
 /// Handles a TLS 1.2 ServerHello to a client that offered TLS 1.2.
@@ -402,6 +442,11 @@ pub(crate) fn client_server_hello(
             randoms,
             ems: ext.ems,
             ticket: ext.ticket,
+            session: if sh.session_id.is_empty() {
+                Session::None
+            } else {
+                Session::Named(SessionId::new(sh.session_id))
+            },
         }));
     };
     // The abbreviated handshake: the ticket's master secret, the new
@@ -438,6 +483,7 @@ pub(crate) fn client_server_hello(
         ticket: ext.ticket,
         resumed: true,
         ems: ext.ems,
+        session: Session::None,
     }))
 }
 
@@ -457,7 +503,14 @@ const UNSPECIFIED_TICKET_LIFETIME: u32 = 7200;
 
 /// Hands a TLS 1.2 ticket to the configuration's sink, with the session's
 /// master secret as its secret.
-fn store_ticket(c: &Common<'_>, f: &Finishing, keys: &Keys<'_>, hint: u32, ticket: &[u8]) {
+fn store_ticket(
+    c: &Common<'_>,
+    f: &Finishing,
+    keys: &Keys<'_>,
+    hint: u32,
+    ticket: &[u8],
+    session_id: bool,
+) {
     let Some(sink) = c.config.ticket_sink else {
         return;
     };
@@ -489,6 +542,7 @@ fn store_ticket(c: &Common<'_>, f: &Finishing, keys: &Keys<'_>, hint: u32, ticke
         verifier_policy: policy,
         alpn_context: Some(super::ticket::alpn_context(c.config.alpn, chosen)),
         client_cert_sha256: super::ticket::client_identity(c.config),
+        session_id,
         connection: keys.tag,
     });
 }
@@ -613,9 +667,16 @@ impl ClientState {
                 let msg = rest.get(..total).unwrap_or(&[]);
                 check_finished(&f, false, msg)?;
                 f.transcript.add(msg);
-                // Authenticated now: the ticket may be kept.
-                if let Some((hint, ticket)) = ticket {
-                    store_ticket(c, &f, keys, hint, ticket);
+                // Authenticated now: the ticket may be kept; without one,
+                // the session id the server named the session with.
+                match (ticket, f.session) {
+                    (Some((hint, ticket)), _) if !ticket.is_empty() => {
+                        store_ticket(c, &f, keys, hint, ticket, false);
+                    }
+                    (_, Session::Named(id)) if !f.resumed => {
+                        store_ticket(c, &f, keys, 0, id.as_bytes(), true);
+                    }
+                    _ => {}
                 }
                 if f.resumed {
                     // Our ChangeCipherSpec and Finished close it.
@@ -932,6 +993,7 @@ fn server_flight(
         ticket: hello.ticket,
         resumed: false,
         ems: hello.ems,
+        session: hello.session,
     };
     write_change_and_finished(&mut f, true, keys, out)?;
     Ok(f)
@@ -1205,6 +1267,8 @@ pub(crate) fn server_client_hello(
         server: server_random(config)?,
     };
     let ticket = issues_tickets(config, ch, ems);
+    let cache = caches_session(config, ems);
+    let session_id = session_id_for(&randoms.server);
     let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
     let mut point = [0u8; super::kx::MAX_SHARE_LEN];
     let point_len = kx
@@ -1235,7 +1299,7 @@ pub(crate) fn server_client_hello(
             w,
             &ServerHelloFields {
                 random: &randoms.server,
-                session_id: &[],
+                session_id: if cache { &session_id[..] } else { &[] },
                 suite,
                 ems,
                 ec_point_formats: ch.ext.ec_point_formats.is_some(),
@@ -1293,6 +1357,7 @@ pub(crate) fn server_client_hello(
         randoms,
         ems,
         ticket,
+        session: if cache { Session::Cache } else { Session::None },
     };
     if signed.is_some() {
         return Ok(ServerState::ExpectClientKeyExchange(hello));
@@ -1395,15 +1460,36 @@ fn resumable(
     ch: &super::messages::ClientHello<'_>,
     ems: bool,
 ) -> Result<Option<super::ticket::TicketState>, Error> {
-    let Some(ticket) = ch.ext.session_ticket.filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
     // Without a session id the client could not tell our acceptance.
     if config.ticket_keys.is_empty() || ch.session_id.is_empty() {
         return Ok(None);
     }
-    let Some(state) = super::ticket::open(&config.ticket_keys, ticket) else {
-        return Ok(None);
+    // A ticket first (RFC 5077 §3.4); else the session id, in our cache.
+    let ticket = ch
+        .ext
+        .session_ticket
+        .filter(|t| !t.is_empty())
+        .and_then(|t| super::ticket::open(&config.ticket_keys, t));
+    let state = match ticket {
+        Some(state) => state,
+        None => {
+            let Some(cache) = config.session_cache else {
+                return Ok(None);
+            };
+            let mut entry = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
+            let Some(n) = cache
+                .get(ch.session_id, &mut entry[..])
+                .filter(|n| *n <= super::ticket::SEALED_TICKET_LEN)
+            else {
+                return Ok(None);
+            };
+            let Some(state) =
+                super::ticket::open(&config.ticket_keys, entry.get(..n).unwrap_or(&[]))
+            else {
+                return Ok(None);
+            };
+            state
+        }
     };
     // RFC 7627 §5.3: a session with the extended master secret offered
     // in a ClientHello without it ends the handshake.
@@ -1451,6 +1537,40 @@ fn write_ticket(
     transcript: &mut Transcript,
     w: &mut Writer<'_>,
 ) -> Result<(), Error> {
+    let mut sealed = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
+    let (n, lifetime) = seal_session(
+        config,
+        now,
+        auth_time,
+        suite,
+        master,
+        ems,
+        negotiated,
+        &mut sealed,
+    )?;
+    let from = w.len();
+    write_message(w, HandshakeType::NEW_SESSION_TICKET, |w| {
+        w.u32(lifetime)?;
+        w.vec16(sealed.get(..n).unwrap_or(&[]))
+    })?;
+    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    Ok(())
+}
+
+/// Seals the session of `master` (full handshake at `auth_time`) under
+/// our first ticket key into `out`, as a ticket or a session-cache entry:
+/// its length, and the lifetime left.
+#[allow(clippy::too_many_arguments)]
+fn seal_session(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    auth_time: u64,
+    suite: &'static Suite,
+    master: &MasterSecret,
+    ems: bool,
+    negotiated: Option<&Negotiated>,
+    out: &mut [u8; super::ticket::SEALED_TICKET_LEN],
+) -> Result<(usize, u32), Error> {
     let bad = Error::Internal("ticket");
     let key = config.ticket_keys.first().ok_or(bad)?;
     let end = auth_time.saturating_add(u64::from(super::server::session_lifetime(config)));
@@ -1474,15 +1594,29 @@ fn write_ticket(
         psk: crate::key_schedule::Secret::new(master.as_bytes()).ok_or(bad)?,
         extended_master_secret: ems,
     };
-    let mut sealed = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
-    let n = super::ticket::seal(key, &state, config.rng, &mut sealed[..]).ok_or(bad)?;
-    let from = w.len();
-    write_message(w, HandshakeType::NEW_SESSION_TICKET, |w| {
-        w.u32(lifetime)?;
-        w.vec16(sealed.get(..n).unwrap_or(&[]))
-    })?;
-    transcript.add(w.written().get(from..).unwrap_or(&[]));
-    Ok(())
+    let n = super::ticket::seal(key, &state, config.rng, &mut out[..]).ok_or(bad)?;
+    Ok((n, lifetime))
+}
+
+/// The session id a full handshake's session is cached under: derived
+/// from our random, so nothing more is kept until the handshake ends (it
+/// is as public as the ServerHello that carries it).
+fn session_id_for(server_random: &[u8; 32]) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"tlspair session id");
+    ctx.update(server_random);
+    let mut id = [0u8; 32];
+    id.copy_from_slice(ctx.finish().as_ref());
+    id
+}
+
+/// Whether a full handshake's session goes to the session cache: there is
+/// one, with ticket keys to seal its entries, and the session has the
+/// extended master secret.
+fn caches_session(config: &super::ServerConfig<'_>, ems: bool) -> bool {
+    ems && config.session_cache.is_some()
+        && !config.ticket_keys.is_empty()
+        && super::server::session_lifetime(config) > 0
 }
 
 /// A NewSessionTicket of ours: header 4, lifetime hint 4, ticket 2 + its
@@ -1536,6 +1670,7 @@ fn server_resume(
         ticket: false,
         resumed: true,
         ems: state.extended_master_secret,
+        session: Session::None,
     };
     f.transcript.add(msg);
     let negotiated = *keys.negotiated;
@@ -1738,6 +1873,7 @@ impl ServerState {
                         ticket: hello.ticket,
                         resumed: false,
                         ems: hello.ems,
+                        session: hello.session,
                     })),
                     consumed: total,
                 })
@@ -1766,6 +1902,25 @@ impl ServerState {
                         })?;
                     }
                     write_change_and_finished(&mut f, false, keys, out)?;
+                    if let (Session::Cache, Some(cache)) = (f.session, config.session_cache) {
+                        let mut sealed =
+                            zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
+                        let negotiated = *keys.negotiated;
+                        let (n, _) = seal_session(
+                            config,
+                            now,
+                            now,
+                            f.suite,
+                            &f.master,
+                            f.ems,
+                            negotiated.as_ref(),
+                            &mut sealed,
+                        )?;
+                        cache.put(
+                            &session_id_for(&f.randoms.server),
+                            sealed.get(..n).unwrap_or(&[]),
+                        );
+                    }
                 }
                 keep_for_exporter(&f, keys)?;
                 Ok(Step {

@@ -195,3 +195,20 @@ pub fn single_threaded_rng(
         >(rng)
     }
 }
+
+/// A TLS 1.2 session cache: a map, as an embedder would keep one.
+#[derive(Default)]
+pub struct SessionMap(pub std::sync::Mutex<std::collections::HashMap<Vec<u8>, Vec<u8>>>);
+
+impl tlspair::handshake::ticket::SessionCache for SessionMap {
+    fn put(&self, id: &[u8; 32], session: &[u8]) {
+        self.0.lock().unwrap().insert(id.to_vec(), session.to_vec());
+    }
+
+    fn get(&self, id: &[u8], out: &mut [u8]) -> Option<usize> {
+        let map = self.0.lock().unwrap();
+        let s = map.get(id)?;
+        out.get_mut(..s.len())?.copy_from_slice(s);
+        Some(s.len())
+    }
+}
