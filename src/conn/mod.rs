@@ -82,6 +82,10 @@ pub(crate) enum AfterHandshake {
     Resumption(Secret),
     /// TLS 1.2: client_random || server_random, for RFC 5705 exporters.
     Tls12Randoms([u8; 64]),
+    /// TLS 1.2 client during a full handshake: the session id the server
+    /// named the session with (kept here, not in the handshake state,
+    /// until the server's Finished lets it be stored).
+    Tls12SessionId([u8; 32], u8),
 }
 
 /// Which side we are (a connection built from secrets counts as a client:

@@ -25,8 +25,9 @@
 //! waits unused in the connection. Resumption is RFC 5077's: tickets
 //! sealed like TLS 1.3's (the master secret in the PSK's place), offered
 //! in session_ticket with a session id, accepted by the echo of that id.
-//! Not yet here: session-id resumption and client certificates in TLS
-//! 1.2 (a client asked for
+//! Session ids too: a server with a session cache names each session, and
+//! a client without a ticket offers that id. Not yet here: client
+//! certificates in TLS 1.2 (a client asked for
 //! one answers with an empty Certificate; a server that verifies client
 //! certificates negotiates TLS 1.3 only). TLS 1.2's CertificateVerify
 //! signs the whole transcript, not its hash, and *ring* signs and
@@ -333,8 +334,9 @@ pub(crate) struct Hello {
 pub(crate) enum Session {
     /// Nothing.
     None,
-    /// Client: the server named the session; kept if no ticket came.
-    Named(SessionId),
+    /// Client: the server named the session (the id waits in
+    /// `Keys::resumption`); kept if no ticket came.
+    Named,
     /// Server: the session goes to the cache under the id derived from
     /// our random.
     Cache,
@@ -445,7 +447,9 @@ pub(crate) fn client_server_hello(
             session: if sh.session_id.is_empty() {
                 Session::None
             } else {
-                Session::Named(SessionId::new(sh.session_id))
+                let id = SessionId::new(sh.session_id);
+                *keys.resumption = crate::conn::AfterHandshake::Tls12SessionId(id.bytes, id.len);
+                Session::Named
             },
         }));
     };
@@ -673,8 +677,16 @@ impl ClientState {
                     (Some((hint, ticket)), _) if !ticket.is_empty() => {
                         store_ticket(c, &f, keys, hint, ticket, false);
                     }
-                    (_, Session::Named(id)) if !f.resumed => {
-                        store_ticket(c, &f, keys, 0, id.as_bytes(), true);
+                    (_, Session::Named) if !f.resumed => {
+                        if let crate::conn::AfterHandshake::Tls12SessionId(bytes, len) =
+                            keys.resumption
+                        {
+                            let id = SessionId {
+                                bytes: *bytes,
+                                len: *len,
+                            };
+                            store_ticket(c, &f, keys, 0, id.as_bytes(), true);
+                        }
                     }
                     _ => {}
                 }
