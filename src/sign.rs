@@ -158,9 +158,11 @@ impl core::fmt::Debug for SignRequest<'_> {
 /// `Send + Sync`: one signer serves every connection of a configuration,
 /// on any thread.
 pub trait Signer: Send + Sync {
-    /// The TLS 1.3 schemes this key signs with, in our order of
-    /// preference. Schemes TLS 1.3 forbids in CertificateVerify (PKCS#1
-    /// v1.5, SHA-1) are never used, whatever this lists.
+    /// The schemes this key signs with, in our order of preference.
+    /// Schemes TLS 1.3 forbids in CertificateVerify (PKCS#1 v1.5, SHA-1)
+    /// are never used there, whatever this lists; TLS 1.2's
+    /// ServerKeyExchange may use PKCS#1 v1.5 with SHA-256/384/512, never
+    /// SHA-1 or MD5.
     fn schemes(&self) -> &[SignatureScheme];
 
     /// The longest signature this key makes, at most
@@ -213,6 +215,20 @@ impl Signer for SigningKey {
     }
 }
 
+/// The first scheme in `offered` that `signer` lists and TLS 1.2 allows
+/// in a ServerKeyExchange: TLS 1.3's, and RSASSA-PKCS1-v1_5 with SHA-256,
+/// SHA-384 or SHA-512; never SHA-1, MD5 or SHA-224.
+pub fn scheme_for_tls12(
+    signer: &dyn Signer,
+    offered: impl IntoIterator<Item = SignatureScheme>,
+) -> Option<SignatureScheme> {
+    let ours = signer.schemes();
+    offered.into_iter().find(|scheme| {
+        let [hash, _] = scheme.0.to_be_bytes();
+        ours.contains(scheme) && (hash >= 0x07 || (0x04..=0x06).contains(&hash))
+    })
+}
+
 /// The first scheme in `offered` (the peer's order of preference, RFC
 /// 8446 §4.2.3) that `signer` lists and TLS 1.3 allows in a
 /// CertificateVerify.
@@ -260,12 +276,17 @@ const P256_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ECDSA_SECP256R1_SHA2
 const P384_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ECDSA_SECP384R1_SHA384];
 const ED25519_SCHEMES: &[SignatureScheme] = &[SignatureScheme::ED25519];
 /// RSA signs only with PSS in TLS 1.3 (RFC 8446 §4.4.3), with an
-/// rsaEncryption key ("rsae"): PKCS#1 v1.5 is for certificates only.
+/// rsaEncryption key ("rsae"); PKCS#1 v1.5 comes last, for the TLS 1.2
+/// ServerKeyExchange of clients that offer nothing else (TLS 1.3's
+/// scheme choice never takes it).
 #[cfg(feature = "alloc")]
 const RSA_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::RSA_PSS_RSAE_SHA256,
     SignatureScheme::RSA_PSS_RSAE_SHA384,
     SignatureScheme::RSA_PSS_RSAE_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA512,
 ];
 
 /// What `from_pkcs8` says when no key type accepts the document.
@@ -320,8 +341,8 @@ impl SigningKey {
         }
     }
 
-    /// The TLS 1.3 schemes this key can sign a CertificateVerify with, in
-    /// our order of preference. Never a PKCS#1 v1.5 scheme.
+    /// The schemes this key can sign with, in our order of preference:
+    /// for RSA the PSS ones, then PKCS#1 v1.5 (TLS 1.2 only).
     pub fn schemes(&self) -> &'static [SignatureScheme] {
         match &self.0 {
             Inner::EcdsaP256(_) => P256_SCHEMES,
@@ -344,7 +365,9 @@ impl SigningKey {
         offered: impl IntoIterator<Item = SignatureScheme>,
     ) -> Option<SignatureScheme> {
         let ours = self.schemes();
-        offered.into_iter().find(|scheme| ours.contains(scheme))
+        offered.into_iter().find(|scheme| {
+            ours.contains(scheme) && crate::verify::tls13_allows_in_certificate_verify(*scheme)
+        })
     }
 
     /// The longest signature this key makes: what `out` of
@@ -412,7 +435,10 @@ impl SigningKey {
                     SignatureScheme::RSA_PSS_RSAE_SHA256 => &signature::RSA_PSS_SHA256,
                     SignatureScheme::RSA_PSS_RSAE_SHA384 => &signature::RSA_PSS_SHA384,
                     SignatureScheme::RSA_PSS_RSAE_SHA512 => &signature::RSA_PSS_SHA512,
-                    _ => return Err(Error::Internal("RSA_SCHEMES and the PSS paddings disagree")),
+                    SignatureScheme::RSA_PKCS1_SHA256 => &signature::RSA_PKCS1_SHA256,
+                    SignatureScheme::RSA_PKCS1_SHA384 => &signature::RSA_PKCS1_SHA384,
+                    SignatureScheme::RSA_PKCS1_SHA512 => &signature::RSA_PKCS1_SHA512,
+                    _ => return Err(Error::Internal("RSA_SCHEMES and the RSA paddings disagree")),
                 };
                 // RSA writes straight into `out`: the signature is exactly
                 // the modulus length, which `room` is.

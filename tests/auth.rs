@@ -100,10 +100,14 @@ fn key_types_are_detected_with_their_tls13_schemes() {
             KeyKind::EcdsaP256 => &[S::ECDSA_SECP256R1_SHA256],
             KeyKind::EcdsaP384 => &[S::ECDSA_SECP384R1_SHA384],
             KeyKind::Ed25519 => &[S::ED25519],
+            // PSS, then PKCS#1 v1.5 for TLS 1.2's ServerKeyExchange.
             _ => &[
                 S::RSA_PSS_RSAE_SHA256,
                 S::RSA_PSS_RSAE_SHA384,
                 S::RSA_PSS_RSAE_SHA512,
+                S::RSA_PKCS1_SHA256,
+                S::RSA_PKCS1_SHA384,
+                S::RSA_PKCS1_SHA512,
             ],
         };
         assert_eq!(key.schemes(), expected, "{name}");
@@ -149,7 +153,12 @@ fn sign_then_verify_round_trips_for_every_key_and_scheme() {
     for (name, cred, _) in servers() {
         let key = key(cred);
         let cert = der(cred);
-        for &scheme in key.schemes() {
+        // TLS 1.3's schemes (PKCS#1 v1.5 has its own test).
+        for &scheme in key
+            .schemes()
+            .iter()
+            .filter(|s| tlspair::verify::tls13_allows_in_certificate_verify(**s))
+        {
             let message = server_message(0x42);
             let sig = sign(&key, scheme, &message);
             assert_eq!(
@@ -259,11 +268,38 @@ fn rsa_scheme_for_is_pss_only() {
         ]),
         Some(S::RSA_PSS_RSAE_SHA384)
     );
-    let mut out = [0u8; MAX_SIGNATURE_LEN];
-    assert!(matches!(
-        rsa.sign(S::RSA_PKCS1_SHA256, b"m", &SystemRandom::new(), &mut out),
-        Err(Error::Misuse(Misuse::BadConfig(_)))
-    ));
+    // TLS 1.2's choice takes PKCS#1 v1.5 (never with SHA-1), and the key
+    // signs with it; a TLS 1.3 verification still refuses it.
+    assert_eq!(
+        tlspair::sign::scheme_for_tls12(&rsa, pkcs1),
+        Some(S::RSA_PKCS1_SHA256)
+    );
+    assert_eq!(
+        tlspair::sign::scheme_for_tls12(&rsa, [S::RSA_PKCS1_SHA1]),
+        None
+    );
+    let message = server_message(0x17);
+    let sig = sign(&rsa, S::RSA_PKCS1_SHA256, &message);
+    let cert = der(&creds::SERVER_RSA_2048);
+    let accepted = tlspair::verify::WEBPKI_SCHEMES;
+    assert_eq!(
+        tlspair::verify::verify_tls12_signature(
+            &cert,
+            S::RSA_PKCS1_SHA256,
+            &message,
+            &sig,
+            accepted
+        ),
+        Ok(())
+    );
+    assert!(tlspair::verify::verify_tls13_signature(
+        &cert,
+        S::RSA_PKCS1_SHA256,
+        &message,
+        &sig,
+        accepted
+    )
+    .is_err());
 }
 
 #[test]

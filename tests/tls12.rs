@@ -1356,3 +1356,29 @@ fn s_client_resumes_by_session_id_with_our_server() {
         assert_eq!(cache.0.lock().unwrap().len(), 1);
     });
 }
+
+#[test]
+fn an_rsa_server_signs_with_pkcs1_for_a_tls12_client_that_offers_only_that() {
+    // RSASSA-PKCS1-v1_5 is legal in TLS 1.2's ServerKeyExchange, and the
+    // only RSA signature older clients take (it used to fail with
+    // handshake_failure: our RSA key signed with PSS only).
+    bounded(|| {
+        let key = KeyType::Rsa2048;
+        let mut sc = tls::server_config(&[tls::certified(key.credential())]);
+        sc.suites = &TLS12_SUITES;
+        let (listener, port) = net::listener();
+        let mut client = Openssl::s_client(port, &["-tls1_2", "-sigalgs", "RSA+SHA256"]);
+        let sock = net::accept(&listener, || client.alive());
+        let mut ours = TlsSocket::new(Connection::server(leak(sc), tls::now()).unwrap(), sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+        assert_eq!(
+            ours.conn.negotiated().unwrap().signature_scheme,
+            Some(tlspair::wire::SignatureScheme::RSA_PKCS1_SHA256)
+        );
+        client.feed(b"pkcs1\n".to_vec());
+        assert_eq!(ours.read_exact(6).unwrap(), b"pkcs1\n");
+        client.close_stdin();
+        let _ = ours.read_until_closed();
+    });
+}

@@ -510,7 +510,12 @@ fn choose_cert<'a>(
     sni: Option<&[u8]>,
     schemes: &crate::codec::U16List<'_>,
 ) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
-    choose_cert_for(certs, sni, || schemes.iter().map(SignatureScheme))
+    choose_cert_for(
+        certs,
+        sni,
+        || schemes.iter().map(SignatureScheme),
+        |k, o| crate::sign::scheme_for(k, o),
+    )
 }
 
 /// [`choose_cert`] over the schemes `offered` yields (each call a fresh
@@ -519,6 +524,7 @@ pub(crate) fn choose_cert_for<'a, I: Iterator<Item = SignatureScheme>>(
     certs: &'a [CertifiedKey<'a>],
     sni: Option<&[u8]>,
     offered: impl Fn() -> I,
+    pick: impl Fn(&dyn crate::sign::Signer, I) -> Option<SignatureScheme>,
 ) -> Option<(usize, &'a CertifiedKey<'a>, SignatureScheme)> {
     // Exact names first, then wildcards, then the defaults.
     let named = |wild: bool| {
@@ -539,7 +545,7 @@ pub(crate) fn choose_cert_for<'a, I: Iterator<Item = SignatureScheme>>(
     exact
         .chain(wildcard)
         .chain(defaults)
-        .find_map(|(i, ck)| crate::sign::scheme_for(&*ck.key, offered()).map(|s| (i, ck, s)))
+        .find_map(|(i, ck)| pick(&*ck.key, offered()).map(|s| (i, ck, s)))
 }
 
 /// Whether SNI `name` is `pattern`: the same name (ASCII case

@@ -1256,7 +1256,10 @@ pub(crate) fn server_client_hello(
                 .map(SignatureScheme)
                 .filter(|s| scheme_fits_suite(*s, suite))
         };
-        let found = super::server::choose_cert_for(&config.certs, ch.ext.server_name, offered);
+        let found =
+            super::server::choose_cert_for(&config.certs, ch.ext.server_name, offered, |k, o| {
+                crate::sign::scheme_for_tls12(k, o)
+            });
         if let Some((index, ck, scheme)) = found {
             chosen = Some((suite, index, ck, scheme));
             break;
