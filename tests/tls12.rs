@@ -1166,7 +1166,9 @@ fn a_session_with_the_extended_master_secret_offered_without_it_is_refused() {
     let stored = full_then_ticket(cc, sc, sink);
     let ticket = stored.resumption().ticket.to_vec();
     let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    // The same server name the ticket was issued under: it would resume.
     let exts = [
+        common::hello::sni(b"localhost"),
         common::hello::ext(10, &[0, 2, 0, 29]),
         common::hello::ext(13, &[0, 2, 4, 3]),
         common::hello::ext(0xff01, &[0]),

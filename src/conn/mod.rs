@@ -547,8 +547,13 @@ impl<'a> Connection<'a> {
         else {
             return Err(Misuse::NotReady.into());
         };
-        if let AfterHandshake::Tls12Randoms(randoms) = &self.resumption {
-            return export_tls12(exporter, suite, randoms, out, label, context);
+        if self.is_tls12() {
+            return match &self.resumption {
+                AfterHandshake::Tls12Randoms(randoms) => {
+                    export_tls12(exporter, suite, randoms, out, label, context)
+                }
+                _ => Err(Misuse::NotReady.into()),
+            };
         }
         // HKDF-Expand-Label takes labels of at most 249 bytes ("tls13 "
         // makes 255) and outputs of at most 255 hash lengths.

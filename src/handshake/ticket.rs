@@ -419,7 +419,11 @@ pub trait SessionCache: Send + Sync {
 
     /// Copies the session kept under `id` into `out` (room for
     /// [`SEALED_TICKET_LEN`] bytes) and returns its length, or `None`.
-    fn get(&self, id: &[u8], out: &mut [u8]) -> Option<usize>;
+    /// `id` comes from the client: a lookup of what another client's
+    /// session was named is refused by the checks after it, not here.
+    /// Called inside the handshake step: a cache backed by a remote store
+    /// blocks the connection meanwhile.
+    fn get(&self, id: &[u8; 32], out: &mut [u8]) -> Option<usize>;
 }
 
 /// Where a client's engine puts the tickets it receives. The embedder

@@ -734,6 +734,11 @@ impl ClientState {
 /// What the exporter (RFC 5705) needs once the handshake is over: the
 /// master secret and both randoms.
 fn keep_for_exporter(f: &Finishing, keys: &mut Keys<'_>) -> Result<(), Error> {
+    // RFC 7627: without the extended master secret an exporter is not
+    // bound to this handshake (two sessions may share it); none then.
+    if !f.ems {
+        return Ok(());
+    }
     *keys.exporter = Some(
         crate::key_schedule::Secret::new(f.master.as_bytes())
             .ok_or(Error::Internal("master secret"))?,
@@ -1491,9 +1496,13 @@ fn resumable(
             let Some(cache) = config.session_cache else {
                 return Ok(None);
             };
+            // Ours are 32 bytes: no other length is looked up.
+            let Ok(id) = <&[u8; 32]>::try_from(ch.session_id) else {
+                return Ok(None);
+            };
             let mut entry = zeroize::Zeroizing::new([0u8; super::ticket::SEALED_TICKET_LEN]);
             let Some(n) = cache
-                .get(ch.session_id, &mut entry[..])
+                .get(id, &mut entry[..])
                 .filter(|n| *n <= super::ticket::SEALED_TICKET_LEN)
             else {
                 return Ok(None);
@@ -1506,12 +1515,17 @@ fn resumable(
             state
         }
     };
-    // RFC 7627 §5.3: a session with the extended master secret offered
-    // in a ClientHello without it ends the handshake.
-    if state.extended_master_secret && !ems {
+    // RFC 7627 §5.3: a session with the extended master secret that
+    // would resume for a ClientHello without it ends the handshake (one
+    // that would not resume anyway is a full handshake).
+    let session_ems = state.extended_master_secret;
+    let Some(state) = fitting(config, now, ch, session_ems, state) else {
+        return Ok(None);
+    };
+    if session_ems && !ems {
         return Err(PeerIncompatible::NoExtendedMasterSecret.into());
     }
-    Ok(fitting(config, now, ch, ems, state))
+    Ok((session_ems == ems).then_some(state))
 }
 
 /// The checks of [`resumable`] past the ticket's opening.

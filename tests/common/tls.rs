@@ -205,9 +205,9 @@ impl tlspair::handshake::ticket::SessionCache for SessionMap {
         self.0.lock().unwrap().insert(id.to_vec(), session.to_vec());
     }
 
-    fn get(&self, id: &[u8], out: &mut [u8]) -> Option<usize> {
+    fn get(&self, id: &[u8; 32], out: &mut [u8]) -> Option<usize> {
         let map = self.0.lock().unwrap();
-        let s = map.get(id)?;
+        let s = map.get(&id[..])?;
         out.get_mut(..s.len())?.copy_from_slice(s);
         Some(s.len())
     }
