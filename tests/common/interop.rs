@@ -175,6 +175,16 @@ pub fn tls12_schemes(key: KeyType) -> &'static [tlspair::wire::SignatureScheme] 
         KeyType::EcdsaP256 | KeyType::EcdsaP384 => {
             &[S::ECDSA_SECP256R1_SHA256, S::ECDSA_SECP384R1_SHA384]
         }
+        // RSASSA-PKCS1-v1_5 is legal in TLS 1.2's ServerKeyExchange, and
+        // a client that lists it first (gnutls-cli does) gets it.
+        KeyType::Rsa2048 => &[
+            S::RSA_PSS_RSAE_SHA256,
+            S::RSA_PSS_RSAE_SHA384,
+            S::RSA_PSS_RSAE_SHA512,
+            S::RSA_PKCS1_SHA256,
+            S::RSA_PKCS1_SHA384,
+            S::RSA_PKCS1_SHA512,
+        ],
         other => other.schemes(),
     }
 }
