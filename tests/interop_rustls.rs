@@ -1342,3 +1342,93 @@ fn our_client_without_a_certificate_gets_rustls_certificate_required() {
         }
     });
 }
+
+// ---------------------------------------------------------------------
+// A receive limit the peer never agreed to (RFC 8449 §4): rustls does not
+// answer record_size_limit, so it is not bound by ours and sends full
+// records, which a large enough view takes.
+
+fn rustls_ignoring_our_record_limit(ours_client: bool, suite: &'static Suite) {
+    bounded(move || {
+        let group = NamedGroup::X25519;
+        let key = KeyType::EcdsaP256;
+        let p = provider(Some(suite), Some(group));
+        let mut m = if ours_client {
+            let mut cc = client_config(suite, group);
+            cc.record.recv_max_fragment_len = 1024;
+            let peer = rustls_server(rustls_server_config(p, key, &[]));
+            Mem::new(our_client(cc), peer)
+        } else {
+            let mut sc = server_config(suite, group, key);
+            sc.record.recv_max_fragment_len = 1024;
+            let peer = rustls_client(rustls_client_config(p, &[]));
+            Mem::new(our_server(sc), peer)
+        };
+        run(&mut m, "handshake", Mem::handshake);
+        run(&mut m, "from rustls", |m| {
+            m.peer_to_ours(&text(40_000, 5), |_| {})
+        });
+        let sent = m.peer_sent.take();
+        assert!(
+            sent.iter().any(|&n| n > 1024 + 29),
+            "rustls sent no record over our limit: {sent:?}"
+        );
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+#[test]
+fn our_client_takes_full_records_from_a_rustls_server_that_ignored_its_limit() {
+    rustls_ignoring_our_record_limit(true, &tlspair::TLS13_AES_128_GCM_SHA256);
+}
+
+#[test]
+fn our_client_takes_full_records_from_a_rustls_server_that_ignored_its_limit_in_tls12() {
+    rustls_ignoring_our_record_limit(true, &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256);
+}
+
+#[test]
+fn our_server_takes_full_records_from_a_rustls_client_that_ignored_its_limit() {
+    rustls_ignoring_our_record_limit(false, &tlspair::TLS13_AES_128_GCM_SHA256);
+}
+
+#[test]
+fn our_server_takes_full_records_from_a_rustls_client_that_ignored_its_limit_in_tls12() {
+    rustls_ignoring_our_record_limit(false, &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256);
+}
+
+#[test]
+fn a_view_sized_for_a_limit_rustls_ignored_asks_to_grow_and_then_goes_on() {
+    // The full record is legal, so it is not the peer's fault: the error
+    // is the caller's to mend (a larger view) and the connection lives.
+    bounded(|| {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let mut cc = client_config(suite, NamedGroup::X25519);
+        cc.record.recv_max_fragment_len = 1024;
+        let small = cc.record.recv_buffer_len();
+        let p = provider(Some(suite), Some(NamedGroup::X25519));
+        let peer = rustls_server(rustls_server_config(p, KeyType::EcdsaP256, &[]));
+        let mut m = Mem::new(our_client(cc), peer);
+        run(&mut m, "handshake", Mem::handshake);
+        let recv = std::mem::replace(&mut m.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
+        m.bufs.recv = recv.move_to(vec![0; small]).ok().expect("moved").0;
+        let data = text(40_000, 6);
+        match m.peer_to_ours(&data, |_| {}) {
+            Err(Failure::Ours(Error::Misuse(tlspair::Misuse::RecvBufferTooSmall { needed }))) => {
+                assert!(needed > small, "{needed}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let recv = std::mem::replace(&mut m.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
+        m.bufs.recv = recv.move_to(vec![0; 20_000]).ok().expect("moved").0;
+        let got_before = m.ours_got.len();
+        while m.ours_got.len() < data.len() {
+            let before = m.ours_got.len();
+            run(&mut m, "after growing", Mem::settle);
+            assert!(m.ours_got.len() > before, "stalled at {}", m.ours_got.len());
+        }
+        assert!(got_before < data.len());
+        assert!(m.ours_got == data, "we received other bytes");
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}

@@ -502,9 +502,14 @@ fn configurations_whose_indexes_do_not_fit_are_refused() {
 }
 
 #[test]
-fn a_record_larger_than_the_configured_receive_limit_is_record_overflow() {
+fn a_legal_record_larger_than_the_configured_view_asks_for_a_larger_one() {
     // A server that takes 4 KiB records and gave the view its config asks
-    // for; the client sends a 5,000-byte plaintext record.
+    // for; the client, which has not heard of the limit yet (it comes in
+    // the server's answer, RFC 8449 §4), sends a 5,000-byte plaintext
+    // ClientHello record, which is legal: the view is the caller's to
+    // grow, and the connection goes on once it has. (Before the limit
+    // bound only peers that agreed to it, this was a fatal
+    // record_overflow.)
     let mut sc = p256_server_config();
     let mut record = RecordConfig::default();
     record.recv_max_fragment_len = 4096;
@@ -519,8 +524,20 @@ fn a_record_larger_than_the_configured_receive_limit_is_record_overflow() {
     let n = s.bufs.recv.fill(&rec);
     assert!(n < rec.len());
     let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(
+        e,
+        Error::Misuse(Misuse::RecvBufferTooSmall { needed: 5005 })
+    );
+    assert!(!e.is_fatal(), "{e:?}");
+    let Ok((recv, _)) = s.bufs.recv.move_to(vec![0u8; 6000]) else {
+        panic!("move")
+    };
+    s.bufs.recv = recv;
+    assert_eq!(s.bufs.recv.fill(&rec[n..]), rec.len() - n);
+    // Now the ClientHello is read: its zeros are a malformed message.
+    let e = s.conn.handshake(&mut s.bufs).unwrap_err();
     assert!(e.is_fatal(), "{e:?}");
-    assert_eq!(e.alert(), Some(AD::RECORD_OVERFLOW));
+    assert_eq!(e.alert(), Some(AD::DECODE_ERROR));
 }
 
 // Finding 12: the key log file is private.

@@ -51,10 +51,17 @@ pub struct RecordConfig {
     /// outgoing view makes records smaller still.
     pub max_fragment_len: usize,
     /// Largest content per received record: 64 to 2^14 (default 2^14).
-    /// Larger records are refused with `record_overflow`; the received view
-    /// must hold [`recv_buffer_len`](Self::recv_buffer_len) (the limit and
-    /// a record's overhead in either version). The handshake advertises it
-    /// as record_size_limit (RFC 8449).
+    /// The handshake advertises it as record_size_limit (RFC 8449), and
+    /// it binds a peer that answers with its own: larger records from it
+    /// are refused with `record_overflow`, and a received view of
+    /// [`recv_buffer_len`](Self::recv_buffer_len) holds any record it may
+    /// send. A peer that does not speak RFC 8449 (OpenSSL 3.0, rustls)
+    /// never learns the limit and may send 2^14, which is legal: a view
+    /// too small for such a record answers
+    /// [`Misuse::RecvBufferTooSmall`] with the size it needs, and the
+    /// connection goes on once the view is larger
+    /// ([`RecvBuf::move_to`](crate::RecvBuf::move_to)). Before the peer's
+    /// answer (its first flight) the same holds.
     pub recv_max_fragment_len: usize,
     /// Padding of sent records.
     pub padding: Padding,
@@ -103,9 +110,10 @@ impl RecordConfig {
             .min(MAX_PLAINTEXT)
     }
 
-    /// Capacity the received view needs to hold any record this
-    /// configuration accepts, in either version (a TLS 1.2 AES-GCM record
-    /// adds 29 bytes to its content, a TLS 1.3 record 22).
+    /// Capacity the received view needs to hold any record a peer that
+    /// agreed to [`recv_max_fragment_len`](Self::recv_max_fragment_len)
+    /// may send, in either version (a TLS 1.2 AES-GCM record adds 29
+    /// bytes to its content, a TLS 1.3 record 22).
     pub fn recv_buffer_len(&self) -> usize {
         crate::record::max_record_len_any(self.tls12_recv_limit())
     }

@@ -280,6 +280,29 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// The content a protected record from the peer may carry. Our
+    /// `recv_max_fragment_len` binds only a peer that answered our
+    /// record_size_limit (or, to our server, sent its own, which ours
+    /// answers): any other peer never heard of it and may send 2^14
+    /// (RFC 8449 §4), which is legal, and a view too small for it is
+    /// the caller's to grow (`Misuse::RecvBufferTooSmall`). Keys
+    /// negotiated elsewhere come with limits agreed elsewhere: the
+    /// setting binds.
+    fn recv_limit(&self) -> usize {
+        let agreed = matches!(self.peer_config, super::PeerConfig::None)
+            || self
+                .negotiated
+                .as_ref()
+                .is_some_and(|n| n.peer_record_size_limit.is_some());
+        if !agreed {
+            MAX_PLAINTEXT
+        } else if self.is_tls12() {
+            self.config.tls12_recv_limit()
+        } else {
+            self.config.recv_max_fragment_len
+        }
+    }
+
     /// Applies what the handshake settled on.
     fn established(&mut self) {
         if let Some(limit) = self
@@ -547,11 +570,7 @@ impl<'a> Connection<'a> {
             self.drop_record(rx, off, total);
             return Ok(Status::Done(()));
         }
-        let limit = if self.is_tls12() {
-            self.config.tls12_recv_limit()
-        } else {
-            self.config.recv_max_fragment_len
-        };
+        let limit = self.recv_limit();
         let checked = if let Some(key) = self.records.recv().filter(|_| protected) {
             key.check_header(&header, limit)
         } else {
@@ -812,7 +831,7 @@ impl<'a> Connection<'a> {
             // A record larger than a view of the size our configuration
             // asks for: the peer's doing (RFC 8449 §4's answer).
             if let (0, Some(len)) = (self.hs_len, total) {
-                if rx.capacity() >= self.config.recv_buffer_len() {
+                if rx.capacity() >= crate::record::max_record_len_any(self.recv_limit()) {
                     let e = InvalidMessage::RecordTooLarge {
                         len: len.saturating_sub(HEADER_LEN),
                         max: rx.capacity().saturating_sub(HEADER_LEN),
