@@ -49,24 +49,39 @@ impl PrfHash {
 /// ```
 pub fn prf(hash: PrfHash, secret: &[u8], label: &[u8], seed: &[&[u8]], out: &mut [u8]) {
     let key = hmac::Key::new(hash.hmac(), secret);
-    let mut a = {
+    // A(i) and each output block are secret: they are copied out of
+    // ring's tags (which this crate cannot wipe) into buffers that wipe
+    // themselves, at once.
+    let mut a = zeroize::Zeroizing::new([0u8; 48]);
+    let mut block = zeroize::Zeroizing::new([0u8; 48]);
+    let a_len = {
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(label);
         seed.iter().for_each(|s| ctx.update(s));
-        ctx.sign()
+        copy_tag(&mut a, ctx.sign())
     };
     let mut rest = out;
     while !rest.is_empty() {
+        let a_now = a.get(..a_len).unwrap_or(&[]);
         let mut ctx = hmac::Context::with_key(&key);
-        ctx.update(a.as_ref());
+        ctx.update(a_now);
         ctx.update(label);
         seed.iter().for_each(|s| ctx.update(s));
-        let block = ctx.sign();
-        let n = rest.len().min(block.as_ref().len());
-        crate::codec::copy_prefix(rest, block.as_ref(), n);
+        let block_len = copy_tag(&mut block, ctx.sign());
+        let n = rest.len().min(block_len);
+        crate::codec::copy_prefix(rest, &block[..], n);
         rest = rest.get_mut(n..).unwrap_or(&mut []);
-        a = hmac::sign(&key, a.as_ref());
+        let next = hmac::sign(&key, a_now);
+        copy_tag(&mut a, next);
     }
+}
+
+/// Copies a tag (at most 48 bytes, SHA-384's) into `to`; its length.
+fn copy_tag(to: &mut [u8; 48], tag: hmac::Tag) -> usize {
+    let tag = tag.as_ref();
+    let n = tag.len().min(to.len());
+    crate::codec::copy_prefix(to, tag, n);
+    n
 }
 
 /// A TLS 1.2 master secret.
