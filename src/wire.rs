@@ -130,6 +130,46 @@ wire_enum! {
     }
 }
 
+impl AlertDescription {
+    /// Whether an alert is fatal whatever level it comes with: the ones
+    /// RFC 5246 §7.2.2 calls always fatal or a fatal error
+    /// (unexpected_message, bad_record_mac, decryption_failed,
+    /// record_overflow, decompression_failure, handshake_failure,
+    /// illegal_parameter, unknown_ca, access_denied, decode_error,
+    /// export_restriction, protocol_version, insufficient_security,
+    /// internal_error, unsupported_extension), inappropriate_fallback
+    /// (RFC 7507), no_application_protocol (RFC 7301) and TLS 1.3's
+    /// missing_extension, unknown_psk_identity and certificate_required.
+    /// The rest may come as warnings in TLS 1.2: close_notify,
+    /// user_canceled, no_renegotiation, the certificate alerts,
+    /// decrypt_error, unrecognized_name (RFC 6066), and ones we do not
+    /// know.
+    pub fn is_always_fatal(self) -> bool {
+        matches!(
+            self.0,
+            10 | 20
+                | 21
+                | 22
+                | 30
+                | 40
+                | 47
+                | 48
+                | 49
+                | 50
+                | 60
+                | 70
+                | 71
+                | 80
+                | 86
+                | 109
+                | 110
+                | 115
+                | 116
+                | 120
+        )
+    }
+}
+
 wire_enum! {
     /// A TLS `CipherSuite` code point (RFC 8446 §B.4).
     pub struct CipherSuite(u16) {

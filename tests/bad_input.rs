@@ -644,3 +644,80 @@ fn a_handshake_fragment_the_buffer_cannot_reassemble_is_fatal_not_misuse() {
     );
     assert_eq!(alerts, fatal(AD::ILLEGAL_PARAMETER));
 }
+
+/// A TLS 1.2 record sealed with the client's key of `Pair::with` for
+/// `suite` (key, then IV, cut from the same bytes).
+fn tls12_client_record(
+    suite: &'static tlspair::Suite,
+    ty: ContentType,
+    content: &[u8],
+    seq: u64,
+) -> Vec<u8> {
+    let key_len = suite.key_len();
+    let iv_len = if suite.record_overhead() == 29 { 4 } else { 12 };
+    let c = &common::CLIENT_SECRET[..44];
+    let mut key = RecordKey::new_tls12(suite, &c[..key_len], &c[key_len..][..iv_len]).unwrap();
+    key.set_sequence(seq);
+    let mut rec = vec![0u8; key.overhead() + content.len()];
+    let at = key.content_offset();
+    rec[at..at + content.len()].copy_from_slice(content);
+    key.seal(ty, content.len(), &mut rec).unwrap();
+    rec
+}
+
+#[test]
+fn tls12_warnings_skip_only_alerts_that_may_be_warnings() {
+    // RFC 5246 §7.2.2 names the alerts that are always fatal, whatever
+    // the level says (bad_record_mac, handshake_failure, ...); those a
+    // peer may send as warnings (no_renegotiation, user_canceled,
+    // unrecognized_name, the certificate ones) and ones we do not know
+    // are skipped, and the connection reads on.
+    let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+    for desc in [
+        10u8, 20, 21, 22, 30, 40, 47, 48, 49, 50, 60, 70, 71, 80, 86, 109, 110, 115, 116, 120,
+    ] {
+        let mut p = Pair::with(
+            suite,
+            RecordConfig::default(),
+            RecordConfig::default(),
+            Sizes::default(),
+            Sizes::default(),
+        );
+        p.server.bufs.recv.fill(&tls12_client_record(
+            suite,
+            ContentType::ALERT,
+            &[1, desc],
+            0,
+        ));
+        let err = p
+            .server
+            .conn
+            .read(&mut p.server.bufs, &mut [0u8; 64])
+            .unwrap_err();
+        assert_eq!(err, Error::AlertReceived(AD(desc)), "{desc}");
+    }
+    for desc in [90u8, 100, 112, 42, 43, 44, 45, 46, 51, 200] {
+        let mut p = Pair::with(
+            suite,
+            RecordConfig::default(),
+            RecordConfig::default(),
+            Sizes::default(),
+            Sizes::default(),
+        );
+        let mut bytes = tls12_client_record(suite, ContentType::ALERT, &[1, desc], 0);
+        bytes.extend(tls12_client_record(
+            suite,
+            ContentType::APPLICATION_DATA,
+            b"after",
+            1,
+        ));
+        p.server.bufs.recv.fill(&bytes);
+        let mut buf = [0u8; 64];
+        assert_eq!(
+            p.server.conn.read(&mut p.server.bufs, &mut buf),
+            Ok(Status::Done(5)),
+            "{desc}"
+        );
+        assert_eq!(&buf[..5], b"after");
+    }
+}

@@ -715,8 +715,12 @@ impl<'a> Connection<'a> {
                     }
                     // RFC 5246 §7.2: a warning is not fatal (no_renegotiation,
                     // user_canceled, and any we do not know), within the
-                    // bound on records that carry nothing.
-                    _ if tls12 && level == crate::wire::AlertLevel::WARNING.0 => {
+                    // bound on records that carry nothing; one the RFCs
+                    // call always fatal is, whatever its level.
+                    _ if tls12
+                        && level == crate::wire::AlertLevel::WARNING.0
+                        && !alert.is_always_fatal() =>
+                    {
                         self.count_empty(tx)?;
                         Ok(Status::Done(()))
                     }
