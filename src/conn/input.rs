@@ -636,10 +636,7 @@ impl<'a> Connection<'a> {
         // Finished that authenticates it (it is handed to the sink only
         // then): the ChangeCipherSpec between them is no fragmentation.
         let whole_ticket_waits = ty == ContentType::CHANGE_CIPHER_SPEC
-            && self
-                .hs
-                .as_ref()
-                .is_some_and(Handshake::expects_change_cipher_spec)
+            && self.hs.as_ref().is_some_and(Handshake::holds_ticket)
             && whole_messages(rx.unread().get(..self.hs_len).unwrap_or(&[]));
         if ty != ContentType::HANDSHAKE
             && ty != ContentType::ALERT

@@ -111,6 +111,12 @@ impl Handshake {
         }
     }
 
+    /// Whether a message waits in the region across the peer's
+    /// ChangeCipherSpec: only a TLS 1.2 client's NewSessionTicket.
+    fn holds_ticket(&self) -> bool {
+        matches!(self, Self::Client(s) if s.holds_ticket())
+    }
+
     /// The peer's TLS 1.2 ChangeCipherSpec: its key takes over.
     fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
         Ok(match self {

@@ -664,6 +664,12 @@ impl State {
         matches!(self, Self::Tls12(_, s) if s.expects_change_cipher_spec())
     }
 
+    /// Whether a TLS 1.2 NewSessionTicket waits, whole, in the region
+    /// across the server's ChangeCipherSpec.
+    pub fn holds_ticket(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.holds_ticket())
+    }
+
     /// A TLS 1.2 server's ChangeCipherSpec: switches the receiving key.
     pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
         match self {

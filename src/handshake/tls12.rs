@@ -597,6 +597,13 @@ impl ClientState {
         matches!(self, Self::ExpectChangeCipherSpec(_))
     }
 
+    /// Whether the NewSessionTicket the server promised waits in the
+    /// region for its ChangeCipherSpec and Finished (checked whole, and
+    /// alone, by [`handle`](Self::handle)).
+    pub fn holds_ticket(&self) -> bool {
+        matches!(self, Self::ExpectChangeCipherSpec(f) if f.ticket)
+    }
+
     /// The server's ChangeCipherSpec: its key opens what follows.
     pub fn change_cipher_spec(self, records: &mut Records) -> Result<Self, Error> {
         let Self::ExpectChangeCipherSpec(f) = self else {
