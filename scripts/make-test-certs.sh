@@ -16,6 +16,9 @@
 #   server-ed25519     localhost, Ed25519
 #   server-rsa2048     localhost, RSA 2048
 #   client-p256        client certificate, ECDSA P-256, clientAuth EKU only
+#   client-p384        the same with ECDSA P-384
+#   client-ed25519     the same with Ed25519
+#   client-rsa2048     the same with RSA 2048
 #   expired-p256       localhost, valid 2020-01-01 .. 2021-01-01 only
 #   wrong-name-p256    example.com (DNS:example.com), signed by the test CA
 #   untrusted-ca       a second root, CN "tlspair untrusted CA", not trusted
@@ -137,6 +140,9 @@ issue server-p384 p384 ca localhost server_localhost -days "$days"
 issue server-ed25519 ed25519 ca localhost server_localhost -days "$days"
 issue server-rsa2048 rsa2048 ca localhost server_localhost -days "$days"
 issue client-p256 p256 ca "tlspair test client" client -days "$days"
+issue client-p384 p384 ca "tlspair test client" client -days "$days"
+issue client-ed25519 ed25519 ca "tlspair test client" client -days "$days"
+issue client-rsa2048 rsa2048 ca "tlspair test client" client -days "$days"
 issue expired-p256 p256 ca localhost server_localhost \
   -startdate 20200101000000Z -enddate 20210101000000Z
 issue wrong-name-p256 p256 ca example.com server_example -days "$days"
@@ -156,7 +162,9 @@ done
 for name in server-p256 server-p384 server-ed25519 server-rsa2048; do
   openssl verify -CAfile "$out/ca.pem" -purpose sslserver -verify_hostname localhost "$out/$name.pem" >/dev/null
 done
-openssl verify -CAfile "$out/ca.pem" -purpose sslclient "$out/client-p256.pem" >/dev/null
+for name in client-p256 client-p384 client-ed25519 client-rsa2048; do
+  openssl verify -CAfile "$out/ca.pem" -purpose sslclient "$out/$name.pem" >/dev/null
+done
 for name in expired-p256 untrusted-p256 impostor-p256; do
   if openssl verify -CAfile "$out/ca.pem" "$out/$name.pem" >/dev/null 2>&1; then
     echo "$name unexpectedly verifies" >&2; exit 1

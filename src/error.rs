@@ -161,6 +161,10 @@ pub enum PeerIncompatible {
     /// We require a client certificate and the client sent none
     /// (`certificate_required`).
     CertificateRequired,
+    /// We require a client certificate and a TLS 1.2 client sent none
+    /// (`handshake_failure`, RFC 5246 §7.4.6: TLS 1.2 has no
+    /// certificate_required).
+    NoClientCertificate,
     /// A TLS 1.2 peer without the extended master secret (RFC 7627), which
     /// the configuration requires (`handshake_failure`).
     NoExtendedMasterSecret,
@@ -216,6 +220,15 @@ pub enum Misuse {
     /// ([`ServerCertVerifier::policy_digest`](crate::verify::ServerCertVerifier::policy_digest))
     /// than the one that checked the server it came from.
     TicketForAnotherVerifier,
+    /// The storage lent to
+    /// [`Connection::keep_tls12_transcript`](crate::Connection::keep_tls12_transcript)
+    /// cannot hold the TLS 1.2 handshake's messages, which a
+    /// CertificateVerify signs (or, for a client asked for its
+    /// certificate, none was lent).
+    TranscriptStorageTooSmall {
+        /// Bytes the messages took so far.
+        needed: usize,
+    },
 }
 
 impl PeerMisbehaved {
@@ -250,7 +263,8 @@ impl Error {
                 | PeerIncompatible::NoSharedGroup
                 | PeerIncompatible::NoSharedSignatureScheme
                 | PeerIncompatible::NoExtendedMasterSecret
-                | PeerIncompatible::NoSecureRenegotiation => AlertDescription::HANDSHAKE_FAILURE,
+                | PeerIncompatible::NoSecureRenegotiation
+                | PeerIncompatible::NoClientCertificate => AlertDescription::HANDSHAKE_FAILURE,
                 PeerIncompatible::InappropriateFallback => AlertDescription::INAPPROPRIATE_FALLBACK,
                 PeerIncompatible::CertificateRequired => AlertDescription::CERTIFICATE_REQUIRED,
             }),

@@ -223,10 +223,18 @@ pub fn scheme_for_tls12(
     offered: impl IntoIterator<Item = SignatureScheme>,
 ) -> Option<SignatureScheme> {
     let ours = signer.schemes();
-    offered.into_iter().find(|scheme| {
-        let [hash, _] = scheme.0.to_be_bytes();
-        ours.contains(scheme) && (hash >= 0x07 || (0x04..=0x06).contains(&hash))
-    })
+    offered
+        .into_iter()
+        .find(|scheme| ours.contains(scheme) && tls12_allows(*scheme))
+}
+
+/// Whether we sign or verify with `scheme` in TLS 1.2: SHA-256 and
+/// stronger (0x04..=0x06 hashes of RFC 5246, and the 0x08 schemes of RFC
+/// 8446 that RFC 8422 and RFC 8446 §4.2.3 allow in TLS 1.2), never SHA-1,
+/// SHA-224 or MD5.
+pub(crate) fn tls12_allows(scheme: SignatureScheme) -> bool {
+    let [hash, _] = scheme.0.to_be_bytes();
+    hash >= 0x07 || (0x04..=0x06).contains(&hash)
 }
 
 /// The first scheme in `offered` (the peer's order of preference, RFC

@@ -45,6 +45,13 @@ pub static SERVER_RSA_2048: Credential = credential!("server-rsa2048");
 /// Client certificate (CN "tlspair test client"), ECDSA P-256, extended
 /// key usage clientAuth only.
 pub static CLIENT_ECDSA_P256: Credential = credential!("client-p256");
+/// Client certificate, as [`CLIENT_ECDSA_P256`] with ECDSA P-384.
+pub static CLIENT_ECDSA_P384: Credential = credential!("client-p384");
+/// Client certificate, as [`CLIENT_ECDSA_P256`] with Ed25519.
+pub static CLIENT_ED25519: Credential = credential!("client-ed25519");
+/// Client certificate, as [`CLIENT_ECDSA_P256`] with RSA 2048 (signing
+/// needs feature `alloc`).
+pub static CLIENT_RSA_2048: Credential = credential!("client-rsa2048");
 
 /// Negative test: a localhost server certificate valid only from
 /// 2020-01-01 to 2021-01-01.

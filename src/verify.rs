@@ -404,6 +404,24 @@ pub trait ClientCertVerifier: Send + Sync {
         )
     }
 
+    /// Verifies a TLS 1.2 client's CertificateVerify signature by the
+    /// end-entity certificate's key over `message` (every handshake
+    /// message before it, RFC 5246 §7.4.8).
+    ///
+    /// By default [`verify_signature`](Self::verify_signature), as
+    /// [`ServerCertVerifier::verify_tls12_signature`]: TLS 1.3's rules
+    /// unless the verifier says otherwise. [`WebPkiClientVerifier`] and
+    /// [`SpkiPinVerifier`] override it with [`verify_tls12_signature`].
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        self.verify_signature(end_entity, scheme, message, signature)
+    }
+
     /// Schemes this verifier accepts, in preference order (for the
     /// CertificateRequest's signature_algorithms extension).
     fn supported_schemes(&self) -> &[SignatureScheme];
@@ -878,6 +896,22 @@ impl<'a> WebPkiClientVerifier<'a> {
 }
 
 impl ClientCertVerifier for WebPkiClientVerifier<'_> {
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        verify_tls12_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            self.supported_schemes(),
+        )
+    }
+
     fn verify_client_cert(
         &self,
         chain: &[CertificateDer<'_>],
@@ -1015,6 +1049,22 @@ impl ServerCertVerifier for SpkiPinVerifier {
 }
 
 impl ClientCertVerifier for SpkiPinVerifier {
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CertificateError> {
+        verify_tls12_signature(
+            end_entity,
+            scheme,
+            message,
+            signature,
+            ClientCertVerifier::supported_schemes(self),
+        )
+    }
+
     /// Accepts the chain when its end-entity key is pinned; `now` is
     /// ignored by design.
     fn verify_client_cert(

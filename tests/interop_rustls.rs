@@ -1411,7 +1411,10 @@ fn a_view_sized_for_a_limit_rustls_ignored_asks_to_grow_and_then_goes_on() {
         let mut m = Mem::new(our_client(cc), peer);
         run(&mut m, "handshake", Mem::handshake);
         let recv = std::mem::replace(&mut m.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
-        m.bufs.recv = recv.move_to(vec![0; small]).ok().expect("moved").0;
+        let Ok((recv, _)) = recv.move_to(vec![0; small]) else {
+            panic!("move")
+        };
+        m.bufs.recv = recv;
         let data = text(40_000, 6);
         match m.peer_to_ours(&data, |_| {}) {
             Err(Failure::Ours(Error::Misuse(tlspair::Misuse::RecvBufferTooSmall { needed }))) => {
@@ -1420,7 +1423,10 @@ fn a_view_sized_for_a_limit_rustls_ignored_asks_to_grow_and_then_goes_on() {
             other => panic!("{other:?}"),
         }
         let recv = std::mem::replace(&mut m.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
-        m.bufs.recv = recv.move_to(vec![0; 20_000]).ok().expect("moved").0;
+        let Ok((recv, _)) = recv.move_to(vec![0; 20_000]) else {
+            panic!("move")
+        };
+        m.bufs.recv = recv;
         let got_before = m.ours_got.len();
         while m.ours_got.len() < data.len() {
             let before = m.ours_got.len();

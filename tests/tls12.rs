@@ -1384,3 +1384,174 @@ fn an_rsa_server_signs_with_pkcs1_for_a_tls12_client_that_offers_only_that() {
         let _ = ours.read_until_closed();
     });
 }
+
+// ---------------------------------------------------------------------
+// Client certificates (RFC 5246 §7.4.4, §7.4.6, §7.4.8): each side keeps
+// the messages the CertificateVerify signs.
+
+/// A TLS 1.2 pair whose client has `cred`'s certificate and whose server
+/// verifies client certificates from the test CA (`mandatory` or not),
+/// each keeping the transcript in an owned vector when `keep` says so.
+fn tls12_mtls_pair(
+    cred: &tlspair::test_credentials::Credential,
+    mandatory: bool,
+    keep: (bool, bool),
+) -> (common::Side, common::Side) {
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.client_auth = Some(tls::certified(cred));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    if !mandatory {
+        sc.client_verifier = Some(leak(tls::client_verifier().allow_anonymous()));
+    }
+    let (mut c, mut s) = pair(cc, sc);
+    if keep.0 {
+        c.conn.keep_tls12_transcript(Vec::new());
+    }
+    if keep.1 {
+        s.conn.keep_tls12_transcript(Vec::new());
+    }
+    (c, s)
+}
+
+#[test]
+fn a_client_certificate_of_each_key_type_authenticates_in_tls12() {
+    use tlspair::test_credentials as creds;
+    for (cred, scheme_kind) in [
+        (&creds::CLIENT_ECDSA_P256, "ecdsa"),
+        (&creds::CLIENT_ECDSA_P384, "ecdsa"),
+        (&creds::CLIENT_ED25519, "ed25519"),
+        (&creds::CLIENT_RSA_2048, "rsa"),
+    ] {
+        let (mut c, mut s) = tls12_mtls_pair(cred, true, (true, true));
+        complete(&mut c, &mut s).unwrap_or_else(|e| panic!("{scheme_kind}: {e:?}"));
+        let n = s.conn.negotiated().unwrap();
+        assert_eq!(n.version, ProtocolVersion::TLS1_2);
+        let want: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, cred.cert)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        assert_eq!(n.peer_cert_sha256, Some(want), "{scheme_kind}");
+        exchange(&mut c, &mut s, b"ping");
+        exchange(&mut s, &mut c, b"pong");
+        // The copy is no longer needed: an owned vector gave its memory
+        // back.
+        for side in [&mut c, &mut s] {
+            match side.conn.take_tls12_transcript_storage() {
+                Some(tlspair::ChainStorage::Owned(v)) => assert_eq!(v.capacity(), 0),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_forged_tls12_certificate_verify_is_decrypt_error() {
+    // The server's check can fail: the client signs with another key
+    // than its certificate's (the impostor's key under the real
+    // client's certificate).
+    use tlspair::test_credentials as creds;
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let key = leak(
+        tlspair::sign::SigningKey::from_pkcs8(creds::SERVER_ECDSA_P256.key, tls::rng()).unwrap(),
+    );
+    let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+    cc.client_auth = Some(tlspair::handshake::CertifiedKey::new(chain, key));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert!(matches!(sr, Err(Error::Certificate(_))), "{sr:?}");
+    assert_eq!(
+        sr.unwrap_err().alert(),
+        Some(tlspair::AlertDescription::DECRYPT_ERROR)
+    );
+    assert_eq!(
+        cr,
+        Err(Error::AlertReceived(
+            tlspair::AlertDescription::DECRYPT_ERROR
+        ))
+    );
+}
+
+#[test]
+fn a_tls12_client_without_transcript_storage_sends_no_certificate() {
+    // Documented: without the copy it cannot sign, and answers as a
+    // client without a certificate does. A mandatory server refuses
+    // with handshake_failure (TLS 1.2 has no certificate_required); an
+    // optional one goes on unauthenticated.
+    let (mut c, mut s) = tls12_mtls_pair(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+        true,
+        (false, true),
+    );
+    let (cr, sr) = outcome(&mut c, &mut s);
+    assert_eq!(sr, Err(PeerIncompatible::NoClientCertificate.into()));
+    assert_eq!(
+        cr,
+        Err(Error::AlertReceived(
+            tlspair::AlertDescription::HANDSHAKE_FAILURE
+        ))
+    );
+    let (mut c, mut s) = tls12_mtls_pair(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+        false,
+        (false, true),
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    exchange(&mut c, &mut s, b"anonymous");
+}
+
+#[test]
+fn a_server_verifying_clients_without_transcript_storage_speaks_tls13_only() {
+    let (mut c, mut s) = tls12_mtls_pair(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+        true,
+        (true, false),
+    );
+    let (_, sr) = outcome(&mut c, &mut s);
+    assert_eq!(sr, Err(PeerIncompatible::NotTls13.into()));
+}
+
+#[test]
+fn lent_transcript_storage_too_small_fails_the_handshake_saying_how_much() {
+    // Each side in turn with 512 bytes (the ClientHello and the server's
+    // chain alone take more): the error names the bytes the messages
+    // took, and the same handshake with that much lent succeeds.
+    for client_short in [true, false] {
+        let cred = &tlspair::test_credentials::CLIENT_ECDSA_P256;
+        let (mut c, mut s) = tls12_mtls_pair(cred, true, (!client_short, client_short));
+        let storage: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
+        if client_short {
+            c.conn.keep_tls12_transcript(storage);
+        } else {
+            s.conn.keep_tls12_transcript(storage);
+        }
+        let (cr, sr) = outcome(&mut c, &mut s);
+        let (ours, theirs) = if client_short { (cr, sr) } else { (sr, cr) };
+        let Err(Error::Aborted(tlspair::Misuse::TranscriptStorageTooSmall { needed })) = ours
+        else {
+            panic!("{ours:?}")
+        };
+        assert!(needed > 512, "{needed}");
+        assert_eq!(
+            theirs,
+            Err(Error::AlertReceived(
+                tlspair::AlertDescription::INTERNAL_ERROR
+            ))
+        );
+        let (mut c, mut s) = tls12_mtls_pair(cred, true, (!client_short, client_short));
+        let storage: &'static mut [u8] = Box::leak(vec![0u8; needed + 1024].into_boxed_slice());
+        if client_short {
+            c.conn.keep_tls12_transcript(storage);
+        } else {
+            s.conn.keep_tls12_transcript(storage);
+        }
+        complete(&mut c, &mut s).unwrap_or_else(|e| panic!("with {needed}: {e:?}"));
+    }
+}

@@ -8,7 +8,9 @@
 use crate::verify::CertificateDer;
 
 /// Where a connection keeps the peer's certificate chain
-/// ([`Connection::keep_peer_chain`](super::Connection::keep_peer_chain)).
+/// ([`Connection::keep_peer_chain`](super::Connection::keep_peer_chain)),
+/// or the messages of a TLS 1.2 handshake with client authentication
+/// ([`Connection::keep_tls12_transcript`](super::Connection::keep_tls12_transcript)).
 #[non_exhaustive]
 pub enum ChainStorage<'a> {
     /// Storage the embedder lends. A chain that does not fit is not kept
@@ -193,5 +195,151 @@ impl<'c> Iterator for PeerChain<'c> {
         let (cert, rest) = rest.split_at_checked(len)?;
         self.rest = rest;
         Some(cert)
+    }
+}
+
+/// A connection's copy of the TLS 1.2 handshake messages
+/// ([`Connection::keep_tls12_transcript`](super::Connection::keep_tls12_transcript)),
+/// for client authentication: TLS 1.2's CertificateVerify signs every
+/// message before it, as bytes, and *ring* signs and verifies only
+/// messages, never digests.
+#[derive(Debug, Default)]
+pub(crate) struct TranscriptStore<'a> {
+    storage: Option<ChainStorage<'a>>,
+    /// Bytes the messages since the last ClientHello take (saturating),
+    /// whether or not they fit.
+    len: u32,
+    /// Some message did not fit: the copy is incomplete.
+    short: bool,
+    /// A TLS 1.2 handshake with client authentication is copying.
+    active: bool,
+}
+
+/// What the handshake sees of the transcript copy.
+pub(crate) trait KeepTranscript {
+    /// A ClientHello starts the transcript: what was copied is forgotten,
+    /// and copying starts.
+    fn start(&mut self);
+    /// Copies `msg` after the messages before it, if copying and there
+    /// is room.
+    fn add(&mut self, msg: &[u8]);
+
+    /// The whole copy since the ClientHello, if every message fitted.
+    fn bytes(&self) -> Option<&[u8]>;
+    /// Whether the embedder lent storage at all.
+    fn is_lent(&self) -> bool;
+    /// Bytes the copy takes (or would take), for the error that tells
+    /// the embedder its storage was too small.
+    fn needed(&self) -> usize;
+}
+
+impl KeepTranscript for TranscriptStore<'_> {
+    fn start(&mut self) {
+        self.len = 0;
+        self.short = false;
+        self.active = true;
+        #[cfg(feature = "alloc")]
+        if let Some(ChainStorage::Owned(v)) = self.storage.as_mut() {
+            v.clear();
+        }
+    }
+
+    fn add(&mut self, msg: &[u8]) {
+        if !self.active {
+            return;
+        }
+        let at = usize::try_from(self.len).unwrap_or(usize::MAX);
+        let end = at.saturating_add(msg.len());
+        self.len = u32::try_from(end).unwrap_or(u32::MAX);
+        if self.short {
+            return;
+        }
+        let fitted = match self.storage.as_mut() {
+            Some(ChainStorage::Lent(s)) => match s.get_mut(at..end) {
+                Some(dst) => {
+                    dst.copy_from_slice(msg);
+                    true
+                }
+                None => false,
+            },
+            // Grown as the messages come; a failed allocation keeps
+            // nothing, as a short loan would.
+            #[cfg(feature = "alloc")]
+            Some(ChainStorage::Owned(v)) => {
+                v.len() == at && v.try_reserve(msg.len()).is_ok() && {
+                    v.extend_from_slice(msg);
+                    true
+                }
+            }
+            None => false,
+        };
+        self.short = !fitted;
+    }
+
+    fn bytes(&self) -> Option<&[u8]> {
+        if self.short {
+            return None;
+        }
+        let len = usize::try_from(self.len).ok()?;
+        // Without `alloc` there is one kind of storage.
+        #[allow(clippy::infallible_destructuring_match)]
+        let bytes: &[u8] = match self.storage.as_ref()? {
+            ChainStorage::Lent(s) => s,
+            #[cfg(feature = "alloc")]
+            ChainStorage::Owned(v) => v,
+        };
+        bytes.get(..len)
+    }
+
+    fn is_lent(&self) -> bool {
+        self.storage.is_some()
+    }
+
+    fn needed(&self) -> usize {
+        usize::try_from(self.len).unwrap_or(usize::MAX)
+    }
+}
+
+impl<'a> TranscriptStore<'a> {
+    /// Puts `storage` in place; the storage it replaces comes back.
+    pub(crate) fn set(&mut self, storage: ChainStorage<'a>) -> Option<ChainStorage<'a>> {
+        let old = self.take();
+        self.storage = Some(storage);
+        old
+    }
+
+    /// The storage back, emptied (an owned `Vec` cleared; a loan comes
+    /// back as it is: handshake messages are not secret, the peer had
+    /// them in the clear).
+    pub(crate) fn take(&mut self) -> Option<ChainStorage<'a>> {
+        let storage = self.storage.take();
+        *self = Self::default();
+        #[cfg(feature = "alloc")]
+        let storage = storage.map(|s| match s {
+            ChainStorage::Owned(mut v) => {
+                v.clear();
+                ChainStorage::Owned(v)
+            }
+            lent => lent,
+        });
+        storage
+    }
+
+    /// The handshake is over: copying stops, and an owned `Vec` gives
+    /// its memory back (the storage stays, for
+    /// [`take`](Self::take)).
+    pub(crate) fn finish(&mut self) {
+        self.active = false;
+        #[cfg(feature = "alloc")]
+        if let Some(ChainStorage::Owned(v)) = self.storage.as_mut() {
+            v.clear();
+            v.shrink_to_fit();
+        }
+    }
+
+    /// Bytes the last TLS 1.2 handshake's copy needed when it did not
+    /// fit.
+    pub(crate) fn needed_if_short(&self) -> Option<usize> {
+        self.short.then(|| self.needed())
     }
 }

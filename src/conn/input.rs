@@ -86,9 +86,12 @@ impl<'a> Connection<'a> {
                     };
                     let next =
                         match client_inputs(&self.peer_config, &self.server_name, &self.resume) {
-                            Some(inputs) => {
-                                state.write_client_hello(inputs, &mut out, &mut self.records)
-                            }
+                            Some(inputs) => state.write_client_hello(
+                                inputs,
+                                &mut out,
+                                &mut self.records,
+                                &mut self.tls12_transcript,
+                            ),
                             None => Err(NO_CONFIG),
                         };
                     let used = out.used;
@@ -143,6 +146,7 @@ impl<'a> Connection<'a> {
                     resumption: &mut self.resumption,
                     skip_early_data: &mut self.skip_early_data,
                     peer_chain: &mut self.peer_chain,
+                    transcript_copy: &mut self.tls12_transcript,
                     tag: self.tag,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
@@ -242,6 +246,7 @@ impl<'a> Connection<'a> {
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
             peer_chain: &mut self.peer_chain,
+            transcript_copy: &mut self.tls12_transcript,
             tag: self.tag,
         };
         let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
@@ -305,6 +310,7 @@ impl<'a> Connection<'a> {
 
     /// Applies what the handshake settled on.
     fn established(&mut self) {
+        self.tls12_transcript.finish();
         if let Some(limit) = self
             .negotiated
             .as_ref()

@@ -65,8 +65,8 @@ mod config;
 mod input;
 pub(crate) use input::check_plaintext;
 
-pub(crate) use chain::KeepChain;
 pub use chain::{ChainStorage, PeerChain};
+pub(crate) use chain::{KeepChain, KeepTranscript};
 pub use config::{
     Padding, RecordConfig, Shutdown, Status, WriteMode, AUTO_KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS,
     MIN_RECV_FRAGMENT,
@@ -168,6 +168,9 @@ pub struct Connection<'a> {
     tag: u64,
     /// Where the peer's verified chain is kept, if the embedder asked.
     peer_chain: chain::ChainStore<'a>,
+    /// Where a TLS 1.2 handshake's messages are copied for client
+    /// authentication, if the embedder lent storage.
+    tls12_transcript: chain::TranscriptStore<'a>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
     write_sealed: usize,
@@ -272,6 +275,7 @@ impl<'a> Connection<'a> {
             resume: None,
             tag: 0,
             peer_chain: chain::ChainStore::default(),
+            tls12_transcript: chain::TranscriptStore::default(),
             skip_early_data: 0,
             write_sealed: 0,
             write_print: 0,
@@ -511,6 +515,50 @@ impl<'a> Connection<'a> {
     /// a kept chain is wiped from it (an owned `Vec` comes back zeroed and cleared).
     pub fn take_peer_chain_storage(&mut self) -> Option<ChainStorage<'a>> {
         self.peer_chain.take()
+    }
+
+    /// Lends storage for TLS 1.2 client authentication, in either role:
+    /// lent (`&mut [u8]`, no allocation) or, with feature `alloc`, a
+    /// `Vec<u8>` grown as needed. TLS 1.2's CertificateVerify signs all
+    /// the handshake messages before it (RFC 5246 §7.4.8), and *ring*
+    /// signs and verifies messages only as bytes, never as digests, so
+    /// those messages are copied here during a TLS 1.2 handshake: the
+    /// ClientHello, the server's flight with its chain, the client's
+    /// chain and key exchange (a few KiB with short chains; at most the
+    /// configuration's `max_handshake_message` per message).
+    ///
+    /// - A client with a certificate (`ClientConfig::client_auth`) needs
+    ///   it to answer a TLS 1.2 server's CertificateRequest; without it
+    ///   it answers with an empty Certificate, as a client without a
+    ///   certificate does.
+    /// - A server with a client verifier negotiates TLS 1.2 only with
+    ///   it (else TLS 1.3 or nothing).
+    ///
+    /// Storage too small for the messages fails the handshake with
+    /// [`Error::Aborted`]`(`[`Misuse::TranscriptStorageTooSmall`]`)`,
+    /// which says how much it needed. Call it before the first call; a
+    /// TLS 1.3 handshake copies nothing. Storage given before comes
+    /// back.
+    pub fn keep_tls12_transcript(
+        &mut self,
+        storage: impl Into<ChainStorage<'a>>,
+    ) -> Option<ChainStorage<'a>> {
+        self.tls12_transcript.set(storage.into())
+    }
+
+    /// Takes back the storage given to
+    /// [`keep_tls12_transcript`](Self::keep_tls12_transcript) (an owned
+    /// `Vec` comes back cleared). The handshake no longer needs it once
+    /// [`is_established`](Self::is_established).
+    pub fn take_tls12_transcript_storage(&mut self) -> Option<ChainStorage<'a>> {
+        self.tls12_transcript.take()
+    }
+
+    /// How many bytes the TLS 1.2 handshake's messages needed, if they
+    /// did not fit the storage lent to
+    /// [`keep_tls12_transcript`](Self::keep_tls12_transcript).
+    pub fn tls12_transcript_needed(&self) -> Option<usize> {
+        self.tls12_transcript.needed_if_short()
     }
 
     /// The negotiated cipher suite, once keys exist; `None` after a fatal
@@ -1225,6 +1273,7 @@ impl<'a> Connection<'a> {
                     server_name: self.server_name.as_str(),
                     resume: self.resume.as_ref().map(Offer::view),
                 },
+                &self.tls12_transcript,
                 f,
             ),
             (Handshake::Server(s), PeerConfig::Server(config)) => s.pending_signature(config, f),

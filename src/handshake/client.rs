@@ -46,6 +46,9 @@ pub(crate) struct Keys<'x> {
     pub skip_early_data: &'x mut u32,
     /// Where the peer's chain goes once verified.
     pub peer_chain: &'x mut dyn crate::conn::KeepChain,
+    /// Where a TLS 1.2 handshake's messages are copied for client
+    /// authentication.
+    pub transcript_copy: &'x mut dyn crate::conn::KeepTranscript,
     /// The embedder's name for the connection, for its ticket sink.
     pub tag: u64,
 }
@@ -655,7 +658,13 @@ impl State {
                 room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
             }
             Self::AwaitSignature(..) => super::signature_room(fragment),
-            Self::Tls12(_, s) => s.room_needed(fragment),
+            Self::Tls12(kept, s) => {
+                let c = &with(*kept, inputs);
+                let chain = c.config.client_auth.as_ref().map_or(0, |a| {
+                    room_sum(a.chain.iter().map(|d| d.len().saturating_add(3)))
+                });
+                s.room_needed(fragment, chain)
+            }
         }
     }
 
@@ -686,6 +695,7 @@ impl State {
     /// Whether the handshake waits for our signer.
     pub fn awaits_signature(&self) -> bool {
         matches!(self, Self::AwaitSignature(..))
+            || matches!(self, Self::Tls12(_, s) if s.awaits_signature())
     }
 
     /// The pending signer and its request, for `f`; `None` unless a
@@ -693,8 +703,14 @@ impl State {
     pub fn pending_signature<R>(
         &self,
         inputs: Inputs<'_>,
+        copy: &dyn crate::conn::KeepTranscript,
         f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
     ) -> Option<R> {
+        if let Self::Tls12(kept, s) = self {
+            let c = with(*kept, inputs);
+            let auth = c.config.client_auth.as_ref()?;
+            return s.pending_signature(&*auth.key, copy, c.config.rng, f);
+        }
         let Self::AwaitSignature(kept, u) = self else {
             return None;
         };
@@ -718,6 +734,13 @@ impl State {
         keys: &mut Keys<'_>,
         out: &mut Out<'_>,
     ) -> Result<Polled<Self>, Error> {
+        if let Self::Tls12(kept, s) = self {
+            let c = with(kept, inputs);
+            return Ok(match s.poll_signature(&c, keys, out)? {
+                Polled::Pending(s) => Polled::Pending(Self::Tls12(kept, s)),
+                Polled::Signed(s) => Polled::Signed(s.map(|s| Self::Tls12(kept, s))),
+            });
+        }
         let Self::AwaitSignature(kept, mut u) = self else {
             return Ok(Polled::Pending(self));
         };
@@ -747,12 +770,14 @@ impl State {
     }
 
     /// Writes the ClientHello; what the ServerHello will need goes to
-    /// `records`.
+    /// `records`, and its bytes to `copy` (TLS 1.2 client
+    /// authentication's transcript, if storage was lent).
     pub fn write_client_hello(
         self,
         inputs: Inputs<'_>,
         out: &mut Out<'_>,
         records: &mut Records,
+        copy: &mut dyn crate::conn::KeepTranscript,
     ) -> Result<Self, Error> {
         let Self::Start(kept) = self else {
             return Ok(self);
@@ -791,8 +816,15 @@ impl State {
             psk_sent: false,
             extra_share,
         };
+        // Copied only by a client that may answer a TLS 1.2
+        // CertificateRequest.
+        let copying = config.client_auth.is_some() && config.suites.iter().any(|s| s.is_tls12());
+        if copying {
+            copy.start();
+        }
         fields.psk_sent = encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
-            transcript.add(m)
+            transcript.add(m);
+            copy.add(m);
         })?;
         *records = Records::Pending(Pending {
             kx,

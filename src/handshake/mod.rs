@@ -822,6 +822,19 @@ pub(crate) fn sign_certificate_verify(
         transcript.current().as_bytes(),
         &mut content,
     )?;
+    sign_message(signer, scheme, message, rng, first, sig)
+}
+
+/// Asks `signer` to sign `message` with `scheme` into `sig`: the
+/// signature's length, or `None` while it is pending.
+pub(crate) fn sign_message(
+    signer: &dyn Signer,
+    scheme: SignatureScheme,
+    message: &[u8],
+    rng: &dyn SecureRandom,
+    first: bool,
+    sig: &mut [u8; crate::sign::MAX_SIGNATURE_LEN],
+) -> Result<Option<usize>, Error> {
     let room = signer.max_signature_len().min(sig.len());
     let out = sig.get_mut(..room).unwrap_or(&mut []);
     let request = crate::sign::SignRequest {

@@ -360,7 +360,7 @@ impl State {
                 };
                 tls13.max(tls12)
             }
-            Self::Tls12(_, s) => s.room_needed(fragment),
+            Self::Tls12(_, s) => s.room_needed(config, fragment),
             _ => 0,
         }
     }
@@ -817,8 +817,9 @@ fn client_hello(
     }
     // The version: TLS 1.3 whenever both sides speak it, else TLS 1.2
     // whenever both do (never after a HelloRetryRequest, which is TLS
-    // 1.3's). A server that verifies client certificates speaks TLS 1.3
-    // only (TLS 1.2 client authentication is not implemented).
+    // 1.3's). A server that verifies client certificates speaks TLS 1.2
+    // only with storage for the messages its CertificateVerify signs
+    // (`Connection::keep_tls12_transcript`).
     let tls13 = config.suites.iter().any(|s| !s.is_tls12())
         && ch
             .ext
@@ -826,7 +827,7 @@ fn client_hello(
             .is_some_and(|v| v.contains(ProtocolVersion::TLS1_3.0));
     if !tls13 {
         let tls12 = retry.is_none()
-            && config.client_verifier.is_none()
+            && (config.client_verifier.is_none() || keys.transcript_copy.is_lent())
             && config.suites.iter().any(|s| s.is_tls12())
             && super::tls12::client_offers_tls12(&ch);
         if !tls12 {

@@ -44,7 +44,7 @@ use super::messages::{
 };
 use super::{flight_room, room_sum, Negotiated, Out, Records};
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use crate::error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::tls12::{MasterSecret, VERIFY_DATA_LEN};
 use crate::key_schedule::Transcript;
 use crate::record::protect::RecordKey;
@@ -122,6 +122,62 @@ pub(crate) fn encode_chain<'c>(
             })
         })
     })
+}
+
+/// ClientCertificateType rsa_sign (RFC 5246 §7.4.4).
+const RSA_SIGN: u8 = 1;
+/// ClientCertificateType ecdsa_sign (RFC 8422 §5.5): ECDSA and EdDSA keys.
+const ECDSA_SIGN: u8 = 64;
+
+/// The certificate type a key signing with `scheme` has.
+fn certificate_type(scheme: SignatureScheme) -> u8 {
+    let [hash, sig] = scheme.0.to_be_bytes();
+    // PKCS#1 (xx01) and RSA-PSS (0804..0806, 0809..080b) are RSA keys.
+    if sig == 1 || (hash == 8 && matches!(sig, 4..=6 | 9..=11)) {
+        RSA_SIGN
+    } else {
+        ECDSA_SIGN
+    }
+}
+
+/// A TLS 1.2 CertificateRequest (RFC 5246 §7.4.4), checked for form:
+/// the certificate types and schemes the server takes.
+struct CertificateRequest<'a> {
+    types: &'a [u8],
+    schemes: crate::codec::U16List<'a>,
+}
+
+impl<'a> CertificateRequest<'a> {
+    fn parse(body: &'a [u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(body);
+        let types = r.vec8("certificate types").map_err(decode)?;
+        if types.is_empty() {
+            return Err(InvalidMessage::Handshake("no certificate types").into());
+        }
+        let schemes =
+            crate::codec::U16List::new(r.vec16("sigalgs").map_err(decode)?, false, "sigalgs")
+                .map_err(decode)?;
+        // Distinguished names, each a vec16 of its own.
+        let mut names = Reader::new(r.vec16("certificate authorities").map_err(decode)?);
+        while !names.is_empty() {
+            names.vec16("distinguished name").map_err(decode)?;
+        }
+        r.finish("certificate request trailing").map_err(decode)?;
+        Ok(Self { types, schemes })
+    }
+
+    /// The scheme `signer` answers with: the first of the server's list
+    /// that the key has, TLS 1.2 allows, and whose certificate type the
+    /// server asked for.
+    fn scheme_for(&self, signer: &dyn crate::sign::Signer) -> Option<SignatureScheme> {
+        crate::sign::scheme_for_tls12(
+            signer,
+            self.schemes
+                .iter()
+                .map(SignatureScheme)
+                .filter(|s| self.types.contains(&certificate_type(*s))),
+        )
+    }
 }
 
 /// A parsed ServerKeyExchange for ECDHE (RFC 8422 §5.4).
@@ -311,6 +367,9 @@ pub(crate) enum ClientState {
     /// Waits for Certificate, ServerKeyExchange, [CertificateRequest] and
     /// ServerHelloDone, handled together.
     ExpectServerFlight(Hello),
+    /// Our flight is out up to the ClientKeyExchange; our signer has
+    /// not answered for the CertificateVerify yet.
+    AwaitSignature(Finishing, SignatureScheme),
     /// Our flight is out; the server's ChangeCipherSpec comes next.
     ExpectChangeCipherSpec(Finishing),
     /// The server's Finished, under its new key.
@@ -324,6 +383,9 @@ pub(crate) struct Hello {
     ems: bool,
     /// A NewSessionTicket is part of this handshake (RFC 5077).
     ticket: bool,
+    /// Server: a client certificate is to come (after our
+    /// CertificateRequest), or, once it came, a CertificateVerify.
+    client_auth: bool,
     /// Client: the session id the server named a full handshake's
     /// session with. Server: whether the session goes to the cache.
     session: Session,
@@ -415,6 +477,7 @@ pub(crate) fn client_server_hello(
         (false, _) => None,
     };
     transcript.add(msg);
+    keys.transcript_copy.add(msg);
     let randoms = Randoms {
         client: client_random,
         server: *sh.random,
@@ -444,6 +507,7 @@ pub(crate) fn client_server_hello(
             randoms,
             ems: ext.ems,
             ticket: ext.ticket,
+            client_auth: false,
             session: if sh.session_id.is_empty() {
                 Session::None
             } else {
@@ -576,15 +640,23 @@ fn whole_flight(region: &[u8], last: HandshakeType) -> Result<Option<Flight>, Er
 }
 
 impl ClientState {
-    /// Room the next step may write: our flight (an empty Certificate if
-    /// asked, ClientKeyExchange, ChangeCipherSpec, Finished).
-    pub fn room_needed(&self, fragment: usize) -> usize {
+    /// Room the next step may write: our flight (a Certificate if asked,
+    /// with `chain`, the bytes of our certificates, ClientKeyExchange,
+    /// [CertificateVerify], ChangeCipherSpec, Finished).
+    pub fn room_needed(&self, fragment: usize, chain: usize) -> usize {
+        // Each certificate's 3-byte length is in `chain`.
+        let verify = flight_room(4 + 4 + crate::sign::MAX_SIGNATURE_LEN, fragment, HEADER_LEN);
         match self {
             Self::ExpectServerFlight(_) => room_sum([
-                flight_room(7 + 4 + 1 + MAX_POINT_LEN, fragment, HEADER_LEN),
-                HEADER_LEN + 1,
-                flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+                flight_room(
+                    room_sum([7 + 4 + 1 + MAX_POINT_LEN, chain]),
+                    fragment,
+                    HEADER_LEN,
+                ),
+                if chain > 0 { verify } else { 0 },
+                finished_room(fragment),
             ]),
+            Self::AwaitSignature(..) => room_sum([verify, finished_room(fragment)]),
             // Resumed: our ChangeCipherSpec and Finished answer the
             // server's.
             Self::ExpectFinished(f) if f.resumed => finished_room(fragment),
@@ -595,6 +667,71 @@ impl ClientState {
     /// Whether the server's ChangeCipherSpec is due.
     pub fn expects_change_cipher_spec(&self) -> bool {
         matches!(self, Self::ExpectChangeCipherSpec(_))
+    }
+
+    /// Whether the handshake waits for our signer.
+    pub fn awaits_signature(&self) -> bool {
+        matches!(self, Self::AwaitSignature(..))
+    }
+
+    /// The pending signer's request, for `f` (to cancel it, or to
+    /// register a waker); `None` unless a signature is pending.
+    pub fn pending_signature<R>(
+        &self,
+        signer: &dyn crate::sign::Signer,
+        copy: &dyn crate::conn::KeepTranscript,
+        rng: &super::Rng,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        let Self::AwaitSignature(_, scheme) = self else {
+            return None;
+        };
+        Some(f(
+            signer,
+            &crate::sign::SignRequest {
+                scheme: *scheme,
+                message: copy.bytes()?,
+                first: false,
+                rng,
+            },
+        ))
+    }
+
+    /// Asks the signer again; with the signature, writes our
+    /// CertificateVerify, ChangeCipherSpec and Finished.
+    pub fn poll_signature(
+        self,
+        c: &Common<'_>,
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<super::client::Polled<Self>, Error> {
+        let Self::AwaitSignature(mut f, scheme) = self else {
+            return Ok(super::client::Polled::Pending(self));
+        };
+        let auth = c
+            .config
+            .client_auth
+            .as_ref()
+            .ok_or(Error::Internal("pending signature without a key"))?;
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let signed = sign_transcript(
+            &*auth.key,
+            scheme,
+            &*keys.transcript_copy,
+            c.config.rng,
+            false,
+            &mut sig,
+        )?;
+        let Some(n) = signed else {
+            return Ok(super::client::Polled::Pending(Self::AwaitSignature(
+                f, scheme,
+            )));
+        };
+        write_certificate_verify(&mut f, scheme, sig.get(..n).unwrap_or(&[]), out)?;
+        write_change_and_finished(&mut f, true, keys, out)?;
+        Ok(super::client::Polled::Signed(Some(
+            Self::ExpectChangeCipherSpec(f),
+        )))
     }
 
     /// Whether the NewSessionTicket the server promised waits in the
@@ -632,9 +769,9 @@ impl ClientState {
                     });
                 };
                 let consumed = flight.last().map_or(0, |(_, at, n)| at.saturating_add(*n));
-                let f = server_flight(c, hello, region, &flight, keys, out)?;
+                let next = server_flight(c, hello, region, &flight, keys, out)?;
                 Ok(Step {
-                    next: Some(Self::ExpectChangeCipherSpec(f)),
+                    next: Some(next),
                     consumed,
                 })
             }
@@ -708,6 +845,14 @@ impl ClientState {
                     consumed,
                 })
             }
+            // The server waits for our flight: nothing of its may come.
+            Self::AwaitSignature(f, scheme) => match split_message(region) {
+                None => Ok(Step {
+                    next: Some(Self::AwaitSignature(f, scheme)),
+                    consumed: 0,
+                }),
+                Some((ty, _, _)) => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+            },
             Self::ExpectChangeCipherSpec(f) => {
                 let Some((ty, _, total)) = split_message(region) else {
                     return Ok(Step {
@@ -855,7 +1000,7 @@ fn server_flight(
     flight: &[(HandshakeType, usize, usize)],
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
-) -> Result<Finishing, Error> {
+) -> Result<ClientState, Error> {
     let Records::Tls12Client(pending) = core::mem::replace(keys.records, Records::Empty) else {
         return Err(Error::Internal("TLS 1.2 client state missing"));
     };
@@ -974,33 +1119,49 @@ fn server_flight(
     n.peer_identity = identity;
     keys.peer_chain.keep(&ders);
 
-    transcript.add(cert_msg);
-    transcript.add(ske_msg);
-    if let Some(m) = cert_request {
-        // Checked for form; we answer with no certificate (see the
-        // module docs).
-        let mut r = Reader::new(m.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]));
-        r.vec8("certificate types").map_err(decode)?;
-        crate::codec::U16List::new(r.vec16("sigalgs").map_err(decode)?, false, "sigalgs")
-            .map_err(decode)?;
-        r.vec16("certificate authorities").map_err(decode)?;
-        r.finish("certificate request trailing").map_err(decode)?;
+    let copy = &mut *keys.transcript_copy;
+    for m in [Some(cert_msg), Some(ske_msg), cert_request, Some(done)]
+        .into_iter()
+        .flatten()
+    {
         transcript.add(m);
+        copy.add(m);
     }
-    transcript.add(done);
+    // Asked for a certificate, we send ours if a scheme fits and the
+    // messages to sign were copied (else an empty one: the module docs).
+    let auth = match cert_request {
+        Some(m) => {
+            let req = CertificateRequest::parse(m.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
+            c.config
+                .client_auth
+                .as_ref()
+                .filter(|_| copy.is_lent())
+                .and_then(|a| Some((a, req.scheme_for(&*a.key)?)))
+        }
+        None => None,
+    };
 
     // Our flight: [Certificate], ClientKeyExchange in the clear.
     out.records(None, ContentType::HANDSHAKE, |w| {
         if cert_request.is_some() {
             let from = w.len();
-            encode_chain(w, core::iter::empty())?;
-            transcript.add(w.written().get(from..).unwrap_or(&[]));
+            match auth {
+                Some((a, _)) => encode_chain(w, a.chain.iter())?,
+                None => encode_chain(w, core::iter::empty())?,
+            }
+            let m = w.written().get(from..).unwrap_or(&[]);
+            transcript.add(m);
+            copy.add(m);
         }
         let from = w.len();
         write_message(w, HandshakeType::CLIENT_KEY_EXCHANGE, |w| w.vec8(public))?;
-        transcript.add(w.written().get(from..).unwrap_or(&[]));
+        let m = w.written().get(from..).unwrap_or(&[]);
+        transcript.add(m);
+        copy.add(m);
         Ok(())
     })?;
+    // The session hash ends with the ClientKeyExchange (RFC 7627 §3),
+    // before the CertificateVerify.
     let master = master_secret(
         hello.suite,
         hello.ems,
@@ -1019,8 +1180,62 @@ fn server_flight(
         ems: hello.ems,
         session: hello.session,
     };
+    if let Some((a, scheme)) = auth {
+        let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+        let signed = sign_transcript(
+            &*a.key,
+            scheme,
+            &*keys.transcript_copy,
+            c.config.rng,
+            true,
+            &mut sig,
+        )?;
+        let Some(n) = signed else {
+            return Ok(ClientState::AwaitSignature(f, scheme));
+        };
+        write_certificate_verify(&mut f, scheme, sig.get(..n).unwrap_or(&[]), out)?;
+    }
     write_change_and_finished(&mut f, true, keys, out)?;
-    Ok(f)
+    Ok(ClientState::ExpectChangeCipherSpec(f))
+}
+
+/// Asks `signer` for a TLS 1.2 CertificateVerify signature over the
+/// copied handshake messages (RFC 5246 §7.4.8): its length, or `None`
+/// while pending. Storage too small for the messages fails the
+/// handshake, saying how much they took.
+fn sign_transcript(
+    signer: &dyn crate::sign::Signer,
+    scheme: SignatureScheme,
+    copy: &dyn crate::conn::KeepTranscript,
+    rng: &super::Rng,
+    first: bool,
+    sig: &mut [u8; crate::sign::MAX_SIGNATURE_LEN],
+) -> Result<Option<usize>, Error> {
+    let Some(signed) = copy.bytes() else {
+        return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
+            needed: copy.needed(),
+        }));
+    };
+    super::sign_message(signer, scheme, signed, rng, first, sig)
+}
+
+/// Our CertificateVerify with `sig`, in the clear (TLS 1.2's is
+/// `scheme` and the signature, RFC 5246 §7.4.8).
+fn write_certificate_verify(
+    f: &mut Finishing,
+    scheme: SignatureScheme,
+    sig: &[u8],
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
+    out.records(None, ContentType::HANDSHAKE, |w| {
+        let from = w.len();
+        write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
+            w.u16(scheme.0)?;
+            w.vec16(sig)
+        })?;
+        f.transcript.add(w.written().get(from..).unwrap_or(&[]));
+        Ok(())
+    })
 }
 
 /// Room for our ChangeCipherSpec and Finished.
@@ -1064,8 +1279,12 @@ pub(crate) enum ServerState {
     /// Our flight is out up to the Certificate; the signer of the
     /// ServerKeyExchange has not answered yet.
     AwaitSignature(Signing),
+    /// Waits for the client's Certificate (we asked for it).
+    ExpectClientCertificate(Hello),
     /// Waits for the ClientKeyExchange.
     ExpectClientKeyExchange(Hello),
+    /// Waits for the client's CertificateVerify (it sent a certificate).
+    ExpectCertificateVerify(Finishing),
     /// The client's ChangeCipherSpec comes next.
     ExpectChangeCipherSpec(Finishing),
     /// The client's Finished, under its new key.
@@ -1105,35 +1324,20 @@ fn sign_params(
 ) -> Result<Option<usize>, Error> {
     let mut buf = [0u8; MAX_SIGNED_PARAMS];
     let signed = signed_params(&mut buf, &randoms.client, &randoms.server, params)?;
-    let room = signer.max_signature_len().min(sig.len());
-    let request = crate::sign::SignRequest {
-        scheme,
-        message: signed,
-        first,
-        rng,
-    };
-    match signer
-        .sign(&request, sig.get_mut(..room).unwrap_or(&mut []))
-        .map_err(|e| match e {
-            Error::Internal(what) => Error::Internal(what),
-            _ => Error::Internal("signer failed"),
-        })? {
-        crate::sign::Signing::Done(n) if (1..=room).contains(&n) => Ok(Some(n)),
-        crate::sign::Signing::Done(_) => Err(Error::Internal(
-            "signer: a signature of no bytes or longer than its max_signature_len",
-        )),
-        crate::sign::Signing::Pending => Ok(None),
-    }
+    super::sign_message(signer, scheme, signed, rng, first, sig)
 }
 
-/// Writes the ServerKeyExchange with `sig` and the ServerHelloDone,
-/// adding both to `transcript`.
+/// Writes the ServerKeyExchange with `sig`, a CertificateRequest for
+/// `verifier` if there is one, and the ServerHelloDone, adding them to
+/// `transcript` and `copy`.
 fn write_key_exchange(
     w: &mut Writer<'_>,
     transcript: &mut Transcript,
+    copy: &mut dyn crate::conn::KeepTranscript,
     params: &[u8],
     scheme: SignatureScheme,
     sig: &[u8],
+    verifier: Option<&dyn crate::verify::ClientCertVerifier>,
 ) -> Result<(), Error> {
     let from = w.len();
     write_message(w, HandshakeType::SERVER_KEY_EXCHANGE, |w| {
@@ -1141,9 +1345,41 @@ fn write_key_exchange(
         w.u16(scheme.0)?;
         w.vec16(sig)
     })?;
+    if let Some(v) = verifier {
+        // RFC 5246 §7.4.4: both certificate types, the verifier's
+        // schemes TLS 1.2 allows, no authorities.
+        write_message(w, HandshakeType::CERTIFICATE_REQUEST, |w| {
+            w.vec8(&[RSA_SIGN, ECDSA_SIGN])?;
+            w.vec::<2>(|w| request_schemes(v).try_for_each(|s| w.u16(s.0)))?;
+            w.vec16(&[])
+        })?;
+    }
     write_message(w, HandshakeType::SERVER_HELLO_DONE, |_| Ok(()))?;
-    transcript.add(w.written().get(from..).unwrap_or(&[]));
+    let m = w.written().get(from..).unwrap_or(&[]);
+    transcript.add(m);
+    copy.add(m);
     Ok(())
+}
+
+/// The schemes a TLS 1.2 CertificateRequest lists for `verifier`.
+fn request_schemes(
+    verifier: &dyn crate::verify::ClientCertVerifier,
+) -> impl Iterator<Item = SignatureScheme> + '_ {
+    verifier
+        .supported_schemes()
+        .iter()
+        .copied()
+        .filter(|s| crate::sign::tls12_allows(*s))
+}
+
+/// Bytes of a TLS 1.2 CertificateRequest for `config`'s verifier.
+fn certificate_request_len(config: &super::ServerConfig<'_>) -> usize {
+    config.client_verifier.map_or(0, |v| {
+        request_schemes(v)
+            .count()
+            .saturating_mul(2)
+            .saturating_add(4 + 3 + 2 + 2)
+    })
 }
 
 /// A ServerHello's TLS 1.2 part: header and every extension at its
@@ -1167,6 +1403,7 @@ pub(crate) fn server_first_flight_room(config: &super::ServerConfig<'_>, fragmen
         chain,
         4 + 4 + MAX_POINT_LEN + 4,
         crate::sign::MAX_SIGNATURE_LEN,
+        certificate_request_len(config),
         4,
     ]);
     flight_room(m, fragment, HEADER_LEN)
@@ -1235,7 +1472,12 @@ pub(crate) fn server_client_hello(
         _ => None,
     };
     // A ticket of ours to resume (RFC 5077), or a full handshake.
-    if let Some(state) = resumable(config, now, ch, ems)? {
+    // The verifier named a client in the ALPN context of its session:
+    // the name holds only in the same one (as in TLS 1.3).
+    let alpn_digest = alpn_index
+        .and_then(|i| config.alpn.get(i))
+        .map(|p| super::ticket::digest(p, false));
+    if let Some(state) = resumable(config, now, ch, ems, alpn_digest)? {
         return server_resume(config, now, ch, msg, state, alpn_index, keys, out);
     }
     // The group: our first classical one the client lists (RFC 8422
@@ -1320,6 +1562,17 @@ pub(crate) fn server_client_hello(
     let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
     let mut transcript = Transcript::new(suite);
     transcript.add(msg);
+    // A client certificate is asked for when we verify them, which in
+    // TLS 1.2 takes the messages' copy (server.rs negotiates TLS 1.2 with
+    // a verifier only then).
+    let verifier = config
+        .client_verifier
+        .filter(|_| keys.transcript_copy.is_lent());
+    let copy = &mut *keys.transcript_copy;
+    if verifier.is_some() {
+        copy.start();
+        copy.add(msg);
+    }
     let written = out.records(None, ContentType::HANDSHAKE, |w| {
         let from = w.len();
         write_server_hello(
@@ -1336,16 +1589,20 @@ pub(crate) fn server_client_hello(
             },
         )?;
         encode_chain(w, ck.chain.iter())?;
-        transcript.add(w.written().get(from..).unwrap_or(&[]));
+        let m = w.written().get(from..).unwrap_or(&[]);
+        transcript.add(m);
+        copy.add(m);
         // With the signature, the rest of the flight goes in the same
         // records; without, it waits for the signer.
         if let Some(n) = signed {
             write_key_exchange(
                 w,
                 &mut transcript,
+                copy,
                 params,
                 scheme,
                 sig.get(..n).unwrap_or(&[]),
+                verifier,
             )?;
         }
         Ok(())
@@ -1384,10 +1641,11 @@ pub(crate) fn server_client_hello(
         randoms,
         ems,
         ticket,
+        client_auth: verifier.is_some(),
         session: if cache { Session::Cache } else { Session::None },
     };
     if signed.is_some() {
-        return Ok(ServerState::ExpectClientKeyExchange(hello));
+        return Ok(ServerState::after_flight(hello));
     }
     Ok(ServerState::AwaitSignature(Signing {
         hello,
@@ -1396,6 +1654,22 @@ pub(crate) fn server_client_hello(
         params: params_buf,
         params_len: u8::try_from(params_len).map_err(|_| Error::Internal("params length"))?,
     }))
+}
+
+/// The client's end-entity certificate in the copy of the messages: the
+/// first of the last Certificate message's (the server's comes before).
+fn client_end_entity(copy: &[u8]) -> Option<CertificateDer<'_>> {
+    let mut rest = copy;
+    let mut last = None;
+    while let Some((ty, _, total)) = split_message(rest) {
+        let (m, tail) = rest.split_at_checked(total)?;
+        if ty == HandshakeType::CERTIFICATE {
+            last = Some(m);
+        }
+        rest = tail;
+    }
+    let body = last?.get(HANDSHAKE_HEADER_LEN..)?;
+    parse_chain(body).ok()?.first().cloned()
 }
 
 /// Our random (RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS
@@ -1486,6 +1760,7 @@ fn resumable(
     now: u64,
     ch: &super::messages::ClientHello<'_>,
     ems: bool,
+    alpn: Option<[u8; 32]>,
 ) -> Result<Option<super::ticket::TicketState>, Error> {
     // Without a session id the client could not tell our acceptance.
     if config.ticket_keys.is_empty() || ch.session_id.is_empty() {
@@ -1526,7 +1801,7 @@ fn resumable(
     // would resume for a ClientHello without it ends the handshake (one
     // that would not resume anyway is a full handshake).
     let session_ems = state.extended_master_secret;
-    let Some(state) = fitting(config, now, ch, session_ems, state) else {
+    let Some(state) = fitting(config, now, ch, session_ems, alpn, state) else {
         return Ok(None);
     };
     if session_ems && !ems {
@@ -1541,6 +1816,7 @@ fn fitting(
     now: u64,
     ch: &super::messages::ClientHello<'_>,
     ems: bool,
+    alpn: Option<[u8; 32]>,
     state: super::ticket::TicketState,
 ) -> Option<super::ticket::TicketState> {
     let suite = Suite::from_id(state.suite).filter(|s| s.is_tls12())?;
@@ -1554,7 +1830,8 @@ fn fitting(
         && state.psk.as_bytes().len() == crate::key_schedule::tls12::MASTER_SECRET_LEN
         && state.extended_master_secret == ems
         && state.client_auth_policy == super::ticket::client_auth_policy(config.client_verifier)
-        && state.server_name == ch.ext.server_name.map(super::ticket::server_name_digest);
+        && state.server_name == ch.ext.server_name.map(super::ticket::server_name_digest)
+        && (state.client_identity.is_none() || state.alpn == alpn);
     fits.then_some(state)
 }
 
@@ -1618,8 +1895,10 @@ fn seal_session(
         lifetime,
         age_add: 0,
         client_auth_policy: super::ticket::client_auth_policy(config.client_verifier),
-        client_cert: None,
-        client_identity: None,
+        // The client's certificate and the verifier's name for it, which
+        // its resumptions carry.
+        client_cert: negotiated.and_then(|n| n.peer_cert_sha256),
+        client_identity: negotiated.and_then(|n| n.peer_identity),
         server_name: negotiated
             .and_then(|n| n.server_name.as_ref())
             .map(|n| super::ticket::server_name_digest(n.as_str().as_bytes())),
@@ -1746,6 +2025,16 @@ fn server_resume(
 }
 
 impl ServerState {
+    /// Once our flight is out: the client's Certificate if we asked for
+    /// one, else its ClientKeyExchange.
+    fn after_flight(hello: Hello) -> Self {
+        if hello.client_auth {
+            Self::ExpectClientCertificate(hello)
+        } else {
+            Self::ExpectClientKeyExchange(hello)
+        }
+    }
+
     /// Whether the handshake waits for our signer.
     pub fn awaits_signature(&self) -> bool {
         matches!(self, Self::AwaitSignature(_))
@@ -1808,21 +2097,36 @@ impl ServerState {
             return Err(Error::Internal("TLS 1.2 server state missing"));
         };
         let sig = sig.get(..n).unwrap_or(&[]);
+        let verifier = config.client_verifier.filter(|_| s.hello.client_auth);
+        let copy = &mut *keys.transcript_copy;
         out.records(None, ContentType::HANDSHAKE, |w| {
-            write_key_exchange(w, &mut pending.transcript, s.params(), s.scheme, sig)
+            write_key_exchange(
+                w,
+                &mut pending.transcript,
+                copy,
+                s.params(),
+                s.scheme,
+                sig,
+                verifier,
+            )
         })?;
-        Ok(super::client::Polled::Signed(Some(
-            Self::ExpectClientKeyExchange(s.hello),
-        )))
+        Ok(super::client::Polled::Signed(Some(Self::after_flight(
+            s.hello,
+        ))))
     }
 
     /// Room the next step may write: our ChangeCipherSpec and Finished;
     /// after a pending signature, the ServerKeyExchange and
     /// ServerHelloDone.
-    pub fn room_needed(&self, fragment: usize) -> usize {
+    pub fn room_needed(&self, config: &super::ServerConfig<'_>, fragment: usize) -> usize {
         match self {
             Self::AwaitSignature(_) => flight_room(
-                room_sum([4 + 4 + MAX_POINT_LEN + 4, crate::sign::MAX_SIGNATURE_LEN, 4]),
+                room_sum([
+                    4 + 4 + MAX_POINT_LEN + 4,
+                    crate::sign::MAX_SIGNATURE_LEN,
+                    certificate_request_len(config),
+                    4,
+                ]),
                 fragment,
                 HEADER_LEN,
             ),
@@ -1874,7 +2178,85 @@ impl ServerState {
             });
         };
         let msg = region.get(..total).unwrap_or(&[]);
+        let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
+            (Self::ExpectClientCertificate(mut hello), HandshakeType::CERTIFICATE) => {
+                let verifier = config
+                    .client_verifier
+                    .ok_or(Error::Internal("no client verifier"))?;
+                let ders = parse_chain(body)?;
+                if ders.is_empty() {
+                    if verifier.client_auth_mandatory() {
+                        return Err(PeerIncompatible::NoClientCertificate.into());
+                    }
+                    // Unauthenticated: no CertificateVerify comes.
+                    hello.client_auth = false;
+                } else {
+                    let negotiated = keys.negotiated.as_ref();
+                    let context = crate::verify::ClientCertContext {
+                        server_name: negotiated
+                            .and_then(|n| n.server_name.as_ref())
+                            .map(super::HostName::as_str),
+                        alpn: negotiated
+                            .and_then(|n| n.alpn_index)
+                            .and_then(|i| config.alpn.get(usize::from(i)).copied()),
+                        now: rustls_pki_types::UnixTime::since_unix_epoch(
+                            core::time::Duration::from_secs(now),
+                        ),
+                    };
+                    let identity = verifier.verify_client_cert_in(&ders, &context)?;
+                    // Named only once the CertificateVerify proves the
+                    // key: a failed handshake names no one.
+                    if let Some(n) = keys.negotiated.as_mut() {
+                        n.peer_identity = identity;
+                    }
+                    keys.peer_chain.keep(&ders);
+                }
+                let Records::Tls12Server(pending) = keys.records else {
+                    return Err(Error::Internal("TLS 1.2 server state missing"));
+                };
+                pending.transcript.add(msg);
+                keys.transcript_copy.add(msg);
+                Ok(Step {
+                    next: Some(Self::ExpectClientKeyExchange(hello)),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectCertificateVerify(mut f), HandshakeType::CERTIFICATE_VERIFY) => {
+                let verifier = config
+                    .client_verifier
+                    .ok_or(Error::Internal("no client verifier"))?;
+                let mut r = Reader::new(body);
+                let scheme = SignatureScheme(r.u16("signature scheme").map_err(decode)?);
+                let sig = r.vec16("signature").map_err(decode)?;
+                r.finish("certificate verify trailing").map_err(decode)?;
+                if !request_schemes(verifier).any(|s| s == scheme) {
+                    return Err(
+                        PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
+                    );
+                }
+                let copy = &*keys.transcript_copy;
+                let Some(signed) = copy.bytes() else {
+                    return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
+                        needed: copy.needed(),
+                    }));
+                };
+                let end_entity =
+                    client_end_entity(signed).ok_or(Error::Internal("client certificate copy"))?;
+                verifier.verify_tls12_signature(&end_entity, scheme, signed, sig)?;
+                let mut sha = [0u8; 32];
+                sha.copy_from_slice(
+                    ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref(),
+                );
+                if let Some(n) = keys.negotiated.as_mut() {
+                    n.peer_cert_sha256 = Some(sha);
+                }
+                f.transcript.add(msg);
+                Ok(Step {
+                    next: Some(Self::ExpectChangeCipherSpec(f)),
+                    consumed: total,
+                })
+            }
             (Self::ExpectClientKeyExchange(hello), HandshakeType::CLIENT_KEY_EXCHANGE) => {
                 let Records::Tls12Server(pending) =
                     core::mem::replace(keys.records, Records::Empty)
@@ -1892,6 +2274,7 @@ impl ServerState {
                     .complete(point)
                     .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
                 transcript.add(msg);
+                keys.transcript_copy.add(msg);
                 let master = master_secret(
                     hello.suite,
                     hello.ems,
@@ -1900,17 +2283,23 @@ impl ServerState {
                     &hello.randoms,
                 )?;
                 log_master(config.key_log, &hello.randoms, &master);
+                let f = Finishing {
+                    suite: hello.suite,
+                    randoms: hello.randoms,
+                    master,
+                    transcript,
+                    ticket: hello.ticket,
+                    resumed: false,
+                    ems: hello.ems,
+                    session: hello.session,
+                };
                 Ok(Step {
-                    next: Some(Self::ExpectChangeCipherSpec(Finishing {
-                        suite: hello.suite,
-                        randoms: hello.randoms,
-                        master,
-                        transcript,
-                        ticket: hello.ticket,
-                        resumed: false,
-                        ems: hello.ems,
-                        session: hello.session,
-                    })),
+                    // A client that sent a certificate proves its key.
+                    next: Some(if hello.client_auth {
+                        Self::ExpectCertificateVerify(f)
+                    } else {
+                        Self::ExpectChangeCipherSpec(f)
+                    }),
                     consumed: total,
                 })
             }
