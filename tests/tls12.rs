@@ -1555,3 +1555,154 @@ fn lent_transcript_storage_too_small_fails_the_handshake_saying_how_much() {
         complete(&mut c, &mut s).unwrap_or_else(|e| panic!("with {needed}: {e:?}"));
     }
 }
+
+/// Our client with `key`'s client certificate against `s_server -tls1_2
+/// -Verify 1` (with `extra` arguments): an echo, and s_server printing
+/// our certificate's subject.
+fn our_client_certificate_to_s_server(key: KeyType, extra: &[&str]) {
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    bounded(move || {
+        let ca = net::cert_path("ca.pem");
+        let mut args = vec!["-tls1_2", "-rev", "-Verify", "1", "-CAfile", &ca];
+        args.extend(extra.iter().map(String::as_str));
+        let (server, port) = Openssl::s_server(
+            &KeyType::EcdsaP256.cert_pem(),
+            &KeyType::EcdsaP256.key_pem(),
+            &args,
+        );
+        let mut cc = tls::client_config();
+        cc.suites = &TLS12_SUITES;
+        cc.client_auth = Some(tls::certified(key.client_credential()));
+        let mut conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("handshake with s_server: {e}\n{}", server.describe()));
+        let data = text(1024, 9);
+        let want = reversed_lines(&data);
+        let got = ours
+            .exchange(&data, want.len())
+            .unwrap_or_else(|e| panic!("exchange: {e}\n{}", server.describe()));
+        assert!(got == want, "echo differs\n{}", server.describe());
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+        net::wait_for("s_server to print our certificate", || {
+            server.describe().contains("tlspair test client")
+        });
+    });
+}
+
+/// `s_client -tls1_2` with `key`'s client certificate against our server
+/// requiring one: the certificate it proved, a line each way.
+fn s_client_certificate_to_our_server(key: KeyType) {
+    bounded(move || {
+        let mut sc = tls::mtls_server_config();
+        sc.suites = &TLS12_SUITES;
+        let (listener, port) = net::listener();
+        let cert = net::cert_path(&format!("{}.pem", key.client_pem_base()));
+        let pkey = net::cert_path(&format!("{}.key.pem", key.client_pem_base()));
+        let mut client =
+            Openssl::s_client(port, &["-tls1_2", "-cert", &cert, "-key", &pkey]);
+        let sock = net::accept(&listener, || client.alive());
+        let mut conn = Connection::server(leak(sc), tls::now()).expect("server");
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::new(conn, sock);
+        if let Err(e) = ours.handshake() {
+            panic!("handshake with s_client: {e}\n{}", client.describe());
+        }
+        let n = ours.conn.negotiated().unwrap();
+        assert_eq!(n.version, ProtocolVersion::TLS1_2);
+        let want: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        assert_eq!(n.peer_cert_sha256, Some(want));
+        let up = b"hello from s_client\n";
+        client.feed(up.to_vec());
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        let down = b"hello from tlspair\n";
+        ours.send_all(down).unwrap();
+        client.wait_stdout("our line", |out| out.ends_with(down));
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        let status = client.wait_exit();
+        assert!(status.success(), "s_client: {status}\n{}", client.describe());
+    });
+}
+
+mod client_certificates {
+    use super::*;
+
+    #[test]
+    fn ours_to_s_server_ecdsa_p256() {
+        our_client_certificate_to_s_server(KeyType::EcdsaP256, &[]);
+    }
+
+    #[test]
+    fn ours_to_s_server_ecdsa_p384() {
+        our_client_certificate_to_s_server(KeyType::EcdsaP384, &[]);
+    }
+
+    #[test]
+    fn ours_to_s_server_ed25519() {
+        our_client_certificate_to_s_server(KeyType::Ed25519, &[]);
+    }
+
+    #[test]
+    fn ours_to_s_server_rsa() {
+        our_client_certificate_to_s_server(KeyType::Rsa2048, &[]);
+    }
+
+    #[test]
+    fn ours_to_s_server_rsa_asking_for_pkcs1() {
+        // A CertificateRequest listing only rsa_pkcs1_sha256: legal in
+        // TLS 1.2, and our RSA key signs with it.
+        our_client_certificate_to_s_server(KeyType::Rsa2048, &["-client_sigalgs", "RSA+SHA256"]);
+    }
+
+    #[test]
+    fn ours_to_s_server_ecdsa_asking_for_sha384_only() {
+        // A P-256 key cannot sign ECDSA with SHA-384 here (its scheme is
+        // fixed): it answers with no certificate, which -Verify refuses.
+        let ca = net::cert_path("ca.pem");
+        bounded(move || {
+            let (server, port) = Openssl::s_server(
+                &KeyType::EcdsaP256.cert_pem(),
+                &KeyType::EcdsaP256.key_pem(),
+                &["-tls1_2", "-rev", "-Verify", "1", "-CAfile", &ca, "-client_sigalgs", "ECDSA+SHA384"],
+            );
+            let mut cc = tls::client_config();
+            cc.suites = &TLS12_SUITES;
+            cc.client_auth = Some(tls::certified(KeyType::EcdsaP256.client_credential()));
+            let mut conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+            conn.keep_tls12_transcript(Vec::new());
+            let e = TlsSocket::connect_and_handshake(conn, port)
+                .err()
+                .unwrap_or_else(|| panic!("handshake succeeded\n{}", server.describe()));
+            assert_eq!(
+                e,
+                Error::AlertReceived(tlspair::AlertDescription::HANDSHAKE_FAILURE),
+                "{}",
+                server.describe()
+            );
+        });
+    }
+
+    #[test]
+    fn s_client_to_ours_ecdsa_p256() {
+        s_client_certificate_to_our_server(KeyType::EcdsaP256);
+    }
+
+    #[test]
+    fn s_client_to_ours_ecdsa_p384() {
+        s_client_certificate_to_our_server(KeyType::EcdsaP384);
+    }
+
+    #[test]
+    fn s_client_to_ours_ed25519() {
+        s_client_certificate_to_our_server(KeyType::Ed25519);
+    }
+
+    #[test]
+    fn s_client_to_ours_rsa() {
+        s_client_certificate_to_our_server(KeyType::Rsa2048);
+    }
+}

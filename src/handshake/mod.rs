@@ -1012,7 +1012,7 @@ mod sizes {
             keys <= 2 * size_of::<crate::record::protect::RecordKey>() + 8,
             "records {keys}"
         );
-        // tests/no_alloc.rs says why: 2,288 today.
-        assert!(size_of::<crate::conn::Connection<'_>>() <= 2304);
+        // tests/no_alloc.rs says why: 2,320 today.
+        assert!(size_of::<crate::conn::Connection<'_>>() <= 2320);
     }
 }

@@ -36,6 +36,26 @@ impl KeyType {
         }
     }
 
+    /// The client certificate (clientAuth) with this key type.
+    pub fn client_credential(self) -> &'static Credential {
+        match self {
+            KeyType::EcdsaP256 => &creds::CLIENT_ECDSA_P256,
+            KeyType::EcdsaP384 => &creds::CLIENT_ECDSA_P384,
+            KeyType::Ed25519 => &creds::CLIENT_ED25519,
+            KeyType::Rsa2048 => &creds::CLIENT_RSA_2048,
+        }
+    }
+
+    /// Base name of the client certificate's PEM files in testdata/certs.
+    pub fn client_pem_base(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "client-p256",
+            KeyType::EcdsaP384 => "client-p384",
+            KeyType::Ed25519 => "client-ed25519",
+            KeyType::Rsa2048 => "client-rsa2048",
+        }
+    }
+
     /// Base name of the PEM files in testdata/certs.
     pub fn pem_base(self) -> &'static str {
         match self {
