@@ -1239,7 +1239,12 @@ fn our_mtls_server() -> Connection<'static> {
 
 /// A rustls server requiring a client certificate from the test CA.
 fn rustls_mtls_server() -> rustls::Connection {
-    let p = provider(None, None);
+    rustls_mtls_server_with(provider(None, None))
+}
+
+/// The same with provider `p` (TLS 1.2 only for a TLS 1.2 suite).
+fn rustls_mtls_server_with(p: Arc<CryptoProvider>) -> rustls::Connection {
+    let versions = versions(&p);
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(rustls_roots()),
         p.clone(),
@@ -1248,8 +1253,8 @@ fn rustls_mtls_server() -> rustls::Connection {
     .expect("client verifier");
     let cred = &creds::SERVER_ECDSA_P256;
     let cfg = rustls::ServerConfig::builder_with_provider(p)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
+        .with_protocol_versions(versions)
+        .expect("protocol version")
         .with_client_cert_verifier(verifier)
         .with_single_cert(
             vec![CertificateDer::from(cred.cert)],
@@ -1437,4 +1442,106 @@ fn a_view_sized_for_a_limit_rustls_ignored_asks_to_grow_and_then_goes_on() {
         assert!(m.ours_got == data, "we received other bytes");
         run(&mut m, "close", Mem::close_ours_first);
     });
+}
+
+// ---------------------------------------------------------------------
+// TLS 1.2 client certificates, each way and each key type: both sides
+// of ours keep the messages the CertificateVerify signs.
+
+fn rustls_client_certificate_to_our_server_in_tls12(key: KeyType) {
+    bounded(move || {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let client = key.client_credential();
+        let cfg = rustls_client_builder(provider(Some(suite), None))
+            .with_client_auth_cert(
+                vec![CertificateDer::from(client.cert)],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(client.key)),
+            )
+            .expect("client credential");
+        let mut sc = tls::mtls_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        let mut ours = our_server(sc);
+        ours.keep_tls12_transcript(Vec::new());
+        let mut m = Mem::new(ours, rustls_client(Arc::new(cfg)));
+        run(&mut m, "handshake", Mem::handshake);
+        let n = m.ours.negotiated().unwrap();
+        assert_eq!(n.version, tlspair::wire::ProtocolVersion::TLS1_2);
+        let sha = ring::digest::digest(&ring::digest::SHA256, client.cert);
+        assert_eq!(
+            n.peer_cert_sha256.as_ref(),
+            Some(&sha.as_ref().try_into().unwrap())
+        );
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"mutual", |_| {}));
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"mutual", |_| {}));
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
+fn our_client_certificate_to_rustls_server_in_tls12(key: KeyType) {
+    bounded(move || {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let mut cc = tls::client_config();
+        cc.suites = &tlspair::TLS12_SUITES;
+        cc.client_auth = Some(tls::certified(key.client_credential()));
+        let mut ours = our_client(cc);
+        ours.keep_tls12_transcript(Vec::new());
+        let mut m = Mem::new(ours, rustls_mtls_server_with(provider(Some(suite), None)));
+        run(&mut m, "handshake", Mem::handshake);
+        let certs = m
+            .peer
+            .peer_certificates()
+            .expect("rustls saw a certificate");
+        assert_eq!(certs[0].as_ref(), key.client_credential().cert);
+        assert_eq!(
+            m.peer.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_2)
+        );
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"mutual", |_| {}));
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"mutual", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+mod tls12_client_certificates {
+    use super::*;
+
+    #[test]
+    fn rustls_to_ours_ecdsa_p256() {
+        rustls_client_certificate_to_our_server_in_tls12(KeyType::EcdsaP256);
+    }
+
+    #[test]
+    fn rustls_to_ours_ecdsa_p384() {
+        rustls_client_certificate_to_our_server_in_tls12(KeyType::EcdsaP384);
+    }
+
+    #[test]
+    fn rustls_to_ours_ed25519() {
+        rustls_client_certificate_to_our_server_in_tls12(KeyType::Ed25519);
+    }
+
+    #[test]
+    fn rustls_to_ours_rsa() {
+        rustls_client_certificate_to_our_server_in_tls12(KeyType::Rsa2048);
+    }
+
+    #[test]
+    fn ours_to_rustls_ecdsa_p256() {
+        our_client_certificate_to_rustls_server_in_tls12(KeyType::EcdsaP256);
+    }
+
+    #[test]
+    fn ours_to_rustls_ecdsa_p384() {
+        our_client_certificate_to_rustls_server_in_tls12(KeyType::EcdsaP384);
+    }
+
+    #[test]
+    fn ours_to_rustls_ed25519() {
+        our_client_certificate_to_rustls_server_in_tls12(KeyType::Ed25519);
+    }
+
+    #[test]
+    fn ours_to_rustls_rsa() {
+        our_client_certificate_to_rustls_server_in_tls12(KeyType::Rsa2048);
+    }
 }
