@@ -52,23 +52,28 @@ fn priority(suite: &Suite, group: NamedGroup, key: KeyType) -> String {
 /// `gnutls-serv --echo` with this key type's certificate, listening: it
 /// says "...done" on its port once it listens, "failed" if it cannot.
 fn gnutls_serv(key: KeyType, priority: &str) -> (Process, u16) {
+    gnutls_serv_with(key, priority, &[])
+}
+
+/// The same with `extra` arguments.
+fn gnutls_serv_with(key: KeyType, priority: &str, extra: &[String]) -> (Process, u16) {
     net::start_server(
         "gnutls-serv",
         |port| {
-            Process::spawn_program(
-                "gnutls-serv",
-                &[
-                    "--echo",
-                    "--port",
-                    &port.to_string(),
-                    "--x509certfile",
-                    &net::cert_path(&key.cert_pem()),
-                    "--x509keyfile",
-                    &net::cert_path(&key.key_pem()),
-                    "--priority",
-                    priority,
-                ],
-            )
+            let mut args = vec![
+                "--echo".to_owned(),
+                "--port".to_owned(),
+                port.to_string(),
+                "--x509certfile".to_owned(),
+                net::cert_path(&key.cert_pem()),
+                "--x509keyfile".to_owned(),
+                net::cert_path(&key.key_pem()),
+                "--priority".to_owned(),
+                priority.to_owned(),
+            ];
+            args.extend(extra.iter().cloned());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Process::spawn_program("gnutls-serv", &args)
         },
         |server, port| {
             if server
@@ -203,4 +208,120 @@ fn gnutls_cli_offering_another_group_first_gets_a_hello_retry_request() {
         client.close_stdin();
         assert_eq!(ours.read_until_closed().unwrap(), b"");
     });
+}
+
+// ---------------------------------------------------------------------
+// TLS 1.2 client certificates, each way: our side keeps the messages the
+// CertificateVerify signs.
+
+/// GnuTLS's TLS 1.2 priority for a server with an ECDSA P-256 key and a
+/// client whose `key` signs: any AEAD suite and group.
+const TLS12_PRIORITY: &str = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:-MAC-ALL:+AEAD";
+
+fn our_client_certificate_to_gnutls_serv_in_tls12(key: KeyType) {
+    bounded(move || {
+        let (server, port) = gnutls_serv_with(
+            KeyType::EcdsaP256,
+            TLS12_PRIORITY,
+            &[
+                "--require-client-cert".to_owned(),
+                "--verify-client-cert".to_owned(),
+                "--x509cafile".to_owned(),
+                net::cert_path("ca.pem"),
+            ],
+        );
+        let mut cc = tls::client_config();
+        cc.suites = &tlspair::TLS12_SUITES;
+        cc.client_auth = Some(tls::certified(key.client_credential()));
+        let mut conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("handshake with gnutls-serv: {e}\n{}", server.describe()));
+        let data = text(1024, 8);
+        let got = ours
+            .exchange(&data, data.len())
+            .unwrap_or_else(|e| panic!("echo: {e}\n{}", server.describe()));
+        assert!(got == data, "echo differs\n{}", server.describe());
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}
+
+fn gnutls_cli_certificate_to_our_server_in_tls12(key: KeyType) {
+    bounded(move || {
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--x509certfile",
+                &net::cert_path(&format!("{}.pem", key.client_pem_base())),
+                "--x509keyfile",
+                &net::cert_path(&format!("{}.key.pem", key.client_pem_base())),
+                "--port",
+                &port.to_string(),
+                "--priority",
+                TLS12_PRIORITY,
+                "localhost",
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let mut sc = tls::mtls_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        let mut conn = Connection::server(leak(sc), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with gnutls-cli: {e}\n{}", client.describe()));
+        let sha = ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert);
+        assert_eq!(
+            ours.conn.negotiated().unwrap().peer_cert_sha256.as_ref(),
+            Some(&sha.as_ref().try_into().unwrap())
+        );
+        let up = b"hello from gnutls-cli\n";
+        client.feed(up.to_vec());
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        let status = client.wait_exit();
+        assert!(
+            status.success(),
+            "gnutls-cli: {status}\n{}",
+            client.describe()
+        );
+    });
+}
+
+mod tls12_client_certificates {
+    use super::*;
+
+    #[test]
+    fn ours_to_gnutls_serv_ecdsa_p256() {
+        our_client_certificate_to_gnutls_serv_in_tls12(KeyType::EcdsaP256);
+    }
+
+    #[test]
+    fn ours_to_gnutls_serv_rsa() {
+        our_client_certificate_to_gnutls_serv_in_tls12(KeyType::Rsa2048);
+    }
+
+    #[test]
+    fn ours_to_gnutls_serv_ed25519() {
+        our_client_certificate_to_gnutls_serv_in_tls12(KeyType::Ed25519);
+    }
+
+    #[test]
+    fn gnutls_cli_to_ours_ecdsa_p384() {
+        gnutls_cli_certificate_to_our_server_in_tls12(KeyType::EcdsaP384);
+    }
+
+    #[test]
+    fn gnutls_cli_to_ours_rsa() {
+        gnutls_cli_certificate_to_our_server_in_tls12(KeyType::Rsa2048);
+    }
+
+    #[test]
+    fn gnutls_cli_to_ours_ed25519() {
+        gnutls_cli_certificate_to_our_server_in_tls12(KeyType::Ed25519);
+    }
 }

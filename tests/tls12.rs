@@ -1599,8 +1599,7 @@ fn s_client_certificate_to_our_server(key: KeyType) {
         let (listener, port) = net::listener();
         let cert = net::cert_path(&format!("{}.pem", key.client_pem_base()));
         let pkey = net::cert_path(&format!("{}.key.pem", key.client_pem_base()));
-        let mut client =
-            Openssl::s_client(port, &["-tls1_2", "-cert", &cert, "-key", &pkey]);
+        let mut client = Openssl::s_client(port, &["-tls1_2", "-cert", &cert, "-key", &pkey]);
         let sock = net::accept(&listener, || client.alive());
         let mut conn = Connection::server(leak(sc), tls::now()).expect("server");
         conn.keep_tls12_transcript(Vec::new());
@@ -1610,10 +1609,11 @@ fn s_client_certificate_to_our_server(key: KeyType) {
         }
         let n = ours.conn.negotiated().unwrap();
         assert_eq!(n.version, ProtocolVersion::TLS1_2);
-        let want: [u8; 32] = ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert)
-            .as_ref()
-            .try_into()
-            .unwrap();
+        let want: [u8; 32] =
+            ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert)
+                .as_ref()
+                .try_into()
+                .unwrap();
         assert_eq!(n.peer_cert_sha256, Some(want));
         let up = b"hello from s_client\n";
         client.feed(up.to_vec());
@@ -1624,7 +1624,11 @@ fn s_client_certificate_to_our_server(key: KeyType) {
         client.close_stdin();
         assert_eq!(ours.read_until_closed().unwrap(), b"");
         let status = client.wait_exit();
-        assert!(status.success(), "s_client: {status}\n{}", client.describe());
+        assert!(
+            status.success(),
+            "s_client: {status}\n{}",
+            client.describe()
+        );
     });
 }
 
@@ -1667,7 +1671,16 @@ mod client_certificates {
             let (server, port) = Openssl::s_server(
                 &KeyType::EcdsaP256.cert_pem(),
                 &KeyType::EcdsaP256.key_pem(),
-                &["-tls1_2", "-rev", "-Verify", "1", "-CAfile", &ca, "-client_sigalgs", "ECDSA+SHA384"],
+                &[
+                    "-tls1_2",
+                    "-rev",
+                    "-Verify",
+                    "1",
+                    "-CAfile",
+                    &ca,
+                    "-client_sigalgs",
+                    "ECDSA+SHA384",
+                ],
             );
             let mut cc = tls::client_config();
             cc.suites = &TLS12_SUITES;
