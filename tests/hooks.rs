@@ -652,3 +652,69 @@ fn a_tls12_server_signature_that_comes_on_the_third_poll() {
     drop(s);
     assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_tls12_client_signature_that_comes_on_the_third_poll() {
+    // The client's CertificateVerify signs the copied transcript: each
+    // poll hands the signer the same bytes; the Certificate and
+    // ClientKeyExchange go out first, the CertificateVerify, CCS and
+    // Finished once it answers.
+    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 3);
+    let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+    let mut cc: ClientConfig<'static> = client_config();
+    cc.suites = &tlspair::TLS12_SUITES;
+    cc.client_auth = Some(CertifiedKey::new(chain, signer));
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    c.conn.keep_tls12_transcript(Vec::new());
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &tlspair::TLS12_SUITES;
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    s.conn.keep_tls12_transcript(Vec::new());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    let sent = c.bufs.send.len();
+    assert!(sent > 0, "Certificate and ClientKeyExchange go out");
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+        Status::SignaturePending
+    );
+    assert_eq!(c.bufs.send.len(), sent, "no new bytes while pending");
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    assert_eq!(signer.polls(), 3);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(signer.polls(), 3, "never asked again");
+    let n = s.conn.negotiated().unwrap();
+    assert_eq!(n.version, tlspair::wire::ProtocolVersion::TLS1_2);
+    assert!(n.peer_cert_sha256.is_some());
+    exchange(&mut c, &mut s);
+
+    // Dropped while pending, the connection cancels the request it made
+    // (the same transcript bytes).
+    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 100);
+    let mut cc: ClientConfig<'static> = client_config();
+    cc.suites = &tlspair::TLS12_SUITES;
+    cc.client_auth = Some(CertifiedKey::new(chain, signer));
+    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+    c.conn.keep_tls12_transcript(Vec::new());
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &tlspair::TLS12_SUITES;
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    s.conn.keep_tls12_transcript(Vec::new());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs).unwrap(),
+        Status::SignaturePending
+    );
+    drop(c);
+    assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
+}

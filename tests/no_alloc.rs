@@ -264,3 +264,29 @@ fn sealing_in_place_and_vectored_writes_allocate_nothing() {
     });
     assert_eq!(n, 0);
 }
+
+#[test]
+fn tls12_client_authentication_with_lent_transcript_storage_allocates_nothing() {
+    use common::tls::{certified, client_config, mtls_server_config};
+    use tlspair::test_credentials as creds;
+    for cred in [&creds::CLIENT_ECDSA_P256, &creds::CLIENT_ED25519] {
+        let mut cc = client_config();
+        cc.suites = &tlspair::TLS12_SUITES;
+        cc.client_auth = Some(certified(cred));
+        let mut sc = mtls_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        let (cc, sc): (&'static _, &'static _) = (Box::leak(Box::new(cc)), Box::leak(Box::new(sc)));
+        let now = common::tls::now();
+        let mut c =
+            common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());
+        let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+        // Lent: the embedder's memory, made before counting.
+        c.conn
+            .keep_tls12_transcript(&mut Box::leak(Box::new([0u8; 8192]))[..]);
+        s.conn
+            .keep_tls12_transcript(&mut Box::leak(Box::new([0u8; 8192]))[..]);
+        let n = allocations_in(|| common::tls::complete(&mut c, &mut s).unwrap());
+        assert_eq!(n, 0, "{cred:?}: {n} allocations");
+        assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    }
+}
