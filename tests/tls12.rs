@@ -1719,3 +1719,177 @@ mod client_certificates {
         s_client_certificate_to_our_server(KeyType::Rsa2048);
     }
 }
+
+#[test]
+fn a_tls12_ticket_from_an_authenticated_client_resumes_with_its_identity() {
+    // The ticket carries the client certificate's digest: the resumed
+    // session (which sends no certificate) names the same client. A
+    // server whose client verifier has another policy (optional instead
+    // of required) does not resume it, and asks for a certificate again.
+    use tlspair::test_credentials as creds;
+    let sink: &'static LastTicket = leak(LastTicket::default());
+    let (mut cc, mut sc) = ticket_configs(sink, &TLS12_SUITES);
+    cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+    sc.client_verifier = Some(leak(tls::client_verifier()));
+    let (cc, sc) = (leak(cc), leak(sc));
+    let mut c = tls::side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    let want = s.conn.negotiated().unwrap().peer_cert_sha256;
+    assert!(want.is_some());
+    let ticket = leak(leak(sink.0.lock().unwrap().take().expect("a ticket")).resumption());
+    let mut c =
+        tls::side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = tls::side(Connection::server(sc, tls::now()).unwrap());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert!(n.resumed);
+    assert_eq!(n.peer_cert_sha256, want);
+    exchange(&mut c, &mut s, b"resumed, authenticated");
+
+    let mut other = (*sc).clone();
+    other.client_verifier = Some(leak(tls::client_verifier().allow_anonymous()));
+    let mut c =
+        tls::side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    c.conn.keep_tls12_transcript(Vec::new());
+    let mut s = tls::side(Connection::server(leak(other), tls::now()).unwrap());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    let n = s.conn.negotiated().unwrap();
+    assert!(!n.resumed, "another policy: a full handshake");
+    assert_eq!(n.peer_cert_sha256, want, "with the certificate again");
+}
+
+/// A TLS 1.2 pair where the server (optional or required client
+/// certificates) has asked for one: the server's flight (with its
+/// CertificateRequest) as messages, not yet delivered.
+fn mtls_server_flight(mandatory: bool) -> (common::Side, common::Side, Vec<Vec<u8>>) {
+    let (mut c, mut s) = tls12_mtls_pair(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+        mandatory,
+        (true, true),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    common::transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    let flight = s.bufs.send.pending().to_vec();
+    s.bufs.send.consume(flight.len());
+    let msgs = messages(&flight);
+    assert_eq!(
+        msgs.iter().map(|m| m[0]).collect::<Vec<_>>(),
+        [2, 11, 12, 13, 14],
+        "ServerHello, Certificate, ServerKeyExchange, CertificateRequest, ServerHelloDone"
+    );
+    (c, s, msgs)
+}
+
+/// The client's answer to `msgs`: its plaintext handshake messages
+/// (Certificate, ClientKeyExchange, CertificateVerify), then the rest of
+/// its flight as bytes (ChangeCipherSpec, Finished).
+fn mtls_client_flight(mut c: common::Side, msgs: &[Vec<u8>]) -> (Vec<Vec<u8>>, Vec<u8>) {
+    c.bufs.recv.fill(&records(msgs));
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let flight = c.bufs.send.pending().to_vec();
+    // Plaintext handshake records up to the ChangeCipherSpec.
+    let ccs = (0..flight.len())
+        .find(|&i| flight[i..].starts_with(&[20, 3, 3, 0, 1, 1]))
+        .expect("a ChangeCipherSpec");
+    (messages(&flight[..ccs]), flight[ccs..].to_vec())
+}
+
+#[test]
+fn tls12_client_authentication_out_of_order_is_refused_with_its_alert() {
+    use tlspair::AlertDescription as AD;
+    let (c, _s, msgs) = mtls_server_flight(true);
+    let (ours, tail) = mtls_client_flight(c, &msgs);
+    assert_eq!(
+        ours.iter().map(|m| m[0]).collect::<Vec<_>>(),
+        [11, 16, 15],
+        "Certificate, ClientKeyExchange, CertificateVerify"
+    );
+    let (cert, cke, cv) = (&ours[0], &ours[1], &ours[2]);
+    let empty_cert = message(11, &[0, 0, 0]);
+    let mut bad_scheme = cv.clone();
+    bad_scheme[4..6].copy_from_slice(&[0x02, 0x03]); // ecdsa_sha1
+    let cases: Vec<(&str, Vec<u8>, bool, AD)> = vec![
+        // No CertificateVerify: the ChangeCipherSpec comes where it is due.
+        (
+            "no verify",
+            [records(&[cert.clone(), cke.clone()]), tail.clone()].concat(),
+            true,
+            AD::UNEXPECTED_MESSAGE,
+        ),
+        // No Certificate at all (RFC 5246 §7.4.6: it must come, empty or not).
+        (
+            "no certificate",
+            records(&[cke.clone(), cv.clone()]),
+            true,
+            AD::UNEXPECTED_MESSAGE,
+        ),
+        // A CertificateVerify for no certificate.
+        (
+            "verify without certificate",
+            records(&[empty_cert.clone(), cke.clone(), cv.clone()]),
+            false,
+            AD::UNEXPECTED_MESSAGE,
+        ),
+        // A scheme the CertificateRequest did not list.
+        (
+            "scheme not offered",
+            records(&[cert.clone(), cke.clone(), bad_scheme]),
+            true,
+            AD::ILLEGAL_PARAMETER,
+        ),
+        // A truncated signature.
+        (
+            "truncated",
+            records(&[cert.clone(), cke.clone(), message(15, &cv[4..cv.len() - 1])]),
+            true,
+            AD::DECODE_ERROR,
+        ),
+        // The verify before the key exchange.
+        (
+            "verify first",
+            records(&[cert.clone(), cv.clone(), cke.clone()]),
+            true,
+            AD::UNEXPECTED_MESSAGE,
+        ),
+    ];
+    for (what, bytes, mandatory, want) in cases {
+        let (_c, s, _) = mtls_server_flight(mandatory);
+        let (err, alert) = server_answer(s, &bytes);
+        assert!(err.is_fatal(), "{what}: {err:?}");
+        assert_eq!(alert, fatal(want), "{what}: {err:?}");
+    }
+}
+
+#[test]
+fn a_malformed_tls12_certificate_request_is_decode_error() {
+    let (_c, _s, msgs) = mtls_server_flight(true);
+    let body = &msgs[3][4..];
+    let cases: [(&str, Vec<u8>); 3] = [
+        (
+            "no certificate types",
+            [&[0u8][..], &body[1 + body[0] as usize..]].concat(),
+        ),
+        (
+            "no schemes",
+            [&body[..1 + body[0] as usize], &[0, 0, 0, 0][..]].concat(),
+        ),
+        ("trailing", [body, &[0][..]].concat()),
+    ];
+    for (what, bad) in cases {
+        let (c, _s, mut msgs) = mtls_server_flight(true);
+        msgs[3] = message(13, &bad);
+        let (err, alert) = client_answer(c, &msgs);
+        assert!(err.is_fatal(), "{what}: {err:?}");
+        assert_eq!(
+            alert,
+            fatal(tlspair::AlertDescription::DECODE_ERROR),
+            "{what}: {err:?}"
+        );
+    }
+}
