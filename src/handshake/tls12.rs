@@ -8,7 +8,7 @@
 //! ClientHello (both versions) ───────────►
 //!           ◄─────────── ServerHello, Certificate, ServerKeyExchange,
 //!                        [CertificateRequest], ServerHelloDone
-//! [Certificate (empty)], ClientKeyExchange,
+//! [Certificate], ClientKeyExchange, [CertificateVerify],
 //! ChangeCipherSpec, Finished ────────────►
 //!           ◄─────────── ChangeCipherSpec, Finished
 //! ```
@@ -26,13 +26,13 @@
 //! sealed like TLS 1.3's (the master secret in the PSK's place), offered
 //! in session_ticket with a session id, accepted by the echo of that id.
 //! Session ids too: a server with a session cache names each session, and
-//! a client without a ticket offers that id. Not yet here: client
-//! certificates in TLS 1.2 (a client asked for
-//! one answers with an empty Certificate; a server that verifies client
-//! certificates negotiates TLS 1.3 only). TLS 1.2's CertificateVerify
-//! signs the whole transcript, not its hash, and *ring* signs and
-//! verifies messages, never digests: supporting it means keeping the
-//! transcript's bytes (docs/security.md).
+//! a client without a ticket offers that id. Client certificates: TLS
+//! 1.2's CertificateVerify signs the whole transcript, not its hash, and
+//! *ring* signs and verifies messages, never digests, so the messages
+//! are copied into storage the embedder lends (`Keys::transcript_copy`)
+//! and signed or verified there; without it a client answers with an
+//! empty Certificate and a server with a client verifier speaks TLS 1.3
+//! only (docs/security.md).
 
 use rustls_pki_types::{CertificateDer, ServerName};
 
