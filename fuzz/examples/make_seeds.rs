@@ -282,6 +282,8 @@ fn record_with(name: &'static str, plan: &EnginePlan, extra: u8) -> Recorded {
     let sc = fixtures::server_config(flags, plan.record());
     let mut c = fixtures::client(&cc, flags);
     let mut s = fixtures::server(&sc);
+    c.keep_tls12_transcript(vec![0u8; fixtures::TRANSCRIPT_LEN]);
+    s.keep_tls12_transcript(vec![0u8; fixtures::TRANSCRIPT_LEN]);
     let big = || Buffers::new(vec![0; fixtures::HANDSHAKE_RECV], vec![0; 1 << 16]);
     let (mut cb, mut sb) = (big(), big());
     let (mut c2s, mut s2c) = (Vec::new(), Vec::new());
@@ -445,8 +447,8 @@ fn hybrid_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
 }
 
 /// TLS 1.2 sessions for the `*_tls12` targets: a full handshake, with
-/// ALPN, with a small record limit, with a client certificate asked for
-/// (answered with none) and with eager draining.
+/// ALPN, with a small record limit and eager draining, with a client
+/// certificate required and sent, and asked for and answered with none.
 fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(server_dir)?;
     std::fs::create_dir_all(client_dir)?;
@@ -471,6 +473,18 @@ fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
             EnginePlan::EAGER_DRAIN,
             [17, 255, 5, 90],
             512,
+        ),
+        (
+            "tls12-client-auth",
+            Flags::CLIENT_AUTH,
+            [255, 255, 255, 255],
+            u16::MAX,
+        ),
+        (
+            "tls12-anonymous-ok",
+            Flags::ANONYMOUS_OK | EnginePlan::HANDSHAKE_CALLS,
+            [60, 255, 9, 255],
+            u16::MAX,
         ),
     ];
     for (name, flags, chunks, recv_limit) in cases {

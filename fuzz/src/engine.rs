@@ -194,7 +194,9 @@ fn run_server_with(data: &[u8], extra: u8) -> Option<Outcome> {
     let plan = plan.with_room_for(extra);
     let flags = Flags(plan.config_flags().0 | extra);
     let config = fixtures::server_config(flags, plan.record());
-    let conn = fixtures::server(&config);
+    let mut transcript = [0u8; fixtures::TRANSCRIPT_LEN];
+    let mut conn = fixtures::server(&config);
+    conn.keep_tls12_transcript(&mut transcript[..]);
     let mut driver = Driver::new(conn, plan);
     driver.feed(body);
     driver.finish();
@@ -222,7 +224,9 @@ fn run_client_with(data: &[u8], extra: u8) -> Option<Outcome> {
     let plan = plan.with_room_for(extra);
     let flags = Flags(plan.config_flags().0 | extra);
     let config = fixtures::client_config(flags, plan.record());
-    let conn = fixtures::client(&config, flags);
+    let mut transcript = [0u8; fixtures::TRANSCRIPT_LEN];
+    let mut conn = fixtures::client(&config, flags);
+    conn.keep_tls12_transcript(&mut transcript[..]);
     let mut driver = Driver::new(conn, plan);
     // The ClientHello goes out before anything is received.
     let first = driver.call();
