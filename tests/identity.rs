@@ -563,3 +563,49 @@ fn chain_storage_comes_back_emptied() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The same for a verifier that names no one: the certificate it
+/// accepted in one ALPN context is not carried into another by a
+/// resumption (the verifier saw the protocol and might have refused it
+/// there), in either version.
+#[test]
+fn a_client_certificate_resumes_only_under_the_protocol_it_was_checked_for() {
+    for suites in [&tlspair::ALL_SUITES[..], &tlspair::TLS12_SUITES[..]] {
+        let store: &'static Store = leak(Store::default());
+        let mut cc = client_config();
+        cc.suites = leak(suites.to_vec()).as_slice();
+        cc.ticket_sink = Some(store);
+        cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+        cc.alpn = leak([&b"http/1.1"[..]]);
+        let mut sc = p256_server_config();
+        sc.suites = cc.suites;
+        sc.alpn = leak([&b"h2"[..], &b"http/1.1"[..]]);
+        sc.client_verifier = Some(leak(tls::client_verifier()));
+        sc.ticket_keys = (leak([TicketKey::new(1, &[7; 32]).unwrap()])).into();
+        let (cc, sc): (&'static _, &'static _) = (leak(cc), leak(sc));
+        let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        c.conn.keep_tls12_transcript(Vec::new());
+        s.conn.keep_tls12_transcript(Vec::new());
+        complete(&mut c, &mut s).unwrap();
+        transfer_all(&mut s, &mut c);
+        let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]);
+        let ticket = std::sync::Arc::new(store.0.lock().unwrap().first().unwrap().clone());
+        let mut h2 = (*cc).clone();
+        h2.alpn = leak([&b"h2"[..]]);
+        let h2: &'static _ = leak(h2);
+        for (cc, resumed) in [(h2, false), (cc, true)] {
+            let mut c = side(
+                Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket.clone())
+                    .unwrap(),
+            );
+            let mut s = side(Connection::server(sc, tls::now()).unwrap());
+            c.conn.keep_tls12_transcript(Vec::new());
+            s.conn.keep_tls12_transcript(Vec::new());
+            complete(&mut c, &mut s).unwrap();
+            let n = s.conn.negotiated().unwrap();
+            assert_eq!(n.resumed, resumed, "{:?} {:?}", n.version, n.alpn_index);
+            assert!(n.peer_cert_sha256.is_some());
+        }
+    }
+}

@@ -713,7 +713,8 @@ fn accept_psk(
                         super::ticket::client_auth_policy(config.client_verifier)
                     })
                 && state.server_name == server_name
-                && (state.client_identity.is_none() || state.alpn == alpn);
+                && (state.client_cert.is_none() && state.client_identity.is_none()
+                    || state.alpn == alpn);
             fits.then_some(Accepted { state, index })
         });
     let Some(accepted) = found else {

@@ -1472,8 +1472,9 @@ pub(crate) fn server_client_hello(
         _ => None,
     };
     // A ticket of ours to resume (RFC 5077), or a full handshake.
-    // The verifier named a client in the ALPN context of its session:
-    // the name holds only in the same one (as in TLS 1.3).
+    // The verifier accepted (and maybe named) a client in the ALPN
+    // context of its session: that holds only in the same one (as in
+    // TLS 1.3).
     let alpn_digest = alpn_index
         .and_then(|i| config.alpn.get(i))
         .map(|p| super::ticket::digest(p, false));
@@ -1831,7 +1832,7 @@ fn fitting(
         && state.extended_master_secret == ems
         && state.client_auth_policy == super::ticket::client_auth_policy(config.client_verifier)
         && state.server_name == ch.ext.server_name.map(super::ticket::server_name_digest)
-        && (state.client_identity.is_none() || state.alpn == alpn);
+        && (state.client_cert.is_none() && state.client_identity.is_none() || state.alpn == alpn);
     fits.then_some(state)
 }
 
