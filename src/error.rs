@@ -223,8 +223,9 @@ pub enum Misuse {
     /// The storage lent to
     /// [`Connection::keep_tls12_transcript`](crate::Connection::keep_tls12_transcript)
     /// cannot hold the TLS 1.2 handshake's messages, which a
-    /// CertificateVerify signs (or, for a client asked for its
-    /// certificate, none was lent).
+    /// CertificateVerify signs: a client finds out before it writes its
+    /// certificate, a server as soon as a message does not fit (the
+    /// handshake fails with [`Error::Aborted`] and internal_error).
     TranscriptStorageTooSmall {
         /// Bytes the messages took so far.
         needed: usize,

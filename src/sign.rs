@@ -130,10 +130,15 @@ pub enum Signing {
 pub struct SignRequest<'a> {
     /// The scheme, one of [`Signer::schemes`] that the peer offered.
     pub scheme: SignatureScheme,
-    /// The content to sign, [`certificate_verify_message`]'s output: the
+    /// The content to sign: in TLS 1.3 [`certificate_verify_message`]'s
+    /// output (at most 146 bytes); in TLS 1.2 a ServerKeyExchange's
+    /// signed parameters (at most 165 bytes) or, for a client's
+    /// CertificateVerify, every handshake message before it (kilobytes:
+    /// a remote signer with a size limit should hash it and sign the
+    /// digest with the scheme's hash, where its interface allows). The
     /// same bytes on every poll of one handshake, and different for every
-    /// handshake (it ends in the transcript hash), so a remote signer can
-    /// key its pending operations by it.
+    /// handshake (both randoms are in it), so a remote signer can key its
+    /// pending operations by it.
     pub message: &'a [u8],
     /// The first time this handshake asks (start the operation), or a
     /// later poll of the same request.

@@ -136,14 +136,13 @@ impl AlertDescription {
     /// (unexpected_message, bad_record_mac, decryption_failed,
     /// record_overflow, decompression_failure, handshake_failure,
     /// illegal_parameter, unknown_ca, access_denied, decode_error,
-    /// export_restriction, protocol_version, insufficient_security,
-    /// internal_error, unsupported_extension), inappropriate_fallback
-    /// (RFC 7507), no_application_protocol (RFC 7301) and TLS 1.3's
-    /// missing_extension, unknown_psk_identity and certificate_required.
-    /// The rest may come as warnings in TLS 1.2: close_notify,
-    /// user_canceled, no_renegotiation, the certificate alerts,
-    /// decrypt_error, unrecognized_name (RFC 6066), and ones we do not
-    /// know.
+    /// decrypt_error, export_restriction, protocol_version,
+    /// insufficient_security, internal_error, unsupported_extension),
+    /// inappropriate_fallback (RFC 7507), no_application_protocol (RFC
+    /// 7301) and TLS 1.3's missing_extension, unknown_psk_identity and
+    /// certificate_required. The rest may come as warnings in TLS 1.2:
+    /// close_notify, user_canceled, no_renegotiation, the certificate
+    /// alerts, unrecognized_name (RFC 6066), and ones we do not know.
     pub fn is_always_fatal(self) -> bool {
         matches!(
             self.0,
@@ -156,6 +155,7 @@ impl AlertDescription {
                 | 48
                 | 49
                 | 50
+                | 51
                 | 60
                 | 70
                 | 71

@@ -1893,3 +1893,113 @@ fn a_malformed_tls12_certificate_request_is_decode_error() {
         );
     }
 }
+
+#[test]
+fn a_tls12_client_hello_with_a_record_size_limit_below_64_is_illegal_parameter() {
+    // RFC 8449 §4, as in TLS 1.3 (the TLS 1.2 server ignored it before).
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let mut hello = c.bufs.send.pending().to_vec();
+    let at = hello
+        .windows(4)
+        .position(|w| w == [0x00, 0x1c, 0x00, 0x02])
+        .expect("record_size_limit");
+    hello[at + 4..at + 6].copy_from_slice(&63u16.to_be_bytes());
+    let (err, alert) = server_answer(s, &hello);
+    assert_eq!(
+        err,
+        PeerMisbehaved::IllegalParameter("record_size_limit below 64").into()
+    );
+    assert_eq!(alert, fatal(tlspair::AlertDescription::ILLEGAL_PARAMETER));
+}
+
+#[test]
+fn transcript_storage_stays_while_a_tls12_handshake_copies_into_it() {
+    // Taking it back or replacing it mid-handshake would leave a copy
+    // that no longer holds what the CertificateVerify signs: both are
+    // refused until the handshake is over, then allowed.
+    let (mut c, mut s) = tls12_mtls_pair(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+        true,
+        (true, true),
+    );
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert!(c.conn.take_tls12_transcript_storage().is_none());
+    assert!(matches!(
+        c.conn.keep_tls12_transcript(vec![0u8; 4]),
+        Some(tlspair::ChainStorage::Owned(v)) if v.len() == 4
+    ));
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    assert!(c.conn.take_tls12_transcript_storage().is_some());
+    assert!(s.conn.take_tls12_transcript_storage().is_some());
+}
+
+/// A client verifier that lists only a scheme TLS 1.2 refuses (SHA-1).
+struct Sha1OnlyVerifier;
+
+impl tlspair::verify::ClientCertVerifier for Sha1OnlyVerifier {
+    fn verify_client_cert(
+        &self,
+        _chain: &[tlspair::verify::CertificateDer<'_>],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<(), tlspair::verify::CertificateError> {
+        Ok(())
+    }
+
+    fn supported_schemes(&self) -> &[tlspair::wire::SignatureScheme] {
+        &[tlspair::wire::SignatureScheme(0x0203)]
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn policy_digest(&self) -> [u8; 32] {
+        [1; 32]
+    }
+}
+
+#[test]
+fn a_server_whose_verifier_has_no_tls12_scheme_does_not_ask_in_tls12() {
+    // A CertificateRequest must list a scheme; with none to list, such a
+    // server speaks TLS 1.3 only, as without transcript storage.
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    sc.client_verifier = Some(&Sha1OnlyVerifier);
+    let (mut c, mut s) = pair(cc, sc);
+    s.conn.keep_tls12_transcript(Vec::new());
+    let (_, sr) = outcome(&mut c, &mut s);
+    assert_eq!(sr, Err(PeerIncompatible::NotTls13.into()));
+}
+
+#[test]
+fn a_client_with_a_long_chain_needs_room_for_it_only_when_asked() {
+    // A client certificate chain of 15 KiB: against a server that asks
+    // for no certificate, the default outgoing view (16,413 bytes) is
+    // enough; the chain's room is asked for only by a flight with a
+    // CertificateRequest.
+    use tlspair::test_credentials as creds;
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let filler = vec![0x30u8; 15 * 1024];
+    let chain: &'static [&'static [u8]] =
+        leak([creds::CLIENT_ECDSA_P256.cert, leak(filler).as_slice()]);
+    let key = leak(
+        tlspair::sign::SigningKey::from_pkcs8(creds::CLIENT_ECDSA_P256.key, tls::rng()).unwrap(),
+    );
+    cc.client_auth = Some(tlspair::handshake::CertifiedKey::new(chain, key));
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    c.bufs = tlspair::Buffers::new(vec![0; 20_000], vec![0; tlspair::record::MAX_RECORD_LEN]);
+    c.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    exchange(&mut c, &mut s, b"no certificate asked for");
+}

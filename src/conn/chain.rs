@@ -218,14 +218,20 @@ pub(crate) struct TranscriptStore<'a> {
 /// What the handshake sees of the transcript copy.
 pub(crate) trait KeepTranscript {
     /// A ClientHello starts the transcript: what was copied is forgotten,
-    /// and copying starts.
+    /// and copying starts if there is storage.
     fn start(&mut self);
     /// Copies `msg` after the messages before it, if copying and there
     /// is room.
     fn add(&mut self, msg: &[u8]);
-
-    /// The whole copy since the ClientHello, if every message fitted.
+    /// Copying stops (the copy is no longer needed).
+    fn stop(&mut self);
+    /// The whole copy since the ClientHello, while copying and if every
+    /// message fitted.
     fn bytes(&self) -> Option<&[u8]>;
+    /// Whether `more` bytes would still fit the copy.
+    fn fits(&self, more: usize) -> bool;
+    /// Whether copying (since a ClientHello, into lent storage).
+    fn is_active(&self) -> bool;
     /// Whether the embedder lent storage at all.
     fn is_lent(&self) -> bool;
     /// Bytes the copy takes (or would take), for the error that tells
@@ -237,7 +243,7 @@ impl KeepTranscript for TranscriptStore<'_> {
     fn start(&mut self) {
         self.len = 0;
         self.short = false;
-        self.active = true;
+        self.active = self.storage.is_some();
         #[cfg(feature = "alloc")]
         if let Some(ChainStorage::Owned(v)) = self.storage.as_mut() {
             v.clear();
@@ -276,8 +282,12 @@ impl KeepTranscript for TranscriptStore<'_> {
         self.short = !fitted;
     }
 
+    fn stop(&mut self) {
+        self.active = false;
+    }
+
     fn bytes(&self) -> Option<&[u8]> {
-        if self.short {
+        if self.short || !self.active {
             return None;
         }
         let len = usize::try_from(self.len).ok()?;
@@ -289,6 +299,25 @@ impl KeepTranscript for TranscriptStore<'_> {
             ChainStorage::Owned(v) => v,
         };
         bytes.get(..len)
+    }
+
+    fn fits(&self, more: usize) -> bool {
+        let end = usize::try_from(self.len)
+            .unwrap_or(usize::MAX)
+            .saturating_add(more);
+        self.active
+            && !self.short
+            && match self.storage.as_ref() {
+                Some(ChainStorage::Lent(s)) => end <= s.len(),
+                // Grows; an allocation that fails is found when it does.
+                #[cfg(feature = "alloc")]
+                Some(ChainStorage::Owned(_)) => u32::try_from(end).is_ok(),
+                None => false,
+            }
+    }
+
+    fn is_active(&self) -> bool {
+        self.active
     }
 
     fn is_lent(&self) -> bool {
@@ -329,7 +358,7 @@ impl<'a> TranscriptStore<'a> {
     /// its memory back (the storage stays, for
     /// [`take`](Self::take)).
     pub(crate) fn finish(&mut self) {
-        self.active = false;
+        self.stop();
         #[cfg(feature = "alloc")]
         if let Some(ChainStorage::Owned(v)) = self.storage.as_mut() {
             v.clear();

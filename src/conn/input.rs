@@ -551,7 +551,8 @@ impl<'a> Connection<'a> {
             let checked = if self.hs_len > 0 {
                 Err(PeerMisbehaved::HandshakeFragmentation.into())
             } else {
-                header.check_protected(self.config.recv_max_fragment_len)
+                // The client sent them before it knew our limit.
+                header.check_protected(MAX_PLAINTEXT)
             };
             if let Err(e) = checked {
                 return Err(self.fail(tx, e));
@@ -728,8 +729,9 @@ impl<'a> Connection<'a> {
                         Ok(Status::Done(()))
                     }
                     // RFC 8446 §6.1: user_canceled is not fatal; a
-                    // close_notify is to follow it.
-                    AlertDescription::USER_CANCELED => {
+                    // close_notify is to follow it. (In TLS 1.2 the level
+                    // says: a fatal one is fatal, RFC 5246 §7.2.)
+                    AlertDescription::USER_CANCELED if !tls12 => {
                         self.count_empty(tx)?;
                         Ok(Status::Done(()))
                     }

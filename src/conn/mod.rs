@@ -536,22 +536,37 @@ impl<'a> Connection<'a> {
     ///
     /// Storage too small for the messages fails the handshake with
     /// [`Error::Aborted`]`(`[`Misuse::TranscriptStorageTooSmall`]`)`,
-    /// which says how much it needed. Call it before the first call; a
-    /// TLS 1.3 handshake copies nothing. Storage given before comes
-    /// back.
+    /// which says how much it needed. Call it before the first call
+    /// (the copy starts with the ClientHello); a TLS 1.3 handshake copies
+    /// nothing. Storage given before comes back; while a TLS 1.2
+    /// handshake copies into it, it stays, and `storage` comes back
+    /// instead.
     pub fn keep_tls12_transcript(
         &mut self,
         storage: impl Into<ChainStorage<'a>>,
     ) -> Option<ChainStorage<'a>> {
+        if self.copying_tls12_transcript() {
+            return Some(storage.into());
+        }
         self.tls12_transcript.set(storage.into())
     }
 
     /// Takes back the storage given to
     /// [`keep_tls12_transcript`](Self::keep_tls12_transcript) (an owned
-    /// `Vec` comes back cleared). The handshake no longer needs it once
-    /// [`is_established`](Self::is_established).
+    /// `Vec` comes back cleared): `None` while a TLS 1.2 handshake copies
+    /// into it (until [`is_established`](Self::is_established) or a
+    /// failure).
     pub fn take_tls12_transcript_storage(&mut self) -> Option<ChainStorage<'a>> {
+        if self.copying_tls12_transcript() {
+            return None;
+        }
         self.tls12_transcript.take()
+    }
+
+    /// Whether a handshake in progress copies its messages into the
+    /// storage (which must then stay where it is).
+    fn copying_tls12_transcript(&self) -> bool {
+        self.hs.is_some() && self.tls12_transcript.is_active()
     }
 
     /// How many bytes the TLS 1.2 handshake's messages needed, if they

@@ -658,11 +658,15 @@ impl State {
                 room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
             }
             Self::AwaitSignature(..) => super::signature_room(fragment),
+            // Our chain only for a flight that asks for it.
             Self::Tls12(kept, s) => {
                 let c = &with(*kept, inputs);
-                let chain = c.config.client_auth.as_ref().map_or(0, |a| {
-                    room_sum(a.chain.iter().map(|d| d.len().saturating_add(3)))
-                });
+                let chain = match &c.config.client_auth {
+                    Some(a) if super::tls12::asks_certificate(region) => {
+                        room_sum(a.chain.iter().map(|d| d.len().saturating_add(3)))
+                    }
+                    _ => 0,
+                };
                 s.room_needed(fragment, chain)
             }
         }

@@ -775,9 +775,18 @@ pub(crate) fn check_certificate_verify(
     )?;
     verify(end_entity, cv.scheme, signed, cv.signature)?;
     transcript.add(cv_msg);
+    Ok((cv.scheme, cert_sha256(end_entity)))
+}
+
+/// The SHA-256 of a certificate (DER): how `Negotiated` names the peer's.
+pub(crate) fn cert_sha256(der: &[u8]) -> [u8; 32] {
     let mut sha = [0u8; 32];
-    sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref());
-    Ok((cv.scheme, sha))
+    crate::codec::copy_prefix(
+        &mut sha,
+        ring::digest::digest(&ring::digest::SHA256, der).as_ref(),
+        32,
+    );
+    sha
 }
 
 /// Writes a message with `encode` and adds it to the transcript.

@@ -187,6 +187,24 @@ const FIXED_PROTECTED: usize = 300 + 8 + 52;
 /// header and list length (6): 13 < 28.
 const CERTIFICATE_REQUEST: usize = 28;
 
+/// What a client verifier sees of the connection: the SNI and the ALPN
+/// protocol chosen (in `negotiated`), and the connection's time.
+pub(crate) fn client_cert_context<'c>(
+    config: &'c ServerConfig<'c>,
+    negotiated: Option<&'c Negotiated>,
+    now: UnixTime,
+) -> ClientCertContext<'c> {
+    ClientCertContext {
+        server_name: negotiated
+            .and_then(|n| n.server_name.as_ref())
+            .map(super::HostName::as_str),
+        alpn: negotiated
+            .and_then(|n| n.alpn_index)
+            .and_then(|i| config.alpn.get(usize::from(i)).copied()),
+        now,
+    }
+}
+
 impl State {
     pub fn new(now: UnixTime) -> Self {
         Self::ExpectClientHello(Kept { now })
@@ -444,16 +462,7 @@ impl State {
                         consumed: 0,
                     });
                 };
-                let negotiated = keys.negotiated.as_ref();
-                let context = ClientCertContext {
-                    server_name: negotiated
-                        .and_then(|n| n.server_name.as_ref())
-                        .map(super::HostName::as_str),
-                    alpn: negotiated
-                        .and_then(|n| n.alpn_index)
-                        .and_then(|i| config.alpn.get(usize::from(i)).copied()),
-                    now: c.now,
-                };
+                let context = client_cert_context(config, keys.negotiated.as_ref(), c.now);
                 let identity = verifier.verify_client_cert_in(&ders, &context)?;
                 k.transcript.add(msg);
                 let (_, sha) = super::check_certificate_verify(
@@ -828,7 +837,8 @@ fn client_hello(
             .is_some_and(|v| v.contains(ProtocolVersion::TLS1_3.0));
     if !tls13 {
         let tls12 = retry.is_none()
-            && (config.client_verifier.is_none() || keys.transcript_copy.is_lent())
+            && (config.client_verifier.is_none()
+                || super::tls12::client_auth_possible(config, &*keys.transcript_copy))
             && config.suites.iter().any(|s| s.is_tls12())
             && super::tls12::client_offers_tls12(&ch);
         if !tls12 {

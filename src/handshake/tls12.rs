@@ -140,6 +140,18 @@ fn certificate_type(scheme: SignatureScheme) -> u8 {
     }
 }
 
+/// Whether the server's flight in `region` (whole or not) has a
+/// CertificateRequest.
+pub(crate) fn asks_certificate(mut region: &[u8]) -> bool {
+    while let Some((ty, _, total)) = split_message(region) {
+        if ty == HandshakeType::CERTIFICATE_REQUEST {
+            return true;
+        }
+        region = region.get(total..).unwrap_or(&[]);
+    }
+    false
+}
+
 /// A TLS 1.2 CertificateRequest (RFC 5246 §7.4.4), checked for form:
 /// the certificate types and schemes the server takes.
 struct CertificateRequest<'a> {
@@ -476,8 +488,7 @@ pub(crate) fn client_server_hello(
         }
         (false, _) => None,
     };
-    transcript.add(msg);
-    keys.transcript_copy.add(msg);
+    add(&mut transcript, keys.transcript_copy, msg);
     let randoms = Randoms {
         client: client_random,
         server: *sh.random,
@@ -1113,9 +1124,7 @@ fn server_flight(
 
     n.group = Some(ske.group);
     n.signature_scheme = Some(ske.scheme);
-    let mut sha = [0u8; 32];
-    sha.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref());
-    n.peer_cert_sha256 = Some(sha);
+    n.peer_cert_sha256 = Some(super::cert_sha256(end_entity));
     n.peer_identity = identity;
     keys.peer_chain.keep(&ders);
 
@@ -1124,22 +1133,38 @@ fn server_flight(
         .into_iter()
         .flatten()
     {
-        transcript.add(m);
-        copy.add(m);
+        add(&mut transcript, copy, m);
     }
     // Asked for a certificate, we send ours if a scheme fits and the
-    // messages to sign were copied (else an empty one: the module docs).
+    // messages to sign are being copied (else an empty one: the module
+    // docs).
     let auth = match cert_request {
         Some(m) => {
             let req = CertificateRequest::parse(m.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))?;
             c.config
                 .client_auth
                 .as_ref()
-                .filter(|_| copy.is_lent())
+                .filter(|a| !a.chain.is_empty() && copy.is_active())
                 .and_then(|a| Some((a, req.scheme_for(&*a.key)?)))
         }
         None => None,
     };
+    if let Some((a, _)) = auth {
+        // Our Certificate and ClientKeyExchange join the copy before it
+        // is signed: it must hold them, which is known before anything
+        // of our flight is written.
+        let ours = room_sum([
+            4 + 3,
+            room_sum(a.chain.iter().map(|d| d.len().saturating_add(3))),
+            4 + 1,
+            public.len(),
+        ]);
+        if !copy.fits(ours) {
+            return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
+                needed: copy.needed().saturating_add(ours),
+            }));
+        }
+    }
 
     // Our flight: [Certificate], ClientKeyExchange in the clear.
     out.records(None, ContentType::HANDSHAKE, |w| {
@@ -1149,17 +1174,25 @@ fn server_flight(
                 Some((a, _)) => encode_chain(w, a.chain.iter())?,
                 None => encode_chain(w, core::iter::empty())?,
             }
-            let m = w.written().get(from..).unwrap_or(&[]);
-            transcript.add(m);
-            copy.add(m);
+            add(
+                &mut transcript,
+                copy,
+                w.written().get(from..).unwrap_or(&[]),
+            );
         }
         let from = w.len();
         write_message(w, HandshakeType::CLIENT_KEY_EXCHANGE, |w| w.vec8(public))?;
-        let m = w.written().get(from..).unwrap_or(&[]);
-        transcript.add(m);
-        copy.add(m);
+        add(
+            &mut transcript,
+            copy,
+            w.written().get(from..).unwrap_or(&[]),
+        );
         Ok(())
     })?;
+    if auth.is_none() {
+        // Nothing of ours signs the copy.
+        copy.stop();
+    }
     // The session hash ends with the ClientKeyExchange (RFC 7627 §3),
     // before the CertificateVerify.
     let master = master_secret(
@@ -1211,12 +1244,24 @@ fn sign_transcript(
     first: bool,
     sig: &mut [u8; crate::sign::MAX_SIGNATURE_LEN],
 ) -> Result<Option<usize>, Error> {
-    let Some(signed) = copy.bytes() else {
-        return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
+    super::sign_message(signer, scheme, copied(copy)?, rng, first, sig)
+}
+
+/// Adds `m` to the transcript hash and to the copy of the messages (which
+/// takes them only while a TLS 1.2 handshake with client authentication
+/// copies): one call, so the two never take different bytes.
+fn add(transcript: &mut Transcript, copy: &mut dyn crate::conn::KeepTranscript, m: &[u8]) {
+    transcript.add(m);
+    copy.add(m);
+}
+
+/// The copied messages, or the error that says how many bytes they took
+/// when the storage lent for them could not hold them.
+fn copied(copy: &dyn crate::conn::KeepTranscript) -> Result<&[u8], Error> {
+    copy.bytes()
+        .ok_or(Error::Aborted(Misuse::TranscriptStorageTooSmall {
             needed: copy.needed(),
-        }));
-    };
-    super::sign_message(signer, scheme, signed, rng, first, sig)
+        }))
 }
 
 /// Our CertificateVerify with `sig`, in the clear (TLS 1.2's is
@@ -1355,10 +1400,25 @@ fn write_key_exchange(
         })?;
     }
     write_message(w, HandshakeType::SERVER_HELLO_DONE, |_| Ok(()))?;
-    let m = w.written().get(from..).unwrap_or(&[]);
-    transcript.add(m);
-    copy.add(m);
+    add(transcript, copy, w.written().get(from..).unwrap_or(&[]));
+    if verifier.is_some() {
+        // The copy must hold our flight before the client's is read.
+        copied(copy)?;
+    }
     Ok(())
+}
+
+/// Whether a TLS 1.2 server can ask for client certificates: storage for
+/// the messages is lent, and its verifier lists a scheme TLS 1.2 allows
+/// (a CertificateRequest lists at least one).
+pub(crate) fn client_auth_possible(
+    config: &super::ServerConfig<'_>,
+    copy: &dyn crate::conn::KeepTranscript,
+) -> bool {
+    copy.is_lent()
+        && config
+            .client_verifier
+            .is_some_and(|v| request_schemes(v).next().is_some())
 }
 
 /// The schemes a TLS 1.2 CertificateRequest lists for `verifier`.
@@ -1460,6 +1520,10 @@ pub(crate) fn server_client_hello(
     }
     if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
         return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+    }
+    // RFC 8449 §4, as in TLS 1.3.
+    if ch.ext.record_size_limit.is_some_and(|l| l < 64) {
+        return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
     }
     let alpn_index = match ch.ext.alpn {
         Some(theirs) if !config.alpn.is_empty() => Some(
@@ -1568,7 +1632,7 @@ pub(crate) fn server_client_hello(
     // a verifier only then).
     let verifier = config
         .client_verifier
-        .filter(|_| keys.transcript_copy.is_lent());
+        .filter(|_| client_auth_possible(config, &*keys.transcript_copy));
     let copy = &mut *keys.transcript_copy;
     if verifier.is_some() {
         copy.start();
@@ -1590,9 +1654,11 @@ pub(crate) fn server_client_hello(
             },
         )?;
         encode_chain(w, ck.chain.iter())?;
-        let m = w.written().get(from..).unwrap_or(&[]);
-        transcript.add(m);
-        copy.add(m);
+        add(
+            &mut transcript,
+            copy,
+            w.written().get(from..).unwrap_or(&[]),
+        );
         // With the signature, the rest of the flight goes in the same
         // records; without, it waits for the signer.
         if let Some(n) = signed {
@@ -1633,7 +1699,7 @@ pub(crate) fn server_client_hello(
         cert_index: u8::try_from(cert_index).ok(),
         peer_cert_sha256: None,
         peer_identity: None,
-        peer_record_size_limit: ch.ext.record_size_limit.filter(|l| *l >= 64),
+        peer_record_size_limit: ch.ext.record_size_limit,
         resumed: false,
         server_name: ch.ext.server_name.and_then(super::HostName::new),
     });
@@ -1973,7 +2039,7 @@ fn server_resume(
         cert_index: None,
         peer_cert_sha256: state.client_cert,
         peer_identity: state.client_identity,
-        peer_record_size_limit: ch.ext.record_size_limit.filter(|l| *l >= 64),
+        peer_record_size_limit: ch.ext.record_size_limit,
         resumed: true,
         server_name: ch.ext.server_name.and_then(super::HostName::new),
     });
@@ -2193,21 +2259,17 @@ impl ServerState {
                     // Unauthenticated: no CertificateVerify comes.
                     hello.client_auth = false;
                 } else {
-                    let negotiated = keys.negotiated.as_ref();
-                    let context = crate::verify::ClientCertContext {
-                        server_name: negotiated
-                            .and_then(|n| n.server_name.as_ref())
-                            .map(super::HostName::as_str),
-                        alpn: negotiated
-                            .and_then(|n| n.alpn_index)
-                            .and_then(|i| config.alpn.get(usize::from(i)).copied()),
-                        now: rustls_pki_types::UnixTime::since_unix_epoch(
+                    let context = super::server::client_cert_context(
+                        config,
+                        keys.negotiated.as_ref(),
+                        rustls_pki_types::UnixTime::since_unix_epoch(
                             core::time::Duration::from_secs(now),
                         ),
-                    };
+                    );
                     let identity = verifier.verify_client_cert_in(&ders, &context)?;
-                    // Named only once the CertificateVerify proves the
-                    // key: a failed handshake names no one.
+                    // The verifier's name goes with the parameters, which
+                    // no one reads before the handshake completes: the
+                    // CertificateVerify must still prove the key.
                     if let Some(n) = keys.negotiated.as_mut() {
                         n.peer_identity = identity;
                     }
@@ -2216,8 +2278,14 @@ impl ServerState {
                 let Records::Tls12Server(pending) = keys.records else {
                     return Err(Error::Internal("TLS 1.2 server state missing"));
                 };
-                pending.transcript.add(msg);
-                keys.transcript_copy.add(msg);
+                add(&mut pending.transcript, keys.transcript_copy, msg);
+                if hello.client_auth {
+                    // A CertificateVerify will sign the copy: it must hold
+                    // this much already.
+                    copied(&*keys.transcript_copy)?;
+                } else {
+                    keys.transcript_copy.stop();
+                }
                 Ok(Step {
                     next: Some(Self::ExpectClientKeyExchange(hello)),
                     consumed: total,
@@ -2236,21 +2304,12 @@ impl ServerState {
                         PeerMisbehaved::IllegalParameter("signature scheme not offered").into(),
                     );
                 }
-                let copy = &*keys.transcript_copy;
-                let Some(signed) = copy.bytes() else {
-                    return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
-                        needed: copy.needed(),
-                    }));
-                };
+                let signed = copied(&*keys.transcript_copy)?;
                 let end_entity =
                     client_end_entity(signed).ok_or(Error::Internal("client certificate copy"))?;
                 verifier.verify_tls12_signature(&end_entity, scheme, signed, sig)?;
-                let mut sha = [0u8; 32];
-                sha.copy_from_slice(
-                    ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref()).as_ref(),
-                );
                 if let Some(n) = keys.negotiated.as_mut() {
-                    n.peer_cert_sha256 = Some(sha);
+                    n.peer_cert_sha256 = Some(super::cert_sha256(&end_entity));
                 }
                 f.transcript.add(msg);
                 Ok(Step {
@@ -2274,8 +2333,10 @@ impl ServerState {
                 let shared = kx
                     .complete(point)
                     .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
-                transcript.add(msg);
-                keys.transcript_copy.add(msg);
+                add(&mut transcript, keys.transcript_copy, msg);
+                if hello.client_auth {
+                    copied(&*keys.transcript_copy)?;
+                }
                 let master = master_secret(
                     hello.suite,
                     hello.ems,
