@@ -15,6 +15,10 @@
 //!   and a sink keeping a `StoredTicket`).
 //! - `resumed/public-key-limit` (paired pass): what a psk_dhe_ke
 //!   resumption computes at least, two X25519 key pairs and agreements.
+//! - `full/*-tls12` and `resumed/*-tls12` (paired pass): TLS 1.2 with
+//!   TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519; resumed is an
+//!   RFC 5077 abbreviated handshake (no key exchange at all) whose server
+//!   sends a new ticket (rustls: its ring ticketer and in-memory cache).
 //! - `handshake/full/public-key-limit`: what any full handshake with these
 //!   choices computes at least, in raw ring: two X25519 key pairs and
 //!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
@@ -104,8 +108,15 @@ fn paired_ratios() {
     let mlkem = MlKemCost::new();
     let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
     let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let ticket12 = ours.first_ticket_tls12(&mut cb, &mut sb);
     let mut wire = Vec::with_capacity(20_000);
     drop(theirs.resumed(&mut wire));
+    let (c12, _) = theirs.resumed_tls12(&mut wire);
+    assert!(!c12.is_handshaking());
+    let (c12, _) = theirs.resumed_tls12(&mut wire);
+    assert_eq!(c12.handshake_kind(), Some(rustls::HandshakeKind::Resumed));
+    let (c12, _) = ours.resumed_tls12(ticket12, &mut cb, &mut sb);
+    assert!(c12.negotiated().expect("negotiated").resumed);
     let bufs = std::cell::RefCell::new((cb, sb, wire));
     let (o, th, b) = (&ours, &theirs, &bufs);
     let openssl = Openssl::load();
@@ -165,6 +176,17 @@ fn paired_ratios() {
             "resumed/public-key-limit",
             time(|| limit.run_key_exchange()),
         ),
+        Variant::new(
+            "resumed/tlspair-tls12",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.resumed_tls12(ticket12, cb, sb);
+            }),
+        ),
+        Variant::new(
+            "resumed/rustls-tls12",
+            time(move || drop(th.resumed_tls12(&mut b.borrow_mut().2))),
+        ),
     ];
     let mut variants = variants;
     if let Some(os) = openssl.as_ref() {
@@ -201,6 +223,8 @@ fn paired_ratios() {
         ("full/tlspair-tls12", "full/openssl-tls12"),
         ("full/tlspair-tls12", "full/tlspair"),
         ("full/tlspair-tls12", "full/public-key-limit"),
+        ("resumed/tlspair-tls12", "resumed/rustls-tls12"),
+        ("resumed/tlspair-tls12", "resumed/tlspair"),
     ] {
         if [a, r].iter().all(|n| p.names.contains(n)) {
             let (x, lo, hi) = p.ratio(a, r);
@@ -213,8 +237,10 @@ fn paired_ratios() {
     );
     let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
     let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let ticket12 = ours.first_ticket_tls12(&mut cb, &mut sb);
     let mut wire = Vec::with_capacity(20_000);
     drop(theirs.resumed(&mut wire));
+    drop(theirs.resumed_tls12(&mut wire));
     let mut rows: Vec<(&str, (f64, f64))> = vec![
         (
             "full/tlspair",
@@ -239,6 +265,14 @@ fn paired_ratios() {
         (
             "resumed/rustls",
             counting::per_call(50, || drop(theirs.resumed(&mut wire))),
+        ),
+        (
+            "resumed/tlspair-tls12",
+            counting::per_call(50, || drop(ours.resumed_tls12(ticket12, &mut cb, &mut sb))),
+        ),
+        (
+            "resumed/rustls-tls12",
+            counting::per_call(50, || drop(theirs.resumed_tls12(&mut wire))),
         ),
     ];
     if let Some(os) = openssl.as_ref() {

@@ -78,6 +78,10 @@ pub struct Ours {
     /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519.
     pub tls12_client: &'static ClientConfig<'static>,
     pub tls12_server: &'static ServerConfig<'static>,
+    /// The same with tickets: the client keeps them in `sink`, the
+    /// server issues one per handshake (RFC 5077).
+    pub tls12_resuming_client: &'static ClientConfig<'static>,
+    pub tls12_ticket_server: &'static ServerConfig<'static>,
 }
 
 impl Ours {
@@ -116,7 +120,13 @@ impl Ours {
         tls12_client.suites = tls12;
         let mut tls12_server = server.clone();
         tls12_server.suites = tls12;
+        let mut tls12_resuming_client = resuming_client.clone();
+        tls12_resuming_client.suites = tls12;
+        let mut tls12_ticket_server = ticket_server.clone();
+        tls12_ticket_server.suites = tls12;
         Self {
+            tls12_resuming_client: leak(tls12_resuming_client),
+            tls12_ticket_server: leak(tls12_ticket_server),
             tls12_client: leak(tls12_client),
             tls12_server: leak(tls12_server),
             hybrid_client: leak(hybrid_client),
@@ -139,6 +149,37 @@ impl Ours {
         assert!(!c.negotiated().expect("negotiated").resumed);
         let stored = self.sink.0.lock().unwrap().take().expect("a ticket");
         leak(leak(stored).resumption())
+    }
+
+    /// A full TLS 1.2 handshake, then the ticket it brought.
+    pub fn first_ticket_tls12(
+        &self,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> &'static ResumptionTicket<'static> {
+        let mut c = Connection::client(self.tls12_resuming_client, Some("localhost"), now())
+            .expect("client");
+        let mut s = Connection::server(self.tls12_ticket_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        assert!(!c.negotiated().expect("negotiated").resumed);
+        let stored = self.sink.0.lock().unwrap().take().expect("a TLS 1.2 ticket");
+        leak(leak(stored).resumption())
+    }
+
+    /// One abbreviated TLS 1.2 handshake with `ticket`, with the new
+    /// ticket the server sends and the client stores.
+    pub fn resumed_tls12(
+        &self,
+        ticket: &'static ResumptionTicket<'static>,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> (Connection<'static>, Connection<'static>) {
+        let mut c =
+            Connection::client_resuming(self.tls12_resuming_client, Some("localhost"), now(), ticket)
+                .expect("client");
+        let mut s = Connection::server(self.tls12_ticket_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        (c, s)
     }
 
     /// One full handshake with X25519MLKEM768.
@@ -467,6 +508,10 @@ pub struct Theirs {
     /// no resumption either way (no tickets, no session ids kept).
     pub tls12_client: Arc<rustls::ClientConfig>,
     pub tls12_server: Arc<rustls::ServerConfig>,
+    /// TLS 1.2 with RFC 5077 tickets (rustls's ring ticketer) and the
+    /// client's in-memory cache.
+    pub tls12_resuming_client: Arc<rustls::ClientConfig>,
+    pub tls12_ticket_server: Arc<rustls::ServerConfig>,
 }
 
 impl Theirs {
@@ -519,6 +564,8 @@ impl Theirs {
             .expect("TLS 1.2")
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut tls12_resuming_client = tls12_client.clone();
+        tls12_resuming_client.resumption = rustls::client::Resumption::in_memory_sessions(16);
         tls12_client.resumption = rustls::client::Resumption::disabled();
         let mut tls12_server = rustls::ServerConfig::builder_with_provider(p12)
             .with_protocol_versions(&[&rustls::version::TLS12])
@@ -529,8 +576,13 @@ impl Theirs {
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(cred.key)),
             )
             .expect("server credential");
+        let mut tls12_ticket_server = tls12_server.clone();
+        tls12_ticket_server.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
         tls12_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        tls12_ticket_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         Self {
+            tls12_resuming_client: Arc::new(tls12_resuming_client),
+            tls12_ticket_server: Arc::new(tls12_ticket_server),
             tls12_client: Arc::new(tls12_client),
             tls12_server: Arc::new(tls12_server),
             client: Arc::new(client),
@@ -556,6 +608,21 @@ impl Theirs {
         let mut c = rustls::ClientConnection::new(self.tls12_client.clone(), server_name())
             .expect("client");
         let mut s = rustls::ServerConnection::new(self.tls12_server.clone()).expect("server");
+        rustls_handshake(&mut c, &mut s, wire);
+        (c, s)
+    }
+
+    /// An abbreviated TLS 1.2 handshake from the client's cached ticket
+    /// (a first call makes one), with the new ticket stored.
+    pub fn resumed_tls12(
+        &self,
+        wire: &mut Vec<u8>,
+    ) -> (rustls::ClientConnection, rustls::ServerConnection) {
+        let mut c =
+            rustls::ClientConnection::new(self.tls12_resuming_client.clone(), server_name())
+                .expect("client");
+        let mut s =
+            rustls::ServerConnection::new(self.tls12_ticket_server.clone()).expect("server");
         rustls_handshake(&mut c, &mut s, wire);
         (c, s)
     }
