@@ -162,7 +162,13 @@ impl Ours {
         let mut s = Connection::server(self.tls12_ticket_server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
         assert!(!c.negotiated().expect("negotiated").resumed);
-        let stored = self.sink.0.lock().unwrap().take().expect("a TLS 1.2 ticket");
+        let stored = self
+            .sink
+            .0
+            .lock()
+            .unwrap()
+            .take()
+            .expect("a TLS 1.2 ticket");
         leak(leak(stored).resumption())
     }
 
@@ -174,9 +180,13 @@ impl Ours {
         cb: &mut Bufs,
         sb: &mut Bufs,
     ) -> (Connection<'static>, Connection<'static>) {
-        let mut c =
-            Connection::client_resuming(self.tls12_resuming_client, Some("localhost"), now(), ticket)
-                .expect("client");
+        let mut c = Connection::client_resuming(
+            self.tls12_resuming_client,
+            Some("localhost"),
+            now(),
+            ticket,
+        )
+        .expect("client");
         let mut s = Connection::server(self.tls12_ticket_server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
         (c, s)

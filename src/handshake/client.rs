@@ -281,7 +281,10 @@ fn with(now: UnixTime, i: Inputs<'_>) -> Common<'_> {
 /// What a client keeps between its ClientHello and the ServerHello. It
 /// lives in [`Records::Pending`], the storage the record keys take later.
 pub(crate) struct Pending {
-    kx: KeyExchange,
+    /// The key exchange of our key_share; none for a client that offers
+    /// TLS 1.2 only (its ECDHE key is made for the server's group, once
+    /// the ServerKeyExchange names it: a resumption makes none).
+    kx: Option<KeyExchange>,
     transcript: PendingTranscript,
     fields: HelloFields,
 }
@@ -319,7 +322,7 @@ struct HelloFields {
 fn encode_hello(
     common: &Common<'_>,
     fields: &HelloFields,
-    kx: &KeyExchange,
+    kx: Option<&KeyExchange>,
     cookie: Option<&[u8]>,
     binder_prefix: Option<&Transcript>,
     share_replaced: bool,
@@ -341,26 +344,33 @@ fn encode_hello(
     // Our share goes through the stack once, into the record: a hybrid's
     // ML-KEM key is derived again from its seed for it.
     let mut public = [0u8; super::kx::MAX_SHARE_LEN];
-    let share_len = kx
-        .write_share(&mut public)
-        .ok_or(Error::Internal("key share"))?;
-    let main = KeyShare {
-        group: kx.group(),
-        public: public.get(..share_len).unwrap_or(&[]),
-    };
     let shares_buf;
-    let shares: &[KeyShare<'_>] = match fields.extra_share {
-        Some(group) => {
-            shares_buf = [
-                main,
-                KeyShare {
-                    group,
-                    public: kx.public(),
-                },
-            ];
-            &shares_buf
+    let main;
+    let shares: &[KeyShare<'_>] = match kx {
+        // A TLS 1.2-only ClientHello has no key_share.
+        None => &[],
+        Some(kx) => {
+            let share_len = kx
+                .write_share(&mut public)
+                .ok_or(Error::Internal("key share"))?;
+            main = KeyShare {
+                group: kx.group(),
+                public: public.get(..share_len).unwrap_or(&[]),
+            };
+            match fields.extra_share {
+                Some(group) => {
+                    shares_buf = [
+                        main,
+                        KeyShare {
+                            group,
+                            public: kx.public(),
+                        },
+                    ];
+                    &shares_buf
+                }
+                None => core::slice::from_ref(&main),
+            }
         }
-        None => core::slice::from_ref(&main),
     };
     // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
     // in TLS 1.3): a server can only announce its own limit in answer.
@@ -494,7 +504,7 @@ pub(crate) fn binder_key(suite: &Suite, psk: &[u8]) -> Result<crate::key_schedul
 #[allow(clippy::too_many_arguments)]
 fn retry(
     c: &Common<'_>,
-    kx: KeyExchange,
+    kx: Option<KeyExchange>,
     fields: HelloFields,
     suite: &'static Suite,
     mut transcript: Transcript,
@@ -508,6 +518,8 @@ fn retry(
     {
         return Err(PeerMisbehaved::IllegalParameter("HelloRetryRequest cookie length").into());
     }
+    // A client that sent a key share offered TLS 1.3.
+    let kx = kx.ok_or(Error::Internal("key share"))?;
     let group = match hrr.hrr_group {
         Some(g) if g == kx.group() || Some(g) == fields.extra_share => {
             return Err(PeerMisbehaved::IllegalParameter(
@@ -547,7 +559,7 @@ fn retry(
     fields.psk_sent = encode_hello(
         c,
         &fields,
-        &kx,
+        Some(&kx),
         hrr.cookie,
         Some(&prefix),
         replaced,
@@ -555,7 +567,7 @@ fn retry(
         |m| transcript.add(m),
     )?;
     Ok(Pending {
-        kx,
+        kx: Some(kx),
         transcript: PendingTranscript::Retried(transcript, suite),
         fields,
     })
@@ -621,7 +633,7 @@ impl State {
         let mut transcript = EarlyTranscript::new();
         transcript.add(hello);
         let pending = Pending {
-            kx,
+            kx: Some(kx),
             transcript: PendingTranscript::Both(transcript),
             fields,
         };
@@ -811,7 +823,11 @@ impl State {
         let (group, extra_share) = first_share_groups(config.groups).ok_or(
             crate::error::Misuse::BadConfig("no supported group configured"),
         )?;
-        let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
+        let kx = if config.suites.iter().any(|s| !s.is_tls12()) {
+            Some(KeyExchange::start(group, rng).ok_or(fail_rng)?)
+        } else {
+            None
+        };
         let mut transcript = EarlyTranscript::new();
         let mut fields = HelloFields {
             random,
@@ -826,10 +842,11 @@ impl State {
         if copying {
             copy.start();
         }
-        fields.psk_sent = encode_hello(&common, &fields, &kx, None, None, false, out, |m| {
-            transcript.add(m);
-            copy.add(m);
-        })?;
+        fields.psk_sent =
+            encode_hello(&common, &fields, kx.as_ref(), None, None, false, out, |m| {
+                transcript.add(m);
+                copy.add(m);
+            })?;
         *records = Records::Pending(Pending {
             kx,
             transcript: PendingTranscript::Both(transcript),
@@ -1126,13 +1143,14 @@ fn server_hello(
     let share = sh.key_share.ok_or(PeerMisbehaved::MissingExtension(
         crate::wire::ExtensionType::KEY_SHARE,
     ))?;
-    if share.group != s.kx.group() && Some(share.group) != s.fields.extra_share {
+    let kx = s.kx.ok_or(Error::Internal("key share"))?;
+    if share.group != kx.group() && Some(share.group) != s.fields.extra_share {
         return Err(PeerMisbehaved::IllegalParameter("key_share group not offered").into());
     }
     let group = share.group;
-    let shared =
-        s.kx.complete_for(group, share.public)
-            .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
+    let shared = kx
+        .complete_for(group, share.public)
+        .ok_or(PeerMisbehaved::IllegalParameter("key_share public value"))?;
     transcript.add(msg);
     let secret =
         EarlySecret::new(suite, psk.map(|t| t.psk))?.into_handshake(suite, shared.as_bytes())?;

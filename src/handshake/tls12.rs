@@ -337,7 +337,8 @@ fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, E
 /// its ClientHello (reused if the server picks its group) and the
 /// transcript.
 pub(crate) struct ClientPending {
-    kx: KeyExchange,
+    /// Our ClientHello's, if we sent a key share (TLS 1.3 offered too).
+    kx: Option<KeyExchange>,
     /// The classical group sent beside a hybrid with the same key.
     extra_share: Option<NamedGroup>,
     transcript: Transcript,
@@ -438,7 +439,7 @@ pub(crate) struct Finishing {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn client_server_hello(
     c: &Common<'_>,
-    kx: KeyExchange,
+    kx: Option<KeyExchange>,
     extra_share: Option<NamedGroup>,
     mut transcript: Transcript,
     (client_random, session_id): ([u8; 32], &[u8]),
@@ -1101,7 +1102,8 @@ fn server_flight(
     // its group (or the classical half sent beside a hybrid), else a new
     // one.
     let mut public = [0u8; super::kx::MAX_SHARE_LEN];
-    let (public_len, shared) = if ske.group == kx.group() || Some(ske.group) == extra_share {
+    let reused = kx.filter(|k| ske.group == k.group() || Some(ske.group) == extra_share);
+    let (public_len, shared) = if let Some(kx) = reused {
         let len = if ske.group == kx.group() {
             kx.write_share(&mut public)
                 .ok_or(Error::Internal("key share"))?
