@@ -24,6 +24,8 @@
 //!   them by the "transport");
 //! - `transfer-tlspair-in-place`: `write`, storage handed over, and
 //!   `read_in_place` (one copy: into the outgoing view);
+//! - `transfer-tlspair12-in-place`: the same over TLS 1.2
+//!   (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
 //! - `transfer-tlspair-swap`: `write`, storage handed over, `read` (two
 //!   copies: into the outgoing view, out of the received one);
 //! - `transfer-tlspair-in-place-copy`: `write`, the copying transport,
@@ -102,6 +104,13 @@ fn main() {
         }
         "transfer-tlspair-in-place" => {
             let mut t = OurTransfer::new(&Ours::new());
+            assert_eq!(
+                t.run(&chunk, n * MIB, Transport::Swap, Read::InPlace),
+                n * MIB
+            );
+        }
+        "transfer-tlspair12-in-place" => {
+            let mut t = OurTransfer::new_tls12(&Ours::new());
             assert_eq!(
                 t.run(&chunk, n * MIB, Transport::Swap, Read::InPlace),
                 n * MIB

@@ -2003,3 +2003,40 @@ fn a_client_with_a_long_chain_needs_room_for_it_only_when_asked() {
     complete(&mut c, &mut s).unwrap();
     exchange(&mut c, &mut s, b"no certificate asked for");
 }
+
+#[test]
+fn a_full_record_goes_in_one_tls12_record_both_ways() {
+    // A TLS 1.2 record_size_limit counts the content alone (RFC 8449 §4;
+    // TLS 1.3's counts the inner content type too): 16,384 bytes are one
+    // record of 16,384 each way, not 16,383 and 1.
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    let data = vec![5u8; 16_384];
+    for client_sends in [true, false] {
+        let (from, to) = if client_sends {
+            (&mut c, &mut s)
+        } else {
+            (&mut s, &mut c)
+        };
+        let before = from.bufs.send.len();
+        assert_eq!(
+            from.conn.write(&mut from.bufs, &data).unwrap(),
+            tlspair::Status::Done(data.len())
+        );
+        assert_eq!(
+            from.bufs.send.len() - before,
+            16_384 + 29,
+            "one record (client sends: {client_sends})"
+        );
+        common::transfer_all(from, to);
+        let mut got = vec![0u8; data.len()];
+        assert_eq!(
+            to.conn.read(&mut to.bufs, &mut got).unwrap(),
+            tlspair::Status::Done(data.len())
+        );
+    }
+}

@@ -31,14 +31,8 @@ impl<'a> Connection<'a> {
                 return Ok(Status::Done(()));
             };
             // The peer's record_size_limit binds every flight once known.
-            let fragment = match self
-                .negotiated
-                .as_ref()
-                .and_then(|n| n.peer_record_size_limit)
-            {
-                Some(limit) => self
-                    .send_fragment()
-                    .min(usize::from(limit).saturating_sub(1).max(1)),
+            let fragment = match self.peer_fragment_limit() {
+                Some(limit) => self.send_fragment().min(limit),
                 None => self.send_fragment(),
             };
             // A pending signature first: the peer waits for the flight it
@@ -308,16 +302,24 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// The content the peer's record_size_limit lets a record of ours
+    /// carry, once known: TLS 1.3's counts the inner content type byte,
+    /// TLS 1.2's the content alone (RFC 8449 §4).
+    fn peer_fragment_limit(&self) -> Option<usize> {
+        let n = self.negotiated.as_ref()?;
+        let limit = usize::from(n.peer_record_size_limit?);
+        let content = if n.version == crate::wire::ProtocolVersion::TLS1_2 {
+            limit
+        } else {
+            limit.saturating_sub(1)
+        };
+        Some(content.clamp(1, MAX_PLAINTEXT))
+    }
+
     /// Applies what the handshake settled on.
     fn established(&mut self) {
         self.tls12_transcript.finish();
-        if let Some(limit) = self
-            .negotiated
-            .as_ref()
-            .and_then(|n| n.peer_record_size_limit)
-        {
-            // TLS 1.3's record_size_limit counts the content type byte.
-            let peer = usize::from(limit).saturating_sub(1).clamp(1, MAX_PLAINTEXT);
+        if let Some(peer) = self.peer_fragment_limit() {
             let fragment = self.send_fragment().min(peer);
             // At most the configured fragment, which fits.
             self.send_fragment = u16::try_from(fragment).unwrap_or(u16::MAX);
