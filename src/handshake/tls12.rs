@@ -434,6 +434,31 @@ pub(crate) struct Finishing {
     session: Session,
 }
 
+impl Finishing {
+    /// A full handshake's state once the ClientKeyExchange is in the
+    /// `transcript`: the master secret from the pre-master secret
+    /// `pms` (logged), the rest from `hello`.
+    fn after_key_exchange(
+        hello: Hello,
+        pms: &[u8],
+        transcript: Transcript,
+        key_log: Option<&dyn super::KeyLog>,
+    ) -> Result<Self, Error> {
+        let master = master_secret(hello.suite, hello.ems, pms, &transcript, &hello.randoms)?;
+        log_master(key_log, &hello.randoms, &master);
+        Ok(Self {
+            suite: hello.suite,
+            randoms: hello.randoms,
+            master,
+            transcript,
+            ticket: hello.ticket,
+            resumed: false,
+            ems: hello.ems,
+            session: hello.session,
+        })
+    }
+}
+
 /// Handles a TLS 1.2 ServerHello to a client that offered TLS 1.2.
 /// `transcript` holds our ClientHello (of the suite's hash).
 #[allow(clippy::too_many_arguments)]
@@ -1197,24 +1222,8 @@ fn server_flight(
     }
     // The session hash ends with the ClientKeyExchange (RFC 7627 §3),
     // before the CertificateVerify.
-    let master = master_secret(
-        hello.suite,
-        hello.ems,
-        shared.as_bytes(),
-        &transcript,
-        &hello.randoms,
-    )?;
-    log_master(c.config.key_log, &hello.randoms, &master);
-    let mut f = Finishing {
-        suite: hello.suite,
-        randoms: hello.randoms,
-        master,
-        transcript,
-        ticket: hello.ticket,
-        resumed: false,
-        ems: hello.ems,
-        session: hello.session,
-    };
+    let mut f =
+        Finishing::after_key_exchange(hello, shared.as_bytes(), transcript, c.config.key_log)?;
     if let Some((a, scheme)) = auth {
         let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
         let signed = sign_transcript(
@@ -2339,27 +2348,16 @@ impl ServerState {
                 if hello.client_auth {
                     copied(&*keys.transcript_copy)?;
                 }
-                let master = master_secret(
-                    hello.suite,
-                    hello.ems,
+                let client_auth = hello.client_auth;
+                let f = Finishing::after_key_exchange(
+                    hello,
                     shared.as_bytes(),
-                    &transcript,
-                    &hello.randoms,
-                )?;
-                log_master(config.key_log, &hello.randoms, &master);
-                let f = Finishing {
-                    suite: hello.suite,
-                    randoms: hello.randoms,
-                    master,
                     transcript,
-                    ticket: hello.ticket,
-                    resumed: false,
-                    ems: hello.ems,
-                    session: hello.session,
-                };
+                    config.key_log,
+                )?;
                 Ok(Step {
                     // A client that sent a certificate proves its key.
-                    next: Some(if hello.client_auth {
+                    next: Some(if client_auth {
                         Self::ExpectCertificateVerify(f)
                     } else {
                         Self::ExpectChangeCipherSpec(f)
