@@ -39,9 +39,14 @@ fn run(program: &str, args: &[&str]) {
 /// server credential (one database per key: NSS gives certificates of
 /// one subject one nickname). Made once per test process.
 fn nss_db(key: Option<KeyType>) -> PathBuf {
+    nss_db_with(key.map(|k| k.pem_base()))
+}
+
+/// The same for the credential whose PEM files in testdata/certs are
+/// named `name` (a server's or a client's), its nickname `name`.
+fn nss_db_with(name: Option<&'static str>) -> PathBuf {
     static DBS: OnceLock<Mutex<HashMap<Option<&'static str>, PathBuf>>> = OnceLock::new();
     let mut dbs = DBS.get_or_init(Default::default).lock().unwrap();
-    let name = key.map(|k| k.pem_base());
     dbs.entry(name)
         .or_insert_with(|| {
             let dir = std::env::temp_dir().join(format!(
@@ -58,8 +63,8 @@ fn nss_db(key: Option<KeyType>) -> PathBuf {
                 "certutil",
                 &["-A", "-d", d, "-n", "testca", "-t", "CT,C,C", "-i", &ca],
             );
-            if let Some(k) = key {
-                let p12 = dir.join("server.p12");
+            if let Some(k) = name {
+                let p12 = dir.join("credential.p12");
                 let p12 = p12.to_str().unwrap();
                 run(
                     net::openssl_binary(),
@@ -67,11 +72,11 @@ fn nss_db(key: Option<KeyType>) -> PathBuf {
                         "pkcs12",
                         "-export",
                         "-in",
-                        &net::cert_path(&k.cert_pem()),
+                        &net::cert_path(&format!("{k}.pem")),
                         "-inkey",
-                        &net::cert_path(&k.key_pem()),
+                        &net::cert_path(&format!("{k}.key.pem")),
                         "-name",
-                        k.pem_base(),
+                        k,
                         "-passout",
                         "pass:",
                         "-out",
@@ -284,4 +289,124 @@ fn tstclnt_offers_no_ed25519_and_our_ed25519_server_refuses_it_with_handshake_fa
             client.describe()
         );
     });
+}
+
+// ---------------------------------------------------------------------
+// TLS 1.2 client certificates, each way (ECDSA and RSA: NSS has no
+// Ed25519): our side keeps the messages the CertificateVerify signs.
+
+/// Our client with `key`'s client certificate against `selfserv -r -r`
+/// (a certificate required, verified against the test CA its database
+/// trusts), TLS 1.2.
+fn our_client_certificate_to_selfserv(key: KeyType) {
+    bounded(move || {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let db = nss_db(Some(KeyType::EcdsaP256));
+        let (server, port) = net::start_server(
+            "selfserv",
+            |port| {
+                Process::spawn_program(
+                    "selfserv",
+                    &[
+                        "-p",
+                        &port.to_string(),
+                        "-d",
+                        db.to_str().unwrap(),
+                        "-n",
+                        KeyType::EcdsaP256.pem_base(),
+                        "-V",
+                        nss_version(suite),
+                        "-r",
+                        "-r",
+                    ],
+                )
+            },
+            |server, port| net::listens(server.id(), port).then_some(true),
+        );
+        let mut cc = tls::client_config();
+        cc.suites = &tlspair::TLS12_SUITES;
+        cc.client_auth = Some(tls::certified(key.client_credential()));
+        let mut conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let sock = net::try_connect(port)
+            .unwrap_or_else(|e| panic!("connect to selfserv: {e}\n{}", server.describe()));
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with selfserv: {e}\n{}", server.describe()));
+        let request = b"GET /mutual HTTP/1.0\r\n\r\n";
+        ours.send_all(request).unwrap();
+        let answer = ours
+            .read_until_closed()
+            .unwrap_or_else(|e| panic!("selfserv's answer: {e}\n{}", server.describe()));
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.0 200 OK"), "{text}");
+    });
+}
+
+/// `tstclnt -n` with `key`'s client certificate (imported into its
+/// database) against our server requiring one, TLS 1.2.
+fn tstclnt_certificate_to_our_server(key: KeyType) {
+    bounded(move || {
+        let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+        let db = nss_db_with(Some(key.client_pem_base()));
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "tstclnt",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-a",
+                "localhost",
+                "-p",
+                &port.to_string(),
+                "-d",
+                db.to_str().unwrap(),
+                "-V",
+                nss_version(suite),
+                "-n",
+                key.client_pem_base(),
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let mut sc = tls::mtls_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        let mut conn = Connection::server(leak(sc), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::new(conn, sock);
+        let up = b"hello from tstclnt\n";
+        client.feed(up.to_vec());
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with tstclnt: {e}\n{}", client.describe()));
+        let sha = ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert);
+        assert_eq!(
+            ours.conn.negotiated().unwrap().peer_cert_sha256.as_ref(),
+            Some(&sha.as_ref().try_into().unwrap())
+        );
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        assert_eq!(ours.close().unwrap(), tlspair::Shutdown::Sent);
+    });
+}
+
+mod tls12_client_certificates {
+    use super::*;
+
+    #[test]
+    fn ours_to_selfserv_ecdsa_p256() {
+        our_client_certificate_to_selfserv(KeyType::EcdsaP256);
+    }
+
+    #[test]
+    fn ours_to_selfserv_rsa() {
+        our_client_certificate_to_selfserv(KeyType::Rsa2048);
+    }
+
+    #[test]
+    fn tstclnt_to_ours_ecdsa_p384() {
+        tstclnt_certificate_to_our_server(KeyType::EcdsaP384);
+    }
+
+    #[test]
+    fn tstclnt_to_ours_rsa() {
+        tstclnt_certificate_to_our_server(KeyType::Rsa2048);
+    }
 }
