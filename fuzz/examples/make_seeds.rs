@@ -55,7 +55,8 @@ fn main() -> std::io::Result<()> {
     deframe_seeds(&root.join("deframe"))?;
     let sessions = engine_seeds(&root.join("server"), &root.join("client"))?;
     hybrid_seeds(&root.join("server_hybrid"), &root.join("client_hybrid"))?;
-    tls12_seeds(&root.join("server_tls12"), &root.join("client_tls12"))?;
+    let tls12 = tls12_seeds(&root.join("server_tls12"), &root.join("client_tls12"))?;
+    tls12_message_seeds(&root, &tls12)?;
     message_seeds(&root, &sessions)?;
     session_seeds(&root.join("session"))?;
     Ok(())
@@ -449,7 +450,7 @@ fn hybrid_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
 /// TLS 1.2 sessions for the `*_tls12` targets: a full handshake, with
 /// ALPN, with a small record limit and eager draining, with a client
 /// certificate required and sent, and asked for and answered with none.
-fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
+fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<Vec<Recorded>> {
     std::fs::create_dir_all(server_dir)?;
     std::fs::create_dir_all(client_dir)?;
     let base = EnginePlan {
@@ -460,6 +461,7 @@ fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
         recv_limit: u16::MAX,
         recv_extra: 0,
     };
+    let mut sessions = Vec::new();
     let cases = [
         ("tls12", 0, [255, 255, 255, 255], u16::MAX),
         (
@@ -497,6 +499,53 @@ fn tls12_seeds(server_dir: &Path, client_dir: &Path) -> std::io::Result<()> {
         let recorded = record_with(name, &plan, Flags::TLS12);
         write_engine(server_dir, name, &plan, &recorded.client_bytes)?;
         write_engine(client_dir, name, &plan, &recorded.server_bytes)?;
+        sessions.push(recorded);
+    }
+    Ok(sessions)
+}
+
+/// The TLS 1.2 messages of the recorded TLS 1.2 sessions, each in its
+/// TLS 1.2 parser's seed directory: those in the clear, before each
+/// side's ChangeCipherSpec (its Finished is sealed).
+fn tls12_message_seeds(root: &Path, sessions: &[Recorded]) -> std::io::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for rec in sessions {
+        for (side, wire) in [("client", &rec.client_bytes), ("server", &rec.server_bytes)] {
+            let mut handshake = Vec::new();
+            let mut rest = &wire[..];
+            while let Some(h) = Header::parse(rest) {
+                let total = HEADER_LEN + h.len;
+                if h.content_type == ContentType::CHANGE_CIPHER_SPEC {
+                    break;
+                }
+                if h.content_type == ContentType::HANDSHAKE {
+                    handshake.extend_from_slice(&rest[HEADER_LEN..total]);
+                }
+                rest = &rest[total..];
+            }
+            let mut at = &handshake[..];
+            let mut i = 0;
+            while let Some((ty, _, total)) = split_message(at) {
+                let body = &at[HANDSHAKE_HEADER_LEN..total];
+                let parser = match ty {
+                    HandshakeType::SERVER_KEY_EXCHANGE => Some(Parser::Tls12ServerKeyExchange),
+                    HandshakeType::CLIENT_KEY_EXCHANGE => Some(Parser::Tls12ClientKeyExchange),
+                    HandshakeType::CERTIFICATE_REQUEST => Some(Parser::Tls12CertificateRequest),
+                    HandshakeType::NEW_SESSION_TICKET => Some(Parser::Tls12NewSessionTicket),
+                    HandshakeType::CERTIFICATE => Some(Parser::Tls12Certificate),
+                    _ => None,
+                };
+                if let Some(parser) = parser.filter(|p| seen.insert((*p, body.to_vec()))) {
+                    let dir = root.join(parser.name());
+                    std::fs::create_dir_all(&dir)?;
+                    let name = format!("{}-{side}-{i}", rec.name);
+                    std::fs::write(dir.join(&name), body)?;
+                    println!("{}/{name}: {} bytes", parser.name(), body.len());
+                }
+                at = &at[total..];
+                i += 1;
+            }
+        }
     }
     Ok(())
 }

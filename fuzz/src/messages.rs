@@ -55,10 +55,23 @@ pub enum Parser {
     PlaintextAlert,
     /// `Reader` / `Writer` vectors with 1-, 2- and 3-byte lengths.
     Codec,
+    /// TLS 1.2's ServerKeyExchange (ECDHE), which must round-trip byte
+    /// for byte.
+    Tls12ServerKeyExchange,
+    /// TLS 1.2's ClientKeyExchange (ECDHE), byte for byte.
+    Tls12ClientKeyExchange,
+    /// TLS 1.2's CertificateRequest (no encoder: checked for what it
+    /// promises, and its fields against the input).
+    Tls12CertificateRequest,
+    /// TLS 1.2's NewSessionTicket (RFC 5077), byte for byte.
+    Tls12NewSessionTicket,
+    /// TLS 1.2's Certificate, re-encoded with the engine's encoder: byte
+    /// for byte.
+    Tls12Certificate,
 }
 
 /// Every parser target.
-pub const PARSERS: [Parser; 13] = [
+pub const PARSERS: [Parser; 18] = [
     Parser::ClientHello,
     Parser::ServerHello,
     Parser::EncryptedExtensions,
@@ -72,6 +85,11 @@ pub const PARSERS: [Parser; 13] = [
     Parser::SealedAlert,
     Parser::PlaintextAlert,
     Parser::Codec,
+    Parser::Tls12ServerKeyExchange,
+    Parser::Tls12ClientKeyExchange,
+    Parser::Tls12CertificateRequest,
+    Parser::Tls12NewSessionTicket,
+    Parser::Tls12Certificate,
 ];
 
 impl Parser {
@@ -92,6 +110,11 @@ impl Parser {
             Parser::SealedAlert => "sealed_alert",
             Parser::PlaintextAlert => "plaintext_alert",
             Parser::Codec => "codec",
+            Parser::Tls12ServerKeyExchange => "tls12_server_key_exchange",
+            Parser::Tls12ClientKeyExchange => "tls12_client_key_exchange",
+            Parser::Tls12CertificateRequest => "tls12_certificate_request",
+            Parser::Tls12NewSessionTicket => "tls12_new_session_ticket",
+            Parser::Tls12Certificate => "tls12_certificate",
         }
     }
 
@@ -111,6 +134,11 @@ impl Parser {
             Parser::SealedAlert => sealed_alert(data),
             Parser::PlaintextAlert => plaintext_alert(data),
             Parser::Codec => codec(data),
+            Parser::Tls12ServerKeyExchange => tls12_server_key_exchange(data),
+            Parser::Tls12ClientKeyExchange => tls12_client_key_exchange(data),
+            Parser::Tls12CertificateRequest => tls12_certificate_request(data),
+            Parser::Tls12NewSessionTicket => tls12_new_session_ticket(data),
+            Parser::Tls12Certificate => tls12_certificate(data),
         }
     }
 }
@@ -705,4 +733,92 @@ fn peek_agrees(body: &[u8]) {
             Err(_) => assert!(!parsed, "peek refused what the parser accepts"),
         }
     }
+}
+
+/// Writes with `encode` into a buffer of `len` bytes and returns what was
+/// written (room enough: a re-encoding is as long as its input).
+fn written(
+    len: usize,
+    encode: impl FnOnce(&mut Writer<'_>) -> Result<(), tlspair::codec::Overflow>,
+) -> Vec<u8> {
+    let mut buf = vec![0u8; len + 16];
+    let mut w = Writer::new(&mut buf);
+    encode(&mut w).expect("room for the re-encoding");
+    let n = w.len();
+    buf.truncate(n);
+    buf
+}
+
+/// TLS 1.2 ServerKeyExchange: curve type (named_curve only), group,
+/// point, scheme and signature are the whole body: written back, byte
+/// for byte; the signed parameters are the body's first bytes.
+pub fn tls12_server_key_exchange(body: &[u8]) {
+    let Ok((group, point, params, scheme, sig)) =
+        tlspair::handshake::tls12_parsers::server_key_exchange(body)
+    else {
+        return;
+    };
+    assert!(!point.is_empty());
+    let again = written(body.len(), |w| {
+        w.u8(3)?;
+        w.u16(group.0)?;
+        w.vec8(point)?;
+        w.u16(scheme.0)?;
+        w.vec16(sig)
+    });
+    assert_eq!(again, body, "ServerKeyExchange round trip");
+    assert_eq!(params, &body[..4 + point.len()], "signed parameters");
+}
+
+/// TLS 1.2 ClientKeyExchange: one non-empty point, byte for byte.
+pub fn tls12_client_key_exchange(body: &[u8]) {
+    let Ok(point) = tlspair::handshake::tls12_parsers::client_key_exchange(body) else {
+        return;
+    };
+    assert!(!point.is_empty());
+    assert_eq!(written(body.len(), |w| w.vec8(point)), body);
+}
+
+/// TLS 1.2 CertificateRequest: non-empty certificate types, a non-empty
+/// even scheme list, both as the input has them.
+pub fn tls12_certificate_request(body: &[u8]) {
+    let Ok((types, schemes)) = tlspair::handshake::tls12_parsers::certificate_request(body) else {
+        return;
+    };
+    assert!(!types.is_empty());
+    let bytes = schemes.bytes();
+    assert!(!bytes.is_empty() && bytes.len() % 2 == 0);
+    assert_eq!(schemes.iter().count() * 2, bytes.len());
+    let head = written(body.len(), |w| {
+        w.vec8(types)?;
+        w.vec16(bytes)
+    });
+    assert_eq!(&body[..head.len()], &head[..], "types and schemes");
+}
+
+/// TLS 1.2 NewSessionTicket: lifetime hint and ticket, byte for byte.
+pub fn tls12_new_session_ticket(body: &[u8]) {
+    let Ok((hint, ticket)) = tlspair::handshake::tls12_parsers::new_session_ticket(body) else {
+        return;
+    };
+    let again = written(body.len(), |w| {
+        w.u32(hint)?;
+        w.vec16(ticket)
+    });
+    assert_eq!(again, body, "NewSessionTicket round trip");
+}
+
+/// TLS 1.2 Certificate: at most `MAX_CHAIN_LEN` non-empty certificates;
+/// the engine's encoder writes the input back byte for byte.
+pub fn tls12_certificate(body: &[u8]) {
+    let Ok(chain) = tlspair::handshake::tls12_parsers::certificate(body) else {
+        return;
+    };
+    assert!(chain.len() <= tlspair::handshake::messages::MAX_CHAIN_LEN);
+    assert!(chain.iter().all(|c| !c.is_empty()));
+    let again = encode_message(body.len(), HandshakeType::CERTIFICATE, |w| {
+        tlspair::handshake::tls12_parsers::encode_certificate(w, chain.iter().map(|c| c.as_ref()))
+    })
+    .expect("Certificate re-encodes");
+    assert_eq!(again, body, "Certificate round trip");
 }

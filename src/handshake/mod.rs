@@ -20,6 +20,9 @@ pub mod peek;
 pub mod server;
 pub mod ticket;
 pub(crate) mod tls12;
+/// The TLS 1.2 message parsers, for the fuzz targets.
+#[cfg(feature = "test-support")]
+pub use tls12::parsers as tls12_parsers;
 
 use ring::rand::SecureRandom;
 use rustls_pki_types::UnixTime;

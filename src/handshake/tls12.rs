@@ -229,6 +229,68 @@ impl<'a> ServerKeyExchange<'a> {
     }
 }
 
+/// A ClientKeyExchange body for ECDHE (RFC 8422 §5.7): the client's
+/// point, not empty.
+fn parse_client_key_exchange(body: &[u8]) -> Result<&[u8], Error> {
+    let mut r = Reader::new(body);
+    let point = r.vec8("ECDH point").map_err(decode)?;
+    r.finish("client key exchange trailing").map_err(decode)?;
+    if point.is_empty() {
+        return Err(InvalidMessage::Handshake("empty ECDH point").into());
+    }
+    Ok(point)
+}
+
+/// The TLS 1.2 message parsers on their own, for the fuzz targets (feature
+/// `test-support`; not a stable API).
+#[cfg(feature = "test-support")]
+pub mod parsers {
+    use super::*;
+
+    /// A ServerKeyExchange body: the group, the point, the signed
+    /// parameters (curve type, group, point), the scheme and the
+    /// signature.
+    #[allow(clippy::type_complexity)]
+    pub fn server_key_exchange(
+        body: &[u8],
+    ) -> Result<(NamedGroup, &[u8], &[u8], SignatureScheme, &[u8]), Error> {
+        let s = ServerKeyExchange::parse(body)?;
+        Ok((s.group, s.point, s.params, s.scheme, s.signature))
+    }
+
+    /// A ClientKeyExchange body: the client's point.
+    pub fn client_key_exchange(body: &[u8]) -> Result<&[u8], Error> {
+        parse_client_key_exchange(body)
+    }
+
+    /// A CertificateRequest body: the certificate types and the schemes.
+    pub fn certificate_request(body: &[u8]) -> Result<(&[u8], crate::codec::U16List<'_>), Error> {
+        let r = CertificateRequest::parse(body)?;
+        Ok((r.types, r.schemes))
+    }
+
+    /// A NewSessionTicket body: the lifetime hint and the ticket.
+    pub fn new_session_ticket(body: &[u8]) -> Result<(u32, &[u8]), Error> {
+        parse_new_session_ticket(body)
+    }
+
+    /// A Certificate body: the DER chain.
+    pub fn certificate(
+        body: &[u8],
+    ) -> Result<arrayvec::ArrayVec<CertificateDer<'_>, MAX_CHAIN_LEN>, Error> {
+        parse_chain(body)
+    }
+
+    /// Writes a Certificate message with `chain` (the encoder the client
+    /// and server use).
+    pub fn encode_certificate<'c>(
+        w: &mut Writer<'_>,
+        chain: impl Iterator<Item = &'c [u8]>,
+    ) -> Result<(), crate::codec::Overflow> {
+        encode_chain(w, chain)
+    }
+}
+
 /// `client_random || server_random || params` into `buf`: what a
 /// ServerKeyExchange signs.
 fn signed_params<'b>(
@@ -2335,12 +2397,7 @@ impl ServerState {
                     return Err(Error::Internal("TLS 1.2 server state missing"));
                 };
                 let ServerPending { kx, mut transcript } = pending;
-                let mut r = Reader::new(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]));
-                let point = r.vec8("ECDH point").map_err(decode)?;
-                r.finish("client key exchange trailing").map_err(decode)?;
-                if point.is_empty() {
-                    return Err(InvalidMessage::Handshake("empty ECDH point").into());
-                }
+                let point = parse_client_key_exchange(body)?;
                 let shared = kx
                     .complete(point)
                     .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;

@@ -1,0 +1,8 @@
+//! TLS 1.2's ServerKeyExchange parser (ECDHE), byte-for-byte round trip. See
+//! `tlspair_fuzz::messages`.
+
+#![no_main]
+
+use tlspair_fuzz::messages::Parser;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| Parser::Tls12ServerKeyExchange.run(data));
