@@ -1016,7 +1016,30 @@ fn tampered_finished_is_decrypt_error_both_ways() {
 fn early_data_is_skipped_while_rejected() {
     // A client offering 0-RTT sends early data under keys we never derive:
     // the server skips those records and completes the handshake.
-    let (mut c, mut s) = pair(client_config(), p256_server_config());
+    early_data_skipped(client_config(), p256_server_config(), 64);
+}
+
+#[test]
+fn early_data_over_our_record_limit_is_skipped_too() {
+    // The client sent them before it could know our limit (it comes in
+    // our EncryptedExtensions): a server with a 1 KiB limit skips 2 KiB
+    // early records as well. (They were record_overflow before.)
+    let mut cc = client_config();
+    cc.record.recv_max_fragment_len = 1024;
+    let mut sc = p256_server_config();
+    sc.record.recv_max_fragment_len = 1024;
+    early_data_skipped(cc, sc, 2048);
+}
+
+/// The server's view of a ClientHello offering early_data and two early
+/// records of `len` bytes no key of ours opens: skipped, the handshake
+/// goes on.
+fn early_data_skipped(
+    cc: tlspair::handshake::ClientConfig<'static>,
+    sc: tlspair::handshake::ServerConfig<'static>,
+    len: usize,
+) {
+    let (mut c, mut s) = pair(cc, sc);
     let _ = c.conn.handshake(&mut c.bufs).unwrap();
     // Add early_data to the ClientHello: rebuild it with the extension
     // (type 42, empty) appended, fixing the three lengths.
@@ -1045,9 +1068,10 @@ fn early_data_is_skipped_while_rejected() {
     s.bufs.recv.fill(&rec);
     // Two records of "early data" that no key of ours opens.
     for _ in 0..2 {
-        let mut junk = vec![23, 3, 3, 0, 64];
-        junk.extend([0x5a; 64]);
-        s.bufs.recv.fill(&junk);
+        let mut junk = vec![23, 3, 3];
+        junk.extend(u16::try_from(len).unwrap().to_be_bytes());
+        junk.extend(vec![0x5a; len]);
+        assert_eq!(s.bufs.recv.fill(&junk), junk.len());
     }
     // The server answers; the client (which never meant 0-RTT) finishes.
     assert_eq!(s.conn.handshake(&mut s.bufs).unwrap(), Status::WantRead);

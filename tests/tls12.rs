@@ -2040,3 +2040,85 @@ fn a_full_record_goes_in_one_tls12_record_both_ways() {
         );
     }
 }
+
+#[test]
+fn a_warning_before_the_server_hello_is_skipped_by_a_client_that_offered_tls12() {
+    // Some TLS 1.2 servers send a warning unrecognized_name before their
+    // ServerHello (RFC 6066 allows the warning); the version is not
+    // known yet, and a client that offered TLS 1.2 reads on. A TLS
+    // 1.3-only client takes it as fatal (RFC 8446 §6).
+    for (suites, goes_on) in [(&BOTH_VERSIONS_SUITES[..], true), (&TLS12_SUITES[..], true)] {
+        let mut cc = tls::client_config();
+        cc.suites = leak(suites.to_vec()).as_slice();
+        let mut sc = tls::p256_server_config();
+        sc.suites = &TLS12_SUITES;
+        let (mut c, mut s) = pair(cc, sc);
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        common::transfer_all(&mut c, &mut s);
+        let _ = s.conn.handshake(&mut s.bufs).unwrap();
+        c.bufs.recv.fill(&[21, 3, 3, 0, 2, 1, 112]);
+        common::transfer_all(&mut s, &mut c);
+        assert_eq!(goes_on, complete(&mut c, &mut s).is_ok());
+    }
+    let mut cc = tls::client_config();
+    cc.suites = &ALL_SUITES;
+    let (mut c, _s) = pair(cc, tls::p256_server_config());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    c.bufs.recv.fill(&[21, 3, 3, 0, 2, 1, 112]);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::AlertReceived(
+            tlspair::AlertDescription::UNRECOGNIZED_NAME
+        ))
+    );
+}
+
+#[test]
+fn a_tls12_only_client_hello_announces_its_limit_as_content() {
+    // RFC 8449 §4: at most 2^14 in TLS 1.2, and the value is content; a
+    // ClientHello that also offers TLS 1.3 announces the limit plus the
+    // inner type byte.
+    for (suites, want) in [
+        (&TLS12_SUITES[..], 16_384u16),
+        (&BOTH_VERSIONS_SUITES[..], 16_385),
+    ] {
+        let mut cc = tls::client_config();
+        cc.suites = leak(suites.to_vec()).as_slice();
+        let (mut c, _s) = pair(cc, tls::p256_server_config());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending();
+        let at = hello
+            .windows(4)
+            .position(|w| w == [0x00, 0x1c, 0x00, 0x02])
+            .expect("record_size_limit");
+        assert_eq!(u16::from_be_bytes([hello[at + 4], hello[at + 5]]), want);
+    }
+}
+
+#[test]
+fn a_tls13_handshake_stops_the_copy_and_frees_the_storage() {
+    // A client with a certificate that offers both versions starts the
+    // copy with its ClientHello; a TLS 1.3 ServerHello stops it, so the
+    // storage may be taken back before the handshake ends.
+    let mut cc = tls::client_config();
+    cc.suites = &BOTH_VERSIONS_SUITES;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert!(c.conn.take_tls12_transcript_storage().is_none(), "copying");
+    common::transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    common::transfer_all(&mut s, &mut c);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert_eq!(
+        c.conn.negotiated().map(|n| n.version),
+        Some(ProtocolVersion::TLS1_3)
+    );
+    assert!(c.conn.take_tls12_transcript_storage().is_some());
+    complete(&mut c, &mut s).unwrap();
+}

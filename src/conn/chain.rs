@@ -230,6 +230,9 @@ pub(crate) trait KeepTranscript {
     fn bytes(&self) -> Option<&[u8]>;
     /// Whether `more` bytes would still fit the copy.
     fn fits(&self, more: usize) -> bool;
+    /// `more` bytes did not fit (counted, so that the embedder learns
+    /// what the copy needed): the copy is incomplete.
+    fn short_by(&mut self, more: usize);
     /// Whether copying (since a ClientHello, into lent storage).
     fn is_active(&self) -> bool;
     /// Whether the embedder lent storage at all.
@@ -314,6 +317,14 @@ impl KeepTranscript for TranscriptStore<'_> {
                 Some(ChainStorage::Owned(_)) => u32::try_from(end).is_ok(),
                 None => false,
             }
+    }
+
+    fn short_by(&mut self, more: usize) {
+        let end = usize::try_from(self.len)
+            .unwrap_or(usize::MAX)
+            .saturating_add(more);
+        self.len = u32::try_from(end).unwrap_or(u32::MAX);
+        self.short = true;
     }
 
     fn is_active(&self) -> bool {

@@ -579,7 +579,15 @@ impl<'a> Connection<'a> {
             self.drop_record(rx, off, total);
             return Ok(Status::Done(()));
         }
-        let limit = self.recv_limit();
+        // Early records a server skips were sent before the client could
+        // know our limit: up to 2^14 (what opens is held to the limit
+        // below).
+        let skipping = handshaking && self.skip_early_data > 0;
+        let limit = if skipping {
+            MAX_PLAINTEXT
+        } else {
+            self.recv_limit()
+        };
         let checked = if let Some(key) = self.records.recv().filter(|_| protected) {
             key.check_header(&header, limit)
         } else {
@@ -618,6 +626,11 @@ impl<'a> Connection<'a> {
                 Ok(opened) => {
                     // Early data ends where records open again.
                     self.skip_early_data = 0;
+                    let max = self.recv_limit();
+                    if skipping && opened.1 > max {
+                        let e = InvalidMessage::RecordTooLarge { len: opened.1, max };
+                        return Err(self.fail(tx, e.into()));
+                    }
                     opened
                 }
                 // A server rejecting 0-RTT skips what it cannot read
@@ -699,7 +712,10 @@ impl<'a> Connection<'a> {
             }
             (ContentType::ALERT, 2) => {
                 self.drop_record(rx, off, total);
-                let tls12 = self.is_tls12();
+                // Before the version is known, TLS 1.2's rules for a
+                // client that offered it (a warning unrecognized_name
+                // may come before the ServerHello).
+                let tls12 = self.is_tls12() || self.may_speak_tls12();
                 match alert {
                     // RFC 5246 §7.2.1: a TLS 1.2 peer's close_notify closes
                     // both directions; ours answers it.

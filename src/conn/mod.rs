@@ -1400,6 +1400,17 @@ impl<'a> Connection<'a> {
             || self.records.recv().is_some_and(RecordKey::is_tls12)
     }
 
+    /// Whether a client that has not seen the version yet offered TLS
+    /// 1.2 (no record key, nothing negotiated).
+    pub(crate) fn may_speak_tls12(&self) -> bool {
+        self.negotiated.is_none()
+            && self.records.recv().is_none()
+            && self
+                .peer_config
+                .client()
+                .is_some_and(|c| c.suites.iter().any(|s| s.is_tls12()))
+    }
+
     /// Largest content per sent record now.
     fn send_fragment(&self) -> usize {
         usize::from(self.send_fragment)

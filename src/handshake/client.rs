@@ -373,12 +373,21 @@ fn encode_hello(
         }
     };
     // Always sent, 2^14 + 1 when we take full records (RFC 8449 allows it
-    // in TLS 1.3): a server can only announce its own limit in answer.
-    let record_size_limit = config
-        .record
-        .recv_max_fragment_len
-        .checked_add(1)
-        .and_then(|n| u16::try_from(n).ok());
+    // in TLS 1.3): a server can only announce its own limit in answer. A
+    // ClientHello that offers TLS 1.2 only counts the content alone, at
+    // most 2^14 (RFC 8449 §4).
+    let tls13_offered = config.suites.iter().any(|s| !s.is_tls12());
+    let record_size_limit = if tls13_offered {
+        config.record.recv_max_fragment_len.checked_add(1)
+    } else {
+        Some(
+            config
+                .record
+                .recv_max_fragment_len
+                .min(crate::record::MAX_PLAINTEXT),
+        )
+    }
+    .and_then(|n| u16::try_from(n).ok());
     let hello = ClientHelloOut {
         random: &fields.random,
         session_id: fields
@@ -1135,6 +1144,8 @@ fn server_hello(
             t
         }
     };
+    // TLS 1.3 from here: no CertificateVerify signs a copy.
+    keys.transcript_copy.stop();
     if sh.is_retry() {
         return Ok(Hello::Retry(retry(
             c, s.kx, s.fields, suite, transcript, msg, &sh, out,

@@ -415,7 +415,7 @@ impl<'a> ServerConfig<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Negotiated {
-    /// Always TLS 1.3.
+    /// TLS 1.3 or TLS 1.2.
     pub version: ProtocolVersion,
     /// The cipher suite.
     pub suite: CipherSuite,

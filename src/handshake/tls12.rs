@@ -628,6 +628,8 @@ pub(crate) fn client_server_hello(
     }
     let master = MasterSecret::from_bytes(t.psk).ok_or(Error::Internal("ticket master secret"))?;
     drop(kx);
+    // An abbreviated handshake authenticates no one: nothing to copy.
+    keys.transcript_copy.stop();
     *keys.records = Records::Empty;
     negotiated.resumed = true;
     negotiated.peer_cert_sha256 = t.peer_cert_sha256;
@@ -1249,8 +1251,9 @@ fn server_flight(
             public.len(),
         ]);
         if !copy.fits(ours) {
+            copy.short_by(ours);
             return Err(Error::Aborted(Misuse::TranscriptStorageTooSmall {
-                needed: copy.needed().saturating_add(ours),
+                needed: copy.needed(),
             }));
         }
     }
@@ -1710,6 +1713,7 @@ pub(crate) fn server_client_hello(
     if verifier.is_some() {
         copy.start();
         copy.add(msg);
+        copied(copy)?;
     }
     let written = out.records(None, ContentType::HANDSHAKE, |w| {
         let from = w.len();
@@ -2325,13 +2329,21 @@ impl ServerState {
                     .client_verifier
                     .ok_or(Error::Internal("no client verifier"))?;
                 let ders = parse_chain(body)?;
+                let Records::Tls12Server(pending) = &mut *keys.records else {
+                    return Err(Error::Internal("TLS 1.2 server state missing"));
+                };
+                add(&mut pending.transcript, keys.transcript_copy, msg);
                 if ders.is_empty() {
                     if verifier.client_auth_mandatory() {
                         return Err(PeerIncompatible::NoClientCertificate.into());
                     }
                     // Unauthenticated: no CertificateVerify comes.
                     hello.client_auth = false;
+                    keys.transcript_copy.stop();
                 } else {
+                    // A CertificateVerify will sign the copy: it must hold
+                    // this much already (before the chain is checked).
+                    copied(&*keys.transcript_copy)?;
                     let context = super::server::client_cert_context(
                         config,
                         keys.negotiated.as_ref(),
@@ -2347,17 +2359,6 @@ impl ServerState {
                         n.peer_identity = identity;
                     }
                     keys.peer_chain.keep(&ders);
-                }
-                let Records::Tls12Server(pending) = keys.records else {
-                    return Err(Error::Internal("TLS 1.2 server state missing"));
-                };
-                add(&mut pending.transcript, keys.transcript_copy, msg);
-                if hello.client_auth {
-                    // A CertificateVerify will sign the copy: it must hold
-                    // this much already.
-                    copied(&*keys.transcript_copy)?;
-                } else {
-                    keys.transcript_copy.stop();
                 }
                 Ok(Step {
                     next: Some(Self::ExpectClientKeyExchange(hello)),
