@@ -2122,3 +2122,36 @@ fn a_tls13_handshake_stops_the_copy_and_frees_the_storage() {
     assert!(c.conn.take_tls12_transcript_storage().is_some());
     complete(&mut c, &mut s).unwrap();
 }
+
+#[test]
+fn a_tls12_only_client_hello_lists_no_hybrid_group() {
+    // TLS 1.2 cannot use X25519MLKEM768: a ClientHello offering TLS 1.2
+    // only leaves it out of supported_groups (one that offers TLS 1.3 too
+    // lists it), and a TLS 1.2-only client with hybrids alone is refused.
+    use tlspair::wire::NamedGroup as G;
+    let groups: &'static [G] = leak([G::X25519MLKEM768, G::X25519]);
+    for (suites, listed) in [
+        (&TLS12_SUITES[..], false),
+        (&BOTH_VERSIONS_SUITES[..], true),
+    ] {
+        let mut cc = tls::client_config();
+        cc.suites = leak(suites.to_vec()).as_slice();
+        cc.groups = groups;
+        let (mut c, _s) = pair(cc, tls::p256_server_config());
+        let _ = c.conn.handshake(&mut c.bufs).unwrap();
+        let hello = c.bufs.send.pending();
+        // Record header, handshake header, then the body.
+        let ch = tlspair::handshake::messages::ClientHello::parse(&hello[9..]).unwrap();
+        let list = ch.ext.supported_groups.expect("supported_groups");
+        assert_eq!(list.contains(G::X25519MLKEM768.0), listed);
+        assert!(list.contains(G::X25519.0));
+    }
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.groups = leak([G::X25519MLKEM768]);
+    let (mut c, _s) = pair(cc, tls::p256_server_config());
+    assert!(matches!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::Misuse(tlspair::Misuse::BadConfig(_)) | Error::Aborted(_))
+    ));
+}

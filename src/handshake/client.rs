@@ -834,6 +834,15 @@ impl State {
         )?;
         let kx = if config.suites.iter().any(|s| !s.is_tls12()) {
             Some(KeyExchange::start(group, rng).ok_or(fail_rng)?)
+        } else if !config
+            .groups
+            .iter()
+            .any(|g| super::tls12::is_tls12_group(*g))
+        {
+            return Err(crate::error::Misuse::BadConfig(
+                "TLS 1.2 only, and no group TLS 1.2 can use (hybrids are TLS 1.3's)",
+            )
+            .into());
         } else {
             None
         };

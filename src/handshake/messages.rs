@@ -636,7 +636,12 @@ impl ClientHelloOut<'_> {
                         if let Some(g) = grease {
                             w.u16(g.group)?;
                         }
-                        self.groups.iter().try_for_each(|g| w.u16(g.0))
+                        // A ClientHello that offers TLS 1.2 only lists no
+                        // hybrid group: TLS 1.2 has no use for one.
+                        self.groups
+                            .iter()
+                            .filter(|g| self.tls13 || !super::kx::is_hybrid(**g))
+                            .try_for_each(|g| w.u16(g.0))
                     })
                 })?;
                 ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
