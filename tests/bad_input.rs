@@ -645,6 +645,17 @@ fn a_handshake_fragment_the_buffer_cannot_reassemble_is_fatal_not_misuse() {
     assert_eq!(alerts, fatal(AD::ILLEGAL_PARAMETER));
 }
 
+/// A TLS 1.2 pair from keys (`Pair::with`), default settings.
+fn tls12_pair(suite: &'static Suite) -> Pair {
+    Pair::with(
+        suite,
+        RecordConfig::default(),
+        RecordConfig::default(),
+        Sizes::default(),
+        Sizes::default(),
+    )
+}
+
 /// A TLS 1.2 record sealed with the client's key of `Pair::with` for
 /// `suite` (key, then IV, cut from the same bytes).
 fn tls12_client_record(
@@ -676,13 +687,7 @@ fn tls12_warnings_skip_only_alerts_that_may_be_warnings() {
     for desc in [
         10u8, 20, 21, 22, 30, 40, 47, 48, 49, 50, 51, 60, 70, 71, 80, 86, 109, 110, 115, 116, 120,
     ] {
-        let mut p = Pair::with(
-            suite,
-            RecordConfig::default(),
-            RecordConfig::default(),
-            Sizes::default(),
-            Sizes::default(),
-        );
+        let mut p = tls12_pair(suite);
         p.server.bufs.recv.fill(&tls12_client_record(
             suite,
             ContentType::ALERT,
@@ -697,13 +702,7 @@ fn tls12_warnings_skip_only_alerts_that_may_be_warnings() {
         assert_eq!(err, Error::AlertReceived(AD(desc)), "{desc}");
     }
     for desc in [90u8, 100, 112, 42, 43, 44, 45, 46, 200] {
-        let mut p = Pair::with(
-            suite,
-            RecordConfig::default(),
-            RecordConfig::default(),
-            Sizes::default(),
-            Sizes::default(),
-        );
+        let mut p = tls12_pair(suite);
         let mut bytes = tls12_client_record(suite, ContentType::ALERT, &[1, desc], 0);
         bytes.extend(tls12_client_record(
             suite,
@@ -727,13 +726,7 @@ fn a_tls12_fatal_user_canceled_ends_the_connection() {
     // RFC 5246 §7.2: a fatal alert is fatal, user_canceled too (TLS 1.3
     // ignores the level and skips it).
     let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
-    let mut p = Pair::with(
-        suite,
-        RecordConfig::default(),
-        RecordConfig::default(),
-        Sizes::default(),
-        Sizes::default(),
-    );
+    let mut p = tls12_pair(suite);
     p.server
         .bufs
         .recv

@@ -653,13 +653,9 @@ fn a_tls12_server_signature_that_comes_on_the_third_poll() {
     assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
 }
 
-#[test]
-fn a_tls12_client_signature_that_comes_on_the_third_poll() {
-    // The client's CertificateVerify signs the copied transcript: each
-    // poll hands the signer the same bytes; the Certificate and
-    // ClientKeyExchange go out first, the CertificateVerify, CCS and
-    // Finished once it answers.
-    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 3);
+/// A TLS 1.2 pair whose client signs with `signer` (both sides keep the
+/// transcript copy), run until the client's first `SignaturePending`.
+fn tls12_client_signing_with(signer: &'static SlowSigner) -> (Side, Side) {
     let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
     let mut cc: ClientConfig<'static> = client_config();
     cc.suites = &tlspair::TLS12_SUITES;
@@ -678,6 +674,17 @@ fn a_tls12_client_signature_that_comes_on_the_third_poll() {
         c.conn.handshake(&mut c.bufs).unwrap(),
         Status::SignaturePending
     );
+    (c, s)
+}
+
+#[test]
+fn a_tls12_client_signature_that_comes_on_the_third_poll() {
+    // The client's CertificateVerify signs the copied transcript: each
+    // poll hands the signer the same bytes; the Certificate and
+    // ClientKeyExchange go out first, the CertificateVerify, CCS and
+    // Finished once it answers.
+    let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 3);
+    let (mut c, mut s) = tls12_client_signing_with(signer);
     let sent = c.bufs.send.len();
     assert!(sent > 0, "Certificate and ClientKeyExchange go out");
     let mut buf = [0u8; 8];
@@ -698,23 +705,7 @@ fn a_tls12_client_signature_that_comes_on_the_third_poll() {
     // Dropped while pending, the connection cancels the request it made
     // (the same transcript bytes).
     let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 100);
-    let mut cc: ClientConfig<'static> = client_config();
-    cc.suites = &tlspair::TLS12_SUITES;
-    cc.client_auth = Some(CertifiedKey::new(chain, signer));
-    let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
-    c.conn.keep_tls12_transcript(Vec::new());
-    let mut sc = tls::mtls_server_config();
-    sc.suites = &tlspair::TLS12_SUITES;
-    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
-    s.conn.keep_tls12_transcript(Vec::new());
-    let _ = c.conn.handshake(&mut c.bufs).unwrap();
-    transfer_all(&mut c, &mut s);
-    let _ = s.conn.handshake(&mut s.bufs).unwrap();
-    transfer_all(&mut s, &mut c);
-    assert_eq!(
-        c.conn.handshake(&mut c.bufs).unwrap(),
-        Status::SignaturePending
-    );
+    let (c, _s) = tls12_client_signing_with(signer);
     drop(c);
     assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
 }
