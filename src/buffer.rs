@@ -467,6 +467,11 @@ impl<'a> SendView<'a> {
         self.buf.len()
     }
 
+    /// Whether no bytes are pending.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cur.len() == 0
+    }
+
     /// `n` contiguous bytes of room after the pending bytes, moving the
     /// pending bytes to the front if that makes them fit. `None` if even
     /// that does not.

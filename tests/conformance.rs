@@ -14,8 +14,8 @@ use tlspair::record::protect::RecordKey;
 use tlspair::record::{Header, HEADER_LEN};
 use tlspair::wire::ExtensionType;
 use tlspair::{
-    AlertDescription as AD, Connection, ContentType, Error, InvalidMessage, PeerIncompatible,
-    PeerMisbehaved, Status, TLS13_AES_128_GCM_SHA256,
+    AlertDescription as AD, Connection, ContentType, Error, InvalidMessage, Misuse,
+    PeerIncompatible, PeerMisbehaved, Status, TLS13_AES_128_GCM_SHA256,
 };
 
 fn leak<T>(t: T) -> &'static T {
@@ -968,5 +968,71 @@ fn a_new_session_ticket_with_an_empty_ticket_or_a_misplaced_extension_is_refused
             .fill(&seal_record(&secret, 0, ContentType::HANDSHAKE, &msg, 0));
         let e = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap_err();
         assert_eq!(e.alert(), Some(alert), "{e:?}");
+    }
+}
+
+/// A second ClientHello with a share for a group it does not list gets
+/// illegal_parameter, as a first one does, whether it comes alone or in
+/// one segment with the first: the room the server asks for counts the
+/// shares of listed groups alone, so the misuse of a send view sized for
+/// the honest flight never preempts the RFC's alert. Failed before: the
+/// unlisted P-384 share raised the room past the view, and the server
+/// answered `SendBufferTooSmall`, after its HelloRetryRequest when both
+/// hellos came at once.
+#[test]
+fn a_second_client_hello_with_an_unlisted_share_is_illegal_parameter_in_any_view() {
+    let first = [
+        versions(&[0x0304]),
+        groups(&[0x4321, 0x001d]),
+        sigalgs(&[0x0403]),
+        key_shares(&[(0x4321, vec![9; 32])]),
+    ]
+    .concat();
+    let second = [
+        versions(&[0x0304]),
+        groups(&[0x4321, 0x001d]),
+        sigalgs(&[0x0403]),
+        key_shares(&[(0x001d, x25519_public()), (0x0018, vec![4; 97])]),
+    ]
+    .concat();
+    let mut sc = p256_server_config();
+    sc.groups = &tlspair::handshake::kx::CLASSICAL_GROUPS;
+    let sc: &'static _ = leak(sc);
+    let needed = {
+        let mut s = Connection::server(sc, tls::now()).unwrap();
+        let mut bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+        bufs.recv.fill(&client_hello(&first));
+        match s.handshake(&mut bufs) {
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => needed,
+            other => panic!("{other:?}"),
+        }
+    };
+    let illegal = Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+        "key_share for a group not listed, or twice",
+    ));
+    for coalesced in [false, true] {
+        let mut s = side(Connection::server(sc, tls::now()).unwrap());
+        s.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+        s.bufs.recv.fill(&client_hello(&first));
+        if !coalesced {
+            assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+            assert_eq!(server_hello(s.bufs.send.pending()), Some(true));
+            let n = s.bufs.send.len();
+            s.bufs.send.consume(n);
+        }
+        s.bufs.recv.fill(&client_hello(&second));
+        let mut r = s.conn.handshake(&mut s.bufs);
+        // Both at once: the HelloRetryRequest may take a drain first.
+        if coalesced && matches!(r, Ok(Status::WantWrite { .. })) {
+            let n = s.bufs.send.len();
+            s.bufs.send.consume(n);
+            r = s.conn.handshake(&mut s.bufs);
+        }
+        assert_eq!(r, Err(illegal), "{coalesced}");
+        let sent = s.bufs.send.pending();
+        assert!(
+            sent.ends_with(&alert(AD::ILLEGAL_PARAMETER)),
+            "{coalesced}: {sent:?}"
+        );
     }
 }

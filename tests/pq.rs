@@ -704,6 +704,36 @@ fn ml_kem_768_passes_the_nist_acvp_vectors() {
     assert!(decap.iter().any(|(id, _)| id == "88"), "tcId 88");
 }
 
+/// A HelloRetryRequest for TLS_AES_128_GCM_SHA256 echoing `session_id`,
+/// with a cookie of `cookie_len` bytes.
+fn hello_retry_request(session_id: &[u8], cookie_len: usize) -> Vec<u8> {
+    const HRR_RANDOM: [u8; 32] = [
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+        0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+        0x33, 0x9c,
+    ];
+    let mut ext = vec![0x00, 0x2b, 0x00, 0x02, 0x03, 0x04];
+    let n = cookie_len as u16;
+    ext.extend_from_slice(&[0x00, 0x2c]);
+    ext.extend_from_slice(&(n + 2).to_be_bytes());
+    ext.extend_from_slice(&n.to_be_bytes());
+    ext.extend((0..cookie_len).map(|i| i as u8 | 1));
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&HRR_RANDOM);
+    body.push(session_id.len() as u8);
+    body.extend_from_slice(session_id);
+    body.extend_from_slice(&[0x13, 0x01, 0x00]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut msg = vec![0x02, 0, 0, 0];
+    msg[1..4].copy_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    msg.extend_from_slice(&body);
+    let mut record = vec![0x16, 0x03, 0x03];
+    record.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    record.extend_from_slice(&msg);
+    record
+}
+
 /// A HelloRetryRequest that carries a cookie: the client asks for the
 /// room of its second ClientHello with the cookie, records' headers
 /// included, and writes it in a view of exactly that size whatever the
@@ -711,33 +741,6 @@ fn ml_kem_768_passes_the_nist_acvp_vectors() {
 /// were, 5 bytes short for each record they added).
 #[test]
 fn a_retry_with_a_cookie_gets_the_room_its_second_client_hello_takes() {
-    fn hrr(session_id: &[u8], cookie_len: usize) -> Vec<u8> {
-        const HRR_RANDOM: [u8; 32] = [
-            0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65,
-            0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2,
-            0xc8, 0xa8, 0x33, 0x9c,
-        ];
-        let mut ext = vec![0x00, 0x2b, 0x00, 0x02, 0x03, 0x04];
-        let n = cookie_len as u16;
-        ext.extend_from_slice(&[0x00, 0x2c]);
-        ext.extend_from_slice(&(n + 2).to_be_bytes());
-        ext.extend_from_slice(&n.to_be_bytes());
-        ext.extend((0..cookie_len).map(|i| i as u8 | 1));
-        let mut body = vec![0x03, 0x03];
-        body.extend_from_slice(&HRR_RANDOM);
-        body.push(session_id.len() as u8);
-        body.extend_from_slice(session_id);
-        body.extend_from_slice(&[0x13, 0x01, 0x00]);
-        body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
-        body.extend_from_slice(&ext);
-        let mut msg = vec![0x02, 0, 0, 0];
-        msg[1..4].copy_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        msg.extend_from_slice(&body);
-        let mut record = vec![0x16, 0x03, 0x03];
-        record.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-        record.extend_from_slice(&msg);
-        record
-    }
     for fragment in [16_384, 1_024, 512, 100] {
         for cookie in [1, 200, 1_024] {
             let mut cc = client_config();
@@ -749,7 +752,7 @@ fn a_retry_with_a_cookie_gets_the_room_its_second_client_hello_takes() {
             c.bufs.send.consume(hello.len());
             let session_id = hello[44..76].to_vec();
             assert_eq!(hello[43], 32, "a 32-byte session id");
-            c.bufs.recv.fill(&hrr(&session_id, cookie));
+            c.bufs.recv.fill(&hello_retry_request(&session_id, cookie));
             let more = match c.conn.handshake(&mut c.bufs) {
                 Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed: more })) => more,
                 other => panic!("fragment {fragment} cookie {cookie}: {other:?}"),
@@ -770,4 +773,32 @@ fn a_retry_with_a_cookie_gets_the_room_its_second_client_hello_takes() {
                 .any(|w| w == [0x00, 0x2c, ((cookie + 2) >> 8) as u8, (cookie + 2) as u8]));
         }
     }
+}
+
+/// A flight too large for the whole send view is refused only once the
+/// view is empty: with the first ClientHello not yet drained, a retry
+/// whose cookie outgrows the view asks for a drain of everything first,
+/// and the misuse that follows changes nothing. Failed before: the
+/// misuse came while the first ClientHello was still pending, so a
+/// caller who took it for "nothing was written" lost that hello.
+#[test]
+fn a_flight_too_large_for_the_view_is_refused_only_once_the_view_is_empty() {
+    let (mut c, needed) = client_in_its_hello_room(leak(client_config()));
+    assert_eq!(c.conn.handshake(&mut c.bufs).unwrap(), Status::WantRead);
+    let hello = c.bufs.send.pending().to_vec();
+    let session_id = hello[44..76].to_vec();
+    c.bufs.recv.fill(&hello_retry_request(&session_id, 1_024));
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Ok(Status::WantWrite { needed })
+    );
+    assert_eq!(c.bufs.send.pending(), &hello[..], "the hello stays");
+    c.bufs.send.consume(hello.len());
+    match c.conn.handshake(&mut c.bufs) {
+        Err(Error::Misuse(tlspair::Misuse::SendBufferTooSmall { needed: more })) => {
+            assert!(more > needed)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(c.bufs.send.is_empty(), "the misuse wrote nothing");
 }

@@ -62,10 +62,10 @@ impl<'a> Connection<'a> {
                     };
                     let need = state.room_needed(inputs, fragment, &[]);
                     let room = match self.room_for(tx, need) {
-                        Ok(Some(room)) => room,
-                        Ok(None) => {
+                        Ok(Ok(room)) => room,
+                        Ok(Err(needed)) => {
                             self.hs = Some(Handshake::Client(state));
-                            return Ok(Status::WantWrite { needed: need });
+                            return Ok(Status::WantWrite { needed });
                         }
                         Err(e) => {
                             self.hs = Some(Handshake::Client(state));
@@ -112,10 +112,10 @@ impl<'a> Connection<'a> {
             if split_message(region).is_some() {
                 let need = room_needed(self, &hs, fragment, region);
                 let room = match self.room_for(tx, need) {
-                    Ok(Some(room)) => room,
-                    Ok(None) => {
+                    Ok(Ok(room)) => room,
+                    Ok(Err(needed)) => {
                         self.hs = Some(hs);
-                        return Ok(Status::WantWrite { needed: need });
+                        return Ok(Status::WantWrite { needed });
                     }
                     Err(e) => {
                         self.hs = Some(hs);
@@ -217,10 +217,10 @@ impl<'a> Connection<'a> {
     ) -> Result<Option<Status<()>>, Error> {
         let need = room_needed(self, &hs, fragment, &[]);
         let room = match self.room_for(tx, need) {
-            Ok(Some(room)) => room,
-            Ok(None) => {
+            Ok(Ok(room)) => room,
+            Ok(Err(needed)) => {
                 self.hs = Some(hs);
-                return Ok(Some(Status::WantWrite { needed: need }));
+                return Ok(Some(Status::WantWrite { needed }));
             }
             Err(e) => {
                 self.hs = Some(hs);
@@ -327,16 +327,25 @@ impl<'a> Connection<'a> {
     }
 
     /// `need` bytes of contiguous outgoing room (all of it, to write a
-    /// flight into), or `None` to ask for a drain.
+    /// flight into), or `Err(needed)`: the room a drain must make first,
+    /// never more than the capacity. A flight larger than the whole view
+    /// is `SendBufferTooSmall`, answered only once the view is empty, so
+    /// the misuse never follows output: what is pending (a
+    /// HelloRetryRequest this call wrote, or records not yet drained)
+    /// goes out first, and the error changes nothing.
     fn room_for<'t>(
         &mut self,
         tx: &'t mut SendView<'_>,
         need: usize,
-    ) -> Result<Option<&'t mut [u8]>, Error> {
-        if need > tx.capacity() {
+    ) -> Result<Result<&'t mut [u8], usize>, Error> {
+        let capacity = tx.capacity();
+        if need > capacity {
+            if !tx.is_empty() {
+                return Ok(Err(capacity));
+            }
             return Err(Misuse::SendBufferTooSmall { needed: need }.into());
         }
-        Ok(tx.room_at_least(need))
+        Ok(tx.room_at_least(need).ok_or(need))
     }
 
     fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {

@@ -135,7 +135,8 @@ pub(crate) struct Keyed {
 
 /// What the ClientHello at the front of `region` sets in the room of our
 /// answer: the largest share we may answer it with, now or after a
-/// HelloRetryRequest (for a group of ours it lists; none: a failure), and
+/// HelloRetryRequest (for a group of ours it lists, the only groups its
+/// shares may name; none: a failure), and
 /// the record_size_limit it sends, which cuts our protected records at
 /// once (RFC 8449 §4). So the room a first ClientHello is told holds the
 /// flight that answers the second one too, a server that meets only
@@ -151,20 +152,15 @@ fn first_flight_shape(config: &ServerConfig<'_>, region: &[u8]) -> (usize, Optio
     let Some(ch) = body.and_then(|b| super::messages::ClientHello::parse(b).ok()) else {
         return (0, None);
     };
-    let listed = ch
+    // Listed groups alone: a share for any other is refused
+    // (`check_key_shares`), and must not make the room, and with it a
+    // misuse, come before that alert.
+    let share = ch
         .ext
         .supported_groups
         .into_iter()
         .flat_map(|l| l.iter())
-        .map(NamedGroup);
-    let shared = ch
-        .ext
-        .key_shares
-        .into_iter()
-        .flat_map(|shares| shares.iter())
-        .map(|s| s.group);
-    let share = listed
-        .chain(shared)
+        .map(NamedGroup)
         .filter(|g| config.groups.contains(g))
         .filter_map(super::kx::server_share_len)
         .max()
