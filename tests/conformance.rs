@@ -1036,3 +1036,46 @@ fn a_second_client_hello_with_an_unlisted_share_is_illegal_parameter_in_any_view
         );
     }
 }
+
+/// The first record that opens after declined early data is held to our
+/// receive limit as a whole, padding included (RFC 8449 §4 counts the
+/// inner plaintext), not only by its content: the early records before it
+/// could not know the limit, it could. Failed before: a padded record
+/// with a short content passed, and the bad Finished inside got
+/// decrypt_error instead of record_overflow.
+#[test]
+fn the_first_record_after_skipped_early_data_is_held_to_the_limit_with_its_padding() {
+    for (pad, alert) in [(600, AD::RECORD_OVERFLOW), (0, AD::DECRYPT_ERROR)] {
+        let lines: &'static Lines = leak(Lines::default());
+        let mut sc = p256_server_config();
+        sc.key_log = Some(lines);
+        sc.record.recv_max_fragment_len = 512;
+        let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+        s.bufs.recv.fill(&client_hello(
+            &[
+                base(),
+                key_shares(&[(0x001d, x25519_public())]),
+                ext(42, &[]),
+                // record_size_limit: ours binds a client that sends one.
+                ext(28, &[0x40, 0x01]),
+            ]
+            .concat(),
+        ));
+        // Early data under a key the server never derives.
+        let mut early = vec![23, 3, 3, 0x04, 0x00];
+        early.resize(5 + 0x400, 0x5a);
+        s.bufs.recv.fill(&early);
+        assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+        let secret = secret_of(lines, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
+        let finished = join(&[(20, vec![7; 32])]);
+        s.bufs.recv.fill(&seal_record(
+            &secret,
+            0,
+            ContentType::HANDSHAKE,
+            &finished,
+            pad,
+        ));
+        let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+        assert_eq!(e.alert(), Some(alert), "pad {pad}: {e:?}");
+    }
+}

@@ -1556,6 +1556,42 @@ fn lent_transcript_storage_too_small_fails_the_handshake_saying_how_much() {
     }
 }
 
+#[test]
+fn a_server_with_an_optional_verifier_and_too_little_storage_asks_no_certificate() {
+    // An optional verifier takes clients without a certificate: rather
+    // than fail a legal ClientHello for want of storage, the server sends
+    // no CertificateRequest, the client stays anonymous, and
+    // `tls12_transcript_needed` tells how much storage it would have
+    // taken. A mandatory verifier fails as before. Failed before: the
+    // optional case failed with TranscriptStorageTooSmall too.
+    let cred = &tlspair::test_credentials::CLIENT_ECDSA_P256;
+    for mandatory in [false, true] {
+        let (mut c, mut s) = tls12_mtls_pair(cred, mandatory, (true, false));
+        let storage: &'static mut [u8] = Box::leak(vec![0u8; 512].into_boxed_slice());
+        s.conn.keep_tls12_transcript(storage);
+        let (cr, sr) = outcome(&mut c, &mut s);
+        if mandatory {
+            assert!(
+                matches!(
+                    sr,
+                    Err(Error::Aborted(
+                        tlspair::Misuse::TranscriptStorageTooSmall { .. }
+                    ))
+                ),
+                "{sr:?}"
+            );
+            continue;
+        }
+        cr.unwrap();
+        sr.unwrap();
+        let n = s.conn.negotiated().unwrap();
+        assert_eq!(n.version, ProtocolVersion::TLS1_2);
+        assert_eq!(n.peer_cert_sha256, None, "no certificate asked for");
+        assert!(s.conn.tls12_transcript_needed().is_some_and(|n| n > 512));
+        exchange(&mut c, &mut s, b"anonymous for want of storage");
+    }
+}
+
 /// Our client with `key`'s client certificate against `s_server -tls1_2
 /// -Verify 1` (with `extra` arguments): an echo, and s_server printing
 /// our certificate's subject.
@@ -2154,4 +2190,138 @@ fn a_tls12_only_client_hello_lists_no_hybrid_group() {
         c.conn.handshake(&mut c.bufs),
         Err(Error::Misuse(tlspair::Misuse::BadConfig(_)) | Error::Aborted(_))
     ));
+}
+
+/// P_SHA256 (RFC 5246 §5), written here so the test derives the key block
+/// on its own.
+fn p_sha256(secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+    use ring::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    let seed = [label, seed].concat();
+    let mut a = hmac::sign(&key, &seed).as_ref().to_vec();
+    for chunk in out.chunks_mut(32) {
+        let block = hmac::sign(&key, &[&a[..], &seed].concat());
+        chunk.copy_from_slice(&block.as_ref()[..chunk.len()]);
+        a = hmac::sign(&key, &a).as_ref().to_vec();
+    }
+}
+
+/// A TLS 1.2 record of `content_len` bytes of application data, sealed
+/// as the peer of `receiver` would at sequence number 1, from the key
+/// log's master secret and the two randoms.
+fn tls12_record_to(
+    receiver_is_server: bool,
+    master: &[u8],
+    client_random: &[u8],
+    server_random: &[u8],
+    content_len: usize,
+) -> Vec<u8> {
+    let mut block = [0u8; 40];
+    let seed = [server_random, client_random].concat();
+    p_sha256(master, b"key expansion", &seed, &mut block);
+    let (key, iv) = if receiver_is_server {
+        (&block[..16], &block[32..36])
+    } else {
+        (&block[16..32], &block[36..40])
+    };
+    let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+    let mut k = tlspair::record::protect::RecordKey::new_tls12(suite, key, iv).unwrap();
+    k.set_sequence(1);
+    let mut rec = vec![0x42; k.overhead() + content_len];
+    k.seal(
+        tlspair::wire::ContentType::APPLICATION_DATA,
+        content_len,
+        &mut rec,
+    )
+    .unwrap();
+    rec
+}
+
+#[test]
+fn a_tls12_peer_is_held_to_the_limit_we_announced() {
+    // RFC 8449 §4: a TLS 1.2 record_size_limit is content. What we
+    // announce is what binds: a TLS 1.2-only client and any server
+    // announce the limit itself; a client that also offered TLS 1.3
+    // announced one more (its inner type byte), which a TLS 1.2 server
+    // reads as content. Failed before: every TLS 1.2 side took one byte
+    // more than it announced.
+    let limit = 512;
+    for (receiver_is_server, client_suites, taken) in [
+        (true, &TLS12_SUITES[..], limit),
+        (false, &TLS12_SUITES[..], limit),
+        (false, &BOTH_VERSIONS_SUITES[..], limit + 1),
+    ] {
+        for (len, ok) in [(taken, true), (taken + 1, false)] {
+            let log: &'static tls::Lines = leak(tls::Lines::default());
+            let mut cc = tls::client_config();
+            cc.suites = leak(client_suites.to_vec()).as_slice();
+            cc.key_log = Some(log);
+            let mut sc = tls::p256_server_config();
+            sc.suites = leak([&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256]);
+            if receiver_is_server {
+                sc.record.recv_max_fragment_len = limit;
+            } else {
+                cc.record.recv_max_fragment_len = limit;
+            }
+            let (mut c, mut s) = pair(cc, sc);
+            let _ = c.conn.handshake(&mut c.bufs).unwrap();
+            let client_random = c.bufs.send.pending()[11..43].to_vec();
+            common::transfer_all(&mut c, &mut s);
+            let _ = s.conn.handshake(&mut s.bufs).unwrap();
+            let server_random = s.bufs.send.pending()[11..43].to_vec();
+            complete(&mut c, &mut s).unwrap();
+            let line = log.0.lock().unwrap()[0].clone();
+            let master = common::unhex(line.split_whitespace().nth(2).unwrap());
+            let rec = tls12_record_to(
+                receiver_is_server,
+                &master,
+                &client_random,
+                &server_random,
+                len,
+            );
+            let to = if receiver_is_server { &mut s } else { &mut c };
+            to.bufs.recv.fill(&rec);
+            let got = to.conn.read(&mut to.bufs, &mut vec![0u8; 20_000]);
+            let what = format!("server {receiver_is_server}, {client_suites:?}, {len}: {got:?}");
+            if ok {
+                assert_eq!(got, Ok(tlspair::Status::Done(len)), "{what}");
+            } else {
+                let e = got.expect_err(&what);
+                assert_eq!(
+                    e.alert(),
+                    Some(tlspair::AlertDescription::RECORD_OVERFLOW),
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn after_a_hello_retry_request_a_warning_is_fatal_as_in_tls13() {
+    // A HelloRetryRequest is TLS 1.3's: from it on, a client that also
+    // offered TLS 1.2 follows TLS 1.3's alert rules (RFC 8446 §6), so a
+    // warning before the ServerHello is fatal. Failed before: TLS 1.2's
+    // rules held until the ServerHello, and the warning was skipped.
+    use tlspair::wire::NamedGroup as G;
+    let mut cc = tls::client_config();
+    cc.suites = &BOTH_VERSIONS_SUITES;
+    cc.groups = leak([G::X25519, G::SECP384R1]);
+    let mut sc = tls::p256_server_config();
+    sc.suites = &BOTH_VERSIONS_SUITES;
+    sc.groups = leak([G::SECP384R1]);
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    common::transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    common::transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.handshake(&mut c.bufs), Ok(tlspair::Status::WantRead));
+    assert!(!c.bufs.send.is_empty(), "a second ClientHello");
+    c.bufs.recv.fill(&[21, 3, 3, 0, 2, 1, 112]);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::AlertReceived(
+            tlspair::AlertDescription::UNRECOGNIZED_NAME
+        ))
+    );
 }

@@ -99,11 +99,12 @@ impl RecordConfig {
         Ok(())
     }
 
-    /// The content a TLS 1.2 peer may put in a record: the limit our
-    /// ClientHello's record_size_limit announces before the version is
-    /// known counts TLS 1.3's content type byte (limit + 1), which a TLS
-    /// 1.2 server reads as content (RFC 8449 §4), so one byte more than
-    /// `recv_max_fragment_len`, within 2^14.
+    /// The most content a TLS 1.2 peer may put in a record: a ClientHello
+    /// that offers TLS 1.3 too announces TLS 1.3's limit, which counts
+    /// the content type byte (limit + 1), and a TLS 1.2 server reads it
+    /// as content (RFC 8449 §4): one byte more than
+    /// `recv_max_fragment_len`, within 2^14. (A TLS 1.2-only ClientHello
+    /// and a server announce the limit itself, and are held to it.)
     pub(crate) fn tls12_recv_limit(&self) -> usize {
         self.recv_max_fragment_len
             .saturating_add(1)

@@ -296,7 +296,18 @@ impl<'a> Connection<'a> {
         if !agreed {
             MAX_PLAINTEXT
         } else if self.is_tls12() {
-            self.config.tls12_recv_limit()
+            // What we announced binds, and TLS 1.2 reads it as content:
+            // a client that offered TLS 1.3 too announced TLS 1.3's
+            // limit, one more; everyone else the limit itself.
+            let announced_tls13 = self
+                .peer_config
+                .client()
+                .is_some_and(|c| c.suites.iter().any(|s| !s.is_tls12()));
+            if announced_tls13 {
+                self.config.tls12_recv_limit()
+            } else {
+                self.config.recv_max_fragment_len
+            }
         } else {
             self.config.recv_max_fragment_len
         }
@@ -633,12 +644,20 @@ impl<'a> Connection<'a> {
             };
             match key.open(record) {
                 Ok(opened) => {
-                    // Early data ends where records open again.
+                    // Early data ends where records open again, and the
+                    // record that opens was sent knowing our limit: its
+                    // header is checked against it now, so its padding
+                    // counts too.
                     self.skip_early_data = 0;
-                    let max = self.recv_limit();
-                    if skipping && opened.1 > max {
-                        let e = InvalidMessage::RecordTooLarge { len: opened.1, max };
-                        return Err(self.fail(tx, e.into()));
+                    if skipping {
+                        let limit = self.recv_limit();
+                        let checked = self
+                            .records
+                            .recv()
+                            .map_or(Ok(()), |key| key.check_header(&header, limit));
+                        if let Err(e) = checked {
+                            return Err(self.fail(tx, e));
+                        }
                     }
                     opened
                 }

@@ -536,7 +536,10 @@ impl<'a> Connection<'a> {
     ///
     /// Storage too small for the messages fails the handshake with
     /// [`Error::Aborted`]`(`[`Misuse::TranscriptStorageTooSmall`]`)`,
-    /// which says how much it needed. Call it before the first call
+    /// which says how much it needed; except on a server whose verifier
+    /// is optional, which then asks for no certificate (the client stays
+    /// anonymous, and [`tls12_transcript_needed`](Self::tls12_transcript_needed)
+    /// tells the shortfall). Call it before the first call
     /// (the copy starts with the ClientHello); a TLS 1.3 handshake copies
     /// nothing. Storage given before comes back; while a TLS 1.2
     /// handshake copies into it, it stays, and `storage` comes back
@@ -571,7 +574,10 @@ impl<'a> Connection<'a> {
 
     /// How many bytes the TLS 1.2 handshake's messages needed, if they
     /// did not fit the storage lent to
-    /// [`keep_tls12_transcript`](Self::keep_tls12_transcript).
+    /// [`keep_tls12_transcript`](Self::keep_tls12_transcript). (A server
+    /// whose optional verifier went without a certificate for want of
+    /// room tells the bound it checked: the ClientHello and the most its
+    /// own flight takes.)
     pub fn tls12_transcript_needed(&self) -> Option<usize> {
         self.tls12_transcript.needed_if_short()
     }
@@ -1401,10 +1407,11 @@ impl<'a> Connection<'a> {
     }
 
     /// Whether a client that has not seen the version yet offered TLS
-    /// 1.2 (no record key, nothing negotiated).
+    /// 1.2 (no record key, nothing negotiated, no HelloRetryRequest).
     pub(crate) fn may_speak_tls12(&self) -> bool {
         self.negotiated.is_none()
             && self.records.recv().is_none()
+            && !self.records.retried()
             && self
                 .peer_config
                 .client()

@@ -289,6 +289,13 @@ pub(crate) struct Pending {
     fields: HelloFields,
 }
 
+impl Pending {
+    /// Whether a HelloRetryRequest came: the server speaks TLS 1.3.
+    pub(crate) fn retried(&self) -> bool {
+        matches!(self.transcript, PendingTranscript::Retried(..))
+    }
+}
+
 /// The transcript before the ServerHello. (Sized for its larger variant on
 /// purpose: it lives where the record keys will, which are larger still.)
 #[allow(clippy::large_enum_variant)]

@@ -535,6 +535,12 @@ pub(crate) enum Records {
 }
 
 impl Records {
+    /// Whether a client's HelloRetryRequest came (the peer speaks TLS
+    /// 1.3) while no key exists yet.
+    pub fn retried(&self) -> bool {
+        matches!(self, Self::Pending(p) if p.retried())
+    }
+
     pub fn send(&self) -> Option<&RecordKey> {
         match self {
             Self::Keys { send, .. } | Self::SendOnly(send) => Some(send),

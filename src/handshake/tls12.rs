@@ -1525,6 +1525,11 @@ const SERVER_HELLO_12: usize = 4 + 2 + 32 + 1 + 32 + 2 + 1 + 2 + 5 + 4 + 6 + 6 +
 /// Room for a TLS 1.2 first flight of `config`: ServerHello,
 /// Certificate, ServerKeyExchange, ServerHelloDone, as plaintext records.
 pub(crate) fn server_first_flight_room(config: &super::ServerConfig<'_>, fragment: usize) -> usize {
+    flight_room(server_first_flight_len(config), fragment, HEADER_LEN)
+}
+
+/// Bytes of the messages of our first TLS 1.2 flight, at most.
+fn server_first_flight_len(config: &super::ServerConfig<'_>) -> usize {
     let alpn = config.alpn.iter().map(|p| p.len()).max().unwrap_or(0);
     let chain = config
         .certs
@@ -1532,7 +1537,7 @@ pub(crate) fn server_first_flight_room(config: &super::ServerConfig<'_>, fragmen
         .map(|ck| room_sum(ck.chain.iter().map(|d| d.len().saturating_add(3))))
         .max()
         .unwrap_or(0);
-    let m = room_sum([
+    room_sum([
         SERVER_HELLO_12,
         alpn,
         4 + 3,
@@ -1541,8 +1546,7 @@ pub(crate) fn server_first_flight_room(config: &super::ServerConfig<'_>, fragmen
         crate::sign::MAX_SIGNATURE_LEN,
         certificate_request_len(config),
         4,
-    ]);
-    flight_room(m, fragment, HEADER_LEN)
+    ])
 }
 
 /// Whether a ClientHello offers TLS 1.2: in supported_versions, or,
@@ -1706,14 +1710,25 @@ pub(crate) fn server_client_hello(
     // A client certificate is asked for when we verify them, which in
     // TLS 1.2 takes the messages' copy (server.rs negotiates TLS 1.2 with
     // a verifier only then).
-    let verifier = config
+    let mut verifier = config
         .client_verifier
         .filter(|_| client_auth_possible(config, &*keys.transcript_copy));
     let copy = &mut *keys.transcript_copy;
-    if verifier.is_some() {
+    if let Some(v) = verifier {
         copy.start();
         copy.add(msg);
-        copied(copy)?;
+        // An optional verifier does without a certificate rather than
+        // fail a legal ClientHello for want of storage: no request goes
+        // out when the hello and our flight would not fit (the shortfall
+        // is told by `tls12_transcript_needed`). A mandatory one fails.
+        let flight = server_first_flight_len(config);
+        if !v.client_auth_mandatory() && !copy.fits(flight) {
+            copy.short_by(flight);
+            copy.stop();
+            verifier = None;
+        } else {
+            copied(copy)?;
+        }
     }
     let written = out.records(None, ContentType::HANDSHAKE, |w| {
         let from = w.len();
