@@ -136,6 +136,8 @@ struct SavedTicket {
     client_cert_sha256: Option<[u8; 32]>,
     /// TLS 1.2: the ticket is a session id.
     session_id: bool,
+    /// The most 0-RTT data the server takes with it (0: none).
+    max_early_data: u32,
 }
 
 impl SavedTicket {
@@ -144,7 +146,7 @@ impl SavedTicket {
             "# tlspair session ticket: a resumption secret, keep private\n\
              suite {:04x}\nlifetime {}\nage_add {}\nreceived_at {}\npsk {}\nticket {}\n\
              server_name {}\npeer_cert_sha256 {}\npeer_identity {}\nverifier_policy {}\n\
-             alpn_context {}\nclient_cert_sha256 {}\nsession_id {}\n",
+             alpn_context {}\nclient_cert_sha256 {}\nsession_id {}\nmax_early_data {}\n",
             t.suite.0,
             t.lifetime,
             t.age_add,
@@ -158,6 +160,7 @@ impl SavedTicket {
             t.alpn_context.map(|h| hex(&h)).unwrap_or_default(),
             t.client_cert_sha256.map(|h| hex(&h)).unwrap_or_default(),
             u8::from(t.session_id),
+            t.max_early_data,
         );
         std::fs::write(path, text)
     }
@@ -203,6 +206,11 @@ impl SavedTicket {
                 .ok_or_else(|| bad("client_cert_sha256"))?,
             // Absent from older files: a ticket.
             session_id: field("session_id") == Ok("1"),
+            // Absent from older files: no 0-RTT.
+            max_early_data: match field("max_early_data") {
+                Ok(n) => n.parse().map_err(|_| bad("max_early_data"))?,
+                Err(_) => 0,
+            },
         })
     }
 
@@ -221,6 +229,7 @@ impl SavedTicket {
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
             session_id: self.session_id,
+            max_early_data: self.max_early_data,
         }
     }
 }

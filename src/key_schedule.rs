@@ -367,6 +367,35 @@ pub fn binder_key(suite: &Suite, psk: &[u8]) -> Result<Secret, Error> {
         .derive(suite, b"res binder", &Hash::empty(suite))
 }
 
+/// TLS-Exporter(`label`, `context`, `out.len()`) from an exporter master
+/// secret (RFC 8446 §7.5), the early one or the one after the handshake:
+/// an absent context and an empty one give the same output. Fails with
+/// [`Misuse::BadConfig`](crate::Misuse::BadConfig) for a label over 249
+/// bytes or more than 255 hash lengths of output.
+pub fn export(
+    exporter: &Secret,
+    suite: &Suite,
+    out: &mut [u8],
+    label: &[u8],
+    context: Option<&[u8]>,
+) -> Result<(), Error> {
+    // HKDF-Expand-Label takes labels of at most 249 bytes ("tls13 "
+    // makes 255) and outputs of at most 255 hash lengths.
+    const RANGE: crate::Misuse = crate::Misuse::BadConfig("exporter label or length out of range");
+    if label.len() > 249 || out.len() > suite.hash_len.saturating_mul(255) {
+        return Err(RANGE.into());
+    }
+    let derived = exporter.derive(suite, label, &Hash::empty(suite))?;
+    let context_hash = Hash::of(suite, context.unwrap_or(&[]));
+    hkdf_expand_label(
+        &derived.prk(suite.hkdf),
+        b"exporter",
+        context_hash.as_bytes(),
+        out,
+    )
+    .map_err(|_| RANGE.into())
+}
+
 /// The TLS 1.3 key schedule (RFC 8446 §7.1), one stage at a time. Each
 /// stage consumes the previous one, so a secret cannot be used out of order.
 pub struct EarlySecret {
@@ -398,6 +427,20 @@ impl EarlySecret {
     /// The early secret's bytes (binder and 0-RTT keys derive from it).
     pub fn secret(&self) -> &Secret {
         &self.secret
+    }
+
+    /// client_early_traffic_secret and early_exporter_master_secret over
+    /// the transcript hash of the ClientHello (RFC 8446 §7.1): the keys of
+    /// 0-RTT data and its exporter. Made only from a PSK.
+    pub fn early_secrets(&self, suite: &Suite, hello: &Hash) -> Result<(Secret, Secret), Error> {
+        if self.fixed {
+            return Err(DERIVATION);
+        }
+        let prk = self.secret.prk(suite.hkdf);
+        Ok((
+            expand_prk(&prk, suite, b"c e traffic", hello.as_bytes())?,
+            expand_prk(&prk, suite, b"e exp master", hello.as_bytes())?,
+        ))
     }
 
     /// Handshake Secret = HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).

@@ -1342,3 +1342,40 @@ fn our_client_certificate_to_s_server_verifying_it() {
         });
     });
 }
+
+/// A ticket keeps the 0-RTT allowance its server gave it (the
+/// NewSessionTicket's early_data extension, RFC 8446 §4.6.1): `s_server
+/// -max_early_data N` gives N, plain `s_server` none; either ticket
+/// resumes (our client sends no early data yet).
+#[test]
+fn a_ticket_keeps_the_early_data_allowance_of_s_server() {
+    for (args, allowance) in [
+        (&["-rev"][..], 0u32),
+        (&["-rev", "-max_early_data", "12345"][..], 12_345),
+    ] {
+        bounded(move || {
+            let (server, port) = s_server(args);
+            let store: &'static Tickets = leak(Tickets::default());
+            let mut cc = tls::client_config();
+            cc.ticket_sink = Some(store);
+            let cc = leak(cc);
+            let mut ours = TlsSocket::connect_and_handshake(
+                Connection::client(cc, Some("localhost"), tls::now()).expect("client"),
+                port,
+            )
+            .expect("first handshake");
+            echo_through_s_server(&mut ours, &server, b"first\n");
+            close_with_s_server(&mut ours, &server);
+            let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
+            let ticket = leak(leak(ticket).resumption());
+            assert_eq!(ticket.max_early_data, allowance, "{args:?}");
+            let conn = Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket)
+                .expect("client");
+            let mut ours = TlsSocket::connect_and_handshake(conn, port)
+                .unwrap_or_else(|e| panic!("resumption: {e}\n{}", server.describe()));
+            assert!(ours.conn.negotiated().unwrap().resumed);
+            echo_through_s_server(&mut ours, &server, b"second\n");
+            close_with_s_server(&mut ours, &server);
+        });
+    }
+}

@@ -236,6 +236,7 @@ fn no_debug_output_prints_a_psk() {
         alpn_context: None,
         client_cert_sha256: None,
         session_id: false,
+        max_early_data: 0,
         connection: 0,
     };
     let printed = format!("{nt:?} {nt:#?}");
@@ -309,6 +310,7 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                                     alpn_context: None,
                                     client_cert_sha256: None,
                                     session_id: false,
+                                    max_early_data: 0,
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
                             }
@@ -596,6 +598,7 @@ fn secret_bearing_types_zeroize_on_drop() {
         alpn_context: None,
         client_cert_sha256: None,
         session_id: false,
+        max_early_data: 0,
         connection: 0,
     };
     let stored = tlspair::handshake::ticket::StoredTicket::new(&nt, tls::now()).unwrap();
@@ -619,6 +622,7 @@ fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'
         alpn_context: None,
         client_cert_sha256: client,
         session_id: false,
+        max_early_data: 0,
     })
 }
 

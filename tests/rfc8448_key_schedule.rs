@@ -164,3 +164,36 @@ fn resumption_psk_early_secret_and_binder() {
         )
         .unwrap());
 }
+
+#[test]
+fn early_traffic_secret_exporter_and_record_of_the_0rtt_trace() {
+    // RFC 8448 §4: the client's early secrets derive from the early
+    // secret over the ClientHello (binders included), and its 0-RTT
+    // record ("ABCDEF") is sealed under client_early_traffic_secret.
+    let early = EarlySecret::new(&SUITE, Some(&r("psk"))).unwrap();
+    let mut transcript = Transcript::new(&SUITE);
+    transcript.add(&r("client_hello_with_binders"));
+    let hello = transcript.current();
+    assert_eq!(hello.as_bytes(), &r("client_hello_hash")[..]);
+    let (traffic, exporter) = early.early_secrets(&SUITE, &hello).unwrap();
+    assert_eq!(traffic.as_bytes(), &r("client_early_traffic_secret")[..]);
+    assert_eq!(exporter.as_bytes(), &r("early_exporter_master_secret")[..]);
+
+    let mut key = tlspair::record::protect::RecordKey::new(&SUITE, traffic.as_bytes()).unwrap();
+    assert_eq!(&key.iv()[..], &r("early_iv")[..]);
+    let data = r("early_data");
+    let mut record = vec![0u8; 5];
+    record.extend(&data);
+    record.resize(5 + data.len() + 1 + 16, 0);
+    key.seal(
+        tlspair::wire::ContentType::APPLICATION_DATA,
+        data.len(),
+        &mut record,
+    )
+    .unwrap();
+    assert_eq!(record, r("early_data_record"));
+
+    // Without a PSK there is no early data to key.
+    let none = EarlySecret::new(&SUITE, None).unwrap();
+    assert!(none.early_secrets(&SUITE, &hello).is_err());
+}

@@ -443,6 +443,7 @@ impl<'a> Connection<'a> {
             )),
             client_cert_sha256: config.and_then(crate::handshake::ticket::client_identity),
             session_id: false,
+            max_early_data: nst.max_early_data.unwrap_or(0),
             connection: self.tag,
         });
         Ok(())

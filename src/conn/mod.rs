@@ -630,21 +630,7 @@ impl<'a> Connection<'a> {
                 _ => Err(Misuse::NotReady.into()),
             };
         }
-        // HKDF-Expand-Label takes labels of at most 249 bytes ("tls13 "
-        // makes 255) and outputs of at most 255 hash lengths.
-        const RANGE: Misuse = Misuse::BadConfig("exporter label or length out of range");
-        if label.len() > 249 || out.len() > suite.hash_len.saturating_mul(255) {
-            return Err(RANGE.into());
-        }
-        let derived = exporter.derive(suite, label, &crate::key_schedule::Hash::empty(suite))?;
-        let context_hash = crate::key_schedule::Hash::of(suite, context.unwrap_or(&[]));
-        crate::key_schedule::hkdf_expand_label(
-            &derived.prk(suite.hkdf),
-            b"exporter",
-            context_hash.as_bytes(),
-            out,
-        )
-        .map_err(|_| RANGE.into())
+        crate::key_schedule::export(exporter, suite, out, label, context)
     }
 
     /// Whether the handshake is still running: `false` once it completed,

@@ -377,6 +377,10 @@ pub struct NewTicket<'a> {
     /// with (RFC 5246 §7.4.1.2; resumed by offering it as the session id,
     /// from a server that keeps a session cache), not an RFC 5077 ticket.
     pub session_id: bool,
+    /// The most 0-RTT data the server takes with this ticket: its
+    /// early_data extension's max_early_data_size (RFC 8446 §4.6.1); 0
+    /// when the ticket allows none (and for every TLS 1.2 session).
+    pub max_early_data: u32,
     /// Which connection it came from: the embedder's tag for it
     /// ([`Connection::set_tag`](crate::Connection::set_tag); 0 unless
     /// set), such as its slab key, since one sink serves every connection
@@ -471,6 +475,9 @@ pub struct ResumptionTicket<'a> {
     /// TLS 1.2: `ticket` is a session id, offered as the ClientHello's
     /// session id rather than in session_ticket.
     pub session_id: bool,
+    /// The most 0-RTT data the server takes with it
+    /// ([`NewTicket::max_early_data`]; 0: none).
+    pub max_early_data: u32,
 }
 
 impl core::fmt::Debug for ResumptionTicket<'_> {
@@ -528,6 +535,7 @@ pub struct StoredTicket {
     alpn_context: Option<[u8; 32]>,
     client_cert_sha256: Option<[u8; 32]>,
     session_id: bool,
+    max_early_data: u32,
 }
 
 impl Clone for StoredTicket {
@@ -550,6 +558,7 @@ impl Clone for StoredTicket {
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
             session_id: self.session_id,
+            max_early_data: self.max_early_data,
         }
     }
 }
@@ -598,6 +607,7 @@ impl StoredTicket {
             alpn_context: t.alpn_context,
             client_cert_sha256: t.client_cert_sha256,
             session_id: t.session_id,
+            max_early_data: t.max_early_data,
         })
     }
 
@@ -625,6 +635,7 @@ impl StoredTicket {
             alpn_context: self.alpn_context,
             client_cert_sha256: self.client_cert_sha256,
             session_id: self.session_id,
+            max_early_data: self.max_early_data,
         }
     }
 }

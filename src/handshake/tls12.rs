@@ -712,6 +712,7 @@ fn store_ticket(
         alpn_context: Some(super::ticket::alpn_context(c.config.alpn, chosen)),
         client_cert_sha256: super::ticket::client_identity(c.config),
         session_id,
+        max_early_data: 0,
         connection: keys.tag,
     });
 }
