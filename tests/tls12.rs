@@ -2325,3 +2325,24 @@ fn after_a_hello_retry_request_a_warning_is_fatal_as_in_tls13() {
         ))
     );
 }
+
+#[test]
+fn a_server_with_an_optional_verifier_and_no_storage_takes_tls12_clients_anonymously() {
+    // No storage and too little storage are one case for a verifier that
+    // takes anonymous clients: no CertificateRequest, TLS 1.2 goes on. A
+    // mandatory verifier without storage speaks TLS 1.3 only. Failed
+    // before: the optional one refused TLS 1.2 (NotTls13) without
+    // storage while it went on with too little.
+    let cred = &tlspair::test_credentials::CLIENT_ECDSA_P256;
+    let (mut c, mut s) = tls12_mtls_pair(cred, false, (true, false));
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(
+        s.conn.negotiated().unwrap().version,
+        ProtocolVersion::TLS1_2
+    );
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    exchange(&mut c, &mut s, b"anonymous without storage");
+    let (mut c, mut s) = tls12_mtls_pair(cred, true, (true, false));
+    let (_, sr) = outcome(&mut c, &mut s);
+    assert_eq!(sr, Err(PeerIncompatible::NotTls13.into()));
+}

@@ -531,15 +531,21 @@ impl<'a> Connection<'a> {
     ///   it to answer a TLS 1.2 server's CertificateRequest; without it
     ///   it answers with an empty Certificate, as a client without a
     ///   certificate does.
-    /// - A server with a client verifier negotiates TLS 1.2 only with
-    ///   it (else TLS 1.3 or nothing).
+    /// - A server whose client verifier requires a certificate
+    ///   negotiates TLS 1.2 only with it (else TLS 1.3 or nothing). One
+    ///   whose verifier takes anonymous clients asks for a certificate in
+    ///   TLS 1.2 only with it, and without it takes TLS 1.2 clients
+    ///   anonymously.
     ///
     /// Storage too small for the messages fails the handshake with
     /// [`Error::Aborted`]`(`[`Misuse::TranscriptStorageTooSmall`]`)`,
-    /// which says how much it needed; except on a server whose verifier
-    /// is optional, which then asks for no certificate (the client stays
-    /// anonymous, and [`tls12_transcript_needed`](Self::tls12_transcript_needed)
-    /// tells the shortfall). Call it before the first call
+    /// which says how much it needed; except that a server whose
+    /// verifier takes anonymous clients asks for no certificate when the
+    /// ClientHello and the most its own flight takes do not fit (the
+    /// client stays anonymous, and
+    /// [`tls12_transcript_needed`](Self::tls12_transcript_needed) tells
+    /// that shortfall). A client chain that then does not fit still fails
+    /// the handshake, with the size it needed. Call it before the first call
     /// (the copy starts with the ClientHello); a TLS 1.3 handshake copies
     /// nothing. Storage given before comes back; while a TLS 1.2
     /// handshake copies into it, it stays, and `storage` comes back
@@ -576,8 +582,9 @@ impl<'a> Connection<'a> {
     /// did not fit the storage lent to
     /// [`keep_tls12_transcript`](Self::keep_tls12_transcript). (A server
     /// whose optional verifier went without a certificate for want of
-    /// room tells the bound it checked: the ClientHello and the most its
-    /// own flight takes.)
+    /// room tells the bound it checked, the ClientHello and the most its
+    /// own flight takes: a lower bound, since a client's chain and key
+    /// exchange come on top.)
     pub fn tls12_transcript_needed(&self) -> Option<usize> {
         self.tls12_transcript.needed_if_short()
     }

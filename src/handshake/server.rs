@@ -823,9 +823,11 @@ fn client_hello(
     }
     // The version: TLS 1.3 whenever both sides speak it, else TLS 1.2
     // whenever both do (never after a HelloRetryRequest, which is TLS
-    // 1.3's). A server that verifies client certificates speaks TLS 1.2
-    // only with storage for the messages its CertificateVerify signs
-    // (`Connection::keep_tls12_transcript`).
+    // 1.3's). A server whose verifier requires client certificates
+    // speaks TLS 1.2 only with storage for the messages their
+    // CertificateVerify signs (`Connection::keep_tls12_transcript`); one
+    // whose verifier takes anonymous clients asks for a certificate only
+    // then, and speaks TLS 1.2 either way.
     let tls13 = config.suites.iter().any(|s| !s.is_tls12())
         && ch
             .ext
@@ -833,8 +835,10 @@ fn client_hello(
             .is_some_and(|v| v.contains(ProtocolVersion::TLS1_3.0));
     if !tls13 {
         let tls12 = retry.is_none()
-            && (config.client_verifier.is_none()
-                || super::tls12::client_auth_possible(config, &*keys.transcript_copy))
+            && config.client_verifier.is_none_or(|v| {
+                !v.client_auth_mandatory()
+                    || super::tls12::client_auth_possible(config, &*keys.transcript_copy)
+            })
             && config.suites.iter().any(|s| s.is_tls12())
             && super::tls12::client_offers_tls12(&ch);
         if !tls12 {
