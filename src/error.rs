@@ -204,6 +204,11 @@ pub enum Misuse {
     NotReady,
     /// A complete-mode write is still pending: finish it first.
     WritePending,
+    /// `write_early` without 0-RTT to write: not a client resuming with a
+    /// TLS 1.3 ticket that allows early data, a handshake that went past
+    /// its ClientHello without offering it, or a server that has
+    /// answered ([`Connection::early_data`](crate::Connection::early_data)).
+    NoEarlyData,
     /// `seal_reserved` without a reservation, or one that another call
     /// (which had to place a record) or a larger length ended.
     NoReservation,

@@ -107,7 +107,8 @@ pub mod wire;
 
 pub use buffer::{Buffers, Received, RecvBuf, SendBuf};
 pub use conn::{
-    ChainStorage, Connection, Padding, PeerChain, RecordConfig, Shutdown, Status, WriteMode,
+    ChainStorage, Connection, EarlyData, Padding, PeerChain, RecordConfig, Shutdown, Status,
+    WriteMode,
 };
 pub use error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
 pub use record::suite::{

@@ -1079,3 +1079,55 @@ fn the_first_record_after_skipped_early_data_is_held_to_the_limit_with_its_paddi
         assert_eq!(e.alert(), Some(alert), "pad {pad}: {e:?}");
     }
 }
+
+/// A server may accept 0-RTT only with the PSK the early data was keyed
+/// with (RFC 8446 §4.2.10): early_data in the EncryptedExtensions of a
+/// full handshake (the ticket was not taken) is illegal_parameter, and
+/// in one our client offered no 0-RTT for, an unsolicited extension.
+#[test]
+fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
+    let early = in_encrypted_extensions(ext(42, &[]));
+    let e = client_meets("localhost", |_| {}, early);
+    assert_eq!(e.alert(), Some(AD::UNSUPPORTED_EXTENSION), "{e:?}");
+
+    let lines: &'static Lines = leak(Lines::default());
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let ticket = leak(tlspair::handshake::ticket::ResumptionTicket {
+        suite: tlspair::wire::CipherSuite(0x1301),
+        psk: leak([1u8; 32]),
+        ticket: b"a ticket no key of the server opens",
+        lifetime: 3600,
+        age_add: 0,
+        received_at: tls::now(),
+        server_name: Some("localhost"),
+        peer_cert_sha256: None,
+        peer_identity: None,
+        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
+        alpn_context: None,
+        client_cert_sha256: None,
+        session_id: false,
+        max_early_data: 1024,
+    });
+    let mut sc = p256_server_config();
+    sc.key_log = Some(lines);
+    let mut c =
+        side(Connection::client_resuming(leak(cc), Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    let (secret, clear, messages) = server_flight(&mut c, &mut s, lines);
+    assert!(!s.conn.is_established());
+    let mut messages = split(&messages);
+    in_encrypted_extensions(ext(42, &[]))(&mut messages);
+    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
+    c.bufs.recv.fill(&tampered);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+            "early data accepted without its PSK or suite"
+        )))
+    );
+}

@@ -1379,3 +1379,97 @@ fn a_ticket_keeps_the_early_data_allowance_of_s_server() {
         });
     }
 }
+
+/// 0-RTT to `s_server -early_data` (RFC 8446 §4.2.10): the second
+/// connection's `write_early` is in its first flight, s_server prints it
+/// as early data, and our EndOfEarlyData lets the handshake finish; a
+/// plain s_server process (other ticket keys) declines, and the bytes are
+/// ours to send again.
+#[test]
+fn our_client_sends_early_data_to_s_server() {
+    bounded(|| {
+        let (server, port) = s_server(&["-early_data", "-max_early_data", "16384"]);
+        let store: &'static Tickets = leak(Tickets::default());
+        let log: &'static tls::Lines = leak(tls::Lines::default());
+        let mut cc = tls::client_config();
+        cc.ticket_sink = Some(store);
+        cc.key_log = Some(log);
+        let cc = leak(cc);
+        let mut ours = TlsSocket::connect_and_handshake(
+            Connection::client(cc, Some("localhost"), tls::now()).expect("client"),
+            port,
+        )
+        .expect("first handshake");
+        net::wait_for("s_server's ticket", || {
+            ours.pump();
+            // Reading meets the tickets (no data comes).
+            let _ = ours.conn.read(&mut ours.bufs, &mut [0u8; 64]);
+            !store.0.lock().unwrap().is_empty()
+        });
+        let _ = ours.close();
+        let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
+        let ticket = leak(leak(ticket).resumption());
+        assert_eq!(ticket.max_early_data, 16_384);
+        let conn =
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
+        let mut ours = TlsSocket::new(conn, net::connect(port));
+        let early = b"early bird request\n";
+        assert_eq!(
+            ours.conn.write_early(&mut ours.bufs, early),
+            Ok(tlspair::Status::Done(early.len()))
+        );
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("0-RTT handshake: {e}\n{}", server.describe()));
+        assert_eq!(
+            ours.conn.early_data(),
+            tlspair::EarlyData::Accepted,
+            "{}",
+            server.describe()
+        );
+        assert!(ours.conn.negotiated().unwrap().resumed);
+        assert!(
+            log.0
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET ")),
+            "the early secret is logged"
+        );
+        ours.send_all(b"after the handshake\n").unwrap();
+        net::wait_for("s_server printing both", || {
+            ours.pump();
+            let _ = ours.conn.read(&mut ours.bufs, &mut [0u8; 64]);
+            server.describe().contains("after the handshake")
+        });
+        // s_server writes the early bytes straight to stdout and its
+        // notes through a buffer: their order on stdout varies.
+        let out = server.describe();
+        assert!(out.contains("Early data received:"), "{out}");
+        assert!(out.contains("End of early data"), "{out}");
+        assert!(!out.contains("Early data was rejected"), "{out}");
+        assert_eq!(out.matches("early bird request").count(), 1, "{out}");
+
+        // Another s_server cannot open the ticket: a full handshake, the
+        // early data skipped, and the request ours to send again.
+        let (other, port) = s_server(&[]);
+        let conn =
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
+        let mut ours = TlsSocket::new(conn, net::connect(port));
+        assert_eq!(
+            ours.conn.write_early(&mut ours.bufs, early),
+            Ok(tlspair::Status::Done(early.len()))
+        );
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("declined 0-RTT: {e}\n{}", other.describe()));
+        assert_eq!(ours.conn.early_data(), tlspair::EarlyData::Rejected);
+        assert!(!ours.conn.negotiated().unwrap().resumed);
+        assert_eq!(ours.conn.early_data_sent(), early.len());
+        ours.send_all(early).unwrap();
+        net::wait_for("s_server printing the request", || {
+            ours.pump();
+            let _ = ours.conn.read(&mut ours.bufs, &mut [0u8; 64]);
+            other.describe().contains("early bird request")
+        });
+        assert_eq!(other.describe().matches("early bird request").count(), 1);
+    });
+}

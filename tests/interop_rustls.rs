@@ -1545,3 +1545,50 @@ mod tls12_client_certificates {
         our_client_certificate_to_rustls_server_in_tls12(KeyType::Rsa2048);
     }
 }
+
+/// 0-RTT to a rustls server that allows it (`max_early_data_size`): its
+/// ticket carries the allowance, our second connection's `write_early`
+/// goes in its first flight, and rustls reads it as early data, once.
+#[test]
+fn our_client_sends_early_data_to_rustls() {
+    bounded(|| {
+        let mut cfg =
+            (*rustls_server_config(provider(None, None), KeyType::EcdsaP256, &[])).clone();
+        cfg.max_early_data_size = 8192;
+        let server = Arc::new(cfg);
+        let store: &'static Tickets = leak(Tickets::default());
+        let mut cc = tls::client_config();
+        cc.ticket_sink = Some(store);
+        let cc = leak(cc);
+        let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
+        let mut m = Mem::new(first, rustls_server(server.clone()));
+        run(&mut m, "handshake", Mem::handshake);
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"first", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+        let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
+        let ticket = leak(leak(ticket).resumption());
+        assert_eq!(ticket.max_early_data, 8192);
+        let second =
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
+        let mut m = Mem::new(second, rustls_server(server));
+        let early = b"0-RTT request";
+        assert_eq!(
+            m.ours.write_early(&mut m.bufs, early),
+            Ok(Status::Done(early.len()))
+        );
+        // rustls hands out early data as soon as its ClientHello is read.
+        let _ = m.shuttle();
+        let mut got = Vec::new();
+        if let rustls::Connection::Server(s) = &mut m.peer {
+            if let Some(mut e) = s.early_data() {
+                e.read_to_end(&mut got).expect("early data");
+            }
+        }
+        run(&mut m, "0-RTT handshake", Mem::handshake);
+        assert_eq!(m.ours.early_data(), tlspair::EarlyData::Accepted);
+        assert_eq!(got, early);
+        assert!(m.peer_got.is_empty(), "not delivered again as 1-RTT data");
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"after", |_| {}));
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}

@@ -290,3 +290,48 @@ fn tls12_client_authentication_with_lent_transcript_storage_allocates_nothing() 
         assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
     }
 }
+
+#[test]
+fn early_data_allocates_nothing() {
+    use common::tls::{client_config, p256_server_config};
+    use tlspair::handshake::ticket::{NewTicket, StoredTicket, TicketKey, TicketSink};
+    struct Keep(std::sync::Mutex<Option<StoredTicket>>);
+    impl TicketSink for Keep {
+        fn store(&self, t: &NewTicket<'_>) {
+            let kept = StoredTicket::new(t, common::tls::now()).unwrap();
+            *self.0.lock().unwrap() = Some(kept);
+        }
+    }
+    let keep: &'static Keep = Box::leak(Box::new(Keep(std::sync::Mutex::new(None))));
+    let mut cc = client_config();
+    cc.ticket_sink = Some(keep);
+    let keys: &'static [TicketKey] = Box::leak(Box::new([TicketKey::new(1, &[5; 32]).unwrap()]));
+    let mut sc = p256_server_config();
+    sc.ticket_keys = keys.into();
+    let (cc, sc): (&'static _, &'static _) = (Box::leak(Box::new(cc)), Box::leak(Box::new(sc)));
+    let now = common::tls::now();
+    let mut c = common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());
+    let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+    common::tls::complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let stored = keep.0.lock().unwrap().take().unwrap();
+    // An allowance our server does not give, so that 0-RTT is offered
+    // (and declined: the records are skipped).
+    let mut ticket = Box::leak(Box::new(stored)).resumption();
+    ticket.max_early_data = 4096;
+    let ticket: &'static _ = Box::leak(Box::new(ticket));
+    let mut c = common::tls::side(
+        tlspair::Connection::client_resuming(cc, Some("localhost"), now, ticket).unwrap(),
+    );
+    let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+    let n = allocations_in(|| {
+        assert_eq!(
+            c.conn.write_early(&mut c.bufs, &[3u8; 3000]).unwrap(),
+            Status::Done(3000)
+        );
+        common::tls::complete(&mut c, &mut s).unwrap();
+    });
+    assert_eq!(n, 0, "{n} allocations");
+    assert_eq!(c.conn.early_data(), tlspair::EarlyData::Rejected);
+}

@@ -239,6 +239,8 @@ pub fn client_hello(body: &[u8]) {
         // extended master secret.
         tls12: ch.ext.extended_master_secret,
         session_ticket: ch.ext.session_ticket,
+        // Written only with a PSK, as a client offers it.
+        early_data: ch.ext.early_data,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {
@@ -298,6 +300,11 @@ pub fn client_hello(body: &[u8]) {
         "record_size_limit"
     );
     assert_eq!(back.ext.cookie, ch.ext.cookie, "cookie");
+    assert_eq!(
+        back.ext.early_data,
+        ch.ext.early_data && psk.is_some(),
+        "early_data"
+    );
     // Any psk_key_exchange_modes, or a PSK, comes back as [psk_dhe_ke].
     let modes_sent = ch.ext.psk_modes.is_some() || psk.is_some();
     assert_eq!(

@@ -154,6 +154,26 @@ pub enum Status<T> {
     Established,
 }
 
+/// What became of a client's 0-RTT data
+/// ([`Connection::early_data`](super::Connection::early_data)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EarlyData {
+    /// None was offered.
+    NotOffered,
+    /// Offered: the server has not answered yet, and
+    /// [`write_early`](super::Connection::write_early) may seal more.
+    Offered,
+    /// The server took it: every byte `write_early` sealed is delivered,
+    /// once, as early data (which an attacker may replay to the server).
+    Accepted,
+    /// The server declined it: none of it is delivered. Send those bytes
+    /// again with `write` once the handshake completes (all of them:
+    /// [`early_data_sent`](super::Connection::early_data_sent)); the
+    /// engine resends nothing by itself.
+    Rejected,
+}
+
 /// How far [`Connection::shutdown`](super::Connection::shutdown) got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -55,9 +55,12 @@ impl<'a> Connection<'a> {
             // The client speaks first.
             let hs = match hs {
                 Handshake::Client(state) if state.has_output() => {
-                    let Some(inputs) =
-                        client_inputs(&self.peer_config, &self.server_name, &self.resume)
-                    else {
+                    let Some(inputs) = client_inputs(
+                        &self.peer_config,
+                        &self.server_name,
+                        &self.resume,
+                        self.early,
+                    ) else {
                         return Err(self.abort(tx, NO_CONFIG));
                     };
                     let need = state.room_needed(inputs, fragment, &[]);
@@ -78,16 +81,21 @@ impl<'a> Connection<'a> {
                         fragment,
                         closed: self.sent_close,
                     };
-                    let next =
-                        match client_inputs(&self.peer_config, &self.server_name, &self.resume) {
-                            Some(inputs) => state.write_client_hello(
-                                inputs,
-                                &mut out,
-                                &mut self.records,
-                                &mut self.tls12_transcript,
-                            ),
-                            None => Err(NO_CONFIG),
-                        };
+                    let next = match client_inputs(
+                        &self.peer_config,
+                        &self.server_name,
+                        &self.resume,
+                        self.early,
+                    ) {
+                        Some(inputs) => state.write_client_hello(
+                            inputs,
+                            &mut out,
+                            &mut self.records,
+                            &mut self.tls12_transcript,
+                            (&mut self.resumption, &mut self.early),
+                        ),
+                        None => Err(NO_CONFIG),
+                    };
                     let used = out.used;
                     tx.commit(used);
                     match next {
@@ -133,18 +141,21 @@ impl<'a> Connection<'a> {
                 // the step's message came in: comparing sequence numbers
                 // tells a key change without comparing secrets.
                 let recv_before = self.records.recv().map(RecordKey::sequence);
+                let early = self.early;
                 let mut keys = Keys {
                     records: &mut self.records,
                     negotiated: &mut self.negotiated,
                     exporter: &mut self.exporter,
                     resumption: &mut self.resumption,
                     skip_early_data: &mut self.skip_early_data,
+                    early: &mut self.early,
                     peer_chain: &mut self.peer_chain,
                     transcript_copy: &mut self.tls12_transcript,
                     tag: self.tag,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
-                let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
+                let inputs =
+                    client_inputs(&self.peer_config, &self.server_name, &self.resume, early);
                 let stepped = match (hs, &self.peer_config, inputs) {
                     (Handshake::Client(s), _, Some(inputs)) => s
                         .handle(inputs, region, &mut keys, &mut out)
@@ -233,17 +244,19 @@ impl<'a> Connection<'a> {
             fragment,
             closed: self.sent_close,
         };
+        let early = self.early;
         let mut keys = Keys {
             records: &mut self.records,
             negotiated: &mut self.negotiated,
             exporter: &mut self.exporter,
             resumption: &mut self.resumption,
             skip_early_data: &mut self.skip_early_data,
+            early: &mut self.early,
             peer_chain: &mut self.peer_chain,
             transcript_copy: &mut self.tls12_transcript,
             tag: self.tag,
         };
-        let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume);
+        let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume, early);
         let polled = match (hs, &self.peer_config, inputs) {
             (Handshake::Client(s), _, Some(inputs)) => s
                 .poll_signature(inputs, &mut keys, &mut out)
@@ -966,7 +979,12 @@ pub(crate) fn check_plaintext(header: &Header, handshaking: bool) -> Result<(), 
 /// Room the step that handles `message` (empty: a pending signature) may
 /// write.
 fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize, message: &[u8]) -> usize {
-    let inputs = client_inputs(&conn.peer_config, &conn.server_name, &conn.resume);
+    let inputs = client_inputs(
+        &conn.peer_config,
+        &conn.server_name,
+        &conn.resume,
+        conn.early,
+    );
     match (hs, &conn.peer_config, inputs) {
         (Handshake::Client(s), _, Some(inputs)) => s.room_needed(inputs, fragment, message),
         (Handshake::Server(s), PeerConfig::Server(c), _) => s.room_needed(c, fragment, message),
@@ -981,10 +999,13 @@ fn client_inputs<'c>(
     config: &'c PeerConfig<'_>,
     server_name: &'c Name<'_>,
     resume: &'c Option<Offer<'_>>,
+    early: super::EarlyPhase,
 ) -> Option<client::Inputs<'c>> {
+    use super::EarlyPhase as E;
     Some(client::Inputs {
         config: config.client()?,
         server_name: server_name.as_str(),
         resume: resume.as_ref().map(Offer::view),
+        early: matches!(early, E::Requested | E::Offered | E::Accepted),
     })
 }

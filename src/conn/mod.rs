@@ -68,8 +68,8 @@ pub(crate) use input::check_plaintext;
 pub use chain::{ChainStorage, PeerChain};
 pub(crate) use chain::{KeepChain, KeepTranscript};
 pub use config::{
-    Padding, RecordConfig, Shutdown, Status, WriteMode, AUTO_KEY_UPDATE_MARGIN, MAX_EMPTY_RECORDS,
-    MIN_RECV_FRAGMENT,
+    EarlyData, Padding, RecordConfig, Shutdown, Status, WriteMode, AUTO_KEY_UPDATE_MARGIN,
+    MAX_EMPTY_RECORDS, MIN_RECV_FRAGMENT,
 };
 
 /// What a connection keeps past its handshake besides its keys and the
@@ -86,6 +86,23 @@ pub(crate) enum AfterHandshake {
     /// named the session with (kept here, not in the handshake state,
     /// until the server's Finished lets it be stored).
     Tls12SessionId([u8; 32], u8),
+    /// TLS 1.3 client that offered 0-RTT, until its EndOfEarlyData or the
+    /// server's refusal: the key early data is sealed with, as its
+    /// secret (a sealing key is made from it for each call) and the
+    /// records sealed so far (its sequence number).
+    Early(Secret, u32),
+}
+
+/// Where a client's 0-RTT stands (`EarlyData` tells the embedder; the
+/// key is in `AfterHandshake::Early` while it is needed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EarlyPhase {
+    None,
+    /// `write_early` before the ClientHello: it offers early_data.
+    Requested,
+    Offered,
+    Accepted,
+    Rejected,
 }
 
 /// Which side we are (a connection built from secrets counts as a client:
@@ -173,6 +190,9 @@ pub struct Connection<'a> {
     tls12_transcript: chain::TranscriptStore<'a>,
     /// Bytes of unreadable (0-RTT) records a server may still skip.
     skip_early_data: u32,
+    /// A client's 0-RTT: where it stands and the bytes sealed.
+    early: EarlyPhase,
+    early_sent: u32,
     write_sealed: usize,
     /// Fingerprint of the `write_sealed` bytes, for the retry check.
     write_print: u32,
@@ -277,6 +297,8 @@ impl<'a> Connection<'a> {
             peer_chain: chain::ChainStore::default(),
             tls12_transcript: chain::TranscriptStore::default(),
             skip_early_data: 0,
+            early: EarlyPhase::None,
+            early_sent: 0,
             write_sealed: 0,
             write_print: 0,
             plain_left: 0,
@@ -800,6 +822,149 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// Seals `data` as 0-RTT early data (`SSL_write_early_data`, RFC 8446
+    /// §4.2.10), on a client made with
+    /// [`client_resuming`](Self::client_resuming) from a TLS 1.3 ticket
+    /// whose server allows early data
+    /// ([`ResumptionTicket::max_early_data`](crate::handshake::ticket::ResumptionTicket::max_early_data)).
+    /// The first call, before any other, writes the ClientHello offering
+    /// early data; each call then seals what fits after it, under the
+    /// early traffic key, up to the ticket's allowance.
+    ///
+    /// - `Done(n)`: `n` bytes of `data` sealed (fewer when the outgoing
+    ///   view or the allowance ran out: 0 once it is used up); call again
+    ///   with the rest, or drive the handshake.
+    /// - `WantWrite { needed }`: no room for the ClientHello or a record;
+    ///   drain `bufs.send` and repeat.
+    /// - `Err(Misuse(NoEarlyData))`: nothing to do with 0-RTT here (see
+    ///   [`Misuse::NoEarlyData`]); nothing changed.
+    ///
+    /// Until the server answers, "sealed" is not "delivered": once the
+    /// handshake completes, [`early_data`](Self::early_data) says whether
+    /// the server took those bytes ([`EarlyData::Accepted`]: each once,
+    /// though an attacker may replay them to the server) or declined
+    /// them ([`EarlyData::Rejected`]: none were delivered, and the
+    /// application sends them again with `write` if it still wants to;
+    /// [`early_data_sent`](Self::early_data_sent) counts them). Early
+    /// data may be sealed until the ServerHello is read.
+    pub fn write_early<R, S>(
+        &mut self,
+        bufs: &mut Buffers<R, S>,
+        data: &[u8],
+    ) -> Result<Status<usize>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        let (mut rx, mut tx) = bufs.views();
+        self.check(&mut tx)?;
+        let startable = match (self.hs.as_ref(), &self.peer_config) {
+            (Some(Handshake::Client(s)), PeerConfig::Client(config)) => {
+                s.may_offer_early(client::Inputs {
+                    config,
+                    server_name: self.server_name.as_str(),
+                    resume: self.resume.as_ref().map(Offer::view),
+                    early: true,
+                })
+            }
+            _ => false,
+        };
+        let before_server_hello = matches!(self.records, Records::Pending(_));
+        match self.early {
+            EarlyPhase::None | EarlyPhase::Requested if startable => {
+                self.early = EarlyPhase::Requested;
+                // The ClientHello first, offering early data.
+                match self.drive(&mut rx, &mut tx)? {
+                    Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
+                    _ if self.early != EarlyPhase::Offered => {
+                        return Err(Error::Internal("0-RTT not offered"))
+                    }
+                    _ => {}
+                }
+            }
+            EarlyPhase::Offered if before_server_hello => {}
+            _ => return Err(Misuse::NoEarlyData.into()),
+        }
+        self.seal_early(&mut tx, data)
+    }
+
+    /// The records of [`write_early`](Self::write_early): as many as fit,
+    /// within the ticket's allowance.
+    fn seal_early(&mut self, tx: &mut SendView<'_>, data: &[u8]) -> Result<Status<usize>, Error> {
+        const NO_KEY: Error = Error::Internal("early key missing");
+        let allowance = self.resume.as_ref().map_or(0, |t| t.view().max_early_data);
+        let suite = self
+            .resume
+            .as_ref()
+            .map(|t| t.view().suite)
+            .and_then(|id| {
+                self.peer_config
+                    .client()?
+                    .suites
+                    .iter()
+                    .copied()
+                    .find(|s| s.id == id)
+            })
+            .ok_or(NO_KEY)?;
+        let AfterHandshake::Early(secret, sealed) = &self.resumption else {
+            return Err(NO_KEY);
+        };
+        let mut key = RecordKey::new(suite, secret.as_bytes())
+            .ok_or(NO_KEY)?
+            .resumed_at(u64::from(*sealed));
+        let mut done = 0usize;
+        loop {
+            let left = usize::try_from(allowance.saturating_sub(self.early_sent)).unwrap_or(0);
+            let available = data.len().saturating_sub(done).min(left);
+            if available == 0 {
+                break;
+            }
+            let (take, total) = self.next_record(tx.capacity(), available);
+            let Some(record) = tx.room(total) else {
+                if done == 0 {
+                    return Ok(Status::WantWrite { needed: total });
+                }
+                break;
+            };
+            crate::codec::copy_prefix(
+                record
+                    .get_mut(HEADER_LEN..HEADER_LEN.saturating_add(take))
+                    .unwrap_or(&mut []),
+                data.get(done..).unwrap_or(&[]),
+                take,
+            );
+            if let Err(e) = key.seal(ContentType::APPLICATION_DATA, take, record) {
+                return Err(self.fail(tx, e));
+            }
+            tx.commit(total);
+            done = done.saturating_add(take);
+            self.early_sent = self
+                .early_sent
+                .saturating_add(u32::try_from(take).unwrap_or(u32::MAX));
+            if let AfterHandshake::Early(_, sealed) = &mut self.resumption {
+                *sealed = sealed.saturating_add(1);
+            }
+        }
+        Ok(Status::Done(done))
+    }
+
+    /// What became of our 0-RTT data (client; see
+    /// [`write_early`](Self::write_early)).
+    pub fn early_data(&self) -> EarlyData {
+        match self.early {
+            EarlyPhase::None | EarlyPhase::Requested => EarlyData::NotOffered,
+            EarlyPhase::Offered => EarlyData::Offered,
+            EarlyPhase::Accepted => EarlyData::Accepted,
+            EarlyPhase::Rejected => EarlyData::Rejected,
+        }
+    }
+
+    /// Bytes [`write_early`](Self::write_early) sealed: all delivered if
+    /// the server accepted them, none if it declined.
+    pub fn early_data_sent(&self) -> usize {
+        usize::try_from(self.early_sent).unwrap_or(usize::MAX)
+    }
+
     /// Seals `data` as application data into `bufs.send` (`SSL_write`).
     ///
     /// Drives the handshake first: until it completes the call answers
@@ -1286,6 +1451,7 @@ impl<'a> Connection<'a> {
                     config,
                     server_name: self.server_name.as_str(),
                     resume: self.resume.as_ref().map(Offer::view),
+                    early: false,
                 },
                 &self.tls12_transcript,
                 f,

@@ -44,6 +44,8 @@ pub(crate) struct Keys<'x> {
     pub resumption: &'x mut crate::conn::AfterHandshake,
     /// Bytes of unreadable early data a server may skip.
     pub skip_early_data: &'x mut u32,
+    /// Where a client's 0-RTT stands.
+    pub early: &'x mut crate::conn::EarlyPhase,
     /// Where the peer's chain goes once verified.
     pub peer_chain: &'x mut dyn crate::conn::KeepChain,
     /// Where a TLS 1.2 handshake's messages are copied for client
@@ -75,7 +77,20 @@ pub(crate) enum Polled<S> {
 /// extension header at its largest (a P-384 key share, a 32-byte session
 /// id), from the configured lists.
 fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
-    client_hello_bound_with(c, fragment, 0)
+    // Offering 0-RTT adds early_data (4) and the compatibility CCS that
+    // then follows the ClientHello at once (6).
+    let early = if c.ctx.early && early_possible(c) {
+        4 + 6
+    } else {
+        0
+    };
+    client_hello_bound_with(c, fragment, early)
+}
+
+/// Whether this ClientHello may offer 0-RTT: the ticket it offers as a
+/// PSK allows early data (its server said how much, RFC 8446 §4.6.1).
+fn early_possible(c: &Common<'_>) -> bool {
+    psk_offer(c).is_some_and(|(t, _)| t.max_early_data > 0 && !t.session_id)
 }
 
 /// [`client_hello_bound`] with `extra` bytes more in the message (a
@@ -209,6 +224,16 @@ impl EarlyTranscript {
         self.sha384.update(m);
     }
 
+    /// The hash so far under `suite`'s hash function.
+    fn current(&self, suite: &Suite) -> crate::key_schedule::Hash {
+        let ctx = if suite.hash_len == 48 {
+            self.sha384.clone()
+        } else {
+            self.sha256.clone()
+        };
+        Transcript::from_context(ctx).current()
+    }
+
     fn pick(self, suite: &Suite) -> Transcript {
         let ctx = if suite.hash_len == 48 {
             self.sha384
@@ -258,6 +283,8 @@ pub(crate) struct Inputs<'c> {
     pub config: &'c ClientConfig<'c>,
     pub server_name: Option<&'c str>,
     pub resume: Option<ResumptionTicket<'c>>,
+    /// 0-RTT is asked for (before the ClientHello) or under way.
+    pub early: bool,
 }
 
 /// What a step works with: the lent inputs and the state's time.
@@ -274,6 +301,7 @@ fn with(now: UnixTime, i: Inputs<'_>) -> Common<'_> {
             now,
             server_name: i.server_name,
             resume: i.resume,
+            early: i.early,
         },
     }
 }
@@ -333,6 +361,7 @@ fn encode_hello(
     cookie: Option<&[u8]>,
     binder_prefix: Option<&Transcript>,
     share_replaced: bool,
+    early_data: bool,
     out: &mut Out<'_>,
     hash: impl FnOnce(&[u8]),
 ) -> Result<bool, Error> {
@@ -432,6 +461,7 @@ fn encode_hello(
             obfuscated_age: t.obfuscated_age(common.ctx.now).unwrap_or(0),
             binder_len: suite.hash_len,
         }),
+        early_data: early_data && offer.is_some(),
     };
     out.records(None, ContentType::HANDSHAKE, |w| {
         hello.encode(w)?;
@@ -579,6 +609,8 @@ fn retry(
         hrr.cookie,
         Some(&prefix),
         replaced,
+        // No early data after a HelloRetryRequest (RFC 8446 §4.2.10).
+        false,
         out,
         |m| transcript.add(m),
     )?;
@@ -683,7 +715,14 @@ impl State {
                         m = m.saturating_add(room_sum(chain));
                     }
                 }
-                room_sum([HEADER_LEN + 1, flight_room(m, fragment, RECORD_OVERHEAD)])
+                // An EndOfEarlyData first, under the early key, once 0-RTT
+                // was offered (4 bytes, one record).
+                let eoed = if c.ctx.early { 4 + RECORD_OVERHEAD } else { 0 };
+                room_sum([
+                    HEADER_LEN + 1,
+                    eoed,
+                    flight_room(m, fragment, RECORD_OVERHEAD),
+                ])
             }
             Self::AwaitSignature(..) => super::signature_room(fragment),
             // Our chain only for a flight that asks for it.
@@ -722,6 +761,11 @@ impl State {
     /// Whether this state writes before it reads (the ClientHello).
     pub fn has_output(&self) -> bool {
         matches!(self, Self::Start(_))
+    }
+
+    /// Whether the ClientHello, not yet written, can offer 0-RTT.
+    pub fn may_offer_early(&self, inputs: Inputs<'_>) -> bool {
+        matches!(self, Self::Start(now) if early_possible(&with(*now, inputs)))
     }
 
     /// Whether the handshake waits for our signer.
@@ -810,6 +854,10 @@ impl State {
         out: &mut Out<'_>,
         records: &mut Records,
         copy: &mut dyn crate::conn::KeepTranscript,
+        (after, early): (
+            &mut crate::conn::AfterHandshake,
+            &mut crate::conn::EarlyPhase,
+        ),
     ) -> Result<Self, Error> {
         let Self::Start(kept) = self else {
             return Ok(self);
@@ -867,11 +915,39 @@ impl State {
         if copying {
             copy.start();
         }
-        fields.psk_sent =
-            encode_hello(&common, &fields, kx.as_ref(), None, None, false, out, |m| {
+        let offer_early = *early == crate::conn::EarlyPhase::Requested && early_possible(&common);
+        fields.psk_sent = encode_hello(
+            &common,
+            &fields,
+            kx.as_ref(),
+            None,
+            None,
+            false,
+            offer_early,
+            out,
+            |m| {
                 transcript.add(m);
                 copy.add(m);
-            })?;
+            },
+        )?;
+        if offer_early {
+            // RFC 8446 §D.4: offering early data, the compatibility CCS
+            // follows the first ClientHello at once.
+            if config.middlebox_compat {
+                out.change_cipher_spec()?;
+            }
+            let (t, suite) = psk_offer(&common).ok_or(Error::Internal("0-RTT without a PSK"))?;
+            let (traffic, _exporter) = crate::key_schedule::EarlySecret::new(suite, Some(t.psk))?
+                .early_secrets(suite, &transcript.current(suite))?;
+            super::log_secret(
+                config.key_log,
+                "CLIENT_EARLY_TRAFFIC_SECRET",
+                &random,
+                &traffic,
+            );
+            *after = crate::conn::AfterHandshake::Early(traffic, 0);
+            *early = crate::conn::EarlyPhase::Offered;
+        }
         *records = Records::Pending(Pending {
             kx,
             transcript: PendingTranscript::Both(transcript),
@@ -908,16 +984,20 @@ impl State {
                         consumed: total,
                     }),
                     Hello::Retry(pending) => {
+                        early_declined(keys);
                         *keys.records = Records::Pending(pending);
                         Ok(Step {
                             next: Some(Self::ExpectServerHello(c.ctx.now)),
                             consumed: total,
                         })
                     }
-                    Hello::Tls12(state) => Ok(Step {
-                        next: Some(Self::Tls12(c.ctx.now, state)),
-                        consumed: total,
-                    }),
+                    Hello::Tls12(state) => {
+                        early_declined(keys);
+                        Ok(Step {
+                            next: Some(Self::Tls12(c.ctx.now, state)),
+                            consumed: total,
+                        })
+                    }
                 }
             }
             (Self::Tls12(kept, s), _) => {
@@ -931,7 +1011,7 @@ impl State {
             (Self::ExpectEncryptedExtensions(kept, mut k), HandshakeType::ENCRYPTED_EXTENSIONS) => {
                 let c = with(kept, inputs);
                 let n = negotiated(keys)?;
-                encrypted_extensions(&c, n, body)?;
+                let accepted = encrypted_extensions(&c, n, body)?;
                 if k.resumed {
                     // The verifier named the server in the ticket's ALPN
                     // context: the name holds only in the same one.
@@ -943,6 +1023,7 @@ impl State {
                         .filter(|t| t.alpn_context == Some(here))
                         .and_then(|t| t.peer_identity);
                 }
+                early_answer(&c, &k, keys, accepted)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
                 let next = if k.resumed {
@@ -1225,7 +1306,10 @@ fn negotiated<'k>(keys: &'k mut Keys<'_>) -> Result<&'k mut Negotiated, Error> {
         .ok_or(Error::Internal("negotiated parameters missing"))
 }
 
-fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<(), Error> {
+/// Checks EncryptedExtensions and records what it settles; returns
+/// whether it accepts early data (which the caller checks against what
+/// was offered).
+fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Result<bool, Error> {
     use crate::wire::ExtensionType as E;
     let ee = EncryptedExtensions::parse(body).map_err(extension_error)?;
     if let Some(ext) = ee.forbidden {
@@ -1253,11 +1337,6 @@ fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Resu
     if ee.alpn.is_some() && c.config.alpn.is_empty() {
         return Err(PeerMisbehaved::UnsolicitedExtension(E::ALPN).into());
     }
-    if ee.early_data {
-        return Err(
-            PeerMisbehaved::UnsolicitedExtension(crate::wire::ExtensionType::EARLY_DATA).into(),
-        );
-    }
     if let Some(p) = ee.alpn {
         let index = c.config.alpn.iter().position(|ours| *ours == p).ok_or(
             PeerMisbehaved::IllegalParameter("ALPN protocol not offered"),
@@ -1270,7 +1349,75 @@ fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Resu
         }
         n.peer_record_size_limit = Some(limit);
     }
+    Ok(ee.early_data)
+}
+
+/// The server's answer to our 0-RTT, from its EncryptedExtensions
+/// (RFC 8446 §4.2.10): accepted only with the PSK the early data was
+/// keyed with, and that PSK's suite; without an early_data, declined.
+fn early_answer(
+    c: &Common<'_>,
+    k: &Keyed,
+    keys: &mut Keys<'_>,
+    accepted: bool,
+) -> Result<(), Error> {
+    use crate::conn::EarlyPhase as P;
+    let offered = *keys.early == P::Offered;
+    if accepted && !offered {
+        return Err(
+            PeerMisbehaved::UnsolicitedExtension(crate::wire::ExtensionType::EARLY_DATA).into(),
+        );
+    }
+    if !offered {
+        return Ok(());
+    }
+    if !accepted {
+        early_declined(keys);
+        return Ok(());
+    }
+    if !k.resumed || c.ctx.resume.map(|t| t.suite) != Some(k.suite.id) {
+        return Err(PeerMisbehaved::IllegalParameter(
+            "early data accepted without its PSK or suite",
+        )
+        .into());
+    }
+    *keys.early = P::Accepted;
     Ok(())
+}
+
+/// Our 0-RTT is declined (no early_data in EncryptedExtensions, a
+/// HelloRetryRequest, TLS 1.2): its key goes.
+fn early_declined(keys: &mut Keys<'_>) {
+    if *keys.early == crate::conn::EarlyPhase::Offered {
+        *keys.early = crate::conn::EarlyPhase::Rejected;
+        if matches!(keys.resumption, crate::conn::AfterHandshake::Early(..)) {
+            *keys.resumption = crate::conn::AfterHandshake::None;
+        }
+    }
+}
+
+/// Our EndOfEarlyData (RFC 8446 §4.5), under the early key, after the
+/// server's Finished: then the early key goes.
+fn end_of_early_data(
+    suite: &'static Suite,
+    transcript: &mut Transcript,
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
+    let crate::conn::AfterHandshake::Early(secret, sealed) =
+        core::mem::replace(keys.resumption, crate::conn::AfterHandshake::None)
+    else {
+        return Err(Error::Internal("early key missing"));
+    };
+    let mut key = RecordKey::new(suite, secret.as_bytes())
+        .ok_or(Error::Internal("early key"))?
+        .resumed_at(u64::from(sealed));
+    out.records(Some(&mut key), ContentType::HANDSHAKE, |w| {
+        let from = w.len();
+        super::messages::write_message(w, HandshakeType::END_OF_EARLY_DATA, |_| Ok(()))?;
+        transcript.add(w.written().get(from..).unwrap_or(&[]));
+        Ok(())
+    })
 }
 
 fn certificate_and_verify(
@@ -1352,9 +1499,16 @@ fn finished(
     keys.records
         .set_recv(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
 
-    // Our flight: CCS (compatibility mode), certificate if asked, Finished
-    // (`out` already keeps to the server's record_size_limit).
-    if c.config.middlebox_compat {
+    // Our flight: EndOfEarlyData (accepted 0-RTT), CCS (compatibility
+    // mode, unless it followed a ClientHello that offered early data),
+    // certificate if asked, Finished (`out` already keeps to the
+    // server's record_size_limit).
+    use crate::conn::EarlyPhase as P;
+    let early_offered = matches!(*keys.early, P::Accepted | P::Rejected);
+    if *keys.early == P::Accepted {
+        end_of_early_data(suite, &mut k.transcript, keys, out)?;
+    }
+    if c.config.middlebox_compat && !early_offered {
         out.change_cipher_spec()?;
     }
     let send = keys.records.send_mut().ok_or(bad)?;

@@ -525,6 +525,9 @@ pub struct ClientHelloOut<'a> {
     /// With `tls12`, session_ticket (RFC 5077): empty to ask for a
     /// ticket, or the TLS 1.2 ticket offered.
     pub session_ticket: Option<&'a [u8]>,
+    /// Offer 0-RTT data (an empty early_data, RFC 8446 §4.2.10; with a
+    /// PSK only).
+    pub early_data: bool,
 }
 
 /// Bytes the TLS 1.2 extensions add to a ClientHello:
@@ -714,6 +717,9 @@ impl ClientHelloOut<'_> {
                 }
                 if let Some(g) = grease {
                     ext(w, ExtensionType(g.last_extension), |w| w.u8(0))?;
+                }
+                if self.early_data && self.psk.is_some() {
+                    ext(w, ExtensionType::EARLY_DATA, |_| Ok(()))?;
                 }
                 if let Some(psk) = self.psk {
                     // RFC 8446 §4.2.11: pre_shared_key comes last.

@@ -615,6 +615,8 @@ pub(crate) struct Context<'a> {
     pub server_name: Option<&'a str>,
     /// A ticket to offer (client).
     pub resume: Option<ticket::ResumptionTicket<'a>>,
+    /// 0-RTT is asked for or under way (client).
+    pub early: bool,
 }
 
 /// Where a handshake step writes: the outgoing room and the record keys.

@@ -170,6 +170,14 @@ impl RecordKey {
         &self.iv
     }
 
+    /// The same key at sequence number `seq`, for a key kept as its
+    /// secret between calls (0-RTT) and made again where it stopped: the
+    /// caller counts the records it sealed.
+    pub(crate) fn resumed_at(mut self, seq: u64) -> Self {
+        self.seq = seq;
+        self
+    }
+
     /// Test hook: sets the next sequence number (one call can reuse a
     /// nonce, so only test builds have it).
     #[cfg(feature = "test-support")]

@@ -1,0 +1,191 @@
+//! 0-RTT from the client's side (RFC 8446 §2.3, §4.2.10): `write_early`
+//! seals early data after the ClientHello; a server that declines it
+//! (ours does, skipping the records) leaves the application to send the
+//! bytes again, and nothing is delivered twice. The accepting side is
+//! OpenSSL's (`interop_openssl::our_client_sends_early_data_to_s_server`).
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::tls::{client_config, complete, p256_server_config, side};
+use common::{transfer_all, Side};
+use tlspair::handshake::ticket::{NewTicket, ResumptionTicket, StoredTicket, TicketSink};
+use tlspair::{Connection, EarlyData, Error, Misuse, Status};
+
+#[derive(Default)]
+struct Store(Mutex<Vec<StoredTicket>>);
+
+impl TicketSink for Store {
+    fn store(&self, t: &NewTicket<'_>) {
+        let kept = StoredTicket::new(t, common::tls::now()).unwrap();
+        self.0.lock().unwrap().push(kept);
+    }
+}
+
+fn leak<T>(t: T) -> &'static T {
+    Box::leak(Box::new(t))
+}
+
+/// A ticket from our server after a full handshake, with the 0-RTT
+/// allowance `allowance` written into it (ours gives none: this is what a
+/// server that allows early data would have said).
+fn ticket_allowing(
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+    sc: &'static tlspair::handshake::ServerConfig<'static>,
+    store: &'static Store,
+    allowance: u32,
+) -> &'static ResumptionTicket<'static> {
+    let mut c = side(Connection::client(cc, Some("localhost"), common::tls::now()).unwrap());
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let stored: &'static StoredTicket = leak(store.0.lock().unwrap()[0].clone());
+    assert_eq!(
+        stored.resumption().max_early_data,
+        0,
+        "our server allows none"
+    );
+    let mut t = stored.resumption();
+    t.max_early_data = allowance;
+    leak(t)
+}
+
+fn configs() -> (
+    &'static tlspair::handshake::ClientConfig<'static>,
+    &'static tlspair::handshake::ServerConfig<'static>,
+    &'static Store,
+) {
+    let store: &'static Store = leak(Store::default());
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    let keys: &'static [tlspair::handshake::ticket::TicketKey] =
+        leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
+    let mut sc = p256_server_config();
+    sc.ticket_keys = keys.into();
+    (leak(cc), leak(sc), store)
+}
+
+fn resuming(
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+    t: &'static ResumptionTicket<'static>,
+) -> Side {
+    side(Connection::client_resuming(cc, Some("localhost"), common::tls::now(), t).unwrap())
+}
+
+#[test]
+fn declined_early_data_is_reported_and_sent_again_once() {
+    let (cc, sc, store) = configs();
+    let ticket = ticket_allowing(cc, sc, store, 1024);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(c.conn.early_data(), EarlyData::NotOffered);
+    let request = b"GET / HTTP/1.1\r\n\r\n";
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, request),
+        Ok(Status::Done(request.len()))
+    );
+    assert_eq!(c.conn.early_data(), EarlyData::Offered);
+    assert_eq!(c.conn.early_data_sent(), request.len());
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed, "the PSK is taken");
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+    // Too late for more.
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"more"),
+        Err(Error::Misuse(Misuse::NoEarlyData))
+    );
+    // The application sends the request again; the server reads it once.
+    assert_eq!(
+        c.conn.write(&mut c.bufs, request),
+        Ok(Status::Done(request.len()))
+    );
+    transfer_all(&mut c, &mut s);
+    let mut got = vec![0u8; 100];
+    let n = match s.conn.read(&mut s.bufs, &mut got) {
+        Ok(Status::Done(n)) => n,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(&got[..n], request);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut got), Ok(Status::WantRead));
+}
+
+#[test]
+fn early_data_stops_at_the_tickets_allowance() {
+    let (cc, sc, store) = configs();
+    let ticket = ticket_allowing(cc, sc, store, 10);
+    let mut c = resuming(cc, ticket);
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &[7u8; 6]),
+        Ok(Status::Done(6))
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &[7u8; 6]),
+        Ok(Status::Done(4))
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &[7u8; 6]),
+        Ok(Status::Done(0))
+    );
+    assert_eq!(c.conn.early_data_sent(), 10);
+    // Two early records after the ClientHello and the compatibility CCS.
+    let sent = c.bufs.send.pending().to_vec();
+    let mut at = 0;
+    let mut types = Vec::new();
+    while at + 5 <= sent.len() {
+        let len = usize::from(u16::from_be_bytes([sent[at + 3], sent[at + 4]]));
+        types.push((sent[at], len));
+        at += 5 + len;
+    }
+    assert_eq!(at, sent.len());
+    assert_eq!(types[1], (20, 1), "CCS right after the ClientHello");
+    assert_eq!(&types[2..], &[(23, 6 + 17), (23, 4 + 17)]);
+}
+
+#[test]
+fn write_early_without_0rtt_to_write_is_a_misuse_that_changes_nothing() {
+    let (cc, sc, store) = configs();
+    let no = Err(Error::Misuse(Misuse::NoEarlyData));
+    // A full handshake: no ticket.
+    let mut c = side(Connection::client(cc, Some("localhost"), common::tls::now()).unwrap());
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"x"), no);
+    assert!(c.bufs.send.is_empty());
+    // A ticket without an allowance.
+    let none = ticket_allowing(cc, sc, store, 0);
+    let mut c = resuming(cc, none);
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"x"), no);
+    assert!(c.bufs.send.is_empty());
+    // A ClientHello already written without early_data.
+    let some = ticket_allowing(cc, sc, store, 100);
+    let mut c = resuming(cc, some);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let hello = c.bufs.send.len();
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"x"), no);
+    assert_eq!(c.bufs.send.len(), hello);
+    assert_eq!(c.conn.early_data(), EarlyData::NotOffered);
+    // A server connection.
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(s.conn.write_early(&mut s.bufs, b"x"), no);
+}
+
+#[test]
+fn a_hello_retry_request_declines_early_data() {
+    // RFC 8446 §4.2.10: after a HelloRetryRequest the second ClientHello
+    // offers no early data, and what was sent is lost.
+    use tlspair::wire::NamedGroup as G;
+    let (cc, sc, store) = configs();
+    let ticket = ticket_allowing(cc, sc, store, 1024);
+    let mut retrying = p256_server_config();
+    retrying.ticket_keys = sc.ticket_keys.clone();
+    retrying.groups = leak([G::SECP384R1]);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(leak(retrying), common::tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(c.conn.early_data_sent(), 5);
+}
