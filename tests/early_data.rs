@@ -189,3 +189,42 @@ fn a_hello_retry_request_declines_early_data() {
     assert_eq!(c.conn.early_data(), EarlyData::Rejected);
     assert_eq!(c.conn.early_data_sent(), 5);
 }
+
+#[test]
+fn racing_threads_see_one_first_use_of_a_key() {
+    // The strike register is one compare-and-swap per check: of many
+    // threads offering the same binder at once, exactly one is first.
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use tlspair::handshake::replay::{ReplayGuard, StrikeRegister};
+    let now = common::tls::now();
+    let until = rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+        now.as_secs() + 10,
+    ));
+    for round in 0..50u32 {
+        let register: &'static StrikeRegister<Box<[AtomicU64]>> =
+            leak(StrikeRegister::with_capacity(1024));
+        let firsts: &'static AtomicUsize = leak(AtomicUsize::new(0));
+        let key = round.to_be_bytes();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    if register.first_use(&key, now, until) {
+                        firsts.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(firsts.load(Ordering::SeqCst), 1, "round {round}");
+    }
+    // Fresh keys in a large register are almost all taken; the rest are
+    // refused, never wrongly accepted twice.
+    let register = StrikeRegister::with_capacity(4096);
+    let taken = (0..256u32)
+        .filter(|i| register.first_use(&i.to_be_bytes(), now, until))
+        .count();
+    assert!(taken > 230, "{taken} of 256");
+    assert!((0..256u32).all(|i| !register.first_use(&i.to_be_bytes(), now, until)));
+}

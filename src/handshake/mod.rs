@@ -17,6 +17,7 @@ pub mod client;
 pub mod kx;
 pub mod messages;
 pub mod peek;
+pub mod replay;
 pub mod server;
 pub mod ticket;
 pub(crate) mod tls12;
