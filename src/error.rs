@@ -174,6 +174,10 @@ pub enum PeerIncompatible {
     /// A client fell back to a lower version than we speak
     /// (TLS_FALLBACK_SCSV, RFC 7507: `inappropriate_fallback`).
     InappropriateFallback,
+    /// A server answered our 0-RTT offer with TLS 1.2, which has no early
+    /// data: the records sent after our ClientHello cannot be taken back
+    /// (`protocol_version`).
+    Tls12AfterEarlyData,
 }
 
 /// A call that was not valid. Not sticky: nothing was consumed or lost.
@@ -263,7 +267,9 @@ impl Error {
                 InvalidMessage::BadChangeCipherSpec => AlertDescription::UNEXPECTED_MESSAGE,
             }),
             Self::PeerIncompatible(p) => Some(match p {
-                PeerIncompatible::NotTls13 => AlertDescription::PROTOCOL_VERSION,
+                PeerIncompatible::NotTls13 | PeerIncompatible::Tls12AfterEarlyData => {
+                    AlertDescription::PROTOCOL_VERSION
+                }
                 PeerIncompatible::NoSharedProtocol => AlertDescription::NO_APPLICATION_PROTOCOL,
                 PeerIncompatible::NoSharedSuite
                 | PeerIncompatible::NoSharedGroup

@@ -1104,7 +1104,7 @@ fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
         peer_cert_sha256: None,
         peer_identity: None,
         verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
-        alpn_context: None,
+        alpn_context: Some(tlspair::handshake::ticket::alpn_context(&[], None)),
         client_cert_sha256: None,
         session_id: false,
         max_early_data: 1024,
@@ -1128,6 +1128,67 @@ fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
         c.conn.handshake(&mut c.bufs),
         Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
             "early data accepted without its PSK or suite"
+        )))
+    );
+}
+
+/// 0-RTT is keyed to its session's ALPN protocol (RFC 8446 §4.2.10): a
+/// server that takes the PSK but accepts the early data under another
+/// protocol is illegal_parameter. Failed before: our client reported the
+/// early data accepted.
+#[test]
+fn early_data_accepted_under_another_alpn_protocol_is_illegal_parameter() {
+    struct Keep(std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
+    impl tlspair::handshake::ticket::TicketSink for Keep {
+        fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
+            let kept = tlspair::handshake::ticket::StoredTicket::new(t, tls::now()).unwrap();
+            self.0.lock().unwrap().push(kept);
+        }
+    }
+    let keep: &'static Keep = leak(Keep(Default::default()));
+    let keys: &'static [tlspair::handshake::ticket::TicketKey] =
+        leak([tlspair::handshake::ticket::TicketKey::new(1, &[3; 32]).unwrap()]);
+    let protocols: &'static [&'static [u8]] = leak([&b"a"[..], &b"b"[..]]);
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    cc.alpn = protocols;
+    cc.ticket_sink = Some(keep);
+    let cc = leak(cc);
+    let mut sc = p256_server_config();
+    sc.ticket_keys = keys.into();
+    sc.alpn = protocols;
+    let mut c = side(Connection::client(cc, Some("localhost"), tls::now()).unwrap());
+    let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+    tls::complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.alpn_protocol(), Some(&b"a"[..]));
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let stored = leak(keep.0.lock().unwrap()[0].clone());
+    let mut ticket = stored.resumption();
+    ticket.max_early_data = 1024;
+    let ticket = leak(ticket);
+    // The resumed session's server speaks "b" only.
+    let lines: &'static Lines = leak(Lines::default());
+    let mut other = p256_server_config();
+    other.ticket_keys = keys.into();
+    other.alpn = leak([&b"b"[..]]);
+    other.key_log = Some(lines);
+    let mut c =
+        side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = side(Connection::server(leak(other), tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"for a"),
+        Ok(Status::Done(5))
+    );
+    let (secret, clear, messages) = server_flight(&mut c, &mut s, lines);
+    let mut messages = split(&messages);
+    in_encrypted_extensions(ext(42, &[]))(&mut messages);
+    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
+    c.bufs.recv.fill(&tampered);
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+            "early data accepted under another ALPN protocol"
         )))
     );
 }

@@ -228,3 +228,117 @@ fn racing_threads_see_one_first_use_of_a_key() {
     assert!(taken > 230, "{taken} of 256");
     assert!((0..256u32).all(|i| !register.first_use(&i.to_be_bytes(), now, until)));
 }
+
+#[test]
+fn a_send_view_too_small_for_the_early_hello_changes_nothing() {
+    // The ClientHello that offers 0-RTT is 10 bytes longer (early_data and
+    // the CCS after it). A view that holds only the plain one refuses
+    // `write_early` and then serves `handshake` as if it had not been
+    // called. Failed before: the request stayed, and `handshake` failed
+    // for the larger hello.
+    let (cc, sc, store) = configs();
+    let ticket = ticket_allowing(cc, sc, store, 1024);
+    let needed = {
+        let mut probe = resuming(cc, ticket);
+        probe.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 64]);
+        match probe.conn.handshake(&mut probe.bufs) {
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => needed,
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut c = resuming(cc, ticket);
+    c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; needed]);
+    assert!(matches!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Err(Error::Misuse(Misuse::SendBufferTooSmall { .. }))
+    ));
+    assert!(c.bufs.send.is_empty());
+    assert_eq!(c.conn.early_data(), EarlyData::NotOffered);
+    assert_eq!(c.conn.handshake(&mut c.bufs), Ok(Status::WantRead));
+    assert_eq!(c.conn.early_data(), EarlyData::NotOffered);
+}
+
+#[test]
+fn a_server_answering_0rtt_with_tls12_fails_the_handshake() {
+    // TLS 1.2 has no early data: the CCS and early records after our
+    // ClientHello cannot be skipped by such a server, so the client
+    // ends the handshake with protocol_version (it cannot be taken back).
+    let (cc12, sc, store) = {
+        let (_, sc, store) = configs();
+        let mut cc = client_config();
+        cc.ticket_sink = Some(store);
+        cc.suites = &tlspair::BOTH_VERSIONS_SUITES;
+        (leak(cc), sc, store)
+    };
+    let ticket = ticket_allowing(cc12, sc, store, 1024);
+    let mut tls12_only = p256_server_config();
+    tls12_only.suites = &tlspair::TLS12_SUITES;
+    let mut c = resuming(cc12, ticket);
+    let mut s = side(Connection::server(leak(tls12_only), common::tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    let (cr, _) = common::tls::outcome(&mut c, &mut s);
+    assert_eq!(
+        cr,
+        Err(Error::PeerIncompatible(
+            tlspair::PeerIncompatible::Tls12AfterEarlyData
+        ))
+    );
+    assert_eq!(
+        cr.unwrap_err().alert(),
+        Some(tlspair::AlertDescription::PROTOCOL_VERSION)
+    );
+}
+
+/// A HelloRetryRequest for TLS_AES_128_GCM_SHA256 and P-384, echoing an
+/// empty session id.
+fn hello_retry_request() -> Vec<u8> {
+    const HRR_RANDOM: [u8; 32] = [
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+        0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+        0x33, 0x9c,
+    ];
+    let ext = [
+        0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00, 0x02, 0x00, 0x18,
+    ];
+    let mut body = vec![0x03, 0x03];
+    body.extend_from_slice(&HRR_RANDOM);
+    body.push(0);
+    body.extend_from_slice(&[0x13, 0x01, 0x00]);
+    body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    body.extend_from_slice(&ext);
+    let mut msg = vec![0x02, 0, 0, body.len() as u8];
+    msg.extend_from_slice(&body);
+    let mut record = vec![0x16, 0x03, 0x03, 0, msg.len() as u8];
+    record.extend_from_slice(&msg);
+    record
+}
+
+#[test]
+fn a_hello_retry_request_already_waiting_declines_early_data_without_an_error() {
+    // Without compatibility mode the session id is empty, and a
+    // HelloRetryRequest can be in the received view before the first
+    // call: `write_early` writes both ClientHellos and seals nothing.
+    // Failed before: it answered an internal error.
+    let (_, sc, store) = configs();
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    cc.middlebox_compat = false;
+    let cc = leak(cc);
+    let ticket = ticket_allowing(cc, sc, store, 1024);
+    let mut c = resuming(cc, ticket);
+    c.bufs.recv.fill(&hello_retry_request());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(0))
+    );
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(c.conn.early_data_sent(), 0);
+    assert!(c.conn.error().is_none());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Err(Error::Misuse(Misuse::NoEarlyData))
+    );
+}

@@ -61,6 +61,11 @@ impl Flags {
     /// Both sides speak TLS 1.2 only (every TLS 1.2 suite). Set by the
     /// `*_tls12` targets, never by a plan.
     pub const TLS12: u8 = 1 << 6;
+    /// With `RESUME`, the ticket allows [`EARLY_ALLOWANCE`] bytes of
+    /// 0-RTT (our server gives none; a server that allows it would), so
+    /// the client may send early data, which our server declines. Set by
+    /// the `session` target.
+    pub const EARLY: u8 = 1 << 7;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -187,12 +192,15 @@ pub fn client_config(flags: Flags, record: RecordConfig) -> ClientConfig<'static
     config
 }
 
+/// The 0-RTT allowance of the ticket with [`Flags::EARLY`].
+pub const EARLY_ALLOWANCE: u32 = 1024;
+
 /// A client connection to [`SERVER_NAME`] at [`now`]; with
 /// [`Flags::RESUME`] it offers the recorded [`ticket`].
 pub fn client<'a>(config: &'a ClientConfig<'a>, flags: Flags) -> Connection<'a> {
     let made = if flags.has(Flags::RESUME) {
         let stored: &'static StoredTicket = ticket();
-        let resumption = leak_resumption(stored, config);
+        let resumption = leak_resumption(stored, config, flags.has(Flags::EARLY));
         Connection::client_resuming(config, Some(SERVER_NAME), now(), resumption)
     } else {
         Connection::client(config, Some(SERVER_NAME), now())
@@ -207,19 +215,16 @@ pub fn client<'a>(config: &'a ClientConfig<'a>, flags: Flags) -> Connection<'a> 
 fn leak_resumption(
     stored: &'static StoredTicket,
     config: &ClientConfig<'_>,
+    early: bool,
 ) -> &'static tlspair::handshake::ticket::ResumptionTicket<'static> {
     type Ticket = tlspair::handshake::ticket::ResumptionTicket<'static>;
-    static ANONYMOUS: OnceLock<Ticket> = OnceLock::new();
-    static AUTHENTICATED: OnceLock<Ticket> = OnceLock::new();
+    static SLOTS: [OnceLock<Ticket>; 4] = [const { OnceLock::new() }; 4];
     let identity = tlspair::handshake::ticket::client_identity(config);
-    let slot = if identity.is_some() {
-        &AUTHENTICATED
-    } else {
-        &ANONYMOUS
-    };
+    let slot = &SLOTS[usize::from(identity.is_some()) | usize::from(early) << 1];
     slot.get_or_init(|| {
         let mut t = stored.resumption();
         t.client_cert_sha256 = identity;
+        t.max_early_data = if early { EARLY_ALLOWANCE } else { 0 };
         t
     })
 }

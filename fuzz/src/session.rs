@@ -21,9 +21,12 @@ use crate::fixtures::{self, Flags, HANDSHAKE_RECV, HANDSHAKE_SEND};
 /// The conditions of one replay.
 #[derive(Arbitrary, Debug)]
 pub struct Session {
-    /// Configuration flags of both sides ([`Flags`], low five bits).
+    /// Configuration flags of both sides ([`Flags`], low five bits, and
+    /// [`Flags::EARLY`]).
     pub flags: u8,
-    /// The one suite the client offers (modulo 3).
+    /// The one suite the client offers (modulo 3); the rest, with
+    /// [`Flags::EARLY`], is how much 0-RTT the client writes (8 bytes a
+    /// unit).
     pub suite: u8,
     /// Each side's settings: client first.
     pub sides: [SideConfig; 2],
@@ -254,7 +257,7 @@ fn transfer(from: &mut Side<'_>, to: &mut Side<'_>, max: usize) -> usize {
 
 /// Replays one session.
 pub fn run(session: &Session) {
-    let flags = Flags(session.flags & 0x1f);
+    let flags = Flags(session.flags & (0x1f | Flags::EARLY));
     let [client_side, server_side] = session.sides;
     let mut cc = fixtures::client_config(flags, client_side.record());
     cc.suites = &ONE_SUITE[usize::from(session.suite) % ONE_SUITE.len()];
@@ -274,6 +277,31 @@ pub fn run(session: &Session) {
         sizes: &session.chunks,
         next: 0,
     };
+
+    // 0-RTT before the handshake, which our server declines: none of it
+    // may reach the server, and the client must say so.
+    let mut early = 0;
+    let mut early_offered = false;
+    if flags.0 & Flags::EARLY != 0 {
+        let data = [0x0e; 8 * 64];
+        let len = 8 * usize::from(session.suite >> 2);
+        let (conn, bufs) = (&mut c.conn, &mut c.bufs);
+        match no_alloc("write_early", || conn.write_early(bufs, &data[..len])) {
+            Ok(Status::Done(n)) => {
+                assert!(n <= len && n <= fixtures::EARLY_ALLOWANCE as usize);
+                early = n;
+            }
+            // A padded record larger than the room the ClientHello left.
+            Ok(Status::WantWrite { needed }) => {
+                assert!(needed <= c.bufs.send.capacity(), "WantWrite({needed})");
+            }
+            Err(Error::Misuse(Misuse::NoEarlyData)) => {
+                assert!(c.bufs.send.is_empty(), "a misuse that wrote");
+            }
+            other => panic!("write_early: {other:?}"),
+        }
+        early_offered = c.conn.early_data() == tlspair::EarlyData::Offered;
+    }
 
     // The handshake, through chunked transfers.
     while c.conn.is_handshaking() || s.conn.is_handshaking() {
@@ -315,6 +343,17 @@ pub fn run(session: &Session) {
     let same_suite =
         ALL_SUITES[usize::from(session.suite) % 3].id == fixtures::ticket().resumption().suite;
     assert!(!resumed || offered, "resumed without a ticket");
+    assert_eq!(c.conn.early_data_sent(), early);
+    let early_expected = if early_offered {
+        tlspair::EarlyData::Rejected
+    } else {
+        tlspair::EarlyData::NotOffered
+    };
+    assert_eq!(
+        c.conn.early_data(),
+        early_expected,
+        "our server declines 0-RTT"
+    );
     assert!(
         resumed || !(offered && same_suite && plain),
         "ticket refused"

@@ -167,8 +167,11 @@ pub enum EarlyData {
     /// The server took it: every byte `write_early` sealed is delivered,
     /// once, as early data (which an attacker may replay to the server).
     Accepted,
-    /// The server declined it: none of it is delivered. Send those bytes
-    /// again with `write` once the handshake completes (all of them:
+    /// The server declined it (in TLS 1.3: a server that answers with TLS
+    /// 1.2 cannot skip it, and fails the handshake with
+    /// [`PeerIncompatible::Tls12AfterEarlyData`](crate::PeerIncompatible::Tls12AfterEarlyData)):
+    /// none of it is delivered. Send those bytes again with `write` once
+    /// the handshake completes (all of them:
     /// [`early_data_sent`](super::Connection::early_data_sent)); the
     /// engine resends nothing by itself.
     Rejected,

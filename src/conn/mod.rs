@@ -872,14 +872,27 @@ impl<'a> Connection<'a> {
         let before_server_hello = matches!(self.records, Records::Pending(_));
         match self.early {
             EarlyPhase::None | EarlyPhase::Requested if startable => {
+                let before = self.early;
                 self.early = EarlyPhase::Requested;
                 // The ClientHello first, offering early data.
-                match self.drive(&mut rx, &mut tx)? {
-                    Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
-                    _ if self.early != EarlyPhase::Offered => {
+                let driven = self.drive(&mut rx, &mut tx);
+                match driven {
+                    // Nothing written (a misuse: the view is too small):
+                    // nothing asked either.
+                    Err(e) => {
+                        if self.early == EarlyPhase::Requested {
+                            self.early = before;
+                        }
+                        return Err(e);
+                    }
+                    Ok(Status::WantWrite { needed }) => return Ok(Status::WantWrite { needed }),
+                    // A server's answer already waiting (a HelloRetryRequest)
+                    // declined it: nothing sealed, `early_data` says so.
+                    Ok(_) if self.early == EarlyPhase::Rejected => return Ok(Status::Done(0)),
+                    Ok(_) if self.early != EarlyPhase::Offered => {
                         return Err(Error::Internal("0-RTT not offered"))
                     }
-                    _ => {}
+                    Ok(_) => {}
                 }
             }
             EarlyPhase::Offered if before_server_hello => {}

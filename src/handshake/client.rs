@@ -90,7 +90,8 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
 /// Whether this ClientHello may offer 0-RTT: the ticket it offers as a
 /// PSK allows early data (its server said how much, RFC 8446 §4.6.1).
 fn early_possible(c: &Common<'_>) -> bool {
-    psk_offer(c).is_some_and(|(t, _)| t.max_early_data > 0 && !t.session_id)
+    psk_offer(c)
+        .is_some_and(|(t, _)| t.max_early_data > 0 && !t.session_id && t.alpn_context.is_some())
 }
 
 /// [`client_hello_bound`] with `extra` bytes more in the message (a
@@ -992,7 +993,11 @@ impl State {
                         })
                     }
                     Hello::Tls12(state) => {
-                        early_declined(keys);
+                        // Our CCS and early records already went to a
+                        // server that cannot skip them.
+                        if *keys.early == crate::conn::EarlyPhase::Offered {
+                            return Err(PeerIncompatible::Tls12AfterEarlyData.into());
+                        }
                         Ok(Step {
                             next: Some(Self::Tls12(c.ctx.now, state)),
                             consumed: total,
@@ -1012,18 +1017,18 @@ impl State {
                 let c = with(kept, inputs);
                 let n = negotiated(keys)?;
                 let accepted = encrypted_extensions(&c, n, body)?;
+                let chosen = n.alpn_index.and_then(|i| c.config.alpn.get(usize::from(i)));
+                let here = super::ticket::alpn_context(c.config.alpn, chosen.copied());
                 if k.resumed {
                     // The verifier named the server in the ticket's ALPN
                     // context: the name holds only in the same one.
-                    let chosen = n.alpn_index.and_then(|i| c.config.alpn.get(usize::from(i)));
-                    let here = super::ticket::alpn_context(c.config.alpn, chosen.copied());
                     n.peer_identity = c
                         .ctx
                         .resume
                         .filter(|t| t.alpn_context == Some(here))
                         .and_then(|t| t.peer_identity);
                 }
-                early_answer(&c, &k, keys, accepted)?;
+                early_answer(&c, &k, keys, accepted, here)?;
                 k.transcript.add(msg);
                 // A resumed session authenticates with the PSK alone.
                 let next = if k.resumed {
@@ -1354,12 +1359,15 @@ fn encrypted_extensions(c: &Common<'_>, n: &mut Negotiated, body: &[u8]) -> Resu
 
 /// The server's answer to our 0-RTT, from its EncryptedExtensions
 /// (RFC 8446 §4.2.10): accepted only with the PSK the early data was
-/// keyed with, and that PSK's suite; without an early_data, declined.
+/// keyed with, that PSK's suite, and the ALPN context of its session
+/// (`here`, as `ticket::alpn_context` makes it); without an early_data,
+/// declined.
 fn early_answer(
     c: &Common<'_>,
     k: &Keyed,
     keys: &mut Keys<'_>,
     accepted: bool,
+    here: [u8; 32],
 ) -> Result<(), Error> {
     use crate::conn::EarlyPhase as P;
     let offered = *keys.early == P::Offered;
@@ -1378,6 +1386,12 @@ fn early_answer(
     if !k.resumed || c.ctx.resume.map(|t| t.suite) != Some(k.suite.id) {
         return Err(PeerMisbehaved::IllegalParameter(
             "early data accepted without its PSK or suite",
+        )
+        .into());
+    }
+    if c.ctx.resume.and_then(|t| t.alpn_context) != Some(here) {
+        return Err(PeerMisbehaved::IllegalParameter(
+            "early data accepted under another ALPN protocol",
         )
         .into());
     }
