@@ -1080,6 +1080,27 @@ fn the_first_record_after_skipped_early_data_is_held_to_the_limit_with_its_paddi
     }
 }
 
+/// Our client's `write_early`, then the server's flight (its key logged
+/// in `lines`) with an early_data extension forged into its
+/// EncryptedExtensions: what our client makes of it.
+fn early_data_accepted_by_a_forged_flight(
+    c: &mut Side,
+    s: &mut Side,
+    lines: &Lines,
+) -> Result<Status<()>, Error> {
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    let (secret, clear, messages) = server_flight(c, s, lines);
+    assert!(!s.conn.is_established());
+    let mut messages = split(&messages);
+    in_encrypted_extensions(ext(42, &[]))(&mut messages);
+    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
+    c.bufs.recv.fill(&tampered);
+    c.conn.handshake(&mut c.bufs)
+}
+
 /// A server may accept 0-RTT only with the PSK the early data was keyed
 /// with (RFC 8446 §4.2.10): early_data in the EncryptedExtensions of a
 /// full handshake (the ticket was not taken) is illegal_parameter, and
@@ -1094,20 +1115,9 @@ fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
     let mut cc = client_config();
     cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
     let ticket = leak(tlspair::handshake::ticket::ResumptionTicket {
-        suite: tlspair::wire::CipherSuite(0x1301),
-        psk: leak([1u8; 32]),
-        ticket: b"a ticket no key of the server opens",
-        lifetime: 3600,
-        age_add: 0,
-        received_at: tls::now(),
-        server_name: Some("localhost"),
-        peer_cert_sha256: None,
-        peer_identity: None,
-        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
         alpn_context: Some(tlspair::handshake::ticket::alpn_context(&[], None)),
-        client_cert_sha256: None,
-        session_id: false,
         max_early_data: 1024,
+        ..tls::unopened_ticket()
     });
     let mut sc = p256_server_config();
     sc.key_log = Some(lines);
@@ -1115,17 +1125,7 @@ fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
         side(Connection::client_resuming(leak(cc), Some("localhost"), tls::now(), ticket).unwrap());
     let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
     assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"early"),
-        Ok(Status::Done(5))
-    );
-    let (secret, clear, messages) = server_flight(&mut c, &mut s, lines);
-    assert!(!s.conn.is_established());
-    let mut messages = split(&messages);
-    in_encrypted_extensions(ext(42, &[]))(&mut messages);
-    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
-    c.bufs.recv.fill(&tampered);
-    assert_eq!(
-        c.conn.handshake(&mut c.bufs),
+        early_data_accepted_by_a_forged_flight(&mut c, &mut s, lines),
         Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
             "early data accepted without its PSK or suite"
         )))
@@ -1138,14 +1138,7 @@ fn early_data_accepted_without_its_psk_or_unoffered_is_refused() {
 /// early data accepted.
 #[test]
 fn early_data_accepted_under_another_alpn_protocol_is_illegal_parameter() {
-    struct Keep(std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
-    impl tlspair::handshake::ticket::TicketSink for Keep {
-        fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
-            let kept = tlspair::handshake::ticket::StoredTicket::new(t, tls::now()).unwrap();
-            self.0.lock().unwrap().push(kept);
-        }
-    }
-    let keep: &'static Keep = leak(Keep(Default::default()));
+    let keep: &'static tls::Tickets = leak(tls::Tickets::default());
     let keys: &'static [tlspair::handshake::ticket::TicketKey] =
         leak([tlspair::handshake::ticket::TicketKey::new(1, &[3; 32]).unwrap()]);
     let protocols: &'static [&'static [u8]] = leak([&b"a"[..], &b"b"[..]]);
@@ -1177,16 +1170,7 @@ fn early_data_accepted_under_another_alpn_protocol_is_illegal_parameter() {
         side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
     let mut s = side(Connection::server(leak(other), tls::now()).unwrap());
     assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"for a"),
-        Ok(Status::Done(5))
-    );
-    let (secret, clear, messages) = server_flight(&mut c, &mut s, lines);
-    let mut messages = split(&messages);
-    in_encrypted_extensions(ext(42, &[]))(&mut messages);
-    let tampered = [clear, seal_flight(&join(&messages), &secret)].concat();
-    c.bufs.recv.fill(&tampered);
-    assert_eq!(
-        c.conn.handshake(&mut c.bufs),
+        early_data_accepted_by_a_forged_flight(&mut c, &mut s, lines),
         Err(Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
             "early data accepted under another ALPN protocol"
         )))

@@ -6,22 +6,12 @@
 
 mod common;
 
-use std::sync::Mutex;
+use common::tls::Tickets;
 
 use common::tls::{client_config, complete, p256_server_config, side};
 use common::{transfer_all, Side};
-use tlspair::handshake::ticket::{NewTicket, ResumptionTicket, StoredTicket, TicketSink};
+use tlspair::handshake::ticket::{ResumptionTicket, StoredTicket};
 use tlspair::{Connection, EarlyData, Error, Misuse, Status};
-
-#[derive(Default)]
-struct Store(Mutex<Vec<StoredTicket>>);
-
-impl TicketSink for Store {
-    fn store(&self, t: &NewTicket<'_>) {
-        let kept = StoredTicket::new(t, common::tls::now()).unwrap();
-        self.0.lock().unwrap().push(kept);
-    }
-}
 
 fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
@@ -33,7 +23,7 @@ fn leak<T>(t: T) -> &'static T {
 fn ticket_allowing(
     cc: &'static tlspair::handshake::ClientConfig<'static>,
     sc: &'static tlspair::handshake::ServerConfig<'static>,
-    store: &'static Store,
+    store: &'static Tickets,
     allowance: u32,
 ) -> &'static ResumptionTicket<'static> {
     let mut c = side(Connection::client(cc, Some("localhost"), common::tls::now()).unwrap());
@@ -55,9 +45,9 @@ fn ticket_allowing(
 fn configs() -> (
     &'static tlspair::handshake::ClientConfig<'static>,
     &'static tlspair::handshake::ServerConfig<'static>,
-    &'static Store,
+    &'static Tickets,
 ) {
-    let store: &'static Store = leak(Store::default());
+    let store: &'static Tickets = leak(Tickets::default());
     let mut cc = client_config();
     cc.ticket_sink = Some(store);
     let keys: &'static [tlspair::handshake::ticket::TicketKey] =

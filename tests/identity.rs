@@ -4,11 +4,13 @@
 
 mod common;
 
+use common::tls::Tickets;
+
 use std::sync::Mutex;
 
 use common::tls::{self, certified, client_config, complete, p256_server_config, side};
 use common::{transfer_all, Side};
-use tlspair::handshake::ticket::{NewTicket, StoredTicket, TicketKey, TicketSink};
+use tlspair::handshake::ticket::{StoredTicket, TicketKey};
 use tlspair::test_credentials as creds;
 use tlspair::verify::{
     CertificateDer, CertificateError, ClientCertContext, ClientCertVerifier, ServerCertContext,
@@ -126,18 +128,6 @@ impl ClientCertVerifier for NamingClientVerifier {
     }
 }
 
-#[derive(Default)]
-struct Store(Mutex<Vec<StoredTicket>>);
-
-impl TicketSink for Store {
-    fn store(&self, t: &NewTicket<'_>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(StoredTicket::new(t, tls::now()).unwrap());
-    }
-}
-
 const OFFERED: &[&[u8]] = &[b"h2", b"http/1.1"];
 const SERVED: &[&[u8]] = &[b"http/1.1"];
 
@@ -146,7 +136,7 @@ struct Setup {
     client_verifier: &'static NamingClientVerifier,
     cc: &'static tlspair::handshake::ClientConfig<'static>,
     sc: &'static tlspair::handshake::ServerConfig<'static>,
-    store: &'static Store,
+    store: &'static Tickets,
 }
 
 fn setup(refuse: bool) -> Setup {
@@ -164,7 +154,7 @@ fn setup_with(refuse: bool, unrecorded: bool) -> Setup {
         inner: tls::client_verifier(),
         seen: Mutex::default(),
     });
-    let store: &'static Store = leak(Store::default());
+    let store: &'static Tickets = leak(Tickets::default());
     let mut cc = client_config();
     cc.verifier = server_verifier;
     cc.alpn = OFFERED;
@@ -280,7 +270,7 @@ fn server_with_ca() -> tlspair::handshake::ServerConfig<'static> {
 fn the_peer_chain_is_kept_where_the_embedder_asked_for_both_roles() {
     let mut cc = client_config();
     cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
-    let store: &'static Store = leak(Store::default());
+    let store: &'static Tickets = leak(Tickets::default());
     cc.ticket_sink = Some(store);
     let cc = leak(cc);
     let mut sc = server_with_ca();
@@ -571,7 +561,7 @@ fn chain_storage_comes_back_emptied() {
 #[test]
 fn a_client_certificate_resumes_only_under_the_protocol_it_was_checked_for() {
     for suites in [&tlspair::ALL_SUITES[..], &tlspair::TLS12_SUITES[..]] {
-        let store: &'static Store = leak(Store::default());
+        let store: &'static Tickets = leak(Tickets::default());
         let mut cc = client_config();
         cc.suites = leak(suites.to_vec()).as_slice();
         cc.ticket_sink = Some(store);

@@ -18,6 +18,8 @@
 
 mod common;
 
+use common::tls::Tickets;
+
 use common::interop::{
     assert_negotiated, client_config, openssl_group, openssl_suite, reversed_lines, server_config,
     text, text_with_lines, KeyType,
@@ -965,18 +967,6 @@ fn hello_retry_from_our_server_moves_s_client_to_p384() {
     });
 }
 
-/// Keeps the tickets our client receives.
-#[derive(Default)]
-struct Tickets(std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
-
-impl tlspair::handshake::ticket::TicketSink for Tickets {
-    fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
-        let kept =
-            tlspair::handshake::ticket::StoredTicket::new(t, tls::now()).expect("ticket fits");
-        self.0.lock().expect("tickets").push(kept);
-    }
-}
-
 #[test]
 fn our_client_resumes_with_s_server_ticket() {
     our_client_resumes_with_s_server_ticket_in(false);
@@ -987,6 +977,32 @@ fn our_client_resumes_with_s_server_ticket_in_tls12() {
     our_client_resumes_with_s_server_ticket_in(true);
 }
 
+/// A full handshake of `cc` (whose ticket sink is `store`) with
+/// `server`, an echo and a close: the first ticket it gave, ready to
+/// resume with.
+fn first_ticket_of_s_server(
+    server: &Openssl,
+    port: u16,
+    cc: &'static ClientConfig<'static>,
+    store: &Tickets,
+) -> &'static tlspair::handshake::ticket::ResumptionTicket<'static> {
+    let mut ours = TlsSocket::connect_and_handshake(
+        Connection::client(cc, Some("localhost"), tls::now()).expect("client"),
+        port,
+    )
+    .expect("first handshake");
+    // The tickets come after the handshake; reading the echo reads them.
+    echo_through_s_server(&mut ours, server, b"first\n");
+    close_with_s_server(&mut ours, server);
+    let ticket = store
+        .0
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("s_server sends tickets");
+    leak(leak(ticket).resumption())
+}
 /// Our client's second connection resumes with the ticket of its first,
 /// in TLS 1.3 (a PSK) or TLS 1.2 (RFC 5077: session_ticket, and the
 /// session id echoed).
@@ -1004,22 +1020,7 @@ fn our_client_resumes_with_s_server_ticket_in(tls12: bool) {
         }
         cc.ticket_sink = Some(store);
         let cc = leak(cc);
-        let mut ours = TlsSocket::connect_and_handshake(
-            Connection::client(cc, Some("localhost"), tls::now()).expect("client"),
-            port,
-        )
-        .expect("first handshake");
-        // The tickets come after the handshake; reading the echo reads them.
-        echo_through_s_server(&mut ours, &server, b"first\n");
-        close_with_s_server(&mut ours, &server);
-        let ticket = store
-            .0
-            .lock()
-            .unwrap()
-            .first()
-            .cloned()
-            .expect("s_server sends tickets");
-        let ticket = leak(leak(ticket).resumption());
+        let ticket = first_ticket_of_s_server(&server, port, cc, store);
         let conn =
             Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
         let mut ours = TlsSocket::connect_and_handshake(conn, port)
@@ -1359,15 +1360,7 @@ fn a_ticket_keeps_the_early_data_allowance_of_s_server() {
             let mut cc = tls::client_config();
             cc.ticket_sink = Some(store);
             let cc = leak(cc);
-            let mut ours = TlsSocket::connect_and_handshake(
-                Connection::client(cc, Some("localhost"), tls::now()).expect("client"),
-                port,
-            )
-            .expect("first handshake");
-            echo_through_s_server(&mut ours, &server, b"first\n");
-            close_with_s_server(&mut ours, &server);
-            let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
-            let ticket = leak(leak(ticket).resumption());
+            let ticket = first_ticket_of_s_server(&server, port, cc, store);
             assert_eq!(ticket.max_early_data, allowance, "{args:?}");
             let conn = Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket)
                 .expect("client");

@@ -17,6 +17,8 @@
 
 mod common;
 
+use common::tls::Tickets;
+
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -679,18 +681,6 @@ fn hello_retry_from_our_server_moves_rustls_client_to_p384() {
     });
 }
 
-/// Keeps the tickets our client receives.
-#[derive(Default)]
-struct Tickets(std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
-
-impl tlspair::handshake::ticket::TicketSink for Tickets {
-    fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
-        let kept =
-            tlspair::handshake::ticket::StoredTicket::new(t, tls::now()).expect("ticket fits");
-        self.0.lock().expect("tickets").push(kept);
-    }
-}
-
 /// rustls issues tickets only to a client whose ClientHello lists
 /// psk_dhe_ke in psk_key_exchange_modes (RFC 8446 §4.2.9: servers SHOULD
 /// NOT send tickets incompatible with the advertised modes; rustls 0.23
@@ -720,6 +710,30 @@ fn our_client_resumes_by_session_id_with_rustls_server_in_tls12() {
     );
 }
 
+/// A full handshake of `cc` (whose ticket sink is `store`) with a
+/// rustls `server`, data from it and a close: the first ticket it gave,
+/// ready to resume with.
+fn first_ticket_of_rustls(
+    server: &Arc<rustls::ServerConfig>,
+    cc: &'static ClientConfig<'static>,
+    store: &Tickets,
+) -> &'static tlspair::handshake::ticket::ResumptionTicket<'static> {
+    let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
+    let mut m = Mem::new(first, rustls_server(server.clone()));
+    run(&mut m, "handshake", Mem::handshake);
+    // rustls's tickets follow its last flight; our read takes them.
+    run(&mut m, "from rustls", |m| m.peer_to_ours(b"first", |_| {}));
+    run(&mut m, "close", Mem::close_ours_first);
+    let ticket = store
+        .0
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("rustls sends tickets");
+    leak(leak(ticket).resumption())
+}
+
 /// Our second connection resumes with rustls's ticket: TLS 1.3, or with a
 /// TLS 1.2 suite, TLS 1.2 (RFC 5077 tickets from rustls's ticketer).
 fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>, tickets: bool) {
@@ -739,20 +753,7 @@ fn our_client_resumes_with_rustls_server_ticket_in(tls12: Option<&'static Suite>
         }
         cc.ticket_sink = Some(store);
         let cc = leak(cc);
-        let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
-        let mut m = Mem::new(first, rustls_server(server.clone()));
-        run(&mut m, "handshake", Mem::handshake);
-        // rustls's tickets follow its last flight; our read takes them.
-        run(&mut m, "from rustls", |m| m.peer_to_ours(b"first", |_| {}));
-        run(&mut m, "close", Mem::close_ours_first);
-        let ticket = store
-            .0
-            .lock()
-            .unwrap()
-            .first()
-            .cloned()
-            .expect("rustls sends tickets");
-        let ticket = leak(leak(ticket).resumption());
+        let ticket = first_ticket_of_rustls(&server, cc, store);
         assert_eq!(ticket.session_id, tls12.is_some() && !tickets);
         let second =
             Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
@@ -1560,13 +1561,7 @@ fn our_client_sends_early_data_to_rustls() {
         let mut cc = tls::client_config();
         cc.ticket_sink = Some(store);
         let cc = leak(cc);
-        let first = Connection::client(cc, Some("localhost"), tls::now()).expect("client");
-        let mut m = Mem::new(first, rustls_server(server.clone()));
-        run(&mut m, "handshake", Mem::handshake);
-        run(&mut m, "from rustls", |m| m.peer_to_ours(b"first", |_| {}));
-        run(&mut m, "close", Mem::close_ours_first);
-        let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
-        let ticket = leak(leak(ticket).resumption());
+        let ticket = first_ticket_of_rustls(&server, cc, store);
         assert_eq!(ticket.max_early_data, 8192);
         let second =
             Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");

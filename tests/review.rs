@@ -294,23 +294,10 @@ fn a_client_hello_fits_exactly_the_room_it_reports() {
                             None => Connection::client(cc, sni, tls::now()).unwrap(),
                             Some(t) => {
                                 let rt = leak(ResumptionTicket {
-                                    suite: CipherSuite(0x1301),
                                     psk,
                                     ticket: t,
-                                    lifetime: 3600,
-                                    age_add: 0,
-                                    received_at: tls::now(),
                                     server_name: sni,
-                                    peer_cert_sha256: None,
-                                    peer_identity: None,
-                                    verifier_policy:
-                                        tlspair::verify::ServerCertVerifier::policy_digest(
-                                            tls::verifier(),
-                                        ),
-                                    alpn_context: None,
-                                    client_cert_sha256: None,
-                                    session_id: false,
-                                    max_early_data: 0,
+                                    ..tls::unopened_ticket()
                                 });
                                 Connection::client_resuming(cc, sni, tls::now(), rt).unwrap()
                             }
@@ -609,20 +596,10 @@ fn secret_bearing_types_zeroize_on_drop() {
 /// client certificate with digest `client`.
 fn ticket_for_localhost(client: Option<[u8; 32]>) -> &'static ResumptionTicket<'static> {
     leak(ResumptionTicket {
-        suite: CipherSuite(0x1301),
-        psk: leak([1u8; 32]),
         ticket: b"ticket",
         lifetime: 60,
-        age_add: 0,
-        received_at: tls::now(),
-        server_name: Some("localhost"),
-        peer_cert_sha256: None,
-        peer_identity: None,
-        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(tls::verifier()),
-        alpn_context: None,
         client_cert_sha256: client,
-        session_id: false,
-        max_early_data: 0,
+        ..tls::unopened_ticket()
     })
 }
 

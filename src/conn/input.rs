@@ -995,7 +995,7 @@ fn room_needed(conn: &Connection<'_>, hs: &Handshake, fragment: usize, message: 
 
 /// What a client connection lends its handshake's steps: the
 /// configuration, the server name and the ticket it holds.
-fn client_inputs<'c>(
+pub(super) fn client_inputs<'c>(
     config: &'c PeerConfig<'_>,
     server_name: &'c Name<'_>,
     resume: &'c Option<Offer<'_>>,

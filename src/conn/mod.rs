@@ -858,15 +858,14 @@ impl<'a> Connection<'a> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        let startable = match (self.hs.as_ref(), &self.peer_config) {
-            (Some(Handshake::Client(s)), PeerConfig::Client(config)) => {
-                s.may_offer_early(client::Inputs {
-                    config,
-                    server_name: self.server_name.as_str(),
-                    resume: self.resume.as_ref().map(Offer::view),
-                    early: true,
-                })
-            }
+        let inputs = input::client_inputs(
+            &self.peer_config,
+            &self.server_name,
+            &self.resume,
+            EarlyPhase::Requested,
+        );
+        let startable = match (self.hs.as_ref(), inputs) {
+            (Some(Handshake::Client(s)), Some(inputs)) => s.may_offer_early(inputs),
             _ => false,
         };
         let before_server_hello = matches!(self.records, Records::Pending(_));
@@ -1459,13 +1458,13 @@ impl<'a> Connection<'a> {
         f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
     ) -> Option<R> {
         match (self.hs.as_ref()?, &self.peer_config) {
-            (Handshake::Client(s), PeerConfig::Client(config)) => s.pending_signature(
-                client::Inputs {
-                    config,
-                    server_name: self.server_name.as_str(),
-                    resume: self.resume.as_ref().map(Offer::view),
-                    early: false,
-                },
+            (Handshake::Client(s), PeerConfig::Client(_)) => s.pending_signature(
+                input::client_inputs(
+                    &self.peer_config,
+                    &self.server_name,
+                    &self.resume,
+                    EarlyPhase::None,
+                )?,
                 &self.tls12_transcript,
                 f,
             ),

@@ -212,3 +212,36 @@ impl tlspair::handshake::ticket::SessionCache for SessionMap {
         Some(s.len())
     }
 }
+
+/// A TLS 1.3 ticket for "localhost" (AES-128-GCM, a PSK of ones, an hour
+/// of lifetime, no 0-RTT) that no server's key opens: tests set the
+/// fields they are about with struct update syntax.
+pub fn unopened_ticket() -> tlspair::handshake::ticket::ResumptionTicket<'static> {
+    tlspair::handshake::ticket::ResumptionTicket {
+        suite: tlspair::wire::CipherSuite(0x1301),
+        psk: &[1; 32],
+        ticket: b"a ticket no key of the server opens",
+        lifetime: 3600,
+        age_add: 0,
+        received_at: now(),
+        server_name: Some("localhost"),
+        peer_cert_sha256: None,
+        peer_identity: None,
+        verifier_policy: tlspair::verify::ServerCertVerifier::policy_digest(verifier()),
+        alpn_context: None,
+        client_cert_sha256: None,
+        session_id: false,
+        max_early_data: 0,
+    }
+}
+
+/// A ticket sink that keeps every ticket our client receives, in order.
+#[derive(Default)]
+pub struct Tickets(pub std::sync::Mutex<Vec<tlspair::handshake::ticket::StoredTicket>>);
+
+impl tlspair::handshake::ticket::TicketSink for Tickets {
+    fn store(&self, t: &tlspair::handshake::ticket::NewTicket<'_>) {
+        let kept = tlspair::handshake::ticket::StoredTicket::new(t, now()).expect("ticket fits");
+        self.0.lock().expect("tickets").push(kept);
+    }
+}
