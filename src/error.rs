@@ -141,6 +141,9 @@ pub enum PeerMisbehaved {
     /// The peer's sequence number would wrap (`internal_error`; no sane peer
     /// gets here: it must rekey first).
     PeerSequenceExhausted,
+    /// More 0-RTT data than the ticket allows (`unexpected_message`, RFC
+    /// 8446 §4.2.10).
+    TooMuchEarlyData,
 }
 
 /// Nothing acceptable in common with the peer.
@@ -213,6 +216,14 @@ pub enum Misuse {
     /// its ClientHello without offering it, or a server that has
     /// answered ([`Connection::early_data`](crate::Connection::early_data)).
     NoEarlyData,
+    /// A server call other than
+    /// [`read_early`](crate::Connection::read_early) while 0-RTT data it
+    /// accepted waits at the front of the received view: take it with
+    /// `read_early` until that answers `Done(0)`.
+    EarlyDataUnread,
+    /// [`read_early`](crate::Connection::read_early) with an empty buffer,
+    /// whose `Done(0)` would read as the end of the early data.
+    EmptyEarlyDataBuffer,
     /// `seal_reserved` without a reservation, or one that another call
     /// (which had to place a record) or a larger length ended.
     NoReservation,
@@ -288,6 +299,7 @@ impl Error {
                 | PeerMisbehaved::EmptyRecord(_)
                 | PeerMisbehaved::TooManyEmptyRecords
                 | PeerMisbehaved::UnexpectedHandshake(_)
+                | PeerMisbehaved::TooMuchEarlyData
                 | PeerMisbehaved::HandshakeFragmentation => AlertDescription::UNEXPECTED_MESSAGE,
                 PeerMisbehaved::HandshakeTooLarge { .. }
                 | PeerMisbehaved::IllegalParameter(_)

@@ -1176,3 +1176,137 @@ fn early_data_accepted_under_another_alpn_protocol_is_illegal_parameter() {
         )))
     );
 }
+
+/// A resumed client offering 0-RTT (AES-128-GCM, its ticket claiming
+/// `claimed` bytes of allowance where our server sealed 16), the early
+/// data `early` already read by the server, whose key log is returned.
+fn server_taking_early_data(claimed: u32, early: &[u8]) -> (Side, Side, &'static Lines) {
+    let (cc, sc, store) = tls::early_data_configs(16);
+    let mut cc = cc.clone();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let cc = leak(cc);
+    let lines: &'static Lines = leak(Lines::default());
+    let mut logged = sc.clone();
+    logged.key_log = Some(lines);
+    let logged = leak(logged);
+    let ticket = tls::first_ticket(cc, logged, store);
+    assert_eq!(ticket.max_early_data, 16);
+    let ticket = leak(tlspair::handshake::ticket::ResumptionTicket {
+        max_early_data: claimed,
+        ..*ticket
+    });
+    let mut c =
+        side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = side(Connection::server(logged, tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, early),
+        Ok(Status::Done(early.len()))
+    );
+    (c, s, lines)
+}
+
+/// RFC 8446 §4.2.10: more 0-RTT data than the ticket allows is
+/// unexpected_message, even from a client whose ticket claims more.
+#[test]
+fn early_data_beyond_the_tickets_allowance_is_unexpected_message() {
+    let (mut c, mut s, _) = server_taking_early_data(1024, &[7; 17]);
+    transfer_all(&mut c, &mut s);
+    let e = s.conn.read_early(&mut s.bufs, &mut [0u8; 64]).unwrap_err();
+    assert_eq!(e, Error::PeerMisbehaved(PeerMisbehaved::TooMuchEarlyData));
+    assert_eq!(e.alert(), Some(AD::UNEXPECTED_MESSAGE));
+    // Exactly the allowance is taken.
+    let (mut c, mut s, _) = server_taking_early_data(16, &[7; 16]);
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(16))
+    );
+}
+
+/// RFC 8446 §4.5: the client's EndOfEarlyData comes before its Finished.
+/// A Finished under the early key is unexpected_message; one under the
+/// handshake key while the early key reads does not open.
+#[test]
+fn a_finished_without_end_of_early_data_is_refused() {
+    let (mut c, mut s, lines) = server_taking_early_data(16, b"early");
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(5))
+    );
+    // The early key's next record (sequence 1) carries a Finished.
+    let early = secret_of(lines, "CLIENT_EARLY_TRAFFIC_SECRET");
+    let finished = [&[20u8, 0, 0, 32][..], &[0; 32]].concat();
+    let forged = seal_record(&early, 1, ContentType::HANDSHAKE, &finished, 0);
+    s.bufs.recv.fill(&forged);
+    let e = s.conn.read_early(&mut s.bufs, &mut buf).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::UNEXPECTED_MESSAGE), "{e:?}");
+
+    // The client's own answer with its EndOfEarlyData record cut out.
+    let (mut c, mut s, _) = server_taking_early_data(16, b"early");
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    let answer = c.bufs.send.pending().to_vec();
+    let eoed = HEADER_LEN + Header::parse(&answer).unwrap().len;
+    s.bufs.recv.fill(&answer[eoed..]);
+    let e = s.conn.read_early(&mut s.bufs, &mut buf).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::BAD_RECORD_MAC), "{e:?}");
+}
+
+/// An EndOfEarlyData with a body is a decode_error; one in a handshake
+/// that took no early data is unexpected_message.
+#[test]
+fn a_malformed_or_unexpected_end_of_early_data_is_refused() {
+    let (mut c, mut s, lines) = server_taking_early_data(16, b"early");
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(5))
+    );
+    let early = secret_of(lines, "CLIENT_EARLY_TRAFFIC_SECRET");
+    let forged = seal_record(&early, 1, ContentType::HANDSHAKE, &[5, 0, 0, 1, 0], 0);
+    s.bufs.recv.fill(&forged);
+    let e = s.conn.read_early(&mut s.bufs, &mut buf).unwrap_err();
+    assert_eq!(e.alert(), Some(AD::DECODE_ERROR), "{e:?}");
+
+    // No 0-RTT offered: it comes under the handshake key.
+    let (cc, sc, store) = tls::early_data_configs(16);
+    let mut cc = cc.clone();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let cc = leak(cc);
+    let lines: &'static Lines = leak(Lines::default());
+    let mut logged = sc.clone();
+    logged.key_log = Some(lines);
+    let logged = leak(logged);
+    let ticket = tls::first_ticket(cc, logged, store);
+    lines.0.lock().unwrap().clear();
+    let mut c =
+        side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
+    let mut s = side(Connection::server(logged, tls::now()).unwrap());
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+    let hs = secret_of(lines, "CLIENT_HANDSHAKE_TRAFFIC_SECRET");
+    let forged = seal_record(&hs, 0, ContentType::HANDSHAKE, &[5, 0, 0, 0], 0);
+    s.bufs.recv.fill(&forged);
+    let e = s.conn.handshake(&mut s.bufs).unwrap_err();
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            tlspair::wire::HandshakeType::END_OF_EARLY_DATA
+        ))
+    );
+    assert_eq!(e.alert(), Some(AD::UNEXPECTED_MESSAGE));
+}

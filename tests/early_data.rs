@@ -1,16 +1,19 @@
-//! 0-RTT from the client's side (RFC 8446 §2.3, §4.2.10): `write_early`
-//! seals early data after the ClientHello; a server that declines it
-//! (ours does, skipping the records) leaves the application to send the
-//! bytes again, and nothing is delivered twice. The accepting side is
-//! OpenSSL's (`interop_openssl::our_client_sends_early_data_to_s_server`).
+//! 0-RTT (RFC 8446 §2.3, §4.2.10). The client's `write_early` seals early
+//! data after the ClientHello; a server that declines it (skipping the
+//! records) leaves the application to send the bytes again, and nothing
+//! is delivered twice. A server whose first call is `read_early` takes
+//! it, within the ticket's allowance and once per ClientHello (its replay
+//! guard), and hands it out apart from 1-RTT data.
 
 mod common;
 
 use common::tls::Tickets;
 
-use common::tls::{client_config, complete, p256_server_config, side};
+use common::tls::{
+    client_config, complete, early_data_configs, first_ticket, p256_server_config, side,
+};
 use common::{transfer_all, Side};
-use tlspair::handshake::ticket::{ResumptionTicket, StoredTicket};
+use tlspair::handshake::ticket::ResumptionTicket;
 use tlspair::{Connection, EarlyData, Error, Misuse, Status};
 
 fn leak<T>(t: T) -> &'static T {
@@ -26,20 +29,12 @@ fn ticket_allowing(
     store: &'static Tickets,
     allowance: u32,
 ) -> &'static ResumptionTicket<'static> {
-    let mut c = side(Connection::client(cc, Some("localhost"), common::tls::now()).unwrap());
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
-    complete(&mut c, &mut s).unwrap();
-    transfer_all(&mut s, &mut c);
-    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
-    let stored: &'static StoredTicket = leak(store.0.lock().unwrap()[0].clone());
-    assert_eq!(
-        stored.resumption().max_early_data,
-        0,
-        "our server allows none"
-    );
-    let mut t = stored.resumption();
-    t.max_early_data = allowance;
-    leak(t)
+    let ticket = first_ticket(cc, sc, store);
+    assert_eq!(ticket.max_early_data, 0, "our server allows none");
+    leak(ResumptionTicket {
+        max_early_data: allowance,
+        ..*ticket
+    })
 }
 
 fn configs() -> (
@@ -331,4 +326,257 @@ fn a_hello_retry_request_already_waiting_declines_early_data_without_an_error() 
         c.conn.write_early(&mut c.bufs, b"early"),
         Err(Error::Misuse(Misuse::NoEarlyData))
     );
+}
+
+/// Everything `read_early` hands out until it answers something other
+/// than `Done(n > 0)`, read `chunk` bytes at a time; and that answer.
+fn read_all_early(s: &mut Side, chunk: usize) -> (Vec<u8>, Result<Status<usize>, Error>) {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        match s.conn.read_early(&mut s.bufs, &mut buf) {
+            Ok(Status::Done(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            other => return (got, other),
+        }
+    }
+}
+
+#[test]
+fn our_server_takes_early_data_through_read_early_apart_from_1rtt_data() {
+    let (cc, sc, store) = early_data_configs(16_384);
+    let ticket = first_ticket(cc, sc, store);
+    assert_eq!(ticket.max_early_data, 16_384, "advertised in the ticket");
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    let request: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &request),
+        Ok(Status::Done(request.len()))
+    );
+    transfer_all(&mut c, &mut s);
+    // Our flight goes out as the ClientHello is answered; the early data
+    // comes out 7 bytes at a time, whole and in order.
+    let (got, end) = read_all_early(&mut s, 7);
+    assert_eq!(got, request);
+    assert_eq!(end, Ok(Status::WantRead), "EndOfEarlyData not yet here");
+    assert_eq!(s.conn.early_data(), EarlyData::Accepted);
+    assert!(!s.conn.is_established());
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert!(c.conn.is_established());
+    assert_eq!(c.conn.early_data(), EarlyData::Accepted);
+    // 1-RTT data right behind the EndOfEarlyData and Finished: not early.
+    assert_eq!(c.conn.write(&mut c.bufs, b"late"), Ok(Status::Done(4)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::Done(0))
+    );
+    assert!(s.conn.is_established());
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(s.conn.early_data_sent(), request.len());
+    let mut buf = [0u8; 16];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::Done(4)));
+    assert_eq!(&buf[..4], b"late");
+    // Once over, read_early says so again and reads nothing.
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(0))
+    );
+    assert_eq!(s.conn.write(&mut s.bufs, b"answer"), Ok(Status::Done(6)));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(6)));
+}
+
+#[test]
+fn a_replayed_client_hello_has_its_early_data_declined() {
+    // RFC 8446 §8: the same ClientHello (its first binder) a second time,
+    // to a server sharing the guard, is declined and none of its early
+    // data comes out.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"pay 100"),
+        Ok(Status::Done(7))
+    );
+    let flight = c.bufs.send.pending().to_vec();
+    let mut first = side(Connection::server(sc, common::tls::now()).unwrap());
+    first.bufs.recv.fill(&flight);
+    assert_eq!(
+        read_all_early(&mut first, 64),
+        (b"pay 100".to_vec(), Ok(Status::WantRead))
+    );
+    let mut replay = side(Connection::server(sc, common::tls::now()).unwrap());
+    replay.bufs.recv.fill(&flight);
+    assert_eq!(
+        read_all_early(&mut replay, 64),
+        (Vec::new(), Ok(Status::Done(0)))
+    );
+    assert_eq!(replay.conn.early_data(), EarlyData::Rejected);
+    // It skips the early record and waits for a Finished.
+    assert_eq!(
+        replay.conn.handshake(&mut replay.bufs),
+        Ok(Status::WantRead)
+    );
+}
+
+#[test]
+fn a_server_whose_first_call_is_not_read_early_declines_early_data() {
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::Done(0))
+    );
+    assert_eq!(s.conn.early_data_sent(), 0);
+}
+
+#[test]
+fn without_a_replay_guard_tickets_allow_no_early_data() {
+    let (cc, sc, store) = early_data_configs(1024);
+    let mut unguarded = sc.clone();
+    unguarded.replay_guard = None;
+    let unguarded = leak(unguarded);
+    let ticket = first_ticket(cc, unguarded, store);
+    assert_eq!(ticket.max_early_data, 0);
+    // A client that claims an allowance anyway is declined.
+    let lying = leak(ResumptionTicket {
+        max_early_data: 1024,
+        ..*ticket
+    });
+    let mut c = resuming(cc, lying);
+    let mut s = side(Connection::server(unguarded, common::tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (Vec::new(), Ok(Status::Done(0)))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+}
+
+#[test]
+fn other_calls_leave_unread_early_data_to_read_early() {
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early bytes"),
+        Ok(Status::Done(11))
+    );
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 5];
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(5))
+    );
+    let unread = Err(Error::Misuse(Misuse::EarlyDataUnread));
+    assert_eq!(s.conn.read(&mut s.bufs, &mut [0u8; 64]), unread.clone());
+    assert_eq!(
+        s.conn.handshake(&mut s.bufs).map(|_| Status::Done(0)),
+        unread.clone()
+    );
+    assert_eq!(s.conn.write(&mut s.bufs, b"x"), unread);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut []),
+        Err(Error::Misuse(Misuse::EmptyEarlyDataBuffer))
+    );
+    assert!(s.conn.error().is_none());
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (b" bytes".to_vec(), Ok(Status::WantRead))
+    );
+    assert_eq!(
+        c.conn.read_early(&mut c.bufs, &mut [0u8; 8]),
+        Err(Error::Misuse(Misuse::NoEarlyData)),
+        "a client reads no early data"
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.early_data_sent(), 11);
+}
+
+#[test]
+fn early_data_under_another_alpn_protocol_is_declined() {
+    // RFC 8446 §4.2.10: 0-RTT only under the session's protocol. The
+    // ticket's session spoke "a"; a server now preferring "b" resumes it
+    // (no client identity is tied to the protocol) and declines the data.
+    let (cc, sc, store) = early_data_configs(1024);
+    let both: &'static [&'static [u8]] = leak([&b"a"[..], &b"b"[..]]);
+    let mut cc = cc.clone();
+    cc.alpn = both;
+    let cc = leak(cc);
+    let mut sc_a = sc.clone();
+    sc_a.alpn = both;
+    let ticket = first_ticket(cc, leak(sc_a), store);
+    let mut sc_b = sc.clone();
+    sc_b.alpn = leak([&b"b"[..], &b"a"[..]]);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(leak(sc_b), common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"for a"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (Vec::new(), Ok(Status::Done(0)))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(c.conn.alpn_protocol(), Some(&b"b"[..]));
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+}
+
+#[test]
+fn a_server_asking_for_another_share_declines_early_data() {
+    use tlspair::wire::NamedGroup as G;
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut retrying = sc.clone();
+    retrying.groups = leak([G::SECP384R1]);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(leak(retrying), common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (Vec::new(), Ok(Status::Done(0)))
+    );
+    assert_eq!(s.conn.early_data(), EarlyData::Rejected);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
 }

@@ -392,8 +392,8 @@ pub fn server_hello(body: &[u8]) {
 }
 
 /// EncryptedExtensions → `EncryptedExtensionsOut` → EncryptedExtensions.
-/// Compared: ALPN, record_size_limit, server_name acknowledgement. Not
-/// expressible: early_data and the extensions a client ignores or
+/// Compared: ALPN, record_size_limit, server_name acknowledgement,
+/// early_data. Not expressible: the extensions a client ignores or
 /// refuses (they must not come back).
 pub fn encrypted_extensions(body: &[u8]) {
     let Ok(ee) = EncryptedExtensions::parse(body) else {
@@ -406,6 +406,7 @@ pub fn encrypted_extensions(body: &[u8]) {
         alpn: ee.alpn,
         record_size_limit: ee.record_size_limit,
         server_name_ack: ee.server_name_ack,
+        early_data: ee.early_data,
     };
     let again = encode_message(body.len(), HandshakeType::ENCRYPTED_EXTENSIONS, |w| {
         out.encode(w)
@@ -418,6 +419,7 @@ pub fn encrypted_extensions(body: &[u8]) {
         "record_size_limit"
     );
     assert_eq!(back.server_name_ack, ee.server_name_ack, "server_name");
+    assert_eq!(back.early_data, ee.early_data, "early_data");
     assert!(!back.early_data);
     assert_eq!(back.forbidden, None);
 }
@@ -467,15 +469,22 @@ pub fn certificate_request(body: &[u8]) {
 }
 
 /// NewSessionTicket → `encode_new_session_ticket` → NewSessionTicket.
-/// Compared: lifetime, age_add, nonce, ticket; the early_data extension
-/// is not expressible (written without extensions).
+/// Compared: lifetime, age_add, nonce, ticket and the early_data
+/// allowance (other extensions are not written back).
 pub fn new_session_ticket(body: &[u8]) {
     let Ok(nst) = NewSessionTicket::parse(body) else {
         return;
     };
     assert!(!nst.ticket.is_empty());
     let again = encode_message(body.len(), HandshakeType::NEW_SESSION_TICKET, |w| {
-        encode_new_session_ticket(w, nst.lifetime, nst.age_add, nst.nonce, nst.ticket)
+        encode_new_session_ticket(
+            w,
+            nst.lifetime,
+            nst.age_add,
+            nst.nonce,
+            nst.ticket,
+            nst.max_early_data,
+        )
     })
     .expect("NewSessionTicket re-encodes");
     let back = NewSessionTicket::parse(&again).expect("re-encoded ticket parses");
@@ -483,7 +492,7 @@ pub fn new_session_ticket(body: &[u8]) {
     assert_eq!(back.age_add, nst.age_add);
     assert_eq!(back.nonce, nst.nonce);
     assert_eq!(back.ticket, nst.ticket);
-    assert_eq!(back.max_early_data, None);
+    assert_eq!(back.max_early_data, nst.max_early_data);
 }
 
 /// OfferedPsks: identities and binders written back must give the input

@@ -4,7 +4,9 @@
 //! See the module docs of `conn` for the layout of the received view
 //! (`hs_len`, `hs_gap`, `plain_left`, `plain_tail`).
 
-use super::{Connection, Handshake, PeerConfig, Role, Status, MAX_EMPTY_RECORDS, NO_CONFIG};
+use super::{
+    AfterHandshake, Connection, Handshake, PeerConfig, Role, Status, MAX_EMPTY_RECORDS, NO_CONFIG,
+};
 use crate::buffer::{RecvView, SendView};
 use crate::codec::Reader;
 use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
@@ -204,6 +206,10 @@ impl<'a> Connection<'a> {
             if self.hs.is_none() {
                 continue;
             }
+            // 0-RTT plaintext at the front is `read_early`'s to take.
+            if self.plain_left > 0 {
+                return Err(Misuse::EarlyDataUnread.into());
+            }
             match self.read_record(rx, tx)? {
                 Status::Done(_) => {}
                 Status::WantRead => return Ok(Status::WantRead),
@@ -370,6 +376,31 @@ impl<'a> Connection<'a> {
             return Err(Misuse::SendBufferTooSmall { needed: need }.into());
         }
         Ok(tx.room_at_least(need).ok_or(need))
+    }
+
+    /// An opened application-data record at `off` (`total` bytes, its
+    /// `len` bytes of content at `at`): its plaintext at the front of the
+    /// view, or an empty one dropped and counted.
+    fn take_application_data(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        (off, at, total, len): (usize, usize, usize, usize),
+    ) -> Result<Status<()>, Error> {
+        if len == 0 {
+            self.drop_record(rx, off, total);
+            self.count_empty(tx)?;
+            return Ok(Status::Done(()));
+        }
+        self.empty_records = 0;
+        rx.advance(at);
+        // The content of a record within the checked limit (2^14).
+        self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
+        // Type, padding and tag of a record within the checked limit: less
+        // than 2^14 + 256.
+        let tail = total.saturating_sub(at).saturating_sub(len);
+        self.plain_tail = u16::try_from(tail).unwrap_or(u16::MAX);
+        Ok(Status::Done(()))
     }
 
     fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
@@ -733,24 +764,26 @@ impl<'a> Connection<'a> {
                 }
                 Ok(Status::Done(()))
             }
+            // 0-RTT data a server took (it opened under the early key):
+            // plaintext for `read_early`, within the allowance (RFC 8446
+            // §4.2.10).
+            (ContentType::APPLICATION_DATA, _) if handshaking && protected => {
+                let AfterHandshake::EarlyAccepted(_, left) = self.resumption else {
+                    return Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()));
+                };
+                let Some(rest) = u32::try_from(len).ok().and_then(|n| left.checked_sub(n)) else {
+                    return Err(self.fail(tx, PeerMisbehaved::TooMuchEarlyData.into()));
+                };
+                if let AfterHandshake::EarlyAccepted(_, left) = &mut self.resumption {
+                    *left = rest;
+                }
+                self.take_application_data(rx, tx, (off, at, total, len))
+            }
             (ContentType::APPLICATION_DATA, _) if handshaking => {
                 Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()))
             }
-            (ContentType::APPLICATION_DATA, 0) => {
-                self.drop_record(rx, off, total);
-                self.count_empty(tx)?;
-                Ok(Status::Done(()))
-            }
             (ContentType::APPLICATION_DATA, _) => {
-                self.empty_records = 0;
-                rx.advance(at);
-                // The content of a record within the checked limit (2^14).
-                self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
-                // Type, padding and tag of a record within the checked
-                // limit: less than 2^14 + 256.
-                let tail = total.saturating_sub(at).saturating_sub(len);
-                self.plain_tail = u16::try_from(tail).unwrap_or(u16::MAX);
-                Ok(Status::Done(()))
+                self.take_application_data(rx, tx, (off, at, total, len))
             }
             (ContentType::ALERT, 2) => {
                 self.drop_record(rx, off, total);

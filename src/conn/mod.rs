@@ -91,6 +91,10 @@ pub(crate) enum AfterHandshake {
     /// secret (a sealing key is made from it for each call) and the
     /// records sealed so far (its sequence number).
     Early(Secret, u32),
+    /// TLS 1.3 server that took 0-RTT data, until the client's
+    /// EndOfEarlyData: the client's handshake traffic secret, which the
+    /// receiving key switches to then, and the early bytes still allowed.
+    EarlyAccepted(Secret, u32),
 }
 
 /// Where a client's 0-RTT stands (`EarlyData` tells the embedder; the
@@ -931,7 +935,10 @@ impl<'a> Connection<'a> {
             if available == 0 {
                 break;
             }
-            let (take, total) = self.next_record(tx.capacity(), available);
+            // Never padded: a server that declines skips early records
+            // within a budget of bytes on the wire.
+            let (take, _) = self.next_record(tx.capacity(), available);
+            let total = self.record_overhead().saturating_add(take);
             let Some(record) = tx.room(total) else {
                 if done == 0 {
                     return Ok(Status::WantWrite { needed: total });
@@ -960,21 +967,108 @@ impl<'a> Connection<'a> {
         Ok(Status::Done(done))
     }
 
-    /// What became of our 0-RTT data (client; see
-    /// [`write_early`](Self::write_early)).
+    /// What became of the 0-RTT data.
+    ///
+    /// A client ([`write_early`](Self::write_early)): `Offered` until the
+    /// handshake completes, then `Accepted` or `Rejected`. A server
+    /// ([`read_early`](Self::read_early)): `Accepted` from its first
+    /// flight on if it took the client's early data, `Rejected` if it
+    /// declined an offer, `NotOffered` otherwise.
     pub fn early_data(&self) -> EarlyData {
         match self.early {
             EarlyPhase::None | EarlyPhase::Requested => EarlyData::NotOffered,
             EarlyPhase::Offered => EarlyData::Offered,
+            // The server's acceptance counts once its Finished verified.
+            EarlyPhase::Accepted if self.role == Role::Client && !self.handshake_done => {
+                EarlyData::Offered
+            }
             EarlyPhase::Accepted => EarlyData::Accepted,
             EarlyPhase::Rejected => EarlyData::Rejected,
         }
     }
 
-    /// Bytes [`write_early`](Self::write_early) sealed: all delivered if
-    /// the server accepted them, none if it declined.
+    /// Bytes of 0-RTT data: a client's, those [`write_early`](Self::write_early)
+    /// sealed (all delivered if the server accepted them, none if it
+    /// declined); a server's, those [`read_early`](Self::read_early)
+    /// delivered.
     pub fn early_data_sent(&self) -> usize {
         usize::try_from(self.early_sent).unwrap_or(usize::MAX)
+    }
+
+    /// Reads 0-RTT data (`SSL_read_early_data`, RFC 8446 §4.2.10) on a
+    /// server: made the connection's first call, it lets the server take
+    /// the early data of a resumed client (with
+    /// [`ServerConfig::max_early_data_size`](crate::handshake::ServerConfig::max_early_data_size),
+    /// a ticket that allows it, and a
+    /// [`replay_guard`](crate::handshake::ServerConfig::replay_guard)
+    /// that has not seen the offer); a connection whose first call is any
+    /// other declines it.
+    ///
+    /// - `Done(n)`, `n > 0`: `n` bytes of early data in `dst`. They may be
+    ///   a replay (the guard makes that rare, never impossible: RFC 8446
+    ///   §8): act on them only as on a request that is safe to repeat.
+    /// - `Done(0)`: the early data is over (the client's EndOfEarlyData
+    ///   came, or none was offered or taken); go on with `handshake`,
+    ///   `read` and `write`. [`early_data`](Self::early_data) says which.
+    /// - `WantRead`, `WantWrite { needed }`, `SignaturePending`: as for
+    ///   [`handshake`](Self::handshake), which the call drives (our first
+    ///   flight goes out as it answers the ClientHello).
+    /// - `Err(Misuse(EmptyEarlyDataBuffer))`: `dst` is empty.
+    ///
+    /// Early data never comes out of `read`: until `Done(0)`, any other
+    /// call that meets it answers `Err(Misuse(EarlyDataUnread))` and
+    /// leaves it in place.
+    pub fn read_early<R, S>(
+        &mut self,
+        bufs: &mut Buffers<R, S>,
+        dst: &mut [u8],
+    ) -> Result<Status<usize>, Error>
+    where
+        R: AsRef<[u8]> + AsMut<[u8]>,
+        S: AsRef<[u8]> + AsMut<[u8]>,
+    {
+        if self.role != Role::Server {
+            return Err(Misuse::NoEarlyData.into());
+        }
+        if dst.is_empty() {
+            return Err(Misuse::EmptyEarlyDataBuffer.into());
+        }
+        let (mut rx, mut tx) = bufs.views();
+        self.check(&mut tx)?;
+        let first_hello = |hs: &Option<Handshake>| matches!(hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
+        if self.early == EarlyPhase::None && first_hello(&self.hs) {
+            self.early = EarlyPhase::Requested;
+        }
+        loop {
+            // While the handshake runs, plaintext at the front is early
+            // data (a server reads no other before the client's Finished).
+            if self.plain_left > 0 && self.hs.is_some() {
+                let n = dst.len().min(usize::from(self.plain_left));
+                crate::codec::copy_prefix(dst, rx.unread(), n);
+                self.consume_plain(&mut rx, n);
+                self.early_sent = self
+                    .early_sent
+                    .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                return Ok(Status::Done(n));
+            }
+            let receiving = matches!(self.resumption, AfterHandshake::EarlyAccepted(..));
+            if !receiving && !first_hello(&self.hs) {
+                return Ok(Status::Done(0));
+            }
+            match self.drive(&mut rx, &mut tx) {
+                Err(Error::Misuse(Misuse::EarlyDataUnread)) => {}
+                Err(e) => return Err(e),
+                Ok(Status::WantRead)
+                    if first_hello(&self.hs)
+                        || matches!(self.resumption, AfterHandshake::EarlyAccepted(..)) =>
+                {
+                    return Ok(Status::WantRead)
+                }
+                // Answered: the loop tells what follows.
+                Ok(Status::WantRead | Status::Done(()) | Status::Established) => {}
+                Ok(other) => return Ok(other.map(|()| 0)),
+            }
+        }
     }
 
     /// Seals `data` as application data into `bufs.send` (`SSL_write`).

@@ -90,8 +90,19 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
 /// Whether this ClientHello may offer 0-RTT: the ticket it offers as a
 /// PSK allows early data (its server said how much, RFC 8446 §4.6.1).
 fn early_possible(c: &Common<'_>) -> bool {
-    psk_offer(c)
-        .is_some_and(|(t, _)| t.max_early_data > 0 && !t.session_id && t.alpn_context.is_some())
+    psk_offer(c).is_some_and(|(t, _)| {
+        t.max_early_data > 0 && !t.session_id && t.alpn_context.is_some_and(|ctx| same_alpn(c, ctx))
+    })
+}
+
+/// Whether a ticket's ALPN context is one this offer may end in: the
+/// same protocols offered, and the session's protocol (or none) among
+/// them. Early data is sent only where the server may accept it without
+/// failing the handshake (RFC 8446 §4.2.10: under the session's protocol).
+fn same_alpn(c: &Common<'_>, ctx: [u8; 32]) -> bool {
+    let offered = c.config.alpn;
+    let context = |p| super::ticket::alpn_context(offered, p);
+    context(None) == ctx || offered.iter().any(|p| context(Some(p)) == ctx)
 }
 
 /// [`client_hello_bound`] with `extra` bytes more in the message (a
@@ -996,6 +1007,7 @@ impl State {
                         // Our CCS and early records already went to a
                         // server that cannot skip them.
                         if *keys.early == crate::conn::EarlyPhase::Offered {
+                            early_declined(keys);
                             return Err(PeerIncompatible::Tls12AfterEarlyData.into());
                         }
                         Ok(Step {
@@ -1418,14 +1430,14 @@ fn end_of_early_data(
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
 ) -> Result<(), Error> {
-    let crate::conn::AfterHandshake::Early(secret, sealed) =
-        core::mem::replace(keys.resumption, crate::conn::AfterHandshake::None)
-    else {
+    let crate::conn::AfterHandshake::Early(secret, sealed) = &*keys.resumption else {
         return Err(Error::Internal("early key missing"));
     };
     let mut key = RecordKey::new(suite, secret.as_bytes())
         .ok_or(Error::Internal("early key"))?
-        .resumed_at(u64::from(sealed));
+        .resumed_at(u64::from(*sealed));
+    // Assigned, not moved out: the secret is wiped where it lay.
+    *keys.resumption = crate::conn::AfterHandshake::None;
     out.records(Some(&mut key), ContentType::HANDSHAKE, |w| {
         let from = w.len();
         super::messages::write_message(w, HandshakeType::END_OF_EARLY_DATA, |_| Ok(()))?;

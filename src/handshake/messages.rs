@@ -808,13 +808,17 @@ pub fn encode_new_session_ticket(
     age_add: u32,
     nonce: &[u8],
     ticket: &[u8],
+    max_early_data: Option<u32>,
 ) -> Result<(), Overflow> {
     write_message(w, HandshakeType::NEW_SESSION_TICKET, |w| {
         w.u32(lifetime)?;
         w.u32(age_add)?;
         w.vec8(nonce)?;
         w.vec16(ticket)?;
-        w.vec16(&[])
+        w.vec::<2>(|w| match max_early_data {
+            Some(n) => ext(w, ExtensionType::EARLY_DATA, |w| w.u32(n)),
+            None => Ok(()),
+        })
     })
 }
 
@@ -1076,6 +1080,8 @@ pub struct EncryptedExtensionsOut<'a> {
     pub record_size_limit: Option<u16>,
     /// Acknowledge the client's server_name.
     pub server_name_ack: bool,
+    /// Accept the client's 0-RTT data (an empty early_data).
+    pub early_data: bool,
 }
 
 impl EncryptedExtensionsOut<'_> {
@@ -1091,6 +1097,9 @@ impl EncryptedExtensionsOut<'_> {
                 }
                 if let Some(limit) = self.record_size_limit {
                     ext(w, ExtensionType::RECORD_SIZE_LIMIT, |w| w.u16(limit))?;
+                }
+                if self.early_data {
+                    ext(w, ExtensionType::EARLY_DATA, |_| Ok(()))?;
                 }
                 Ok(())
             })

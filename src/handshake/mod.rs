@@ -372,6 +372,17 @@ pub struct ServerConfig<'a> {
     /// (with `ticket_keys`, which seal its entries). None by default:
     /// RFC 5077 tickets only.
     pub session_cache: Option<&'a dyn ticket::SessionCache>,
+    /// Bytes of 0-RTT data a ticket of ours allows (RFC 8446 §4.2.10),
+    /// advertised in each NewSessionTicket. 0, the default: none, and
+    /// early data is always declined. A connection accepts early data
+    /// only when its first call is [`read_early`](crate::Connection::read_early),
+    /// the resumed ticket allows it, and `replay_guard` answers that the
+    /// offer is new.
+    pub max_early_data_size: u32,
+    /// Decides which 0-RTT offers are seen for the first time
+    /// ([`replay::ReplayGuard`]); none, the default, declines all early
+    /// data (fail closed).
+    pub replay_guard: Option<&'a dyn replay::ReplayGuard>,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -408,6 +419,8 @@ impl<'a> ServerConfig<'a> {
             allow_psk_ke: false,
             allow_no_extended_master_secret: false,
             session_cache: None,
+            max_early_data_size: 0,
+            replay_guard: None,
         }
     }
 }

@@ -19,6 +19,7 @@ use super::{flight_room, room_sum, CertifiedKey, Negotiated, Out, Records, Serve
 use rustls_pki_types::UnixTime;
 
 use crate::codec::DecodeError;
+use crate::conn::{AfterHandshake, EarlyPhase};
 use crate::error::{Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
 use crate::key_schedule::{EarlySecret, HandshakeSecret, MasterSecret, Secret, Transcript};
 use crate::record::protect::RecordKey;
@@ -172,7 +173,7 @@ fn first_flight_shape(config: &ServerConfig<'_>, region: &[u8]) -> (usize, Optio
 /// its share's public value (4 + 70 + 6 + 8 < 100; the share, up to
 /// [`super::kx::MAX_SHARE_LEN`], and its record headers are added), the
 /// CCS record (6), and inside the protected flight EncryptedExtensions
-/// (≤ 4 + 2 + 4 + 6 + 4 + 2 + 1 + 255 < 300), CertificateVerify headers
+/// (≤ 4 + 2 + 4 + 6 + 4 + 2 + 1 + 255 + 4 < 300), CertificateVerify headers
 /// (8) and Finished (4 + 48); a CertificateRequest adds
 /// [`CERTIFICATE_REQUEST`] and two bytes per scheme it lists.
 const FIXED_HELLO: usize = 100;
@@ -480,6 +481,34 @@ impl State {
                     consumed: total.saturating_add(cv.len()),
                 })
             }
+            // RFC 8446 §4.5: the end of the 0-RTT data we took; the
+            // client's handshake key follows. Its Finished before it is
+            // unexpected.
+            (Self::ExpectFinished(kept, mut k), HandshakeType::END_OF_EARLY_DATA)
+                if matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) =>
+            {
+                if !body.is_empty() {
+                    return Err(InvalidMessage::Handshake("end of early data length").into());
+                }
+                let bad = Error::Internal("handshake keys missing");
+                let AfterHandshake::EarlyAccepted(client_hs, _) = &*keys.resumption else {
+                    return Err(bad);
+                };
+                let key = RecordKey::new(k.suite, client_hs.as_bytes()).ok_or(bad)?;
+                // Assigned, not moved out: the secret is wiped in place.
+                *keys.resumption = AfterHandshake::None;
+                keys.records.set_recv(key)?;
+                k.transcript.add(msg);
+                Ok(Step {
+                    next: Some(Self::ExpectFinished(kept, k)),
+                    consumed: total,
+                })
+            }
+            (Self::ExpectFinished(..), HandshakeType::FINISHED)
+                if matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) =>
+            {
+                Err(PeerMisbehaved::UnexpectedHandshake(HandshakeType::FINISHED).into())
+            }
             (Self::ExpectFinished(kept, mut k), HandshakeType::FINISHED) => {
                 let c = kept.with(config);
                 let bad = Error::Internal("handshake keys missing");
@@ -570,8 +599,8 @@ fn name_matches(pattern: &[u8], name: &[u8]) -> bool {
 }
 
 /// A NewSessionTicket of ours: lifetime, age_add, nonce (1 + 1), ticket
-/// (2 + sealed), empty extensions (2), header (4).
-const TICKET_MESSAGE_LEN: usize = 4 + 4 + 4 + 2 + 2 + super::ticket::SEALED_TICKET_LEN + 2;
+/// (2 + sealed), extensions (2, and 8 for early_data), header (4).
+const TICKET_MESSAGE_LEN: usize = 4 + 4 + 4 + 2 + 2 + super::ticket::SEALED_TICKET_LEN + 2 + 8;
 
 /// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1),
 /// each under the resumption secret of this connection, sealed with the
@@ -609,6 +638,9 @@ fn issue_tickets(
         .map(|p| super::ticket::digest(p, false));
     let policy = super::ticket::client_auth_policy(config.client_verifier);
     let bad = Error::Internal("ticket");
+    // 0-RTT is advertised only where it can be taken.
+    let max_early_data =
+        Some(config.max_early_data_size).filter(|n| *n > 0 && config.replay_guard.is_some());
     for i in 0..config.tickets {
         let nonce = [i];
         let mut add = [0u8; 4];
@@ -625,6 +657,7 @@ fn issue_tickets(
             client_identity,
             server_name: k.server_name,
             alpn,
+            max_early_data: max_early_data.unwrap_or(0),
             psk: res.expand(k.suite, b"resumption", &nonce)?,
             extended_master_secret: true,
         };
@@ -639,6 +672,7 @@ fn issue_tickets(
                 age_add,
                 &nonce,
                 sealed.get(..n).unwrap_or(&[]),
+                max_early_data,
             )?)
         })?;
     }
@@ -646,8 +680,16 @@ fn issue_tickets(
 }
 
 /// Longest run of early data (0-RTT records we cannot read, RFC 8446
-/// §4.2.10) a server skips while rejecting it: 64 KiB.
+/// §4.2.10) a server skips while rejecting it: 64 KiB, or more for a
+/// larger allowance (`skipped_early_data`).
 pub const MAX_SKIPPED_EARLY_DATA: u32 = 64 * 1024;
+
+/// The bytes on the wire of declined early data a server skips: at least
+/// [`MAX_SKIPPED_EARLY_DATA`], and twice what its tickets allow (the
+/// allowance counts content; records add their overhead and padding).
+fn skipped_early_data(config: &ServerConfig<'_>) -> u32 {
+    MAX_SKIPPED_EARLY_DATA.max(config.max_early_data_size.saturating_mul(2))
+}
 
 /// Largest gap accepted between the ticket age the client reports and the
 /// one the server computes, in milliseconds (both clocks are the
@@ -666,6 +708,16 @@ pub(crate) fn session_lifetime(config: &ServerConfig<'_>) -> u32 {
 struct Accepted {
     state: super::ticket::TicketState,
     index: u16,
+    /// Its binder, which names the ClientHello for the replay guard.
+    binder: [u8; crate::key_schedule::MAX_HASH_LEN],
+}
+
+impl Accepted {
+    fn binder(&self) -> &[u8] {
+        self.binder
+            .get(..self.state.psk.as_bytes().len())
+            .unwrap_or(&[])
+    }
 }
 
 /// Finds the first offered ticket that opens, fits the suite and is alive,
@@ -720,9 +772,13 @@ fn accept_psk(
                 && state.server_name == server_name
                 && (state.client_cert.is_none() && state.client_identity.is_none()
                     || state.alpn == alpn);
-            fits.then_some(Accepted { state, index })
+            fits.then_some(Accepted {
+                state,
+                index,
+                binder: [0; crate::key_schedule::MAX_HASH_LEN],
+            })
         });
-    let Some(accepted) = found else {
+    let Some(mut accepted) = found else {
         return Ok(None);
     };
     let binder = offered
@@ -739,7 +795,44 @@ fn accept_psk(
     if !key.verify_finished(suite, &transcript.current(), binder)? {
         return Err(PeerMisbehaved::BadBinder.into());
     }
+    // It verified: as long as the PSK.
+    crate::codec::copy_prefix(&mut accepted.binder, binder, binder.len());
     Ok(Some(accepted))
+}
+
+/// Whether the server takes the 0-RTT data of a ClientHello whose PSK it
+/// accepted (RFC 8446 §4.2.10, §8): offered with the first identity, on a
+/// ticket that allows early data, issued on a connection with the same
+/// suite and ALPN protocol, under a configuration that allows it, and
+/// new to the replay guard (asked last, so that only offers we would
+/// take are recorded). The ticket's age was checked with its PSK, within
+/// [`TICKET_AGE_TOLERANCE_MS`]: a replay later than that fails there, so
+/// the guard keeps the offer until then. `Some(allowance)` if taken.
+fn takes_early_data(
+    c: &Common<'_>,
+    ch: &ClientHello<'_>,
+    suite: &Suite,
+    alpn: Option<[u8; 32]>,
+    psk: &Accepted,
+) -> Option<u32> {
+    let config = c.config;
+    let guard = config.replay_guard?;
+    let allowance = config.max_early_data_size.min(psk.state.max_early_data);
+    let fits = ch.ext.early_data
+        && psk.index == 0
+        && allowance > 0
+        && psk.state.suite == suite.id
+        && psk.state.alpn == alpn;
+    if !fits {
+        return None;
+    }
+    let window = TICKET_AGE_TOLERANCE_MS.div_ceil(1000).saturating_add(1);
+    let until = UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+        c.now.as_secs().saturating_add(window),
+    ));
+    guard
+        .first_use(psk.binder(), c.now, until)
+        .then_some(allowance)
 }
 
 /// RFC 8446 §4.2.8: every key share is for a group in supported_groups,
@@ -804,6 +897,16 @@ fn client_hello(
     // HelloRetryRequest.
     if retry.is_some() && ch.ext.early_data {
         return Err(PeerMisbehaved::IllegalParameter("early_data after HelloRetryRequest").into());
+    }
+    // 0-RTT is taken only by a connection whose first call was
+    // `read_early`; an offer is declined unless taken below.
+    let willing = *keys.early == EarlyPhase::Requested;
+    if retry.is_none() {
+        *keys.early = if ch.ext.early_data {
+            EarlyPhase::Rejected
+        } else {
+            EarlyPhase::None
+        };
     }
     // RFC 8446 §4.1.2: otherwise the same ClientHello, by content.
     if retry.as_ref().is_some_and(|r| r.hello != ch.retry_digest()) {
@@ -895,6 +998,10 @@ fn client_hello(
         retry.as_ref().map(|r| &r.transcript),
         msg,
     )?;
+    let early = psk
+        .as_ref()
+        .filter(|_| willing && retry.is_none())
+        .and_then(|p| takes_early_data(c, &ch, suite, alpn, p));
     let dhe_allowed = psk.is_none() || ch.ext.psk_modes.is_some_and(|m| m.contains(&PSK_DHE_KE));
     // Our preference among the groups the client sent a share for.
     let chosen = ch.ext.key_shares.and_then(|shares| {
@@ -964,7 +1071,7 @@ fn client_hello(
             // We take no early data: skip the client's 0-RTT records until
             // the second ClientHello (RFC 8446 §4.2.10).
             if ch.ext.early_data {
-                *keys.skip_early_data = MAX_SKIPPED_EARLY_DATA;
+                *keys.skip_early_data = skipped_early_data(config);
             }
             // Compatibility mode: the CCS follows our first handshake
             // message, which is this one.
@@ -1045,6 +1152,7 @@ fn client_hello(
         random,
         ours,
         shared.get(..shared_len).unwrap_or(&[]),
+        early,
     )
 }
 
@@ -1065,6 +1173,7 @@ fn flight(
     random: [u8; 32],
     share: Option<(NamedGroup, &[u8])>,
     shared: &[u8],
+    early: Option<u32>,
 ) -> Result<Answer, Error> {
     let config = c.config;
     let (mut transcript, ccs_sent) = match retry {
@@ -1072,6 +1181,7 @@ fn flight(
         None => (Transcript::new(suite), false),
     };
     transcript.add(msg);
+    let hello = transcript.current();
     out.records(None, ContentType::HANDSHAKE, |w| {
         ServerHelloOut {
             random: &random,
@@ -1084,10 +1194,17 @@ fn flight(
         transcript.add(w.written());
         Ok(())
     })?;
-    let secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))?
-        .into_handshake(suite, shared)?;
+    let early_secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))?;
+    let client_early = match early {
+        Some(_) => Some(early_secret.early_secrets(suite, &hello)?.0),
+        None => None,
+    };
+    let secret = early_secret.into_handshake(suite, shared)?;
     let (client_hs, server_hs) = secret.traffic_secrets(suite, &transcript.current())?;
     let log = config.key_log;
+    if let Some(client_early) = &client_early {
+        super::log_secret(log, "CLIENT_EARLY_TRAFFIC_SECRET", ch.random, client_early);
+    }
     super::log_secret(
         log,
         "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
@@ -1101,15 +1218,23 @@ fn flight(
         &server_hs,
     );
     let bad = Error::Internal("handshake key derivation");
+    // Taken 0-RTT data is read under the early key until the client's
+    // EndOfEarlyData, which switches to the handshake key kept meanwhile
+    // in the after-handshake slot.
+    let recv = client_early.as_ref().unwrap_or(&client_hs);
     *keys.records = Records::Keys {
         send: RecordKey::new(suite, server_hs.as_bytes()).ok_or(bad)?,
-        recv: RecordKey::new(suite, client_hs.as_bytes()).ok_or(bad)?,
+        recv: RecordKey::new(suite, recv.as_bytes()).ok_or(bad)?,
     };
-    // We never accept 0-RTT: skip what the client sent of it (RFC 8446
+    if let (Some(allowance), Some(_)) = (early, &client_early) {
+        *keys.resumption = crate::conn::AfterHandshake::EarlyAccepted(client_hs, allowance);
+        *keys.early = EarlyPhase::Accepted;
+    }
+    // Declined 0-RTT: skip what the client sent of it (RFC 8446
     // §4.2.10), up to a bound; after a HelloRetryRequest nothing more
     // comes (the second ClientHello offers none).
-    *keys.skip_early_data = if ch.ext.early_data {
-        MAX_SKIPPED_EARLY_DATA
+    *keys.skip_early_data = if ch.ext.early_data && early.is_none() {
+        skipped_early_data(config)
     } else {
         0
     };
@@ -1163,6 +1288,7 @@ fn flight(
             alpn: alpn_index.and_then(|i| config.alpn.get(i).copied()),
             record_size_limit: peer_limit.and(our_limit),
             server_name_ack: ch.ext.server_name.is_some() && cert.is_some(),
+            early_data: early.is_some(),
         }
         .encode(w)?;
         if let Some(verifier) = config.client_verifier.filter(|_| ask_cert) {

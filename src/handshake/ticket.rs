@@ -49,10 +49,10 @@ use crate::wire::CipherSuite;
 pub const MAX_TICKET_LIFETIME: u32 = 604_800;
 
 /// Bytes of a sealed ticket: key id (4), nonce (12), the sealed state
-/// (197 bytes, listed below) and the tag (16).
+/// (201 bytes, listed below) and the tag (16).
 pub const SEALED_TICKET_LEN: usize = 4 + 12 + STATE_LEN + 16;
 
-/// Longest ticket a [`StoredTicket`] keeps. Ours are 229 bytes (4 + 12 + 197 + 16); OpenSSL's
+/// Longest ticket a [`StoredTicket`] keeps. Ours are 233 bytes (4 + 12 + 201 + 16); OpenSSL's
 /// and rustls' a few hundred.
 pub const MAX_STORED_TICKET: usize = 1024;
 
@@ -61,15 +61,16 @@ pub const MAX_TICKET_SERVER_NAME: usize = 253;
 
 /// 3: the client's identity was added; 4: TLS 1.2 tickets (a TLS 1.2
 /// suite, the master secret, the extended-master-secret flag), which a
-/// server of version 3 would not tell from TLS 1.3 ones. A ticket of
-/// another version opens to nothing (a full handshake).
-const STATE_VERSION: u8 = 4;
+/// server of version 3 would not tell from TLS 1.3 ones; 5: the 0-RTT
+/// allowance. A ticket of another version opens to nothing (a full
+/// handshake).
+const STATE_VERSION: u8 = 5;
 
 /// The sealed state: version 1, suite 2, issue time 8, time of the full
 /// handshake 8, lifetime 4, age_add 4, flags 1, client-auth policy 32,
-/// client certificate 32, client identity 8, server name 16, ALPN 32, PSK
-/// length 1, PSK up to 48.
-const STATE_LEN: usize = 1 + 2 + 8 + 8 + 4 + 4 + 1 + 3 * 32 + 8 + 16 + 1 + MAX_HASH_LEN;
+/// client certificate 32, client identity 8, server name 16, ALPN 32,
+/// 0-RTT allowance 4, PSK length 1, PSK up to 48.
+const STATE_LEN: usize = 1 + 2 + 8 + 8 + 4 + 4 + 1 + 3 * 32 + 8 + 16 + 4 + 1 + MAX_HASH_LEN;
 
 /// Flags of the sealed state: which optional digests are present.
 const HAS_CLIENT_CERT: u8 = 1;
@@ -136,6 +137,9 @@ pub struct TicketState {
     pub server_name: Option<[u8; 16]>,
     /// SHA-256 of the ALPN protocol negotiated, if one was.
     pub alpn: Option<[u8; 32]>,
+    /// Bytes of 0-RTT data this ticket allows (its NewSessionTicket's
+    /// early_data extension; 0: none, and always for TLS 1.2).
+    pub max_early_data: u32,
     /// The resumption PSK (TLS 1.3), or the master secret (TLS 1.2).
     pub psk: Secret,
     /// TLS 1.2: the master secret is the extended one (RFC 7627); always
@@ -262,6 +266,7 @@ pub(crate) fn seal(
         .ok()?;
     w.bytes(&state.server_name.unwrap_or([0; 16])).ok()?;
     w.bytes(&state.alpn.unwrap_or([0; 32])).ok()?;
+    w.u32(state.max_early_data).ok()?;
     w.vec8(psk).ok()?;
     let pad = STATE_LEN.checked_sub(w.len())?;
     w.bytes([0u8; MAX_HASH_LEN].get(..pad)?).ok()?;
@@ -312,6 +317,7 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
     let client_identity = u64::from_be_bytes(*r.array::<8>("").ok()?);
     let server_name = *r.array::<16>("").ok()?;
     let alpn = *r.array::<32>("").ok()?;
+    let max_early_data = r.u32("").ok()?;
     let client_cert = (flags & HAS_CLIENT_CERT != 0).then_some(client_cert);
     let client_identity = (flags & HAS_CLIENT_IDENTITY != 0).then_some(client_identity);
     let server_name = (flags & HAS_SERVER_NAME != 0).then_some(server_name);
@@ -328,6 +334,7 @@ pub(crate) fn open(keys: &[TicketKey], ticket: &[u8]) -> Option<TicketState> {
         client_identity,
         server_name,
         alpn,
+        max_early_data,
         psk,
         extended_master_secret: flags & NO_EXTENDED_MASTER_SECRET == 0,
     })

@@ -2066,6 +2066,7 @@ fn seal_session(
             .and_then(|n| n.alpn_index)
             .and_then(|i| config.alpn.get(usize::from(i)))
             .map(|p| super::ticket::digest(p, false)),
+        max_early_data: 0,
         psk: crate::key_schedule::Secret::new(master.as_bytes()).ok_or(bad)?,
         extended_master_secret: ems,
     };

@@ -245,3 +245,44 @@ impl tlspair::handshake::ticket::TicketSink for Tickets {
         self.0.lock().expect("tickets").push(kept);
     }
 }
+
+/// A client (its tickets kept in the returned sink) and a server that
+/// takes 0-RTT: tickets allowing `max_early_data` bytes, sealed with one
+/// key, and a strike register as its replay guard.
+pub fn early_data_configs(
+    max_early_data: u32,
+) -> (
+    &'static ClientConfig<'static>,
+    &'static ServerConfig<'static>,
+    &'static Tickets,
+) {
+    use std::sync::atomic::AtomicU64;
+    use tlspair::handshake::replay::StrikeRegister;
+    let store: &'static Tickets = leak(Tickets::default());
+    let mut cc = client_config();
+    cc.ticket_sink = Some(store);
+    let keys: &'static [tlspair::handshake::ticket::TicketKey] =
+        leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()]);
+    let guard: &'static StrikeRegister<[AtomicU64; 256]> = leak(StrikeRegister::new());
+    let mut sc = p256_server_config();
+    sc.ticket_keys = keys.into();
+    sc.max_early_data_size = max_early_data;
+    sc.replay_guard = Some(guard);
+    (leak(cc), leak(sc), store)
+}
+
+/// The first ticket `sc` gives `cc` (whose sink is `store`) after a full
+/// handshake, ready to resume with.
+pub fn first_ticket(
+    cc: &'static ClientConfig<'static>,
+    sc: &'static ServerConfig<'static>,
+    store: &'static Tickets,
+) -> &'static tlspair::handshake::ticket::ResumptionTicket<'static> {
+    let mut c = side(Connection::client(cc, Some("localhost"), now()).unwrap());
+    let mut s = side(Connection::server(sc, now()).unwrap());
+    complete(&mut c, &mut s).unwrap();
+    super::transfer_all(&mut s, &mut c);
+    let _ = c.conn.read(&mut c.bufs, &mut [0u8; 8]).unwrap();
+    let stored = leak(store.0.lock().unwrap()[0].clone());
+    leak(stored.resumption())
+}
