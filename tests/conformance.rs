@@ -1191,6 +1191,8 @@ fn server_taking_early_data(claimed: u32, early: &[u8]) -> (Side, Side, &'static
     let logged = leak(logged);
     let ticket = tls::first_ticket(cc, logged, store);
     assert_eq!(ticket.max_early_data, 16);
+    // The resumed connection's secrets only.
+    lines.0.lock().unwrap().clear();
     let ticket = leak(tlspair::handshake::ticket::ResumptionTicket {
         max_early_data: claimed,
         ..*ticket
@@ -1309,4 +1311,31 @@ fn a_malformed_or_unexpected_end_of_early_data_is_refused() {
         ))
     );
     assert_eq!(e.alert(), Some(AD::UNEXPECTED_MESSAGE));
+}
+
+/// Our client reports 0-RTT accepted only once the server's Finished
+/// verified: an acceptance in a flight whose Finished is bad leaves it
+/// Offered (nothing is known delivered). Failed before: Accepted, from
+/// the EncryptedExtensions on.
+#[test]
+fn early_data_is_accepted_only_with_the_servers_finished() {
+    let (mut c, mut s, lines) = server_taking_early_data(16, b"early");
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 64]),
+        Ok(Status::Done(5))
+    );
+    let secret = secret_of(lines, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    let (clear, messages) = open_flight(s.bufs.send.pending(), &secret);
+    let mut messages = split(&messages);
+    let finished = messages.iter_mut().find(|(ty, _)| *ty == 20).unwrap();
+    finished.1[0] ^= 1;
+    c.bufs
+        .recv
+        .fill(&[clear, seal_flight(&join(&messages), &secret)].concat());
+    assert_eq!(
+        c.conn.handshake(&mut c.bufs),
+        Err(Error::PeerMisbehaved(PeerMisbehaved::BadFinished))
+    );
+    assert_eq!(c.conn.early_data(), tlspair::EarlyData::Offered);
 }

@@ -275,6 +275,8 @@ fn a_server_answering_0rtt_with_tls12_fails_the_handshake() {
         cr.unwrap_err().alert(),
         Some(tlspair::AlertDescription::PROTOCOL_VERSION)
     );
+    // Declined: none of it was delivered. Failed before: still Offered.
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
 }
 
 /// A HelloRetryRequest for TLS_AES_128_GCM_SHA256 and P-384, echoing an
@@ -579,4 +581,71 @@ fn a_server_asking_for_another_share_declines_early_data() {
     assert_eq!(s.conn.early_data(), EarlyData::Rejected);
     complete(&mut c, &mut s).unwrap();
     assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+}
+
+#[test]
+fn early_data_goes_only_where_the_sessions_alpn_context_can_be_met() {
+    // A ticket's ALPN context is the protocols offered and the one chosen
+    // (RFC 8446 §4.2.10 keys 0-RTT to that protocol). An offer of other
+    // protocols, or the same in another order, cannot reach it: a server
+    // accepting would fail the handshake, so no early data is offered.
+    // Failed before: it was, and an honest acceptance was
+    // illegal_parameter.
+    let (cc, sc, store) = early_data_configs(1024);
+    let both: &'static [&'static [u8]] = leak([&b"a"[..], &b"b"[..]]);
+    let mut offering = cc.clone();
+    offering.alpn = both;
+    let offering = leak(offering);
+    let mut serving = sc.clone();
+    serving.alpn = both;
+    let serving = leak(serving);
+    let ticket = first_ticket(offering, serving, store);
+    let mut reordered = offering.clone();
+    reordered.alpn = leak([&b"b"[..], &b"a"[..]]);
+    let mut c = resuming(leak(reordered), ticket);
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"x"),
+        Err(Error::Misuse(Misuse::NoEarlyData))
+    );
+    // The same offer sends it, and our server takes it.
+    let mut c = resuming(offering, ticket);
+    let mut s = side(Connection::server(serving, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"x"), Ok(Status::Done(1)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 8),
+        (b"x".to_vec(), Ok(Status::WantRead))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Accepted);
+    assert_eq!(c.conn.alpn_protocol(), Some(&b"a"[..]));
+}
+
+#[test]
+fn early_records_are_never_padded() {
+    // A declining server skips early records within a budget of bytes on
+    // the wire: padding would spend it. Failed before: with Padding::Max
+    // each early record was a full 16 KiB.
+    let (cc, sc, store) = configs();
+    let mut padded = cc.clone();
+    padded.record.padding = tlspair::Padding::Max;
+    let padded = leak(padded);
+    let ticket = ticket_allowing(padded, sc, store, 1024);
+    let mut c = resuming(padded, ticket);
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &[1; 5]),
+        Ok(Status::Done(5))
+    );
+    let sent = c.bufs.send.pending();
+    let mut at = 0;
+    let mut last = 0;
+    while at + 5 <= sent.len() {
+        last = usize::from(u16::from_be_bytes([sent[at + 3], sent[at + 4]]));
+        at += 5 + last;
+    }
+    assert_eq!(last, 5 + 17, "content, its type and the tag");
 }

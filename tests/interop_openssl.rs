@@ -1084,6 +1084,49 @@ fn s_client_resumes_with_our_ticket_in(tls12: bool) {
     });
 }
 
+/// 0-RTT from `s_client -early_data FILE -sess_in` to our server
+/// (RFC 8446 §4.2.10): a server whose first call is `read_early` takes
+/// the file's bytes, apart from 1-RTT data; one that calls `handshake`
+/// first declines (policy), and so does one whose ticket keys no longer
+/// open the ticket (an old ticket: a full handshake); s_client finishes
+/// the handshake either way.
+#[test]
+fn s_client_sends_early_data_to_our_server() {
+    bounded(|| {
+        let sess = MsgFile::new("sess-early");
+        let early = MsgFile::new("early-data");
+        let request = b"GET /early HTTP/1.1\r\n\r\n".repeat(40);
+        std::fs::write(early.path(), &request).unwrap();
+        let (_, sc, _) = tls::early_data_configs(16_384);
+        let out = sess.path();
+        let (mut ours, mut client) = our_server_with_s_client(sc.clone(), &["-sess_out", &out]);
+        talk_and_close_with_s_client(&mut ours, &mut client);
+        let args = ["-sess_in", &out, "-early_data", &early.path()];
+        for (case, reads_early) in [("accepted", true), ("policy", false), ("old ticket", true)] {
+            let mut sc = sc.clone();
+            if case == "old ticket" {
+                sc.ticket_keys =
+                    (leak([tlspair::handshake::ticket::TicketKey::new(2, &[8; 32]).unwrap()]))
+                        .into();
+            }
+            let (mut ours, mut client) = our_server_and_s_client(sc, &args);
+            if reads_early {
+                let got = ours
+                    .read_early_all()
+                    .unwrap_or_else(|e| panic!("{case}: {e}\n{}", client.describe()));
+                let taken = case == "accepted";
+                assert_eq!(got == request, taken, "{case}: {} bytes", got.len());
+                assert!(taken || got.is_empty(), "{case}");
+            }
+            ours.handshake()
+                .unwrap_or_else(|e| panic!("{case}: {e}\n{}", client.describe()));
+            let accepted = ours.conn.early_data() == tlspair::EarlyData::Accepted;
+            assert_eq!(accepted, case == "accepted", "{case}");
+            talk_and_close_with_s_client(&mut ours, &mut client);
+        }
+    });
+}
+
 // ---------------------------------------------------------------------
 // Small records from the peer.
 

@@ -818,6 +818,54 @@ fn rustls_client_resumes_with_our_ticket_in(tls12: Option<&'static Suite>, ticke
     });
 }
 
+/// 0-RTT from rustls (`enable_early_data`) to our server: its second
+/// connection writes early data with our ticket, our `read_early` takes
+/// it, and rustls sees it accepted.
+#[test]
+fn rustls_client_sends_early_data_to_our_server() {
+    bounded(|| {
+        let mut client = (*rustls_client_config(provider(None, None), &[])).clone();
+        client.enable_early_data = true;
+        let client = Arc::new(client);
+        let (_, sc, _) = tls::early_data_configs(16_384);
+        let mut m = Mem::new(our_server(sc.clone()), rustls_client(client.clone()));
+        run(&mut m, "handshake", Mem::handshake);
+        run(&mut m, "to rustls", |m| m.ours_to_peer(b"first", |_| {}));
+        run(&mut m, "close", Mem::close_peer_first);
+        let mut peer = rustls_client(client);
+        let request = b"early request from rustls";
+        match &mut peer {
+            rustls::Connection::Client(c) => {
+                let mut early = c.early_data().expect("rustls offers 0-RTT on our ticket");
+                assert_eq!(early.write(request).unwrap(), request.len());
+            }
+            rustls::Connection::Server(_) => unreachable!("a client"),
+        }
+        let mut m = Mem::new(our_server(sc.clone()), peer);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        for _ in 0..1000 {
+            match m.ours.read_early(&mut m.bufs, &mut buf) {
+                Ok(Status::Done(0)) => break,
+                Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+                Ok(_) => {
+                    m.shuttle().expect("rustls");
+                }
+                Err(e) => panic!("read_early: {e:?}"),
+            }
+        }
+        assert_eq!(got, request);
+        run(&mut m, "handshake", Mem::handshake);
+        assert_eq!(m.ours.early_data(), tlspair::EarlyData::Accepted);
+        match &m.peer {
+            rustls::Connection::Client(c) => assert!(c.is_early_data_accepted()),
+            rustls::Connection::Server(_) => unreachable!("a client"),
+        }
+        run(&mut m, "from rustls", |m| m.peer_to_ours(b"second", |_| {}));
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}
+
 // ---------------------------------------------------------------------
 // Refusals, and the alert that carries them.
 

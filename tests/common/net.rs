@@ -449,6 +449,28 @@ impl TlsSocket {
         }
     }
 
+    /// A server's first call: `read_early` until it answers `Done(0)`,
+    /// pumping meanwhile; the 0-RTT data it handed out.
+    pub fn read_early_all(&mut self) -> Result<Vec<u8>, Error> {
+        self.arm();
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        loop {
+            match self.conn.read_early(&mut self.bufs, &mut buf) {
+                Ok(Status::Done(0)) => return Ok(got),
+                Ok(Status::Done(n)) => {
+                    got.extend_from_slice(&buf[..n]);
+                    self.arm();
+                }
+                Ok(_) => {
+                    let p = self.pump();
+                    self.idle(p, "read_early");
+                }
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+    }
+
     /// Reads exactly `n` bytes of plaintext. Fails the test if the peer
     /// closes first.
     pub fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, Error> {
