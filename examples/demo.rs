@@ -5,7 +5,9 @@
 //! credentials (a test CA and an ECDSA P-256 certificate for localhost),
 //! 64 MiB each way through fixed buffers the demo owns with a KeyUpdate in
 //! the middle, a clean close, then a second connection resuming with the
-//! ticket the first one left. Then the same transfer over TLS 1.2 (its
+//! ticket the first one left and sending its request as 0-RTT early data
+//! (the server takes it with `read_early`, its replay guard having seen
+//! no such ClientHello). Then the same transfer over TLS 1.2 (its
 //! ECDHE_ECDSA suites; TLS 1.2 has no KeyUpdate, and its resumption is
 //! not built yet). It reports what was negotiated,
 //! throughput, engine state size and the heap allocations the engine made
@@ -22,6 +24,7 @@ use ring::rand::SystemRandom;
 use std::sync::Mutex;
 
 use ring::rand::SecureRandom as _;
+use tlspair::handshake::replay::StrikeRegister;
 use tlspair::handshake::ticket::{NewTicket, StoredTicket, TicketKey, TicketSink};
 use tlspair::handshake::{CertifiedKey, ClientConfig, ServerConfig};
 use tlspair::record::MAX_RECORD_LEN;
@@ -29,7 +32,7 @@ use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, CertificateDer, UnixTime, WebPkiServerVerifier};
 use tlspair::wire::ProtocolVersion;
-use tlspair::{Buffers, Connection, Shutdown, Status, Suite, ALL_SUITES, TLS12_SUITES};
+use tlspair::{Buffers, Connection, EarlyData, Shutdown, Status, Suite, ALL_SUITES, TLS12_SUITES};
 
 struct Counting;
 
@@ -250,10 +253,15 @@ fn main() {
     rng.fill(&mut ticket_secret).expect("rng");
     let ticket_keys = [TicketKey::new(1, &ticket_secret).expect("ticket key")];
     let store = Store::default();
+    let guard = StrikeRegister::<[AtomicU64; 1024]>::new();
     let mut client_config = ClientConfig::new(&verifier, &rng);
     client_config.ticket_sink = Some(&store);
     let mut server_config = ServerConfig::new(&certs, &rng);
     server_config.ticket_keys = (&ticket_keys).into();
+    // 0-RTT: tickets allow 16 KiB of early data, and a strike register
+    // refuses each ClientHello's second use.
+    server_config.max_early_data_size = 16 << 10;
+    server_config.replay_guard = Some(&guard);
     let now = UnixTime::now();
     for suite in ALL_SUITES {
         run(suite, &client_config, &server_config, now);
@@ -284,7 +292,9 @@ impl TicketSink for Store {
     }
 }
 
-/// A second connection that resumes with the ticket the first one left.
+/// A second connection that resumes with the ticket the first one left,
+/// its request in the first flight as 0-RTT data, the response right
+/// behind the server's flight: one round trip.
 fn resume(
     suite: &'static Suite,
     client_config: &ClientConfig<'_>,
@@ -306,20 +316,73 @@ fn resume(
     let buf = || vec![0u8; MAX_RECORD_LEN].into_boxed_slice();
     let mut cb: Bufs = Buffers::new(buf(), buf());
     let mut sb: Bufs = Buffers::new(buf(), buf());
+    let request = b"GET /hello HTTP/1.1\r\nHost: localhost\r\n\r\n";
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let started = Instant::now();
-    while client.is_handshaking() || server.is_handshaking() {
-        let _ = client.handshake(&mut cb).expect("client handshake");
-        wire(&mut cb, &mut sb);
-        let _ = server.handshake(&mut sb).expect("server handshake");
-        wire(&mut sb, &mut cb);
+    // The client's first flight: its ClientHello and the request, sealed
+    // under the early traffic key.
+    let sealed = match client.write_early(&mut cb, request) {
+        Ok(Status::Done(n)) => n,
+        other => panic!("write_early: {other:?}"),
+    };
+    wire(&mut cb, &mut sb);
+    // The server's first call is read_early: it answers the ClientHello
+    // with its flight and hands out the early data, apart from what
+    // follows the handshake.
+    let mut early = [0u8; 256];
+    let mut got = 0;
+    loop {
+        match server.read_early(&mut sb, &mut early[got..]) {
+            Ok(Status::Done(n)) if n > 0 => got += n,
+            // Over, or all that has come: the client's EndOfEarlyData
+            // follows our flight.
+            Ok(Status::Done(_) | Status::WantRead) => break,
+            other => panic!("read_early: {other:?}"),
+        }
     }
+    let response = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let accepted = server.early_data() == EarlyData::Accepted;
+    if accepted {
+        // The response goes right behind our flight (0.5-RTT data).
+        assert_eq!(&early[..got], request);
+        let _ = server.write(&mut sb, response).expect("response");
+    }
+    wire(&mut sb, &mut cb);
+    let mut round_trips = 1;
+    let _ = client.handshake(&mut cb).expect("client handshake");
+    wire(&mut cb, &mut sb);
+    if !accepted {
+        // Declined: none of it was delivered; the application sends it again.
+        assert_eq!(client.early_data_sent(), sealed);
+        let _ = client.write(&mut cb, request).expect("request");
+        wire(&mut cb, &mut sb);
+        got = match server.read(&mut sb, &mut early) {
+            Ok(Status::Done(n)) => n,
+            other => panic!("read: {other:?}"),
+        };
+        assert_eq!(&early[..got], request);
+        let _ = server.write(&mut sb, response).expect("response");
+        wire(&mut sb, &mut cb);
+        round_trips += 1;
+    }
+    let mut answer = [0u8; 256];
+    let n = match client.read(&mut cb, &mut answer) {
+        Ok(Status::Done(n)) => n,
+        other => panic!("read: {other:?}"),
+    };
+    assert_eq!(&answer[..n], response);
+    // The server reads the client's EndOfEarlyData and Finished.
+    assert_eq!(server.read_early(&mut sb, &mut early), Ok(Status::Done(0)));
+    assert!(!server.is_handshaking());
     let elapsed = started.elapsed();
     let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
     let n = client.negotiated().expect("negotiated");
     println!(
-        "  resumption: resumed = {}, no certificate sent, {:.2} ms, heap allocations: {allocations}\n",
+        "  resumption: resumed = {}, no certificate sent; 0-RTT request of {} bytes {}, response after {} round trip(s), {:.2} ms, heap allocations: {allocations}\n",
         n.resumed,
+        request.len(),
+        if accepted { "accepted (read before the handshake completed)" } else { "declined and sent again" },
+        round_trips,
         elapsed.as_secs_f64() * 1e3
     );
 }

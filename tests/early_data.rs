@@ -649,3 +649,41 @@ fn early_records_are_never_padded() {
     }
     assert_eq!(last, 5 + 17, "content, its type and the tag");
 }
+
+#[test]
+fn a_server_that_took_early_data_answers_it_in_its_first_flight() {
+    // RFC 8446 §4.4.4: 0.5-RTT data, under the server's application key,
+    // right behind its Finished, so that a 0-RTT request has its response
+    // after one round trip. A server that took none writes nothing
+    // before the client's Finished.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"GET"), Ok(Status::Done(3)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 8),
+        (b"GET".to_vec(), Ok(Status::WantRead))
+    );
+    assert_eq!(s.conn.write(&mut s.bufs, b"200 OK"), Ok(Status::Done(6)));
+    assert!(!s.conn.is_established());
+    transfer_all(&mut s, &mut c);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Established));
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(6)));
+    assert_eq!(&buf[..6], b"200 OK");
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(0))
+    );
+    assert!(s.conn.is_established());
+
+    let mut c = resuming(cc, first_ticket(cc, sc, store));
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"GET"), Ok(Status::Done(3)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+    assert_eq!(s.conn.write(&mut s.bufs, b"200 OK"), Ok(Status::WantRead));
+}

@@ -1225,11 +1225,24 @@ impl<'a> Connection<'a> {
         if self.hs.is_some() {
             match self.drive(rx, tx)? {
                 Status::Done(()) => {}
+                // 0.5-RTT data (RFC 8446 §4.4.4): a server that took the
+                // client's early data writes under its application key
+                // from its Finished on.
+                Status::WantRead if self.half_rtt() => {}
                 other => return Ok(other),
             }
         }
         self.schedule_key_update();
         Ok(Status::Done(()))
+    }
+
+    /// Whether a server may write before the client's Finished: only one
+    /// that took early data (whose embedder chose 0-RTT, with a resumed
+    /// and so already authenticated client) and has sent its Finished.
+    fn half_rtt(&self) -> bool {
+        self.role == Role::Server
+            && self.early == EarlyPhase::Accepted
+            && matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_finished())
     }
 
     /// Queues a KeyUpdate when the sending key nears its usage limit (and

@@ -225,6 +225,12 @@ impl State {
         matches!(self, Self::ExpectClientHello(_))
     }
 
+    /// Whether our flight is out and the client's Finished is due (our
+    /// application key is in place).
+    pub fn awaits_client_finished(&self) -> bool {
+        matches!(self, Self::ExpectFinished(..))
+    }
+
     /// Whether the client still waits for our first flight.
     pub fn owes_flight(&self) -> bool {
         matches!(
