@@ -19,6 +19,13 @@
 //!   TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519; resumed is an
 //!   RFC 5077 abbreviated handshake (no key exchange at all) whose server
 //!   sends a new ticket (rustls: its ring ticketer and in-memory cache).
+//! - `handshake/request`: a resumed connection's request and response
+//!   (a 40-byte GET, a 38-byte answer): `*-1rtt` sends the request once
+//!   the handshake is done (2 round trips before the response), `*-0rtt`
+//!   sends it as early data in the first flight and the server answers
+//!   right behind its own flight (1 round trip; tlspair: `write_early`,
+//!   `read_early`, a strike register as the replay guard; rustls:
+//!   `enable_early_data`, its stateful session store, `send_half_rtt_data`).
 //! - `handshake/full/public-key-limit`: what any full handshake with these
 //!   choices computes at least, in raw ring: two X25519 key pairs and
 //!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
@@ -85,6 +92,31 @@ fn resumed(c: &mut Criterion) {
     g.finish();
 }
 
+fn request(c: &mut Criterion) {
+    let ours = Ours::new();
+    let theirs = Theirs::new();
+    let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+    let ticket = ours.first_ticket(&mut cb, &mut sb);
+    let early = ours.first_early_ticket(&mut cb, &mut sb);
+    let mut wire = Vec::with_capacity(20_000);
+    drop(theirs.resumed(&mut wire));
+    assert_eq!(
+        theirs.request_0rtt(&mut wire),
+        0,
+        "the first fills the cache"
+    );
+    let mut g = c.benchmark_group("handshake/request");
+    g.bench_function("tlspair-1rtt", |b| {
+        b.iter(|| ours.request_1rtt(ticket, &mut cb, &mut sb))
+    });
+    g.bench_function("tlspair-0rtt", |b| {
+        b.iter(|| ours.request_0rtt(early, &mut cb, &mut sb))
+    });
+    g.bench_function("rustls-1rtt", |b| b.iter(|| theirs.request_1rtt(&mut wire)));
+    g.bench_function("rustls-0rtt", |b| b.iter(|| theirs.request_0rtt(&mut wire)));
+    g.finish();
+}
+
 /// Handshakes per paired round and variant.
 const PER_ROUND: usize = 16;
 
@@ -109,8 +141,21 @@ fn paired_ratios() {
     let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
     let ticket = ours.first_ticket(&mut cb, &mut sb);
     let ticket12 = ours.first_ticket_tls12(&mut cb, &mut sb);
+    let early = ours.first_early_ticket(&mut cb, &mut sb);
     let mut wire = Vec::with_capacity(20_000);
     drop(theirs.resumed(&mut wire));
+    assert_eq!(
+        theirs.request_0rtt(&mut wire),
+        0,
+        "the first fills the cache"
+    );
+    println!(
+        "\nRound trips before the response: tlspair {} (1-RTT), {} (0-RTT); rustls {} (1-RTT), {} (0-RTT)",
+        ours.request_1rtt(ticket, &mut cb, &mut sb),
+        ours.request_0rtt(early, &mut cb, &mut sb),
+        theirs.request_1rtt(&mut wire),
+        theirs.request_0rtt(&mut wire)
+    );
     let (c12, _) = theirs.resumed_tls12(&mut wire);
     assert!(!c12.is_handshaking());
     let (c12, _) = theirs.resumed_tls12(&mut wire);
@@ -187,6 +232,32 @@ fn paired_ratios() {
             "resumed/rustls-tls12",
             time(move || drop(th.resumed_tls12(&mut b.borrow_mut().2))),
         ),
+        Variant::new(
+            "request/tlspair-1rtt",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.request_1rtt(ticket, cb, sb);
+            }),
+        ),
+        Variant::new(
+            "request/tlspair-0rtt",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.request_0rtt(early, cb, sb);
+            }),
+        ),
+        Variant::new(
+            "request/rustls-1rtt",
+            time(move || {
+                let _ = th.request_1rtt(&mut b.borrow_mut().2);
+            }),
+        ),
+        Variant::new(
+            "request/rustls-0rtt",
+            time(move || {
+                let _ = th.request_0rtt(&mut b.borrow_mut().2);
+            }),
+        ),
     ];
     let mut variants = variants;
     if let Some(os) = openssl.as_ref() {
@@ -225,6 +296,10 @@ fn paired_ratios() {
         ("full/tlspair-tls12", "full/public-key-limit"),
         ("resumed/tlspair-tls12", "resumed/rustls-tls12"),
         ("resumed/tlspair-tls12", "resumed/tlspair"),
+        ("request/tlspair-0rtt", "request/tlspair-1rtt"),
+        ("request/tlspair-0rtt", "request/rustls-0rtt"),
+        ("request/tlspair-1rtt", "request/rustls-1rtt"),
+        ("request/rustls-0rtt", "request/rustls-1rtt"),
     ] {
         if [a, r].iter().all(|n| p.names.contains(n)) {
             let (x, lo, hi) = p.ratio(a, r);
@@ -233,14 +308,20 @@ fn paired_ratios() {
     }
 
     println!(
+        "  0-RTT requests our server declined (strike-register slot taken): {}",
+        common::EARLY_DECLINED.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    println!(
         "\nAllocations per handshake, client + server (Rust's allocator; OpenSSL's CRYPTO_malloc):"
     );
     let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
     let ticket = ours.first_ticket(&mut cb, &mut sb);
     let ticket12 = ours.first_ticket_tls12(&mut cb, &mut sb);
+    let early = ours.first_early_ticket(&mut cb, &mut sb);
     let mut wire = Vec::with_capacity(20_000);
     drop(theirs.resumed(&mut wire));
     drop(theirs.resumed_tls12(&mut wire));
+    let _ = theirs.request_0rtt(&mut wire);
     let mut rows: Vec<(&str, (f64, f64))> = vec![
         (
             "full/tlspair",
@@ -274,6 +355,18 @@ fn paired_ratios() {
             "resumed/rustls-tls12",
             counting::per_call(50, || drop(theirs.resumed_tls12(&mut wire))),
         ),
+        (
+            "request/tlspair-0rtt",
+            counting::per_call(50, || {
+                let _ = ours.request_0rtt(early, &mut cb, &mut sb);
+            }),
+        ),
+        (
+            "request/rustls-0rtt",
+            counting::per_call(50, || {
+                let _ = theirs.request_0rtt(&mut wire);
+            }),
+        ),
     ];
     if let Some(os) = openssl.as_ref() {
         rows.push(("full/openssl", counting::per_call(50, || drop(os.full()))));
@@ -293,7 +386,7 @@ criterion_group! {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .sample_size(30);
-    targets = full, resumed
+    targets = full, resumed, request
 }
 
 fn main() {

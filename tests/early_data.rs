@@ -687,3 +687,179 @@ fn a_server_that_took_early_data_answers_it_in_its_first_flight() {
     assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
     assert_eq!(s.conn.write(&mut s.bufs, b"200 OK"), Ok(Status::WantRead));
 }
+
+#[test]
+fn a_replay_is_refused_for_as_long_as_the_ticket_age_check_passes_it() {
+    // The same ClientHello reports the same ticket age, which the check
+    // passes until the ticket is older than that by the 10-second
+    // tolerance: up to 20 s after a first use, for a client whose clock
+    // ran ahead. Failed before: the guard forgot the offer 11 s after it.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let at = |secs: u64| {
+        rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+            common::tls::now().as_secs() + secs,
+        ))
+    };
+    // The client reports 10 s of age; the server sees 5 s, then 17 s.
+    let mut c = side(Connection::client_resuming(cc, Some("localhost"), at(10), ticket).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"pay 100"),
+        Ok(Status::Done(7))
+    );
+    let flight = c.bufs.send.pending().to_vec();
+    for (when, taken) in [(5, true), (17, false)] {
+        let mut s = side(Connection::server(sc, at(when)).unwrap());
+        s.bufs.recv.fill(&flight);
+        let (got, _) = read_all_early(&mut s, 64);
+        assert_eq!(got.is_empty(), !taken, "at {when} s");
+        assert_eq!(
+            s.conn.early_data() == EarlyData::Accepted,
+            taken,
+            "at {when} s"
+        );
+    }
+}
+
+#[test]
+fn accepted_early_data_is_held_to_2_14_not_to_our_smaller_limit() {
+    // The client sealed it before it could know our record_size_limit
+    // (as a declining server skips such records). Failed before:
+    // record_overflow for our own client's full records.
+    let (cc, sc, store) = early_data_configs(16_384);
+    let ticket = first_ticket(cc, sc, store);
+    let mut small = sc.clone();
+    small.record.recv_max_fragment_len = 4096;
+    let small = leak(small);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(small, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    let request = vec![5u8; 10_000];
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &request),
+        Ok(Status::Done(10_000))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 4096),
+        (request, Ok(Status::WantRead))
+    );
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Accepted);
+}
+
+#[test]
+fn the_replay_guard_records_only_offers_that_are_taken() {
+    // Asked last: a ClientHello answered with a HelloRetryRequest (which
+    // declines its early data) leaves no entry behind. Failed before: the
+    // guard was asked first, and the entry spent a slot.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tlspair::handshake::replay::ReplayGuard;
+    use tlspair::wire::NamedGroup as G;
+    struct Counting(AtomicUsize);
+    impl ReplayGuard for Counting {
+        fn first_use(
+            &self,
+            _: &[u8],
+            _: rustls_pki_types::UnixTime,
+            _: rustls_pki_types::UnixTime,
+        ) -> bool {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            true
+        }
+    }
+    let counting: &'static Counting = leak(Counting(AtomicUsize::new(0)));
+    let (cc, sc, store) = early_data_configs(1024);
+    let mut counted = sc.clone();
+    counted.replay_guard = Some(counting);
+    let ticket = first_ticket(cc, leak(counted.clone()), store);
+    let mut retrying = counted.clone();
+    retrying.groups = leak([G::SECP384R1]);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(leak(retrying), common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (Vec::new(), Ok(Status::Done(0)))
+    );
+    assert_eq!(counting.0.load(Ordering::SeqCst), 0);
+    // A ClientHello that is taken is recorded once.
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(leak(counted), common::tls::now()).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all_early(&mut s, 64).0, b"early");
+    assert_eq!(counting.0.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn only_a_read_early_that_answers_the_client_hello_takes_early_data() {
+    // A `read_early` before the ClientHello came, then `handshake` (or a
+    // wrapper that never calls read_early) when it does: declined, and
+    // the handshake goes on. Failed before: taken, then the first early
+    // record failed the call with EarlyDataUnread after the flight went
+    // out, and the client believed its data delivered.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
+    assert_eq!(s.conn.early_data(), EarlyData::Rejected);
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+}
+
+#[test]
+fn early_data_is_neither_pending_nor_consumable_as_1rtt_data() {
+    // `pending_plaintext` and `consume` belong to `read`/`read_in_place`:
+    // early data waiting for `read_early` is not theirs. Failed before:
+    // pending_plaintext counted it and consume dropped it uncounted.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"0123456789"),
+        Ok(Status::Done(10))
+    );
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 4];
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(4))
+    );
+    assert_eq!(s.conn.pending_plaintext(), 0);
+    s.conn.consume(&mut s.bufs, 6);
+    assert_eq!(
+        read_all_early(&mut s, 64),
+        (b"456789".to_vec(), Ok(Status::WantRead))
+    );
+    assert_eq!(s.conn.early_data_sent(), 10);
+}

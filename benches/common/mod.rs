@@ -82,6 +82,12 @@ pub struct Ours {
     /// server issues one per handshake (RFC 5077).
     pub tls12_resuming_client: &'static ClientConfig<'static>,
     pub tls12_ticket_server: &'static ServerConfig<'static>,
+    /// `ticket_server` taking 0-RTT: tickets allowing 16 KiB, a strike
+    /// register of 2^24 slots as its guard. The clock is fixed here, so no
+    /// entry expires: a fresh offer whose slot is taken is declined (about
+    /// one in 2^24 per request made before it; counted in
+    /// [`EARLY_DECLINED`]).
+    pub early_server: &'static ServerConfig<'static>,
 }
 
 impl Ours {
@@ -124,7 +130,13 @@ impl Ours {
         tls12_resuming_client.suites = tls12;
         let mut tls12_ticket_server = ticket_server.clone();
         tls12_ticket_server.suites = tls12;
+        let mut early_server = ticket_server.clone();
+        early_server.max_early_data_size = 16 << 10;
+        early_server.replay_guard = Some(leak(
+            tlspair::handshake::replay::StrikeRegister::with_capacity(1 << 24),
+        ));
         Self {
+            early_server: leak(early_server),
             tls12_resuming_client: leak(tls12_resuming_client),
             tls12_ticket_server: leak(tls12_ticket_server),
             tls12_client: leak(tls12_client),
@@ -242,6 +254,132 @@ impl Ours {
         read_tickets(&mut c, cb);
         (c, s)
     }
+}
+
+/// 0-RTT requests our server declined ([`Ours::request_0rtt`]).
+pub static EARLY_DECLINED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The request of the request–response benches, and its response.
+pub const REQUEST: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+impl Ours {
+    /// A full handshake with `early_server`: its ticket allows 0-RTT.
+    pub fn first_early_ticket(
+        &self,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> &'static ResumptionTicket<'static> {
+        let mut c =
+            Connection::client(self.resuming_client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.early_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        read_tickets(&mut c, cb);
+        let stored = self.sink.0.lock().unwrap().take().expect("a ticket");
+        let ticket = leak(leak(stored).resumption());
+        assert!(ticket.max_early_data > 0);
+        ticket
+    }
+
+    /// A resumed connection that sends `REQUEST` once the handshake is
+    /// done and reads `RESPONSE`: the round trips the client waited.
+    pub fn request_1rtt(
+        &self,
+        ticket: &'static ResumptionTicket<'static>,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> usize {
+        let mut c =
+            Connection::client_resuming(self.resuming_client, Some("localhost"), now(), ticket)
+                .expect("client");
+        let mut s = Connection::server(self.ticket_server, now()).expect("server");
+        let mut trips = 0;
+        let mut got = [0u8; 256];
+        loop {
+            let _ = c.handshake(cb).expect("client handshake");
+            if !c.is_handshaking() {
+                break;
+            }
+            wire(cb, sb);
+            trips += 1;
+            let _ = s.handshake(sb).expect("server handshake");
+            wire(sb, cb);
+        }
+        assert_eq!(c.write(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
+        wire(cb, sb);
+        trips += 1;
+        assert_eq!(read_some(&mut s, sb, &mut got), REQUEST);
+        assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
+        wire(sb, cb);
+        assert_eq!(read_some(&mut c, cb, &mut got), RESPONSE);
+        trips
+    }
+
+    /// The same with `REQUEST` as 0-RTT data in the first flight, taken
+    /// by the server's `read_early`, and `RESPONSE` right behind the
+    /// server's flight (0.5-RTT); a declined request is sent again after
+    /// the handshake (2 round trips).
+    pub fn request_0rtt(
+        &self,
+        ticket: &'static ResumptionTicket<'static>,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> usize {
+        let mut c =
+            Connection::client_resuming(self.resuming_client, Some("localhost"), now(), ticket)
+                .expect("client");
+        let mut s = Connection::server(self.early_server, now()).expect("server");
+        let mut got = [0u8; 256];
+        assert_eq!(c.write_early(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
+        wire(cb, sb);
+        let mut n = 0;
+        loop {
+            match s.read_early(sb, &mut got[n..]) {
+                Ok(Status::Done(k)) if k > 0 => n += k,
+                Ok(_) => break,
+                Err(e) => panic!("read_early: {e:?}"),
+            }
+        }
+        if n == 0 {
+            // Declined: the guard's slot for this binder was taken (the
+            // fixed clock lets no entry expire). The request goes again
+            // after the handshake, as an application would send it.
+            EARLY_DECLINED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (mut s, mut c) = (s, c);
+            handshake(&mut c, cb, &mut s, sb);
+            assert_eq!(c.write(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
+            wire(cb, sb);
+            assert_eq!(read_some(&mut s, sb, &mut got), REQUEST);
+            assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
+            wire(sb, cb);
+            assert_eq!(read_some(&mut c, cb, &mut got), RESPONSE);
+            return 2;
+        }
+        assert_eq!(&got[..n], REQUEST);
+        assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
+        wire(sb, cb);
+        assert_eq!(read_some(&mut c, cb, &mut got), RESPONSE);
+        assert_eq!(c.early_data(), tlspair::EarlyData::Accepted);
+        // The client's EndOfEarlyData and Finished; the server's ticket.
+        wire(cb, sb);
+        assert_eq!(s.read_early(sb, &mut got), Ok(Status::Done(0)));
+        wire(sb, cb);
+        read_tickets(&mut c, cb);
+        1
+    }
+}
+
+/// Plaintext from `conn`, past the handshake's end: the first `Done(n)`
+/// with bytes.
+fn read_some<'b>(conn: &mut Connection<'_>, bufs: &mut Bufs, buf: &'b mut [u8]) -> &'b [u8] {
+    for _ in 0..4 {
+        match conn.read(bufs, buf).expect("read") {
+            Status::Done(n) if n > 0 => return &buf[..n],
+            Status::Established | Status::Done(_) => {}
+            other => panic!("read: {other:?}"),
+        }
+    }
+    panic!("no plaintext")
 }
 
 /// Moves every pending outgoing byte of `from` into `to`'s received view
@@ -514,6 +652,11 @@ pub struct Theirs {
     pub resuming_client: Arc<rustls::ClientConfig>,
     /// Stateless tickets (rustls's ring ticketer), one per handshake.
     pub ticket_server: Arc<rustls::ServerConfig>,
+    /// 0-RTT: a client with early data enabled and its own session cache,
+    /// a server taking 16 KiB of it (stateful sessions, one ticket per
+    /// handshake) and sending 0.5-RTT data.
+    pub early_client: Arc<rustls::ClientConfig>,
+    pub early_server: Arc<rustls::ServerConfig>,
     /// TLS 1.2 only, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 over X25519,
     /// no resumption either way (no tickets, no session ids kept).
     pub tls12_client: Arc<rustls::ClientConfig>,
@@ -540,7 +683,7 @@ impl Theirs {
             .expect("TLS 1.3")
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let mut resuming_client = client.clone();
+        let mut resuming_client = resuming_client_base(&client);
         client.resumption = rustls::client::Resumption::disabled();
         resuming_client.resumption = rustls::client::Resumption::in_memory_sessions(16);
 
@@ -555,6 +698,14 @@ impl Theirs {
             )
             .expect("server credential");
         let mut ticket_server = server.clone();
+        // 0-RTT: rustls takes early data on sessions from its stateful
+        // store (single use), and sends its response as 0.5-RTT data.
+        let mut early_server = server.clone();
+        early_server.max_early_data_size = 16 << 10;
+        early_server.send_half_rtt_data = true;
+        early_server.send_tls13_tickets = 1;
+        let mut early_client = resuming_client_base(&client);
+        early_client.enable_early_data = true;
         server.send_tls13_tickets = 0;
         server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         ticket_server.ticketer = rustls_ring::Ticketer::new().expect("ticketer");
@@ -591,6 +742,8 @@ impl Theirs {
         tls12_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         tls12_ticket_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         Self {
+            early_client: Arc::new(early_client),
+            early_server: Arc::new(early_server),
             tls12_resuming_client: Arc::new(tls12_resuming_client),
             tls12_ticket_server: Arc::new(tls12_ticket_server),
             tls12_client: Arc::new(tls12_client),
@@ -648,6 +801,64 @@ impl Theirs {
         let mut s = rustls::ServerConnection::new(self.ticket_server.clone()).expect("server");
         rustls_handshake(&mut c, &mut s, wire);
         (c, s)
+    }
+}
+
+/// A rustls client that keeps up to 16 sessions in memory.
+fn resuming_client_base(client: &rustls::ClientConfig) -> rustls::ClientConfig {
+    let mut c = client.clone();
+    c.resumption = rustls::client::Resumption::in_memory_sessions(16);
+    c
+}
+
+impl Theirs {
+    /// The rustls counterpart of [`Ours::request_1rtt`] (the client's
+    /// cache must hold a session).
+    pub fn request_1rtt(&self, wire: &mut Vec<u8>) -> usize {
+        let (mut c, mut s) = self.resumed(wire);
+        use std::io::{Read as _, Write as _};
+        c.writer().write_all(REQUEST).expect("request");
+        rustls_wire(&mut c, &mut s, wire);
+        let mut got = [0u8; 256];
+        let n = s.reader().read(&mut got).expect("request");
+        assert_eq!(&got[..n], REQUEST);
+        s.writer().write_all(RESPONSE).expect("response");
+        rustls_wire(&mut s, &mut c, wire);
+        let n = c.reader().read(&mut got).expect("response");
+        assert_eq!(&got[..n], RESPONSE);
+        2
+    }
+
+    /// The rustls counterpart of [`Ours::request_0rtt`]: early data from
+    /// its session cache, the response as 0.5-RTT data (a first call
+    /// fills the cache and sends no early data: 0).
+    pub fn request_0rtt(&self, wire: &mut Vec<u8>) -> usize {
+        use std::io::{Read as _, Write as _};
+        let mut c = rustls::ClientConnection::new(self.early_client.clone(), server_name())
+            .expect("client");
+        let mut s = rustls::ServerConnection::new(self.early_server.clone()).expect("server");
+        let early = c
+            .early_data()
+            .map(|mut e| e.write(REQUEST).expect("early data"));
+        let Some(sent) = early else {
+            rustls_handshake(&mut c, &mut s, wire);
+            return 0;
+        };
+        assert_eq!(sent, REQUEST.len());
+        rustls_wire(&mut c, &mut s, wire);
+        let mut got = [0u8; 256];
+        let n = match s.early_data() {
+            Some(mut e) => e.read(&mut got).expect("early data"),
+            None => panic!("rustls declined 0-RTT"),
+        };
+        assert_eq!(&got[..n], REQUEST);
+        s.writer().write_all(RESPONSE).expect("response");
+        rustls_wire(&mut s, &mut c, wire);
+        let n = c.reader().read(&mut got).expect("response");
+        assert_eq!(&got[..n], RESPONSE);
+        assert!(c.is_early_data_accepted());
+        rustls_handshake(&mut c, &mut s, wire);
+        1
     }
 }
 

@@ -648,7 +648,9 @@ impl<'a> Connection<'a> {
         // know our limit: up to 2^14 (what opens is held to the limit
         // below).
         let skipping = handshaking && self.skip_early_data > 0;
-        let limit = if skipping {
+        // Early data a server took was sent before its limit was known too.
+        let early = handshaking && matches!(self.resumption, AfterHandshake::EarlyAccepted(..));
+        let limit = if skipping || early {
             MAX_PLAINTEXT
         } else {
             self.recv_limit()

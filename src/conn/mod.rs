@@ -736,7 +736,8 @@ impl<'a> Connection<'a> {
     /// Decrypted plaintext ready to read without more input (`SSL_pending`);
     /// 0 after a fatal error, since no read delivers it.
     pub fn pending_plaintext(&self) -> usize {
-        if self.error.is_some() {
+        // During the handshake plaintext is early data, for `read_early`.
+        if self.error.is_some() || self.hs.is_some() {
             0
         } else {
             usize::from(self.plain_left)
@@ -1035,17 +1036,34 @@ impl<'a> Connection<'a> {
         }
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
+        // Willing for this call only: a ClientHello answered by another
+        // call declines, since that call could not hand the data out.
         let first_hello = |hs: &Option<Handshake>| matches!(hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
         if self.early == EarlyPhase::None && first_hello(&self.hs) {
             self.early = EarlyPhase::Requested;
         }
+        let read = self.read_early_views(&mut rx, &mut tx, dst);
+        if self.early == EarlyPhase::Requested {
+            self.early = EarlyPhase::None;
+        }
+        read
+    }
+
+    /// The body of [`read_early`](Self::read_early).
+    fn read_early_views(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        dst: &mut [u8],
+    ) -> Result<Status<usize>, Error> {
+        let first_hello = |hs: &Option<Handshake>| matches!(hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
         loop {
             // While the handshake runs, plaintext at the front is early
             // data (a server reads no other before the client's Finished).
             if self.plain_left > 0 && self.hs.is_some() {
                 let n = dst.len().min(usize::from(self.plain_left));
                 crate::codec::copy_prefix(dst, rx.unread(), n);
-                self.consume_plain(&mut rx, n);
+                self.consume_plain(rx, n);
                 self.early_sent = self
                     .early_sent
                     .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
@@ -1055,7 +1073,7 @@ impl<'a> Connection<'a> {
             if !receiving && !first_hello(&self.hs) {
                 return Ok(Status::Done(0));
             }
-            match self.drive(&mut rx, &mut tx) {
+            match self.drive(rx, tx) {
                 Err(Error::Misuse(Misuse::EarlyDataUnread)) => {}
                 Err(e) => return Err(e),
                 Ok(Status::WantRead)
@@ -1448,6 +1466,11 @@ impl<'a> Connection<'a> {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
+        // Nothing is lent during the handshake (early data is
+        // `read_early`'s).
+        if self.hs.is_some() {
+            return;
+        }
         let n = n.min(usize::from(self.plain_left));
         self.consume_plain(&mut bufs.recv.view(), n);
     }

@@ -87,7 +87,9 @@ impl<'b> ClientHelloView<'b> {
         self.hello.ext.pre_shared_key.is_some()
     }
 
-    /// Whether the client offers 0-RTT data.
+    /// Whether the client offers 0-RTT data: a server that would take it
+    /// makes [`read_early`](crate::Connection::read_early) the
+    /// connection's first call.
     pub fn offers_early_data(&self) -> bool {
         self.hello.ext.early_data
     }

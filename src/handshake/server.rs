@@ -716,6 +716,8 @@ struct Accepted {
     index: u16,
     /// Its binder, which names the ClientHello for the replay guard.
     binder: [u8; crate::key_schedule::MAX_HASH_LEN],
+    /// The ticket age the client reported, in milliseconds.
+    client_age_ms: u64,
 }
 
 impl Accepted {
@@ -782,6 +784,7 @@ fn accept_psk(
                 state,
                 index,
                 binder: [0; crate::key_schedule::MAX_HASH_LEN],
+                client_age_ms,
             })
         });
     let Some(mut accepted) = found else {
@@ -810,10 +813,13 @@ fn accept_psk(
 /// accepted (RFC 8446 §4.2.10, §8): offered with the first identity, on a
 /// ticket that allows early data, issued on a connection with the same
 /// suite and ALPN protocol, under a configuration that allows it, and
-/// new to the replay guard (asked last, so that only offers we would
-/// take are recorded). The ticket's age was checked with its PSK, within
-/// [`TICKET_AGE_TOLERANCE_MS`]: a replay later than that fails there, so
-/// the guard keeps the offer until then. `Some(allowance)` if taken.
+/// new to the replay guard (asked last, once nothing but the guard can
+/// decline, so that only offers we take are recorded). The ticket's age
+/// was checked with its PSK: the same ClientHello (the same reported
+/// age) passes that check until the ticket's age exceeds the reported
+/// one by [`TICKET_AGE_TOLERANCE_MS`], which can be up to twice the
+/// tolerance after this use; the guard keeps the offer until then.
+/// `Some(allowance)` if taken.
 fn takes_early_data(
     c: &Common<'_>,
     ch: &ClientHello<'_>,
@@ -832,10 +838,12 @@ fn takes_early_data(
     if !fits {
         return None;
     }
-    let window = TICKET_AGE_TOLERANCE_MS.div_ceil(1000).saturating_add(1);
-    let until = UnixTime::since_unix_epoch(core::time::Duration::from_secs(
-        c.now.as_secs().saturating_add(window),
-    ));
+    // The last second the age check passes this ClientHello in, and one.
+    let last = psk
+        .state
+        .issued_at
+        .saturating_add(psk.client_age_ms.saturating_add(TICKET_AGE_TOLERANCE_MS) / 1000);
+    let until = UnixTime::since_unix_epoch(core::time::Duration::from_secs(last.saturating_add(1)));
     guard
         .first_use(psk.binder(), c.now, until)
         .then_some(allowance)
@@ -1004,10 +1012,6 @@ fn client_hello(
         retry.as_ref().map(|r| &r.transcript),
         msg,
     )?;
-    let early = psk
-        .as_ref()
-        .filter(|_| willing && retry.is_none())
-        .and_then(|p| takes_early_data(c, &ch, suite, alpn, p));
     let dhe_allowed = psk.is_none() || ch.ext.psk_modes.is_some_and(|m| m.contains(&PSK_DHE_KE));
     // Our preference among the groups the client sent a share for.
     let chosen = ch.ext.key_shares.and_then(|shares| {
@@ -1158,7 +1162,7 @@ fn client_hello(
         random,
         ours,
         shared.get(..shared_len).unwrap_or(&[]),
-        early,
+        willing,
     )
 }
 
@@ -1179,9 +1183,18 @@ fn flight(
     random: [u8; 32],
     share: Option<(NamedGroup, &[u8])>,
     shared: &[u8],
-    early: Option<u32>,
+    willing: bool,
 ) -> Result<Answer, Error> {
     let config = c.config;
+    // 0-RTT is decided here, past every check that could still decline
+    // or fail the offer: the replay guard records only what is taken.
+    let alpn = alpn_index
+        .and_then(|i| config.alpn.get(i))
+        .map(|p| super::ticket::digest(p, false));
+    let early = psk
+        .as_ref()
+        .filter(|_| willing && retry.is_none())
+        .and_then(|p| takes_early_data(c, &ch, suite, alpn, p));
     let (mut transcript, ccs_sent) = match retry {
         Some(r) => (r.transcript, r.ccs_sent),
         None => (Transcript::new(suite), false),
