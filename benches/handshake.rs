@@ -20,7 +20,7 @@
 //!   RFC 5077 abbreviated handshake (no key exchange at all) whose server
 //!   sends a new ticket (rustls: its ring ticketer and in-memory cache).
 //! - `handshake/request`: a resumed connection's request and response
-//!   (a 40-byte GET, a 38-byte answer): `*-1rtt` sends the request once
+//!   (a 45-byte GET, a 38-byte answer): `*-1rtt` sends the request once
 //!   the handshake is done (2 round trips before the response), `*-0rtt`
 //!   sends it as early data in the first flight and the server answers
 //!   right behind its own flight (1 round trip; tlspair: `write_early`,
