@@ -863,3 +863,55 @@ fn early_data_is_neither_pending_nor_consumable_as_1rtt_data() {
     );
     assert_eq!(s.conn.early_data_sent(), 10);
 }
+
+#[test]
+fn both_sides_export_the_same_early_keying_material_while_early_data_flows() {
+    // RFC 8446 §7.5: the early exporter, from the ClientHello on. The
+    // client has it from its 0-RTT ClientHello until the server answers,
+    // the server from taking the early data until the EndOfEarlyData;
+    // after that, and without 0-RTT, NotReady. It is not the 1-RTT one.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    let not_ready = Err(Error::Misuse(Misuse::NotReady));
+    let export = |conn: &Connection<'_>| {
+        let mut out = [0u8; 32];
+        conn.export_keying_material_early(&mut out, b"EXPERIMENTAL early", Some(b"ctx"))
+            .map(|()| out)
+    };
+    assert_eq!(export(&c.conn).map(|_| ()), not_ready);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(export(&s.conn).map(|_| ()), not_ready);
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"token"),
+        Ok(Status::Done(5))
+    );
+    let ours = export(&c.conn).unwrap();
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all_early(&mut s, 64).0, b"token");
+    assert_eq!(export(&s.conn), Ok(ours));
+    transfer_all(&mut s, &mut c);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    assert_eq!(export(&c.conn).map(|_| ()), not_ready);
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::Done(0))
+    );
+    assert_eq!(export(&s.conn).map(|_| ()), not_ready);
+    // The 1-RTT exporter agrees too, and is another.
+    let mut a = [0u8; 32];
+    let mut b = [0u8; 32];
+    c.conn
+        .export_keying_material(&mut a, b"EXPERIMENTAL early", Some(b"ctx"))
+        .unwrap();
+    s.conn
+        .export_keying_material(&mut b, b"EXPERIMENTAL early", Some(b"ctx"))
+        .unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a, ours);
+}

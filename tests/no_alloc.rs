@@ -334,4 +334,32 @@ fn early_data_allocates_nothing() {
     });
     assert_eq!(n, 0, "{n} allocations");
     assert_eq!(c.conn.early_data(), tlspair::EarlyData::Rejected);
+
+    // Taken: a server with a strike register reads it with read_early.
+    let (cc, sc, store) = common::tls::early_data_configs(4096);
+    let ticket = common::tls::first_ticket(cc, sc, store);
+    let mut c = common::tls::side(
+        tlspair::Connection::client_resuming(cc, Some("localhost"), now, ticket).unwrap(),
+    );
+    let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+    let mut got = [0u8; 4096];
+    let n = allocations_in(|| {
+        assert_eq!(
+            c.conn.write_early(&mut c.bufs, &[3u8; 3000]).unwrap(),
+            Status::Done(3000)
+        );
+        transfer_all(&mut c, &mut s);
+        let mut read = 0;
+        while let Ok(Status::Done(k)) = s.conn.read_early(&mut s.bufs, &mut got[read..]) {
+            if k == 0 {
+                break;
+            }
+            read += k;
+        }
+        assert_eq!(read, 3000);
+        assert_eq!(s.conn.write(&mut s.bufs, b"0.5-RTT").unwrap(), Status::Done(7));
+        common::tls::complete(&mut c, &mut s).unwrap();
+    });
+    assert_eq!(n, 0, "{n} allocations");
+    assert_eq!(c.conn.early_data(), tlspair::EarlyData::Accepted);
 }

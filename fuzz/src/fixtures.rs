@@ -61,10 +61,11 @@ impl Flags {
     /// Both sides speak TLS 1.2 only (every TLS 1.2 suite). Set by the
     /// `*_tls12` targets, never by a plan.
     pub const TLS12: u8 = 1 << 6;
-    /// With `RESUME`, the ticket allows [`EARLY_ALLOWANCE`] bytes of
-    /// 0-RTT (our server gives none; a server that allows it would), so
-    /// the client may send early data, which our server declines. Set by
-    /// the `session` target.
+    /// The server allows [`EARLY_ALLOWANCE`] bytes of 0-RTT (every offer
+    /// new to its guard, [`AcceptAll`]); with `RESUME` the client offers
+    /// a ticket from such a server ([`early_ticket`]) and may send early
+    /// data, which the server takes if its first call is `read_early`.
+    /// Set by the `session` target.
     pub const EARLY: u8 = 1 << 7;
 
     fn has(self, bit: u8) -> bool {
@@ -156,7 +157,24 @@ pub fn server_config(flags: Flags, record: RecordConfig) -> ServerConfig<'static
     if flags.has(Flags::TLS12) {
         config.suites = &tlspair::TLS12_SUITES;
     }
+    if flags.has(Flags::EARLY) {
+        config.max_early_data_size = EARLY_ALLOWANCE;
+        config.replay_guard = Some(&AcceptAll);
+    }
     config
+}
+
+/// A replay guard that finds every offer new. The fixtures' randomness is
+/// fixed, so every run's ClientHello is the same: a real guard would
+/// answer differently from one run to the next, and a crash would not
+/// reproduce. What the engine does with the guard's answer is fuzzed;
+/// the strike register is tested on its own.
+pub struct AcceptAll;
+
+impl tlspair::handshake::replay::ReplayGuard for AcceptAll {
+    fn first_use(&self, _: &[u8], _: UnixTime, _: UnixTime) -> bool {
+        true
+    }
 }
 
 /// Bytes lent to each connection for a TLS 1.2 handshake's messages
@@ -199,7 +217,11 @@ pub const EARLY_ALLOWANCE: u32 = 1024;
 /// [`Flags::RESUME`] it offers the recorded [`ticket`].
 pub fn client<'a>(config: &'a ClientConfig<'a>, flags: Flags) -> Connection<'a> {
     let made = if flags.has(Flags::RESUME) {
-        let stored: &'static StoredTicket = ticket();
+        let stored: &'static StoredTicket = if flags.has(Flags::EARLY) {
+            early_ticket()
+        } else {
+            ticket()
+        };
         let resumption = leak_resumption(stored, config, flags.has(Flags::EARLY));
         Connection::client_resuming(config, Some(SERVER_NAME), now(), resumption)
     } else {
@@ -224,7 +246,7 @@ fn leak_resumption(
     slot.get_or_init(|| {
         let mut t = stored.resumption();
         t.client_cert_sha256 = identity;
-        t.max_early_data = if early { EARLY_ALLOWANCE } else { 0 };
+        assert_eq!(t.max_early_data, if early { EARLY_ALLOWANCE } else { 0 });
         t
     })
 }
@@ -266,11 +288,23 @@ pub static TICKETS: CountTickets = CountTickets(AtomicUsize::new(0));
 /// same bytes on every run, so a recorded resumption replays.
 pub fn ticket() -> &'static StoredTicket {
     static TICKET: OnceLock<StoredTicket> = OnceLock::new();
-    TICKET.get_or_init(|| {
+    TICKET.get_or_init(|| first_ticket(Flags::default()))
+}
+
+/// The same from a server that allows 0-RTT ([`Flags::EARLY`]): its
+/// ticket carries [`EARLY_ALLOWANCE`].
+pub fn early_ticket() -> &'static StoredTicket {
+    static TICKET: OnceLock<StoredTicket> = OnceLock::new();
+    TICKET.get_or_init(|| first_ticket(Flags(Flags::EARLY)))
+}
+
+/// The first ticket a full handshake under `flags` gives.
+fn first_ticket(flags: Flags) -> StoredTicket {
+    {
         let sink = FirstTicket::default();
         let mut cc = client_config(Flags::default(), RecordConfig::default());
         cc.ticket_sink = Some(&sink);
-        let sc = server_config(Flags::default(), RecordConfig::default());
+        let sc = server_config(flags, RecordConfig::default());
         let mut c = client(&cc, Flags::default());
         let mut s = server(&sc);
         let mut cb = Buffers::new(vec![0; HANDSHAKE_RECV], vec![0; HANDSHAKE_SEND]);
@@ -288,7 +322,7 @@ pub fn ticket() -> &'static StoredTicket {
         assert_eq!(status, Status::WantRead);
         let stored = sink.0.lock().unwrap().take();
         stored.expect("the server sent a ticket")
-    })
+    }
 }
 
 /// Receive capacity that holds a handshake message of the default maximum

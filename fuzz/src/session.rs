@@ -22,7 +22,8 @@ use crate::fixtures::{self, Flags, HANDSHAKE_RECV, HANDSHAKE_SEND};
 #[derive(Arbitrary, Debug)]
 pub struct Session {
     /// Configuration flags of both sides ([`Flags`], low five bits, and
-    /// [`Flags::EARLY`]).
+    /// [`Flags::EARLY`]); bit 5 ([`READ_EARLY`]): the server's first call
+    /// is `read_early`.
     pub flags: u8,
     /// The one suite the client offers (modulo 3); the rest, with
     /// [`Flags::EARLY`], is how much 0-RTT the client writes (8 bytes a
@@ -85,6 +86,10 @@ pub enum Op {
         request_peer: bool,
     },
 }
+
+/// In [`Session::flags`]: the server takes 0-RTT (its first call is
+/// `read_early`, until that answers `Done(0)`).
+pub const READ_EARLY: u8 = 1 << 5;
 
 static ONE_SUITE: [[&Suite; 1]; 3] = [[ALL_SUITES[0]], [ALL_SUITES[1]], [ALL_SUITES[2]]];
 
@@ -278,8 +283,12 @@ pub fn run(session: &Session) {
         next: 0,
     };
 
-    // 0-RTT before the handshake, which our server declines: none of it
-    // may reach the server, and the client must say so.
+    // 0-RTT before the handshake: a server whose first call is not
+    // `read_early` declines it, and none of it may reach that server;
+    // one that reads early takes exactly what the client sealed, or
+    // nothing, and both sides must say the same.
+    let mut reading_early = session.flags & READ_EARLY != 0;
+    let mut early_got = Vec::new();
     let mut early = 0;
     let mut early_offered = false;
     if flags.0 & Flags::EARLY != 0 {
@@ -308,11 +317,26 @@ pub fn run(session: &Session) {
         let sizes = |c: &Side<'_>, s: &Side<'_>| {
             [c, s].map(|side| (side.bufs.send.len(), side.bufs.send.capacity()))
         };
-        let before = sizes(&c, &s);
+        let before = (sizes(&c, &s), early_got.len());
         for side in [&mut c, &mut s] {
-            if side.conn.is_handshaking() {
+            if side.conn.is_handshaking() || reading_early && side.name == "server" {
                 let (conn, bufs) = (&mut side.conn, &mut side.bufs);
-                let status = no_alloc("handshake", || conn.handshake(bufs));
+                let status = if reading_early && side.name == "server" {
+                    let mut buf = [0u8; 64];
+                    match no_alloc("read_early", || conn.read_early(bufs, &mut buf)) {
+                        Ok(Status::Done(0)) => {
+                            reading_early = false;
+                            Ok(Status::Done(()))
+                        }
+                        Ok(Status::Done(n)) => {
+                            early_got.extend_from_slice(&buf[..n]);
+                            Ok(Status::Done(()))
+                        }
+                        other => other.map(|s| s.map(|_| ())),
+                    }
+                } else {
+                    no_alloc("handshake", || conn.handshake(bufs))
+                };
                 match status {
                     Ok(_) => {}
                     // A flight must fit the send buffer whole, and with
@@ -332,7 +356,17 @@ pub fn run(session: &Session) {
         let n = chunks.next();
         moved += transfer(&mut s, &mut c, n);
         // Every round must move bytes or produce some: else a stall.
-        assert!(moved > 0 || sizes(&c, &s) != before, "handshake stuck");
+        assert!(
+            moved > 0 || (sizes(&c, &s), early_got.len()) != before,
+            "handshake stuck"
+        );
+    }
+    // The early data went on after the handshake's end: it ends at once.
+    if reading_early {
+        let mut buf = [0u8; 64];
+        let (conn, bufs) = (&mut s.conn, &mut s.bufs);
+        let end = no_alloc("read_early", || conn.read_early(bufs, &mut buf));
+        assert_eq!(end, Ok(Status::Done(0)), "early data after the handshake");
     }
     // Resumption happens only when offered, and whenever the ticket's
     // suite is the one offered.
@@ -344,16 +378,20 @@ pub fn run(session: &Session) {
         ALL_SUITES[usize::from(session.suite) % 3].id == fixtures::ticket().resumption().suite;
     assert!(!resumed || offered, "resumed without a ticket");
     assert_eq!(c.conn.early_data_sent(), early);
-    let early_expected = if early_offered {
-        tlspair::EarlyData::Rejected
-    } else {
-        tlspair::EarlyData::NotOffered
+    let taken = s.conn.early_data() == tlspair::EarlyData::Accepted;
+    let early_expected = match (early_offered, taken) {
+        (true, true) => tlspair::EarlyData::Accepted,
+        (true, false) => tlspair::EarlyData::Rejected,
+        (false, _) => tlspair::EarlyData::NotOffered,
     };
+    assert_eq!(c.conn.early_data(), early_expected, "both sides agree");
+    assert!(!taken || session.flags & READ_EARLY != 0, "taken unasked");
+    let sealed = &[0x0e; 8 * 64][..if taken { early } else { 0 }];
     assert_eq!(
-        c.conn.early_data(),
-        early_expected,
-        "our server declines 0-RTT"
+        early_got, sealed,
+        "early data delivered whole, or not at all"
     );
+    assert_eq!(s.conn.early_data_sent(), early_got.len());
     assert!(
         resumed || !(offered && same_suite && plain),
         "ticket refused"

@@ -94,7 +94,7 @@ impl<'a> Connection<'a> {
                             &mut out,
                             &mut self.records,
                             &mut self.tls12_transcript,
-                            (&mut self.resumption, &mut self.early),
+                            (&mut self.resumption, &mut self.early, &mut self.exporter),
                         ),
                         None => Err(NO_CONFIG),
                     };

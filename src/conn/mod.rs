@@ -666,6 +666,41 @@ impl<'a> Connection<'a> {
         crate::key_schedule::export(exporter, suite, out, label, context)
     }
 
+    /// Keying material from the early exporter (RFC 8446 §7.5,
+    /// early_exporter_master_secret; `SSL_export_keying_material_early`):
+    /// TLS-Exporter over the early secret, known to both sides from the
+    /// ClientHello on. A client has it from the ClientHello that offers
+    /// 0-RTT ([`write_early`](Self::write_early)) until the server's answer
+    /// (its Finished, or a refusal); a server that took early data, until
+    /// the client's EndOfEarlyData ([`read_early`](Self::read_early)
+    /// answering `Done(0)`). Like the early data, it is bound to a
+    /// ClientHello an attacker may replay. [`Misuse::NotReady`] outside
+    /// those windows; the other rules as for
+    /// [`export_keying_material`](Self::export_keying_material).
+    pub fn export_keying_material_early(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let suite = match (&self.resumption, self.role) {
+            (AfterHandshake::Early(..), Role::Client) => self.early_suite(),
+            (AfterHandshake::EarlyAccepted(..), Role::Server) => {
+                self.records.send().map(RecordKey::suite)
+            }
+            _ => None,
+        };
+        match (suite, self.exporter.as_ref()) {
+            (Some(suite), Some(early)) => {
+                crate::key_schedule::export(early, suite, out, label, context)
+            }
+            _ => Err(Misuse::NotReady.into()),
+        }
+    }
+
     /// Whether the handshake is still running: `false` once it completed,
     /// and once the connection failed (so a loop on it ends).
     /// [`is_established`](Self::is_established) tells the two apart.
@@ -905,24 +940,23 @@ impl<'a> Connection<'a> {
         self.seal_early(&mut tx, data)
     }
 
+    /// A client's 0-RTT suite: its ticket's.
+    fn early_suite(&self) -> Option<&'static Suite> {
+        let id = self.resume.as_ref()?.view().suite;
+        self.peer_config
+            .client()?
+            .suites
+            .iter()
+            .copied()
+            .find(|s| s.id == id)
+    }
+
     /// The records of [`write_early`](Self::write_early): as many as fit,
     /// within the ticket's allowance.
     fn seal_early(&mut self, tx: &mut SendView<'_>, data: &[u8]) -> Result<Status<usize>, Error> {
         const NO_KEY: Error = Error::Internal("early key missing");
         let allowance = self.resume.as_ref().map_or(0, |t| t.view().max_early_data);
-        let suite = self
-            .resume
-            .as_ref()
-            .map(|t| t.view().suite)
-            .and_then(|id| {
-                self.peer_config
-                    .client()?
-                    .suites
-                    .iter()
-                    .copied()
-                    .find(|s| s.id == id)
-            })
-            .ok_or(NO_KEY)?;
+        let suite = self.early_suite().ok_or(NO_KEY)?;
         let AfterHandshake::Early(secret, sealed) = &self.resumption else {
             return Err(NO_KEY);
         };

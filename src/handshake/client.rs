@@ -866,9 +866,10 @@ impl State {
         out: &mut Out<'_>,
         records: &mut Records,
         copy: &mut dyn crate::conn::KeepTranscript,
-        (after, early): (
+        (after, early, exporter): (
             &mut crate::conn::AfterHandshake,
             &mut crate::conn::EarlyPhase,
+            &mut Option<crate::key_schedule::Secret>,
         ),
     ) -> Result<Self, Error> {
         let Self::Start(kept) = self else {
@@ -949,15 +950,25 @@ impl State {
                 out.change_cipher_spec()?;
             }
             let (t, suite) = psk_offer(&common).ok_or(Error::Internal("0-RTT without a PSK"))?;
-            let (traffic, _exporter) = crate::key_schedule::EarlySecret::new(suite, Some(t.psk))?
-                .early_secrets(suite, &transcript.current(suite))?;
+            let (traffic, early_exporter) =
+                crate::key_schedule::EarlySecret::new(suite, Some(t.psk))?
+                    .early_secrets(suite, &transcript.current(suite))?;
             super::log_secret(
                 config.key_log,
                 "CLIENT_EARLY_TRAFFIC_SECRET",
                 &random,
                 &traffic,
             );
+            super::log_secret(
+                config.key_log,
+                "EARLY_EXPORTER_SECRET",
+                &random,
+                &early_exporter,
+            );
             *after = crate::conn::AfterHandshake::Early(traffic, 0);
+            // The exporter's slot is empty until the server's Finished:
+            // the early exporter waits there meanwhile.
+            *exporter = Some(early_exporter);
             *early = crate::conn::EarlyPhase::Offered;
         }
         *records = Records::Pending(Pending {

@@ -504,6 +504,12 @@ impl State {
                 // Assigned, not moved out: the secret is wiped in place.
                 *keys.resumption = AfterHandshake::None;
                 keys.records.set_recv(key)?;
+                // The transcript still ends at our Finished: the exporter
+                // (made at our flight, but the early one held its slot).
+                let (_, _, exporter) = k
+                    .master
+                    .application_secrets(k.suite, &k.transcript.current())?;
+                *keys.exporter = Some(exporter);
                 k.transcript.add(msg);
                 Ok(Step {
                     next: Some(Self::ExpectFinished(kept, k)),
@@ -1215,7 +1221,19 @@ fn flight(
     })?;
     let early_secret = EarlySecret::new(suite, psk.as_ref().map(|p| p.state.psk.as_bytes()))?;
     let client_early = match early {
-        Some(_) => Some(early_secret.early_secrets(suite, &hello)?.0),
+        Some(_) => {
+            let (traffic, early_exporter) = early_secret.early_secrets(suite, &hello)?;
+            super::log_secret(
+                config.key_log,
+                "EARLY_EXPORTER_SECRET",
+                ch.random,
+                &early_exporter,
+            );
+            // The early exporter takes the exporter's slot until the
+            // client's EndOfEarlyData, when the exporter is made again.
+            *keys.exporter = Some(early_exporter);
+            Some(traffic)
+        }
         None => None,
     };
     let secret = early_secret.into_handshake(suite, shared)?;
@@ -1381,7 +1399,11 @@ fn finish_flight(
     super::log_secret(log, "CLIENT_TRAFFIC_SECRET_0", random, &client_ap);
     super::log_secret(log, "SERVER_TRAFFIC_SECRET_0", random, &server_ap);
     super::log_secret(log, "EXPORTER_SECRET", random, &exporter);
-    *keys.exporter = Some(exporter);
+    // While early data comes, the slot holds the early exporter: the
+    // EndOfEarlyData step makes this one again.
+    if !matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) {
+        *keys.exporter = Some(exporter);
+    }
     keys.records
         .set_send(RecordKey::new(suite, server_ap.as_bytes()).ok_or(bad)?)?;
     Ok(Keyed {
