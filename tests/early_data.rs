@@ -915,3 +915,39 @@ fn both_sides_export_the_same_early_keying_material_while_early_data_flows() {
     assert_eq!(a, b);
     assert_ne!(a, ours);
 }
+
+#[test]
+fn the_client_hello_peek_shows_what_a_0rtt_decision_needs() {
+    // The embedder decides per connection: offered or not, SNI and ALPN,
+    // and the first ticket as its keys open it (its age both ways, its
+    // allowance); then it makes read_early the first call, or not.
+    use tlspair::handshake::peek::peek_client_hello;
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let later = |secs: u64| {
+        rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+            common::tls::now().as_secs() + secs,
+        ))
+    };
+    let mut c = side(Connection::client_resuming(cc, Some("localhost"), later(3), ticket).unwrap());
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, b"early"),
+        Ok(Status::Done(5))
+    );
+    let mut s = side(Connection::server(sc, later(4)).unwrap());
+    transfer_all(&mut c, &mut s);
+    let Ok(Status::Done(hello)) = peek_client_hello(&s.bufs.recv, &mut []) else {
+        panic!("a whole ClientHello")
+    };
+    assert!(hello.offers_early_data());
+    assert_eq!(hello.server_name(), Some("localhost"));
+    let age = hello
+        .first_ticket(&sc.ticket_keys, later(4))
+        .expect("our ticket");
+    assert_eq!(age.age_secs, 4);
+    assert_eq!(age.client_age_ms, 3000);
+    assert_eq!(age.max_early_data, 1024);
+    let other = [tlspair::handshake::ticket::TicketKey::new(1, &[1; 32]).unwrap()];
+    assert_eq!(hello.first_ticket(&other, later(4)), None);
+    assert_eq!(read_all_early(&mut s, 64).0, b"early");
+}

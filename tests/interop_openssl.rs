@@ -1509,3 +1509,35 @@ fn our_client_sends_early_data_to_s_server() {
         assert_eq!(other.describe().matches("early bird request").count(), 1);
     });
 }
+
+/// 0-RTT declined by policy: `s_server -max_early_data` without
+/// `-early_data` gives tickets that allow it but never reads it. The
+/// resumption goes through (the PSK is taken), the early data is
+/// skipped, and the request is ours to send again, read once.
+#[test]
+fn s_server_declining_our_early_data_by_policy_still_resumes() {
+    bounded(|| {
+        let (server, port) = s_server(&["-rev", "-max_early_data", "16384"]);
+        let store: &'static Tickets = leak(Tickets::default());
+        let mut cc = tls::client_config();
+        cc.ticket_sink = Some(store);
+        let cc = leak(cc);
+        let ticket = first_ticket_of_s_server(&server, port, cc, store);
+        assert_eq!(ticket.max_early_data, 16_384);
+        let conn =
+            Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).expect("client");
+        let mut ours = TlsSocket::new(conn, net::connect(port));
+        let early = b"early bird by policy\n";
+        assert_eq!(
+            ours.conn.write_early(&mut ours.bufs, early),
+            Ok(tlspair::Status::Done(early.len()))
+        );
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("declined 0-RTT: {e}\n{}", server.describe()));
+        assert_eq!(ours.conn.early_data(), tlspair::EarlyData::Rejected);
+        assert!(ours.conn.negotiated().unwrap().resumed, "the PSK is taken");
+        // Sent again, it comes back once, reversed (and nothing before it).
+        echo_through_s_server(&mut ours, &server, early);
+        close_with_s_server(&mut ours, &server);
+    });
+}

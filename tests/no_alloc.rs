@@ -357,7 +357,10 @@ fn early_data_allocates_nothing() {
             read += k;
         }
         assert_eq!(read, 3000);
-        assert_eq!(s.conn.write(&mut s.bufs, b"0.5-RTT").unwrap(), Status::Done(7));
+        assert_eq!(
+            s.conn.write(&mut s.bufs, b"0.5-RTT").unwrap(),
+            Status::Done(7)
+        );
         common::tls::complete(&mut c, &mut s).unwrap();
     });
     assert_eq!(n, 0, "{n} allocations");

@@ -99,11 +99,49 @@ impl<'b> ClientHelloView<'b> {
         self.hello.random
     }
 
+    /// The client's first PSK identity (the only one 0-RTT may use) as
+    /// one of `keys` opens it, for a server deciding on early data: how
+    /// old the ticket is at `now` and how old the client says it is, and
+    /// the 0-RTT it allows. `None` without a PSK, or for a ticket none of
+    /// `keys` opens (a TLS 1.2 one among them). The binder is not checked
+    /// here: the handshake does that.
+    pub fn first_ticket(
+        &self,
+        keys: &[crate::handshake::ticket::TicketKey],
+        now: rustls_pki_types::UnixTime,
+    ) -> Option<TicketAge> {
+        let offered = super::messages::OfferedPsks::parse(self.hello.ext.pre_shared_key?).ok()?;
+        let (identity, obfuscated) = offered.identities().next()?;
+        let state = super::ticket::open(keys, identity)?;
+        crate::record::suite::Suite::from_id(state.suite).filter(|s| !s.is_tls12())?;
+        Some(TicketAge {
+            age_secs: now.as_secs().checked_sub(state.issued_at)?,
+            client_age_ms: obfuscated.wrapping_sub(state.age_add),
+            session_age_secs: now.as_secs().checked_sub(state.auth_time)?,
+            max_early_data: state.max_early_data,
+        })
+    }
+
     /// The whole parse, for what the accessors above do not show (the
     /// raw extension block among it).
     pub fn message(&self) -> &ClientHello<'b> {
         &self.hello
     }
+}
+
+/// What [`ClientHelloView::first_ticket`] tells of the client's ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TicketAge {
+    /// Seconds since the ticket was issued.
+    pub age_secs: u64,
+    /// The ticket's age as the client reports it, in milliseconds (the
+    /// server takes 0-RTT only within 10 s of `age_secs`).
+    pub client_age_ms: u32,
+    /// Seconds since the full handshake the session comes from.
+    pub session_age_secs: u64,
+    /// Bytes of 0-RTT data the ticket allows.
+    pub max_early_data: u32,
 }
 
 fn u16s(list: Option<U16List<'_>>) -> impl Iterator<Item = u16> + '_ {
