@@ -169,7 +169,8 @@ fn resumption_psk_early_secret_and_binder() {
 fn early_traffic_secret_exporter_and_record_of_the_0rtt_trace() {
     // RFC 8448 §4: the client's early secrets derive from the early
     // secret over the ClientHello (binders included), and its 0-RTT
-    // record ("ABCDEF") is sealed under client_early_traffic_secret.
+    // record ("ABCDEF") and then its EndOfEarlyData are sealed under
+    // client_early_traffic_secret.
     let early = EarlySecret::new(&SUITE, Some(&r("psk"))).unwrap();
     let mut transcript = Transcript::new(&SUITE);
     transcript.add(&r("client_hello_with_binders"));
@@ -192,6 +193,19 @@ fn early_traffic_secret_exporter_and_record_of_the_0rtt_trace() {
     )
     .unwrap();
     assert_eq!(record, r("early_data_record"));
+    // The EndOfEarlyData follows under the same key (sequence 1).
+    let eoed = r("end_of_early_data");
+    assert_eq!(eoed, [5, 0, 0, 0]);
+    let mut record = vec![0u8; 5];
+    record.extend(&eoed);
+    record.resize(5 + eoed.len() + 1 + 16, 0);
+    key.seal(
+        tlspair::wire::ContentType::HANDSHAKE,
+        eoed.len(),
+        &mut record,
+    )
+    .unwrap();
+    assert_eq!(record, r("end_of_early_data_record"));
 
     // Without a PSK there is no early data to key.
     let none = EarlySecret::new(&SUITE, None).unwrap();
