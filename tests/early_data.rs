@@ -951,3 +951,122 @@ fn the_client_hello_peek_shows_what_a_0rtt_decision_needs() {
     assert_eq!(hello.first_ticket(&other, later(4)), None);
     assert_eq!(read_all_early(&mut s, 64).0, b"early");
 }
+
+#[test]
+fn half_rtt_records_keep_to_the_clients_record_size_limit() {
+    // RFC 8449 §4: the client's limit binds the server from its first
+    // flight on, 0.5-RTT data included. Failed before: 0.5-RTT records
+    // were cut to our own fragment length, and the client refused them
+    // with record_overflow.
+    let (cc, sc, store) = early_data_configs(1024);
+    let mut small = cc.clone();
+    small.record.recv_max_fragment_len = 1024;
+    let small = leak(small);
+    let ticket = first_ticket(small, sc, store);
+    let mut c = resuming(small, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"GET"), Ok(Status::Done(3)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all_early(&mut s, 8).0, b"GET");
+    let answer = vec![7u8; 5000];
+    assert_eq!(s.conn.write(&mut s.bufs, &answer), Ok(Status::Done(5000)));
+    transfer_all(&mut s, &mut c);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while got.len() < answer.len() {
+        match c.conn.read(&mut c.bufs, &mut buf) {
+            Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+            Ok(Status::Established) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, answer);
+}
+
+#[test]
+fn a_view_too_small_for_a_full_early_record_is_the_callers_to_grow() {
+    // Accepted early records may carry 2^14 whatever our limit: a view
+    // sized for our limit answers RecvBufferTooSmall (not fatal), and a
+    // larger one goes on. Failed before: a fatal RecordTooLarge that
+    // blamed the client.
+    let (cc, sc, store) = early_data_configs(16_384);
+    let ticket = first_ticket(cc, sc, store);
+    let mut small = sc.clone();
+    small.record.recv_max_fragment_len = 4096;
+    let small = leak(small);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(small, common::tls::now()).unwrap());
+    let fitted = small.record.recv_buffer_len().max(6000);
+    s.bufs = tlspair::Buffers::new(vec![0u8; fitted], vec![0u8; 20_000]);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    let request = vec![5u8; 10_000];
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, &request),
+        Ok(Status::Done(10_000))
+    );
+    // As much as the view takes: the ClientHello, then the early record.
+    let mut pending = c.bufs.send.pending().to_vec();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let needed = loop {
+        let n = s.bufs.recv.fill(&pending);
+        pending.drain(..n);
+        match s.conn.read_early(&mut s.bufs, &mut buf) {
+            Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+            Ok(Status::WantRead) => {}
+            Err(Error::Misuse(Misuse::RecvBufferTooSmall { needed })) => break needed,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(s.conn.error().is_none());
+    assert!(needed > fitted && needed <= tlspair::record::MAX_RECORD_LEN);
+    // Grown, it takes the record and the rest.
+    let recv = core::mem::replace(&mut s.bufs.recv, tlspair::RecvBuf::new(Vec::new()));
+    let (grown, _) = recv.move_to(vec![0u8; 20_000]).ok().unwrap();
+    s.bufs.recv = grown;
+    s.bufs.recv.fill(&pending);
+    assert_eq!(read_all_early(&mut s, 4096).1, Ok(Status::WantRead));
+    assert_eq!(s.conn.early_data_sent(), 10_000);
+}
+
+#[test]
+fn a_key_update_asked_for_during_half_rtt_data_waits_for_the_handshakes_end() {
+    // Queued while the server writes 0.5-RTT data, it goes out once the
+    // client's Finished is in, from any call (wants_write says so), as
+    // docs/semantics.md has it. Failed before: only a write sent it, and
+    // before the client's Finished.
+    let (cc, sc, store) = early_data_configs(1024);
+    let ticket = first_ticket(cc, sc, store);
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(c.conn.write_early(&mut c.bufs, b"GET"), Ok(Status::Done(3)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all_early(&mut s, 8).0, b"GET");
+    s.conn.key_update(false);
+    let before = s.bufs.send.len();
+    assert_eq!(s.conn.write(&mut s.bufs, b"x"), Ok(Status::Done(1)));
+    // One record: "x", its type and the tag; no KeyUpdate before it.
+    assert_eq!(s.bufs.send.len() - before, 5 + 1 + 1 + 16);
+    transfer_all(&mut s, &mut c);
+    assert!(
+        !s.conn.wants_write(&s.bufs),
+        "nothing due before the Finished"
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Established));
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(1)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut buf),
+        Ok(Status::Done(0))
+    );
+    assert!(s.conn.wants_write(&s.bufs), "the KeyUpdate is due now");
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    assert_eq!(s.conn.write(&mut s.bufs, b"y"), Ok(Status::Done(1)));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(1)));
+    assert_eq!(&buf[..1], b"y");
+}

@@ -335,7 +335,7 @@ impl<'a> Connection<'a> {
     /// The content the peer's record_size_limit lets a record of ours
     /// carry, once known: TLS 1.3's counts the inner content type byte,
     /// TLS 1.2's the content alone (RFC 8449 §4).
-    fn peer_fragment_limit(&self) -> Option<usize> {
+    pub(super) fn peer_fragment_limit(&self) -> Option<usize> {
         let n = self.negotiated.as_ref()?;
         let limit = usize::from(n.peer_record_size_limit?);
         let content = if n.version == crate::wire::ProtocolVersion::TLS1_2 {
@@ -592,7 +592,7 @@ impl<'a> Connection<'a> {
         let off = self.hs_len.saturating_add(self.hs_gap);
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
-            return self.incomplete(rx, tx, None);
+            return self.incomplete(rx, tx, None, self.recv_limit());
         };
         let handshaking = self.hs.is_some();
         let ccs = header.content_type == ContentType::CHANGE_CIPHER_SPEC;
@@ -638,7 +638,7 @@ impl<'a> Connection<'a> {
                 ));
             };
             if unread.len() < total {
-                return self.incomplete(rx, tx, Some(total));
+                return self.incomplete(rx, tx, Some(total), MAX_PLAINTEXT);
             }
             self.skip_early_data = left;
             self.drop_record(rx, off, total);
@@ -668,7 +668,7 @@ impl<'a> Connection<'a> {
             Err(e) => return Err(self.fail(tx, e)),
         };
         if unread.len() < total {
-            return self.incomplete(rx, tx, Some(total));
+            return self.incomplete(rx, tx, Some(total), limit);
         }
         // From here `off + total` lies within the view, and `len` (the
         // content) within `total - HEADER_LEN`: the offsets below saturate
@@ -921,6 +921,7 @@ impl<'a> Connection<'a> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
         total: Option<usize>,
+        limit: usize,
     ) -> Result<Status<()>, Error> {
         // Reclaim the dead bytes between the handshake region and the next
         // record before waiting: with them in place a full buffer could
@@ -935,7 +936,7 @@ impl<'a> Connection<'a> {
             // A record larger than a view of the size our configuration
             // asks for: the peer's doing (RFC 8449 §4's answer).
             if let (0, Some(len)) = (self.hs_len, total) {
-                if rx.capacity() >= crate::record::max_record_len_any(self.recv_limit()) {
+                if rx.capacity() >= crate::record::max_record_len_any(limit) {
                     let e = InvalidMessage::RecordTooLarge {
                         len: len.saturating_sub(HEADER_LEN),
                         max: rx.capacity().saturating_sub(HEADER_LEN),

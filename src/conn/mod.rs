@@ -1031,13 +1031,13 @@ impl<'a> Connection<'a> {
     }
 
     /// Reads 0-RTT data (`SSL_read_early_data`, RFC 8446 §4.2.10) on a
-    /// server: made the connection's first call, it lets the server take
-    /// the early data of a resumed client (with
+    /// server: called until the ClientHello is answered (first, say), it
+    /// lets the server take the early data of a resumed client (with
     /// [`ServerConfig::max_early_data_size`](crate::handshake::ServerConfig::max_early_data_size),
     /// a ticket that allows it, and a
     /// [`replay_guard`](crate::handshake::ServerConfig::replay_guard)
-    /// that has not seen the offer); a connection whose first call is any
-    /// other declines it.
+    /// that has not seen the offer); a ClientHello answered by any other
+    /// call is declined.
     ///
     /// - `Done(n)`, `n > 0`: `n` bytes of early data in `dst`. They may be
     ///   a replay (the guard makes that rare, never impossible: RFC 8446
@@ -1289,8 +1289,9 @@ impl<'a> Connection<'a> {
     }
 
     /// Whether a server may write before the client's Finished: only one
-    /// that took early data (whose embedder chose 0-RTT, with a resumed
-    /// and so already authenticated client) and has sent its Finished.
+    /// that took early data (its embedder chose 0-RTT; the client is the
+    /// resumed session's, not yet proven live by its Finished) and has
+    /// sent its own Finished.
     fn half_rtt(&self) -> bool {
         self.role == Role::Server
             && self.early == EarlyPhase::Accepted
@@ -1612,6 +1613,17 @@ impl<'a> Connection<'a> {
     /// again.
     fn drop_handshake(&mut self) {
         let _ = self.pending_signature(|signer, request| signer.cancel(request));
+        // A handshake that never completed leaves no early secret behind
+        // (assigned, so that each is wiped where it lay).
+        if self.hs.is_some() && !self.handshake_done {
+            if matches!(
+                self.resumption,
+                AfterHandshake::Early(..) | AfterHandshake::EarlyAccepted(..)
+            ) {
+                self.resumption = AfterHandshake::None;
+            }
+            self.exporter = None;
+        }
         self.hs = None;
     }
 
@@ -1696,7 +1708,9 @@ impl<'a> Connection<'a> {
     /// Sends a KeyUpdate asked for by the caller or the peer, then switches
     /// to the next sending key.
     fn flush_key_update(&mut self, tx: &mut SendView<'_>) -> Result<Status<()>, Error> {
-        let Some(request_peer) = self.key_update else {
+        // Queued during 0.5-RTT data, it waits for the handshake's end,
+        // when any call sends it (`wants_write` says so).
+        let (Some(request_peer), true) = (self.key_update, self.handshake_done) else {
             return Ok(Status::Done(()));
         };
         if self.sent_close || self.records.send().is_some_and(RecordKey::is_tls12) {
@@ -1780,7 +1794,12 @@ impl<'a> Connection<'a> {
     /// TLS 1.2 records carry no padding.
     fn next_record(&self, capacity: usize, available: usize) -> (usize, usize) {
         let overhead = self.record_overhead();
-        let max_content = self.send_fragment().min(capacity.saturating_sub(overhead));
+        // The peer's record_size_limit binds from its first flight on
+        // (a server's 0.5-RTT data too).
+        let fragment = self
+            .peer_fragment_limit()
+            .map_or(self.send_fragment(), |l| self.send_fragment().min(l));
+        let max_content = fragment.min(capacity.saturating_sub(overhead));
         let take = available.min(max_content);
         let tls12 = self.records.send().is_some_and(RecordKey::is_tls12);
         // Everything below is at most `overhead + max_content`, and

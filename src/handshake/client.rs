@@ -1429,6 +1429,8 @@ fn early_declined(keys: &mut Keys<'_>) {
         *keys.early = crate::conn::EarlyPhase::Rejected;
         if matches!(keys.resumption, crate::conn::AfterHandshake::Early(..)) {
             *keys.resumption = crate::conn::AfterHandshake::None;
+            // The early exporter waited in the exporter's slot.
+            *keys.exporter = None;
         }
     }
 }

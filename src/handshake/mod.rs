@@ -375,7 +375,8 @@ pub struct ServerConfig<'a> {
     /// Bytes of 0-RTT data a ticket of ours allows (RFC 8446 §4.2.10),
     /// advertised in each NewSessionTicket. 0, the default: none, and
     /// early data is always declined. A connection accepts early data
-    /// only when its first call is [`read_early`](crate::Connection::read_early),
+    /// only when its ClientHello is answered by
+    /// [`read_early`](crate::Connection::read_early),
     /// the resumed ticket allows it, and `replay_guard` answers that the
     /// offer is new.
     pub max_early_data_size: u32,

@@ -88,8 +88,8 @@ impl<'b> ClientHelloView<'b> {
     }
 
     /// Whether the client offers 0-RTT data: a server that would take it
-    /// makes [`read_early`](crate::Connection::read_early) the
-    /// connection's first call.
+    /// answers the ClientHello with
+    /// [`read_early`](crate::Connection::read_early).
     pub fn offers_early_data(&self) -> bool {
         self.hello.ext.early_data
     }
@@ -102,9 +102,11 @@ impl<'b> ClientHelloView<'b> {
     /// The client's first PSK identity (the only one 0-RTT may use) as
     /// one of `keys` opens it, for a server deciding on early data: how
     /// old the ticket is at `now` and how old the client says it is, and
-    /// the 0-RTT it allows. `None` without a PSK, or for a ticket none of
-    /// `keys` opens (a TLS 1.2 one among them). The binder is not checked
-    /// here: the handshake does that.
+    /// the allowance sealed in it. `None` without a PSK, for a ticket none
+    /// of `keys` opens (a TLS 1.2 one among them), and for one issued
+    /// after `now` (clocks apart across a fleet). Nothing else is checked
+    /// here (binder, lifetime, server name, client-auth policy, PSK
+    /// modes): the handshake does that, and may still decline.
     pub fn first_ticket(
         &self,
         keys: &[crate::handshake::ticket::TicketKey],
