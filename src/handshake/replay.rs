@@ -39,16 +39,41 @@ pub trait ReplayGuard: Send + Sync {
 /// `StrikeRegister::<[AtomicU64; N]>::new()` needs no allocator;
 /// [`with_capacity`](StrikeRegister::with_capacity) (feature `alloc`)
 /// sizes it at run time.
+///
+/// A register starts empty, so a process that restarts forgets the offers
+/// it took: [`started_at`](StrikeRegister::started_at) makes a new one
+/// refuse everything for the longest window a server asks for
+/// ([`MAX_WINDOW_SECS`]), which RFC 8446 §8.2 asks of a server that lost
+/// its state.
 pub struct StrikeRegister<S> {
     slots: S,
+    /// Every offer is refused before this time (seconds since the epoch).
+    closed_until: u64,
 }
+
+/// The longest a server's guard keeps an offer: the ticket age check
+/// passes the same ClientHello for up to twice its 10-second tolerance
+/// after a first use, and a second for whole seconds.
+pub const MAX_WINDOW_SECS: u64 = 21;
 
 impl<const N: usize> StrikeRegister<[AtomicU64; N]> {
     /// An empty register of `N` slots.
     pub const fn new() -> Self {
         Self {
             slots: [const { AtomicU64::new(0) }; N],
+            closed_until: 0,
         }
+    }
+}
+
+impl<S> StrikeRegister<S> {
+    /// The register of a process started at `now`, which may have taken
+    /// offers before it (a restart): it refuses every offer until `now`
+    /// plus [`MAX_WINDOW_SECS`], the longest any of them could still be
+    /// replayed, so that none is taken twice.
+    pub fn started_at(mut self, now: UnixTime) -> Self {
+        self.closed_until = now.as_secs().saturating_add(MAX_WINDOW_SECS);
+        self
     }
 }
 
@@ -64,6 +89,7 @@ impl StrikeRegister<alloc::boxed::Box<[AtomicU64]>> {
     pub fn with_capacity(slots: usize) -> Self {
         Self {
             slots: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            closed_until: 0,
         }
     }
 }
@@ -98,7 +124,7 @@ impl<S: AsRef<[AtomicU64]> + Send + Sync> ReplayGuard for StrikeRegister<S> {
             return false;
         };
         let (now, until) = (now.as_secs(), until.as_secs());
-        if until <= now {
+        if until <= now || now < self.closed_until {
             return false;
         }
         let mut current = slot.load(Ordering::Acquire);
@@ -134,6 +160,15 @@ mod tests {
         // slot is free again.
         assert!(r.first_use(b"binder one", at(110), at(120)));
         assert_eq!(r.live(at(121)), 0);
+    }
+
+    #[test]
+    fn a_restarted_register_refuses_every_offer_for_the_longest_window() {
+        let r = StrikeRegister::<[AtomicU64; 64]>::new().started_at(at(100));
+        assert!(!r.first_use(b"taken before the restart", at(100), at(121)));
+        assert!(!r.first_use(b"another", at(120), at(141)));
+        assert!(r.first_use(b"another", at(121), at(142)));
+        assert!(!r.first_use(b"another", at(122), at(143)), "a replay");
     }
 
     #[test]

@@ -708,6 +708,10 @@ fn skipped_early_data(config: &ServerConfig<'_>) -> u32 {
 /// embedders'; the server's has whole seconds only).
 const TICKET_AGE_TOLERANCE_MS: u64 = 10_000;
 
+// A restarted strike register stays closed for the longest window the
+// server asks its guard to keep an offer (`takes_early_data`).
+const _: () = assert!(super::replay::MAX_WINDOW_SECS > 2 * TICKET_AGE_TOLERANCE_MS / 1000);
+
 /// The longest a session lives from its full handshake: the configured
 /// ticket lifetime, at most 7 days.
 pub(crate) fn session_lifetime(config: &ServerConfig<'_>) -> u32 {
