@@ -325,3 +325,124 @@ mod tls12_client_certificates {
         gnutls_cli_certificate_to_our_server_in_tls12(KeyType::Ed25519);
     }
 }
+
+/// 0-RTT from `gnutls-cli --resume --earlydata FILE` to our server: its
+/// first connection takes our ticket (which allows early data), its
+/// second sends the file as early data, which our `read_early` takes
+/// whole, apart from the 1-RTT data that follows.
+#[test]
+fn gnutls_cli_sends_early_data_to_our_server() {
+    bounded(|| {
+        let request = b"GET /early HTTP/1.1\r\n\r\n".repeat(20);
+        let early =
+            std::env::temp_dir().join(format!("tlspair-gnutls-early-{}.msg", std::process::id()));
+        std::fs::write(&early, &request).unwrap();
+        let (_, sc, _) = tls::early_data_configs(16_384);
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--port",
+                &port.to_string(),
+                "--resume",
+                &format!("--earlydata={}", early.display()),
+                "localhost",
+            ],
+        );
+        // The first connection: a full handshake and our ticket.
+        let sock = net::accept(&listener, || client.alive());
+        let mut first = TlsSocket::new(Connection::server(sc, tls::now()).unwrap(), sock);
+        first
+            .handshake()
+            .unwrap_or_else(|e| panic!("first handshake: {e}\n{}", client.describe()));
+        assert!(!first.conn.negotiated().unwrap().resumed);
+        // gnutls-cli closes it once it has the ticket (or just goes).
+        let _ = first.read_until_closed();
+        // The second: resumed, with early data.
+        let sock = net::accept(&listener, || client.alive());
+        let mut ours = TlsSocket::new(Connection::server(sc, tls::now()).unwrap(), sock);
+        let got = ours
+            .read_early_all()
+            .unwrap_or_else(|e| panic!("read_early: {e}\n{}", client.describe()));
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("resumption: {e}\n{}", client.describe()));
+        assert!(
+            ours.conn.negotiated().unwrap().resumed,
+            "{}",
+            client.describe()
+        );
+        assert_eq!(
+            ours.conn.early_data(),
+            tlspair::EarlyData::Accepted,
+            "{}",
+            client.describe()
+        );
+        assert!(
+            got == request,
+            "{} early bytes\n{}",
+            got.len(),
+            client.describe()
+        );
+        let up = b"after the handshake\n";
+        client.feed(up.to_vec());
+        assert_eq!(ours.read_exact(up.len()).unwrap(), up);
+        client.close_stdin();
+        let _ = ours.read_until_closed();
+        let _ = std::fs::remove_file(&early);
+    });
+}
+
+/// 0-RTT from our client to `gnutls-serv --earlydata`: the ticket of a
+/// first connection carries gnutls-serv's allowance, and our second
+/// connection's early data is accepted.
+#[test]
+fn our_client_sends_early_data_to_gnutls_serv() {
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let (server, port) = gnutls_serv_with(
+            key,
+            "NORMAL",
+            &["--earlydata".to_owned(), "--maxearlydata=16384".to_owned()],
+        );
+        let store: &'static tls::Tickets = leak(tls::Tickets::default());
+        let mut cc = tls::client_config();
+        cc.ticket_sink = Some(store);
+        let cc = leak(cc);
+        let mut ours = TlsSocket::connect_and_handshake(
+            Connection::client(cc, Some("localhost"), tls::now()).unwrap(),
+            port,
+        )
+        .unwrap_or_else(|e| panic!("first handshake: {e}\n{}", server.describe()));
+        // gnutls-serv --echo: the echo comes after its tickets.
+        let got = ours
+            .exchange(b"first\n", 6)
+            .unwrap_or_else(|e| panic!("echo: {e}\n{}", server.describe()));
+        assert_eq!(got, b"first\n");
+        let _ = ours.close();
+        let ticket = store.0.lock().unwrap().first().cloned().expect("a ticket");
+        let ticket = leak(leak(ticket).resumption());
+        assert_eq!(ticket.max_early_data, 16_384, "{}", server.describe());
+        let conn = Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap();
+        let mut ours = TlsSocket::new(conn, net::connect(port));
+        let early = b"early from tlspair\n";
+        assert_eq!(
+            ours.conn.write_early(&mut ours.bufs, early),
+            Ok(tlspair::Status::Done(early.len()))
+        );
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("0-RTT handshake: {e}\n{}", server.describe()));
+        assert!(ours.conn.negotiated().unwrap().resumed);
+        assert_eq!(
+            ours.conn.early_data(),
+            tlspair::EarlyData::Accepted,
+            "{}",
+            server.describe()
+        );
+        let got = ours
+            .exchange(b"second\n", 7)
+            .unwrap_or_else(|e| panic!("echo: {e}\n{}", server.describe()));
+        assert_eq!(got, b"second\n", "{}", server.describe());
+    });
+}
