@@ -13,6 +13,10 @@
 //!   --keyupdate         send a KeyUpdate (asking for one back) once connected
 //!   --sess-out FILE     save the session ticket the server sends
 //!   --sess-in FILE      resume with a saved ticket
+//!   --early-data FILE   with --sess-in: send FILE as 0-RTT early data
+//!                       (what the server declines, or what its ticket's
+//!                       allowance leaves out, goes again after the
+//!                       handshake, before stdin)
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
 //!   --tls1_2, --tls1_3  speak only this version (default: both, 1.3 first)
 //!                       (default: $SSLKEYLOGFILE if set)
@@ -52,7 +56,7 @@ use common::{alpn_list, hex, unhex, would_block, Args};
 
 const USAGE: &str = "usage: client [--cafile PEM] [--servername NAME] [--alpn a,b] \
 [--cert PEM --key PEM] [--partial] [--max-frag N] [--keyupdate] [--sess-out FILE] \
-[--sess-in FILE] [--keylog FILE] [--tls1_2 | --tls1_3] [-v] HOST:PORT";
+[--sess-in FILE] [--early-data FILE] [--keylog FILE] [--tls1_2 | --tls1_3] [-v] HOST:PORT";
 
 #[derive(Default)]
 struct Options {
@@ -70,6 +74,7 @@ struct Options {
     keyupdate: bool,
     sess_out: Option<String>,
     sess_in: Option<String>,
+    early_data: Option<String>,
     keylog: Option<String>,
     verbose: bool,
 }
@@ -89,6 +94,7 @@ fn parse_args() -> Result<Options, String> {
             "--keyupdate" => o.keyupdate = true,
             "--sess-out" => o.sess_out = Some(args.value(&arg)?),
             "--sess-in" => o.sess_in = Some(args.value(&arg)?),
+            "--early-data" => o.early_data = Some(args.value(&arg)?),
             "--keylog" => o.keylog = Some(args.value(&arg)?),
             "-v" | "--verbose" => o.verbose = true,
             "--tls1_2" | "--tls1_3" => o.version = Some(arg.clone()),
@@ -114,6 +120,9 @@ fn parse_args() -> Result<Options, String> {
         .to_owned();
     if o.cert.is_some() != o.key.is_some() {
         return Err("--cert and --key go together".into());
+    }
+    if o.early_data.is_some() && o.sess_in.is_none() {
+        return Err("--early-data needs --sess-in".into());
     }
     Ok(o)
 }
@@ -370,7 +379,13 @@ fn run(o: &Options) -> Result<(), Failure> {
     sock.set_nonblocking(true)
         .and_then(|()| sock.set_nodelay(true))
         .map_err(|e| format!("socket: {e}"))?;
-    let result = Session::new(o, conn, sock, &alpn).run();
+    let early = match &o.early_data {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+        None => Vec::new(),
+    };
+    let mut session = Session::new(o, conn, sock, &alpn);
+    session.early = early;
+    let result = session.run();
     if let (Some(sink), true) = (&sink, o.verbose) {
         eprintln!(
             "Tickets saved to {}: {}",
@@ -395,6 +410,9 @@ struct Session<'a> {
     stdin: mpsc::Receiver<Vec<u8>>,
     stdin_open: bool,
     connected: bool,
+    /// `--early-data`: the bytes for 0-RTT, and how many were sealed.
+    early: Vec<u8>,
+    early_sealed: usize,
 }
 
 impl<'a> Session<'a> {
@@ -422,14 +440,44 @@ impl<'a> Session<'a> {
             stdin: rx,
             stdin_open: true,
             connected: false,
+            early: Vec::new(),
+            early_sealed: 0,
+        }
+    }
+
+    /// Seals what it can of `--early-data` as 0-RTT, before the server
+    /// answers; true if anything was sealed.
+    fn write_early(&mut self) -> Result<bool, Failure> {
+        if self.early_sealed == self.early.len() || self.connected {
+            return Ok(false);
+        }
+        match self
+            .conn
+            .write_early(&mut self.bufs, &self.early[self.early_sealed..])
+        {
+            Ok(Status::Done(0)) | Err(tlspair::Error::Misuse(tlspair::Misuse::NoEarlyData)) => {
+                // The allowance is used up, the server has answered, or
+                // the ticket allows none: the rest waits for the handshake.
+                self.early.truncate(self.early_sealed);
+                Ok(false)
+            }
+            Ok(Status::Done(n)) => {
+                self.early_sealed += n;
+                Ok(true)
+            }
+            // No room: the loop drains the outgoing view.
+            Ok(_) => Ok(false),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
     /// The event loop: until the server closes, or something fails.
     fn run(mut self) -> Result<(), Failure> {
         let mut stdout = io::stdout().lock();
+        let unsent = self.early.clone();
         loop {
             let mut progress = self.receive()?;
+            progress |= self.write_early()?;
             if self.conn.is_handshaking() {
                 // WantRead / WantWrite: the loop provides both.
                 let _ = self
@@ -440,6 +488,14 @@ impl<'a> Session<'a> {
             if !self.conn.is_handshaking() {
                 if !self.connected {
                     self.connected = true;
+                    // What the early data did not deliver goes first.
+                    let delivered = match self.conn.early_data() {
+                        tlspair::EarlyData::Accepted => self.conn.early_data_sent(),
+                        _ => 0,
+                    };
+                    let mut first = unsent.get(delivered..).unwrap_or(&[]).to_vec();
+                    first.append(&mut self.outbox);
+                    self.outbox = first;
                     self.on_connected();
                 }
                 match self.read_plaintext(&mut stdout)? {
@@ -559,6 +615,13 @@ impl<'a> Session<'a> {
                 if let Some(sha) = n.peer_cert_sha256 {
                     eprintln!("Server certificate SHA-256: {}", hex(&sha));
                 }
+            }
+            if self.o.early_data.is_some() {
+                eprintln!(
+                    "Early data: {:?} ({} bytes sealed as 0-RTT)",
+                    self.conn.early_data(),
+                    self.conn.early_data_sent()
+                );
             }
             eprintln!("---");
         }
