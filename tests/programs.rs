@@ -210,6 +210,26 @@ fn echo_server_and_client_resume_from_a_saved_ticket() {
     assert!(second.status.success(), "{stderr}");
     assert_eq!(second.stdout, b"pong\n");
     assert!(stderr.contains("Resumed: yes"), "{stderr}");
+
+    // --early-data with a ticket that allows none (this server takes no
+    // 0-RTT): nothing is lost, the bytes go first after the handshake.
+    let early = dir.join("early");
+    std::fs::write(&early, b"early\n").unwrap();
+    let third = client(
+        &[
+            "-v",
+            "--sess-in",
+            sess,
+            "--early-data",
+            early.to_str().unwrap(),
+            &addr,
+        ],
+        b"pong\n",
+    );
+    let stderr = text(&third.stderr);
+    assert!(third.status.success(), "{stderr}");
+    assert_eq!(third.stdout, b"early\npong\n", "{stderr}");
+    assert!(stderr.contains("Early data: NotOffered"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
