@@ -1177,10 +1177,15 @@ fn early_data_accepted_under_another_alpn_protocol_is_illegal_parameter() {
     );
 }
 
-/// A resumed client offering 0-RTT (AES-128-GCM, its ticket claiming
-/// `claimed` bytes of allowance where our server sealed 16), the early
-/// data `early` already read by the server, whose key log is returned.
-fn server_taking_early_data(claimed: u32, early: &[u8]) -> (Side, Side, &'static Lines) {
+/// A client (AES-128-GCM only) and a server taking 16 bytes of 0-RTT,
+/// its secrets logged in the returned lines (those of the resumed
+/// connection only), and the ticket of a first, full handshake.
+fn early_data_logged() -> (
+    &'static tlspair::handshake::ClientConfig<'static>,
+    &'static tlspair::handshake::ServerConfig<'static>,
+    &'static Lines,
+    &'static tlspair::handshake::ticket::ResumptionTicket<'static>,
+) {
     let (cc, sc, store) = tls::early_data_configs(16);
     let mut cc = cc.clone();
     cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
@@ -1190,9 +1195,16 @@ fn server_taking_early_data(claimed: u32, early: &[u8]) -> (Side, Side, &'static
     logged.key_log = Some(lines);
     let logged = leak(logged);
     let ticket = tls::first_ticket(cc, logged, store);
-    assert_eq!(ticket.max_early_data, 16);
-    // The resumed connection's secrets only.
     lines.0.lock().unwrap().clear();
+    (cc, logged, lines, ticket)
+}
+
+/// A resumed client offering 0-RTT (AES-128-GCM, its ticket claiming
+/// `claimed` bytes of allowance where our server sealed 16), the early
+/// data `early` already read by the server, whose key log is returned.
+fn server_taking_early_data(claimed: u32, early: &[u8]) -> (Side, Side, &'static Lines) {
+    let (cc, logged, lines, ticket) = early_data_logged();
+    assert_eq!(ticket.max_early_data, 16);
     let ticket = leak(tlspair::handshake::ticket::ResumptionTicket {
         max_early_data: claimed,
         ..*ticket
@@ -1284,16 +1296,7 @@ fn a_malformed_or_unexpected_end_of_early_data_is_refused() {
     assert_eq!(e.alert(), Some(AD::DECODE_ERROR), "{e:?}");
 
     // No 0-RTT offered: it comes under the handshake key.
-    let (cc, sc, store) = tls::early_data_configs(16);
-    let mut cc = cc.clone();
-    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
-    let cc = leak(cc);
-    let lines: &'static Lines = leak(Lines::default());
-    let mut logged = sc.clone();
-    logged.key_log = Some(lines);
-    let logged = leak(logged);
-    let ticket = tls::first_ticket(cc, logged, store);
-    lines.0.lock().unwrap().clear();
+    let (cc, logged, lines, ticket) = early_data_logged();
     let mut c =
         side(Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap());
     let mut s = side(Connection::server(logged, tls::now()).unwrap());

@@ -330,6 +330,57 @@ fn a_hello_retry_request_already_waiting_declines_early_data_without_an_error() 
     );
 }
 
+/// A client resuming with a ticket from a server that takes `max` bytes
+/// of 0-RTT, and that server, before either has been called.
+fn resumed_pair(max: u32) -> (Side, Side) {
+    let (cc, sc, store) = early_data_configs(max);
+    let ticket = first_ticket(cc, sc, store);
+    let c = resuming(cc, ticket);
+    let s = side(Connection::server(sc, common::tls::now()).unwrap());
+    (c, s)
+}
+
+/// A client resuming with a ticket from a server that takes `max` bytes
+/// of 0-RTT, and that server, whose `read_early` answered `WantRead`
+/// before the client's `write_early(early)` sealed all of it and its
+/// first flight reached the server.
+fn offered_to_a_willing_server(max: u32, early: &[u8]) -> (Side, Side) {
+    let (cc, sc, store) = early_data_configs(max);
+    let ticket = first_ticket(cc, sc, store);
+    offer(cc, ticket, sc, early)
+}
+
+/// A client of `cc` resuming with `ticket`, and a server of `sc` whose
+/// `read_early` answered `WantRead` before the client's
+/// `write_early(early)` sealed all of it and its first flight reached
+/// the server.
+fn offer(
+    cc: &'static tlspair::handshake::ClientConfig<'static>,
+    ticket: &'static ResumptionTicket<'static>,
+    sc: &'static tlspair::handshake::ServerConfig<'static>,
+    early: &[u8],
+) -> (Side, Side) {
+    let mut c = resuming(cc, ticket);
+    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    assert_eq!(
+        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
+        Ok(Status::WantRead)
+    );
+    assert_eq!(
+        c.conn.write_early(&mut c.bufs, early),
+        Ok(Status::Done(early.len()))
+    );
+    transfer_all(&mut c, &mut s);
+    (c, s)
+}
+
+/// The test clock, `secs` seconds on.
+fn after(secs: u64) -> rustls_pki_types::UnixTime {
+    rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+        common::tls::now().as_secs() + secs,
+    ))
+}
+
 /// Everything `read_early` hands out until it answers something other
 /// than `Done(n > 0)`, read `chunk` bytes at a time; and that answer.
 fn read_all_early(s: &mut Side, chunk: usize) -> (Vec<u8>, Result<Status<usize>, Error>) {
@@ -429,10 +480,7 @@ fn a_replayed_client_hello_has_its_early_data_declined() {
 
 #[test]
 fn a_server_whose_first_call_is_not_read_early_declines_early_data() {
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    let (mut c, mut s) = resumed_pair(1024);
     assert_eq!(
         c.conn.write_early(&mut c.bufs, b"early"),
         Ok(Status::Done(5))
@@ -477,19 +525,7 @@ fn without_a_replay_guard_tickets_allow_no_early_data() {
 
 #[test]
 fn other_calls_leave_unread_early_data_to_read_early() {
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"early bytes"),
-        Ok(Status::Done(11))
-    );
-    transfer_all(&mut c, &mut s);
+    let (mut c, mut s) = offered_to_a_willing_server(1024, b"early bytes");
     let mut buf = [0u8; 5];
     assert_eq!(
         s.conn.read_early(&mut s.bufs, &mut buf),
@@ -535,17 +571,7 @@ fn early_data_under_another_alpn_protocol_is_declined() {
     let ticket = first_ticket(cc, leak(sc_a), store);
     let mut sc_b = sc.clone();
     sc_b.alpn = leak([&b"b"[..], &b"a"[..]]);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(leak(sc_b), common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"for a"),
-        Ok(Status::Done(5))
-    );
-    transfer_all(&mut c, &mut s);
+    let (mut c, mut s) = offer(cc, ticket, leak(sc_b), b"for a");
     assert_eq!(
         read_all_early(&mut s, 64),
         (Vec::new(), Ok(Status::Done(0)))
@@ -563,17 +589,7 @@ fn a_server_asking_for_another_share_declines_early_data() {
     let ticket = first_ticket(cc, sc, store);
     let mut retrying = sc.clone();
     retrying.groups = leak([G::SECP384R1]);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(leak(retrying), common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"early"),
-        Ok(Status::Done(5))
-    );
-    transfer_all(&mut c, &mut s);
+    let (mut c, mut s) = offer(cc, ticket, leak(retrying), b"early");
     assert_eq!(
         read_all_early(&mut s, 64),
         (Vec::new(), Ok(Status::Done(0)))
@@ -696,20 +712,16 @@ fn a_replay_is_refused_for_as_long_as_the_ticket_age_check_passes_it() {
     // ran ahead. Failed before: the guard forgot the offer 11 s after it.
     let (cc, sc, store) = early_data_configs(1024);
     let ticket = first_ticket(cc, sc, store);
-    let at = |secs: u64| {
-        rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
-            common::tls::now().as_secs() + secs,
-        ))
-    };
     // The client reports 10 s of age; the server sees 5 s, then 17 s.
-    let mut c = side(Connection::client_resuming(cc, Some("localhost"), at(10), ticket).unwrap());
+    let mut c =
+        side(Connection::client_resuming(cc, Some("localhost"), after(10), ticket).unwrap());
     assert_eq!(
         c.conn.write_early(&mut c.bufs, b"pay 100"),
         Ok(Status::Done(7))
     );
     let flight = c.bufs.send.pending().to_vec();
     for (when, taken) in [(5, true), (17, false)] {
-        let mut s = side(Connection::server(sc, at(when)).unwrap());
+        let mut s = side(Connection::server(sc, after(when)).unwrap());
         s.bufs.recv.fill(&flight);
         let (got, _) = read_all_early(&mut s, 64);
         assert_eq!(got.is_empty(), !taken, "at {when} s");
@@ -778,17 +790,7 @@ fn the_replay_guard_records_only_offers_that_are_taken() {
     let ticket = first_ticket(cc, leak(counted.clone()), store);
     let mut retrying = counted.clone();
     retrying.groups = leak([G::SECP384R1]);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(leak(retrying), common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"early"),
-        Ok(Status::Done(5))
-    );
-    transfer_all(&mut c, &mut s);
+    let (_c, mut s) = offer(cc, ticket, leak(retrying), b"early");
     assert_eq!(
         read_all_early(&mut s, 64),
         (Vec::new(), Ok(Status::Done(0)))
@@ -813,19 +815,7 @@ fn only_a_read_early_that_answers_the_client_hello_takes_early_data() {
     // the handshake goes on. Failed before: taken, then the first early
     // record failed the call with EarlyDataUnread after the flight went
     // out, and the client believed its data delivered.
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"early"),
-        Ok(Status::Done(5))
-    );
-    transfer_all(&mut c, &mut s);
+    let (mut c, mut s) = offered_to_a_willing_server(1024, b"early");
     assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::WantRead));
     assert_eq!(s.conn.early_data(), EarlyData::Rejected);
     complete(&mut c, &mut s).unwrap();
@@ -837,19 +827,7 @@ fn early_data_is_neither_pending_nor_consumable_as_1rtt_data() {
     // `pending_plaintext` and `consume` belong to `read`/`read_in_place`:
     // early data waiting for `read_early` is not theirs. Failed before:
     // pending_plaintext counted it and consume dropped it uncounted.
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
-    assert_eq!(
-        s.conn.read_early(&mut s.bufs, &mut [0u8; 8]),
-        Ok(Status::WantRead)
-    );
-    assert_eq!(
-        c.conn.write_early(&mut c.bufs, b"0123456789"),
-        Ok(Status::Done(10))
-    );
-    transfer_all(&mut c, &mut s);
+    let (_c, mut s) = offered_to_a_willing_server(1024, b"0123456789");
     let mut buf = [0u8; 4];
     assert_eq!(
         s.conn.read_early(&mut s.bufs, &mut buf),
@@ -870,10 +848,7 @@ fn both_sides_export_the_same_early_keying_material_while_early_data_flows() {
     // client has it from its 0-RTT ClientHello until the server answers,
     // the server from taking the early data until the EndOfEarlyData;
     // after that, and without 0-RTT, NotReady. It is not the 1-RTT one.
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    let (mut c, mut s) = resumed_pair(1024);
     let not_ready = Err(Error::Misuse(Misuse::NotReady));
     let export = |conn: &Connection<'_>| {
         let mut out = [0u8; 32];
@@ -924,17 +899,12 @@ fn the_client_hello_peek_shows_what_a_0rtt_decision_needs() {
     use tlspair::handshake::peek::peek_client_hello;
     let (cc, sc, store) = early_data_configs(1024);
     let ticket = first_ticket(cc, sc, store);
-    let later = |secs: u64| {
-        rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
-            common::tls::now().as_secs() + secs,
-        ))
-    };
-    let mut c = side(Connection::client_resuming(cc, Some("localhost"), later(3), ticket).unwrap());
+    let mut c = side(Connection::client_resuming(cc, Some("localhost"), after(3), ticket).unwrap());
     assert_eq!(
         c.conn.write_early(&mut c.bufs, b"early"),
         Ok(Status::Done(5))
     );
-    let mut s = side(Connection::server(sc, later(4)).unwrap());
+    let mut s = side(Connection::server(sc, after(4)).unwrap());
     transfer_all(&mut c, &mut s);
     let Ok(Status::Done(hello)) = peek_client_hello(&s.bufs.recv, &mut []) else {
         panic!("a whole ClientHello")
@@ -942,13 +912,13 @@ fn the_client_hello_peek_shows_what_a_0rtt_decision_needs() {
     assert!(hello.offers_early_data());
     assert_eq!(hello.server_name(), Some("localhost"));
     let age = hello
-        .first_ticket(&sc.ticket_keys, later(4))
+        .first_ticket(&sc.ticket_keys, after(4))
         .expect("our ticket");
     assert_eq!(age.age_secs, 4);
     assert_eq!(age.client_age_ms, 3000);
     assert_eq!(age.max_early_data, 1024);
     let other = [tlspair::handshake::ticket::TicketKey::new(1, &[1; 32]).unwrap()];
-    assert_eq!(hello.first_ticket(&other, later(4)), None);
+    assert_eq!(hello.first_ticket(&other, after(4)), None);
     assert_eq!(read_all_early(&mut s, 64).0, b"early");
 }
 
@@ -1038,10 +1008,7 @@ fn a_key_update_asked_for_during_half_rtt_data_waits_for_the_handshakes_end() {
     // client's Finished is in, from any call (wants_write says so), as
     // docs/semantics.md has it. Failed before: only a write sent it, and
     // before the client's Finished.
-    let (cc, sc, store) = early_data_configs(1024);
-    let ticket = first_ticket(cc, sc, store);
-    let mut c = resuming(cc, ticket);
-    let mut s = side(Connection::server(sc, common::tls::now()).unwrap());
+    let (mut c, mut s) = resumed_pair(1024);
     assert_eq!(c.conn.write_early(&mut c.bufs, b"GET"), Ok(Status::Done(3)));
     transfer_all(&mut c, &mut s);
     assert_eq!(read_all_early(&mut s, 8).0, b"GET");

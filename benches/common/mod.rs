@@ -294,7 +294,6 @@ impl Ours {
                 .expect("client");
         let mut s = Connection::server(self.ticket_server, now()).expect("server");
         let mut trips = 0;
-        let mut got = [0u8; 256];
         loop {
             let _ = c.handshake(cb).expect("client handshake");
             if !c.is_handshaking() {
@@ -305,14 +304,8 @@ impl Ours {
             let _ = s.handshake(sb).expect("server handshake");
             wire(sb, cb);
         }
-        assert_eq!(c.write(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
-        wire(cb, sb);
-        trips += 1;
-        assert_eq!(read_some(&mut s, sb, &mut got), REQUEST);
-        assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
-        wire(sb, cb);
-        assert_eq!(read_some(&mut c, cb, &mut got), RESPONSE);
-        trips
+        request_after_the_handshake(&mut c, cb, &mut s, sb);
+        trips + 1
     }
 
     /// The same with `REQUEST` as 0-RTT data in the first flight, taken
@@ -345,14 +338,8 @@ impl Ours {
             // fixed clock lets no entry expire). The request goes again
             // after the handshake, as an application would send it.
             EARLY_DECLINED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let (mut s, mut c) = (s, c);
             handshake(&mut c, cb, &mut s, sb);
-            assert_eq!(c.write(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
-            wire(cb, sb);
-            assert_eq!(read_some(&mut s, sb, &mut got), REQUEST);
-            assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
-            wire(sb, cb);
-            assert_eq!(read_some(&mut c, cb, &mut got), RESPONSE);
+            request_after_the_handshake(&mut c, cb, &mut s, sb);
             return 2;
         }
         assert_eq!(&got[..n], REQUEST);
@@ -367,6 +354,23 @@ impl Ours {
         read_tickets(&mut c, cb);
         1
     }
+}
+
+/// `REQUEST` from `c` once its handshake is done, read by `s`, and
+/// `RESPONSE` back: one round trip.
+fn request_after_the_handshake(
+    c: &mut Connection<'_>,
+    cb: &mut Bufs,
+    s: &mut Connection<'_>,
+    sb: &mut Bufs,
+) {
+    let mut got = [0u8; 256];
+    assert_eq!(c.write(cb, REQUEST), Ok(Status::Done(REQUEST.len())));
+    wire(cb, sb);
+    assert_eq!(read_some(s, sb, &mut got), REQUEST);
+    assert_eq!(s.write(sb, RESPONSE), Ok(Status::Done(RESPONSE.len())));
+    wire(sb, cb);
+    assert_eq!(read_some(c, cb, &mut got), RESPONSE);
 }
 
 /// Plaintext from `conn`, past the handshake's end: the first `Done(n)`
