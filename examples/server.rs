@@ -12,6 +12,10 @@
 //!   --alpn a,b          ALPN protocols we speak, in preference order
 //!   --verify-client PEM require a client certificate from these CAs
 //!   --tickets N         session tickets per full handshake (default 2; 0: none)
+//!   --early-data        take 0-RTT early data (16 KiB per ticket) from
+//!                       resumed clients, refused for the first 21 s (a
+//!                       restarted process must not take a replay); echo
+//!                       mode answers it in our first flight (0.5-RTT)
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
 //!   --tls1_2, --tls1_3  speak only this version (default: both, 1.3 first)
 //!   --max-connections N connections served at once (default 10000)
@@ -39,6 +43,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use ring::rand::{SecureRandom, SystemRandom};
+use tlspair::handshake::replay::StrikeRegister;
 use tlspair::handshake::ticket::TicketKey;
 use tlspair::handshake::{CertifiedKey, KeyLog, Negotiated, ServerConfig};
 use tlspair::keylog_file::KeyLogFile;
@@ -46,7 +51,7 @@ use tlspair::record::MAX_RECORD_LEN;
 use tlspair::sign::SigningKey;
 use tlspair::test_credentials as creds;
 use tlspair::verify::{trust_anchor_from_der, UnixTime, WebPkiClientVerifier};
-use tlspair::{Buffers, Connection, Error, RecvBuf, Status};
+use tlspair::{Buffers, Connection, EarlyData, Error, RecvBuf, Status};
 
 use common::{alpn_list, hex, would_block, Args};
 
@@ -59,7 +64,7 @@ const MAX_CLIENT_HELLO: usize = 64 * 1024 + 1024;
 const RECV_CAPACITY: usize = MAX_CLIENT_HELLO + MAX_RECORD_LEN;
 
 const USAGE: &str = "usage: server [--port N] [--echo] [--cert PEM --key PEM]... \
-[--alpn a,b] [--verify-client CAFILE] [--tickets N] [--keylog FILE] \
+[--alpn a,b] [--verify-client CAFILE] [--tickets N] [--early-data] [--keylog FILE] \
 [--max-connections N] [--quiet] [--tls1_2 | --tls1_3]";
 
 /// Connections served at once by default; more are accepted and closed at
@@ -97,6 +102,7 @@ struct Options {
     keylog: Option<String>,
     max_connections: usize,
     quiet: bool,
+    early_data: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -123,6 +129,7 @@ fn parse_args() -> Result<Options, String> {
             "--keylog" => o.keylog = Some(args.value(&arg)?),
             "--max-connections" => o.max_connections = args.number(&arg)?,
             "--quiet" => o.quiet = true,
+            "--early-data" => o.early_data = true,
             "--tls1_2" | "--tls1_3" => o.version = Some(arg.clone()),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -207,6 +214,9 @@ fn run(o: &Options) -> Result<(), String> {
         None => KeyLogFile::from_env(),
     };
 
+    // 0-RTT: one use per ClientHello; a process that may have taken
+    // offers before a restart refuses them for the longest window.
+    let guard = StrikeRegister::with_capacity(1 << 16).started_at(UnixTime::now());
     let mut config = ServerConfig::new(&certified, &rng);
     config.suites = common::suites_for(o.version.as_deref());
     // Room for any legal ClientHello (its extension block is at most
@@ -220,6 +230,10 @@ fn run(o: &Options) -> Result<(), String> {
     config.key_log = Some(&keylog as &dyn KeyLog);
     if o.verify_client.is_some() {
         config.client_verifier = Some(&client_verifier);
+    }
+    if o.early_data {
+        config.max_early_data_size = 16 << 10;
+        config.replay_guard = Some(&guard);
     }
 
     let addr = SocketAddr::from(([127, 0, 0, 1], o.port));
@@ -243,6 +257,7 @@ fn run(o: &Options) -> Result<(), String> {
         alpn: &alpn,
         echo: o.echo,
         quiet: o.quiet,
+        early: o.early_data,
     };
     serve(&mut listener, &ctx, o.max_connections)
 }
@@ -265,6 +280,8 @@ struct Context<'c> {
     alpn: &'c [&'c [u8]],
     echo: bool,
     quiet: bool,
+    /// Take 0-RTT data (`--early-data`).
+    early: bool,
 }
 
 /// The loop: wait for readiness, serve the connections it names (and
@@ -442,6 +459,17 @@ enum Turn {
     Done,
 }
 
+/// Plaintext a client sent: echoed (`echo`), or added to its request head
+/// (answered once the handshake is done and the head complete).
+fn take(echo: bool, outbox: &mut Vec<u8>, request: &mut Vec<u8>, plain: &[u8]) {
+    if echo {
+        outbox.extend_from_slice(plain);
+    } else {
+        let room = MAX_REQUEST - request.len();
+        request.extend_from_slice(&plain[..plain.len().min(room)]);
+    }
+}
+
 /// What one step of a connection did.
 struct Step {
     progress: bool,
@@ -471,6 +499,11 @@ struct Client<'c> {
     /// The handshake completed (kept: a connection that fails later no
     /// longer reports what it negotiated).
     established: bool,
+    /// `read_early` has not answered `Done(0)` yet (`--early-data`).
+    reading_early: bool,
+    /// Its last answer was `WantRead`: no early data waits unread, so a
+    /// 0.5-RTT write may go.
+    early_drained: bool,
 }
 
 impl<'c> Client<'c> {
@@ -492,6 +525,8 @@ impl<'c> Client<'c> {
             last_progress: now,
             closed_at: None,
             established: false,
+            reading_early: ctx.early,
+            early_drained: false,
         })
     }
 
@@ -528,23 +563,31 @@ impl<'c> Client<'c> {
             return self.linger(at);
         }
         let mut progress = self.receive()?;
-        if self.conn.is_handshaking() {
+        if self.conn.is_handshaking() && self.reading_early {
+            progress |= self.read_early(ctx)?;
+        }
+        if self.conn.is_handshaking() && !self.reading_early {
             // WantRead / WantWrite: the loop provides both.
             let _ = self
                 .conn
                 .handshake(&mut self.bufs)
                 .map_err(|e| self.fail(e))?;
-            if self.conn.is_established() {
-                self.established = true;
-                progress = true;
-                self.shrink_received_view();
-                if !ctx.quiet {
-                    self.log_handshake(ctx);
-                }
+        }
+        if !self.established && self.conn.is_established() {
+            self.established = true;
+            progress = true;
+            self.shrink_received_view();
+            if !ctx.quiet {
+                self.log_handshake(ctx);
             }
+            // A request that came whole as early data is answered now.
+            progress |= self.answer_request(ctx);
         }
         if !self.conn.is_handshaking() {
             progress |= self.read_plaintext(ctx)?;
+            progress |= self.seal()?;
+        } else if ctx.echo && self.early_drained && self.conn.early_data() == EarlyData::Accepted {
+            // 0.5-RTT: the echo of early data goes right behind our flight.
             progress |= self.seal()?;
         }
         progress |= self.send()?;
@@ -607,6 +650,52 @@ impl<'c> Client<'c> {
         Ok(progress)
     }
 
+    /// Takes what `read_early` hands out before the handshake completes:
+    /// the same as plaintext after it (an echo, or the request head).
+    fn read_early(&mut self, ctx: &Context<'_>) -> Result<bool, String> {
+        let mut progress = false;
+        let mut buf = [0u8; 4096];
+        while self.outbox.len() < MAX_OUTBOX {
+            match self.conn.read_early(&mut self.bufs, &mut buf) {
+                Ok(Status::Done(0)) => {
+                    self.reading_early = false;
+                    return Ok(true);
+                }
+                Ok(Status::Done(n)) => {
+                    self.early_drained = false;
+                    take(ctx.echo, &mut self.outbox, &mut self.request, &buf[..n]);
+                    progress = true;
+                }
+                Ok(_) => {
+                    self.early_drained = true;
+                    break;
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// In www mode, the response once the request head is complete (or
+    /// too long); true if one was made.
+    fn answer_request(&mut self, ctx: &Context<'_>) -> bool {
+        if ctx.echo || self.close_when_sent || !self.established {
+            return false;
+        }
+        if let Some(head) = request_head(&self.request) {
+            let response = self.page(ctx, head);
+            self.outbox = response;
+            self.close_when_sent = true;
+            true
+        } else if self.request.len() >= MAX_REQUEST {
+            self.outbox = response(431, "text/plain", b"request head too long\n");
+            self.close_when_sent = true;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Takes the plaintext that has arrived: echo it, or collect the
     /// request and answer it once its head is complete.
     fn read_plaintext(&mut self, ctx: &Context<'_>) -> Result<bool, String> {
@@ -625,24 +714,10 @@ impl<'c> Client<'c> {
                 Err(e) => return Err(self.fail(e)),
             };
             let n = plain.len();
-            if ctx.echo {
-                self.outbox.extend_from_slice(plain);
-            } else {
-                let room = MAX_REQUEST - self.request.len();
-                self.request.extend_from_slice(&plain[..n.min(room)]);
-            }
+            take(ctx.echo, &mut self.outbox, &mut self.request, plain);
             self.conn.consume(&mut self.bufs, n);
             progress = true;
-            if !ctx.echo {
-                if let Some(head) = request_head(&self.request) {
-                    let response = self.page(ctx, head);
-                    self.outbox = response;
-                    self.close_when_sent = true;
-                } else if self.request.len() >= MAX_REQUEST {
-                    self.outbox = response(431, "text/plain", b"request head too long\n");
-                    self.close_when_sent = true;
-                }
-            }
+            let _ = self.answer_request(ctx);
         }
         Ok(progress)
     }
