@@ -13,8 +13,7 @@
 //!   --verify-client PEM require a client certificate from these CAs
 //!   --tickets N         session tickets per full handshake (default 2; 0: none)
 //!   --early-data        take 0-RTT early data (16 KiB per ticket) from
-//!                       resumed clients, refused for the first 21 s (a
-//!                       restarted process must not take a replay); echo
+//!                       resumed clients, once per ClientHello; echo
 //!                       mode answers it in our first flight (0.5-RTT)
 //!   --keylog FILE       append the secrets in SSLKEYLOGFILE format
 //!   --tls1_2, --tls1_3  speak only this version (default: both, 1.3 first)
@@ -214,9 +213,11 @@ fn run(o: &Options) -> Result<(), String> {
         None => KeyLogFile::from_env(),
     };
 
-    // 0-RTT: one use per ClientHello; a process that may have taken
-    // offers before a restart refuses them for the longest window.
-    let guard = StrikeRegister::with_capacity(1 << 16).started_at(UnixTime::now());
+    // 0-RTT: one use per ClientHello. The ticket key is this process's
+    // own, so no ticket from before a restart opens here: the register
+    // may start empty (with keys that outlive the process it would start
+    // with `started_at`, refusing offers for the longest window).
+    let guard = StrikeRegister::with_capacity(1 << 16);
     let mut config = ServerConfig::new(&certified, &rng);
     config.suites = common::suites_for(o.version.as_deref());
     // Room for any legal ClientHello (its extension block is at most
@@ -502,7 +503,8 @@ struct Client<'c> {
     /// `read_early` has not answered `Done(0)` yet (`--early-data`).
     reading_early: bool,
     /// Its last answer was `WantRead`: no early data waits unread, so a
-    /// 0.5-RTT write may go.
+    /// 0.5-RTT write may go (a write that met unread early data would
+    /// fail with `Misuse::EarlyDataUnread`).
     early_drained: bool,
 }
 
@@ -653,27 +655,30 @@ impl<'c> Client<'c> {
     /// Takes what `read_early` hands out before the handshake completes:
     /// the same as plaintext after it (an echo, or the request head).
     fn read_early(&mut self, ctx: &Context<'_>) -> Result<bool, String> {
+        // Not bounded by the outbox: early data is at most the 16 KiB a
+        // ticket allows, and what waits must be taken before any write.
         let mut progress = false;
         let mut buf = [0u8; 4096];
-        while self.outbox.len() < MAX_OUTBOX {
+        self.early_drained = false;
+        loop {
             match self.conn.read_early(&mut self.bufs, &mut buf) {
                 Ok(Status::Done(0)) => {
                     self.reading_early = false;
                     return Ok(true);
                 }
                 Ok(Status::Done(n)) => {
-                    self.early_drained = false;
                     take(ctx.echo, &mut self.outbox, &mut self.request, &buf[..n]);
                     progress = true;
                 }
-                Ok(_) => {
+                Ok(Status::WantRead) => {
                     self.early_drained = true;
-                    break;
+                    return Ok(progress);
                 }
+                // WantWrite, SignaturePending: the loop's other turns.
+                Ok(_) => return Ok(progress),
                 Err(e) => return Err(self.fail(e)),
             }
         }
-        Ok(progress)
     }
 
     /// In www mode, the response once the request head is complete (or

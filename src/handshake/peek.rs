@@ -138,7 +138,8 @@ pub struct TicketAge {
     /// Seconds since the ticket was issued.
     pub age_secs: u64,
     /// The ticket's age as the client reports it, in milliseconds (the
-    /// server takes 0-RTT only within 10 s of `age_secs`).
+    /// server resumes, and so takes 0-RTT, only within 10 s of
+    /// `age_secs`).
     pub client_age_ms: u32,
     /// Seconds since the full handshake the session comes from.
     pub session_age_secs: u64,

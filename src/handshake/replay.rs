@@ -41,14 +41,16 @@ pub trait ReplayGuard: Send + Sync {
 /// sizes it at run time.
 ///
 /// A register starts empty, so a process that restarts forgets the offers
-/// it took: [`started_at`](StrikeRegister::started_at) makes a new one
-/// refuse everything for the longest window a server asks for
-/// ([`MAX_WINDOW_SECS`]), which RFC 8446 §8.2 asks of a server that lost
-/// its state.
+/// it took. That matters only where tickets outlive the process (ticket
+/// keys kept or shared): then [`started_at`](StrikeRegister::started_at)
+/// makes a new one refuse everything for the longest window a server asks
+/// for ([`MAX_WINDOW_SECS`]), which RFC 8446 §8.2 asks of a server that
+/// lost its state. It counts on the clock: one stepped back across the
+/// restart by more than a second shortens the refusal.
 pub struct StrikeRegister<S> {
     slots: S,
     /// Every offer is refused before this time (seconds since the epoch).
-    closed_until: u64,
+    closed_until: AtomicU64,
 }
 
 /// The longest a server's guard keeps an offer: the ticket age check
@@ -61,7 +63,7 @@ impl<const N: usize> StrikeRegister<[AtomicU64; N]> {
     pub const fn new() -> Self {
         Self {
             slots: [const { AtomicU64::new(0) }; N],
-            closed_until: 0,
+            closed_until: AtomicU64::new(0),
         }
     }
 }
@@ -71,9 +73,17 @@ impl<S> StrikeRegister<S> {
     /// offers before it (a restart): it refuses every offer until `now`
     /// plus [`MAX_WINDOW_SECS`], the longest any of them could still be
     /// replayed, so that none is taken twice.
-    pub fn started_at(mut self, now: UnixTime) -> Self {
-        self.closed_until = now.as_secs().saturating_add(MAX_WINDOW_SECS);
+    pub fn started_at(self, now: UnixTime) -> Self {
+        self.restarted(now);
         self
+    }
+
+    /// [`started_at`](Self::started_at) for a register already in place
+    /// (a `static` one, say): from `now` on it refuses every offer for
+    /// [`MAX_WINDOW_SECS`].
+    pub fn restarted(&self, now: UnixTime) {
+        let until = now.as_secs().saturating_add(MAX_WINDOW_SECS);
+        self.closed_until.fetch_max(until, Ordering::AcqRel);
     }
 }
 
@@ -89,7 +99,7 @@ impl StrikeRegister<alloc::boxed::Box<[AtomicU64]>> {
     pub fn with_capacity(slots: usize) -> Self {
         Self {
             slots: (0..slots).map(|_| AtomicU64::new(0)).collect(),
-            closed_until: 0,
+            closed_until: AtomicU64::new(0),
         }
     }
 }
@@ -124,7 +134,7 @@ impl<S: AsRef<[AtomicU64]> + Send + Sync> ReplayGuard for StrikeRegister<S> {
             return false;
         };
         let (now, until) = (now.as_secs(), until.as_secs());
-        if until <= now || now < self.closed_until {
+        if until <= now || now < self.closed_until.load(Ordering::Acquire) {
             return false;
         }
         let mut current = slot.load(Ordering::Acquire);
@@ -169,6 +179,11 @@ mod tests {
         assert!(!r.first_use(b"another", at(120), at(141)));
         assert!(r.first_use(b"another", at(121), at(142)));
         assert!(!r.first_use(b"another", at(122), at(143)), "a replay");
+        // A static register, told in place.
+        static STATIC: StrikeRegister<[AtomicU64; 8]> = StrikeRegister::new();
+        STATIC.restarted(at(200));
+        assert!(!STATIC.first_use(b"k", at(220), at(230)));
+        assert!(STATIC.first_use(b"k", at(221), at(231)));
     }
 
     #[test]
