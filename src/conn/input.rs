@@ -649,7 +649,7 @@ impl<'a> Connection<'a> {
         // below).
         let skipping = handshaking && self.skip_early_data > 0;
         // Early data a server took was sent before its limit was known too.
-        let early = handshaking && matches!(self.resumption, AfterHandshake::EarlyAccepted(..));
+        let early = handshaking && self.early_receiving();
         let limit = if skipping || early {
             MAX_PLAINTEXT
         } else {
@@ -769,15 +769,19 @@ impl<'a> Connection<'a> {
             // 0-RTT data a server took (it opened under the early key):
             // plaintext for `read_early`, within the allowance (RFC 8446
             // §4.2.10).
-            (ContentType::APPLICATION_DATA, _) if handshaking && protected => {
-                let AfterHandshake::EarlyAccepted(_, left) = self.resumption else {
-                    return Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()));
+            (ContentType::APPLICATION_DATA, _)
+                if handshaking && protected && self.early_receiving() =>
+            {
+                let within = match &mut self.resumption {
+                    AfterHandshake::EarlyAccepted(_, left) => u32::try_from(len)
+                        .ok()
+                        .and_then(|n| left.checked_sub(n))
+                        .map(|rest| *left = rest)
+                        .is_some(),
+                    _ => false,
                 };
-                let Some(rest) = u32::try_from(len).ok().and_then(|n| left.checked_sub(n)) else {
+                if !within {
                     return Err(self.fail(tx, PeerMisbehaved::TooMuchEarlyData.into()));
-                };
-                if let AfterHandshake::EarlyAccepted(_, left) = &mut self.resumption {
-                    *left = rest;
                 }
                 self.take_application_data(rx, tx, (off, at, total, len))
             }

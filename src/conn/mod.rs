@@ -97,6 +97,13 @@ pub(crate) enum AfterHandshake {
     EarlyAccepted(Secret, u32),
 }
 
+impl AfterHandshake {
+    /// A server that took early data and has not read its EndOfEarlyData.
+    pub(crate) fn takes_early_data(&self) -> bool {
+        matches!(self, Self::EarlyAccepted(..))
+    }
+}
+
 /// Where a client's 0-RTT stands (`EarlyData` tells the embedder; the
 /// key is in `AfterHandshake::Early` while it is needed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1072,8 +1079,7 @@ impl<'a> Connection<'a> {
         self.check(&mut tx)?;
         // Willing for this call only: a ClientHello answered by another
         // call declines, since that call could not hand the data out.
-        let first_hello = |hs: &Option<Handshake>| matches!(hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
-        if self.early == EarlyPhase::None && first_hello(&self.hs) {
+        if self.early == EarlyPhase::None && self.awaits_first_hello() {
             self.early = EarlyPhase::Requested;
         }
         let read = self.read_early_views(&mut rx, &mut tx, dst);
@@ -1083,6 +1089,25 @@ impl<'a> Connection<'a> {
         read
     }
 
+    /// A server that has not answered its first ClientHello yet.
+    fn awaits_first_hello(&self) -> bool {
+        matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_hello())
+    }
+
+    /// A server that took early data and has not read its EndOfEarlyData.
+    pub(super) fn early_receiving(&self) -> bool {
+        self.resumption.takes_early_data()
+    }
+
+    /// Copies the plaintext at the front of the received view into `dst`,
+    /// as much as both hold, and consumes it; returns the count.
+    fn copy_plain(&mut self, rx: &mut RecvView<'_>, dst: &mut [u8]) -> usize {
+        let n = dst.len().min(usize::from(self.plain_left));
+        crate::codec::copy_prefix(dst, rx.unread(), n);
+        self.consume_plain(rx, n);
+        n
+    }
+
     /// The body of [`read_early`](Self::read_early).
     fn read_early_views(
         &mut self,
@@ -1090,30 +1115,23 @@ impl<'a> Connection<'a> {
         tx: &mut SendView<'_>,
         dst: &mut [u8],
     ) -> Result<Status<usize>, Error> {
-        let first_hello = |hs: &Option<Handshake>| matches!(hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
         loop {
             // While the handshake runs, plaintext at the front is early
             // data (a server reads no other before the client's Finished).
             if self.plain_left > 0 && self.hs.is_some() {
-                let n = dst.len().min(usize::from(self.plain_left));
-                crate::codec::copy_prefix(dst, rx.unread(), n);
-                self.consume_plain(rx, n);
+                let n = self.copy_plain(rx, dst);
                 self.early_sent = self
                     .early_sent
                     .saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
                 return Ok(Status::Done(n));
             }
-            let receiving = matches!(self.resumption, AfterHandshake::EarlyAccepted(..));
-            if !receiving && !first_hello(&self.hs) {
+            if !self.early_receiving() && !self.awaits_first_hello() {
                 return Ok(Status::Done(0));
             }
             match self.drive(rx, tx) {
                 Err(Error::Misuse(Misuse::EarlyDataUnread)) => {}
                 Err(e) => return Err(e),
-                Ok(Status::WantRead)
-                    if first_hello(&self.hs)
-                        || matches!(self.resumption, AfterHandshake::EarlyAccepted(..)) =>
-                {
+                Ok(Status::WantRead) if self.early_receiving() || self.awaits_first_hello() => {
                     return Ok(Status::WantRead)
                 }
                 // Answered: the loop tells what follows.
@@ -1457,9 +1475,7 @@ impl<'a> Connection<'a> {
             if out.is_empty() {
                 break;
             }
-            let n = out.len().min(usize::from(self.plain_left));
-            crate::codec::copy_prefix(out, rx.unread(), n);
-            self.consume_plain(&mut rx, n);
+            let n = self.copy_plain(&mut rx, out);
             // At most `dst.len()`: `n <= out.len()`.
             done = done.saturating_add(n);
         }

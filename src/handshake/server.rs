@@ -491,7 +491,7 @@ impl State {
             // client's handshake key follows. Its Finished before it is
             // unexpected.
             (Self::ExpectFinished(kept, mut k), HandshakeType::END_OF_EARLY_DATA)
-                if matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) =>
+                if keys.resumption.takes_early_data() =>
             {
                 if !body.is_empty() {
                     return Err(InvalidMessage::Handshake("end of early data length").into());
@@ -517,7 +517,7 @@ impl State {
                 })
             }
             (Self::ExpectFinished(..), HandshakeType::FINISHED)
-                if matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) =>
+                if keys.resumption.takes_early_data() =>
             {
                 Err(PeerMisbehaved::UnexpectedHandshake(HandshakeType::FINISHED).into())
             }
@@ -1172,7 +1172,7 @@ fn client_hello(
         random,
         ours,
         shared.get(..shared_len).unwrap_or(&[]),
-        willing,
+        willing.then_some(alpn),
     )
 }
 
@@ -1193,18 +1193,17 @@ fn flight(
     random: [u8; 32],
     share: Option<(NamedGroup, &[u8])>,
     shared: &[u8],
-    willing: bool,
+    willing: Option<Option<[u8; 32]>>,
 ) -> Result<Answer, Error> {
     let config = c.config;
     // 0-RTT is decided here, past every check that could still decline
     // or fail the offer: the replay guard records only what is taken.
-    let alpn = alpn_index
-        .and_then(|i| config.alpn.get(i))
-        .map(|p| super::ticket::digest(p, false));
-    let early = psk
-        .as_ref()
-        .filter(|_| willing && retry.is_none())
-        .and_then(|p| takes_early_data(c, &ch, suite, alpn, p));
+    // (`willing`: the connection would take it, under the ALPN protocol
+    // with this digest.)
+    let early = match (&psk, willing) {
+        (Some(p), Some(alpn)) if retry.is_none() => takes_early_data(c, &ch, suite, alpn, p),
+        _ => None,
+    };
     let (mut transcript, ccs_sent) = match retry {
         Some(r) => (r.transcript, r.ccs_sent),
         None => (Transcript::new(suite), false),
@@ -1405,7 +1404,7 @@ fn finish_flight(
     super::log_secret(log, "EXPORTER_SECRET", random, &exporter);
     // While early data comes, the slot holds the early exporter: the
     // EndOfEarlyData step makes this one again.
-    if !matches!(keys.resumption, AfterHandshake::EarlyAccepted(..)) {
+    if !keys.resumption.takes_early_data() {
         *keys.exporter = Some(exporter);
     }
     keys.records
