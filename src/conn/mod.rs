@@ -1810,11 +1810,13 @@ impl<'a> Connection<'a> {
     /// TLS 1.2 records carry no padding.
     fn next_record(&self, capacity: usize, available: usize) -> (usize, usize) {
         let overhead = self.record_overhead();
-        // The peer's record_size_limit binds from its first flight on
-        // (a server's 0.5-RTT data too).
-        let fragment = self
-            .peer_fragment_limit()
-            .map_or(self.send_fragment(), |l| self.send_fragment().min(l));
+        // The peer's record_size_limit binds from its first flight on: a
+        // server's 0.5-RTT data too, before `established` folds it into
+        // `send_fragment` (so the lookup is made only while handshaking).
+        let fragment = match self.hs.as_ref().and_then(|_| self.peer_fragment_limit()) {
+            Some(limit) => self.send_fragment().min(limit),
+            None => self.send_fragment(),
+        };
         let max_content = fragment.min(capacity.saturating_sub(overhead));
         let take = available.min(max_content);
         let tls12 = self.records.send().is_some_and(RecordKey::is_tls12);
