@@ -1037,3 +1037,34 @@ fn a_key_update_asked_for_during_half_rtt_data_waits_for_the_handshakes_end() {
     assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(1)));
     assert_eq!(&buf[..1], b"y");
 }
+
+#[test]
+fn declined_early_data_in_many_small_records_is_skipped_by_its_content() {
+    // A declining server skips early data within a budget of content (the
+    // allowance counts content), not of bytes on the wire: 3,000 one-byte
+    // records (69 KB on the wire, 3,000 bytes of content) are skipped and
+    // the handshake goes on. Failed before: the wire bytes passed the
+    // 64 KiB budget and the handshake ended with unexpected_message.
+    let (mut c, mut s) = resumed_pair(16_384);
+    c.bufs = tlspair::Buffers::new(vec![0u8; 20_000], vec![0u8; 100_000]);
+    for _ in 0..3000 {
+        assert_eq!(c.conn.write_early(&mut c.bufs, b"x"), Ok(Status::Done(1)));
+    }
+    assert!(c.bufs.send.len() > 64 * 1024);
+    // The first call is `handshake`: declined.
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(c.conn.early_data(), EarlyData::Rejected);
+    assert_eq!(c.conn.early_data_sent(), 3000);
+}
+
+#[test]
+fn read_early_after_a_fatal_error_answers_that_error() {
+    // As every call does: the sticky error first, whatever the arguments.
+    // Failed before: an empty buffer answered EmptyEarlyDataBuffer.
+    let (_, mut s) = resumed_pair(1024);
+    s.bufs.recv.fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    let e = s.conn.read_early(&mut s.bufs, &mut [0u8; 8]).unwrap_err();
+    assert!(e.is_fatal(), "{e:?}");
+    assert_eq!(s.conn.read_early(&mut s.bufs, &mut []), Err(e));
+}

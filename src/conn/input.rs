@@ -628,10 +628,7 @@ impl<'a> Connection<'a> {
                 Ok(total) => total,
                 Err(e) => return Err(self.fail(tx, e)),
             };
-            let Some(left) = u32::try_from(total)
-                .ok()
-                .and_then(|n| self.skip_early_data.checked_sub(n))
-            else {
+            let Some(left) = self.skip_early_data.checked_sub(skip_cost(total)) else {
                 return Err(self.fail(
                     tx,
                     PeerMisbehaved::UnexpectedContentType(header.content_type).into(),
@@ -710,14 +707,9 @@ impl<'a> Connection<'a> {
                 }
                 // A server rejecting 0-RTT skips what it cannot read
                 // (RFC 8446 §4.2.10), within a bound.
-                Err(_)
-                    if handshaking
-                        && u32::try_from(total).is_ok_and(|n| n <= self.skip_early_data) =>
-                {
-                    // The guard checked `total <= skip_early_data`.
-                    self.skip_early_data = self
-                        .skip_early_data
-                        .saturating_sub(u32::try_from(total).unwrap_or(0));
+                Err(_) if handshaking && skip_cost(total) <= self.skip_early_data => {
+                    // The guard checked the cost against what is left.
+                    self.skip_early_data = self.skip_early_data.saturating_sub(skip_cost(total));
                     self.drop_record(rx, off, total);
                     return Ok(Status::Done(()));
                 }
@@ -977,6 +969,16 @@ impl<'a> Connection<'a> {
             rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
         }
     }
+}
+
+/// What a skipped early record of `total` bytes costs the skip budget:
+/// the content it can carry (less the header, the inner type and the
+/// tag, the least a record adds), and 1 at least, so that the number of
+/// records is bounded too. The client's allowance counts content, not
+/// the overhead of however many records it cut it into.
+fn skip_cost(total: usize) -> u32 {
+    let content = total.saturating_sub(HEADER_LEN + 1 + crate::record::TAG_LEN);
+    u32::try_from(content.max(1)).unwrap_or(u32::MAX)
 }
 
 /// Whether `region` is whole handshake messages, end to end.

@@ -1069,14 +1069,14 @@ impl<'a> Connection<'a> {
         R: AsRef<[u8]> + AsMut<[u8]>,
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
+        let (mut rx, mut tx) = bufs.views();
+        self.check(&mut tx)?;
         if self.role != Role::Server {
             return Err(Misuse::NoEarlyData.into());
         }
         if dst.is_empty() {
             return Err(Misuse::EmptyEarlyDataBuffer.into());
         }
-        let (mut rx, mut tx) = bufs.views();
-        self.check(&mut tx)?;
         // Willing for this call only: a ClientHello answered by another
         // call declines, since that call could not hand the data out.
         if self.early == EarlyPhase::None && self.awaits_first_hello() {

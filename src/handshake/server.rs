@@ -692,15 +692,18 @@ fn issue_tickets(
 }
 
 /// Longest run of early data (0-RTT records we cannot read, RFC 8446
-/// §4.2.10) a server skips while rejecting it: 64 KiB, or more for a
-/// larger allowance (`skipped_early_data`).
+/// §4.2.10) a server skips while rejecting it: 64 KiB of content, or more
+/// for a larger allowance (`skipped_early_data`).
 pub const MAX_SKIPPED_EARLY_DATA: u32 = 64 * 1024;
 
-/// The bytes on the wire of declined early data a server skips: at least
-/// [`MAX_SKIPPED_EARLY_DATA`], and twice what its tickets allow (the
-/// allowance counts content; records add their overhead and padding).
-fn skipped_early_data(config: &ServerConfig<'_>) -> u32 {
-    MAX_SKIPPED_EARLY_DATA.max(config.max_early_data_size.saturating_mul(2))
+/// The content of declined early data a server skips (each record
+/// counted by the content it can carry): at least
+/// [`MAX_SKIPPED_EARLY_DATA`], what our tickets allow now, and what the
+/// offered ticket allowed when it was issued (`ticket`, 0 if none opened).
+fn skipped_early_data(config: &ServerConfig<'_>, ticket: u32) -> u32 {
+    MAX_SKIPPED_EARLY_DATA
+        .max(config.max_early_data_size)
+        .max(ticket)
 }
 
 /// Largest gap accepted between the ticket age the client reports and the
@@ -1091,7 +1094,7 @@ fn client_hello(
             // We take no early data: skip the client's 0-RTT records until
             // the second ClientHello (RFC 8446 §4.2.10).
             if ch.ext.early_data {
-                *keys.skip_early_data = skipped_early_data(config);
+                *keys.skip_early_data = skipped_early_data(config, 0);
             }
             // Compatibility mode: the CCS follows our first handshake
             // message, which is this one.
@@ -1274,7 +1277,7 @@ fn flight(
     // §4.2.10), up to a bound; after a HelloRetryRequest nothing more
     // comes (the second ClientHello offers none).
     *keys.skip_early_data = if ch.ext.early_data && early.is_none() {
-        skipped_early_data(config)
+        skipped_early_data(config, psk.as_ref().map_or(0, |p| p.state.max_early_data))
     } else {
         0
     };
