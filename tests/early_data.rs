@@ -1063,7 +1063,9 @@ fn read_early_after_a_fatal_error_answers_that_error() {
     // As every call does: the sticky error first, whatever the arguments.
     // Failed before: an empty buffer answered EmptyEarlyDataBuffer.
     let (_, mut s) = resumed_pair(1024);
-    s.bufs.recv.fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+    s.bufs
+        .recv
+        .fill(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
     let e = s.conn.read_early(&mut s.bufs, &mut [0u8; 8]).unwrap_err();
     assert!(e.is_fatal(), "{e:?}");
     assert_eq!(s.conn.read_early(&mut s.bufs, &mut []), Err(e));
