@@ -144,6 +144,10 @@ pub enum PeerMisbehaved {
     /// More 0-RTT data than the ticket allows (`unexpected_message`, RFC
     /// 8446 §4.2.10).
     TooMuchEarlyData,
+    /// More post-handshake CertificateRequests than
+    /// [`ClientConfig::post_handshake_auth`](crate::handshake::ClientConfig::post_handshake_auth)
+    /// answers (`unexpected_message`).
+    TooManyAuthRequests,
 }
 
 /// Nothing acceptable in common with the peer.
@@ -250,6 +254,16 @@ pub enum Misuse {
         /// Bytes the messages took so far.
         needed: usize,
     },
+    /// [`request_client_auth`](crate::Connection::request_client_auth)
+    /// where post-handshake authentication cannot be: not a TLS 1.3
+    /// server whose handshake completed, with a client verifier, talking
+    /// to a client that offered post_handshake_auth.
+    NoPostHandshakeAuth,
+    /// [`request_client_auth`](crate::Connection::request_client_auth)
+    /// with as many requests unanswered as a connection keeps
+    /// ([`MAX_AUTH_REQUESTS`](crate::handshake::post_auth::MAX_AUTH_REQUESTS)),
+    /// or after 65,535 requests (each names itself with a unique context).
+    TooManyAuthRequests,
 }
 
 impl PeerMisbehaved {
@@ -300,6 +314,7 @@ impl Error {
                 | PeerMisbehaved::TooManyEmptyRecords
                 | PeerMisbehaved::UnexpectedHandshake(_)
                 | PeerMisbehaved::TooMuchEarlyData
+                | PeerMisbehaved::TooManyAuthRequests
                 | PeerMisbehaved::HandshakeFragmentation => AlertDescription::UNEXPECTED_MESSAGE,
                 PeerMisbehaved::HandshakeTooLarge { .. }
                 | PeerMisbehaved::IllegalParameter(_)

@@ -1541,3 +1541,152 @@ fn s_server_declining_our_early_data_by_policy_still_resumes() {
         close_with_s_server(&mut ours, &server);
     });
 }
+
+// ---------------------------------------------------------------------
+// Post-handshake client authentication (RFC 8446 §4.6.2).
+
+/// A server that asks for the client's certificate only after the
+/// handshake, from a client that offered post_handshake_auth.
+fn deferring_mtls_server_config() -> ServerConfig<'static> {
+    let mut sc = tls::mtls_server_config();
+    sc.defer_client_auth = true;
+    sc
+}
+
+#[test]
+fn s_client_with_enable_pha_answers_our_post_handshake_request() {
+    bounded(|| {
+        let cert = net::cert_path("client-p256.pem");
+        let key = net::cert_path("client-p256.key.pem");
+        let (mut ours, mut client) = our_server_with_s_client(
+            deferring_mtls_server_config(),
+            &["-enable_pha", "-cert", &cert, "-key", &key],
+        );
+        // Deferred: not asked in the handshake.
+        assert_eq!(ours.conn.negotiated().unwrap().peer_cert_sha256, None);
+        ours.conn.request_client_auth(tls::now()).unwrap();
+        // The request goes out ahead of this line.
+        ours.send_all(b"which resource?\n").unwrap();
+        client.wait_stdout("our line", |out| out.ends_with(b"which resource?\n"));
+        // s_client answered as it read; its next line comes after.
+        let up = b"the protected one\n";
+        client.feed(up.to_vec());
+        let got = ours
+            .read_exact(up.len())
+            .unwrap_or_else(|e| panic!("{e}\n{}", client.describe()));
+        assert_eq!(got, up);
+        assert_eq!(ours.conn.client_auth_pending(), 0);
+        assert!(
+            ours.conn.negotiated().unwrap().peer_cert_sha256.is_some(),
+            "{}",
+            client.describe()
+        );
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+        assert_eq!(ours.close().unwrap(), Shutdown::Complete);
+    });
+}
+
+#[test]
+fn s_client_without_a_certificate_answering_our_request_is_certificate_required() {
+    bounded(|| {
+        let (mut ours, client) =
+            our_server_with_s_client(deferring_mtls_server_config(), &["-enable_pha"]);
+        ours.conn.request_client_auth(tls::now()).unwrap();
+        ours.send_all(b"certificate, please\n").unwrap();
+        let e = ours.read_exact(1).unwrap_err();
+        assert_eq!(
+            e,
+            Error::PeerIncompatible(PeerIncompatible::CertificateRequired),
+            "{}",
+            client.describe()
+        );
+    });
+}
+
+#[test]
+fn s_client_without_enable_pha_is_asked_in_the_handshake() {
+    bounded(|| {
+        let cert = net::cert_path("client-p256.pem");
+        let key = net::cert_path("client-p256.key.pem");
+        let (mut ours, mut client) = our_server_with_s_client(
+            deferring_mtls_server_config(),
+            &["-cert", &cert, "-key", &key],
+        );
+        assert!(ours.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+        assert_eq!(
+            ours.conn.request_client_auth(tls::now()),
+            Err(Error::Misuse(tlspair::Misuse::NoPostHandshakeAuth))
+        );
+        talk_and_close_with_s_client(&mut ours, &mut client);
+    });
+}
+
+/// `s_server` sends a post-handshake CertificateRequest when a line `c`
+/// comes on its stdin; our client answers it inside its read, and data
+/// flows both ways after.
+#[test]
+fn our_client_answers_the_post_handshake_request_of_s_server() {
+    bounded(|| {
+        let ca = net::cert_path("ca.pem");
+        let msgs = MsgFile::new("pha");
+        let (mut server, port) = s_server(&["-CAfile", &ca, "-msg", "-msgfile", &msgs.path()]);
+        let mut cc = tls::client_config();
+        cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+        cc.post_handshake_auth = 1;
+        let mut ours = our_client(cc, port, &server);
+        server.feed(b"before\n".to_vec());
+        assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
+        server.feed(b"c\n".to_vec());
+        net::wait_for("s_server's CertificateRequest", || {
+            msgs.text()
+                .lines()
+                .any(|l| l.starts_with(">>>") && l.ends_with("CertificateRequest"))
+        });
+        server.feed(b"after\n".to_vec());
+        let got = ours
+            .read_exact(6)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        assert_eq!(got, b"after\n");
+        ours.send_all(b"reply\n").unwrap();
+        server.wait_stdout("reply", |out| {
+            String::from_utf8_lossy(out).contains("\nreply\n")
+        });
+        let log = msgs.text();
+        for message in ["Certificate", "CertificateVerify", "Finished"] {
+            assert!(
+                log.lines()
+                    .filter(|l| l.starts_with("<<<") && l.ends_with(&format!(", {message}")))
+                    .count()
+                    >= 1,
+                "s_server received no {message}\n{log}\n{}",
+                server.describe()
+            );
+        }
+        assert!(
+            !server.describe().contains("verify error"),
+            "{}",
+            server.describe()
+        );
+        close_with_s_server(&mut ours, &server);
+    });
+}
+
+#[test]
+fn a_request_of_s_server_to_our_client_that_did_not_offer_it_fails_on_its_side() {
+    bounded(|| {
+        let ca = net::cert_path("ca.pem");
+        let (mut server, port) = s_server(&["-CAfile", &ca]);
+        let mut cc = tls::client_config();
+        cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+        let mut ours = our_client(cc, port, &server);
+        server.feed(b"c\n".to_vec());
+        // OpenSSL refuses to ask a client that did not offer it.
+        server.wait_stdout("its refusal", |out| {
+            String::from_utf8_lossy(out).contains("Failed to initiate request")
+        });
+        server.feed(b"still here\n".to_vec());
+        assert_eq!(ours.read_exact(11).unwrap(), b"still here\n");
+        close_with_s_server(&mut ours, &server);
+    });
+}

@@ -241,6 +241,7 @@ pub fn client_hello(body: &[u8]) {
         session_ticket: ch.ext.session_ticket,
         // Written only with a PSK, as a client offers it.
         early_data: ch.ext.early_data,
+        post_handshake_auth: ch.ext.post_handshake_auth,
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {

@@ -5,7 +5,8 @@
 //! (`hs_len`, `hs_gap`, `plain_left`, `plain_tail`).
 
 use super::{
-    AfterHandshake, Connection, Handshake, PeerConfig, Role, Status, MAX_EMPTY_RECORDS, NO_CONFIG,
+    AfterHandshake, Connection, Handshake, PeerConfig, Role, Slot, Status, MAX_EMPTY_RECORDS,
+    NO_CONFIG,
 };
 use crate::buffer::{RecvView, SendView};
 use crate::codec::Reader;
@@ -69,11 +70,11 @@ impl<'a> Connection<'a> {
                     let room = match self.room_for(tx, need) {
                         Ok(Ok(room)) => room,
                         Ok(Err(needed)) => {
-                            self.hs = Some(Handshake::Client(state));
+                            self.hs = Slot::Running(Handshake::Client(state));
                             return Ok(Status::WantWrite { needed });
                         }
                         Err(e) => {
-                            self.hs = Some(Handshake::Client(state));
+                            self.hs = Slot::Running(Handshake::Client(state));
                             return Err(e);
                         }
                     };
@@ -101,7 +102,7 @@ impl<'a> Connection<'a> {
                     let used = out.used;
                     tx.commit(used);
                     match next {
-                        Ok(next) => self.hs = Some(Handshake::Client(next)),
+                        Ok(next) => self.hs = Slot::Running(Handshake::Client(next)),
                         Err(e) => return Err(self.abort(tx, e)),
                     }
                     continue;
@@ -124,11 +125,11 @@ impl<'a> Connection<'a> {
                 let room = match self.room_for(tx, need) {
                     Ok(Ok(room)) => room,
                     Ok(Err(needed)) => {
-                        self.hs = Some(hs);
+                        self.hs = Slot::Running(hs);
                         return Ok(Status::WantWrite { needed });
                     }
                     Err(e) => {
-                        self.hs = Some(hs);
+                        self.hs = Slot::Running(hs);
                         return Err(e);
                     }
                 };
@@ -144,6 +145,7 @@ impl<'a> Connection<'a> {
                 // tells a key change without comparing secrets.
                 let recv_before = self.records.recv().map(RecordKey::sequence);
                 let early = self.early;
+                let mut post_auth = None;
                 let mut keys = Keys {
                     records: &mut self.records,
                     negotiated: &mut self.negotiated,
@@ -154,6 +156,7 @@ impl<'a> Connection<'a> {
                     peer_chain: &mut self.peer_chain,
                     transcript_copy: &mut self.tls12_transcript,
                     tag: self.tag,
+                    post_auth: &mut post_auth,
                 };
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let inputs =
@@ -180,7 +183,7 @@ impl<'a> Connection<'a> {
                     Some(Handshake::Server(s)) => s.awaits_signature(),
                     None => false,
                 };
-                self.hs = next;
+                self.hs = Slot::after_step(next, post_auth);
                 if consumed > 0 {
                     self.consume_handshake(rx, consumed);
                     let rekeyed = recv_before != self.records.recv().map(RecordKey::sequence);
@@ -201,7 +204,7 @@ impl<'a> Connection<'a> {
                     continue;
                 }
             } else {
-                self.hs = Some(hs);
+                self.hs = Slot::Running(hs);
             }
             if self.hs.is_none() {
                 continue;
@@ -236,11 +239,11 @@ impl<'a> Connection<'a> {
         let room = match self.room_for(tx, need) {
             Ok(Ok(room)) => room,
             Ok(Err(needed)) => {
-                self.hs = Some(hs);
+                self.hs = Slot::Running(hs);
                 return Ok(Some(Status::WantWrite { needed }));
             }
             Err(e) => {
-                self.hs = Some(hs);
+                self.hs = Slot::Running(hs);
                 return Err(e);
             }
         };
@@ -251,6 +254,7 @@ impl<'a> Connection<'a> {
             closed: self.sent_close,
         };
         let early = self.early;
+        let mut post_auth = None;
         let mut keys = Keys {
             records: &mut self.records,
             negotiated: &mut self.negotiated,
@@ -261,6 +265,7 @@ impl<'a> Connection<'a> {
             peer_chain: &mut self.peer_chain,
             transcript_copy: &mut self.tls12_transcript,
             tag: self.tag,
+            post_auth: &mut post_auth,
         };
         let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume, early);
         let polled = match (hs, &self.peer_config, inputs) {
@@ -282,11 +287,11 @@ impl<'a> Connection<'a> {
         tx.commit(used);
         match polled {
             Ok(Polled::Pending(hs)) => {
-                self.hs = Some(hs);
+                self.hs = Slot::Running(hs);
                 Ok(Some(Status::SignaturePending))
             }
             Ok(Polled::Signed(next)) => {
-                self.hs = next;
+                self.hs = Slot::after_step(next, post_auth);
                 if self.hs.is_some() {
                     return Ok(None);
                 }
@@ -363,7 +368,7 @@ impl<'a> Connection<'a> {
     /// the misuse never follows output: what is pending (a
     /// HelloRetryRequest this call wrote, or records not yet drained)
     /// goes out first, and the error changes nothing.
-    fn room_for<'t>(
+    pub(super) fn room_for<'t>(
         &mut self,
         tx: &'t mut SendView<'_>,
         need: usize,
@@ -403,7 +408,7 @@ impl<'a> Connection<'a> {
         Ok(Status::Done(()))
     }
 
-    fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
+    pub(super) fn consume_handshake(&mut self, rx: &mut RecvView<'_>, n: usize) {
         rx.advance(n);
         // A step consumes only messages within the region.
         self.hs_len = self.hs_len.saturating_sub(n);
@@ -439,8 +444,13 @@ impl<'a> Connection<'a> {
             if self.hs_len > 0
                 && split_message(rx.unread().get(..self.hs_len).unwrap_or(&[])).is_some()
             {
-                self.post_handshake(rx, tx)?;
-                continue;
+                match self.post_handshake(rx, tx)? {
+                    Status::Done(true) => continue,
+                    // An answer to our certificate request waits for
+                    // the rest of its messages.
+                    Status::Done(false) => {}
+                    other => return Ok(other.map(|_| ())),
+                }
             }
             match self.read_record(rx, tx)? {
                 Status::Done(()) => {}
@@ -493,15 +503,18 @@ impl<'a> Connection<'a> {
         Ok(())
     }
 
-    /// Handles one post-handshake message at the front of the region.
+    /// Handles one post-handshake message at the front of the region:
+    /// `Done(true)` once consumed, `Done(false)` when it waits for more
+    /// messages, `WantWrite` / `SignaturePending` while the flight that
+    /// answers it cannot be written yet.
     fn post_handshake(
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
-    ) -> Result<(), Error> {
+    ) -> Result<Status<bool>, Error> {
         let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
         let Some((ty, len, total)) = split_message(region) else {
-            return Ok(());
+            return Ok(Status::Done(false));
         };
         if len > self.max_handshake_message().max(MAX_PLAINTEXT) {
             let e = PeerMisbehaved::HandshakeTooLarge {
@@ -533,7 +546,17 @@ impl<'a> Connection<'a> {
                 self.alert_pending = Some(AlertDescription::NO_RENEGOTIATION);
                 self.flush_alert(tx);
             }
-            return self.count_empty(tx);
+            return self.count_empty(tx).map(|()| Status::Done(true));
+        }
+        match ty {
+            // RFC 8446 §4.6.2: post-handshake authentication.
+            HandshakeType::CERTIFICATE_REQUEST if self.role == Role::Client => {
+                return self.answer_auth_request(rx, tx, total);
+            }
+            HandshakeType::CERTIFICATE if self.role == Role::Server => {
+                return self.check_auth_answer(rx, tx);
+            }
+            _ => {}
         }
         let result = match ty {
             // A client hands tickets to its sink; a server never gets one.
@@ -577,7 +600,7 @@ impl<'a> Connection<'a> {
         if ty == HandshakeType::KEY_UPDATE && self.hs_len > 0 {
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
         }
-        self.count_empty(tx)
+        self.count_empty(tx).map(|()| Status::Done(true))
     }
 
     /// Reads the next record after the handshake region: its handshake
@@ -853,7 +876,7 @@ impl<'a> Connection<'a> {
                     None => Err(Error::Internal("handshake state missing")),
                 };
                 match switched {
-                    Ok(hs) => self.hs = Some(hs),
+                    Ok(hs) => self.hs = Slot::Running(hs),
                     Err(e) => return Err(self.fail(tx, e)),
                 }
                 Ok(Status::Done(()))
@@ -870,7 +893,7 @@ impl<'a> Connection<'a> {
                 let allowed = handshaking
                     && !protected
                     && !self.ccs_seen
-                    && !matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_hello());
+                    && !matches!(self.hs.as_ref(), Some(Handshake::Server(s)) if s.awaits_client_hello());
                 if !allowed {
                     return Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()));
                 }

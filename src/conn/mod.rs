@@ -52,6 +52,7 @@ use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
 use crate::handshake::client::{self};
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
+use crate::handshake::post_auth::PostAuth;
 use crate::handshake::{server, ClientConfig, Negotiated, Records, ServerConfig};
 use crate::key_schedule::Secret;
 use crate::record::protect::RecordKey;
@@ -60,6 +61,7 @@ use crate::record::{Header, HEADER_LEN, MIN_SEND_CAPACITY, RECORD_OVERHEAD};
 use crate::shared::{Name, Offer, Shared};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
+mod auth;
 mod chain;
 mod config;
 mod input;
@@ -164,6 +166,79 @@ impl Handshake {
     }
 }
 
+/// The handshake in progress, or once it completed what post-handshake
+/// authentication keeps, in the same bytes. Its `Option`-like methods
+/// see the handshake alone: `is_some` means "handshaking".
+enum Slot {
+    Idle,
+    Running(Handshake),
+    After(PostAuth),
+}
+
+impl Slot {
+    fn is_some(&self) -> bool {
+        matches!(self, Self::Running(_))
+    }
+
+    fn is_none(&self) -> bool {
+        !self.is_some()
+    }
+
+    fn as_ref(&self) -> Option<&Handshake> {
+        match self {
+            Self::Running(hs) => Some(hs),
+            _ => None,
+        }
+    }
+
+    /// Takes the running handshake out (what post-handshake
+    /// authentication keeps stays).
+    fn take(&mut self) -> Option<Handshake> {
+        match core::mem::replace(self, Self::Idle) {
+            Self::Running(hs) => Some(hs),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+
+    /// What post-handshake authentication keeps, once the handshake is
+    /// done.
+    fn post_auth(&mut self) -> Option<&mut PostAuth> {
+        match self {
+            Self::After(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A server's post-handshake requests, if it keeps them.
+    fn server_auth(&self) -> Option<&crate::handshake::post_auth::ServerAuth> {
+        match self {
+            Self::After(PostAuth::Server(a)) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl Slot {
+    /// After a step: the next handshake state or, once it is done, what
+    /// the step left for post-handshake authentication.
+    fn after_step(next: Option<Handshake>, post_auth: Option<PostAuth>) -> Self {
+        match (next, post_auth) {
+            (Some(hs), _) => Self::Running(hs),
+            (None, Some(p)) => Self::After(p),
+            (None, None) => Self::Idle,
+        }
+    }
+}
+
+impl From<Option<Handshake>> for Slot {
+    fn from(hs: Option<Handshake>) -> Self {
+        hs.map_or(Self::Idle, Self::Running)
+    }
+}
+
 /// A TLS 1.3 connection: the engine behind `write`, `read` and `shutdown`.
 /// It owns no buffer; see the module docs.
 pub struct Connection<'a> {
@@ -175,7 +250,7 @@ pub struct Connection<'a> {
     /// (At most 2^14, so kept in two bytes: an idle connection pays for
     /// every field.)
     send_fragment: u16,
-    hs: Option<Handshake>,
+    hs: Slot,
     /// Handshake messages are at most 2^24 - 1 bytes: larger settings
     /// saturate (kept in four bytes).
     max_handshake_message: u32,
@@ -296,7 +371,7 @@ impl<'a> Connection<'a> {
             // `check` bounds it to 2^14.
             send_fragment: u16::try_from(config.max_fragment_len).unwrap_or(u16::MAX),
             config,
-            hs,
+            hs: hs.into(),
             max_handshake_message: u32::try_from(max_handshake_message).unwrap_or(u32::MAX),
             negotiated: None,
             exporter: None,
@@ -744,7 +819,7 @@ impl<'a> Connection<'a> {
     /// Whether the handshake waits for our signer (the last call answered
     /// [`Status::SignaturePending`]).
     pub fn awaits_signature(&self) -> bool {
-        match &self.hs {
+        match self.hs.as_ref() {
             Some(Handshake::Client(s)) => s.awaits_signature(),
             Some(Handshake::Server(s)) => s.awaits_signature(),
             None => false,
@@ -803,8 +878,8 @@ impl<'a> Connection<'a> {
 
     /// Whether there is output to send: bytes in `bufs.send`, or a record
     /// the engine has queued and not yet written for lack of room (an
-    /// alert; a KeyUpdate, ours or the reply to the peer's; a client's
-    /// first ClientHello). Any call with room writes what is queued
+    /// alert; a KeyUpdate, ours or the reply to the peer's; a server's
+    /// post-handshake CertificateRequest; a client's first ClientHello). Any call with room writes what is queued
     /// (`handshake` does while the handshake runs). An edge-triggered loop
     /// waits for writability while this is true, and only then. Tickets
     /// are never queued: a server writes them with the step that reads the
@@ -818,7 +893,8 @@ impl<'a> Connection<'a> {
         !bufs.send.is_empty()
             || self.alert_pending.is_some()
             || (usable && self.handshake_done && self.key_update.is_some())
-            || (usable && matches!(&self.hs, Some(Handshake::Client(s)) if s.has_output()))
+            || (usable && matches!(self.hs.as_ref(), Some(Handshake::Client(s)) if s.has_output()))
+            || (usable && self.hs.server_auth().is_some_and(|a| a.queued()))
     }
 
     /// Whether the connection is over: both directions closed
@@ -1091,7 +1167,7 @@ impl<'a> Connection<'a> {
 
     /// A server that has not answered its first ClientHello yet.
     fn awaits_first_hello(&self) -> bool {
-        matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_hello())
+        matches!(self.hs.as_ref(), Some(Handshake::Server(s)) if s.awaits_client_hello())
     }
 
     /// A server that took early data and has not read its EndOfEarlyData.
@@ -1313,7 +1389,7 @@ impl<'a> Connection<'a> {
     fn half_rtt(&self) -> bool {
         self.role == Role::Server
             && self.early == EarlyPhase::Accepted
-            && matches!(&self.hs, Some(Handshake::Server(s)) if s.awaits_client_finished())
+            && matches!(self.hs.as_ref(), Some(Handshake::Server(s)) if s.awaits_client_finished())
     }
 
     /// Queues a KeyUpdate when the sending key nears its usage limit (and
@@ -1640,7 +1716,7 @@ impl<'a> Connection<'a> {
             }
             self.exporter = None;
         }
-        self.hs = None;
+        self.hs = Slot::Idle;
     }
 
     /// The signer our handshake waits for and its request, for `f`;
@@ -1724,6 +1800,11 @@ impl<'a> Connection<'a> {
     /// Sends a KeyUpdate asked for by the caller or the peer, then switches
     /// to the next sending key.
     fn flush_key_update(&mut self, tx: &mut SendView<'_>) -> Result<Status<()>, Error> {
+        // A server's certificate requests first, in the order made.
+        match self.flush_auth_requests(tx)? {
+            Status::Done(()) => {}
+            other => return Ok(other),
+        }
         // Queued during 0.5-RTT data, it waits for the handshake's end,
         // when any call sends it (`wants_write` says so).
         let (Some(request_peer), true) = (self.key_update, self.handshake_done) else {

@@ -53,6 +53,9 @@ pub(crate) struct Keys<'x> {
     pub transcript_copy: &'x mut dyn crate::conn::KeepTranscript,
     /// The embedder's name for the connection, for its ticket sink.
     pub tag: u64,
+    /// What post-handshake authentication keeps, set as the handshake
+    /// completes (it then takes the handshake state's place).
+    pub post_auth: &'x mut Option<super::post_auth::PostAuth>,
 }
 
 /// What a step did with the handshake messages at the front of the
@@ -85,6 +88,12 @@ fn client_hello_bound(c: &Common<'_>, fragment: usize) -> usize {
         0
     };
     client_hello_bound_with(c, fragment, early)
+}
+
+/// Whether our ClientHellos offer post_handshake_auth (RFC 8446
+/// §4.2.6): with a certificate to answer with, and requests allowed.
+pub(crate) fn offers_post_handshake_auth(config: &ClientConfig<'_>) -> bool {
+    config.post_handshake_auth > 0 && config.client_auth.is_some()
 }
 
 /// Whether this ClientHello may offer 0-RTT: the ticket it offers as a
@@ -169,6 +178,12 @@ fn client_hello_bound_with(c: &Common<'_>, fragment: usize, extra: usize) -> usi
                         .map_or(&[][..], |t| t.ticket),
                 ),
             ])
+        } else {
+            0
+        },
+        // post_handshake_auth (4).
+        if offers_post_handshake_auth(config) {
+            4
         } else {
             0
         },
@@ -474,6 +489,7 @@ fn encode_hello(
             binder_len: suite.hash_len,
         }),
         early_data: early_data && offer.is_some(),
+        post_handshake_auth: tls13 && offers_post_handshake_auth(config),
     };
     out.records(None, ContentType::HANDSHAKE, |w| {
         hello.encode(w)?;
@@ -853,7 +869,8 @@ impl State {
         };
         let sig = sig.get(..n).unwrap_or(&[]);
         super::write_signed_tail(out, keys.records, u.suite, &mut u.transcript, u.scheme, sig)?;
-        finish_flight(u.suite, &u.transcript, &u.master, &u.client_ap, keys)?;
+        let pha = offers_post_handshake_auth(c.config);
+        finish_flight(u.suite, &u.transcript, &u.master, &u.client_ap, pha, keys)?;
         Ok(Polled::Signed(None))
     }
 
@@ -1582,16 +1599,19 @@ fn finished(
             scheme,
         }));
     }
-    finish_flight(suite, &k.transcript, &master, &client_ap, keys)?;
+    let pha = offers_post_handshake_auth(c.config);
+    finish_flight(suite, &k.transcript, &master, &client_ap, pha, keys)?;
     Ok(None)
 }
 
-/// After our Finished: our application key and the resumption secret.
+/// After our Finished: our application key, the resumption secret and,
+/// when we offered post_handshake_auth, the transcript.
 fn finish_flight(
     suite: &'static Suite,
     transcript: &Transcript,
     master: &MasterSecret,
     client_ap: &Secret,
+    post_handshake_auth: bool,
     keys: &mut Keys<'_>,
 ) -> Result<(), Error> {
     let bad = Error::Internal("handshake keys missing");
@@ -1600,5 +1620,13 @@ fn finish_flight(
     *keys.resumption = crate::conn::AfterHandshake::Resumption(
         master.resumption_secret(suite, &transcript.current())?,
     );
+    // Through our Finished: what a post-handshake CertificateVerify and
+    // Finished sign over (RFC 8446 §4.4).
+    if post_handshake_auth {
+        *keys.post_auth = Some(super::post_auth::PostAuth::client(
+            suite,
+            transcript.clone(),
+        ));
+    }
     Ok(())
 }

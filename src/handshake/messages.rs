@@ -283,6 +283,8 @@ pub struct ClientExtensions<'a> {
     pub ec_point_formats: Option<&'a [u8]>,
     /// session_ticket (TLS 1.2, RFC 5077): empty, or a ticket.
     pub session_ticket: Option<&'a [u8]>,
+    /// post_handshake_auth was offered (RFC 8446 §4.2.6).
+    pub post_handshake_auth: bool,
 }
 
 /// A parsed ClientHello.
@@ -430,6 +432,10 @@ impl<'a> ClientHello<'a> {
                         b.finish("extended master secret trailing")?;
                         ext.extended_master_secret = true;
                     }
+                    ExtensionType::POST_HANDSHAKE_AUTH => {
+                        b.finish("post handshake auth trailing")?;
+                        ext.post_handshake_auth = true;
+                    }
                     ExtensionType::RENEGOTIATION_INFO => {
                         ext.renegotiation_info = Some(b.vec8("renegotiation info")?);
                         b.finish("renegotiation info trailing")?;
@@ -528,6 +534,8 @@ pub struct ClientHelloOut<'a> {
     /// Offer 0-RTT data (an empty early_data, RFC 8446 §4.2.10; with a
     /// PSK only).
     pub early_data: bool,
+    /// Offer post_handshake_auth (RFC 8446 §4.2.6; with `tls13`).
+    pub post_handshake_auth: bool,
 }
 
 /// Bytes the TLS 1.2 extensions add to a ClientHello:
@@ -720,6 +728,9 @@ impl ClientHelloOut<'_> {
                 }
                 if self.early_data && self.psk.is_some() {
                     ext(w, ExtensionType::EARLY_DATA, |_| Ok(()))?;
+                }
+                if self.post_handshake_auth {
+                    ext(w, ExtensionType::POST_HANDSHAKE_AUTH, |_| Ok(()))?;
                 }
                 if let Some(psk) = self.psk {
                     // RFC 8446 §4.2.11: pre_shared_key comes last.
@@ -1206,6 +1217,24 @@ pub fn encode_certificate<D: AsRef<[u8]>>(
             chain.into_iter().try_for_each(|der| {
                 w.vec::<3>(|w| w.bytes(der.as_ref()))?;
                 w.vec16(&[])
+            })
+        })
+    })
+}
+
+/// Encodes a TLS 1.3 CertificateRequest (RFC 8446 §4.3.2) with
+/// `context` (empty within the handshake) and signature_algorithms
+/// alone.
+pub fn encode_certificate_request(
+    w: &mut Writer<'_>,
+    context: &[u8],
+    schemes: &[SignatureScheme],
+) -> Result<(), Overflow> {
+    write_message(w, HandshakeType::CERTIFICATE_REQUEST, |w| {
+        w.vec8(context)?;
+        w.vec::<2>(|w| {
+            ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
+                w.vec::<2>(|w| schemes.iter().try_for_each(|s| w.u16(s.0)))
             })
         })
     })

@@ -17,6 +17,7 @@ pub mod client;
 pub mod kx;
 pub mod messages;
 pub mod peek;
+pub mod post_auth;
 pub mod replay;
 pub mod server;
 pub mod ticket;
@@ -243,6 +244,13 @@ pub struct ClientConfig<'a> {
     /// not bound to the handshake, which the triple handshake attack
     /// uses to make two sessions share one (docs/security.md).
     pub allow_no_extended_master_secret: bool,
+    /// Post-handshake authentication (RFC 8446 §4.6.2): with a
+    /// `client_auth` certificate, our ClientHellos offer it, and we answer
+    /// up to this many of the server's CertificateRequests per
+    /// connection (each with our certificate and a signature); one more
+    /// is a fatal unexpected_message. 0, the default: not offered, and a
+    /// request is unexpected_message at once.
+    pub post_handshake_auth: u8,
 }
 
 /// Checks what both configurations share: suites, groups, ALPN.
@@ -323,6 +331,7 @@ impl<'a> ClientConfig<'a> {
             ticket_sink: None,
             grease: true,
             allow_no_extended_master_secret: false,
+            post_handshake_auth: 0,
         }
     }
 }
@@ -384,6 +393,20 @@ pub struct ServerConfig<'a> {
     /// ([`replay::ReplayGuard`]); none, the default, declines all early
     /// data (fail closed).
     pub replay_guard: Option<&'a dyn replay::ReplayGuard>,
+    /// Told of each answer to a post-handshake certificate request
+    /// ([`Connection::request_client_auth`](crate::Connection::request_client_auth)):
+    /// the identity the client verifier gave, or the client's refusal.
+    /// None by default ([`Connection::negotiated`](crate::Connection::negotiated)
+    /// reports the identity too).
+    pub auth_hook: Option<&'a dyn post_auth::AuthHook>,
+    /// With `client_verifier`, a client that offered post_handshake_auth
+    /// is not asked for its certificate in the handshake, only when
+    /// [`Connection::request_client_auth`](crate::Connection::request_client_auth)
+    /// asks (per resource, say); until its answer is verified it is
+    /// unauthenticated, whatever the verifier requires. A client that
+    /// did not offer it is asked in the handshake as usual. Off by
+    /// default.
+    pub defer_client_auth: bool,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -422,6 +445,8 @@ impl<'a> ServerConfig<'a> {
             session_cache: None,
             max_early_data_size: 0,
             replay_guard: None,
+            auth_hook: None,
+            defer_client_auth: false,
         }
     }
 }
@@ -661,6 +686,17 @@ impl Out<'_> {
         content_type: ContentType,
         encode: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        self.records_if(key, content_type, |w| encode(w).map(|()| true))
+    }
+
+    /// [`records`](Self::records), where `encode` may answer `false`:
+    /// then nothing is sealed or committed, and the key is not used.
+    pub fn records_if(
+        &mut self,
+        key: Option<&mut RecordKey>,
+        content_type: ContentType,
+        encode: impl FnOnce(&mut Writer<'_>) -> Result<bool, Error>,
+    ) -> Result<(), Error> {
         const OVERFLOW: Error = Error::Internal("flight larger than its room estimate");
         let (overhead, offset) = match &key {
             Some(k) => (k.overhead(), k.content_offset()),
@@ -670,7 +706,9 @@ impl Out<'_> {
         let body_at = start.checked_add(HEADER_LEN).ok_or(OVERFLOW)?;
         let body = self.room.get_mut(body_at..).ok_or(OVERFLOW)?;
         let mut w = Writer::new(body);
-        encode(&mut w)?;
+        if !encode(&mut w)? {
+            return Ok(());
+        }
         let m = w.len();
         let f = self.fragment.max(1);
         let n = m.div_ceil(f).max(1);
@@ -729,6 +767,19 @@ impl From<Overflow> for Error {
 /// Parses a Certificate message body whose request context must be empty
 /// (it always is within the main handshake).
 pub(crate) fn parse_certificate(body: &[u8]) -> Result<messages::CertificateChain<'_>, Error> {
+    let chain = parse_certificate_in(body)?;
+    if !chain.context.is_empty() {
+        return Err(
+            crate::error::PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
+        );
+    }
+    Ok(chain)
+}
+
+/// Parses a Certificate message body with any request context (a
+/// post-handshake answer's names its request): no entry extension (we
+/// request none).
+pub(crate) fn parse_certificate_in(body: &[u8]) -> Result<messages::CertificateChain<'_>, Error> {
     use messages::CertificateMessageError as E;
     let chain = messages::CertificateChain::parse(body).map_err(|e| match e {
         E::Decode(crate::codec::DecodeError(what)) => {
@@ -736,11 +787,6 @@ pub(crate) fn parse_certificate(body: &[u8]) -> Result<messages::CertificateChai
         }
         E::TooLong => crate::verify::CertificateError::ChainTooLong.into(),
     })?;
-    if !chain.context.is_empty() {
-        return Err(
-            crate::error::PeerMisbehaved::IllegalParameter("certificate_request_context").into(),
-        );
-    }
     if let Some(ty) = chain.entry_extension {
         return Err(crate::error::PeerMisbehaved::UnsolicitedExtension(ty).into());
     }
@@ -827,15 +873,17 @@ fn write_hashed(
     Ok(())
 }
 
-/// Writes our Certificate message (empty `chain`: none, RFC 8446 §4.4.2).
+/// Writes our Certificate message (empty `chain`: none, RFC 8446 §4.4.2)
+/// with `context` (empty within the handshake).
 pub(crate) fn write_certificate(
     w: &mut Writer<'_>,
     transcript: &mut crate::key_schedule::Transcript,
+    context: &[u8],
     chain: Option<&Chain<'_>>,
 ) -> Result<(), Error> {
     let chain = chain.into_iter().flat_map(Chain::iter);
     write_hashed(w, transcript, |w| {
-        messages::encode_certificate(w, &[], chain)
+        messages::encode_certificate(w, context, chain)
     })
 }
 
@@ -905,7 +953,7 @@ pub(crate) fn write_authentication(
     signer: Option<(&dyn Signer, SignatureScheme)>,
     rng: &dyn SecureRandom,
 ) -> Result<bool, Error> {
-    write_certificate(w, transcript, chain)?;
+    write_certificate(w, transcript, &[], chain)?;
     let Some((signer, scheme)) = signer else {
         return Ok(true);
     };

@@ -11,9 +11,8 @@
 
 use super::client::{map_extension_error, Keys, Polled, Step};
 use super::messages::{
-    encode_new_session_ticket, ext, split_message, write_message, ClientHello,
-    EncryptedExtensionsOut, HelloRetryRequestOut, OfferedPsks, ServerHelloOut,
-    HANDSHAKE_HEADER_LEN, PSK_DHE_KE, PSK_KE,
+    encode_new_session_ticket, split_message, ClientHello, EncryptedExtensionsOut,
+    HelloRetryRequestOut, OfferedPsks, ServerHelloOut, HANDSHAKE_HEADER_LEN, PSK_DHE_KE, PSK_KE,
 };
 use super::{flight_room, room_sum, CertifiedKey, Negotiated, Out, Records, ServerConfig};
 use rustls_pki_types::UnixTime;
@@ -118,6 +117,8 @@ pub(crate) struct Unsigned {
     ask_cert: bool,
     auth_time: u64,
     server_name: Option<[u8; 16]>,
+    /// The client offered post_handshake_auth.
+    pha: bool,
 }
 
 /// State after our first flight.
@@ -132,6 +133,8 @@ pub(crate) struct Keyed {
     auth_time: u64,
     /// The SNI's digest, for the tickets we issue.
     server_name: Option<[u8; 16]>,
+    /// The client offered post_handshake_auth.
+    pha: bool,
 }
 
 /// What the ClientHello at the front of `region` sets in the room of our
@@ -537,6 +540,15 @@ impl State {
                 keys.records
                     .set_recv(RecordKey::new(k.suite, k.client_ap.as_bytes()).ok_or(bad)?)?;
                 issue_tickets(&c, &k, keys, out)?;
+                // Through the client's Finished: what post-handshake
+                // authentication signs over (RFC 8446 §4.4), kept where
+                // this state was.
+                if k.pha && c.config.client_verifier.is_some() {
+                    *keys.post_auth = Some(super::post_auth::PostAuth::server(
+                        k.suite,
+                        k.transcript.clone(),
+                    ));
+                }
                 Ok(Step {
                     next: None,
                     consumed: total,
@@ -1292,7 +1304,10 @@ fn flight(
             .min(usize::from(limit).saturating_sub(1).max(1));
     }
     // Client certificates only in a full handshake (RFC 8446 §4.3.2).
-    let ask_cert = config.client_verifier.is_some() && cert.is_some();
+    // A client that can be asked after the handshake is, when the
+    // configuration defers it.
+    let deferred = config.defer_client_auth && ch.ext.post_handshake_auth;
+    let ask_cert = config.client_verifier.is_some() && cert.is_some() && !deferred;
     let our_limit = (config.record.recv_max_fragment_len < crate::record::MAX_PLAINTEXT
         || peer_limit.is_some())
     .then(|| {
@@ -1335,19 +1350,7 @@ fn flight(
         }
         .encode(w)?;
         if let Some(verifier) = config.client_verifier.filter(|_| ask_cert) {
-            write_message(w, HandshakeType::CERTIFICATE_REQUEST, |w| {
-                w.vec8(&[])?;
-                w.vec::<2>(|w| {
-                    ext(w, ExtensionType::SIGNATURE_ALGORITHMS, |w| {
-                        w.vec::<2>(|w| {
-                            verifier
-                                .supported_schemes()
-                                .iter()
-                                .try_for_each(|s| w.u16(s.0))
-                        })
-                    })
-                })
-            })?;
+            super::messages::encode_certificate_request(w, &[], verifier.supported_schemes())?;
         }
         transcript.add(w.written());
         if let Some((_, cert, scheme)) = cert {
@@ -1378,6 +1381,7 @@ fn flight(
         ask_cert,
         auth_time,
         server_name,
+        pha: ch.ext.post_handshake_auth,
     };
     if pending {
         return Ok(Answer::Signing(unsigned));
@@ -1419,6 +1423,7 @@ fn finish_flight(
         master,
         auth_time: u.auth_time,
         server_name: u.server_name,
+        pha: u.pha,
     })
 }
 

@@ -18,7 +18,7 @@ pub fn now() -> UnixTime {
     UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_798_761_600))
 }
 
-fn leak<T>(t: T) -> &'static T {
+pub fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
 }
 

@@ -1,0 +1,578 @@
+//! TLS 1.3 post-handshake client authentication (RFC 8446 §4.6.2): a
+//! server asks once the handshake is done (`request_client_auth`), the
+//! client's `read` answers with Certificate, CertificateVerify and
+//! Finished under the room rules of any flight, and the server's `read`
+//! verifies the answer, reports it in `negotiated` and tells its hook;
+//! data flows both ways meanwhile. Then the refusals, each with its
+//! alert.
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::tls::{self, certified, client_config, leak, Lines};
+use common::{transfer_all, Side};
+use tlspair::handshake::messages::HANDSHAKE_HEADER_LEN;
+use tlspair::handshake::post_auth::{AuthHook, PeerAuth, MAX_AUTH_REQUESTS};
+use tlspair::handshake::{ClientConfig, ServerConfig};
+use tlspair::record::protect::RecordKey;
+use tlspair::record::HEADER_LEN;
+use tlspair::test_credentials as creds;
+use tlspair::verify::WebPkiClientVerifier;
+use tlspair::wire::HandshakeType;
+use tlspair::{
+    AlertDescription as AD, ContentType, Error, Misuse, PeerIncompatible, PeerMisbehaved, Status,
+    TLS13_AES_128_GCM_SHA256,
+};
+
+/// Remembers every answer, by connection tag.
+#[derive(Default)]
+struct Hook(Mutex<Vec<(u64, PeerAuth)>>);
+
+impl AuthHook for Hook {
+    fn authenticated(&self, connection: u64, auth: &PeerAuth) {
+        self.0.lock().unwrap().push((connection, *auth));
+    }
+}
+
+/// A client that offers post_handshake_auth with the test client
+/// certificate, answering up to `answers` requests.
+fn pha_client(answers: u8) -> ClientConfig<'static> {
+    let mut cc = client_config();
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    cc.post_handshake_auth = answers;
+    cc
+}
+
+/// A server that defers client authentication to after the handshake,
+/// with a verifier that requires a certificate (or allows none, with
+/// `anonymous`), a hook, and its secrets logged.
+fn pha_server(anonymous: bool) -> (ServerConfig<'static>, &'static Hook, &'static Lines) {
+    let hook: &'static Hook = leak(Hook::default());
+    let lines: &'static Lines = leak(Lines::default());
+    let mut sc = tls::p256_server_config();
+    let verifier = WebPkiClientVerifier::new(tls::anchors(creds::CA_CERT));
+    sc.client_verifier = Some(if anonymous {
+        leak(verifier.allow_anonymous())
+    } else {
+        leak(verifier)
+    });
+    sc.defer_client_auth = true;
+    sc.auth_hook = Some(hook);
+    sc.key_log = Some(lines);
+    sc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    (sc, hook, lines)
+}
+
+/// Both sides established, the server's tickets read by the client.
+fn established(cc: ClientConfig<'static>, sc: ServerConfig<'static>) -> (Side, Side) {
+    let (mut c, mut s) = tls::pair(cc, sc);
+    tls::complete(&mut c, &mut s).unwrap();
+    s.conn.set_tag(7);
+    (c, s)
+}
+
+/// Reads what is there: the bytes, then how the read ended.
+fn read_all(side: &mut Side) -> (Vec<u8>, Result<Status<usize>, Error>) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match side.conn.read(&mut side.bufs, &mut buf) {
+            Ok(Status::Done(0)) => return (got, Ok(Status::Done(0))),
+            Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+            other => return (got, other),
+        }
+    }
+}
+
+fn write_all(side: &mut Side, data: &[u8]) {
+    assert_eq!(
+        side.conn.write(&mut side.bufs, data).unwrap(),
+        Status::Done(data.len())
+    );
+}
+
+#[test]
+fn a_deferred_client_is_authenticated_during_a_transfer() {
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    // Not asked in the handshake.
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    assert_eq!(s.conn.client_auth_pending(), 0);
+
+    s.conn.request_client_auth(tls::now()).unwrap();
+    assert_eq!(s.conn.client_auth_pending(), 1);
+    assert!(s.conn.wants_write(&s.bufs));
+    // The request goes out before the data that follows it.
+    write_all(&mut s, b"server data after the request");
+    assert!(!s.conn.wants_write(&s.bufs) || !s.bufs.send.is_empty());
+    // The client sends data before it has seen the request.
+    write_all(&mut c, b"client data before the answer");
+    transfer_all(&mut s, &mut c);
+    // Its read answers the request and delivers the data after it.
+    let (got, end) = read_all(&mut c);
+    assert_eq!(got, b"server data after the request");
+    assert_eq!(end, Ok(Status::WantRead));
+    write_all(&mut c, b"client data after the answer");
+    transfer_all(&mut c, &mut s);
+    let (got, end) = read_all(&mut s);
+    assert_eq!(
+        got,
+        b"client data before the answerclient data after the answer"
+    );
+    assert_eq!(end, Ok(Status::WantRead));
+
+    let expected = ring::digest::digest(&ring::digest::SHA256, creds::CLIENT_ECDSA_P256.cert);
+    let negotiated = s.conn.negotiated().unwrap();
+    assert_eq!(
+        negotiated.peer_cert_sha256.as_ref().map(|d| &d[..]),
+        Some(expected.as_ref())
+    );
+    assert_eq!(s.conn.client_auth_pending(), 0);
+    let seen = hook.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, 7);
+    assert_eq!(seen[0].1.request, 0);
+    assert_eq!(seen[0].1.peer_cert_sha256, negotiated.peer_cert_sha256);
+}
+
+#[test]
+fn several_requests_are_answered_and_matched_by_context() {
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(MAX_AUTH_REQUESTS), sc);
+    for _ in 0..MAX_AUTH_REQUESTS {
+        s.conn.request_client_auth(tls::now()).unwrap();
+    }
+    // A ninth while eight are unanswered is refused, and changes nothing.
+    assert_eq!(
+        s.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::TooManyAuthRequests))
+    );
+    assert_eq!(s.conn.client_auth_pending(), MAX_AUTH_REQUESTS);
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(read_all(&mut c).1, Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all(&mut s).1, Ok(Status::WantRead));
+    assert_eq!(s.conn.client_auth_pending(), 0);
+    let requests: Vec<u16> = hook
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, a)| a.request)
+        .collect();
+    assert_eq!(
+        requests,
+        (0..u16::from(MAX_AUTH_REQUESTS)).collect::<Vec<_>>()
+    );
+    // Once answered, there is room again.
+    s.conn.request_client_auth(tls::now()).unwrap();
+}
+
+#[test]
+fn a_client_answers_only_as_many_requests_as_configured() {
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    s.conn.request_client_auth(tls::now()).unwrap();
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+    transfer_all(&mut s, &mut c);
+    let (_, end) = read_all(&mut c);
+    assert_eq!(
+        end,
+        Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyAuthRequests))
+    );
+    // The first answer went out before the alert.
+    transfer_all(&mut c, &mut s);
+    let (_, end) = read_all(&mut s);
+    assert_eq!(
+        end,
+        Err(Error::AlertReceived(AD::UNEXPECTED_MESSAGE)),
+        "the server reads the answer, then the alert"
+    );
+    let seen = hook.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].1.peer_cert_sha256.is_some());
+}
+
+#[test]
+fn a_server_cannot_ask_a_client_that_did_not_offer_it() {
+    let (sc, _, _) = pha_server(false);
+    // Without post_handshake_auth the client is asked in the handshake.
+    let mut cc = client_config();
+    cc.client_auth = Some(certified(&creds::CLIENT_ECDSA_P256));
+    let (_, s) = established(cc, sc.clone());
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    let mut s = s;
+    assert_eq!(
+        s.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::NoPostHandshakeAuth))
+    );
+    // Nor before its handshake is done, nor as a client.
+    let (mut c, mut s) = tls::pair(pha_client(1), sc);
+    assert_eq!(
+        s.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::NoPostHandshakeAuth))
+    );
+    tls::complete(&mut c, &mut s).unwrap();
+    assert_eq!(
+        c.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::NoPostHandshakeAuth))
+    );
+}
+
+#[test]
+fn an_empty_answer_is_certificate_required_or_reported_by_policy() {
+    for anonymous in [false, true] {
+        let (sc, hook, _) = pha_server(anonymous);
+        // A client that offers it but has no key for the request's
+        // schemes answers with an empty Certificate.
+        let mut cc = pha_client(1);
+        cc.client_auth = Some(certified(&creds::SERVER_ED25519));
+        let mut verifier_schemes = sc.clone();
+        verifier_schemes.client_verifier = Some(leak(OnlyP384(
+            WebPkiClientVerifier::new(tls::anchors(creds::CA_CERT)),
+            anonymous,
+        )));
+        let (mut c, mut s) = established(cc, verifier_schemes);
+        s.conn.request_client_auth(tls::now()).unwrap();
+        assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+        transfer_all(&mut s, &mut c);
+        assert_eq!(read_all(&mut c).1, Ok(Status::WantRead));
+        transfer_all(&mut c, &mut s);
+        let (_, end) = read_all(&mut s);
+        if anonymous {
+            assert_eq!(end, Ok(Status::WantRead));
+            let seen = hook.0.lock().unwrap().clone();
+            assert_eq!(seen.len(), 1);
+            assert_eq!(seen[0].1.peer_cert_sha256, None);
+            assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+        } else {
+            assert_eq!(
+                end,
+                Err(Error::PeerIncompatible(
+                    PeerIncompatible::CertificateRequired
+                ))
+            );
+            assert_eq!(s.bufs.send.pending().len(), HEADER_LEN + 2 + 17);
+            transfer_all(&mut s, &mut c);
+            assert_eq!(
+                read_all(&mut c).1,
+                Err(Error::AlertReceived(AD::CERTIFICATE_REQUIRED))
+            );
+        }
+    }
+}
+
+/// A client verifier that lists ECDSA P-384 alone (so the P-256 and
+/// Ed25519 test clients have no key for it).
+struct OnlyP384(WebPkiClientVerifier<'static>, bool);
+
+impl tlspair::verify::ClientCertVerifier for OnlyP384 {
+    fn verify_client_cert(
+        &self,
+        chain: &[tlspair::verify::CertificateDer<'_>],
+        now: tlspair::verify::UnixTime,
+    ) -> Result<(), tlspair::verify::CertificateError> {
+        self.0.verify_client_cert(chain, now)
+    }
+    fn verify_signature(
+        &self,
+        ee: &tlspair::verify::CertificateDer<'_>,
+        scheme: tlspair::wire::SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), tlspair::verify::CertificateError> {
+        self.0.verify_signature(ee, scheme, message, signature)
+    }
+    fn supported_schemes(&self) -> &[tlspair::wire::SignatureScheme] {
+        &[tlspair::wire::SignatureScheme::ECDSA_SECP384R1_SHA384]
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        !self.1
+    }
+    fn policy_digest(&self) -> [u8; 32] {
+        [0x38; 32]
+    }
+}
+
+#[test]
+fn a_request_waits_for_room_in_the_clients_outgoing_view() {
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    write_all(&mut s, b"after");
+    transfer_all(&mut s, &mut c);
+    // The client's outgoing view is full: its read answers WantWrite,
+    // the request stays, and the data behind it waits.
+    let filler = vec![0x55; c.bufs.send.capacity() - 100];
+    let _ = c.conn.write(&mut c.bufs, &filler).unwrap();
+    let free = c.bufs.send.capacity() - c.bufs.send.pending().len();
+    let (got, end) = read_all(&mut c);
+    assert!(got.is_empty());
+    match end {
+        Ok(Status::WantWrite { needed }) => assert!(needed > free, "{needed} > {free}"),
+        other => panic!("{other:?}"),
+    }
+    // Drained, the same read answers and delivers the data.
+    transfer_all(&mut c, &mut s);
+    let (mut got_s, _) = read_all(&mut s);
+    let (got, end) = read_all(&mut c);
+    assert_eq!(got, b"after");
+    assert_eq!(end, Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    got_s.extend(read_all(&mut s).0);
+    assert_eq!(got_s, filler);
+    assert_eq!(hook.0.lock().unwrap().len(), 1);
+}
+
+// ---- hostile peers ---------------------------------------------------
+
+/// `content` as a protected handshake record under `secret` at `seq`.
+fn seal(secret: &[u8], seq: u64, content: &[u8]) -> Vec<u8> {
+    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
+    for _ in 0..seq {
+        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
+        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
+            .unwrap();
+    }
+    let mut rec = vec![0u8; HEADER_LEN];
+    rec.extend(content);
+    rec.resize(HEADER_LEN + content.len() + 1 + 16, 0);
+    key.seal(ContentType::HANDSHAKE, content.len(), &mut rec)
+        .unwrap();
+    rec
+}
+
+fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
+    lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.starts_with(label))
+        .map(|l| common::unhex(l.split(' ').nth(2).unwrap().trim()))
+        .unwrap()
+}
+
+/// A CertificateRequest with `context`, listing ECDSA P-256.
+fn request(context: &[u8]) -> Vec<u8> {
+    let mut body = vec![context.len() as u8];
+    body.extend(context);
+    body.extend([0, 8, 0, 13, 0, 4, 0, 2, 4, 3]);
+    message(HandshakeType::CERTIFICATE_REQUEST, &body)
+}
+
+fn message(ty: HandshakeType, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty.0];
+    m.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend(body);
+    m
+}
+
+#[test]
+fn a_request_to_a_client_that_did_not_offer_it_is_unexpected_message() {
+    // (It may go without a certificate: it is asked in the handshake.)
+    let (sc, _, lines) = pha_server(true);
+    let mut cc = client_config();
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let (mut c, s) = established(cc, sc);
+    let (seq, _) = s.conn.sequence_numbers();
+    let rec = seal(
+        &secret_of(lines, "SERVER_TRAFFIC_SECRET_0"),
+        seq,
+        &request(&[1, 2]),
+    );
+    c.bufs.recv.fill(&rec);
+    assert_eq!(
+        read_all(&mut c).1,
+        Err(Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            HandshakeType::CERTIFICATE_REQUEST
+        )))
+    );
+}
+
+#[test]
+fn a_flood_of_requests_ends_at_the_configured_bound() {
+    let (sc, _, lines) = pha_server(false);
+    let (mut c, s) = established(pha_client(3), sc);
+    let (seq, _) = s.conn.sequence_numbers();
+    let secret = secret_of(lines, "SERVER_TRAFFIC_SECRET_0");
+    let mut flood = Vec::new();
+    for i in 0..50u64 {
+        flood.extend(seal(&secret, seq + i, &request(&i.to_be_bytes())));
+    }
+    let mut answered = 0;
+    let mut off = 0;
+    let end = loop {
+        off += c.bufs.recv.fill(&flood[off..]);
+        let (_, end) = read_all(&mut c);
+        let before = c.bufs.send.pending().len();
+        c.bufs.send.consume(usize::MAX);
+        match end {
+            Ok(Status::WantRead) | Ok(Status::WantWrite { .. }) => {
+                answered += usize::from(before > 0);
+                assert!(off < flood.len(), "the flood was read without end");
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(
+        end,
+        Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyAuthRequests))
+    );
+    assert!(answered <= 3, "{answered}");
+}
+
+/// Establishes a deferring server with a client whose answer to one
+/// request the test rewrites: returns the server, the answer's
+/// messages (decrypted) and what seals a replacement.
+fn answer_to_rewrite() -> (Side, Vec<u8>, Vec<u8>, u64) {
+    let (sc, _, lines) = pha_server(false);
+    let mut cc = pha_client(1);
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let (mut c, mut s) = established(cc, sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(read_all(&mut c).1, Ok(Status::WantRead));
+    let client_secret = secret_of(lines, "CLIENT_TRAFFIC_SECRET_0");
+    let (_, seq) = s.conn.sequence_numbers();
+    let wire = c.bufs.send.pending().to_vec();
+    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, &client_secret).unwrap();
+    for _ in 0..seq {
+        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
+        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
+            .unwrap();
+    }
+    let mut messages = Vec::new();
+    let mut rest = &wire[..];
+    while rest.len() >= HEADER_LEN {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let mut rec = rest[..HEADER_LEN + len].to_vec();
+        rest = &rest[HEADER_LEN + len..];
+        let (ty, n) = key.open(&mut rec).unwrap();
+        assert_eq!(ty, ContentType::HANDSHAKE);
+        messages.extend(&rec[HEADER_LEN..HEADER_LEN + n]);
+    }
+    (s, messages, client_secret, seq)
+}
+
+/// Splits handshake messages.
+fn split(mut bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while bytes.len() >= HANDSHAKE_HEADER_LEN {
+        let len = u32::from_be_bytes([0, bytes[1], bytes[2], bytes[3]]) as usize;
+        out.push(bytes[..HANDSHAKE_HEADER_LEN + len].to_vec());
+        bytes = &bytes[HANDSHAKE_HEADER_LEN + len..];
+    }
+    out
+}
+
+/// The server's error for the answer's messages after `edit`.
+fn server_meets(edit: impl FnOnce(&mut Vec<Vec<u8>>)) -> (Error, Vec<u8>) {
+    let (mut s, messages, secret, seq) = answer_to_rewrite();
+    let mut messages = split(&messages);
+    assert_eq!(
+        messages.len(),
+        3,
+        "Certificate, CertificateVerify, Finished"
+    );
+    edit(&mut messages);
+    let rec = seal(&secret, seq, &messages.concat());
+    s.bufs.recv.fill(&rec);
+    let e = read_all(&mut s).1.unwrap_err();
+    (e, s.bufs.send.pending().to_vec())
+}
+
+#[test]
+fn the_answer_unaltered_is_accepted() {
+    let (mut s, messages, secret, seq) = answer_to_rewrite();
+    s.bufs.recv.fill(&seal(&secret, seq, &messages));
+    assert_eq!(read_all(&mut s).1, Ok(Status::WantRead));
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
+
+#[test]
+fn a_wrong_or_replayed_context_is_illegal_parameter() {
+    for context in [&[0u8, 1][..], &[], &[0], &[0, 0, 0], &[0xff, 0xff]] {
+        let (e, _) = server_meets(|m| {
+            // Certificate: context length at 4, the context after it.
+            let old = usize::from(m[0][4]);
+            let mut body = vec![context.len() as u8];
+            body.extend(context);
+            body.extend(&m[0][5 + old..]);
+            m[0] = message(HandshakeType::CERTIFICATE, &body);
+        });
+        assert_eq!(
+            e,
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                "certificate_request_context"
+            )),
+            "{context:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_signature_or_finished_is_decrypt_error() {
+    let (e, _) = server_meets(|m| {
+        let last = m[1].len() - 1;
+        m[1][last] ^= 1;
+    });
+    assert!(matches!(e, Error::Certificate(_)), "{e:?}");
+    assert_eq!(e.alert(), Some(AD::DECRYPT_ERROR));
+    let (e, _) = server_meets(|m| {
+        let last = m[2].len() - 1;
+        m[2][last] ^= 1;
+    });
+    assert_eq!(e, Error::PeerMisbehaved(PeerMisbehaved::BadFinished));
+    assert_eq!(e.alert(), Some(AD::DECRYPT_ERROR));
+}
+
+#[test]
+fn messages_out_of_order_or_missing_are_unexpected_message() {
+    // Finished where CertificateVerify must be.
+    let (e, _) = server_meets(|m| {
+        m.remove(1);
+    });
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(HandshakeType::FINISHED))
+    );
+    // A KeyUpdate inside the answer.
+    let (e, _) = server_meets(|m| m.insert(2, message(HandshakeType::KEY_UPDATE, &[0])));
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            HandshakeType::KEY_UPDATE
+        ))
+    );
+    // An answer nobody asked for: a second copy after the first.
+    let (mut s, messages, secret, seq) = answer_to_rewrite();
+    let mut wire = seal(&secret, seq, &messages);
+    wire.extend(seal(&secret, seq + 1, &messages));
+    s.bufs.recv.fill(&wire);
+    assert_eq!(
+        read_all(&mut s).1,
+        Err(Error::PeerMisbehaved(PeerMisbehaved::UnexpectedHandshake(
+            HandshakeType::CERTIFICATE
+        )))
+    );
+}
+
+#[test]
+fn an_answer_cut_across_records_is_reassembled() {
+    let (mut s, messages, secret, seq) = answer_to_rewrite();
+    let mut wire = Vec::new();
+    for (i, piece) in messages.chunks(7).enumerate() {
+        wire.extend(seal(&secret, seq + i as u64, piece));
+    }
+    let mut off = 0;
+    while off < wire.len() {
+        off += s.bufs.recv.fill(&wire[off..(off + 50).min(wire.len())]);
+        assert_eq!(read_all(&mut s).1, Ok(Status::WantRead));
+    }
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
