@@ -446,3 +446,58 @@ fn our_client_sends_early_data_to_gnutls_serv() {
         assert_eq!(got, b"second\n", "{}", server.describe());
     });
 }
+
+/// TLS 1.3 post-handshake authentication (RFC 8446 §4.6.2):
+/// `gnutls-cli --post-handshake-auth` with a certificate answers the
+/// request our server makes after the handshake, and data flows after.
+#[test]
+fn gnutls_cli_answers_our_post_handshake_certificate_request() {
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--x509certfile",
+                &net::cert_path(&format!("{}.pem", key.client_pem_base())),
+                "--x509keyfile",
+                &net::cert_path(&format!("{}.key.pem", key.client_pem_base())),
+                "--post-handshake-auth",
+                "--port",
+                &port.to_string(),
+                "localhost",
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let mut sc = tls::mtls_server_config();
+        sc.defer_client_auth = true;
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with gnutls-cli: {e}\n{}", client.describe()));
+        assert_eq!(ours.conn.negotiated().unwrap().peer_cert_sha256, None);
+        ours.conn.request_client_auth(tls::now()).unwrap();
+        ours.send_all(b"who are you?\n").unwrap();
+        client.wait_stdout("our line", |out| {
+            String::from_utf8_lossy(out).contains("who are you?")
+        });
+        let up = b"hello after authenticating\n";
+        client.feed(up.to_vec());
+        assert_eq!(
+            ours.read_exact(up.len())
+                .unwrap_or_else(|e| panic!("{e}\n{}", client.describe())),
+            up
+        );
+        let sha = ring::digest::digest(&ring::digest::SHA256, key.client_credential().cert);
+        assert_eq!(
+            ours.conn.negotiated().unwrap().peer_cert_sha256.as_ref(),
+            Some(&sha.as_ref().try_into().unwrap()),
+            "{}",
+            client.describe()
+        );
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+    });
+}
