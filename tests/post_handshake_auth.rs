@@ -576,3 +576,81 @@ fn an_answer_cut_across_records_is_reassembled() {
     }
     assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
 }
+
+/// `content` as a protected record of `ty` under `secret` at `seq`.
+fn seal_as(secret: &[u8], seq: u64, ty: ContentType, content: &[u8]) -> Vec<u8> {
+    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
+    for _ in 0..seq {
+        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
+        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
+            .unwrap();
+    }
+    let mut rec = vec![0u8; HEADER_LEN];
+    rec.extend(content);
+    rec.resize(HEADER_LEN + content.len() + 1 + 16, 0);
+    key.seal(ty, content.len(), &mut rec).unwrap();
+    rec
+}
+
+#[test]
+fn application_data_between_the_answers_messages_is_read_in_order() {
+    // RFC 8446 §5.1 forbids other records between a message's fragments
+    // only: between whole messages data may come, and is read at once,
+    // while the answer waits for its last messages.
+    for read_in_place in [false, true] {
+        let (mut s, messages, secret, seq) = answer_to_rewrite();
+        let parts = split(&messages);
+        let mut wire = Vec::new();
+        let mut n = seq;
+        let mut expected = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            wire.extend(seal_as(&secret, n, ContentType::HANDSHAKE, part));
+            n += 1;
+            for j in 0..2 {
+                let data = format!("data {i}.{j} ");
+                wire.extend(seal_as(
+                    &secret,
+                    n,
+                    ContentType::APPLICATION_DATA,
+                    data.as_bytes(),
+                ));
+                expected.extend(data.bytes());
+                n += 1;
+            }
+        }
+        let mut got = Vec::new();
+        let mut off = 0;
+        while off < wire.len() {
+            // A few bytes at a time: every split of the records.
+            off += s.bufs.recv.fill(&wire[off..(off + 13).min(wire.len())]);
+            loop {
+                if read_in_place {
+                    match s.conn.read_in_place(&mut s.bufs).unwrap() {
+                        Status::Done(p) => {
+                            let k = p.len().min(3);
+                            got.extend_from_slice(&p[..k]);
+                            s.conn.consume(&mut s.bufs, k);
+                        }
+                        Status::WantRead => break,
+                        other => panic!("{other:?}"),
+                    }
+                } else {
+                    let mut buf = [0u8; 5];
+                    match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
+                        Status::Done(k) => got.extend_from_slice(&buf[..k]),
+                        Status::WantRead => break,
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+        assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+        // The view is whole again: nothing is left behind.
+        assert_eq!(s.conn.pending_plaintext(), 0);
+        assert!(s.bufs.recv.is_empty(), "{}", s.bufs.recv.len());
+    }
+}

@@ -85,7 +85,14 @@ pub enum Op {
         /// Ask the peer to update too.
         request_peer: bool,
     },
+    /// The server asks for the client's certificate again (TLS 1.3
+    /// post-handshake authentication, offered by a client with
+    /// [`Flags::CLIENT_AUTH`]); a misuse where it cannot be.
+    RequestClientAuth,
 }
+
+/// Post-handshake certificate requests a client answers.
+const MAX_AUTH_ANSWERS: u8 = u8::MAX;
 
 /// In [`Session::flags`]: the server takes 0-RTT (its first call is
 /// `read_early`, until that answers `Done(0)`).
@@ -229,6 +236,18 @@ impl Side<'_> {
                 );
                 false
             }
+            // A flight larger than the whole outgoing view (a client's
+            // answer to a post-handshake request): the embedder's remedy
+            // is a larger view.
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
+                assert!(
+                    needed > capacity && self.bufs.send.is_empty(),
+                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
+                    self.name
+                );
+                self.bufs.send = SendBuf::new(vec![0; needed]);
+                false
+            }
             other => panic!("{}: read answered {other:?}", self.name),
         }
     }
@@ -266,6 +285,8 @@ pub fn run(session: &Session) {
     let [client_side, server_side] = session.sides;
     let mut cc = fixtures::client_config(flags, client_side.record());
     cc.suites = &ONE_SUITE[usize::from(session.suite) % ONE_SUITE.len()];
+    // A client with a certificate also answers post-handshake requests.
+    cc.post_handshake_auth = MAX_AUTH_ANSWERS;
     let sc = fixtures::server_config(flags, server_side.record());
     let side = |name, conn, seed| Side {
         name,
@@ -405,6 +426,7 @@ pub fn run(session: &Session) {
     c.bufs.send = SendBuf::new(vec![0; client_side.send_capacity()]);
     s.bufs.send = SendBuf::new(vec![0; server_side.send_capacity()]);
 
+    let mut auth_requests = 0u8;
     for op in &session.ops {
         match *op {
             Op::Write {
@@ -438,6 +460,18 @@ pub fn run(session: &Session) {
                 let side = if client { &mut c } else { &mut s };
                 side.conn.key_update(request_peer);
             }
+            // Within what the client answers (its limit ends the
+            // connection, which a session must not).
+            Op::RequestClientAuth if auth_requests < MAX_AUTH_ANSWERS => {
+                match s.conn.request_client_auth(fixtures::now()) {
+                    Ok(()) => auth_requests += 1,
+                    Err(Error::Misuse(
+                        Misuse::NoPostHandshakeAuth | Misuse::TooManyAuthRequests,
+                    )) => {}
+                    other => panic!("server: request_client_auth answered {other:?}"),
+                }
+            }
+            Op::RequestClientAuth => {}
         }
     }
 
@@ -450,6 +484,7 @@ pub fn run(session: &Session) {
                     side.sent.len() + side.conn.write_progress(),
                     side.received.len(),
                     side.bufs.send.len(),
+                    side.bufs.send.capacity(),
                 )
             })
         };
@@ -473,6 +508,7 @@ pub fn run(session: &Session) {
     }
     assert_eq!(s.received, c.sent, "client-to-server stream differs");
     assert_eq!(c.received, s.sent, "server-to-client stream differs");
+    assert_eq!(s.conn.client_auth_pending(), 0, "a request went unanswered");
 
     // Close both ways.
     close(&mut c, &mut s);

@@ -162,3 +162,49 @@ fn every_parser_has_its_target() {
         );
     }
 }
+
+/// The session harness with post-handshake authentication: a client with
+/// a certificate, requests made between writes, reads and transfers in
+/// both directions and small outgoing views (the client's answer needs a
+/// larger one, as an embedder would lend), every request answered.
+#[test]
+fn session_with_post_handshake_auth() {
+    use tlspair_fuzz::fixtures::Flags;
+    use tlspair_fuzz::session::{Op, Session, SideConfig};
+    for (send, flags) in [(40_000, 0), (64, 0), (3000, Flags::ALPN)] {
+        let side = SideConfig {
+            recv_limit: 16_384,
+            fragment: 700,
+            padding: 0,
+            send,
+        };
+        let mut ops = Vec::new();
+        for i in 0..12u16 {
+            ops.push(Op::RequestClientAuth);
+            ops.push(Op::Write {
+                client: i % 2 == 0,
+                len: 100 * i,
+                partial: i % 3 == 0,
+            });
+            ops.push(Op::Transfer { from_client: false });
+            ops.push(Op::Read {
+                client: true,
+                in_place: i % 2 == 1,
+                dst: 500,
+            });
+            ops.push(Op::Transfer { from_client: true });
+            ops.push(Op::Read {
+                client: false,
+                in_place: false,
+                dst: 900,
+            });
+        }
+        tlspair_fuzz::session::run(&Session {
+            flags: Flags::CLIENT_AUTH | flags,
+            suite: 0,
+            sides: [side, side],
+            chunks: vec![300, 40, 2000],
+            ops,
+        });
+    }
+}
