@@ -21,8 +21,8 @@ use tlspair::test_credentials as creds;
 use tlspair::verify::WebPkiClientVerifier;
 use tlspair::wire::HandshakeType;
 use tlspair::{
-    AlertDescription as AD, ContentType, Error, Misuse, PeerIncompatible, PeerMisbehaved, Status,
-    TLS13_AES_128_GCM_SHA256,
+    AlertDescription as AD, Connection, ContentType, Error, Misuse, PeerIncompatible,
+    PeerMisbehaved, Status, TLS13_AES_128_GCM_SHA256,
 };
 
 /// Remembers every answer, by connection tag.
@@ -593,64 +593,84 @@ fn seal_as(secret: &[u8], seq: u64, ty: ContentType, content: &[u8]) -> Vec<u8> 
 }
 
 #[test]
-fn application_data_between_the_answers_messages_is_read_in_order() {
-    // RFC 8446 §5.1 forbids other records between a message's fragments
-    // only: between whole messages data may come, and is read at once,
-    // while the answer waits for its last messages.
-    for read_in_place in [false, true] {
+fn application_data_between_the_answers_messages_is_unexpected_message() {
+    // RFC 8446 §4.6.2: the client's messages for a response appear
+    // consecutively on the wire, no other type between them.
+    for between in 0..2 {
         let (mut s, messages, secret, seq) = answer_to_rewrite();
         let parts = split(&messages);
         let mut wire = Vec::new();
         let mut n = seq;
-        let mut expected = Vec::new();
         for (i, part) in parts.iter().enumerate() {
             wire.extend(seal_as(&secret, n, ContentType::HANDSHAKE, part));
             n += 1;
-            for j in 0..2 {
-                let data = format!("data {i}.{j} ");
-                wire.extend(seal_as(
-                    &secret,
-                    n,
-                    ContentType::APPLICATION_DATA,
-                    data.as_bytes(),
-                ));
-                expected.extend(data.bytes());
+            if i == between {
+                wire.extend(seal_as(&secret, n, ContentType::APPLICATION_DATA, b"early"));
                 n += 1;
             }
         }
-        let mut got = Vec::new();
-        let mut off = 0;
-        while off < wire.len() {
-            // A few bytes at a time: every split of the records.
-            off += s.bufs.recv.fill(&wire[off..(off + 13).min(wire.len())]);
-            loop {
-                if read_in_place {
-                    match s.conn.read_in_place(&mut s.bufs).unwrap() {
-                        Status::Done(p) => {
-                            let k = p.len().min(3);
-                            got.extend_from_slice(&p[..k]);
-                            s.conn.consume(&mut s.bufs, k);
-                        }
-                        Status::WantRead => break,
-                        other => panic!("{other:?}"),
-                    }
-                } else {
-                    let mut buf = [0u8; 5];
-                    match s.conn.read(&mut s.bufs, &mut buf).unwrap() {
-                        Status::Done(k) => got.extend_from_slice(&buf[..k]),
-                        Status::WantRead => break,
-                        other => panic!("{other:?}"),
-                    }
-                }
-            }
-        }
+        s.bufs.recv.fill(&wire);
         assert_eq!(
-            String::from_utf8(got).unwrap(),
-            String::from_utf8(expected).unwrap()
+            read_all(&mut s).1,
+            Err(Error::PeerMisbehaved(
+                PeerMisbehaved::HandshakeFragmentation
+            )),
+            "data after message {between}"
         );
-        assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
-        // The view is whole again: nothing is left behind.
-        assert_eq!(s.conn.pending_plaintext(), 0);
-        assert!(s.bufs.recv.is_empty(), "{}", s.bufs.recv.len());
+        assert_eq!(s.bufs.send.pending().len(), HEADER_LEN + 2 + 17);
+    }
+}
+
+#[test]
+fn one_read_never_returns_data_from_both_sides_of_an_answer() {
+    // Data, the answer, data: the first read stops before the answer, so
+    // what it returns came before the client proved anything.
+    let (mut s, messages, secret, seq) = answer_to_rewrite();
+    let mut wire = seal_as(&secret, seq, ContentType::APPLICATION_DATA, b"before ");
+    wire.extend(seal_as(&secret, seq + 1, ContentType::HANDSHAKE, &messages));
+    wire.extend(seal_as(
+        &secret,
+        seq + 2,
+        ContentType::APPLICATION_DATA,
+        b"after",
+    ));
+    s.bufs.recv.fill(&wire);
+    let mut buf = [0u8; 64];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::Done(7)));
+    assert_eq!(&buf[..7], b"before ");
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::Done(5)));
+    assert_eq!(&buf[..5], b"after");
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}
+
+#[test]
+fn a_ticket_from_a_deferred_handshake_never_resumes_under_a_mandatory_verifier() {
+    // Its client was never asked: resuming it would skip the certificate
+    // the verifier requires, here or on another server sharing the
+    // ticket key (with or without deferring). Each resumption attempt is
+    // a full handshake, which asks (or, deferred, leaves the client
+    // unauthenticated until it answers a request).
+    use common::tls::Tickets;
+    use tlspair::handshake::ticket::TicketKey;
+    let keys: &'static [TicketKey] = leak([TicketKey::new(1, &[9; 32]).unwrap()]);
+    let store: &'static Tickets = leak(Tickets::default());
+    let (mut sc, _, _) = pha_server(false);
+    sc.ticket_keys = keys.into();
+    let sc = leak(sc);
+    let mut cc = pha_client(1);
+    cc.ticket_sink = Some(store);
+    let cc = leak(cc);
+    let ticket = tls::first_ticket(cc, sc, store);
+    let mut strict = sc.clone();
+    strict.defer_client_auth = false;
+    for server in [sc, leak(strict)] {
+        let c = Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap();
+        let s = Connection::server(server, tls::now()).unwrap();
+        let (mut c, mut s) = (tls::side(c), tls::side(s));
+        tls::complete(&mut c, &mut s).unwrap();
+        let n = s.conn.negotiated().unwrap();
+        assert!(!n.resumed, "defer = {}", server.defer_client_auth);
+        assert_eq!(n.peer_cert_sha256.is_some(), !server.defer_client_auth);
     }
 }

@@ -273,3 +273,39 @@ fn buffers_pump_a_transport_one_call_at_a_time() {
     assert_eq!(slow.0, record);
     drop(send);
 }
+
+/// TLS 1.3 post-handshake authentication through `Stream` on both sides:
+/// the server asks between two lines; the client's blocking `read`
+/// answers inside the call (its flight written, drained, the data read),
+/// and the server's next `read` verifies the answer.
+#[test]
+fn post_handshake_authentication_inside_read_and_write() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let server = thread::spawn(move || {
+        let mut sc = tls::mtls_server_config();
+        sc.defer_client_auth = true;
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut s = Stream::new(conn, b);
+        s.handshake().unwrap();
+        assert_eq!(s.connection().negotiated().unwrap().peer_cert_sha256, None);
+        s.connection_mut().request_client_auth(tls::now()).unwrap();
+        // The request goes out ahead of the line.
+        s.write_all(b"who?").unwrap();
+        let mut line = [0u8; 3];
+        s.read_exact(&mut line).unwrap();
+        assert_eq!(&line, b"me.");
+        assert_eq!(s.connection().client_auth_pending(), 0);
+        s.connection().negotiated().unwrap().peer_cert_sha256
+    });
+    let mut cc = tls::client_config();
+    cc.client_auth = Some(tls::certified(&creds::CLIENT_ECDSA_P256));
+    cc.post_handshake_auth = 1;
+    let mut c = client(leak(cc), a);
+    let mut got = [0u8; 4];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"who?");
+    c.write_all(b"me.").unwrap();
+    let sha = server.join().unwrap();
+    let expected = ring::digest::digest(&ring::digest::SHA256, creds::CLIENT_ECDSA_P256.cert);
+    assert_eq!(sha.as_ref().map(|d| &d[..]), Some(expected.as_ref()));
+}

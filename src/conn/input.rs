@@ -398,14 +398,7 @@ impl<'a> Connection<'a> {
             return Ok(Status::Done(()));
         }
         self.empty_records = 0;
-        // The plaintext lies after the region and its gap, if any (a
-        // post-handshake answer waiting for its last messages): the header
-        // joins the gap.
-        if off == 0 {
-            rx.advance(at);
-        } else {
-            self.hs_gap = self.hs_gap.saturating_add(at);
-        }
+        rx.advance(at);
         // The content of a record within the checked limit (2^14).
         self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
         // Type, padding and tag of a record within the checked limit: less
@@ -426,10 +419,17 @@ impl<'a> Connection<'a> {
 
     /// Makes plaintext available at the front of the received view,
     /// driving the handshake first and handling post-handshake messages.
+    ///
+    /// With `delivered` (the call already copied plaintext out), a
+    /// post-handshake message at the front of the region ends the call
+    /// (`WantRead`) before it is handled: one `read` never returns data
+    /// from both sides of a KeyUpdate, a ticket or an authentication
+    /// answer (after which `negotiated()` names another peer).
     pub(super) fn next_plaintext(
         &mut self,
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
+        delivered: bool,
     ) -> Result<Status<()>, Error> {
         loop {
             if self.hs.is_some() {
@@ -447,6 +447,9 @@ impl<'a> Connection<'a> {
             if self.recv_close {
                 // RFC 8446 §6.1: anything after close_notify is ignored.
                 return Ok(Status::Closed);
+            }
+            if self.hs_len > 0 && delivered {
+                return Ok(Status::WantRead);
             }
             if self.hs_len > 0
                 && split_message(rx.unread().get(..self.hs_len).unwrap_or(&[])).is_some()
@@ -757,17 +760,10 @@ impl<'a> Connection<'a> {
         let whole_ticket_waits = ty == ContentType::CHANGE_CIPHER_SPEC
             && self.hs.as_ref().is_some_and(Handshake::holds_ticket)
             && whole_messages(rx.unread().get(..self.hs_len).unwrap_or(&[]));
-        // After the handshake, whole messages may wait in the region for
-        // the rest of their exchange (a post-handshake answer), and other
-        // records may come between them (RFC 8446 §5.1 forbids them only
-        // between a message's fragments).
-        let whole_messages_wait =
-            self.hs.is_none() && whole_messages(rx.unread().get(..self.hs_len).unwrap_or(&[]));
         if ty != ContentType::HANDSHAKE
             && ty != ContentType::ALERT
             && self.hs_len > 0
             && !whole_ticket_waits
-            && !whole_messages_wait
         {
             // RFC 8446 §5.1: no other record between a message's fragments.
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
@@ -996,28 +992,14 @@ impl<'a> Connection<'a> {
         Ok(Status::WantRead)
     }
 
-    /// Where the pending plaintext starts in the received view: after
-    /// the handshake region and its gap (both empty but while a
-    /// post-handshake answer waits for its last messages).
-    pub(super) fn plain_offset(&self) -> usize {
-        self.hs_len.saturating_add(self.hs_gap)
-    }
-
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
+        rx.advance(n);
         // Callers clamp `n` to `plain_left`.
         self.plain_left = self
             .plain_left
             .saturating_sub(u16::try_from(n).unwrap_or(u16::MAX));
-        let tail = if self.plain_left == 0 {
-            usize::from(core::mem::take(&mut self.plain_tail))
-        } else {
-            0
-        };
-        if self.plain_offset() == 0 {
-            rx.advance(n.saturating_add(tail));
-        } else {
-            // Behind a waiting region, what is read joins its gap.
-            self.hs_gap = self.hs_gap.saturating_add(n).saturating_add(tail);
+        if self.plain_left == 0 {
+            rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
         }
     }
 }

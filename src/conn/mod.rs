@@ -38,16 +38,12 @@
 //!   `hs_gap` dead bytes (the headers and tags of the records they came
 //!   in), then unread records. Each record's handshake bytes are moved down
 //!   to join the ones before, so a message split across records becomes
-//!   contiguous where it lies. After the handshake, whole messages may
-//!   wait there for the rest of their exchange (a post-handshake answer:
-//!   Certificate, CertificateVerify, Finished) while application data
-//!   that came between them is read: its plaintext lies after the gap,
-//!   and what is read of it joins the gap.
+//!   contiguous where it lies. `plain_left > 0` and `hs_len > 0` never hold
+//!   together.
 //!
 //! ```text
 //! bufs.recv: [ hs_len: handshake plaintext | hs_gap: dead | unread records | spare ]
 //!            start
-//! bufs.recv: [ hs_len: whole messages | hs_gap | plain_left | plain_tail | records ]
 //! ```
 
 use rustls_pki_types::UnixTime;
@@ -1183,8 +1179,7 @@ impl<'a> Connection<'a> {
     /// as much as both hold, and consumes it; returns the count.
     fn copy_plain(&mut self, rx: &mut RecvView<'_>, dst: &mut [u8]) -> usize {
         let n = dst.len().min(usize::from(self.plain_left));
-        let at = self.plain_offset();
-        crate::codec::copy_prefix(dst, rx.unread().get(at..).unwrap_or(&[]), n);
+        crate::codec::copy_prefix(dst, rx.unread(), n);
         self.consume_plain(rx, n);
         n
     }
@@ -1547,7 +1542,7 @@ impl<'a> Connection<'a> {
             if out.is_empty() && done > 0 {
                 break;
             }
-            match self.next_plaintext(&mut rx, &mut tx) {
+            match self.next_plaintext(&mut rx, &mut tx, done > 0) {
                 Ok(Status::Done(())) => {}
                 Ok(_) | Err(_) if done > 0 => break,
                 Ok(other) => return Ok(other.map(|()| 0)),
@@ -1577,15 +1572,10 @@ impl<'a> Connection<'a> {
     {
         let (mut rx, mut tx) = bufs.views();
         self.check(&mut tx)?;
-        Ok(match self.next_plaintext(&mut rx, &mut tx)? {
+        Ok(match self.next_plaintext(&mut rx, &mut tx, false)? {
             Status::Done(()) => {
-                let at = self.plain_offset();
                 let n = usize::from(self.plain_left);
-                Status::Done(
-                    rx.into_unread_mut()
-                        .get_mut(at..at.saturating_add(n))
-                        .unwrap_or(&mut []),
-                )
+                Status::Done(rx.into_unread_mut().get_mut(..n).unwrap_or(&mut []))
             }
             Status::WantRead => Status::WantRead,
             Status::WantWrite { needed } => Status::WantWrite { needed },

@@ -798,10 +798,13 @@ fn accept_psk(
                 && age < u64::from(state.lifetime)
                 && session_age < session_limit
                 && client_age_ms.abs_diff(age.saturating_mul(1000)) <= TICKET_AGE_TOLERANCE_MS
-                && state.client_auth_policy
-                    == *policy.get_or_insert_with(|| {
+                && super::ticket::meets_client_auth(
+                    &state,
+                    config.client_verifier,
+                    *policy.get_or_insert_with(|| {
                         super::ticket::client_auth_policy(config.client_verifier)
-                    })
+                    }),
+                )
                 && state.server_name == server_name
                 && (state.client_cert.is_none() && state.client_identity.is_none()
                     || state.alpn == alpn);

@@ -230,6 +230,22 @@ pub fn client_auth_policy(verifier: Option<&dyn crate::verify::ClientCertVerifie
     out
 }
 
+/// Whether a ticket's session meets a server's client-auth policy now:
+/// issued under the same policy (`policy`, [`client_auth_policy`] of
+/// `verifier`), and with a client certificate if the verifier requires
+/// one. A session can lack one under such a verifier when its client
+/// was to be asked after the handshake
+/// ([`ServerConfig::defer_client_auth`](super::ServerConfig::defer_client_auth)):
+/// resuming it would skip the certificate the policy requires.
+pub(crate) fn meets_client_auth(
+    state: &TicketState,
+    verifier: Option<&dyn crate::verify::ClientCertVerifier>,
+    policy: [u8; 32],
+) -> bool {
+    let mandatory = verifier.is_some_and(|v| v.client_auth_mandatory());
+    state.client_auth_policy == policy && (state.client_cert.is_some() || !mandatory)
+}
+
 /// Seals `state` under `key` into `out` (exactly [`SEALED_TICKET_LEN`]
 /// bytes are written); returns the length.
 pub(crate) fn seal(

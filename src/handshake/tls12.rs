@@ -1989,7 +1989,11 @@ fn fitting(
         && session_age < u64::from(super::server::session_lifetime(config))
         && state.psk.as_bytes().len() == crate::key_schedule::tls12::MASTER_SECRET_LEN
         && state.extended_master_secret == ems
-        && state.client_auth_policy == super::ticket::client_auth_policy(config.client_verifier)
+        && super::ticket::meets_client_auth(
+            &state,
+            config.client_verifier,
+            super::ticket::client_auth_policy(config.client_verifier),
+        )
         && state.server_name == ch.ext.server_name.map(super::ticket::server_name_digest)
         && (state.client_cert.is_none() && state.client_identity.is_none() || state.alpn == alpn);
     fits.then_some(state)
