@@ -709,3 +709,60 @@ fn a_tls12_client_signature_that_comes_on_the_third_poll() {
     drop(c);
     assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
 }
+
+/// A client whose signer is slow answers a post-handshake certificate
+/// request on the third poll: `read` answers `SignaturePending` meanwhile
+/// (the request stays, nothing is sealed), `awaits_signature` says so,
+/// each poll asks for the same signature, and a connection dropped while
+/// it is pending cancels exactly that request.
+#[test]
+fn a_post_handshake_answer_whose_signature_comes_on_the_third_poll() {
+    for drop_early in [false, true] {
+        let signer = SlowSigner::new(&creds::CLIENT_ECDSA_P256, 3);
+        let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+        let mut cc: ClientConfig<'static> = client_config();
+        cc.client_auth = Some(CertifiedKey::new(chain, signer));
+        cc.post_handshake_auth = 1;
+        let mut sc = tls::mtls_server_config();
+        sc.defer_client_auth = true;
+        let mut c = side(Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap());
+        let mut s = side(Connection::server(leak(sc), tls::now()).unwrap());
+        complete(&mut c, &mut s).unwrap();
+        assert_eq!(signer.polls(), 0, "not asked in the handshake");
+        s.conn.request_client_auth(tls::now()).unwrap();
+        assert_eq!(s.conn.write(&mut s.bufs, b"data").unwrap(), Status::Done(4));
+        transfer_all(&mut s, &mut c);
+        let mut buf = [0u8; 8];
+        let sent_before = c.bufs.send.len();
+        assert_eq!(
+            c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+            Status::SignaturePending
+        );
+        assert!(c.conn.awaits_signature());
+        assert_eq!(
+            c.bufs.send.len(),
+            sent_before,
+            "nothing sealed while pending"
+        );
+        if drop_early {
+            drop(c);
+            assert_eq!(signer.cancelled.load(Ordering::SeqCst), 1);
+            continue;
+        }
+        assert_eq!(
+            c.conn.read(&mut c.bufs, &mut buf).unwrap(),
+            Status::SignaturePending
+        );
+        assert_eq!(c.conn.read(&mut c.bufs, &mut buf).unwrap(), Status::Done(4));
+        assert_eq!(&buf[..4], b"data");
+        assert!(!c.conn.awaits_signature());
+        assert_eq!(signer.polls(), 3);
+        transfer_all(&mut c, &mut s);
+        assert_eq!(
+            s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+            Status::WantRead
+        );
+        assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+        assert_eq!(signer.cancelled.load(Ordering::SeqCst), 0);
+    }
+}

@@ -674,3 +674,87 @@ fn a_ticket_from_a_deferred_handshake_never_resumes_under_a_mandatory_verifier()
         assert_eq!(n.peer_cert_sha256.is_some(), !server.defer_client_auth);
     }
 }
+
+#[test]
+fn requests_not_yet_written_when_we_close_are_dropped() {
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    assert_eq!(s.conn.client_auth_pending(), 1);
+    assert_eq!(
+        s.conn.shutdown(&mut s.bufs).unwrap(),
+        Status::Done(tlspair::Shutdown::Sent)
+    );
+    assert_eq!(
+        s.conn.client_auth_pending(),
+        0,
+        "the queued request is dropped"
+    );
+    assert!(!s.conn.wants_write(&s.bufs) || !s.bufs.send.is_empty());
+    transfer_all(&mut s, &mut c);
+    // The client sees the close_notify and no request.
+    let (_, end) = read_all(&mut c);
+    assert_eq!(end, Ok(Status::Closed));
+    assert!(c.bufs.send.is_empty(), "no request came to answer");
+    assert!(hook.0.lock().unwrap().is_empty());
+    assert_eq!(
+        s.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::WriteAfterShutdown))
+    );
+}
+
+#[test]
+fn each_answer_is_checked_at_the_time_of_its_request() {
+    // The test client certificate is valid for 20 years from 2026-11-25.
+    let later = tlspair::verify::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+        2_600_000_000, // 2052
+    ));
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(2), sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    s.conn.request_client_auth(later).unwrap();
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(read_all(&mut c).1, Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    let (_, end) = read_all(&mut s);
+    // The first answer verifies at its request's time; the second is
+    // checked in 2052, when the certificate has expired.
+    assert_eq!(
+        end,
+        Err(Error::Certificate(
+            tlspair::verify::CertificateError::Expired
+        ))
+    );
+    let seen = hook.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].1.request, 0);
+}
+
+#[test]
+fn requests_after_our_close_notify_go_unanswered_and_a_flood_is_cut_off() {
+    let (sc, _, lines) = pha_server(false);
+    let mut cc = pha_client(100);
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let (mut c, s) = established(cc, sc);
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs).unwrap(),
+        Status::Done(tlspair::Shutdown::Sent)
+    );
+    c.bufs.send.consume(usize::MAX);
+    let (seq, _) = s.conn.sequence_numbers();
+    let secret = secret_of(lines, "SERVER_TRAFFIC_SECRET_0");
+    let one = seal(&secret, seq, &request(&[0, 0]));
+    c.bufs.recv.fill(&one);
+    assert_eq!(read_all(&mut c).1, Ok(Status::WantRead));
+    assert!(c.bufs.send.is_empty(), "nothing follows our close_notify");
+    let mut flood = Vec::new();
+    for i in 1..40u64 {
+        flood.extend(seal(&secret, seq + i, &request(&i.to_be_bytes())));
+    }
+    c.bufs.recv.fill(&flood);
+    assert_eq!(
+        read_all(&mut c).1,
+        Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords))
+    );
+}

@@ -498,9 +498,11 @@ pub fn run(session: &Session) {
         for side in [&mut c, &mut s] {
             while side.read(false, 4096) {}
         }
+        // Quiet: nothing pending, nothing to send, nothing queued (a
+        // request that found no room).
         let idle = [&c, &s]
             .iter()
-            .all(|side| side.pending.is_none() && side.bufs.send.is_empty());
+            .all(|side| side.pending.is_none() && !side.conn.wants_write(&side.bufs));
         if idle && moved == 0 {
             break;
         }

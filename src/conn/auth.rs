@@ -123,13 +123,12 @@ impl Connection<'_> {
         };
         if self.sent_close {
             // Nothing may follow our close_notify: the request goes
-            // unanswered.
+            // unanswered, and counts as a record that carried nothing.
             self.consume_handshake(rx, total);
-            return Ok(Status::Done(true));
+            return self.count_empty(tx).map(|()| Status::Done(true));
         }
         let fragment = self.send_fragment();
-        let context = rx.unread().get(HANDSHAKE_HEADER_LEN).copied().unwrap_or(0);
-        let need = ClientAuth::room(config, usize::from(context), fragment);
+        let need = ClientAuth::room(config, fragment);
         let room = match self.room_for(tx, need) {
             Ok(Ok(room)) => room,
             Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),

@@ -936,7 +936,7 @@ impl<'a> Connection<'a> {
 
     /// A record that carried nothing for the caller: count it against
     /// [`MAX_EMPTY_RECORDS`].
-    fn count_empty(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
+    pub(super) fn count_empty(&mut self, tx: &mut SendView<'_>) -> Result<(), Error> {
         self.empty_records = self.empty_records.saturating_add(1);
         if self.empty_records > MAX_EMPTY_RECORDS {
             return Err(self.fail(tx, PeerMisbehaved::TooManyEmptyRecords.into()));

@@ -816,13 +816,15 @@ impl<'a> Connection<'a> {
         self.tag
     }
 
-    /// Whether the handshake waits for our signer (the last call answered
+    /// Whether the handshake, or our answer to a post-handshake
+    /// certificate request, waits for our signer (the last call answered
     /// [`Status::SignaturePending`]).
     pub fn awaits_signature(&self) -> bool {
-        match self.hs.as_ref() {
-            Some(Handshake::Client(s)) => s.awaits_signature(),
-            Some(Handshake::Server(s)) => s.awaits_signature(),
-            None => false,
+        match (self.hs.as_ref(), &self.hs) {
+            (Some(Handshake::Client(s)), _) => s.awaits_signature(),
+            (Some(Handshake::Server(s)), _) => s.awaits_signature(),
+            (None, Slot::After(PostAuth::Client(a))) => a.awaits_signature(),
+            (None, _) => false,
         }
     }
 
@@ -1628,7 +1630,15 @@ impl<'a> Connection<'a> {
         }
         if !self.sent_close {
             match self.seal_alert(&mut tx, AlertDescription::CLOSE_NOTIFY)? {
-                Status::Done(()) => self.sent_close = true,
+                Status::Done(()) => {
+                    self.sent_close = true;
+                    // Nothing follows our close_notify: certificate
+                    // requests not yet written are dropped (those written
+                    // may still be answered).
+                    if let Some(PostAuth::Server(auth)) = self.hs.post_auth() {
+                        auth.drop_queued();
+                    }
+                }
                 other => return Ok(other.map(|()| Shutdown::Sent)),
             }
             // A handshake that still needs a flight of ours cannot finish
@@ -1725,6 +1735,12 @@ impl<'a> Connection<'a> {
         &self,
         f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
     ) -> Option<R> {
+        // Our answer to a post-handshake certificate request.
+        if let (Slot::After(PostAuth::Client(a)), Some(config)) =
+            (&self.hs, self.peer_config.client())
+        {
+            return a.pending_signature(config, f);
+        }
         match (self.hs.as_ref()?, &self.peer_config) {
             (Handshake::Client(s), PeerConfig::Client(_)) => s.pending_signature(
                 input::client_inputs(

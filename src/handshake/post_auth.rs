@@ -23,7 +23,7 @@ use super::messages::{
 };
 use super::{flight_room, room_sum, ClientConfig, Negotiated, Out, ServerConfig};
 use crate::error::{Error, InvalidMessage, Misuse, PeerIncompatible, PeerMisbehaved};
-use crate::key_schedule::{Secret, Transcript, MAX_HASH_LEN};
+use crate::key_schedule::{Hash, Secret, Transcript, MAX_HASH_LEN};
 use crate::record::protect::RecordKey;
 use crate::record::suite::Suite;
 use crate::record::RECORD_OVERHEAD;
@@ -80,8 +80,10 @@ pub(crate) struct ClientAuth {
     /// Requests answered so far.
     answered: u8,
     /// Our signer said "pending" for the request at the front of the
-    /// received view: the next call asks it again (not anew).
-    signing: bool,
+    /// received view: its scheme and the transcript hash it signs, so
+    /// the next call asks it again (not anew), and a waker or a cancel
+    /// can name the request.
+    signing: Option<(SignatureScheme, Hash)>,
 }
 
 /// A server whose client offered post_handshake_auth.
@@ -96,8 +98,9 @@ pub(crate) struct ServerAuth {
     /// Unanswered requests, written or queued: bit `n % 8` for request
     /// `n`, one of the last eight made.
     outstanding: u8,
-    /// The time the last request was made, for the answer's certificate.
-    now: UnixTime,
+    /// The time each unanswered request was made (by its bit), which its
+    /// answer's certificate is checked at.
+    made_at: [u64; 8],
 }
 
 impl PostAuth {
@@ -106,7 +109,7 @@ impl PostAuth {
             suite,
             base,
             answered: 0,
-            signing: false,
+            signing: None,
         })
     }
 
@@ -117,7 +120,7 @@ impl PostAuth {
             made: 0,
             written: 0,
             outstanding: 0,
-            now: UnixTime::since_unix_epoch(core::time::Duration::ZERO),
+            made_at: [0; 8],
         })
     }
 }
@@ -148,14 +151,24 @@ impl ServerAuth {
             return Err(Misuse::TooManyAuthRequests.into());
         }
         self.outstanding |= bit(self.made);
+        if let Some(at) = self.made_at.get_mut(usize::from(self.made & 7)) {
+            *at = now.as_secs();
+        }
         self.made = self.made.saturating_add(1);
-        self.now = now;
         Ok(())
     }
 
     /// Requests made and not yet written.
     pub(crate) fn queued(&self) -> bool {
         self.written < self.made
+    }
+
+    /// Forgets the requests not yet written (our close_notify is out).
+    pub(crate) fn drop_queued(&mut self) {
+        for n in self.written..self.made {
+            self.outstanding &= !bit(n);
+        }
+        self.made = self.written;
     }
 
     /// Requests unanswered.
@@ -272,8 +285,11 @@ impl ServerAuth {
         };
         match (ders.first(), cv) {
             (Some(end_entity), Some(cv)) => {
-                let context =
-                    super::server::client_cert_context(config, negotiated.as_ref(), self.now);
+                let made_at = self.made_at.get(usize::from(request & 7)).copied();
+                let now = UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+                    made_at.unwrap_or(0),
+                ));
+                let context = super::server::client_cert_context(config, negotiated.as_ref(), now);
                 let identity = verifier.verify_client_cert_in(&ders, &context)?;
                 let (_, sha) = super::check_certificate_verify(
                     SignContext::Client,
@@ -326,10 +342,46 @@ pub(crate) enum Answered {
 }
 
 impl ClientAuth {
-    /// Room our answer to the request whose context is `context` takes,
-    /// as records of `fragment`: our Certificate, CertificateVerify and
+    /// Whether our signer has not answered for the request at the front
+    /// of the received view.
+    pub(crate) fn awaits_signature(&self) -> bool {
+        self.signing.is_some()
+    }
+
+    /// The pending signer and its request, for `f` (a waker, a cancel);
+    /// `None` unless a signature is pending.
+    pub(crate) fn pending_signature<R>(
+        &self,
+        config: &ClientConfig<'_>,
+        f: impl FnOnce(&dyn crate::sign::Signer, &crate::sign::SignRequest<'_>) -> R,
+    ) -> Option<R> {
+        let (scheme, hash) = self.signing?;
+        let auth = config.client_auth.as_ref()?;
+        let mut content = [0u8; crate::sign::MAX_CERTIFICATE_VERIFY_MESSAGE_LEN];
+        let message = crate::sign::certificate_verify_message(
+            SignContext::Client,
+            hash.as_bytes(),
+            &mut content,
+        )
+        .ok()?;
+        Some(f(
+            &*auth.key,
+            &crate::sign::SignRequest {
+                scheme,
+                message,
+                first: false,
+                rng: config.rng,
+            },
+        ))
+    }
+
+    /// Room our answer to any request takes, as records of `fragment`:
+    /// our Certificate (with the longest context a request may name, so
+    /// that the room, and a `SendBufferTooSmall`, depend on our
+    /// configuration and never on the peer), CertificateVerify and
     /// Finished at their largest.
-    pub(crate) fn room(config: &ClientConfig<'_>, context: usize, fragment: usize) -> usize {
+    pub(crate) fn room(config: &ClientConfig<'_>, fragment: usize) -> usize {
+        let context = usize::from(u8::MAX);
         let chain = config.client_auth.as_ref().map_or(0, |a| {
             room_sum(a.chain.iter().map(|d| d.as_ref().len().saturating_add(5)))
         });
@@ -372,8 +424,8 @@ impl ClientAuth {
         transcript.add(msg);
         // Keyed by the secret of the key that seals it (§4.4).
         let finished_key = send.secret().finished_key(suite)?;
-        let first = !self.signing;
-        let mut pending = false;
+        let first = self.signing.is_none();
+        let mut pending = None;
         out.records_if(Some(send), ContentType::HANDSHAKE, |w| {
             super::write_certificate(
                 w,
@@ -393,7 +445,7 @@ impl ClientAuth {
                     &mut sig,
                 )?
                 else {
-                    pending = true;
+                    pending = Some((scheme, transcript.current()));
                     return Ok(false);
                 };
                 super::write_certificate_verify(
@@ -406,11 +458,11 @@ impl ClientAuth {
             super::write_finished(w, &mut transcript, suite, &finished_key)?;
             Ok(true)
         })?;
-        if pending {
-            self.signing = true;
+        if pending.is_some() {
+            self.signing = pending;
             return Ok(Answered::Pending);
         }
-        self.signing = false;
+        self.signing = None;
         self.answered = self.answered.saturating_add(1);
         Ok(Answered::Written)
     }
