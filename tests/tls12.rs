@@ -2346,3 +2346,68 @@ fn a_server_with_an_optional_verifier_and_no_storage_takes_tls12_clients_anonymo
     let (_, sr) = outcome(&mut c, &mut s);
     assert_eq!(sr, Err(PeerIncompatible::NotTls13.into()));
 }
+
+/// A TLS 1.2 server that asks for renegotiation in a loop: each
+/// HelloRequest is refused with a no_renegotiation warning and the
+/// connection goes on while data comes between them; 32 in a row with
+/// nothing else (`MAX_EMPTY_RECORDS`) end it with unexpected_message.
+#[test]
+fn hello_requests_in_a_loop_are_each_refused_then_cut_off() {
+    use tlspair::record::protect::RecordKey;
+    use tlspair::{ContentType, PeerMisbehaved, Status};
+    let suite = &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256;
+    let (ck, civ, sk, siv) = ([1u8; 16], [2u8; 4], [3u8; 16], [4u8; 4]);
+    let mut client = common::Side {
+        conn: Connection::from_tls12_keys(suite, (&ck, &civ), (&sk, &siv), Default::default())
+            .unwrap(),
+        bufs: tlspair::Buffers::new(vec![0; 40_000], vec![0; 40_000]),
+    };
+    // The peer's sealing key, and ours to open the warnings.
+    let mut server_key = RecordKey::new_tls12(suite, &sk, &siv).unwrap();
+    let mut opener = RecordKey::new_tls12(suite, &ck, &civ).unwrap();
+    let mut seal = |ty: ContentType, content: &[u8]| {
+        let mut rec = vec![0u8; 5 + 8];
+        rec.extend(content);
+        rec.resize(5 + 8 + content.len() + 16, 0);
+        server_key.seal(ty, content.len(), &mut rec).unwrap();
+        rec
+    };
+    let hello_request = [0u8, 0, 0, 0];
+    let mut buf = [0u8; 64];
+    // Ten rounds of a request and some data: refused, read, refused...
+    for round in 0..10 {
+        client
+            .bufs
+            .recv
+            .fill(&seal(ContentType::HANDSHAKE, &hello_request));
+        client
+            .bufs
+            .recv
+            .fill(&seal(ContentType::APPLICATION_DATA, b"data"));
+        assert_eq!(
+            client.conn.read(&mut client.bufs, &mut buf),
+            Ok(Status::Done(4)),
+            "round {round}"
+        );
+        // Our warning went out.
+        let mut rec = client.bufs.send.pending().to_vec();
+        client.bufs.send.consume(usize::MAX);
+        let (ty, len) = opener.open(&mut rec).unwrap();
+        assert_eq!((ty, len), (ContentType::ALERT, 2));
+        assert_eq!(
+            &rec[13..15],
+            &[1, tlspair::AlertDescription::NO_RENEGOTIATION.0]
+        );
+    }
+    // Then nothing but requests.
+    for _ in 0..40 {
+        client
+            .bufs
+            .recv
+            .fill(&seal(ContentType::HANDSHAKE, &hello_request));
+    }
+    assert_eq!(
+        client.conn.read(&mut client.bufs, &mut buf),
+        Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords))
+    );
+}
