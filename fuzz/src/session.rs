@@ -183,6 +183,21 @@ impl Side<'_> {
                     self.pending = Some(data);
                 }
             }
+            // A queued record larger than the whole outgoing view (a
+            // post-handshake CertificateRequest): nothing of `data` was
+            // taken; the embedder's remedy is a larger view, then the
+            // same call again.
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
+                assert!(
+                    needed > capacity && self.bufs.send.is_empty(),
+                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
+                    self.name
+                );
+                self.bufs.send = SendBuf::new(vec![0; needed]);
+                if !partial {
+                    self.pending = Some(data);
+                }
+            }
             other => panic!("{}: write answered {other:?}", self.name),
         }
     }
