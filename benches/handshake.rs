@@ -26,6 +26,13 @@
 //!   right behind its own flight (1 round trip; tlspair: `write_early`,
 //!   `read_early`, a strike register as the replay guard; rustls:
 //!   `enable_early_data`, its stateful session store, `send_half_rtt_data`).
+//! - `auth/tlspair-post-handshake` (paired pass): one TLS 1.3
+//!   post-handshake authentication on an established connection (the
+//!   server's request, the client's certificate, signature and Finished
+//!   inside its read, the server verifying the chain and the signature),
+//!   next to `auth/public-key-limit` (one ECDSA P-256 signature and two
+//!   verifications) and `full/tlspair-mtls` (a new full handshake with
+//!   the client certificate: what asking on a new connection costs).
 //! - `handshake/full/public-key-limit`: what any full handshake with these
 //!   choices computes at least, in raw ring: two X25519 key pairs and
 //!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
@@ -163,6 +170,7 @@ fn paired_ratios() {
     let (c12, _) = ours.resumed_tls12(ticket12, &mut cb, &mut sb);
     assert!(c12.negotiated().expect("negotiated").resumed);
     let bufs = std::cell::RefCell::new((cb, sb, wire));
+    let pha = &std::cell::RefCell::new(common::PostHandshakeAuth::new(&ours));
     let (o, th, b) = (&ours, &theirs, &bufs);
     let openssl = Openssl::load();
     if openssl.is_none() {
@@ -258,6 +266,18 @@ fn paired_ratios() {
                 let _ = th.request_0rtt(&mut b.borrow_mut().2);
             }),
         ),
+        Variant::new(
+            "auth/tlspair-post-handshake",
+            time(move || pha.borrow_mut().run(o)),
+        ),
+        Variant::new("auth/public-key-limit", time(|| limit.run_signatures())),
+        Variant::new(
+            "full/tlspair-mtls",
+            time(move || {
+                let (cb, sb, _) = &mut *b.borrow_mut();
+                let _ = o.full_mtls(cb, sb);
+            }),
+        ),
     ];
     let mut variants = variants;
     if let Some(os) = openssl.as_ref() {
@@ -300,6 +320,9 @@ fn paired_ratios() {
         ("request/tlspair-0rtt", "request/rustls-0rtt"),
         ("request/tlspair-1rtt", "request/rustls-1rtt"),
         ("request/rustls-0rtt", "request/rustls-1rtt"),
+        ("auth/tlspair-post-handshake", "auth/public-key-limit"),
+        ("auth/tlspair-post-handshake", "full/tlspair-mtls"),
+        ("full/tlspair-mtls", "full/tlspair"),
     ] {
         if [a, r].iter().all(|n| p.names.contains(n)) {
             let (x, lo, hi) = p.ratio(a, r);
@@ -367,6 +390,10 @@ fn paired_ratios() {
                 let _ = theirs.request_0rtt(&mut wire);
             }),
         ),
+        ("auth/tlspair-post-handshake", {
+            let mut pha = common::PostHandshakeAuth::new(&ours);
+            counting::per_call(50, || pha.run(&ours))
+        }),
     ];
     if let Some(os) = openssl.as_ref() {
         rows.push(("full/openssl", counting::per_call(50, || drop(os.full()))));

@@ -366,3 +366,36 @@ fn early_data_allocates_nothing() {
     assert_eq!(n, 0, "{n} allocations");
     assert_eq!(c.conn.early_data(), tlspair::EarlyData::Accepted);
 }
+
+#[test]
+fn post_handshake_authentication_allocates_nothing() {
+    // A server asks, the client answers inside its read, the server
+    // verifies: no allocation on either side.
+    let mut cc = common::tls::client_config();
+    cc.client_auth = Some(common::tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    cc.post_handshake_auth = 4;
+    let mut sc = common::tls::mtls_server_config();
+    sc.defer_client_auth = true;
+    let (mut c, mut s) = common::tls::pair(cc, sc);
+    common::tls::complete(&mut c, &mut s).unwrap();
+    let now = common::tls::now();
+    let mut buf = [0u8; 64];
+    let n = allocations_in(|| {
+        for _ in 0..4 {
+            s.conn.request_client_auth(now).unwrap();
+            assert_eq!(s.conn.write(&mut s.bufs, b"ask").unwrap(), Status::Done(3));
+            transfer_all(&mut s, &mut c);
+            assert_eq!(c.conn.read(&mut c.bufs, &mut buf).unwrap(), Status::Done(3));
+            transfer_all(&mut c, &mut s);
+            assert_eq!(
+                s.conn.read(&mut s.bufs, &mut buf).unwrap(),
+                Status::WantRead
+            );
+            assert_eq!(s.conn.client_auth_pending(), 0);
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations");
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+}

@@ -88,6 +88,14 @@ pub struct Ours {
     /// one in 2^24 per request made before it; counted in
     /// [`EARLY_DECLINED`]).
     pub early_server: &'static ServerConfig<'static>,
+    /// `client` with the test client certificate, offering
+    /// post_handshake_auth; `server` verifying client certificates
+    /// against the test CA, asking only after the handshake (mutual TLS
+    /// in the handshake when the client does not offer it).
+    pub mtls_client: &'static ClientConfig<'static>,
+    pub mtls_server: &'static ServerConfig<'static>,
+    /// `mtls_server` asking for the certificate in the handshake.
+    pub mtls_handshake_server: &'static ServerConfig<'static>,
 }
 
 impl Ours {
@@ -135,7 +143,21 @@ impl Ours {
         early_server.replay_guard = Some(leak(
             tlspair::handshake::replay::StrikeRegister::with_capacity(1 << 24),
         ));
+        let client_key =
+            leak(SigningKey::from_pkcs8(creds::CLIENT_ECDSA_P256.key, rng).expect("client key"));
+        let client_chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+        let mut mtls_client = client.clone();
+        mtls_client.client_auth = Some(CertifiedKey::new(client_chain, client_key));
+        mtls_client.post_handshake_auth = u8::MAX;
+        let mut mtls_server = server.clone();
+        mtls_server.client_verifier =
+            Some(leak(tlspair::verify::WebPkiClientVerifier::new(anchors)));
+        let mtls_handshake_server = mtls_server.clone();
+        mtls_server.defer_client_auth = true;
         Self {
+            mtls_handshake_server: leak(mtls_handshake_server),
+            mtls_client: leak(mtls_client),
+            mtls_server: leak(mtls_server),
             early_server: leak(early_server),
             tls12_resuming_client: leak(tls12_resuming_client),
             tls12_ticket_server: leak(tls12_ticket_server),
@@ -235,6 +257,24 @@ impl Ours {
         let mut c = Connection::client(self.client, Some("localhost"), now()).expect("client");
         let mut s = Connection::server(self.server, now()).expect("server");
         handshake(&mut c, cb, &mut s, sb);
+        (c, s)
+    }
+
+    /// A full handshake with the client's certificate asked for,
+    /// verified, and the client's signature.
+    pub fn full_mtls(
+        &self,
+        cb: &mut Bufs,
+        sb: &mut Bufs,
+    ) -> (Connection<'static>, Connection<'static>) {
+        let mut c = Connection::client(self.mtls_client, Some("localhost"), now()).expect("client");
+        let mut s = Connection::server(self.mtls_handshake_server, now()).expect("server");
+        handshake(&mut c, cb, &mut s, sb);
+        debug_assert!(s
+            .negotiated()
+            .expect("negotiated")
+            .peer_cert_sha256
+            .is_some());
         (c, s)
     }
 
@@ -391,6 +431,63 @@ fn read_some<'b>(conn: &mut Connection<'_>, bufs: &mut Bufs, buf: &'b mut [u8]) 
 pub fn wire(from: &mut Bufs, to: &mut Bufs) {
     let n = to.recv.fill(from.send.pending());
     from.send.consume(n);
+}
+
+/// An established pair that authenticates its client again and again
+/// after the handshake (TLS 1.3 post-handshake authentication), a new
+/// pair once the client has answered as many requests as it may.
+pub struct PostHandshakeAuth {
+    client: Connection<'static>,
+    server: Connection<'static>,
+    cb: Bufs,
+    sb: Bufs,
+    answered: u8,
+}
+
+impl PostHandshakeAuth {
+    pub fn new(ours: &Ours) -> Self {
+        let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+        let mut client =
+            Connection::client(ours.mtls_client, Some("localhost"), now()).expect("client");
+        let mut server = Connection::server(ours.mtls_server, now()).expect("server");
+        handshake(&mut client, &mut cb, &mut server, &mut sb);
+        assert!(server
+            .negotiated()
+            .expect("negotiated")
+            .peer_cert_sha256
+            .is_none());
+        Self {
+            client,
+            server,
+            cb,
+            sb,
+            answered: 0,
+        }
+    }
+
+    /// One exchange: the server's request, the client's answer inside its
+    /// read (certificate, signature, Finished), the server's check
+    /// (chain and signature verified). The bench's `ours` makes a new
+    /// pair every 255 exchanges (the client's limit).
+    pub fn run(&mut self, ours: &Ours) {
+        if self.answered == u8::MAX {
+            *self = Self::new(ours);
+        }
+        self.server.request_client_auth(now()).expect("request");
+        assert_eq!(self.server.handshake(&mut self.sb), Ok(Status::Done(())));
+        wire(&mut self.sb, &mut self.cb);
+        assert_eq!(
+            self.client.read(&mut self.cb, &mut [0u8; 1]),
+            Ok(Status::WantRead)
+        );
+        wire(&mut self.cb, &mut self.sb);
+        assert_eq!(
+            self.server.read(&mut self.sb, &mut [0u8; 1]),
+            Ok(Status::WantRead)
+        );
+        assert_eq!(self.server.client_auth_pending(), 0);
+        self.answered += 1;
+    }
 }
 
 /// Runs a handshake to completion; both sides' buffers are empty after.
@@ -1206,6 +1303,18 @@ impl PublicKeyLimit {
     pub fn run(&self) {
         use ring::signature::{UnparsedPublicKey as Verify, ECDSA_P256_SHA256_ASN1};
         self.run_key_exchange();
+        let sig = self.signer.sign(&self.rng, &self.message).expect("sign");
+        let key = Verify::new(&ECDSA_P256_SHA256_ASN1, &self.public);
+        for _ in 0..2 {
+            key.verify(&self.message, sig.as_ref()).expect("verify");
+        }
+    }
+
+    /// A post-handshake authentication's: one ECDSA P-256 signature (the
+    /// client's CertificateVerify) and two verifications (its
+    /// certificate by the CA, the CertificateVerify).
+    pub fn run_signatures(&self) {
+        use ring::signature::{UnparsedPublicKey as Verify, ECDSA_P256_SHA256_ASN1};
         let sig = self.signer.sign(&self.rng, &self.message).expect("sign");
         let key = Verify::new(&ECDSA_P256_SHA256_ASN1, &self.public);
         for _ in 0..2 {

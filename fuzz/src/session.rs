@@ -202,7 +202,8 @@ impl Side<'_> {
         }
     }
 
-    /// One read; returns whether it delivered anything.
+    /// One read; returns whether it delivered anything (or grew the
+    /// outgoing view, so the read must be repeated).
     fn read(&mut self, in_place: bool, dst: usize) -> bool {
         let (conn, bufs) = (&mut self.conn, &mut self.bufs);
         let capacity = bufs.send.capacity();
@@ -261,7 +262,8 @@ impl Side<'_> {
                     self.name
                 );
                 self.bufs.send = SendBuf::new(vec![0; needed]);
-                false
+                // Then the same call again.
+                true
             }
             other => panic!("{}: read answered {other:?}", self.name),
         }
