@@ -758,3 +758,152 @@ fn requests_after_our_close_notify_go_unanswered_and_a_flood_is_cut_off() {
         Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords))
     );
 }
+
+#[test]
+fn a_read_stops_only_before_an_answer_not_before_a_key_update() {
+    // Data, a KeyUpdate, data: one read returns both (a short read still
+    // means no whole record waits).
+    let (sc, _, lines) = pha_server(false);
+    let mut cc = pha_client(1);
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let (mut c, s) = established(cc, sc);
+    let (seq, _) = s.conn.sequence_numbers();
+    let secret = secret_of(lines, "SERVER_TRAFFIC_SECRET_0");
+    let mut wire = seal_as(&secret, seq, ContentType::APPLICATION_DATA, b"one ");
+    wire.extend(seal_as(
+        &secret,
+        seq + 1,
+        ContentType::HANDSHAKE,
+        &message(HandshakeType::KEY_UPDATE, &[0]),
+    ));
+    // After the update, the next secret; at sequence 0.
+    let next = tlspair::key_schedule::Secret::new(&secret)
+        .unwrap()
+        .expand(&TLS13_AES_128_GCM_SHA256, b"traffic upd", &[])
+        .unwrap();
+    wire.extend(seal_as(
+        next.as_bytes(),
+        0,
+        ContentType::APPLICATION_DATA,
+        b"two",
+    ));
+    c.bufs.recv.fill(&wire);
+    let mut buf = [0u8; 64];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(7)));
+    assert_eq!(&buf[..7], b"one two");
+}
+
+#[test]
+fn shutdown_cancels_a_signature_pending_for_an_answer() {
+    // A client signer that never answers: its request is cancelled when
+    // our close_notify makes the answer moot.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Never(tlspair::sign::SigningKey, AtomicUsize);
+    impl tlspair::sign::Signer for Never {
+        fn schemes(&self) -> &[tlspair::wire::SignatureScheme] {
+            self.0.schemes()
+        }
+        fn max_signature_len(&self) -> usize {
+            self.0.max_signature_len()
+        }
+        fn sign(
+            &self,
+            _: &tlspair::sign::SignRequest<'_>,
+            _: &mut [u8],
+        ) -> Result<tlspair::sign::Signing, Error> {
+            Ok(tlspair::sign::Signing::Pending)
+        }
+        fn cancel(&self, _: &tlspair::sign::SignRequest<'_>) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let signer: &'static Never = leak(Never(
+        tlspair::sign::SigningKey::from_pkcs8(creds::CLIENT_ECDSA_P256.key, tls::rng()).unwrap(),
+        AtomicUsize::new(0),
+    ));
+    let chain: &'static [&'static [u8]] = leak([creds::CLIENT_ECDSA_P256.cert]);
+    let mut cc = pha_client(1);
+    cc.client_auth = Some(tlspair::handshake::CertifiedKey::new(chain, signer));
+    let (sc, _, _) = pha_server(false);
+    let (mut c, mut s) = established(cc, sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    assert_eq!(s.conn.handshake(&mut s.bufs), Ok(Status::Done(())));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(read_all(&mut c).1, Ok(Status::SignaturePending));
+    assert!(c.conn.awaits_signature());
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs),
+        Ok(Status::Done(tlspair::Shutdown::Sent))
+    );
+    assert_eq!(signer.1.load(Ordering::SeqCst), 1);
+    assert!(!c.conn.awaits_signature());
+    drop(c);
+    assert_eq!(signer.1.load(Ordering::SeqCst), 1, "told once");
+}
+
+#[test]
+fn no_request_once_the_client_has_closed() {
+    let (sc, _, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    assert_eq!(
+        c.conn.shutdown(&mut c.bufs),
+        Ok(Status::Done(tlspair::Shutdown::Sent))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all(&mut s).1, Ok(Status::Closed));
+    assert_eq!(
+        s.conn.request_client_auth(tls::now()),
+        Err(Error::Misuse(Misuse::NoPostHandshakeAuth))
+    );
+    assert_eq!(s.conn.client_auth_pending(), 0);
+}
+
+#[test]
+fn a_request_larger_than_the_outgoing_view_does_not_stop_reading() {
+    // The server's view holds the smallest record and no request: its
+    // reads go on delivering data; its writes say the view is too small,
+    // taking nothing, until a larger one is lent.
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    s.bufs.send = tlspair::SendBuf::new(vec![0; tlspair::record::MIN_SEND_CAPACITY]);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    write_all(&mut c, b"still flowing");
+    transfer_all(&mut c, &mut s);
+    let (got, end) = read_all(&mut s);
+    assert_eq!(got, b"still flowing");
+    assert_eq!(end, Ok(Status::WantRead));
+    let needed = match s.conn.write(&mut s.bufs, b"x") {
+        Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => needed,
+        other => panic!("{other:?}"),
+    };
+    assert!(needed > tlspair::record::MIN_SEND_CAPACITY);
+    s.bufs.send = tlspair::SendBuf::new(vec![0; 20_000]);
+    write_all(&mut s, b"x");
+    transfer_all(&mut s, &mut c);
+    assert_eq!(read_all(&mut c).0, b"x");
+    transfer_all(&mut c, &mut s);
+    assert_eq!(read_all(&mut s).1, Ok(Status::WantRead));
+    assert_eq!(hook.0.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn an_answer_message_announcing_an_impossible_length_is_refused_on_its_header() {
+    for (index, len) in [(1usize, 0x00ff_ffffu32), (1, 4 + 513), (2, 47), (2, 49)] {
+        let (mut s, messages, secret, seq) = answer_to_rewrite();
+        let parts = split(&messages);
+        // Everything before the message, then its header alone.
+        let mut bytes = parts[..index].concat();
+        bytes.push(parts[index][0]);
+        bytes.extend(&len.to_be_bytes()[1..]);
+        s.bufs
+            .recv
+            .fill(&seal_as(&secret, seq, ContentType::HANDSHAKE, &bytes));
+        assert_eq!(
+            read_all(&mut s).1,
+            Err(Error::InvalidMessage(tlspair::InvalidMessage::Handshake(
+                "post-handshake answer length"
+            ))),
+            "message {index}, length {len}"
+        );
+    }
+}

@@ -202,6 +202,25 @@ impl Side<'_> {
         }
     }
 
+    /// Writes what the engine queued (a CertificateRequest a read could
+    /// not place) with `handshake`, growing a view it does not fit.
+    fn flush(&mut self) {
+        let (conn, bufs) = (&mut self.conn, &mut self.bufs);
+        let capacity = bufs.send.capacity();
+        match no_alloc("handshake", || conn.handshake(bufs)) {
+            Ok(Status::Done(())) | Ok(Status::WantWrite { .. }) => {}
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
+                assert!(
+                    needed > capacity && self.bufs.send.is_empty(),
+                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
+                    self.name
+                );
+                self.bufs.send = SendBuf::new(vec![0; needed]);
+            }
+            other => panic!("{}: handshake answered {other:?}", self.name),
+        }
+    }
+
     /// One read; returns whether it delivered anything (or grew the
     /// outgoing view, so the read must be repeated).
     fn read(&mut self, in_place: bool, dst: usize) -> bool {
@@ -509,6 +528,8 @@ pub fn run(session: &Session) {
         for side in [&mut c, &mut s] {
             if side.pending.is_some() {
                 side.write(0, false);
+            } else if side.conn.wants_write(&side.bufs) {
+                side.flush();
             }
         }
         let moved = transfer(&mut c, &mut s, usize::MAX) + transfer(&mut s, &mut c, usize::MAX);

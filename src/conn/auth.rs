@@ -15,9 +15,10 @@ use rustls_pki_types::UnixTime;
 impl Connection<'_> {
     /// Asks the client for its certificate after the handshake (TLS 1.3
     /// post-handshake authentication, RFC 8446 §4.6.2). The
-    /// CertificateRequest is queued: the next `write`, `read`,
-    /// `handshake` or `shutdown` with room sends it (`wants_write` says
-    /// so). The client's answer is checked by the client verifier, at
+    /// CertificateRequest is queued: the next `write`, `read` or
+    /// `handshake` with room sends it (`wants_write` says so); one still
+    /// queued when `shutdown` sends our close_notify is dropped (nothing
+    /// follows the close_notify) and no longer counts as pending. The client's answer is checked by the client verifier, at
     /// `now`, in the `read` that completes it; then
     /// [`negotiated`](Self::negotiated) reports the client's
     /// certificate and identity, the verified chain goes to the chain
@@ -30,7 +31,8 @@ impl Connection<'_> {
     ///
     /// - `Err(Misuse(NoPostHandshakeAuth))`: not a TLS 1.3 server whose
     ///   handshake completed, with a client verifier, and a client that
-    ///   offered post_handshake_auth.
+    ///   offered post_handshake_auth and has not closed (after its
+    ///   close_notify it sends nothing more, no answer either).
     /// - `Err(Misuse(TooManyAuthRequests))`: as many requests are
     ///   unanswered as a connection keeps
     ///   ([`MAX_AUTH_REQUESTS`](crate::handshake::post_auth::MAX_AUTH_REQUESTS)).
@@ -45,7 +47,9 @@ impl Connection<'_> {
         if self.sent_close {
             return Err(Misuse::WriteAfterShutdown.into());
         }
-        let (PeerConfig::Server(config), true) = (&self.peer_config, self.handshake_done) else {
+        let (PeerConfig::Server(config), true, false) =
+            (&self.peer_config, self.handshake_done, self.recv_close)
+        else {
             return Err(Misuse::NoPostHandshakeAuth.into());
         };
         let Some(PostAuth::Server(auth)) = self.hs.post_auth() else {
@@ -124,6 +128,7 @@ impl Connection<'_> {
         if self.sent_close {
             // Nothing may follow our close_notify: the request goes
             // unanswered, and counts as a record that carried nothing.
+            self.forget_auth_signature();
             self.consume_handshake(rx, total);
             return self.count_empty(tx).map(|()| Status::Done(true));
         }

@@ -420,11 +420,11 @@ impl<'a> Connection<'a> {
     /// Makes plaintext available at the front of the received view,
     /// driving the handshake first and handling post-handshake messages.
     ///
-    /// With `delivered` (the call already copied plaintext out), a
-    /// post-handshake message at the front of the region ends the call
-    /// (`WantRead`) before it is handled: one `read` never returns data
-    /// from both sides of a KeyUpdate, a ticket or an authentication
-    /// answer (after which `negotiated()` names another peer).
+    /// With `delivered` (the call already copied plaintext out), an
+    /// answer to our post-handshake certificate request at the front of
+    /// the region ends the call (`WantRead`) before it is handled: one
+    /// `read` never returns data from both sides of it (after it,
+    /// `negotiated()` may name another peer).
     pub(super) fn next_plaintext(
         &mut self,
         rx: &mut RecvView<'_>,
@@ -440,7 +440,13 @@ impl<'a> Connection<'a> {
             }
             // A reply to the peer's KeyUpdate goes before anything else; if
             // it finds no room it waits, and reading goes on.
-            let _ = self.flush_key_update(tx)?;
+            // A queued record larger than the whole outgoing view (a
+            // CertificateRequest) is the embedder's to fix, and `write`
+            // and `handshake` say so; reading goes on.
+            match self.flush_key_update(tx) {
+                Ok(_) | Err(Error::Misuse(Misuse::SendBufferTooSmall { .. })) => {}
+                Err(e) => return Err(e),
+            }
             if self.plain_left > 0 {
                 return Ok(Status::Done(()));
             }
@@ -448,7 +454,7 @@ impl<'a> Connection<'a> {
                 // RFC 8446 §6.1: anything after close_notify is ignored.
                 return Ok(Status::Closed);
             }
-            if self.hs_len > 0 && delivered {
+            if delivered && self.answer_waits(rx) {
                 return Ok(Status::WantRead);
             }
             if self.hs_len > 0
@@ -511,6 +517,14 @@ impl<'a> Connection<'a> {
             connection: self.tag,
         });
         Ok(())
+    }
+
+    /// Whether a client's answer to our post-handshake certificate
+    /// request starts at the front of the region (a server's).
+    fn answer_waits(&self, rx: &RecvView<'_>) -> bool {
+        self.role == Role::Server
+            && self.hs_len > 0
+            && rx.unread().first() == Some(&HandshakeType::CERTIFICATE.0)
     }
 
     /// Handles one post-handshake message at the front of the region:

@@ -1638,6 +1638,9 @@ impl<'a> Connection<'a> {
                     if let Some(PostAuth::Server(auth)) = self.hs.post_auth() {
                         auth.drop_queued();
                     }
+                    // Nor an answer of ours: a signer working on one is
+                    // told.
+                    self.forget_auth_signature();
                 }
                 other => return Ok(other.map(|()| Shutdown::Sent)),
             }
@@ -1709,6 +1712,17 @@ impl<'a> Connection<'a> {
             self.flush_alert(tx);
         }
         e
+    }
+
+    /// Tells a signer working on our answer to a post-handshake
+    /// certificate request that it will not be asked again.
+    pub(super) fn forget_auth_signature(&mut self) {
+        if matches!(&self.hs, Slot::After(PostAuth::Client(a)) if a.awaits_signature()) {
+            let _ = self.pending_signature(|signer, request| signer.cancel(request));
+            if let Some(PostAuth::Client(a)) = self.hs.post_auth() {
+                a.forget_signature();
+            }
+        }
     }
 
     /// Ends the handshake, telling a pending signer it will not be asked

@@ -247,16 +247,33 @@ impl ServerAuth {
         let ders = chain.ders();
         // The messages that must follow: CertificateVerify (with a
         // certificate), then Finished.
+        // Each is refused on its header, before it is awaited: another
+        // type, or a length no such message has.
         let mut at = total;
+        let hash_len = self.suite.hash_len;
         let mut next = |expected: HandshakeType| -> Result<Option<&[u8]>, Error> {
             let rest = region.get(at..).unwrap_or(&[]);
+            let (Some(&ty), Some(len)) = (rest.first(), super::messages::announced_len(rest))
+            else {
+                return Ok(None);
+            };
+            if HandshakeType(ty) != expected {
+                return Err(PeerMisbehaved::UnexpectedHandshake(HandshakeType(ty)).into());
+            }
+            let fits = match expected {
+                // Scheme, length, signature.
+                HandshakeType::CERTIFICATE_VERIFY => len <= 4 + crate::sign::MAX_SIGNATURE_LEN,
+                _ => len == hash_len,
+            };
+            if !fits {
+                return Err(InvalidMessage::Handshake("post-handshake answer length").into());
+            }
             match split_message(rest) {
-                None => Ok(None),
-                Some((ty, _, n)) if ty == expected => {
+                Some((_, _, n)) => {
                     at = at.saturating_add(n);
                     Ok(rest.get(..n))
                 }
-                Some((ty, _, _)) => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+                None => Ok(None),
             }
         };
         let cv = if ders.is_empty() {
@@ -342,6 +359,11 @@ pub(crate) enum Answered {
 }
 
 impl ClientAuth {
+    /// Forgets a pending signature (the request will not be answered).
+    pub(crate) fn forget_signature(&mut self) {
+        self.signing = None;
+    }
+
     /// Whether our signer has not answered for the request at the front
     /// of the received view.
     pub(crate) fn awaits_signature(&self) -> bool {
