@@ -304,26 +304,65 @@ fn a_request_waits_for_room_in_the_clients_outgoing_view() {
     s.conn.request_client_auth(tls::now()).unwrap();
     write_all(&mut s, b"after");
     transfer_all(&mut s, &mut c);
-    // The client's outgoing view is full: its read answers WantWrite,
-    // the request stays, and the data behind it waits.
+    // The client's outgoing view is full: the request stays and its read
+    // answers WantWrite, having read the data behind the request (so a
+    // server that writes on before reading cannot stall it).
     let filler = vec![0x55; c.bufs.send.capacity() - 100];
     let _ = c.conn.write(&mut c.bufs, &filler).unwrap();
     let free = c.bufs.send.capacity() - c.bufs.send.pending().len();
     let (got, end) = read_all(&mut c);
-    assert!(got.is_empty());
+    assert_eq!(got, b"after");
     match end {
         Ok(Status::WantWrite { needed }) => assert!(needed > free, "{needed} > {free}"),
         other => panic!("{other:?}"),
     }
-    // Drained, the same read answers and delivers the data.
+    assert_eq!(s.conn.client_auth_pending(), 1);
+    // More data behind the waiting request is read too.
+    write_all(&mut s, b" and more");
+    transfer_all(&mut s, &mut c);
+    let (got, end) = read_all(&mut c);
+    assert_eq!(got, b" and more");
+    assert!(matches!(end, Ok(Status::WantWrite { .. })), "{end:?}");
+    // Drained, the next read answers.
     transfer_all(&mut c, &mut s);
     let (mut got_s, _) = read_all(&mut s);
     let (got, end) = read_all(&mut c);
-    assert_eq!(got, b"after");
+    assert!(got.is_empty());
     assert_eq!(end, Ok(Status::WantRead));
     transfer_all(&mut c, &mut s);
     got_s.extend(read_all(&mut s).0);
     assert_eq!(got_s, filler);
+    assert_eq!(hook.0.lock().unwrap().len(), 1);
+    assert_eq!(s.conn.client_auth_pending(), 0);
+    // The view is whole again.
+    assert!(c.bufs.recv.is_empty(), "{}", c.bufs.recv.len());
+}
+
+#[test]
+fn behind_a_waiting_request_a_key_update_stops_reading() {
+    // Request, data, KeyUpdate, data: while the answer waits, the first
+    // data is read; the KeyUpdate joins the region and nothing after it
+    // is read until the request is answered (its records are under the
+    // new key), then all of it.
+    let (sc, hook, _) = pha_server(false);
+    let (mut c, mut s) = established(pha_client(1), sc);
+    s.conn.request_client_auth(tls::now()).unwrap();
+    write_all(&mut s, b"one ");
+    s.conn.key_update(false);
+    write_all(&mut s, b"two");
+    transfer_all(&mut s, &mut c);
+    let filler = vec![0x55; c.bufs.send.capacity() - 100];
+    let _ = c.conn.write(&mut c.bufs, &filler).unwrap();
+    let (got, end) = read_all(&mut c);
+    assert_eq!(got, b"one ");
+    assert!(matches!(end, Ok(Status::WantWrite { .. })), "{end:?}");
+    transfer_all(&mut c, &mut s);
+    let _ = read_all(&mut s);
+    let (got, end) = read_all(&mut c);
+    assert_eq!(got, b"two");
+    assert_eq!(end, Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    let _ = read_all(&mut s);
     assert_eq!(hook.0.lock().unwrap().len(), 1);
 }
 
@@ -906,4 +945,25 @@ fn an_answer_message_announcing_an_impossible_length_is_refused_on_its_header() 
             "message {index}, length {len}"
         );
     }
+}
+
+#[test]
+fn a_bad_request_is_refused_at_once_even_without_room_for_an_answer() {
+    let (sc, _, lines) = pha_server(false);
+    let mut cc = pha_client(1);
+    cc.suites = leak([&TLS13_AES_128_GCM_SHA256]);
+    let (mut c, s) = established(cc, sc);
+    let filler = vec![0x55; c.bufs.send.capacity() - 100];
+    let _ = c.conn.write(&mut c.bufs, &filler).unwrap();
+    let (seq, _) = s.conn.sequence_numbers();
+    let secret = secret_of(lines, "SERVER_TRAFFIC_SECRET_0");
+    // No signature_algorithms: decode_error, whatever the room.
+    let bad = message(HandshakeType::CERTIFICATE_REQUEST, &[0, 0, 0]);
+    c.bufs.recv.fill(&seal(&secret, seq, &bad));
+    assert_eq!(
+        read_all(&mut c).1,
+        Err(Error::InvalidMessage(tlspair::InvalidMessage::Handshake(
+            "missing signature_algorithms"
+        )))
+    );
 }

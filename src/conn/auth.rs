@@ -125,6 +125,17 @@ impl Connection<'_> {
         else {
             return Err(self.fail(tx, unexpected.into()));
         };
+        // A request we refuse is refused at once, not once there is room.
+        {
+            let body = rx.unread().get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
+            let checked = match self.hs.post_auth() {
+                Some(PostAuth::Client(auth)) => auth.check(config, body),
+                _ => Err(unexpected.into()),
+            };
+            if let Err(e) = checked {
+                return Err(self.fail(tx, e));
+            }
+        }
         if self.sent_close {
             // Nothing may follow our close_notify: the request goes
             // unanswered, and counts as a record that carried nothing.

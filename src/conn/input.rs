@@ -398,7 +398,13 @@ impl<'a> Connection<'a> {
             return Ok(Status::Done(()));
         }
         self.empty_records = 0;
-        rx.advance(at);
+        // The plaintext lies after the region and its gap, if any (a
+        // request whose answer waits for room): the header joins the gap.
+        if off == 0 {
+            rx.advance(at);
+        } else {
+            self.hs_gap = self.hs_gap.saturating_add(at);
+        }
         // The content of a record within the checked limit (2^14).
         self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
         // Type, padding and tag of a record within the checked limit: less
@@ -465,6 +471,18 @@ impl<'a> Connection<'a> {
                     // An answer to our certificate request waits for
                     // the rest of its messages.
                     Status::Done(false) => {}
+                    // Our answer to a certificate request waits for room
+                    // or for our signer: the data behind the request is
+                    // read meanwhile, and nothing else (a KeyUpdate
+                    // behind it must not be overtaken by the records it
+                    // rekeys, so reading stops once more than the request
+                    // is in the region).
+                    blocked if self.answer_blocked(rx) => match self.read_record(rx, tx)? {
+                        Status::Done(()) if self.plain_left > 0 => return Ok(Status::Done(())),
+                        Status::Done(()) if self.answer_blocked(rx) => continue,
+                        Status::Done(()) | Status::WantRead => return Ok(blocked.map(|_| ())),
+                        other => return Ok(other),
+                    },
                     other => return Ok(other.map(|_| ())),
                 }
             }
@@ -517,6 +535,16 @@ impl<'a> Connection<'a> {
             connection: self.tag,
         });
         Ok(())
+    }
+
+    /// Whether the region holds a server's post-handshake certificate
+    /// request alone, whole (a client's): one whose answer waits for room
+    /// or for our signer, since any other is answered as it comes.
+    pub(super) fn answer_blocked(&self, rx: &RecvView<'_>) -> bool {
+        let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
+        self.role == Role::Client
+            && self.hs.is_none()
+            && matches!(split_message(region), Some((HandshakeType::CERTIFICATE_REQUEST, _, n)) if n == self.hs_len)
     }
 
     /// Whether a client's answer to our post-handshake certificate
@@ -778,6 +806,7 @@ impl<'a> Connection<'a> {
             && ty != ContentType::ALERT
             && self.hs_len > 0
             && !whole_ticket_waits
+            && !self.answer_blocked(rx)
         {
             // RFC 8446 §5.1: no other record between a message's fragments.
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
@@ -1006,14 +1035,28 @@ impl<'a> Connection<'a> {
         Ok(Status::WantRead)
     }
 
+    /// Where the pending plaintext starts in the received view: after
+    /// the handshake region and its gap (both empty but while a request
+    /// whose answer waits for room stays in the region).
+    pub(super) fn plain_offset(&self) -> usize {
+        self.hs_len.saturating_add(self.hs_gap)
+    }
+
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
-        rx.advance(n);
         // Callers clamp `n` to `plain_left`.
         self.plain_left = self
             .plain_left
             .saturating_sub(u16::try_from(n).unwrap_or(u16::MAX));
-        if self.plain_left == 0 {
-            rx.advance(usize::from(core::mem::take(&mut self.plain_tail)));
+        let tail = if self.plain_left == 0 {
+            usize::from(core::mem::take(&mut self.plain_tail))
+        } else {
+            0
+        };
+        if self.plain_offset() == 0 {
+            rx.advance(n.saturating_add(tail));
+        } else {
+            // Behind a waiting region, what is read joins its gap.
+            self.hs_gap = self.hs_gap.saturating_add(n).saturating_add(tail);
         }
     }
 }

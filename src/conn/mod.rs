@@ -38,12 +38,16 @@
 //!   `hs_gap` dead bytes (the headers and tags of the records they came
 //!   in), then unread records. Each record's handshake bytes are moved down
 //!   to join the ones before, so a message split across records becomes
-//!   contiguous where it lies. `plain_left > 0` and `hs_len > 0` never hold
-//!   together.
+//!   contiguous where it lies. `plain_left > 0` and `hs_len > 0` hold
+//!   together only while a client's answer to a post-handshake
+//!   certificate request waits for room or for its signer: the request
+//!   stays in the region, the data behind it is read meanwhile, its
+//!   plaintext after the gap, and what is read of it joins the gap.
 //!
 //! ```text
 //! bufs.recv: [ hs_len: handshake plaintext | hs_gap: dead | unread records | spare ]
 //!            start
+//! bufs.recv: [ hs_len: the request | hs_gap | plain_left | plain_tail | unread records ]
 //! ```
 
 use rustls_pki_types::UnixTime;
@@ -1181,7 +1185,8 @@ impl<'a> Connection<'a> {
     /// as much as both hold, and consumes it; returns the count.
     fn copy_plain(&mut self, rx: &mut RecvView<'_>, dst: &mut [u8]) -> usize {
         let n = dst.len().min(usize::from(self.plain_left));
-        crate::codec::copy_prefix(dst, rx.unread(), n);
+        let at = self.plain_offset();
+        crate::codec::copy_prefix(dst, rx.unread().get(at..).unwrap_or(&[]), n);
         self.consume_plain(rx, n);
         n
     }
@@ -1576,8 +1581,13 @@ impl<'a> Connection<'a> {
         self.check(&mut tx)?;
         Ok(match self.next_plaintext(&mut rx, &mut tx, false)? {
             Status::Done(()) => {
+                let at = self.plain_offset();
                 let n = usize::from(self.plain_left);
-                Status::Done(rx.into_unread_mut().get_mut(..n).unwrap_or(&mut []))
+                Status::Done(
+                    rx.into_unread_mut()
+                        .get_mut(at..at.saturating_add(n))
+                        .unwrap_or(&mut []),
+                )
             }
             Status::WantRead => Status::WantRead,
             Status::WantWrite { needed } => Status::WantWrite { needed },

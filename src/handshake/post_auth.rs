@@ -359,6 +359,17 @@ pub(crate) enum Answered {
 }
 
 impl ClientAuth {
+    /// Whether we answer the request `body` (a CertificateRequest after
+    /// its header): within our count, and well formed.
+    pub(crate) fn check(&self, config: &ClientConfig<'_>, body: &[u8]) -> Result<(), Error> {
+        if self.answered >= config.post_handshake_auth {
+            return Err(PeerMisbehaved::TooManyAuthRequests.into());
+        }
+        CertificateRequest::parse(body)
+            .map(drop)
+            .map_err(super::client::extension_error)
+    }
+
     /// Forgets a pending signature (the request will not be answered).
     pub(crate) fn forget_signature(&mut self) {
         self.signing = None;
@@ -430,9 +441,7 @@ impl ClientAuth {
         send: &mut RecordKey,
         out: &mut Out<'_>,
     ) -> Result<Answered, Error> {
-        if self.answered >= config.post_handshake_auth {
-            return Err(PeerMisbehaved::TooManyAuthRequests.into());
-        }
+        self.check(config, body)?;
         let request = CertificateRequest::parse(body).map_err(super::client::extension_error)?;
         let auth = config.client_auth.as_ref().and_then(|a| {
             crate::sign::scheme_for(
