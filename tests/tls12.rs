@@ -2642,3 +2642,63 @@ fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
         assert_eq!(ours.close().unwrap(), Shutdown::Sent);
     });
 }
+
+/// `Stream` performs a renegotiation s_server asks for inside its
+/// blocking `read` and `write` (SSL_MODE_AUTO_RETRY): the caller never
+/// sees `WantRead`, and every byte goes through once.
+#[test]
+fn stream_performs_a_renegotiation_inside_read_and_write() {
+    use std::io::{Read, Write};
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!(
+            "tlspair-tls12-reneg-stream-{}.msg",
+            std::process::id()
+        ));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 1;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let sock = net::connect(port);
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut stream = tlspair::Stream::new(conn, sock);
+        stream.handshake().unwrap();
+        server.feed(b"r\n".to_vec());
+        net::wait_for("s_server's HelloRequest", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("HelloRequest")
+        });
+        server.feed(b"line\n".to_vec());
+        let mut got = [0u8; 5];
+        stream.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"line\n");
+        let data = text(30_000, 9);
+        stream.write_all(&data).unwrap();
+        stream.flush().unwrap();
+        let tail = data[data.len() - 200..].to_vec();
+        server.wait_stdout("our data", move |out| {
+            out.windows(tail.len()).any(|w| w == tail.as_slice())
+        });
+        assert!(!stream.connection().is_renegotiating());
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with(", ServerHello"))
+                .count(),
+            2,
+            "{text}"
+        );
+    });
+}
