@@ -7,7 +7,7 @@
 mod common;
 
 use common::hello::{alert, client_hello, client_hello_with, ext, server_answer};
-use common::tls::{self, client_config, p256_server_config, side, Lines};
+use common::tls::{self, client_config, p256_server_config, secret_of, side, Lines};
 use common::{transfer_all, Side};
 use tlspair::handshake::messages::HRR_RANDOM;
 use tlspair::record::protect::RecordKey;
@@ -430,17 +430,6 @@ fn join(messages: &[(u8, Vec<u8>)]) -> Vec<u8> {
         out.extend(body);
     }
     out
-}
-
-fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
-    lines
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|l| l.starts_with(label))
-        .map(|l| common::unhex(l.split(' ').nth(2).unwrap().trim()))
-        .unwrap()
 }
 
 /// A client (to `name`) and our server up to the server's first flight,

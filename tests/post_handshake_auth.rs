@@ -10,7 +10,7 @@ mod common;
 
 use std::sync::Mutex;
 
-use common::tls::{self, certified, client_config, leak, Lines};
+use common::tls::{self, certified, client_config, leak, secret_of, Lines};
 use common::{transfer_all, Side};
 use tlspair::handshake::messages::HANDSHAKE_HEADER_LEN;
 use tlspair::handshake::post_auth::{AuthHook, PeerAuth, MAX_AUTH_REQUESTS};
@@ -370,29 +370,7 @@ fn behind_a_waiting_request_a_key_update_stops_reading() {
 
 /// `content` as a protected handshake record under `secret` at `seq`.
 fn seal(secret: &[u8], seq: u64, content: &[u8]) -> Vec<u8> {
-    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
-    for _ in 0..seq {
-        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
-        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
-            .unwrap();
-    }
-    let mut rec = vec![0u8; HEADER_LEN];
-    rec.extend(content);
-    rec.resize(HEADER_LEN + content.len() + 1 + 16, 0);
-    key.seal(ContentType::HANDSHAKE, content.len(), &mut rec)
-        .unwrap();
-    rec
-}
-
-fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
-    lines
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|l| l.starts_with(label))
-        .map(|l| common::unhex(l.split(' ').nth(2).unwrap().trim()))
-        .unwrap()
+    seal_as(secret, seq, ContentType::HANDSHAKE, content)
 }
 
 /// A CertificateRequest with `context`, listing ECDSA P-256.

@@ -142,6 +142,18 @@ impl tlspair::handshake::KeyLog for Lines {
     }
 }
 
+/// The secret a key log logged under `label` (the first such line).
+pub fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
+    lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.starts_with(label))
+        .map(|l| super::unhex(l.split(' ').nth(2).unwrap().trim()))
+        .unwrap()
+}
+
 /// A ticket sink that drops every ticket (a client that asks for tickets).
 pub struct NullSink;
 
