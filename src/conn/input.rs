@@ -228,6 +228,12 @@ impl<'a> Connection<'a> {
                 Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
                 Status::SignaturePending => return Ok(Status::SignaturePending),
                 Status::Established => return Ok(Status::Established),
+                // The peer closed during a renegotiation: it ends there, and
+                // the connection closes as it was.
+                Status::Closed if self.handshake_done => {
+                    self.drop_handshake();
+                    return Ok(Status::Closed);
+                }
                 Status::Closed => {
                     return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
                 }
@@ -1012,6 +1018,14 @@ impl<'a> Connection<'a> {
                         && level == crate::wire::AlertLevel::WARNING.0
                         && !alert.is_always_fatal() =>
                     {
+                        // A server that refuses the renegotiation it asked
+                        // for: it ends, the connection goes on as it was.
+                        if alert == AlertDescription::NO_RENEGOTIATION
+                            && handshaking
+                            && self.handshake_done
+                        {
+                            self.drop_handshake();
+                        }
                         self.count_empty(tx)?;
                         Ok(Status::Done(()))
                     }

@@ -1689,10 +1689,11 @@ impl<'a> Connection<'a> {
             // now that nothing may follow the close_notify: it ends here,
             // rather than wait for a peer that waits for us.
             if self.handshake_done && self.hs.is_some() {
-                // A renegotiation cannot finish past our close_notify; the
-                // connection stays as it was (a signer working for it is
-                // told).
+                // A renegotiation cannot finish past our close_notify, and
+                // the peer's records of it could not be read: it is
+                // abandoned (a signer working for it is told).
                 self.drop_handshake();
+                self.error = Some(Error::Abandoned);
             } else if self.hs.as_ref().is_some_and(Handshake::owes_flight) {
                 self.drop_handshake();
                 self.error = Some(Error::Abandoned);

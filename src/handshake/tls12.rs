@@ -591,10 +591,18 @@ fn renegotiation_server_hello(
     a.copy_from_slice(&secured.client_verify);
     b.copy_from_slice(&secured.server_verify);
     let ext = server_extensions(c, sh.extensions, &both)?;
+    // This ClientHello asked for a ticket only with a sink to keep it.
+    if ext.ticket && c.config.ticket_sink.is_none() {
+        return Err(PeerMisbehaved::UnsolicitedExtension(ExtensionType::SESSION_TICKET).into());
+    }
     if !ext.secure_renegotiation {
         return Err(PeerMisbehaved::BadRenegotiationInfo.into());
     }
-    if !ext.ems && !c.config.allow_no_extended_master_secret {
+    // The extended master secret binds the new session to this one's
+    // handshake: required in a renegotiation whatever the configuration
+    // lets a first handshake do (the exporter, made only with it, would
+    // otherwise stay the old session's).
+    if !ext.ems {
         return Err(PeerIncompatible::NoExtendedMasterSecret.into());
     }
     let n = keys
@@ -604,9 +612,8 @@ fn renegotiation_server_hello(
     if ext.alpn_index != n.alpn_index {
         return Err(PeerMisbehaved::IllegalParameter("ALPN protocol changed").into());
     }
-    if ext.record_size_limit.is_some() {
-        n.peer_record_size_limit = ext.record_size_limit;
-    }
+    // What this ServerHello says holds from now on, its absence too.
+    n.peer_record_size_limit = ext.record_size_limit;
     add(&mut transcript, keys.transcript_copy, msg);
     Ok(ClientState::RenegotiationFlight(
         Hello {
@@ -957,6 +964,15 @@ impl ClientState {
                 if chain > 0 { verify } else { 0 },
                 finished_room(fragment),
             ]),
+            // In a renegotiation every record of ours is sealed.
+            Self::AwaitSignature(f, _) if f.renegotiations > 0 => room_sum([
+                flight_room(
+                    4 + 4 + crate::sign::MAX_SIGNATURE_LEN,
+                    fragment,
+                    TLS12_MAX_RECORD_OVERHEAD,
+                ),
+                renegotiation_finished_room(fragment),
+            ]),
             Self::AwaitSignature(..) => room_sum([verify, finished_room(fragment)]),
             // Resumed: our ChangeCipherSpec and Finished answer the
             // server's.
@@ -977,7 +993,7 @@ impl ClientState {
                 } else {
                     0
                 },
-                finished_room(fragment),
+                renegotiation_finished_room(fragment),
             ]),
             _ => 0,
         }
@@ -1690,6 +1706,15 @@ fn write_certificate_verify(
 fn finished_room(fragment: usize) -> usize {
     room_sum([
         HEADER_LEN + 1,
+        flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+    ])
+}
+
+/// Room for our ChangeCipherSpec and Finished in a renegotiation: the
+/// ChangeCipherSpec sealed under the connection's key too.
+fn renegotiation_finished_room(fragment: usize) -> usize {
+    room_sum([
+        TLS12_MAX_RECORD_OVERHEAD + 1,
         flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
     ])
 }
