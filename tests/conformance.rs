@@ -7,7 +7,7 @@
 mod common;
 
 use common::hello::{alert, client_hello, client_hello_with, ext, server_answer};
-use common::tls::{self, client_config, p256_server_config, secret_of, side, Lines};
+use common::tls::{self, client_config, p256_server_config, seal_record, secret_of, side, Lines};
 use common::{transfer_all, Side};
 use tlspair::handshake::messages::HRR_RANDOM;
 use tlspair::record::protect::RecordKey;
@@ -395,20 +395,6 @@ fn open_flight(flight: &[u8], secret: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// `messages` as one protected handshake record under `secret`, sequence 0.
 fn seal_flight(messages: &[u8], secret: &[u8]) -> Vec<u8> {
     seal_record(secret, 0, ContentType::HANDSHAKE, messages, 0)
-}
-
-fn seal_record(secret: &[u8], seq: u64, ty: ContentType, content: &[u8], pad: usize) -> Vec<u8> {
-    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
-    for _ in 0..seq {
-        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
-        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
-            .unwrap();
-    }
-    let mut rec = vec![0u8; HEADER_LEN];
-    rec.extend(content);
-    rec.resize(HEADER_LEN + content.len() + 1 + pad + 16, 0);
-    key.seal(ty, content.len(), &mut rec).unwrap();
-    rec
 }
 
 /// Splits handshake messages into (type, body).

@@ -596,17 +596,7 @@ fn an_answer_cut_across_records_is_reassembled() {
 
 /// `content` as a protected record of `ty` under `secret` at `seq`.
 fn seal_as(secret: &[u8], seq: u64, ty: ContentType, content: &[u8]) -> Vec<u8> {
-    let mut key = RecordKey::new(&TLS13_AES_128_GCM_SHA256, secret).unwrap();
-    for _ in 0..seq {
-        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
-        key.seal(ContentType::APPLICATION_DATA, 0, &mut scratch)
-            .unwrap();
-    }
-    let mut rec = vec![0u8; HEADER_LEN];
-    rec.extend(content);
-    rec.resize(HEADER_LEN + content.len() + 1 + 16, 0);
-    key.seal(ty, content.len(), &mut rec).unwrap();
-    rec
+    tls::seal_record(secret, seq, ty, content, 0)
 }
 
 #[test]

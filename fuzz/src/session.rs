@@ -188,18 +188,24 @@ impl Side<'_> {
             // taken; the embedder's remedy is a larger view, then the
             // same call again.
             Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
-                assert!(
-                    needed > capacity && self.bufs.send.is_empty(),
-                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
-                    self.name
-                );
-                self.bufs.send = SendBuf::new(vec![0; needed]);
+                self.grow(needed, capacity);
                 if !partial {
                     self.pending = Some(data);
                 }
             }
             other => panic!("{}: write answered {other:?}", self.name),
         }
+    }
+
+    /// After `SendBufferTooSmall { needed }` (only ever on an empty view
+    /// of `capacity` bytes): the embedder's remedy, a larger view.
+    fn grow(&mut self, needed: usize, capacity: usize) {
+        assert!(
+            needed > capacity && self.bufs.send.is_empty(),
+            "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
+            self.name
+        );
+        self.bufs.send = SendBuf::new(vec![0; needed]);
     }
 
     /// Writes what the engine queued (a CertificateRequest a read could
@@ -210,12 +216,7 @@ impl Side<'_> {
         match no_alloc("handshake", || conn.handshake(bufs)) {
             Ok(Status::Done(())) | Ok(Status::WantWrite { .. }) => {}
             Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
-                assert!(
-                    needed > capacity && self.bufs.send.is_empty(),
-                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
-                    self.name
-                );
-                self.bufs.send = SendBuf::new(vec![0; needed]);
+                self.grow(needed, capacity);
             }
             other => panic!("{}: handshake answered {other:?}", self.name),
         }
@@ -275,12 +276,7 @@ impl Side<'_> {
             // answer to a post-handshake request): the embedder's remedy
             // is a larger view.
             Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
-                assert!(
-                    needed > capacity && self.bufs.send.is_empty(),
-                    "{}: SendBufferTooSmall({needed}) with capacity {capacity}",
-                    self.name
-                );
-                self.bufs.send = SendBuf::new(vec![0; needed]);
+                self.grow(needed, capacity);
                 // Then the same call again.
                 true
             }

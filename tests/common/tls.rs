@@ -142,6 +142,31 @@ impl tlspair::handshake::KeyLog for Lines {
     }
 }
 
+/// `content` as a protected TLS_AES_128_GCM_SHA256 record of type `ty`
+/// under traffic secret `secret` at sequence `seq`, with `pad` zeros of
+/// padding.
+pub fn seal_record(
+    secret: &[u8],
+    seq: u64,
+    ty: tlspair::ContentType,
+    content: &[u8],
+    pad: usize,
+) -> Vec<u8> {
+    use tlspair::record::protect::RecordKey;
+    use tlspair::record::HEADER_LEN;
+    let mut key = RecordKey::new(&tlspair::TLS13_AES_128_GCM_SHA256, secret).unwrap();
+    for _ in 0..seq {
+        let mut scratch = vec![0u8; HEADER_LEN + 1 + 16];
+        key.seal(tlspair::ContentType::APPLICATION_DATA, 0, &mut scratch)
+            .unwrap();
+    }
+    let mut rec = vec![0u8; HEADER_LEN];
+    rec.extend(content);
+    rec.resize(HEADER_LEN + content.len() + 1 + pad + 16, 0);
+    key.seal(ty, content.len(), &mut rec).unwrap();
+    rec
+}
+
 /// The secret a key log logged under `label` (the first such line).
 pub fn secret_of(lines: &Lines, label: &str) -> Vec<u8> {
     lines
