@@ -144,6 +144,12 @@ pub enum PeerMisbehaved {
     /// More 0-RTT data than the ticket allows (`unexpected_message`, RFC
     /// 8446 §4.2.10).
     TooMuchEarlyData,
+    /// A renegotiation's renegotiation_info that does not carry the
+    /// connection's verify_data (`handshake_failure`, RFC 5746 §3.5).
+    BadRenegotiationInfo,
+    /// A renegotiation with a peer presenting another certificate than the
+    /// one the connection was made with (`illegal_parameter`).
+    PeerCertificateChanged,
     /// More post-handshake CertificateRequests than
     /// [`ClientConfig::post_handshake_auth`](crate::handshake::ClientConfig::post_handshake_auth)
     /// answers (`unexpected_message`).
@@ -320,7 +326,9 @@ impl Error {
                 | PeerMisbehaved::IllegalParameter(_)
                 | PeerMisbehaved::DuplicateExtension(_)
                 | PeerMisbehaved::MisplacedExtension(_)
+                | PeerMisbehaved::PeerCertificateChanged
                 | PeerMisbehaved::Downgrade => AlertDescription::ILLEGAL_PARAMETER,
+                PeerMisbehaved::BadRenegotiationInfo => AlertDescription::HANDSHAKE_FAILURE,
                 PeerMisbehaved::UnsolicitedExtension(_) => AlertDescription::UNSUPPORTED_EXTENSION,
                 PeerMisbehaved::BadServerName => AlertDescription::UNRECOGNIZED_NAME,
                 PeerMisbehaved::MissingExtension(_) => AlertDescription::MISSING_EXTENSION,

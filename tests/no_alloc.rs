@@ -150,14 +150,17 @@ fn errors_allocate_nothing() {
 }
 
 #[test]
-fn established_connection_is_at_most_2320_bytes() {
-    // 2,320 today (32 for the TLS 1.2 client-authentication transcript
+fn established_connection_is_at_most_2336_bytes() {
+    // 2,336 today (16 for the verify_data of our last TLS 1.2 Finished and
+    // the renegotiation count, which a secure renegotiation needs while
+    // the handshake state runs), 2,320 before (32 for the TLS 1.2
+    // client-authentication transcript
     // loan), 2,288 before (16 for the TLS 1.2 exporter's randoms), 2,272
     // before that: 2,032 until every SNI was kept whole (189 bytes), the
     // verifier's identity (16) and the peer chain storage (32) came in.
     let size = std::mem::size_of::<tlspair::Connection>();
     println!("size_of::<Connection>() = {size}");
-    assert!(size <= 2320, "{size} bytes");
+    assert!(size <= 2336, "{size} bytes");
 }
 
 #[test]

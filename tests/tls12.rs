@@ -2411,3 +2411,294 @@ fn hello_requests_in_a_loop_are_each_refused_then_cut_off() {
         Err(Error::PeerMisbehaved(PeerMisbehaved::TooManyEmptyRecords))
     );
 }
+
+/// `s_server -tls1_2` renegotiates when a line `r` comes on its stdin
+/// (`R`: and asks for a client certificate). Our client, configured to
+/// accept, performs the renegotiation inside its reads (RFC 5746: its
+/// ClientHello carries our verify_data, the ServerHello both), data
+/// flows before, during and after, and the -msg log shows the second
+/// handshake.
+fn renegotiation_asked_by_s_server(letter: &'static str, with_certificate: bool) {
+    bounded(move || {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!(
+            "tlspair-tls12-reneg-{letter}-{}.msg",
+            std::process::id()
+        ));
+        let log_path = log.to_string_lossy().into_owned();
+        let ca = net::cert_path("ca.pem");
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-CAfile", &ca, "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 2;
+        if with_certificate {
+            cc.client_auth = Some(tls::certified(
+                &tlspair::test_credentials::CLIENT_ECDSA_P256,
+            ));
+        }
+        let mut conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        // TLS 1.2's CertificateVerify signs the messages: lent storage.
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        let before = *ours.conn.negotiated().unwrap();
+        server.feed(b"before\n".to_vec());
+        assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
+        server.feed(format!("{letter}\n").into_bytes());
+        net::wait_for("s_server's HelloRequest", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("HelloRequest")
+        });
+        server.feed(b"after\n".to_vec());
+        let got = ours
+            .read_exact(6)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        assert_eq!(got, b"after\n");
+        ours.send_all(b"reply\n").unwrap();
+        server.wait_stdout("reply", |out| {
+            String::from_utf8_lossy(out).contains("reply\n")
+        });
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        let count = |needle: &str| text.lines().filter(|l| l.ends_with(needle)).count();
+        assert_eq!(count(", ClientHello"), 2, "{text}");
+        assert_eq!(count(", ServerHello"), 2, "{text}");
+        assert_eq!(count(", Finished"), 4, "{text}");
+        if with_certificate {
+            assert_eq!(count(", CertificateVerify"), 1, "{text}");
+        }
+        let after = *ours.conn.negotiated().unwrap();
+        assert_eq!(after.suite, before.suite);
+        assert_eq!(after.peer_cert_sha256, before.peer_cert_sha256);
+        assert!(!ours.conn.is_handshaking());
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}
+
+#[test]
+fn a_renegotiation_asked_by_s_server_is_performed_inside_read() {
+    renegotiation_asked_by_s_server("r", false);
+}
+
+#[test]
+fn a_renegotiation_asking_for_our_certificate_is_performed_inside_read() {
+    renegotiation_asked_by_s_server("R", true);
+}
+
+/// A client configured for one renegotiation performs the first the
+/// server asks for and refuses the second with a no_renegotiation
+/// warning (which s_server, having asked, answers with handshake_failure).
+#[test]
+fn renegotiations_past_the_configured_count_are_refused_with_a_warning() {
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!(
+            "tlspair-tls12-reneg-count-{}.msg",
+            std::process::id()
+        ));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 1;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        for (round, expect_renegotiation) in [(1, true), (2, false)] {
+            server.feed(b"r\n".to_vec());
+            net::wait_for("s_server's HelloRequest", || {
+                std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .matches("HelloRequest")
+                    .count()
+                    >= round
+            });
+            let line = format!("line {round}\n");
+            server.feed(line.clone().into_bytes());
+            let got = ours.read_exact(line.len());
+            // The line may come before the server's flight: read on
+            // until the renegotiation is over.
+            while got.is_ok() && ours.conn.is_renegotiating() {
+                let mut buf = [0u8; 16];
+                match ours.conn.read(&mut ours.bufs, &mut buf) {
+                    Ok(tlspair::Status::Done(_)) => panic!("no more data expected"),
+                    Ok(_) => {
+                        ours.pump();
+                    }
+                    Err(e) => panic!("{e}\n{}", server.describe()),
+                }
+            }
+            if expect_renegotiation {
+                assert_eq!(got.unwrap(), line.as_bytes());
+            } else {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                assert!(
+                    matches!(
+                        got,
+                        Err(Error::AlertReceived(
+                            tlspair::AlertDescription::HANDSHAKE_FAILURE
+                        ))
+                    ) || got.is_ok(),
+                    "{got:?}\n{text}"
+                );
+            }
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with(", ClientHello"))
+                .count(),
+            2,
+            "{text}"
+        );
+        assert!(text.contains("warning no_renegotiation"), "{text}");
+    });
+}
+
+/// While the renegotiation s_server asked for runs, our client's write
+/// answers WantRead (its data waits: OpenSSL takes none after its
+/// ServerHello); repeated as the contract says, it completes after the
+/// renegotiation, every byte once.
+#[test]
+fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log =
+            std::env::temp_dir().join(format!("tlspair-tls12-reneg-w-{}.msg", std::process::id()));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 1;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        server.feed(b"r\n".to_vec());
+        net::wait_for("s_server's HelloRequest", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("HelloRequest")
+        });
+        // Let the HelloRequest arrive, then read it: the renegotiation
+        // starts inside that read.
+        net::wait_for("the HelloRequest on our side", || {
+            ours.pump();
+            !ours.bufs.recv.is_empty()
+        });
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            ours.conn.read(&mut ours.bufs, &mut buf),
+            Ok(tlspair::Status::WantRead)
+        );
+        assert!(ours.conn.is_renegotiating());
+        assert!(!ours.conn.is_handshaking(), "established all along");
+        // Our write now waits for the renegotiation.
+        let data = text(40_000, 3);
+        assert_eq!(
+            ours.conn.write(&mut ours.bufs, &data),
+            Ok(tlspair::Status::WantRead)
+        );
+        assert_eq!(ours.conn.write_progress(), 0, "nothing sealed");
+        // The same call repeated until done: it drives the renegotiation.
+        ours.send_all(&data).unwrap();
+        assert!(!ours.conn.is_renegotiating());
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with(", ServerHello"))
+                .count(),
+            2,
+            "{text}"
+        );
+        // s_server printed what it read: all of it, the end last.
+        let tail = data[data.len() - 200..].to_vec();
+        server.wait_stdout("our data", move |out| {
+            out.windows(tail.len()).any(|w| w == tail.as_slice())
+        });
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}
+
+/// `Stream` performs a renegotiation s_server asks for inside its
+/// blocking `read` and `write` (SSL_MODE_AUTO_RETRY): the caller never
+/// sees `WantRead`, and every byte goes through once.
+#[test]
+fn stream_performs_a_renegotiation_inside_read_and_write() {
+    use std::io::{Read, Write};
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!(
+            "tlspair-tls12-reneg-stream-{}.msg",
+            std::process::id()
+        ));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 1;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let sock = net::connect(port);
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut stream = tlspair::Stream::new(conn, sock);
+        stream.handshake().unwrap();
+        server.feed(b"r\n".to_vec());
+        net::wait_for("s_server's HelloRequest", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("HelloRequest")
+        });
+        server.feed(b"line\n".to_vec());
+        let mut got = [0u8; 5];
+        stream.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"line\n");
+        let data = text(30_000, 9);
+        stream.write_all(&data).unwrap();
+        stream.flush().unwrap();
+        let tail = data[data.len() - 200..].to_vec();
+        server.wait_stdout("our data", move |out| {
+            out.windows(tail.len()).any(|w| w == tail.as_slice())
+        });
+        assert!(!stream.connection().is_renegotiating());
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with(", ServerHello"))
+                .count(),
+            2,
+            "{text}"
+        );
+    });
+}

@@ -242,6 +242,7 @@ pub fn client_hello(body: &[u8]) {
         // Written only with a PSK, as a client offers it.
         early_data: ch.ext.early_data,
         post_handshake_auth: ch.ext.post_handshake_auth,
+        renegotiation_info: ch.ext.renegotiation_info.unwrap_or(&[]),
     };
     let Some(again) = encode_message(body.len(), HandshakeType::CLIENT_HELLO, |w| out.encode(w))
     else {

@@ -194,7 +194,11 @@ impl<'a> Connection<'a> {
                 }
                 if done {
                     self.established();
-                    self.handshake_done = true;
+                    // A renegotiation completes without a word: the
+                    // connection was established all along.
+                    if core::mem::replace(&mut self.handshake_done, true) {
+                        return Ok(Status::Done(()));
+                    }
                     return Ok(Status::Established);
                 }
                 if consumed > 0 {
@@ -209,8 +213,13 @@ impl<'a> Connection<'a> {
             if self.hs.is_none() {
                 continue;
             }
-            // 0-RTT plaintext at the front is `read_early`'s to take.
+            // Application data a peer sent during a renegotiation is
+            // delivered as it comes; 0-RTT plaintext at the front is
+            // `read_early`'s to take.
             if self.plain_left > 0 {
+                if self.handshake_done {
+                    return Ok(Status::Done(()));
+                }
                 return Err(Misuse::EarlyDataUnread.into());
             }
             match self.read_record(rx, tx)? {
@@ -219,6 +228,12 @@ impl<'a> Connection<'a> {
                 Status::WantWrite { needed } => return Ok(Status::WantWrite { needed }),
                 Status::SignaturePending => return Ok(Status::SignaturePending),
                 Status::Established => return Ok(Status::Established),
+                // The peer closed during a renegotiation: it ends there, and
+                // the connection closes as it was.
+                Status::Closed if self.handshake_done => {
+                    self.drop_handshake();
+                    return Ok(Status::Closed);
+                }
                 Status::Closed => {
                     return Err(self.fail(tx, Error::AlertReceived(AlertDescription::CLOSE_NOTIFY)))
                 }
@@ -296,7 +311,9 @@ impl<'a> Connection<'a> {
                     return Ok(None);
                 }
                 self.established();
-                self.handshake_done = true;
+                if core::mem::replace(&mut self.handshake_done, true) {
+                    return Ok(Some(Status::Done(())));
+                }
                 Ok(Some(Status::Established))
             }
             Err(e) => Err(self.abort(tx, e)),
@@ -547,6 +564,90 @@ impl<'a> Connection<'a> {
             && matches!(split_message(region), Some((HandshakeType::CERTIFICATE_REQUEST, _, n)) if n == self.hs_len)
     }
 
+    /// Whether a server's HelloRequest now starts a renegotiation: a
+    /// client configured for more than it has done, neither side closed.
+    fn may_renegotiate(&self) -> bool {
+        let done = match &self.hs {
+            Slot::After(crate::handshake::post_auth::PostAuth::Tls12(s)) => s.renegotiations,
+            _ => return false,
+        };
+        self.role == Role::Client
+            && !self.sent_close
+            && !self.recv_close
+            && self
+                .peer_config
+                .client()
+                .is_some_and(|c| c.renegotiations > done)
+    }
+
+    /// Starts the renegotiation a server's HelloRequest (`total` bytes at
+    /// the front of the region) asks for, once the outgoing view has room
+    /// for our ClientHello (until then `WantWrite`, the request kept).
+    fn renegotiate(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        total: usize,
+    ) -> Result<Status<bool>, Error> {
+        let Slot::After(crate::handshake::post_auth::PostAuth::Tls12(secured)) = self.hs else {
+            return Err(Error::Internal("renegotiation without its state"));
+        };
+        let fragment = self.send_fragment();
+        let Some(inputs) = client_inputs(
+            &self.peer_config,
+            &self.server_name,
+            &self.resume,
+            super::EarlyPhase::None,
+        ) else {
+            return Err(self.abort(tx, NO_CONFIG));
+        };
+        let need = client::State::renegotiation_room(secured.now, inputs, fragment);
+        let room = match self.room_for(tx, need) {
+            Ok(Ok(room)) => room,
+            Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
+            Err(e) => return Err(e),
+        };
+        let mut out = Out {
+            room,
+            used: 0,
+            fragment,
+            closed: false,
+        };
+        let mut post_auth = None;
+        let mut keys = Keys {
+            records: &mut self.records,
+            negotiated: &mut self.negotiated,
+            exporter: &mut self.exporter,
+            resumption: &mut self.resumption,
+            skip_early_data: &mut self.skip_early_data,
+            early: &mut self.early,
+            peer_chain: &mut self.peer_chain,
+            transcript_copy: &mut self.tls12_transcript,
+            tag: self.tag,
+            post_auth: &mut post_auth,
+        };
+        let inputs = client_inputs(
+            &self.peer_config,
+            &self.server_name,
+            &self.resume,
+            super::EarlyPhase::None,
+        );
+        let started = match inputs {
+            Some(inputs) => client::State::renegotiate(inputs, secured, &mut keys, &mut out),
+            None => Err(NO_CONFIG),
+        };
+        let used = out.used;
+        tx.commit(used);
+        match started {
+            Ok(state) => {
+                self.hs = Slot::Running(Handshake::Client(state));
+                self.consume_handshake(rx, total);
+                Ok(Status::Done(true))
+            }
+            Err(e) => Err(self.abort(tx, e)),
+        }
+    }
+
     /// Whether a client's answer to our post-handshake certificate
     /// request starts at the front of the region (a server's).
     fn answer_waits(&self, rx: &RecvView<'_>) -> bool {
@@ -577,11 +678,17 @@ impl<'a> Connection<'a> {
         }
         let body = region.get(HANDSHAKE_HEADER_LEN..total).unwrap_or(&[]);
         if self.is_tls12() {
+            // A server's HelloRequest our configuration lets us answer: a
+            // renegotiation (RFC 5746), performed inside this call and
+            // the ones after it.
+            if ty == HandshakeType::HELLO_REQUEST && body.is_empty() && self.may_renegotiate() {
+                return self.renegotiate(rx, tx, total);
+            }
             // TLS 1.2 after its handshake: a renegotiation asked for (a
             // server's HelloRequest) or started (a client's ClientHello)
             // is refused with a no_renegotiation warning (RFC 5246
             // §7.2.2, RFC 5746 §4.2) and the connection goes on; nothing
-            // else may come. (Accepting one is issue 15's.)
+            // else may come.
             let refused = matches!(
                 (ty, self.role),
                 (HandshakeType::HELLO_REQUEST, Role::Client)
@@ -679,7 +786,10 @@ impl<'a> Connection<'a> {
         let plain_alert = handshaking
             && header.content_type == ContentType::ALERT
             && !self.records.recv().is_some_and(RecordKey::is_tls12);
-        let protected = self.records.recv().is_some() && !ccs && !plain_alert;
+        // In a renegotiation every record is protected, a ChangeCipherSpec
+        // too (under the connection's key, RFC 5246 §7.1).
+        let renegotiating = handshaking && self.handshake_done;
+        let protected = self.records.recv().is_some() && (!ccs || renegotiating) && !plain_alert;
         // A server that declined 0-RTT and asked for another ClientHello
         // has no key yet, and skips the client's early records in the
         // clear (RFC 8446 §4.2.10), within the same bound.
@@ -802,11 +912,16 @@ impl<'a> Connection<'a> {
         let whole_ticket_waits = ty == ContentType::CHANGE_CIPHER_SPEC
             && self.hs.as_ref().is_some_and(Handshake::holds_ticket)
             && whole_messages(rx.unread().get(..self.hs_len).unwrap_or(&[]));
+        // TLS 1.2 lets records of other types come between handshake
+        // messages and their fragments (RFC 5246 §6.2.1): application data
+        // during a renegotiation is read as it comes.
+        let interleaved = renegotiating && ty == ContentType::APPLICATION_DATA;
         if ty != ContentType::HANDSHAKE
             && ty != ContentType::ALERT
             && self.hs_len > 0
             && !whole_ticket_waits
             && !self.answer_blocked(rx)
+            && !interleaved
         {
             // RFC 8446 §5.1: no other record between a message's fragments.
             return Err(self.fail(tx, PeerMisbehaved::HandshakeFragmentation.into()));
@@ -853,6 +968,17 @@ impl<'a> Connection<'a> {
                 }
                 self.take_application_data(rx, tx, (off, at, total, len))
             }
+            // Between the peer's ChangeCipherSpec and its Finished nothing
+            // else may come.
+            (ContentType::APPLICATION_DATA, _)
+                if renegotiating
+                    && !self
+                        .hs
+                        .as_ref()
+                        .is_some_and(Handshake::awaits_finished_after_change) =>
+            {
+                self.take_application_data(rx, tx, (off, at, total, len))
+            }
             (ContentType::APPLICATION_DATA, _) if handshaking => {
                 Err(self.fail(tx, PeerMisbehaved::UnexpectedContentType(ty).into()))
             }
@@ -892,6 +1018,14 @@ impl<'a> Connection<'a> {
                         && level == crate::wire::AlertLevel::WARNING.0
                         && !alert.is_always_fatal() =>
                     {
+                        // A server that refuses the renegotiation it asked
+                        // for: it ends, the connection goes on as it was.
+                        if alert == AlertDescription::NO_RENEGOTIATION
+                            && handshaking
+                            && self.handshake_done
+                        {
+                            self.drop_handshake();
+                        }
                         self.count_empty(tx)?;
                         Ok(Status::Done(()))
                     }
@@ -920,7 +1054,7 @@ impl<'a> Connection<'a> {
                 // TLS 1.2: the peer's ChangeCipherSpec switches its
                 // direction to the new key (RFC 5246 §7.1). No message
                 // may straddle it (checked above for a pending fragment).
-                if protected || len != 1 || first != 1 {
+                if (protected && !renegotiating) || len != 1 || first != 1 {
                     return Err(self.fail(tx, InvalidMessage::BadChangeCipherSpec.into()));
                 }
                 self.drop_record(rx, off, total);

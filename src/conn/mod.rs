@@ -159,6 +159,17 @@ impl Handshake {
         })
     }
 
+    /// A renegotiation whose handshake has not yet replaced our sending
+    /// key: data may still be sealed under the connection's.
+    fn renegotiation_may_write(&self) -> bool {
+        matches!(self, Self::Client(s) if s.renegotiation_may_write())
+    }
+
+    /// The peer's ChangeCipherSpec came (TLS 1.2), its Finished not yet.
+    fn awaits_finished_after_change(&self) -> bool {
+        matches!(self, Self::Client(s) if s.awaits_finished_after_change())
+    }
+
     /// Whether the peer still waits for a flight of ours before the
     /// handshake can complete (a client until its Finished, a server until
     /// its first flight); a server that only has tickets left does not.
@@ -794,6 +805,13 @@ impl<'a> Connection<'a> {
         !self.handshake_done && self.error.is_none()
     }
 
+    /// Whether a TLS 1.2 renegotiation (RFC 5746) is running: the
+    /// connection stays established meanwhile; `write` answers `WantRead`
+    /// until it completes, `read` delivers the data that comes.
+    pub fn is_renegotiating(&self) -> bool {
+        self.handshake_done && self.hs.is_some() && self.error.is_none()
+    }
+
     /// The ALPN protocol the handshake settled on, as its bytes (`None`
     /// without ALPN, and after a fatal error).
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
@@ -1376,17 +1394,30 @@ impl<'a> Connection<'a> {
             return Err(Misuse::WriteAfterShutdown.into());
         }
         if self.hs.is_some() {
+            // A renegotiation lets us write until our ChangeCipherSpec;
+            // from it until the peer's Finished, the new key is not yet
+            // confirmed: `WantRead`.
+            let renegotiating = self.handshake_done;
             match self.drive(rx, tx)? {
-                Status::Done(()) => {}
+                Status::Done(()) if !renegotiating || self.may_write_renegotiating() => {}
+                Status::Done(()) => return Ok(Status::WantRead),
                 // 0.5-RTT data (RFC 8446 §4.4.4): a server that took the
                 // client's early data writes under its application key
                 // from its Finished on.
-                Status::WantRead if self.half_rtt() => {}
+                Status::WantRead if self.half_rtt() || self.may_write_renegotiating() => {}
                 other => return Ok(other),
             }
         }
         self.schedule_key_update();
         Ok(Status::Done(()))
+    }
+
+    /// Whether the handshake is done, or a renegotiation still lets us
+    /// seal under the connection's key.
+    fn may_write_renegotiating(&self) -> bool {
+        self.hs
+            .as_ref()
+            .is_none_or(Handshake::renegotiation_may_write)
     }
 
     /// Whether a server may write before the client's Finished: only one
@@ -1606,8 +1637,8 @@ impl<'a> Connection<'a> {
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
         // Nothing is lent during the handshake (early data is
-        // `read_early`'s).
-        if self.hs.is_some() {
+        // `read_early`'s), but during a renegotiation.
+        if self.hs.is_some() && !self.handshake_done {
             return;
         }
         let n = n.min(usize::from(self.plain_left));
@@ -1657,7 +1688,13 @@ impl<'a> Connection<'a> {
             // A handshake that still needs a flight of ours cannot finish
             // now that nothing may follow the close_notify: it ends here,
             // rather than wait for a peer that waits for us.
-            if self.hs.as_ref().is_some_and(Handshake::owes_flight) {
+            if self.handshake_done && self.hs.is_some() {
+                // A renegotiation cannot finish past our close_notify, and
+                // the peer's records of it could not be read: it is
+                // abandoned (a signer working for it is told).
+                self.drop_handshake();
+                self.error = Some(Error::Abandoned);
+            } else if self.hs.as_ref().is_some_and(Handshake::owes_flight) {
                 self.drop_handshake();
                 self.error = Some(Error::Abandoned);
             }

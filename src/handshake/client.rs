@@ -76,6 +76,11 @@ pub(crate) enum Polled<S> {
     Signed(Option<S>),
 }
 
+/// [`client_hello_bound`] with no 0-RTT (a renegotiation's ClientHello).
+pub(crate) fn client_hello_bound_for(c: &Common<'_>, fragment: usize) -> usize {
+    client_hello_bound_with(c, fragment, 0)
+}
+
 /// Room our ClientHello needs, as plaintext records: every field and
 /// extension header at its largest (a P-384 key share, a 32-byte session
 /// id), from the configured lists.
@@ -490,6 +495,7 @@ fn encode_hello(
         }),
         early_data: early_data && offer.is_some(),
         post_handshake_auth: tls13 && offers_post_handshake_auth(config),
+        renegotiation_info: &[],
     };
     out.records(None, ContentType::HANDSHAKE, |w| {
         hello.encode(w)?;
@@ -519,7 +525,7 @@ fn encode_hello(
 /// trailing dot, and nothing for an IP address or a name that is not a
 /// host name (a server would refuse it; the certificate is still checked
 /// against `name`).
-fn sni(name: &str) -> Option<&str> {
+pub(crate) fn sni(name: &str) -> Option<&str> {
     if name.parse::<core::net::IpAddr>().is_ok() {
         return None;
     }
@@ -872,6 +878,39 @@ impl State {
         let pha = offers_post_handshake_auth(c.config);
         finish_flight(u.suite, &u.transcript, &u.master, &u.client_ap, pha, keys)?;
         Ok(Polled::Signed(None))
+    }
+
+    /// Room the ClientHello of a renegotiation takes (protected records).
+    pub fn renegotiation_room(now: UnixTime, inputs: Inputs<'_>, fragment: usize) -> usize {
+        super::tls12::renegotiation_hello_room(&with(now, inputs), fragment)
+    }
+
+    /// Starts the TLS 1.2 renegotiation a server asked for: writes our
+    /// ClientHello under the connection's keys (RFC 5746 §3.5). `secured`
+    /// is what the last handshake left; certificates are checked at its
+    /// time.
+    pub fn renegotiate(
+        inputs: Inputs<'_>,
+        secured: super::tls12::Secured,
+        keys: &mut Keys<'_>,
+        out: &mut Out<'_>,
+    ) -> Result<Self, Error> {
+        let now = secured.now;
+        let c = with(now, inputs);
+        super::tls12::start_renegotiation(&c, secured, keys, out).map(|s| Self::Tls12(now, s))
+    }
+
+    /// Whether this is a renegotiation whose handshake has not yet
+    /// replaced our sending key: application data may still be sealed
+    /// under the connection's key.
+    pub fn renegotiation_may_write(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.renegotiation_may_write())
+    }
+
+    /// Whether the server's ChangeCipherSpec has switched its key and its
+    /// Finished has not yet come (nothing else may come between them).
+    pub fn awaits_finished_after_change(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.awaits_finished_after_change())
     }
 
     /// Writes the ClientHello; what the ServerHello will need goes to

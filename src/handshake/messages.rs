@@ -536,6 +536,10 @@ pub struct ClientHelloOut<'a> {
     pub early_data: bool,
     /// Offer post_handshake_auth (RFC 8446 §4.2.6; with `tls13`).
     pub post_handshake_auth: bool,
+    /// With `tls12`, renegotiation_info's renegotiated_connection (RFC
+    /// 5746 §3.5): empty on the initial handshake, our last Finished's
+    /// verify_data in a renegotiation.
+    pub renegotiation_info: &'a [u8],
 }
 
 /// Bytes the TLS 1.2 extensions add to a ClientHello:
@@ -676,8 +680,11 @@ impl ClientHelloOut<'_> {
                 }
                 if self.tls12 {
                     ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
-                    // RFC 5746 §3.4: empty on the initial handshake.
-                    ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
+                    // RFC 5746 §3.4, §3.5: empty on the initial
+                    // handshake, our verify_data in a renegotiation.
+                    ext(w, ExtensionType::RENEGOTIATION_INFO, |w| {
+                        w.vec8(self.renegotiation_info)
+                    })?;
                     // RFC 8422 §5.1.2: uncompressed points only.
                     ext(w, ExtensionType::EC_POINT_FORMATS, |w| w.vec8(&[0]))?;
                     if let Some(ticket) = self.session_ticket {

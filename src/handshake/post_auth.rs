@@ -66,10 +66,13 @@ pub trait AuthHook: Send + Sync {
     fn authenticated(&self, connection: u64, auth: &PeerAuth);
 }
 
-/// What a connection keeps for post-handshake authentication.
+/// What a connection keeps after its handshake, in the bytes the
+/// handshake state took: for TLS 1.3 post-handshake authentication, or
+/// for a TLS 1.2 secure renegotiation.
 pub(crate) enum PostAuth {
     Client(ClientAuth),
     Server(ServerAuth),
+    Tls12(super::tls12::Secured),
 }
 
 /// A client that offered post_handshake_auth.

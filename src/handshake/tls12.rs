@@ -320,7 +320,14 @@ struct ServerExtensions {
     ticket: bool,
 }
 
-fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, Error> {
+/// `renegotiated`: the renegotiation_info content the server must send
+/// (empty on the initial handshake; both verify_data in a renegotiation,
+/// RFC 5746 §3.5).
+fn server_extensions(
+    c: &Common<'_>,
+    block: &[u8],
+    renegotiated: &[u8],
+) -> Result<ServerExtensions, Error> {
     let mut out = ServerExtensions::default();
     let mut bad: Option<Error> = None;
     for_each_extension(block, |ty, body| {
@@ -328,11 +335,16 @@ fn server_extensions(c: &Common<'_>, block: &[u8]) -> Result<ServerExtensions, E
         match ty {
             ExtensionType::EXTENDED_MASTER_SECRET => out.ems = true,
             ExtensionType::RENEGOTIATION_INFO => {
-                // RFC 5746 §3.4: empty on the initial handshake.
-                if b.vec8("renegotiation info")?.is_empty() {
+                // RFC 5746 §3.4: empty on the initial handshake; §3.5:
+                // both verify_data in a renegotiation, else
+                // handshake_failure.
+                let got = b.vec8("renegotiation info")?;
+                if got == renegotiated {
                     out.secure_renegotiation = true;
-                } else {
+                } else if renegotiated.is_empty() {
                     bad = Some(PeerMisbehaved::IllegalParameter("renegotiation_info").into());
+                } else {
+                    bad = Some(PeerMisbehaved::BadRenegotiationInfo.into());
                 }
             }
             ExtensionType::EC_POINT_FORMATS => {
@@ -449,6 +461,175 @@ pub(crate) enum ClientState {
     ExpectChangeCipherSpec(Finishing),
     /// The server's Finished, under its new key.
     ExpectFinished(Finishing),
+    /// A renegotiation (RFC 5746) the server asked for: our ClientHello is
+    /// out, under the connection's keys; its ServerHello comes next.
+    RenegotiationHello(Renegotiating),
+    /// A renegotiation past its ServerHello: the server's flight comes
+    /// (the transcript here, the connection's keys in `Records`).
+    RenegotiationFlight(Hello, Transcript),
+}
+
+/// A client's renegotiation before the ServerHello: the transcript of
+/// its ClientHello, its random, and what the last handshake left.
+pub(crate) struct Renegotiating {
+    transcript: Transcript,
+    client_random: [u8; 32],
+    secured: Secured,
+}
+
+/// Room a renegotiation ClientHello takes: the initial one's bound, each
+/// of its records protected.
+pub(crate) fn renegotiation_hello_room(c: &Common<'_>, fragment: usize) -> usize {
+    let plain = super::client::client_hello_bound_for(c, fragment);
+    let records = plain.div_ceil(fragment.max(1)).saturating_add(1);
+    room_sum([
+        plain,
+        records.saturating_mul(TLS12_MAX_RECORD_OVERHEAD.saturating_sub(HEADER_LEN)),
+    ])
+}
+
+/// Starts a renegotiation the server asked for (its HelloRequest, RFC
+/// 5246 §7.4.1.1): a ClientHello for TLS 1.2 and the connection's suite
+/// alone, with renegotiation_info carrying our last verify_data (RFC
+/// 5746 §3.5), sealed under the connection's current key. It offers no
+/// session to resume: a renegotiation is a full handshake.
+pub(crate) fn start_renegotiation(
+    c: &Common<'_>,
+    secured: Secured,
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<ClientState, Error> {
+    let suite = keys
+        .records
+        .send()
+        .map(RecordKey::suite)
+        .filter(|s| s.is_tls12())
+        .ok_or(Error::Internal("renegotiation without a TLS 1.2 key"))?;
+    let mut client_random = [0u8; 32];
+    c.config
+        .rng
+        .fill(&mut client_random)
+        .map_err(|_| Error::Internal("random number generator failed"))?;
+    let record_size_limit = u16::try_from(
+        c.config
+            .record
+            .recv_max_fragment_len
+            .min(crate::record::MAX_PLAINTEXT),
+    )
+    .ok();
+    let suites = [suite.id];
+    let hello = super::messages::ClientHelloOut {
+        random: &client_random,
+        session_id: &[],
+        suites: &suites,
+        server_name: c.ctx.server_name.and_then(super::client::sni),
+        groups: c.config.groups,
+        key_shares: &[],
+        schemes: c.config.verifier.supported_schemes(),
+        alpn: c.config.alpn,
+        record_size_limit,
+        cookie: None,
+        want_tickets: false,
+        grease: None,
+        grease_share: false,
+        tls13: false,
+        tls12: true,
+        // Asking for a ticket of the new session, as the first hello did.
+        session_ticket: c.config.ticket_sink.map(|_| &[][..]),
+        psk: None,
+        early_data: false,
+        post_handshake_auth: false,
+        renegotiation_info: &secured.client_verify,
+    };
+    let mut transcript = Transcript::new(suite);
+    keys.transcript_copy.start();
+    let copy = &mut *keys.transcript_copy;
+    out.records(keys.records.send_mut(), ContentType::HANDSHAKE, |w| {
+        hello.encode(w)?;
+        add(&mut transcript, copy, w.written());
+        Ok(())
+    })?;
+    Ok(ClientState::RenegotiationHello(Renegotiating {
+        transcript,
+        client_random,
+        secured,
+    }))
+}
+
+/// The ServerHello that answers our renegotiation ClientHello: TLS 1.2
+/// and the connection's suite again, renegotiation_info with both
+/// verify_data (else handshake_failure, RFC 5746 §3.5), the extended
+/// master secret, the ALPN protocol unchanged.
+fn renegotiation_server_hello(
+    c: &Common<'_>,
+    r: Renegotiating,
+    sh: &ServerHello<'_>,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+) -> Result<ClientState, Error> {
+    let Renegotiating {
+        mut transcript,
+        client_random,
+        secured,
+    } = r;
+    let suite = keys
+        .records
+        .send()
+        .map(RecordKey::suite)
+        .ok_or(Error::Internal("renegotiation without a key"))?;
+    if sh.legacy_version != ProtocolVersion::TLS1_2 || sh.selected_version.is_some() {
+        return Err(PeerMisbehaved::IllegalParameter("renegotiation to another version").into());
+    }
+    if sh.suite != suite.id {
+        return Err(PeerMisbehaved::IllegalParameter("renegotiation to another suite").into());
+    }
+    if sh.compression != 0 {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_method").into());
+    }
+    let mut both = [0u8; 2 * VERIFY_DATA_LEN];
+    let (a, b) = both.split_at_mut(VERIFY_DATA_LEN);
+    a.copy_from_slice(&secured.client_verify);
+    b.copy_from_slice(&secured.server_verify);
+    let ext = server_extensions(c, sh.extensions, &both)?;
+    // This ClientHello asked for a ticket only with a sink to keep it.
+    if ext.ticket && c.config.ticket_sink.is_none() {
+        return Err(PeerMisbehaved::UnsolicitedExtension(ExtensionType::SESSION_TICKET).into());
+    }
+    if !ext.secure_renegotiation {
+        return Err(PeerMisbehaved::BadRenegotiationInfo.into());
+    }
+    // The extended master secret binds the new session to this one's
+    // handshake: required in a renegotiation whatever the configuration
+    // lets a first handshake do (the exporter, made only with it, would
+    // otherwise stay the old session's).
+    if !ext.ems {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
+    let n = keys
+        .negotiated
+        .as_mut()
+        .ok_or(Error::Internal("negotiated parameters missing"))?;
+    if ext.alpn_index != n.alpn_index {
+        return Err(PeerMisbehaved::IllegalParameter("ALPN protocol changed").into());
+    }
+    // What this ServerHello says holds from now on, its absence too.
+    n.peer_record_size_limit = ext.record_size_limit;
+    add(&mut transcript, keys.transcript_copy, msg);
+    Ok(ClientState::RenegotiationFlight(
+        Hello {
+            suite,
+            randoms: Randoms {
+                client: client_random,
+                server: *sh.random,
+            },
+            ems: ext.ems,
+            ticket: ext.ticket,
+            client_auth: false,
+            session: Session::None,
+            renegotiations: secured.renegotiations.saturating_add(1),
+        },
+        transcript,
+    ))
 }
 
 /// What the ServerHello settled.
@@ -464,6 +645,9 @@ pub(crate) struct Hello {
     /// Client: the session id the server named a full handshake's
     /// session with. Server: whether the session goes to the cache.
     session: Session,
+    /// Renegotiations of the connection, this handshake's included (the
+    /// connection's peer must stay the same in one).
+    renegotiations: u8,
 }
 
 /// What the end of a full handshake does with a session id.
@@ -494,6 +678,23 @@ pub(crate) struct Finishing {
     ems: bool,
     /// As [`Hello::session`].
     session: Session,
+    /// Our Finished's verify_data, once sent (RFC 5746 keeps it for a
+    /// renegotiation's renegotiation_info).
+    ours: [u8; VERIFY_DATA_LEN],
+    /// Renegotiations of the connection, this handshake's included.
+    renegotiations: u8,
+}
+
+/// What a TLS 1.2 connection keeps after each handshake for a secure
+/// renegotiation (RFC 5746 §3.1): both Finished messages' verify_data,
+/// and the time certificates are checked at.
+#[derive(Clone, Copy)]
+pub(crate) struct Secured {
+    pub client_verify: [u8; VERIFY_DATA_LEN],
+    pub server_verify: [u8; VERIFY_DATA_LEN],
+    /// Renegotiations of the connection so far.
+    pub renegotiations: u8,
+    pub now: rustls_pki_types::UnixTime,
 }
 
 impl Finishing {
@@ -517,6 +718,8 @@ impl Finishing {
             resumed: false,
             ems: hello.ems,
             session: hello.session,
+            ours: [0; VERIFY_DATA_LEN],
+            renegotiations: hello.renegotiations,
         })
     }
 }
@@ -557,7 +760,7 @@ pub(crate) fn client_server_hello(
         .copied()
         .find(|s| s.id == sh.suite && s.is_tls12())
         .ok_or(PeerMisbehaved::IllegalParameter("cipher_suite not offered"))?;
-    let ext = server_extensions(c, sh.extensions)?;
+    let ext = server_extensions(c, sh.extensions, &[])?;
     if !ext.secure_renegotiation {
         return Err(PeerIncompatible::NoSecureRenegotiation.into());
     }
@@ -614,6 +817,7 @@ pub(crate) fn client_server_hello(
                 *keys.resumption = crate::conn::AfterHandshake::Tls12SessionId(id.bytes, id.len);
                 Session::Named
             },
+            renegotiations: 0,
         }));
     };
     // The abbreviated handshake: the ticket's master secret, the new
@@ -653,6 +857,8 @@ pub(crate) fn client_server_hello(
         resumed: true,
         ems: ext.ems,
         session: Session::None,
+        ours: [0; VERIFY_DATA_LEN],
+        renegotiations: 0,
     }))
 }
 
@@ -758,10 +964,37 @@ impl ClientState {
                 if chain > 0 { verify } else { 0 },
                 finished_room(fragment),
             ]),
+            // In a renegotiation every record of ours is sealed.
+            Self::AwaitSignature(f, _) if f.renegotiations > 0 => room_sum([
+                flight_room(
+                    4 + 4 + crate::sign::MAX_SIGNATURE_LEN,
+                    fragment,
+                    TLS12_MAX_RECORD_OVERHEAD,
+                ),
+                renegotiation_finished_room(fragment),
+            ]),
             Self::AwaitSignature(..) => room_sum([verify, finished_room(fragment)]),
             // Resumed: our ChangeCipherSpec and Finished answer the
             // server's.
             Self::ExpectFinished(f) if f.resumed => finished_room(fragment),
+            // A renegotiation's flight: the same, every record protected.
+            Self::RenegotiationFlight(..) => room_sum([
+                flight_room(
+                    room_sum([7 + 4 + 1 + MAX_POINT_LEN, chain]),
+                    fragment,
+                    TLS12_MAX_RECORD_OVERHEAD,
+                ),
+                if chain > 0 {
+                    flight_room(
+                        4 + 4 + crate::sign::MAX_SIGNATURE_LEN,
+                        fragment,
+                        TLS12_MAX_RECORD_OVERHEAD,
+                    )
+                } else {
+                    0
+                },
+                renegotiation_finished_room(fragment),
+            ]),
             _ => 0,
         }
     }
@@ -769,6 +1002,21 @@ impl ClientState {
     /// Whether the server's ChangeCipherSpec is due.
     pub fn expects_change_cipher_spec(&self) -> bool {
         matches!(self, Self::ExpectChangeCipherSpec(_))
+    }
+
+    /// Whether application data may be sealed during a renegotiation: not
+    /// from our ClientHello on. RFC 5246 §6.2.1 lets records interleave,
+    /// but OpenSSL, as a server, takes application data during a
+    /// renegotiation only until it has written its ServerHello, which a
+    /// record sent after our ClientHello may meet: a write waits
+    /// (`WantRead`) until the renegotiation completes.
+    pub fn renegotiation_may_write(&self) -> bool {
+        false
+    }
+
+    /// The server's ChangeCipherSpec came, its Finished not yet.
+    pub fn awaits_finished_after_change(&self) -> bool {
+        matches!(self, Self::ExpectFinished(_))
     }
 
     /// Whether the handshake waits for our signer.
@@ -829,7 +1077,13 @@ impl ClientState {
                 f, scheme,
             )));
         };
-        write_certificate_verify(&mut f, scheme, sig.get(..n).unwrap_or(&[]), out)?;
+        write_certificate_verify(
+            &mut f,
+            scheme,
+            sig.get(..n).unwrap_or(&[]),
+            keys.records,
+            out,
+        )?;
         write_change_and_finished(&mut f, true, keys, out)?;
         Ok(super::client::Polled::Signed(Some(
             Self::ExpectChangeCipherSpec(f),
@@ -863,6 +1117,50 @@ impl ClientState {
         out: &mut Out<'_>,
     ) -> Result<Step<Self>, Error> {
         match self {
+            Self::RenegotiationHello(r) => {
+                let Some((ty, _, total)) = split_message(region) else {
+                    return Ok(Step {
+                        next: Some(Self::RenegotiationHello(r)),
+                        consumed: 0,
+                    });
+                };
+                match ty {
+                    // RFC 5246 §7.4.1.1: ignored while negotiating.
+                    HandshakeType::HELLO_REQUEST if total == HANDSHAKE_HEADER_LEN => Ok(Step {
+                        next: Some(Self::RenegotiationHello(r)),
+                        consumed: total,
+                    }),
+                    HandshakeType::SERVER_HELLO => {
+                        let msg = region.get(..total).unwrap_or(&[]);
+                        let sh = ServerHello::parse(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))
+                            .map_err(super::client::extension_error)?;
+                        Ok(Step {
+                            next: Some(renegotiation_server_hello(c, r, &sh, msg, keys)?),
+                            consumed: total,
+                        })
+                    }
+                    ty => Err(PeerMisbehaved::UnexpectedHandshake(ty).into()),
+                }
+            }
+            Self::RenegotiationFlight(hello, transcript) => {
+                let Some(flight) = whole_flight(region, HandshakeType::SERVER_HELLO_DONE)? else {
+                    return Ok(Step {
+                        next: Some(Self::RenegotiationFlight(hello, transcript)),
+                        consumed: 0,
+                    });
+                };
+                let consumed = flight.last().map_or(0, |(_, at, n)| at.saturating_add(*n));
+                let pending = ClientPending {
+                    kx: None,
+                    extra_share: None,
+                    transcript,
+                };
+                let next = server_flight(c, hello, region, &flight, keys, out, pending)?;
+                Ok(Step {
+                    next: Some(next),
+                    consumed,
+                })
+            }
             Self::ExpectServerFlight(hello) => {
                 let Some(flight) = whole_flight(region, HandshakeType::SERVER_HELLO_DONE)? else {
                     return Ok(Step {
@@ -871,7 +1169,12 @@ impl ClientState {
                     });
                 };
                 let consumed = flight.last().map_or(0, |(_, at, n)| at.saturating_add(*n));
-                let next = server_flight(c, hello, region, &flight, keys, out)?;
+                let Records::Tls12Client(pending) =
+                    core::mem::replace(keys.records, Records::Empty)
+                else {
+                    return Err(Error::Internal("TLS 1.2 client state missing"));
+                };
+                let next = server_flight(c, hello, region, &flight, keys, out, pending)?;
                 Ok(Step {
                     next: Some(next),
                     consumed,
@@ -941,6 +1244,9 @@ impl ClientState {
                     write_change_and_finished(&mut f, true, keys, out)?;
                 }
                 keep_for_exporter(&f, keys)?;
+                *keys.post_auth = Some(super::post_auth::PostAuth::Tls12(secured(
+                    &f, true, msg, c.ctx.now,
+                )));
                 let consumed = ticket_msg.map_or(0, <[u8]>::len).saturating_add(total);
                 Ok(Step {
                     next: None,
@@ -1005,6 +1311,28 @@ fn keep_for_exporter(f: &Finishing, keys: &mut Keys<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// What a completed handshake leaves for a renegotiation: our verify_data
+/// and the peer's (its Finished `peer`, checked), on our side `client`.
+fn secured(f: &Finishing, client: bool, peer: &[u8], now: rustls_pki_types::UnixTime) -> Secured {
+    let mut theirs = [0u8; VERIFY_DATA_LEN];
+    crate::codec::copy_prefix(
+        &mut theirs,
+        peer.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]),
+        VERIFY_DATA_LEN,
+    );
+    let (client_verify, server_verify) = if client {
+        (f.ours, theirs)
+    } else {
+        (theirs, f.ours)
+    };
+    Secured {
+        client_verify,
+        server_verify,
+        renegotiations: f.renegotiations,
+        now,
+    }
+}
+
 /// Checks the peer's Finished `msg` (RFC 5246 §7.4.9) against the
 /// transcript before it, in constant time.
 fn check_finished(f: &Finishing, client: bool, msg: &[u8]) -> Result<(), Error> {
@@ -1035,6 +1363,7 @@ fn write_finished(w: &mut Writer<'_>, f: &mut Finishing, client: bool) -> Result
         client,
         f.transcript.current().as_bytes(),
     );
+    f.ours = verify_data;
     let from = w.len();
     write_message(w, HandshakeType::FINISHED, |w| w.bytes(&verify_data))?;
     f.transcript.add(w.written().get(from..).unwrap_or(&[]));
@@ -1102,10 +1431,8 @@ fn server_flight(
     flight: &[(HandshakeType, usize, usize)],
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
+    pending: ClientPending,
 ) -> Result<ClientState, Error> {
-    let Records::Tls12Client(pending) = core::mem::replace(keys.records, Records::Empty) else {
-        return Err(Error::Internal("TLS 1.2 client state missing"));
-    };
     let ClientPending {
         kx,
         extra_share,
@@ -1214,9 +1541,16 @@ fn server_flight(
     let shared = shared.ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
     let public = public.get(..public_len).unwrap_or(&[]);
 
+    // RFC 5746 makes a renegotiation safe; the server it is with must be
+    // the one the connection was with (the triple handshake defence, with
+    // the extended master secret): the same certificate.
+    let cert_sha256 = super::cert_sha256(end_entity);
+    if hello.renegotiations > 0 && n.peer_cert_sha256 != Some(cert_sha256) {
+        return Err(PeerMisbehaved::PeerCertificateChanged.into());
+    }
     n.group = Some(ske.group);
     n.signature_scheme = Some(ske.scheme);
-    n.peer_cert_sha256 = Some(super::cert_sha256(end_entity));
+    n.peer_cert_sha256 = Some(cert_sha256);
     n.peer_identity = identity;
     keys.peer_chain.keep(&ders);
 
@@ -1259,8 +1593,9 @@ fn server_flight(
         }
     }
 
-    // Our flight: [Certificate], ClientKeyExchange in the clear.
-    out.records(None, ContentType::HANDSHAKE, |w| {
+    // Our flight: [Certificate], ClientKeyExchange in the clear (in a
+    // renegotiation, under the connection's current key).
+    out.records(keys.records.send_mut(), ContentType::HANDSHAKE, |w| {
         if cert_request.is_some() {
             let from = w.len();
             match auth {
@@ -1303,7 +1638,13 @@ fn server_flight(
         let Some(n) = signed else {
             return Ok(ClientState::AwaitSignature(f, scheme));
         };
-        write_certificate_verify(&mut f, scheme, sig.get(..n).unwrap_or(&[]), out)?;
+        write_certificate_verify(
+            &mut f,
+            scheme,
+            sig.get(..n).unwrap_or(&[]),
+            keys.records,
+            out,
+        )?;
     }
     write_change_and_finished(&mut f, true, keys, out)?;
     Ok(ClientState::ExpectChangeCipherSpec(f))
@@ -1347,9 +1688,10 @@ fn write_certificate_verify(
     f: &mut Finishing,
     scheme: SignatureScheme,
     sig: &[u8],
+    records: &mut Records,
     out: &mut Out<'_>,
 ) -> Result<(), Error> {
-    out.records(None, ContentType::HANDSHAKE, |w| {
+    out.records(records.send_mut(), ContentType::HANDSHAKE, |w| {
         let from = w.len();
         write_message(w, HandshakeType::CERTIFICATE_VERIFY, |w| {
             w.u16(scheme.0)?;
@@ -1368,6 +1710,15 @@ fn finished_room(fragment: usize) -> usize {
     ])
 }
 
+/// Room for our ChangeCipherSpec and Finished in a renegotiation: the
+/// ChangeCipherSpec sealed under the connection's key too.
+fn renegotiation_finished_room(fragment: usize) -> usize {
+    room_sum([
+        TLS12_MAX_RECORD_OVERHEAD + 1,
+        flight_room(4 + VERIFY_DATA_LEN, fragment, TLS12_MAX_RECORD_OVERHEAD),
+    ])
+}
+
 /// Our ChangeCipherSpec, then our Finished under the key it switches to.
 fn write_change_and_finished(
     f: &mut Finishing,
@@ -1375,7 +1726,12 @@ fn write_change_and_finished(
     keys: &mut Keys<'_>,
     out: &mut Out<'_>,
 ) -> Result<(), Error> {
-    out.records(None, ContentType::CHANGE_CIPHER_SPEC, |w| Ok(w.u8(1)?))?;
+    // In a renegotiation, under the connection's current key.
+    out.records(
+        keys.records.send_mut(),
+        ContentType::CHANGE_CIPHER_SPEC,
+        |w| Ok(w.u8(1)?),
+    )?;
     let mut send = direction_key(f.suite, &f.master, &f.randoms, client)?;
     out.records(Some(&mut send), ContentType::HANDSHAKE, |w| {
         write_finished(w, f, client)
@@ -1803,6 +2159,7 @@ pub(crate) fn server_client_hello(
         ticket,
         client_auth: verifier.is_some(),
         session: if cache { Session::Cache } else { Session::None },
+        renegotiations: 0,
     };
     if signed.is_some() {
         return Ok(ServerState::after_flight(hello));
@@ -2151,6 +2508,8 @@ fn server_resume(
         resumed: true,
         ems: state.extended_master_secret,
         session: Session::None,
+        ours: [0; VERIFY_DATA_LEN],
+        renegotiations: 0,
     };
     f.transcript.add(msg);
     let negotiated = *keys.negotiated;
@@ -2489,6 +2848,14 @@ impl ServerState {
                     }
                 }
                 keep_for_exporter(&f, keys)?;
+                *keys.post_auth = Some(super::post_auth::PostAuth::Tls12(secured(
+                    &f,
+                    false,
+                    msg,
+                    rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(
+                        now,
+                    )),
+                )));
                 Ok(Step {
                     next: None,
                     consumed: total,

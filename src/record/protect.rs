@@ -111,9 +111,11 @@ impl RecordKey {
 
     /// Checks the header of a record this key is to open, as soon as its
     /// five bytes are in: [`Header::check_protected`] for TLS 1.3; for
-    /// TLS 1.2 a handshake, alert or application-data record of version
-    /// 0x0303 whose body holds the nonce and the tag and whose content is
-    /// at most `max_plaintext` bytes.
+    /// TLS 1.2 a handshake, alert, application-data or (a renegotiation's)
+    /// change_cipher_spec record of version 0x0303 whose body holds the
+    /// nonce and the tag and whose content is at most `max_plaintext`
+    /// bytes. (Where a protected change_cipher_spec may come is the
+    /// connection's to say.)
     pub fn check_header(&self, header: &Header, max_plaintext: usize) -> Result<(), Error> {
         if !self.is_tls12() {
             return header.check_protected(max_plaintext);
@@ -122,6 +124,7 @@ impl RecordKey {
         if ty != ContentType::APPLICATION_DATA
             && ty != ContentType::HANDSHAKE
             && ty != ContentType::ALERT
+            && ty != ContentType::CHANGE_CIPHER_SPEC
         {
             return Err(PeerMisbehaved::UnexpectedContentType(ty).into());
         }
