@@ -231,6 +231,14 @@ pub enum Misuse {
     /// accepted waits at the front of the received view: take it with
     /// `read_early` until that answers `Done(0)`.
     EarlyDataUnread,
+    /// A `write` during a TLS 1.2 renegotiation needs the peer's next
+    /// handshake record, which the received view has no room for behind
+    /// the plaintext the caller has not read (`pending` bytes): read it,
+    /// then repeat the write (nothing of it was taken).
+    PlaintextUnread {
+        /// Plaintext waiting to be read.
+        pending: usize,
+    },
     /// [`read_early`](crate::Connection::read_early) with an empty buffer,
     /// whose `Done(0)` would read as the end of the early data.
     EmptyEarlyDataBuffer,

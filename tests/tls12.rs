@@ -2643,6 +2643,79 @@ fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
     });
 }
 
+/// Data the server sends after its HelloRequest, left unread at the
+/// front of our received view, does not hold up the renegotiation: a
+/// `write` reads the server's flight behind it, answers its own, and
+/// completes once the renegotiation has; the data is read afterwards,
+/// whole and once. (Before the receive view kept records behind unread
+/// plaintext, this write answered `WantRead` for ever.)
+#[test]
+fn a_write_reads_a_renegotiation_behind_unread_data() {
+    bounded(|| {
+        let key = KeyType::EcdsaP256;
+        let log = std::env::temp_dir().join(format!(
+            "tlspair-tls12-reneg-unread-{}.msg",
+            std::process::id()
+        ));
+        let log_path = log.to_string_lossy().into_owned();
+        let (mut server, port) = Openssl::s_server(
+            &key.cert_pem(),
+            &key.key_pem(),
+            &["-tls1_2", "-msg", "-msgfile", &log_path],
+        );
+        let mut cc = client_config_for(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            key,
+        );
+        cc.renegotiations = 1;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        server.feed(b"r\n".to_vec());
+        net::wait_for("s_server's HelloRequest", || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("HelloRequest")
+        });
+        server.feed(b"during\n".to_vec());
+        // The sealed HelloRequest (5 + 8 + 4 + 16 bytes) and the line
+        // (5 + 8 + 7 + 16) both here before we look.
+        net::wait_for("the HelloRequest and the line", || {
+            ours.pump();
+            ours.bufs.recv.len() >= 33 + 36
+        });
+        // Lent, not consumed: the renegotiation starts, the line stays.
+        match ours.conn.read_in_place(&mut ours.bufs) {
+            Ok(tlspair::Status::Done(plain)) => assert_eq!(plain, b"during\n"),
+            other => panic!("{other:?}"),
+        }
+        assert!(ours.conn.is_renegotiating());
+        assert_eq!(ours.conn.pending_plaintext(), 7);
+        // The write performs the renegotiation behind the unread line.
+        let data = text(20_000, 5);
+        ours.send_all(&data).unwrap();
+        assert!(!ours.conn.is_renegotiating());
+        assert_eq!(ours.read_exact(7).unwrap(), b"during\n");
+        let tail = data[data.len() - 200..].to_vec();
+        server.wait_stdout("our data", move |out| {
+            out.windows(tail.len()).any(|w| w == tail.as_slice())
+        });
+        server.feed(b"after\n".to_vec());
+        assert_eq!(ours.read_exact(6).unwrap(), b"after\n");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.ends_with(", ServerHello"))
+                .count(),
+            2,
+            "{text}"
+        );
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}
+
 /// `Stream` performs a renegotiation s_server asks for inside its
 /// blocking `read` and `write` (SSL_MODE_AUTO_RETRY): the caller never
 /// sees `WantRead`, and every byte goes through once.

@@ -213,13 +213,10 @@ impl<'a> Connection<'a> {
             if self.hs.is_none() {
                 continue;
             }
-            // Application data a peer sent during a renegotiation is
-            // delivered as it comes; 0-RTT plaintext at the front is
-            // `read_early`'s to take.
-            if self.plain_left > 0 {
-                if self.handshake_done {
-                    return Ok(Status::Done(()));
-                }
+            // 0-RTT plaintext at the front is `read_early`'s to take.
+            // Application data a peer sent during a renegotiation stays
+            // for `read`, and the records behind it are read meanwhile.
+            if self.plain_left > 0 && !self.handshake_done {
                 return Err(Misuse::EarlyDataUnread.into());
             }
             match self.read_record(rx, tx)? {
@@ -415,6 +412,17 @@ impl<'a> Connection<'a> {
             return Ok(Status::Done(()));
         }
         self.empty_records = 0;
+        // During a renegotiation, data read behind unread plaintext joins
+        // it: the content moves down to its end, the header and tail join
+        // its dead bytes.
+        if self.plain_left > 0 {
+            let end = self.plain_offset().saturating_add(self.plain_len());
+            let from = off.saturating_add(at);
+            move_down(rx, end, from, len);
+            self.plain_left = self.plain_left.saturating_add(to_u32(len));
+            self.plain_tail = self.plain_tail.saturating_add(to_u32(total.saturating_sub(len)));
+            return Ok(Status::Done(()));
+        }
         // The plaintext lies after the region and its gap, if any (a
         // request whose answer waits for room): the header joins the gap.
         if off == 0 {
@@ -423,11 +431,10 @@ impl<'a> Connection<'a> {
             self.hs_gap = self.hs_gap.saturating_add(at);
         }
         // The content of a record within the checked limit (2^14).
-        self.plain_left = u16::try_from(len).unwrap_or(u16::MAX);
+        self.plain_left = to_u32(len);
         // Type, padding and tag of a record within the checked limit: less
         // than 2^14 + 256.
-        let tail = total.saturating_sub(at).saturating_sub(len);
-        self.plain_tail = u16::try_from(tail).unwrap_or(u16::MAX);
+        self.plain_tail = to_u32(total.saturating_sub(at).saturating_sub(len));
         Ok(Status::Done(()))
     }
 
@@ -455,9 +462,15 @@ impl<'a> Connection<'a> {
         delivered: bool,
     ) -> Result<Status<()>, Error> {
         loop {
-            if self.hs.is_some() {
+            // Plaintext a renegotiation left unread goes first: the
+            // handshake goes on behind it in the next call.
+            let unread = self.handshake_done && self.plain_left > 0;
+            if self.hs.is_some() && !unread {
                 match self.drive(rx, tx)? {
                     Status::Done(()) => {}
+                    // Data the renegotiation's records came with: the
+                    // handshake waits for more, the data is read now.
+                    _ if self.handshake_done && self.plain_left > 0 => {}
                     other => return Ok(other),
                 }
             }
@@ -770,8 +783,9 @@ impl<'a> Connection<'a> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
-        // `hs_len + hs_gap` is at most the view's length.
-        let off = self.hs_len.saturating_add(self.hs_gap);
+        // At most the view's length. Plaintext is pending here only
+        // during a renegotiation, whose records are read behind it.
+        let off = self.record_offset();
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
             return self.incomplete(rx, tx, None, self.recv_limit());
@@ -931,12 +945,23 @@ impl<'a> Connection<'a> {
                 Err(self.fail(tx, PeerMisbehaved::EmptyRecord(ty).into()))
             }
             (ContentType::HANDSHAKE, _) => {
-                // Move the fragment down to join the region.
+                // Move the fragment down to join the region: over the dead
+                // bytes, or past the gap and the unread plaintext of a
+                // renegotiation, which move up behind it.
                 let from = off.saturating_add(at);
-                rx.unread_mut()
-                    .copy_within(from..from.saturating_add(len), self.hs_len);
+                if self.plain_left > 0 {
+                    move_down(rx, self.hs_len, from, len);
+                } else {
+                    rx.unread_mut()
+                        .copy_within(from..from.saturating_add(len), self.hs_len);
+                }
                 self.hs_len = self.hs_len.saturating_add(len);
-                self.hs_gap = self.hs_gap.saturating_add(total.saturating_sub(len));
+                let dead = total.saturating_sub(len);
+                if self.plain_left > 0 {
+                    self.plain_tail = self.plain_tail.saturating_add(to_u32(dead));
+                } else {
+                    self.hs_gap = self.hs_gap.saturating_add(dead);
+                }
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 if let Some(announced) = announced_len(region) {
                     if announced > self.max_handshake_message() {
@@ -1105,6 +1130,9 @@ impl<'a> Connection<'a> {
     fn drop_record(&mut self, rx: &mut RecvView<'_>, off: usize, total: usize) {
         if off == 0 {
             rx.advance(total);
+        } else if self.plain_left > 0 {
+            // Behind a renegotiation's unread plaintext.
+            self.plain_tail = self.plain_tail.saturating_add(to_u32(total));
         } else {
             // The record lies in the view after the gap.
             self.hs_gap = self.hs_gap.saturating_add(total);
@@ -1136,8 +1164,23 @@ impl<'a> Connection<'a> {
             rx.remove(self.hs_len, self.hs_gap);
             self.hs_gap = 0;
         }
+        if self.plain_tail > 0 && self.plain_left > 0 {
+            rx.remove(self.hs_len.saturating_add(self.plain_len()), self.plain_tail_len());
+            self.plain_tail = 0;
+        }
         // A saturated sum is still more than any capacity.
-        let needed = self.hs_len.saturating_add(total.unwrap_or(HEADER_LEN));
+        let needed = self
+            .hs_len
+            .saturating_add(self.plain_len())
+            .saturating_add(total.unwrap_or(HEADER_LEN));
+        if needed > rx.capacity() && self.plain_left > 0 {
+            // A renegotiation's record behind plaintext the caller has not
+            // read: reading it makes the room.
+            return Err(Misuse::PlaintextUnread {
+                pending: self.plain_len(),
+            }
+            .into());
+        }
         if needed > rx.capacity() {
             // A record larger than a view of the size our configuration
             // asks for: the peer's doing (RFC 8449 §4's answer).
@@ -1176,13 +1219,30 @@ impl<'a> Connection<'a> {
         self.hs_len.saturating_add(self.hs_gap)
     }
 
+    /// The pending plaintext's length.
+    pub(super) fn plain_len(&self) -> usize {
+        usize::try_from(self.plain_left).unwrap_or(usize::MAX)
+    }
+
+    fn plain_tail_len(&self) -> usize {
+        usize::try_from(self.plain_tail).unwrap_or(usize::MAX)
+    }
+
+    /// Where the next record starts: after the region, its gap, the
+    /// pending plaintext and its dead bytes.
+    fn record_offset(&self) -> usize {
+        self.plain_offset()
+            .saturating_add(self.plain_len())
+            .saturating_add(self.plain_tail_len())
+    }
+
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
         // Callers clamp `n` to `plain_left`.
-        self.plain_left = self
-            .plain_left
-            .saturating_sub(u16::try_from(n).unwrap_or(u16::MAX));
+        self.plain_left = self.plain_left.saturating_sub(to_u32(n));
         let tail = if self.plain_left == 0 {
-            usize::from(core::mem::take(&mut self.plain_tail))
+            let tail = self.plain_tail_len();
+            self.plain_tail = 0;
+            tail
         } else {
             0
         };
@@ -1192,6 +1252,25 @@ impl<'a> Connection<'a> {
             // Behind a waiting region, what is read joins its gap.
             self.hs_gap = self.hs_gap.saturating_add(n).saturating_add(tail);
         }
+    }
+}
+
+/// A length within the view as the `u32` the bookkeeping keeps.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Moves the `len` bytes at `from` down to `to` (`to <= from`), and the
+/// bytes between up behind them, in place: a record's content joins the
+/// region or the plaintext before it, and what lay between keeps its
+/// order.
+fn move_down(rx: &mut RecvView<'_>, to: usize, from: usize, len: usize) {
+    if let Some(span) = rx
+        .unread_mut()
+        .get_mut(to..from.saturating_add(len))
+        .filter(|span| span.len() >= len)
+    {
+        span.rotate_right(len);
     }
 }
 

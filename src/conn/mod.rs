@@ -297,10 +297,12 @@ pub struct Connection<'a> {
     write_sealed: usize,
     /// Fingerprint of the `write_sealed` bytes, for the retry check.
     write_print: u32,
-    /// At most a record's content (≤ 2^14): two bytes.
-    plain_left: u16,
-    /// At most a record's overhead and padding (< 2^14 + 256).
-    plain_tail: u16,
+    /// Plaintext at the front: a record's content, or during a TLS 1.2
+    /// renegotiation the content of several (at most the view's length).
+    plain_left: u32,
+    /// Dead bytes after it: a record's overhead and padding, or during a
+    /// renegotiation those of every record read behind the plaintext.
+    plain_tail: u32,
     hs_len: usize,
     hs_gap: usize,
     empty_records: u8,
@@ -878,10 +880,10 @@ impl<'a> Connection<'a> {
     /// 0 after a fatal error, since no read delivers it.
     pub fn pending_plaintext(&self) -> usize {
         // During the handshake plaintext is early data, for `read_early`.
-        if self.error.is_some() || self.hs.is_some() {
+        if self.error.is_some() || (self.hs.is_some() && !self.handshake_done) {
             0
         } else {
-            usize::from(self.plain_left)
+            self.plain_len()
         }
     }
 
@@ -1202,7 +1204,7 @@ impl<'a> Connection<'a> {
     /// Copies the plaintext at the front of the received view into `dst`,
     /// as much as both hold, and consumes it; returns the count.
     fn copy_plain(&mut self, rx: &mut RecvView<'_>, dst: &mut [u8]) -> usize {
-        let n = dst.len().min(usize::from(self.plain_left));
+        let n = dst.len().min(self.plain_len());
         let at = self.plain_offset();
         crate::codec::copy_prefix(dst, rx.unread().get(at..).unwrap_or(&[]), n);
         self.consume_plain(rx, n);
@@ -1613,7 +1615,7 @@ impl<'a> Connection<'a> {
         Ok(match self.next_plaintext(&mut rx, &mut tx, false)? {
             Status::Done(()) => {
                 let at = self.plain_offset();
-                let n = usize::from(self.plain_left);
+                let n = self.plain_len();
                 Status::Done(
                     rx.into_unread_mut()
                         .get_mut(at..at.saturating_add(n))
@@ -1641,7 +1643,7 @@ impl<'a> Connection<'a> {
         if self.hs.is_some() && !self.handshake_done {
             return;
         }
-        let n = n.min(usize::from(self.plain_left));
+        let n = n.min(self.plain_len());
         self.consume_plain(&mut bufs.recv.view(), n);
     }
 
