@@ -2643,6 +2643,89 @@ fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
     });
 }
 
+/// Starts the renegotiation s_server asks for (`r`) and keeps our
+/// ClientHello from it: the connection is renegotiating, the server
+/// has not answered. The server, its message log, and our side.
+fn renegotiation_held_back(name: &str) -> (Openssl, std::path::PathBuf, TlsSocket) {
+    let key = KeyType::EcdsaP256;
+    let log = std::env::temp_dir().join(format!(
+        "tlspair-tls12-reneg-{name}-{}.msg",
+        std::process::id()
+    ));
+    let log_path = log.to_string_lossy().into_owned();
+    let (mut server, port) = Openssl::s_server(
+        &key.cert_pem(),
+        &key.key_pem(),
+        &["-tls1_2", "-msg", "-msgfile", &log_path],
+    );
+    let mut cc = client_config_for(
+        &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+        NamedGroup::X25519,
+        key,
+    );
+    cc.renegotiations = 1;
+    let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+    let mut ours = TlsSocket::connect_and_handshake(conn, port)
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+    server.feed(b"r\n".to_vec());
+    net::wait_for("s_server's HelloRequest", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("HelloRequest")
+    });
+    // Its sealed HelloRequest: 5 + 8 + 4 + 16 bytes, read without
+    // sending anything.
+    net::wait_for("the HelloRequest on our side", || {
+        receive_only(&mut ours);
+        ours.bufs.recv.len() >= 33
+    });
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        ours.conn.read(&mut ours.bufs, &mut buf),
+        Ok(tlspair::Status::WantRead)
+    );
+    assert!(ours.conn.is_renegotiating());
+    assert!(!ours.bufs.send.is_empty(), "our ClientHello, held back");
+    (server, log, ours)
+}
+
+/// Moves what has come from the socket into the received view, and
+/// sends nothing.
+fn receive_only(ours: &mut TlsSocket) {
+    use std::io::Read;
+    let spare = ours.bufs.recv.spare_mut();
+    match ours.sock.read(spare) {
+        Ok(0) => ours.bufs.recv.set_eof(),
+        Ok(n) => {
+            ours.bufs.recv.commit(n);
+        }
+        Err(_) => {}
+    }
+}
+
+/// Our shutdown while a renegotiation runs: our close_notify goes out
+/// (the ClientHello before it), the renegotiation cannot finish past it
+/// and is abandoned, as a handshake that owes a flight is.
+#[test]
+fn a_shutdown_during_a_renegotiation_abandons_it() {
+    bounded(|| {
+        let (server, log, mut ours) = renegotiation_held_back("shutdown");
+        assert_eq!(
+            ours.conn.shutdown(&mut ours.bufs),
+            Ok(tlspair::Status::Done(Shutdown::Sent))
+        );
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            ours.conn.read(&mut ours.bufs, &mut buf),
+            Err(Error::Abandoned)
+        );
+        assert_eq!(ours.conn.write(&mut ours.bufs, b"x"), Err(Error::Abandoned));
+        ours.flush();
+        let _ = std::fs::remove_file(&log);
+        drop(server);
+    });
+}
+
 /// Data the server sends after its HelloRequest, left unread at the
 /// front of our received view, does not hold up the renegotiation: a
 /// `write` reads the server's flight behind it, answers its own, and
