@@ -231,6 +231,10 @@ pub enum Misuse {
     /// accepted waits at the front of the received view: take it with
     /// `read_early` until that answers `Done(0)`.
     EarlyDataUnread,
+    /// [`Connection::renegotiate`](crate::Connection::renegotiate) on a
+    /// connection that is not an established TLS 1.2 one, that is
+    /// renegotiating, or whose peer has closed.
+    NoRenegotiation,
     /// A `write` during a TLS 1.2 renegotiation needs the peer's next
     /// handshake record, which the received view has no room for behind
     /// the plaintext the caller has not read (`pending` bytes): read it,

@@ -197,6 +197,7 @@ impl<'a> Connection<'a> {
                     // A renegotiation completes without a word: the
                     // connection was established all along.
                     if core::mem::replace(&mut self.handshake_done, true) {
+                        self.renegotiated();
                         return Ok(Status::Done(()));
                     }
                     return Ok(Status::Established);
@@ -309,6 +310,7 @@ impl<'a> Connection<'a> {
                 }
                 self.established();
                 if core::mem::replace(&mut self.handshake_done, true) {
+                    self.renegotiated();
                     return Ok(Some(Status::Done(())));
                 }
                 Ok(Some(Status::Established))
@@ -577,90 +579,6 @@ impl<'a> Connection<'a> {
             && matches!(split_message(region), Some((HandshakeType::CERTIFICATE_REQUEST, _, n)) if n == self.hs_len)
     }
 
-    /// Whether a server's HelloRequest now starts a renegotiation: a
-    /// client configured for more than it has done, neither side closed.
-    fn may_renegotiate(&self) -> bool {
-        let done = match &self.hs {
-            Slot::After(crate::handshake::post_auth::PostAuth::Tls12(s)) => s.renegotiations,
-            _ => return false,
-        };
-        self.role == Role::Client
-            && !self.sent_close
-            && !self.recv_close
-            && self
-                .peer_config
-                .client()
-                .is_some_and(|c| c.renegotiations > done)
-    }
-
-    /// Starts the renegotiation a server's HelloRequest (`total` bytes at
-    /// the front of the region) asks for, once the outgoing view has room
-    /// for our ClientHello (until then `WantWrite`, the request kept).
-    fn renegotiate(
-        &mut self,
-        rx: &mut RecvView<'_>,
-        tx: &mut SendView<'_>,
-        total: usize,
-    ) -> Result<Status<bool>, Error> {
-        let Slot::After(crate::handshake::post_auth::PostAuth::Tls12(secured)) = self.hs else {
-            return Err(Error::Internal("renegotiation without its state"));
-        };
-        let fragment = self.send_fragment();
-        let Some(inputs) = client_inputs(
-            &self.peer_config,
-            &self.server_name,
-            &self.resume,
-            super::EarlyPhase::None,
-        ) else {
-            return Err(self.abort(tx, NO_CONFIG));
-        };
-        let need = client::State::renegotiation_room(secured.now, inputs, fragment);
-        let room = match self.room_for(tx, need) {
-            Ok(Ok(room)) => room,
-            Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
-            Err(e) => return Err(e),
-        };
-        let mut out = Out {
-            room,
-            used: 0,
-            fragment,
-            closed: false,
-        };
-        let mut post_auth = None;
-        let mut keys = Keys {
-            records: &mut self.records,
-            negotiated: &mut self.negotiated,
-            exporter: &mut self.exporter,
-            resumption: &mut self.resumption,
-            skip_early_data: &mut self.skip_early_data,
-            early: &mut self.early,
-            peer_chain: &mut self.peer_chain,
-            transcript_copy: &mut self.tls12_transcript,
-            tag: self.tag,
-            post_auth: &mut post_auth,
-        };
-        let inputs = client_inputs(
-            &self.peer_config,
-            &self.server_name,
-            &self.resume,
-            super::EarlyPhase::None,
-        );
-        let started = match inputs {
-            Some(inputs) => client::State::renegotiate(inputs, secured, &mut keys, &mut out),
-            None => Err(NO_CONFIG),
-        };
-        let used = out.used;
-        tx.commit(used);
-        match started {
-            Ok(state) => {
-                self.hs = Slot::Running(Handshake::Client(state));
-                self.consume_handshake(rx, total);
-                Ok(Status::Done(true))
-            }
-            Err(e) => Err(self.abort(tx, e)),
-        }
-    }
-
     /// Whether a client's answer to our post-handshake certificate
     /// request starts at the front of the region (a server's).
     fn answer_waits(&self, rx: &RecvView<'_>) -> bool {
@@ -695,7 +613,11 @@ impl<'a> Connection<'a> {
             // renegotiation (RFC 5746), performed inside this call and
             // the ones after it.
             if ty == HandshakeType::HELLO_REQUEST && body.is_empty() && self.may_renegotiate() {
-                return self.renegotiate(rx, tx, total);
+                return self.start_renegotiation(rx, tx, total);
+            }
+            // A client's renegotiation we asked for or allow.
+            if ty == HandshakeType::CLIENT_HELLO && self.accepts_renegotiation() {
+                return self.answer_renegotiation(rx, tx, total);
             }
             // TLS 1.2 after its handshake: a renegotiation asked for (a
             // server's HelloRequest) or started (a client's ClientHello)
@@ -1048,8 +970,14 @@ impl<'a> Connection<'a> {
                         if alert == AlertDescription::NO_RENEGOTIATION
                             && handshaking
                             && self.handshake_done
+                            && !self.renegotiation_declined()
                         {
-                            self.drop_handshake();
+                            return Err(self.fail(tx, Error::AlertReceived(alert)));
+                        }
+                        // A client that refuses the renegotiation we asked
+                        // for.
+                        if alert == AlertDescription::NO_RENEGOTIATION {
+                            self.renegotiation_refused();
                         }
                         self.count_empty(tx)?;
                         Ok(Status::Done(()))

@@ -69,6 +69,7 @@ mod auth;
 mod chain;
 mod config;
 mod input;
+mod renegotiation;
 pub(crate) use input::check_plaintext;
 
 pub use chain::{ChainStorage, PeerChain};
@@ -162,12 +163,19 @@ impl Handshake {
     /// A renegotiation whose handshake has not yet replaced our sending
     /// key: data may still be sealed under the connection's.
     fn renegotiation_may_write(&self) -> bool {
-        matches!(self, Self::Client(s) if s.renegotiation_may_write())
+        match self {
+            Self::Client(s) => s.renegotiation_may_write(),
+            // A server's renegotiation ends with its ChangeCipherSpec.
+            Self::Server(_) => true,
+        }
     }
 
     /// The peer's ChangeCipherSpec came (TLS 1.2), its Finished not yet.
     fn awaits_finished_after_change(&self) -> bool {
-        matches!(self, Self::Client(s) if s.awaits_finished_after_change())
+        match self {
+            Self::Client(s) => s.awaits_finished_after_change(),
+            Self::Server(s) => s.awaits_finished_after_change(),
+        }
     }
 
     /// Whether the peer still waits for a flight of ours before the

@@ -907,6 +907,15 @@ impl State {
         matches!(self, Self::Tls12(_, s) if s.renegotiation_may_write())
     }
 
+    /// A server refused our TLS 1.2 renegotiation: what the connection
+    /// had before it, if the refusal came in its place.
+    pub fn refused_renegotiation(self) -> Option<super::tls12::Secured> {
+        match self {
+            Self::Tls12(_, s) => s.refused(),
+            _ => None,
+        }
+    }
+
     /// Whether the server's ChangeCipherSpec has switched its key and its
     /// Finished has not yet come (nothing else may come between them).
     pub fn awaits_finished_after_change(&self) -> bool {

@@ -334,6 +334,16 @@ impl KeyExchange {
         self.complete_for(group, peer)
     }
 
+    /// The private key alone, once its public value is out: all a TLS
+    /// 1.2 server's renegotiation keeps for the ClientKeyExchange. `None`
+    /// for a hybrid (TLS 1.2 has none).
+    pub fn into_classical(self) -> Option<agreement::EphemeralPrivateKey> {
+        match self.mlkem_seed {
+            None => Some(self.private),
+            Some(_) => None,
+        }
+    }
+
     /// Writes our whole share for our group into `out` (at least
     /// [`client_share_len`] bytes) and returns its length.
     pub fn write_share(&self, out: &mut [u8]) -> Option<usize> {
@@ -383,6 +393,17 @@ impl KeyExchange {
         let ecdh = agree(self.private, ours.classical, classical)?;
         combine(ours, &mlkem[..], ecdh.as_bytes())
     }
+}
+
+/// The classical agreement of a key kept by
+/// [`into_classical`](KeyExchange::into_classical) with the peer's
+/// public value, validated as [`KeyExchange::complete`] does.
+pub fn agree_classical(
+    private: agreement::EphemeralPrivateKey,
+    peer: &[u8],
+) -> Option<SharedSecret> {
+    let alg = private.algorithm();
+    agree(private, alg, peer)
 }
 
 /// The classical agreement with the peer's public value.

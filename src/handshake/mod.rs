@@ -407,13 +407,26 @@ pub struct ServerConfig<'a> {
     /// None by default ([`Connection::negotiated`](crate::Connection::negotiated)
     /// reports the identity too).
     pub auth_hook: Option<&'a dyn post_auth::AuthHook>,
+    /// TLS 1.2 secure renegotiations (RFC 5746) a client may start on its
+    /// own, per connection (counting every renegotiation the connection
+    /// has had): each is performed inside the call that meets its
+    /// ClientHello. Past the count, and by default (0), each is refused
+    /// with a no_renegotiation warning and the connection goes on: a
+    /// renegotiation costs the server a full handshake's public-key
+    /// work, which a client could otherwise ask for in a loop
+    /// (CVE-2011-1473). Those the server asks for with
+    /// [`Connection::renegotiate`](crate::Connection::renegotiate) are
+    /// not counted against it.
+    pub renegotiations: u8,
     /// With `client_verifier`, a client that offered post_handshake_auth
     /// is not asked for its certificate in the handshake, only when
     /// [`Connection::request_client_auth`](crate::Connection::request_client_auth)
     /// asks (per resource, say); until its answer is verified it is
     /// unauthenticated, whatever the verifier requires. A client that
-    /// did not offer it is asked in the handshake as usual. Off by
-    /// default.
+    /// did not offer it is asked in the handshake as usual. A TLS 1.2
+    /// client is not asked in the handshake either: a renegotiation asks
+    /// ([`Connection::renegotiate`](crate::Connection::renegotiate) with
+    /// `client_auth`), which the client may refuse. Off by default.
     pub defer_client_auth: bool,
 }
 
@@ -454,6 +467,7 @@ impl<'a> ServerConfig<'a> {
             max_early_data_size: 0,
             replay_guard: None,
             auth_hook: None,
+            renegotiations: 0,
             defer_client_auth: false,
         }
     }

@@ -64,6 +64,24 @@ pub trait AuthHook: Send + Sync {
     /// ([`Connection::set_tag`](crate::Connection::set_tag)) was answered.
     /// Called from within the `read` that verified the answer.
     fn authenticated(&self, connection: u64, auth: &PeerAuth);
+
+    /// The TLS 1.2 connection tagged `connection` completed a secure
+    /// renegotiation: `auth.request` is its number (from 1), the rest
+    /// what is now in force (the client's certificate, present if this
+    /// renegotiation or an earlier handshake verified one). Called from
+    /// within the call that read the client's Finished. By default,
+    /// nothing.
+    fn renegotiated(&self, connection: u64, auth: &PeerAuth) {
+        let _ = (connection, auth);
+    }
+
+    /// The client of the connection tagged `connection` refused the
+    /// renegotiation [`Connection::renegotiate`](crate::Connection::renegotiate)
+    /// asked for, with a no_renegotiation warning; the connection goes on
+    /// as it was. By default, nothing.
+    fn renegotiation_refused(&self, connection: u64) {
+        let _ = connection;
+    }
 }
 
 /// What a connection keeps after its handshake, in the bytes the

@@ -56,6 +56,20 @@ pub(crate) struct Kept {
     now: UnixTime,
 }
 
+impl State {
+    /// A TLS 1.2 renegotiation whose flight is out, its certificates
+    /// checked at `now`.
+    pub(crate) fn renegotiation(now: UnixTime, s: super::tls12::ServerState) -> Self {
+        Self::Tls12(Kept { now }, s)
+    }
+
+    /// A TLS 1.2 handshake that has the client's ChangeCipherSpec and
+    /// waits for its Finished.
+    pub(crate) fn awaits_finished_after_change(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.awaits_finished_after_change())
+    }
+}
+
 impl Kept {
     fn with<'c>(self, config: &'c ServerConfig<'c>) -> Common<'c> {
         Common {

@@ -695,6 +695,9 @@ pub(crate) struct Secured {
     /// Renegotiations of the connection so far.
     pub renegotiations: u8,
     pub now: rustls_pki_types::UnixTime,
+    /// A server's HelloRequest is out: 0 none, 1 asked, 2 asked with a
+    /// CertificateRequest to come.
+    pub asked: u8,
 }
 
 impl Finishing {
@@ -1019,6 +1022,17 @@ impl ClientState {
         matches!(self, Self::ExpectFinished(_))
     }
 
+    /// A server refused our renegotiation (a no_renegotiation warning):
+    /// what the connection had before it, if it was waiting for the
+    /// answer to its ClientHello (at any other time the warning is out
+    /// of place).
+    pub fn refused(self) -> Option<Secured> {
+        match self {
+            Self::RenegotiationHello(r) => Some(r.secured),
+            _ => None,
+        }
+    }
+
     /// Whether the handshake waits for our signer.
     pub fn awaits_signature(&self) -> bool {
         matches!(self, Self::AwaitSignature(..))
@@ -1330,6 +1344,7 @@ fn secured(f: &Finishing, client: bool, peer: &[u8], now: rustls_pki_types::Unix
         server_verify,
         renegotiations: f.renegotiations,
         now,
+        asked: 0,
     }
 }
 
@@ -1767,6 +1782,11 @@ pub(crate) enum ServerState {
     ExpectChangeCipherSpec(Finishing),
     /// The client's Finished, under its new key.
     ExpectFinished(Finishing),
+    /// A renegotiation: our flight is out under the connection's keys;
+    /// the client's Certificate is due (we asked).
+    RenegotiationCertificate(Hello, Renegotiated),
+    /// A renegotiation: the client's ClientKeyExchange is due.
+    RenegotiationKeyExchange(Hello, Renegotiated),
 }
 
 /// A ServerKeyExchange waiting for its signature: what the request is
@@ -2067,8 +2087,11 @@ pub(crate) fn server_client_hello(
     // A client certificate is asked for when we verify them, which in
     // TLS 1.2 takes the messages' copy (server.rs negotiates TLS 1.2 with
     // a verifier only then).
+    // Deferred, the client is asked only by a renegotiation
+    // (`Connection::renegotiate` with `client_auth`).
     let mut verifier = config
         .client_verifier
+        .filter(|_| !config.defer_client_auth)
         .filter(|_| client_auth_possible(config, &*keys.transcript_copy));
     let copy = &mut *keys.transcript_copy;
     if let Some(v) = verifier {
@@ -2100,6 +2123,7 @@ pub(crate) fn server_client_hello(
                 alpn,
                 record_size_limit: ch.ext.record_size_limit.map(|_| our_limit),
                 ticket,
+                renegotiated: &[],
             },
         )?;
         encode_chain(w, ck.chain.iter())?;
@@ -2173,9 +2197,237 @@ pub(crate) fn server_client_hello(
     }))
 }
 
-/// The client's end-entity certificate in the copy of the messages: the
-/// first of the last Certificate message's (the server's comes before).
-fn client_end_entity(copy: &[u8]) -> Option<CertificateDer<'_>> {
+// ---------------------------------------------------------------------
+// The server's renegotiation (RFC 5746).
+
+/// What a server's renegotiation keeps until the ClientKeyExchange, in
+/// its state (the connection's keys stay in `Records`): the private key
+/// of its ServerKeyExchange and the transcript.
+pub(crate) struct Renegotiated {
+    private: ring::agreement::EphemeralPrivateKey,
+    transcript: Transcript,
+}
+
+/// Room a server's renegotiation flight takes: the first flight's, its
+/// renegotiation_info carrying both verify_data, every record sealed.
+pub(crate) fn server_renegotiation_room(
+    config: &super::ServerConfig<'_>,
+    fragment: usize,
+) -> usize {
+    flight_room(
+        room_sum([server_first_flight_len(config), 2 * VERIFY_DATA_LEN]),
+        fragment,
+        TLS12_MAX_RECORD_OVERHEAD,
+    )
+}
+
+/// Answers a renegotiation ClientHello (`msg`, whole) on an established
+/// TLS 1.2 connection: the same version and suite, renegotiation_info
+/// carrying the client's last verify_data and no SCSV (RFC 5746 §3.7,
+/// else handshake_failure), the extended master secret, the same
+/// certificate and ALPN protocol; a full handshake (no session is
+/// resumed, none issued), its flight sealed under the connection's keys,
+/// with a CertificateRequest if `client_auth`. The ServerKeyExchange is
+/// signed at once: a signer that answers "pending" fails the
+/// renegotiation (its state has no room to wait).
+pub(crate) fn server_renegotiation(
+    config: &super::ServerConfig<'_>,
+    secured: Secured,
+    client_auth: bool,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+    out: &mut Out<'_>,
+) -> Result<ServerState, Error> {
+    let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
+    let ch = super::messages::ClientHello::parse(body).map_err(super::client::map_extension_error)?;
+    let suite = keys
+        .records
+        .send()
+        .map(RecordKey::suite)
+        .filter(|s| s.is_tls12())
+        .ok_or(Error::Internal("renegotiation without a TLS 1.2 key"))?;
+    if ch
+        .cipher_suites
+        .contains(crate::wire::CipherSuite::EMPTY_RENEGOTIATION_INFO_SCSV.0)
+    {
+        return Err(PeerMisbehaved::BadRenegotiationInfo.into());
+    }
+    let carried = ch.ext.renegotiation_info.unwrap_or(&[]);
+    let same = carried.len() == VERIFY_DATA_LEN
+        && carried
+            .iter()
+            .zip(&secured.client_verify)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return Err(PeerMisbehaved::BadRenegotiationInfo.into());
+    }
+    if !client_offers_tls12(&ch) {
+        return Err(PeerIncompatible::NotTls13.into());
+    }
+    if !ch.cipher_suites.contains(suite.id.0) {
+        return Err(PeerIncompatible::NoSharedSuite.into());
+    }
+    if !ch.compression.contains(&0) {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
+    }
+    // Required whatever a first handshake may do: it binds the new
+    // session to this one's handshake.
+    if !ch.ext.extended_master_secret {
+        return Err(PeerIncompatible::NoExtendedMasterSecret.into());
+    }
+    if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
+        return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+    }
+    if ch.ext.record_size_limit.is_some_and(|l| l < 64) {
+        return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
+    }
+    let negotiated = keys
+        .negotiated
+        .as_ref()
+        .ok_or(Error::Internal("negotiated parameters missing"))?;
+    // The protocol the connection speaks, offered again, or none.
+    let alpn_index = negotiated.alpn_index;
+    let alpn = alpn_index.and_then(|i| config.alpn.get(usize::from(i)).copied());
+    if let Some(ours) = alpn {
+        if !ch.ext.alpn.is_some_and(|l| l.iter().any(|p| p == ours)) {
+            return Err(PeerIncompatible::NoSharedProtocol.into());
+        }
+    }
+    let group = config
+        .groups
+        .iter()
+        .copied()
+        .filter(|g| is_tls12_group(*g))
+        .find(|g| ch.ext.supported_groups.is_none_or(|l| l.contains(g.0)))
+        .ok_or(PeerIncompatible::NoSharedGroup)?;
+    // The certificate the connection was made with, and a scheme for it.
+    let cert_index = negotiated
+        .cert_index
+        .ok_or(Error::Internal("no certificate index"))?;
+    let ck = config
+        .certs
+        .get(usize::from(cert_index))
+        .ok_or(Error::Internal("certificate index"))?;
+    let schemes = ch
+        .ext
+        .signature_algorithms
+        .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+    let scheme = crate::sign::scheme_for_tls12(
+        &*ck.key,
+        schemes
+            .iter()
+            .map(SignatureScheme)
+            .filter(|s| scheme_fits_suite(*s, suite)),
+    )
+    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+    let rng = config.rng;
+    let fail_rng = Error::Internal("random number generator failed");
+    let randoms = Randoms {
+        client: *ch.random,
+        server: server_random(config)?,
+    };
+    let kx = KeyExchange::start(group, rng).ok_or(fail_rng)?;
+    let mut params_buf = [0u8; 4 + MAX_POINT_LEN];
+    let params_len = {
+        let mut w = Writer::new(&mut params_buf);
+        w.u8(NAMED_CURVE)?;
+        w.u16(group.0)?;
+        w.vec8(kx.public())?;
+        w.len()
+    };
+    let params = params_buf.get(..params_len).unwrap_or(&[]);
+    let mut sig = [0u8; crate::sign::MAX_SIGNATURE_LEN];
+    let Some(n) = sign_params(&*ck.key, scheme, &randoms, params, rng, true, &mut sig)? else {
+        let mut buf = [0u8; MAX_SIGNED_PARAMS];
+        if let Ok(message) = signed_params(&mut buf, &randoms.client, &randoms.server, params) {
+            ck.key.cancel(&crate::sign::SignRequest {
+                scheme,
+                message,
+                first: false,
+                rng,
+            });
+        }
+        return Err(Error::Internal("a renegotiation needs a signer that answers at once"));
+    };
+    let sig = sig.get(..n).unwrap_or(&[]);
+    let verifier = if client_auth {
+        Some(
+            config
+                .client_verifier
+                .filter(|_| client_auth_possible(config, &*keys.transcript_copy))
+                .ok_or(Error::Internal("client authentication not possible"))?,
+        )
+    } else {
+        None
+    };
+    let mut transcript = Transcript::new(suite);
+    transcript.add(msg);
+    let copy = &mut *keys.transcript_copy;
+    if verifier.is_some() {
+        copy.start();
+        copy.add(msg);
+        copied(copy)?;
+    }
+    let mut both = [0u8; 2 * VERIFY_DATA_LEN];
+    let (a, b) = both.split_at_mut(VERIFY_DATA_LEN);
+    a.copy_from_slice(&secured.client_verify);
+    b.copy_from_slice(&secured.server_verify);
+    let our_limit = u16::try_from(config.record.recv_max_fragment_len).unwrap_or(u16::MAX);
+    out.records(keys.records.send_mut(), ContentType::HANDSHAKE, |w| {
+        let from = w.len();
+        write_server_hello(
+            w,
+            &ServerHelloFields {
+                random: &randoms.server,
+                session_id: &[],
+                suite,
+                ems: true,
+                ec_point_formats: ch.ext.ec_point_formats.is_some(),
+                alpn,
+                record_size_limit: ch.ext.record_size_limit.map(|_| our_limit),
+                ticket: false,
+                renegotiated: &both,
+            },
+        )?;
+        encode_chain(w, ck.chain.iter())?;
+        add(
+            &mut transcript,
+            copy,
+            w.written().get(from..).unwrap_or(&[]),
+        );
+        write_key_exchange(w, &mut transcript, copy, params, scheme, sig, verifier)
+    })?;
+    if let Some(n) = keys.negotiated.as_mut() {
+        n.group = Some(group);
+        n.signature_scheme = Some(scheme);
+        n.peer_record_size_limit = ch.ext.record_size_limit;
+    }
+    let hello = Hello {
+        suite,
+        randoms,
+        ems: true,
+        ticket: false,
+        client_auth: verifier.is_some(),
+        session: Session::None,
+        renegotiations: secured.renegotiations.saturating_add(1),
+    };
+    let kept = Renegotiated {
+        private: kx
+            .into_classical()
+            .ok_or(Error::Internal("TLS 1.2 key exchange"))?,
+        transcript,
+    };
+    Ok(if hello.client_auth {
+        ServerState::RenegotiationCertificate(hello, kept)
+    } else {
+        ServerState::RenegotiationKeyExchange(hello, kept)
+    })
+}
+
+/// The client's chain in the copy of the messages: the last Certificate
+/// message's (the server's comes before).
+fn client_chain(copy: &[u8]) -> Option<arrayvec::ArrayVec<CertificateDer<'_>, MAX_CHAIN_LEN>> {
     let mut rest = copy;
     let mut last = None;
     while let Some((ty, _, total)) = split_message(rest) {
@@ -2186,7 +2438,7 @@ fn client_end_entity(copy: &[u8]) -> Option<CertificateDer<'_>> {
         rest = tail;
     }
     let body = last?.get(HANDSHAKE_HEADER_LEN..)?;
-    parse_chain(body).ok()?.first().cloned()
+    parse_chain(body).ok()
 }
 
 /// Our random (RFC 8446 §4.1.3: a TLS 1.3 server that negotiates TLS
@@ -2232,6 +2484,9 @@ struct ServerHelloFields<'a> {
     record_size_limit: Option<u16>,
     /// An empty session_ticket: a NewSessionTicket follows.
     ticket: bool,
+    /// renegotiation_info: empty on the initial handshake, both
+    /// verify_data in a renegotiation (RFC 5746 §3.6, §3.7).
+    renegotiated: &'a [u8],
 }
 
 fn write_server_hello(w: &mut Writer<'_>, f: &ServerHelloFields<'_>) -> Result<(), Error> {
@@ -2243,7 +2498,7 @@ fn write_server_hello(w: &mut Writer<'_>, f: &ServerHelloFields<'_>) -> Result<(
         w.u16(f.suite.id.0)?;
         w.u8(0)?;
         w.vec::<2>(|w| {
-            ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.u8(0))?;
+            ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.vec8(f.renegotiated))?;
             if f.ems {
                 ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
             }
@@ -2526,6 +2781,7 @@ fn server_resume(
                 alpn,
                 record_size_limit: ch.ext.record_size_limit.map(|_| our_limit),
                 ticket,
+                renegotiated: &[],
             },
         )?;
         f.transcript.add(w.written().get(from..).unwrap_or(&[]));
@@ -2546,6 +2802,88 @@ fn server_resume(
     })?;
     write_change_and_finished(&mut f, false, keys, out)?;
     Ok(ServerState::ExpectChangeCipherSpec(f))
+}
+
+/// The client's Certificate (its body; the transcript has taken the
+/// message), checked by the verifier. An empty one ends client
+/// authentication if the verifier allows it. In a first handshake the
+/// identity and chain are kept now (no one reads them before the
+/// handshake completes); in a renegotiation, where `negotiated()` is
+/// read meanwhile, only once the CertificateVerify proves the key, and a
+/// client that had a certificate must send it again.
+fn take_client_certificate(
+    config: &super::ServerConfig<'_>,
+    now: u64,
+    mut hello: Hello,
+    body: &[u8],
+    keys: &mut Keys<'_>,
+) -> Result<Hello, Error> {
+    let verifier = config
+        .client_verifier
+        .ok_or(Error::Internal("no client verifier"))?;
+    let ders = parse_chain(body)?;
+    let renegotiating = hello.renegotiations > 0;
+    if ders.is_empty() {
+        if verifier.client_auth_mandatory() {
+            return Err(PeerIncompatible::NoClientCertificate.into());
+        }
+        if renegotiating
+            && keys
+                .negotiated
+                .as_ref()
+                .is_some_and(|n| n.peer_cert_sha256.is_some())
+        {
+            return Err(PeerMisbehaved::PeerCertificateChanged.into());
+        }
+        // Unauthenticated: no CertificateVerify comes.
+        hello.client_auth = false;
+        keys.transcript_copy.stop();
+        return Ok(hello);
+    }
+    // A CertificateVerify will sign the copy: it must hold this much
+    // already (before the chain is checked).
+    copied(&*keys.transcript_copy)?;
+    let context = super::server::client_cert_context(
+        config,
+        keys.negotiated.as_ref(),
+        rustls_pki_types::UnixTime::since_unix_epoch(core::time::Duration::from_secs(now)),
+    );
+    let identity = verifier.verify_client_cert_in(&ders, &context)?;
+    if !renegotiating {
+        // The verifier's name goes with the parameters, which no one
+        // reads before the handshake completes: the CertificateVerify
+        // must still prove the key.
+        if let Some(n) = keys.negotiated.as_mut() {
+            n.peer_identity = identity;
+        }
+        keys.peer_chain.keep(&ders);
+    }
+    Ok(hello)
+}
+
+/// The ClientKeyExchange `msg` gave `shared`: the master secret, and the
+/// client's CertificateVerify next if it sent a certificate, else its
+/// ChangeCipherSpec.
+fn after_client_key_exchange(
+    config: &super::ServerConfig<'_>,
+    hello: Hello,
+    shared: &[u8],
+    mut transcript: Transcript,
+    msg: &[u8],
+    keys: &mut Keys<'_>,
+) -> Result<ServerState, Error> {
+    add(&mut transcript, keys.transcript_copy, msg);
+    if hello.client_auth {
+        copied(&*keys.transcript_copy)?;
+    }
+    let client_auth = hello.client_auth;
+    let f = Finishing::after_key_exchange(hello, shared, transcript, config.key_log)?;
+    // A client that sent a certificate proves its key.
+    Ok(if client_auth {
+        ServerState::ExpectCertificateVerify(f)
+    } else {
+        ServerState::ExpectChangeCipherSpec(f)
+    })
 }
 
 impl ServerState {
@@ -2657,6 +2995,9 @@ impl ServerState {
             // Resumed, we have sent ours; else [NewSessionTicket],
             // ChangeCipherSpec and Finished.
             Self::ExpectFinished(f) if f.resumed => 0,
+            // A renegotiation issues no ticket, and seals its
+            // ChangeCipherSpec.
+            Self::ExpectFinished(f) if f.renegotiations > 0 => renegotiation_finished_room(fragment),
             Self::ExpectFinished(f) => room_sum([
                 if f.ticket {
                     flight_room(TICKET_MESSAGE_12, fragment, HEADER_LEN)
@@ -2667,6 +3008,11 @@ impl ServerState {
             ]),
             _ => 0,
         }
+    }
+
+    /// The client's ChangeCipherSpec came, its Finished not yet.
+    pub fn awaits_finished_after_change(&self) -> bool {
+        matches!(self, Self::ExpectFinished(_))
     }
 
     /// Whether the client's ChangeCipherSpec is due.
@@ -2704,44 +3050,42 @@ impl ServerState {
         let msg = region.get(..total).unwrap_or(&[]);
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
         match (self, ty) {
-            (Self::ExpectClientCertificate(mut hello), HandshakeType::CERTIFICATE) => {
-                let verifier = config
-                    .client_verifier
-                    .ok_or(Error::Internal("no client verifier"))?;
-                let ders = parse_chain(body)?;
+            (Self::ExpectClientCertificate(hello), HandshakeType::CERTIFICATE) => {
                 let Records::Tls12Server(pending) = &mut *keys.records else {
                     return Err(Error::Internal("TLS 1.2 server state missing"));
                 };
                 add(&mut pending.transcript, keys.transcript_copy, msg);
-                if ders.is_empty() {
-                    if verifier.client_auth_mandatory() {
-                        return Err(PeerIncompatible::NoClientCertificate.into());
-                    }
-                    // Unauthenticated: no CertificateVerify comes.
-                    hello.client_auth = false;
-                    keys.transcript_copy.stop();
-                } else {
-                    // A CertificateVerify will sign the copy: it must hold
-                    // this much already (before the chain is checked).
-                    copied(&*keys.transcript_copy)?;
-                    let context = super::server::client_cert_context(
-                        config,
-                        keys.negotiated.as_ref(),
-                        rustls_pki_types::UnixTime::since_unix_epoch(
-                            core::time::Duration::from_secs(now),
-                        ),
-                    );
-                    let identity = verifier.verify_client_cert_in(&ders, &context)?;
-                    // The verifier's name goes with the parameters, which
-                    // no one reads before the handshake completes: the
-                    // CertificateVerify must still prove the key.
-                    if let Some(n) = keys.negotiated.as_mut() {
-                        n.peer_identity = identity;
-                    }
-                    keys.peer_chain.keep(&ders);
-                }
+                let hello = take_client_certificate(config, now, hello, body, keys)?;
                 Ok(Step {
                     next: Some(Self::ExpectClientKeyExchange(hello)),
+                    consumed: total,
+                })
+            }
+            (Self::RenegotiationCertificate(hello, mut r), HandshakeType::CERTIFICATE) => {
+                add(&mut r.transcript, keys.transcript_copy, msg);
+                let hello = take_client_certificate(config, now, hello, body, keys)?;
+                Ok(Step {
+                    next: Some(Self::RenegotiationKeyExchange(hello, r)),
+                    consumed: total,
+                })
+            }
+            (Self::RenegotiationKeyExchange(hello, r), HandshakeType::CLIENT_KEY_EXCHANGE) => {
+                let Renegotiated {
+                    private,
+                    transcript,
+                } = r;
+                let point = parse_client_key_exchange(body)?;
+                let shared = super::kx::agree_classical(private, point)
+                    .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
+                Ok(Step {
+                    next: Some(after_client_key_exchange(
+                        config,
+                        hello,
+                        shared.as_bytes(),
+                        transcript,
+                        msg,
+                        keys,
+                    )?),
                     consumed: total,
                 })
             }
@@ -2759,11 +3103,36 @@ impl ServerState {
                     );
                 }
                 let signed = copied(&*keys.transcript_copy)?;
-                let end_entity =
-                    client_end_entity(signed).ok_or(Error::Internal("client certificate copy"))?;
-                verifier.verify_tls12_signature(&end_entity, scheme, signed, sig)?;
+                let chain =
+                    client_chain(signed).ok_or(Error::Internal("client certificate copy"))?;
+                let end_entity = chain
+                    .first()
+                    .ok_or(Error::Internal("client certificate copy"))?;
+                verifier.verify_tls12_signature(end_entity, scheme, signed, sig)?;
+                let sha = super::cert_sha256(end_entity);
+                if f.renegotiations > 0 {
+                    // The key is proven: the certificate, checked again for
+                    // its identity, becomes the connection's only now (the
+                    // one it had, if any, must be the same).
+                    let before = keys.negotiated.as_ref().and_then(|n| n.peer_cert_sha256);
+                    if before.is_some_and(|b| b != sha) {
+                        return Err(PeerMisbehaved::PeerCertificateChanged.into());
+                    }
+                    let context = super::server::client_cert_context(
+                        config,
+                        keys.negotiated.as_ref(),
+                        rustls_pki_types::UnixTime::since_unix_epoch(
+                            core::time::Duration::from_secs(now),
+                        ),
+                    );
+                    let identity = verifier.verify_client_cert_in(&chain, &context)?;
+                    if let Some(n) = keys.negotiated.as_mut() {
+                        n.peer_identity = identity;
+                    }
+                    keys.peer_chain.keep(&chain);
+                }
                 if let Some(n) = keys.negotiated.as_mut() {
-                    n.peer_cert_sha256 = Some(super::cert_sha256(&end_entity));
+                    n.peer_cert_sha256 = Some(sha);
                 }
                 f.transcript.add(msg);
                 Ok(Step {
@@ -2777,29 +3146,20 @@ impl ServerState {
                 else {
                     return Err(Error::Internal("TLS 1.2 server state missing"));
                 };
-                let ServerPending { kx, mut transcript } = pending;
+                let ServerPending { kx, transcript } = pending;
                 let point = parse_client_key_exchange(body)?;
                 let shared = kx
                     .complete(point)
                     .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
-                add(&mut transcript, keys.transcript_copy, msg);
-                if hello.client_auth {
-                    copied(&*keys.transcript_copy)?;
-                }
-                let client_auth = hello.client_auth;
-                let f = Finishing::after_key_exchange(
-                    hello,
-                    shared.as_bytes(),
-                    transcript,
-                    config.key_log,
-                )?;
                 Ok(Step {
-                    // A client that sent a certificate proves its key.
-                    next: Some(if client_auth {
-                        Self::ExpectCertificateVerify(f)
-                    } else {
-                        Self::ExpectChangeCipherSpec(f)
-                    }),
+                    next: Some(after_client_key_exchange(
+                        config,
+                        hello,
+                        shared.as_bytes(),
+                        transcript,
+                        msg,
+                        keys,
+                    )?),
                     consumed: total,
                 })
             }
