@@ -255,3 +255,262 @@ fn renegotiate_is_refused_where_it_cannot_run() {
     ));
     settle(&mut c, &mut s);
 }
+
+/// While a renegotiation runs the server goes on writing (RFC 5246
+/// §6.2.1 lets records of other types come between handshake messages):
+/// the client reads every byte, in order, whatever it meets between
+/// them. The client's own write answers `WantRead` from its ClientHello
+/// until the renegotiation completes, then goes through.
+#[test]
+fn data_interleaved_with_a_renegotiation_is_read_in_order() {
+    let (mut c, mut s, told) = established(1, 0);
+    let mut sent = Vec::new();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    let mut round = 0u32;
+    let mut client_wrote = false;
+    let mut during = 0;
+    loop {
+        round += 1;
+        assert!(round < 64, "did not settle");
+        // A line from the server each round, sealed under whatever key
+        // it sends with now.
+        let line = format!("line {round:03}\n").into_bytes();
+        if round < 20 {
+            assert_eq!(
+                s.conn.write(&mut s.bufs, &line),
+                Ok(Status::Done(line.len()))
+            );
+            sent.extend_from_slice(&line);
+        }
+        transfer_all(&mut s, &mut c);
+        match c.conn.read(&mut c.bufs, &mut buf) {
+            Ok(Status::Done(n)) => {
+                got.extend_from_slice(&buf[..n]);
+                if c.conn.is_renegotiating() {
+                    during += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => panic!("client: {e:?}"),
+        }
+        if c.conn.is_renegotiating() && !client_wrote {
+            assert_eq!(
+                c.conn.write(&mut c.bufs, b"from the client"),
+                Ok(Status::WantRead)
+            );
+        } else if !client_wrote && round > 2 {
+            assert_eq!(
+                c.conn.write(&mut c.bufs, b"from the client"),
+                Ok(Status::Done(15))
+            );
+            client_wrote = true;
+        }
+        transfer_all(&mut c, &mut s);
+        let mut sbuf = [0u8; 64];
+        match s.conn.read(&mut s.bufs, &mut sbuf) {
+            Ok(Status::Done(n)) => assert_eq!(&sbuf[..n], b"from the client"),
+            Ok(_) => {}
+            Err(e) => panic!("server: {e:?}"),
+        }
+        if round >= 20 && client_wrote && !c.conn.is_renegotiating() && got.len() == sent.len() {
+            break;
+        }
+    }
+    assert_eq!(got, sent);
+    assert!(during > 0, "data was read while the renegotiation ran");
+    assert_eq!(told.take(), ["renegotiated 1 cert=false"]);
+}
+
+/// A complete-mode write larger than the outgoing view, under way when
+/// the server asks for a renegotiation: it answers `WantWrite` and then
+/// `WantRead` while the renegotiation runs, and repeated with the same
+/// arguments it completes; the server reads every byte once.
+#[test]
+fn a_complete_write_spanning_a_renegotiation_loses_and_duplicates_nothing() {
+    let (mut c, mut s, _) = established(1, 0);
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut asked = false;
+    let mut saw_want_read = false;
+    for _ in 0..400 {
+        match c.conn.write(&mut c.bufs, &data) {
+            Ok(Status::Done(n)) => {
+                assert_eq!(n, data.len());
+                break;
+            }
+            Ok(Status::WantRead) => {
+                saw_want_read = true;
+                // The caller reads, as the contract asks.
+                let mut b = [0u8; 16];
+                assert!(!matches!(
+                    c.conn.read(&mut c.bufs, &mut b),
+                    Ok(Status::Done(_)) | Err(_)
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => panic!("client write: {e:?}"),
+        }
+        transfer_all(&mut c, &mut s);
+        match s.conn.read(&mut s.bufs, &mut buf) {
+            Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+            Ok(_) => {}
+            Err(e) => panic!("server: {e:?}"),
+        }
+        if !asked && got.len() > 50_000 {
+            s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+            asked = true;
+        }
+        transfer_all(&mut s, &mut c);
+        // The HelloRequest is met by a read; the write meets the rest.
+        if asked && !saw_want_read && !c.conn.is_renegotiating() {
+            let mut b = [0u8; 16];
+            let _ = c.conn.read(&mut c.bufs, &mut b);
+        }
+    }
+    assert!(saw_want_read, "the write met the renegotiation");
+    loop {
+        transfer_all(&mut c, &mut s);
+        match s.conn.read(&mut s.bufs, &mut buf) {
+            Ok(Status::Done(n)) => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "every byte once, in order");
+}
+
+/// The per-resource case: the handshake leaves the client anonymous
+/// (`defer_client_auth`), a renegotiation asks for its certificate, and
+/// only once it completes do `negotiated()`, the chain and the hook name
+/// the client.
+#[test]
+fn a_renegotiation_asking_for_a_client_certificate_authenticates_the_client() {
+    let told = leak(Told::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.renegotiations = 1;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.defer_client_auth = true;
+    sc.auth_hook = Some(told);
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    s.conn.renegotiate(&mut s.bufs, tls::now(), true).unwrap();
+    // Step by step: until the renegotiation completes the server names
+    // no client.
+    let mut buf = [0u8; 64];
+    for _ in 0..20 {
+        transfer_all(&mut s, &mut c);
+        let _ = c.conn.read(&mut c.bufs, &mut buf).unwrap();
+        transfer_all(&mut c, &mut s);
+        let _ = s.conn.read(&mut s.bufs, &mut buf).unwrap();
+        if s.conn.is_renegotiating() {
+            assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+            assert!(told.take().is_empty());
+        }
+        if !s.conn.is_renegotiating() && !c.conn.is_renegotiating() && s.bufs.send.is_empty() {
+            if s.conn.negotiated().unwrap().peer_cert_sha256.is_some() {
+                break;
+            }
+        }
+    }
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    assert_eq!(told.take(), ["renegotiated 1 cert=true"]);
+    exchange(&mut c, &mut s, b"the protected resource, please");
+    exchange(&mut s, &mut c, b"here it is");
+}
+
+/// A write during a renegotiation needs the server's flight, which does
+/// not fit in the received view behind data the caller has not read:
+/// it says so (`PlaintextUnread`, nothing taken) rather than wait for
+/// bytes that cannot come; once the data is read, the write completes.
+#[test]
+fn a_write_behind_a_full_view_of_unread_data_says_to_read() {
+    use tlspair::Connection;
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.renegotiations = 1;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let client = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+    let server = Connection::server(leak(sc), tls::now()).unwrap();
+    let mut c = Side {
+        conn: client,
+        bufs: tlspair::Buffers::new(vec![0; 17_000], vec![0; 20_000]),
+    };
+    let mut s = tls::side(server);
+    complete(&mut c, &mut s).unwrap();
+    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    transfer_all(&mut s, &mut c);
+    let mut buf = vec![0u8; 20_000];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    // The server reads our ClientHello and answers; a full record of
+    // data goes first.
+    let data = vec![7u8; 16_384];
+    assert_eq!(s.conn.write(&mut s.bufs, &data), Ok(Status::Done(16_384)));
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    transfer_all(&mut s, &mut c);
+    // The write opens the data record, and finds no room for the flight.
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"reply"),
+        Err(Error::Misuse(Misuse::PlaintextUnread { pending: 16_384 }))
+    );
+    assert_eq!(c.conn.pending_plaintext(), 16_384);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(16_384)));
+    assert!(buf[..16_384] == data[..]);
+    let mut wrote = false;
+    for _ in 0..10 {
+        transfer_all(&mut s, &mut c);
+        match c.conn.write(&mut c.bufs, b"reply") {
+            Ok(Status::Done(5)) => {
+                wrote = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+        transfer_all(&mut c, &mut s);
+        let _ = s.conn.read(&mut s.bufs, &mut buf).unwrap();
+    }
+    assert!(wrote);
+    transfer_all(&mut c, &mut s);
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Status::Done(n)) = s.conn.read(&mut s.bufs, &mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        transfer_all(&mut c, &mut s);
+    }
+    assert_eq!(got, b"reply");
+}
+
+/// The server closes while the renegotiation it asked for runs: the
+/// client's renegotiation ends there and its read answers `Closed`, as
+/// it would have without one.
+#[test]
+fn a_close_notify_during_a_renegotiation_reads_as_closed() {
+    let (mut c, mut s, _) = established(1, 0);
+    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    transfer_all(&mut s, &mut c);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    assert!(c.conn.is_renegotiating());
+    // Our ClientHello is held back; the server's close_notify comes.
+    assert!(matches!(
+        s.conn.shutdown(&mut s.bufs),
+        Ok(Status::Done(_))
+    ));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Closed));
+    assert!(!c.conn.is_renegotiating());
+}
