@@ -243,7 +243,10 @@ fn renegotiate_is_refused_where_it_cannot_run() {
         c.conn.renegotiate(&mut c.bufs, tls::now(), true),
         Err(Error::Misuse(Misuse::BadConfig(_)))
     ));
-    c.conn.renegotiate(&mut c.bufs, tls::now(), false).unwrap();
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
     assert_eq!(
         c.conn.renegotiate(&mut c.bufs, tls::now(), false),
         Err(Error::Misuse(Misuse::NoRenegotiation))
@@ -267,7 +270,10 @@ fn data_interleaved_with_a_renegotiation_is_read_in_order() {
     let mut sent = Vec::new();
     let mut got = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
-    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
     let mut round = 0u32;
     let mut client_wrote = false;
     let mut during = 0;
@@ -360,7 +366,10 @@ fn a_complete_write_spanning_a_renegotiation_loses_and_duplicates_nothing() {
             Err(e) => panic!("server: {e:?}"),
         }
         if !asked && got.len() > 50_000 {
-            s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+            assert_eq!(
+                s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+                Ok(Status::Done(()))
+            );
             asked = true;
         }
         transfer_all(&mut s, &mut c);
@@ -404,7 +413,10 @@ fn a_renegotiation_asking_for_a_client_certificate_authenticates_the_client() {
     s.conn.keep_tls12_transcript(Vec::new());
     complete(&mut c, &mut s).unwrap();
     assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
-    s.conn.renegotiate(&mut s.bufs, tls::now(), true).unwrap();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), true),
+        Ok(Status::Done(()))
+    );
     // Step by step: until the renegotiation completes the server names
     // no client.
     let mut buf = [0u8; 64];
@@ -449,7 +461,10 @@ fn a_write_behind_a_full_view_of_unread_data_says_to_read() {
     };
     let mut s = tls::side(server);
     complete(&mut c, &mut s).unwrap();
-    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
     transfer_all(&mut s, &mut c);
     let mut buf = vec![0u8; 20_000];
     assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
@@ -500,17 +515,240 @@ fn a_write_behind_a_full_view_of_unread_data_says_to_read() {
 #[test]
 fn a_close_notify_during_a_renegotiation_reads_as_closed() {
     let (mut c, mut s, _) = established(1, 0);
-    s.conn.renegotiate(&mut s.bufs, tls::now(), false).unwrap();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
     transfer_all(&mut s, &mut c);
     let mut buf = [0u8; 16];
     assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
     assert!(c.conn.is_renegotiating());
     // Our ClientHello is held back; the server's close_notify comes.
-    assert!(matches!(
-        s.conn.shutdown(&mut s.bufs),
-        Ok(Status::Done(_))
-    ));
+    assert!(matches!(s.conn.shutdown(&mut s.bufs), Ok(Status::Done(_))));
     transfer_all(&mut s, &mut c);
     assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Closed));
     assert!(!c.conn.is_renegotiating());
+}
+
+/// The client's sending key in a TLS 1.2 session of
+/// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, rebuilt from the key log
+/// and the randoms: it opens what the client seals and seals what a
+/// hostile client would, at the sequence numbers the server expects.
+struct Forger {
+    key: [u8; 16],
+    iv: [u8; 4],
+    seq: u64,
+}
+
+impl Forger {
+    fn record_key(&self) -> tlspair::record::protect::RecordKey {
+        let mut k = tlspair::record::protect::RecordKey::new_tls12(
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            &self.key,
+            &self.iv,
+        )
+        .unwrap();
+        for _ in 0..self.seq {
+            let mut scratch = vec![0u8; 5 + 8 + 1 + 16];
+            k.seal(tlspair::ContentType::APPLICATION_DATA, 1, &mut scratch)
+                .unwrap();
+        }
+        k
+    }
+
+    /// Opens the client's next record: its type and content.
+    fn open(&mut self, record: &[u8]) -> (tlspair::ContentType, Vec<u8>) {
+        let mut rec = record.to_vec();
+        let (ty, len) = self.record_key().open(&mut rec).unwrap();
+        self.seq += 1;
+        (ty, rec[5 + 8..5 + 8 + len].to_vec())
+    }
+
+    /// Seals `content` as the client's next record.
+    fn seal(&mut self, ty: tlspair::ContentType, content: &[u8]) -> Vec<u8> {
+        let mut rec = vec![0u8; 5 + 8];
+        rec.extend_from_slice(content);
+        rec.resize(5 + 8 + content.len() + 16, 0);
+        self.record_key().seal(ty, content.len(), &mut rec).unwrap();
+        self.seq += 1;
+        rec
+    }
+}
+
+/// RFC 5246 §5's P_SHA256(secret, seed) into `out`, written here from
+/// the RFC so that the forger does not lean on the crate's own PRF.
+fn p_sha256(secret: &[u8], seed: &[u8], out: &mut [u8]) {
+    use ring::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    let mut a = hmac::sign(&key, seed).as_ref().to_vec();
+    let mut done = 0;
+    while done < out.len() {
+        let chunk = hmac::sign(&key, &[&a[..], seed].concat());
+        let n = (out.len() - done).min(32);
+        out[done..done + n].copy_from_slice(&chunk.as_ref()[..n]);
+        done += n;
+        a = hmac::sign(&key, &a).as_ref().to_vec();
+    }
+}
+
+/// An established pair whose server accepts one renegotiation a client
+/// starts, and the forger of the client's records.
+fn forged_pair() -> (Side, Side, Forger) {
+    let lines = leak(tls::Lines::default());
+    let mut cc = tls::client_config();
+    cc.suites = leak([&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256]);
+    cc.key_log = Some(lines);
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.renegotiations = 1;
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    // The ServerHello leads the server's first flight, in the clear:
+    // header (5), message header (4), version (2), then the random.
+    let server_random: [u8; 32] = s.bufs.send.pending()[11..43].try_into().unwrap();
+    complete(&mut c, &mut s).unwrap();
+    let line = lines
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.starts_with("CLIENT_RANDOM"))
+        .cloned()
+        .unwrap();
+    let mut parts = line.split(' ').skip(1);
+    let client_random: [u8; 32] = common::unhex(parts.next().unwrap()).try_into().unwrap();
+    let master = common::unhex(parts.next().unwrap().trim());
+    let mut block = [0u8; 2 * 16 + 2 * 4];
+    let seed = [&b"key expansion"[..], &server_random, &client_random].concat();
+    p_sha256(&master, &seed, &mut block);
+    let forger = Forger {
+        key: block[..16].try_into().unwrap(),
+        iv: block[32..36].try_into().unwrap(),
+        // The client's Finished took sequence 0.
+        seq: 1,
+    };
+    (c, s, forger)
+}
+
+/// What the server answers a renegotiation ClientHello that our client
+/// wrote and `edit` changed, resealed as the client's.
+fn server_answer_to_edited_hello(edit: impl Fn(&mut Vec<u8>)) -> Error {
+    let (mut c, mut s, mut forger) = forged_pair();
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    let record = c.bufs.send.pending().to_vec();
+    let (ty, mut hello) = forger.open(&record);
+    assert_eq!(ty, tlspair::ContentType::HANDSHAKE);
+    assert_eq!(hello[0], 1, "a ClientHello");
+    forger.seq -= 1;
+    edit(&mut hello);
+    let n = hello.len() - 4;
+    hello[1..4].copy_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+    let forged = forger.seal(tlspair::ContentType::HANDSHAKE, &hello);
+    s.bufs.recv.fill(&forged);
+    let mut buf = [0u8; 16];
+    match s.conn.read(&mut s.bufs, &mut buf) {
+        Err(e) => e,
+        other => panic!("accepted: {other:?}"),
+    }
+}
+
+/// Where `needle` starts in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("pattern")
+}
+
+/// Each of RFC 5746 §3.7's checks of a renegotiation ClientHello, and the
+/// version, suite and EMS a renegotiation keeps: each refused with its
+/// alert (docs/security.md's table). The unedited hello is accepted (the
+/// forger works).
+#[test]
+fn hostile_renegotiation_client_hellos_get_their_alerts() {
+    use tlspair::{AlertDescription as A, PeerIncompatible, PeerMisbehaved};
+    // Control: resealed unchanged, the hello is answered.
+    {
+        let (mut c, mut s, mut forger) = forged_pair();
+        assert_eq!(
+            c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+            Ok(Status::Done(()))
+        );
+        let record = c.bufs.send.pending().to_vec();
+        let (_, hello) = forger.open(&record);
+        forger.seq -= 1;
+        s.bufs
+            .recv
+            .fill(&forger.seal(tlspair::ContentType::HANDSHAKE, &hello));
+        let mut buf = [0u8; 16];
+        assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+        assert!(s.conn.is_renegotiating());
+    }
+    // renegotiation_info: `ff01`, length 13, verify_data of 12.
+    let ri = [0xff, 0x01, 0x00, 0x0d, 0x0c];
+    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, Error, A)> = vec![
+        (
+            "wrong verify_data",
+            Box::new(move |h: &mut Vec<u8>| {
+                let at = find(h, &ri) + 5;
+                h[at] ^= 1;
+            }),
+            PeerMisbehaved::BadRenegotiationInfo.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+        (
+            "no renegotiation_info",
+            Box::new(move |h: &mut Vec<u8>| {
+                let at = find(h, &ri);
+                // An extension type nobody knows, ignored.
+                h[at] = 0x7a;
+            }),
+            PeerMisbehaved::BadRenegotiationInfo.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+        (
+            "the SCSV in a renegotiation",
+            // The suites: after the header (4), version (2), random (32)
+            // and an empty session id (1), a length and our one suite.
+            Box::new(|h: &mut Vec<u8>| h.splice(41..41, [0x00, 0xff]).for_each(drop)),
+            PeerMisbehaved::BadRenegotiationInfo.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+        (
+            "another suite",
+            Box::new(|h: &mut Vec<u8>| h[41..43].copy_from_slice(&[0xc0, 0x2c])),
+            PeerIncompatible::NoSharedSuite.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+        (
+            "another version",
+            Box::new(|h: &mut Vec<u8>| h[4..6].copy_from_slice(&[3, 2])),
+            PeerIncompatible::NotTls13.into(),
+            A::PROTOCOL_VERSION,
+        ),
+        (
+            "no extended master secret",
+            Box::new(|h: &mut Vec<u8>| {
+                let at = find(h, &[0x00, 0x17, 0x00, 0x00]);
+                h[at] = 0x7a;
+            }),
+            PeerIncompatible::NoExtendedMasterSecret.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+    ];
+    for (what, edit, error, alert) in cases {
+        let got = server_answer_to_edited_hello(|h| {
+            if what == "the SCSV in a renegotiation" {
+                // The suites' length grows with the SCSV.
+                h[40] += 2;
+            }
+            edit(h);
+        });
+        assert_eq!(got, error, "{what}");
+        assert_eq!(got.alert(), Some(alert), "{what}");
+    }
 }

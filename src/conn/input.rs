@@ -422,7 +422,9 @@ impl<'a> Connection<'a> {
             let from = off.saturating_add(at);
             move_down(rx, end, from, len);
             self.plain_left = self.plain_left.saturating_add(to_u32(len));
-            self.plain_tail = self.plain_tail.saturating_add(to_u32(total.saturating_sub(len)));
+            self.plain_tail = self
+                .plain_tail
+                .saturating_add(to_u32(total.saturating_sub(len)));
             return Ok(Status::Done(()));
         }
         // The plaintext lies after the region and its gap, if any (a
@@ -1093,7 +1095,10 @@ impl<'a> Connection<'a> {
             self.hs_gap = 0;
         }
         if self.plain_tail > 0 && self.plain_left > 0 {
-            rx.remove(self.hs_len.saturating_add(self.plain_len()), self.plain_tail_len());
+            rx.remove(
+                self.hs_len.saturating_add(self.plain_len()),
+                self.plain_tail_len(),
+            );
             self.plain_tail = 0;
         }
         // A saturated sum is still more than any capacity.

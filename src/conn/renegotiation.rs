@@ -87,9 +87,9 @@ impl<'a> Connection<'a> {
                     return Ok(Status::Done(()));
                 }
                 if client_auth
-                    && !config
-                        .client_verifier
-                        .is_some_and(|_| tls12::client_auth_possible(config, &self.tls12_transcript))
+                    && !config.client_verifier.is_some_and(|_| {
+                        tls12::client_auth_possible(config, &self.tls12_transcript)
+                    })
                 {
                     return Err(Misuse::BadConfig(
                         "renegotiate: client_auth needs a client verifier and transcript storage",
@@ -124,9 +124,7 @@ impl<'a> Connection<'a> {
             }
             (Role::Client, PeerConfig::Client(_)) => {
                 if client_auth {
-                    return Err(
-                        Misuse::BadConfig("renegotiate: client_auth is a server's").into()
-                    );
+                    return Err(Misuse::BadConfig("renegotiate: client_auth is a server's").into());
                 }
                 secured.now = now;
                 self.start_renegotiation(&mut rx, &mut tx, 0)

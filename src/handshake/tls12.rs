@@ -2239,7 +2239,8 @@ pub(crate) fn server_renegotiation(
     out: &mut Out<'_>,
 ) -> Result<ServerState, Error> {
     let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);
-    let ch = super::messages::ClientHello::parse(body).map_err(super::client::map_extension_error)?;
+    let ch =
+        super::messages::ClientHello::parse(body).map_err(super::client::map_extension_error)?;
     let suite = keys
         .records
         .send()
@@ -2348,7 +2349,9 @@ pub(crate) fn server_renegotiation(
                 rng,
             });
         }
-        return Err(Error::Internal("a renegotiation needs a signer that answers at once"));
+        return Err(Error::Internal(
+            "a renegotiation needs a signer that answers at once",
+        ));
     };
     let sig = sig.get(..n).unwrap_or(&[]);
     let verifier = if client_auth {
@@ -2498,7 +2501,9 @@ fn write_server_hello(w: &mut Writer<'_>, f: &ServerHelloFields<'_>) -> Result<(
         w.u16(f.suite.id.0)?;
         w.u8(0)?;
         w.vec::<2>(|w| {
-            ext(w, ExtensionType::RENEGOTIATION_INFO, |w| w.vec8(f.renegotiated))?;
+            ext(w, ExtensionType::RENEGOTIATION_INFO, |w| {
+                w.vec8(f.renegotiated)
+            })?;
             if f.ems {
                 ext(w, ExtensionType::EXTENDED_MASTER_SECRET, |_| Ok(()))?;
             }
@@ -2997,7 +3002,9 @@ impl ServerState {
             Self::ExpectFinished(f) if f.resumed => 0,
             // A renegotiation issues no ticket, and seals its
             // ChangeCipherSpec.
-            Self::ExpectFinished(f) if f.renegotiations > 0 => renegotiation_finished_room(fragment),
+            Self::ExpectFinished(f) if f.renegotiations > 0 => {
+                renegotiation_finished_room(fragment)
+            }
             Self::ExpectFinished(f) => room_sum([
                 if f.ticket {
                     flight_room(TICKET_MESSAGE_12, fragment, HEADER_LEN)
