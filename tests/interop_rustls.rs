@@ -1635,3 +1635,86 @@ fn our_client_sends_early_data_to_rustls() {
         run(&mut m, "close", Mem::close_ours_first);
     });
 }
+
+/// rustls refuses renegotiation (it implements none): our client's
+/// renegotiate() meets a no_renegotiation warning from a rustls TLS 1.2
+/// server, and the connection goes on as it was, both ways.
+#[test]
+fn rustls_server_refuses_our_renegotiation_and_the_connection_goes_on() {
+    bounded(|| {
+        let (suite, group, key) = (
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            KeyType::EcdsaP256,
+        );
+        let peer = rustls_server(rustls_server_config(
+            provider(Some(suite), Some(group)),
+            key,
+            &[],
+        ));
+        let mut m = Mem::new(our_client(client_config(suite, group)), peer);
+        run(&mut m, "handshake", Mem::handshake);
+        assert_eq!(
+            m.ours.renegotiate(&mut m.bufs, tls::now(), false),
+            Ok(Status::Done(()))
+        );
+        assert!(m.ours.is_renegotiating());
+        run(&mut m, "refusal", |m| {
+            for _ in 0..8 {
+                m.shuttle()?;
+                m.drain_ours()?;
+            }
+            Ok(())
+        });
+        assert!(!m.ours.is_renegotiating(), "the refusal ended it");
+        run(&mut m, "to rustls", |m| {
+            m.ours_to_peer(&text(20_000, 5), |_| {})
+        });
+        run(&mut m, "from rustls", |m| {
+            m.peer_to_ours(&text(20_000, 6), |_| {})
+        });
+        run(&mut m, "close", Mem::close_ours_first);
+    });
+}
+
+/// A rustls TLS 1.2 client answers our server's HelloRequest with a
+/// no_renegotiation warning: the hook is told, the connection goes on.
+#[test]
+fn rustls_client_refuses_our_servers_renegotiation_and_the_connection_goes_on() {
+    bounded(|| {
+        let (suite, group, key) = (
+            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+            NamedGroup::X25519,
+            KeyType::EcdsaP256,
+        );
+        let told = leak(tls::Told::default());
+        let mut sc = server_config(suite, group, key);
+        sc.auth_hook = Some(told);
+        let peer = rustls_client(rustls_client_config(
+            provider(Some(suite), Some(group)),
+            &[],
+        ));
+        let mut m = Mem::new(our_server(sc), peer);
+        run(&mut m, "handshake", Mem::handshake);
+        assert_eq!(
+            m.ours.renegotiate(&mut m.bufs, tls::now(), false),
+            Ok(Status::Done(()))
+        );
+        run(&mut m, "refusal", |m| {
+            for _ in 0..8 {
+                m.shuttle()?;
+                m.drain_ours()?;
+            }
+            Ok(())
+        });
+        assert_eq!(told.take(), ["refused"]);
+        assert!(!m.ours.is_renegotiating());
+        run(&mut m, "from rustls", |m| {
+            m.peer_to_ours(&text(20_000, 7), |_| {})
+        });
+        run(&mut m, "to rustls", |m| {
+            m.ours_to_peer(&text(20_000, 8), |_| {})
+        });
+        run(&mut m, "close", Mem::close_peer_first);
+    });
+}

@@ -5,46 +5,12 @@
 
 mod common;
 
-use std::sync::Mutex;
-
-use common::tls::{self, complete, pair};
+use common::tls::{self, complete, pair, Told};
 use common::{transfer_all, Side};
-use tlspair::handshake::post_auth::{AuthHook, PeerAuth};
 use tlspair::{Error, Misuse, Status, TLS12_SUITES};
 
 fn leak<T>(t: T) -> &'static T {
     Box::leak(Box::new(t))
-}
-
-/// What a server's hook was told, in order.
-#[derive(Default)]
-struct Told(Mutex<Vec<String>>);
-
-impl AuthHook for Told {
-    fn authenticated(&self, _: u64, auth: &PeerAuth) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("authenticated {}", auth.request));
-    }
-
-    fn renegotiated(&self, _: u64, auth: &PeerAuth) {
-        self.0.lock().unwrap().push(format!(
-            "renegotiated {} cert={}",
-            auth.request,
-            auth.peer_cert_sha256.is_some()
-        ));
-    }
-
-    fn renegotiation_refused(&self, _: u64) {
-        self.0.lock().unwrap().push("refused".into());
-    }
-}
-
-impl Told {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut self.0.lock().unwrap())
-    }
 }
 
 /// An established TLS 1.2 pair: the client performs `client` renegotiations

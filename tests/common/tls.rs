@@ -323,3 +323,34 @@ pub fn first_ticket(
     let stored = leak(store.0.lock().unwrap()[0].clone());
     leak(stored.resumption())
 }
+
+/// What a server's hook was told, in order.
+#[derive(Default)]
+pub struct Told(std::sync::Mutex<Vec<String>>);
+
+impl tlspair::handshake::post_auth::AuthHook for Told {
+    fn authenticated(&self, _: u64, auth: &tlspair::handshake::post_auth::PeerAuth) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("authenticated {}", auth.request));
+    }
+
+    fn renegotiated(&self, _: u64, auth: &tlspair::handshake::post_auth::PeerAuth) {
+        self.0.lock().unwrap().push(format!(
+            "renegotiated {} cert={}",
+            auth.request,
+            auth.peer_cert_sha256.is_some()
+        ));
+    }
+
+    fn renegotiation_refused(&self, _: u64) {
+        self.0.lock().unwrap().push("refused".into());
+    }
+}
+
+impl Told {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
