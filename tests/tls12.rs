@@ -2858,3 +2858,142 @@ fn stream_performs_a_renegotiation_inside_read_and_write() {
         );
     });
 }
+
+/// Our server asks `s_client -tls1_2` for a renegotiation (a
+/// HelloRequest): s_client performs it inside its reads, our server
+/// inside its own, data goes on both ways, and s_client's message log
+/// shows the second handshake. With `client_auth` (the per-resource
+/// case: the handshake left the client anonymous) s_client's certificate
+/// is the connection's once it completes, and the hook says so.
+fn our_server_renegotiates_with_s_client(client_auth: bool) {
+    bounded(move || {
+        let told = leak(tls::Told::default());
+        let mut sc = tls::mtls_server_config();
+        if !client_auth {
+            sc.client_verifier = None;
+        }
+        sc.suites = &tlspair::TLS12_SUITES;
+        sc.auth_hook = Some(told);
+        sc.defer_client_auth = true;
+        let (listener, port) = net::listener();
+        let (cert, key) = (
+            net::cert_path("client-p256.pem"),
+            net::cert_path("client-p256.key.pem"),
+        );
+        let mut args = vec!["-tls1_2", "-msg"];
+        if client_auth {
+            args.extend(["-cert", &cert, "-key", &key]);
+        }
+        let mut client = Openssl::s_client(port, &args);
+        let sock = net::accept(&listener, || client.alive());
+        let mut conn = Connection::server(leak(sc), tls::now()).unwrap();
+        conn.keep_tls12_transcript(Vec::new());
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake: {e}\n{}", client.describe()));
+        assert_eq!(ours.conn.negotiated().unwrap().peer_cert_sha256, None);
+        client.feed(b"before\n".to_vec());
+        assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
+        assert_eq!(
+            ours.conn.renegotiate(&mut ours.bufs, tls::now(), client_auth),
+            Ok(tlspair::Status::Done(()))
+        );
+        ours.flush();
+        // Lines until the renegotiation has completed on our side.
+        let mut round = 0;
+        while told.take().is_empty() {
+            round += 1;
+            assert!(round < 200, "no renegotiation\n{}", client.describe());
+            client.feed(b"x\n".to_vec());
+            assert_eq!(
+                ours.read_exact(2)
+                    .unwrap_or_else(|e| panic!("{e}\n{}", client.describe())),
+                b"x\n"
+            );
+        }
+        assert!(!ours.conn.is_renegotiating());
+        assert_eq!(
+            ours.conn.negotiated().unwrap().peer_cert_sha256.is_some(),
+            client_auth
+        );
+        ours.send_all(b"down\n").unwrap();
+        client.wait_stdout("our line and the second handshake", |out| {
+            let text = String::from_utf8_lossy(out);
+            text.contains("down\n") && text.matches(", ClientHello").count() == 2
+        });
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+    });
+}
+
+#[test]
+fn our_server_renegotiates_with_s_client_inside_its_reads() {
+    our_server_renegotiates_with_s_client(false);
+}
+
+#[test]
+fn our_server_asks_s_client_for_its_certificate_in_a_renegotiation() {
+    our_server_renegotiates_with_s_client(true);
+}
+
+/// s_client starts a renegotiation (its `R` command). A server that
+/// allows one performs it inside its reads; by default it refuses with a
+/// no_renegotiation warning, which OpenSSL, having asked, answers with
+/// handshake_failure.
+fn s_client_starts_a_renegotiation(allowed: bool) {
+    bounded(move || {
+        let told = leak(tls::Told::default());
+        let mut sc = tls::p256_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        sc.auth_hook = Some(told);
+        sc.renegotiations = u8::from(allowed);
+        let (listener, port) = net::listener();
+        let mut client = Openssl::s_client(port, &["-tls1_2", "-msg"]);
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake: {e}\n{}", client.describe()));
+        client.feed(b"R\n".to_vec());
+        client.wait_stdout("s_client's second ClientHello", |out| {
+            String::from_utf8_lossy(out).matches(", ClientHello").count() == 2
+        });
+        client.feed(b"after\n".to_vec());
+        let got = ours.read_exact(6);
+        if allowed {
+            assert_eq!(
+                got.unwrap_or_else(|e| panic!("{e}\n{}", client.describe())),
+                b"after\n"
+            );
+            assert_eq!(told.take(), ["renegotiated 1 cert=false"]);
+            ours.send_all(b"down\n").unwrap();
+            client.wait_stdout("our line", |out| {
+                String::from_utf8_lossy(out).contains("down\n")
+            });
+            client.close_stdin();
+            assert_eq!(ours.read_until_closed().unwrap(), b"");
+        } else {
+            assert_eq!(
+                got,
+                Err(Error::AlertReceived(
+                    tlspair::AlertDescription::HANDSHAKE_FAILURE
+                )),
+                "{}",
+                client.describe()
+            );
+            assert!(told.take().is_empty());
+            let out = client.describe();
+            assert!(out.contains("no_renegotiation"), "{out}");
+        }
+    });
+}
+
+#[test]
+fn s_client_renegotiation_is_performed_when_allowed() {
+    s_client_starts_a_renegotiation(true);
+}
+
+#[test]
+fn s_client_renegotiation_is_refused_by_default() {
+    s_client_starts_a_renegotiation(false);
+}
