@@ -501,3 +501,83 @@ fn gnutls_cli_answers_our_post_handshake_certificate_request() {
         assert_eq!(ours.read_until_closed().unwrap(), b"");
     });
 }
+
+/// `gnutls-cli --rehandshake` renegotiates right after its handshake
+/// (GnuTLS's safe renegotiation, RFC 5746): our server, allowing one,
+/// performs it inside its reads, and data goes on.
+#[test]
+fn gnutls_cli_rehandshake_is_performed_by_our_server() {
+    bounded(|| {
+        let told = leak(tls::Told::default());
+        let mut sc = tls::p256_server_config();
+        sc.suites = &tlspair::TLS12_SUITES;
+        sc.auth_hook = Some(told);
+        sc.renegotiations = 1;
+        let (listener, port) = net::listener();
+        let mut client = Process::spawn_program(
+            "gnutls-cli",
+            &[
+                "--x509cafile",
+                &net::cert_path("ca.pem"),
+                "--rehandshake",
+                "--port",
+                &port.to_string(),
+                "--priority",
+                TLS12_PRIORITY,
+                "localhost",
+            ],
+        );
+        let sock = net::accept(&listener, || client.alive());
+        let conn = Connection::server(leak(sc), tls::now()).unwrap();
+        let mut ours = TlsSocket::new(conn, sock);
+        ours.handshake()
+            .unwrap_or_else(|e| panic!("handshake with gnutls-cli: {e}\n{}", client.describe()));
+        let up = b"after the rehandshake\n";
+        client.feed(up.to_vec());
+        assert_eq!(
+            ours.read_exact(up.len())
+                .unwrap_or_else(|e| panic!("{e}\n{}", client.describe())),
+            up
+        );
+        assert_eq!(told.take(), ["renegotiated 1 cert=false"]);
+        let out = client.describe();
+        assert!(out.contains("ReHandshake was completed"), "{out}");
+        client.close_stdin();
+        assert_eq!(ours.read_until_closed().unwrap(), b"");
+    });
+}
+
+/// Our client renegotiates with `gnutls-serv` (which allows safe
+/// renegotiation): the echo goes on before and after, under the new keys.
+#[test]
+fn our_client_renegotiates_with_gnutls_serv() {
+    bounded(|| {
+        let (server, port) = gnutls_serv_with(KeyType::EcdsaP256, TLS12_PRIORITY, &[]);
+        let mut cc = tls::client_config();
+        cc.suites = &tlspair::TLS12_SUITES;
+        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let mut ours = TlsSocket::connect_and_handshake(conn, port)
+            .unwrap_or_else(|e| panic!("handshake with gnutls-serv: {e}\n{}", server.describe()));
+        let before = text(512, 1);
+        assert!(ours.exchange(&before, before.len()).unwrap() == before);
+        let exporter = |c: &Connection<'_>| {
+            let mut out = [0u8; 16];
+            c.export_keying_material(&mut out, b"EXPERIMENTAL t", None)
+                .unwrap();
+            out
+        };
+        let old = exporter(&ours.conn);
+        assert_eq!(
+            ours.conn.renegotiate(&mut ours.bufs, tls::now(), false),
+            Ok(tlspair::Status::Done(()))
+        );
+        let after = text(2048, 2);
+        let got = ours
+            .exchange(&after, after.len())
+            .unwrap_or_else(|e| panic!("echo: {e}\n{}", server.describe()));
+        assert!(got == after, "echo differs\n{}", server.describe());
+        assert!(!ours.conn.is_renegotiating());
+        assert_ne!(exporter(&ours.conn), old, "a new session");
+        assert_eq!(ours.close().unwrap(), Shutdown::Sent);
+    });
+}

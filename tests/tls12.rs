@@ -2895,7 +2895,8 @@ fn our_server_renegotiates_with_s_client(client_auth: bool) {
         client.feed(b"before\n".to_vec());
         assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
         assert_eq!(
-            ours.conn.renegotiate(&mut ours.bufs, tls::now(), client_auth),
+            ours.conn
+                .renegotiate(&mut ours.bufs, tls::now(), client_auth),
             Ok(tlspair::Status::Done(()))
         );
         ours.flush();
@@ -2956,7 +2957,10 @@ fn s_client_starts_a_renegotiation(allowed: bool) {
             .unwrap_or_else(|e| panic!("handshake: {e}\n{}", client.describe()));
         client.feed(b"R\n".to_vec());
         client.wait_stdout("s_client's second ClientHello", |out| {
-            String::from_utf8_lossy(out).matches(", ClientHello").count() == 2
+            String::from_utf8_lossy(out)
+                .matches(", ClientHello")
+                .count()
+                == 2
         });
         client.feed(b"after\n".to_vec());
         let got = ours.read_exact(6);
