@@ -421,10 +421,10 @@ impl<'a> Connection<'a> {
             let end = self.plain_offset().saturating_add(self.plain_len());
             let from = off.saturating_add(at);
             move_down(rx, end, from, len);
-            self.plain_left = self.plain_left.saturating_add(to_u32(len));
+            self.plain_left = self.plain_left.saturating_add(to_u16(len));
             self.plain_tail = self
                 .plain_tail
-                .saturating_add(to_u32(total.saturating_sub(len)));
+                .saturating_add(to_u16(total.saturating_sub(len)));
             return Ok(Status::Done(()));
         }
         // The plaintext lies after the region and its gap, if any (a
@@ -435,10 +435,10 @@ impl<'a> Connection<'a> {
             self.hs_gap = self.hs_gap.saturating_add(at);
         }
         // The content of a record within the checked limit (2^14).
-        self.plain_left = to_u32(len);
+        self.plain_left = to_u16(len);
         // Type, padding and tag of a record within the checked limit: less
         // than 2^14 + 256.
-        self.plain_tail = to_u32(total.saturating_sub(at).saturating_sub(len));
+        self.plain_tail = to_u16(total.saturating_sub(at).saturating_sub(len));
         Ok(Status::Done(()))
     }
 
@@ -470,12 +470,15 @@ impl<'a> Connection<'a> {
             // handshake goes on behind it in the next call.
             let unread = self.handshake_done && self.plain_left > 0;
             if self.hs.is_some() && !unread {
-                match self.drive(rx, tx)? {
-                    Status::Done(()) => {}
+                match self.drive(rx, tx) {
+                    Ok(Status::Done(())) => {}
                     // Data the renegotiation's records came with: the
-                    // handshake waits for more, the data is read now.
-                    _ if self.handshake_done && self.plain_left > 0 => {}
-                    other => return Ok(other),
+                    // handshake waits for more (or for room behind it),
+                    // the data is read now.
+                    Ok(_) | Err(Error::Misuse(Misuse::PlaintextUnread { .. }))
+                        if self.handshake_done && self.plain_left > 0 => {}
+                    Ok(other) => return Ok(other),
+                    Err(e) => return Err(e),
                 }
             }
             // A reply to the peer's KeyUpdate goes before anything else; if
@@ -707,8 +710,17 @@ impl<'a> Connection<'a> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
-        // At most the view's length. Plaintext is pending here only
-        // during a renegotiation, whose records are read behind it.
+        // Plaintext is pending here only during a renegotiation, whose
+        // records are read behind it: the dead bytes of the one before go
+        // first, so that those after it are one record's at most.
+        if self.plain_left > 0 && self.plain_tail > 0 {
+            rx.remove(
+                self.plain_offset().saturating_add(self.plain_len()),
+                self.plain_tail_len(),
+            );
+            self.plain_tail = 0;
+        }
+        // At most the view's length.
         let off = self.record_offset();
         let unread = rx.unread().get(off..).unwrap_or(&[]);
         let Some(header) = Header::parse(unread) else {
@@ -789,6 +801,20 @@ impl<'a> Connection<'a> {
         };
         if unread.len() < total {
             return self.incomplete(rx, tx, Some(total), limit);
+        }
+        // Behind unread plaintext, a record whose content could take it
+        // past what the bookkeeping counts waits for a read (it is not
+        // opened: nothing is consumed).
+        if self.plain_left > 0
+            && self
+                .plain_len()
+                .saturating_add(total.saturating_sub(HEADER_LEN))
+                > usize::from(u16::MAX)
+        {
+            return Err(Misuse::PlaintextUnread {
+                pending: self.plain_len(),
+            }
+            .into());
         }
         // From here `off + total` lies within the view, and `len` (the
         // content) within `total - HEADER_LEN`: the offsets below saturate
@@ -882,7 +908,7 @@ impl<'a> Connection<'a> {
                 self.hs_len = self.hs_len.saturating_add(len);
                 let dead = total.saturating_sub(len);
                 if self.plain_left > 0 {
-                    self.plain_tail = self.plain_tail.saturating_add(to_u32(dead));
+                    self.plain_tail = self.plain_tail.saturating_add(to_u16(dead));
                 } else {
                     self.hs_gap = self.hs_gap.saturating_add(dead);
                 }
@@ -1062,7 +1088,7 @@ impl<'a> Connection<'a> {
             rx.advance(total);
         } else if self.plain_left > 0 {
             // Behind a renegotiation's unread plaintext.
-            self.plain_tail = self.plain_tail.saturating_add(to_u32(total));
+            self.plain_tail = self.plain_tail.saturating_add(to_u16(total));
         } else {
             // The record lies in the view after the gap.
             self.hs_gap = self.hs_gap.saturating_add(total);
@@ -1154,11 +1180,11 @@ impl<'a> Connection<'a> {
 
     /// The pending plaintext's length.
     pub(super) fn plain_len(&self) -> usize {
-        usize::try_from(self.plain_left).unwrap_or(usize::MAX)
+        usize::from(self.plain_left)
     }
 
     fn plain_tail_len(&self) -> usize {
-        usize::try_from(self.plain_tail).unwrap_or(usize::MAX)
+        usize::from(self.plain_tail)
     }
 
     /// Where the next record starts: after the region, its gap, the
@@ -1171,7 +1197,7 @@ impl<'a> Connection<'a> {
 
     pub(super) fn consume_plain(&mut self, rx: &mut RecvView<'_>, n: usize) {
         // Callers clamp `n` to `plain_left`.
-        self.plain_left = self.plain_left.saturating_sub(to_u32(n));
+        self.plain_left = self.plain_left.saturating_sub(to_u16(n));
         let tail = if self.plain_left == 0 {
             let tail = self.plain_tail_len();
             self.plain_tail = 0;
@@ -1188,9 +1214,9 @@ impl<'a> Connection<'a> {
     }
 }
 
-/// A length within the view as the `u32` the bookkeeping keeps.
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
+/// A length the bookkeeping keeps in two bytes (callers check it fits).
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
 /// Moves the `len` bytes at `from` down to `to` (`to <= from`), and the

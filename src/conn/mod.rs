@@ -306,11 +306,11 @@ pub struct Connection<'a> {
     /// Fingerprint of the `write_sealed` bytes, for the retry check.
     write_print: u32,
     /// Plaintext at the front: a record's content, or during a TLS 1.2
-    /// renegotiation the content of several (at most the view's length).
-    plain_left: u32,
-    /// Dead bytes after it: a record's overhead and padding, or during a
-    /// renegotiation those of every record read behind the plaintext.
-    plain_tail: u32,
+    /// renegotiation that of the records read behind it, up to 2^16 - 1.
+    plain_left: u16,
+    /// Dead bytes after it: one record's overhead and padding (< 2^14 +
+    /// 256; those of the records before are reclaimed first).
+    plain_tail: u16,
     hs_len: usize,
     hs_gap: usize,
     empty_records: u8,
@@ -884,11 +884,13 @@ impl<'a> Connection<'a> {
         self.write_sealed
     }
 
-    /// Decrypted plaintext ready to read without more input (`SSL_pending`);
-    /// 0 after a fatal error, since no read delivers it.
+    /// Decrypted plaintext ready to read without more input (`SSL_pending`).
+    /// After a fatal error, what was opened before it: `read` delivers
+    /// that first, then the error.
     pub fn pending_plaintext(&self) -> usize {
-        // During the handshake plaintext is early data, for `read_early`.
-        if self.error.is_some() || (self.hs.is_some() && !self.handshake_done) {
+        // Before the handshake completes plaintext is early data, for
+        // `read_early` (and a failed handshake delivers none).
+        if !self.handshake_done {
             0
         } else {
             self.plain_len()
@@ -1414,7 +1416,15 @@ impl<'a> Connection<'a> {
                 // 0.5-RTT data (RFC 8446 §4.4.4): a server that took the
                 // client's early data writes under its application key
                 // from its Finished on.
-                Status::WantRead if self.half_rtt() || self.may_write_renegotiating() => {}
+                Status::WantRead
+                    if self.half_rtt() || (renegotiating && self.may_write_renegotiating()) => {}
+                // The peer closed during a renegotiation, which ended
+                // there: as after any TLS 1.2 close_notify, ours answers
+                // it and nothing more is written.
+                Status::Closed if renegotiating && self.closing() => {
+                    return Err(Misuse::WriteAfterShutdown.into())
+                }
+                Status::Closed if renegotiating => {}
                 other => return Ok(other),
             }
         }
@@ -1579,7 +1589,15 @@ impl<'a> Connection<'a> {
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
         let (mut rx, mut tx) = bufs.views();
-        self.check(&mut tx)?;
+        if let Err(e) = self.check(&mut tx) {
+            // Plaintext opened before the error (a renegotiation reads
+            // behind data the caller has not read) is still delivered;
+            // the error comes once it is.
+            if self.plain_left == 0 || !self.handshake_done || dst.is_empty() {
+                return Err(e);
+            }
+            return Ok(Status::Done(self.copy_plain(&mut rx, dst)));
+        }
         if dst.is_empty() && self.hs.is_none() {
             // Nothing to read into; what is queued still goes out.
             return self.flush_key_update(&mut tx).map(|s| s.map(|()| 0));
@@ -1619,7 +1637,21 @@ impl<'a> Connection<'a> {
         S: AsRef<[u8]> + AsMut<[u8]>,
     {
         let (mut rx, mut tx) = bufs.views();
-        self.check(&mut tx)?;
+        let lend_anyway = self.plain_left > 0 && self.handshake_done;
+        match self.check(&mut tx) {
+            Ok(()) => {}
+            // As in `read`: plaintext opened before the error is lent.
+            Err(_) if lend_anyway => {
+                let at = self.plain_offset();
+                let n = self.plain_len();
+                return Ok(Status::Done(
+                    rx.into_unread_mut()
+                        .get_mut(at..at.saturating_add(n))
+                        .unwrap_or(&mut []),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
         Ok(match self.next_plaintext(&mut rx, &mut tx, false)? {
             Status::Done(()) => {
                 let at = self.plain_offset();

@@ -475,6 +475,8 @@ pub(crate) struct Renegotiating {
     transcript: Transcript,
     client_random: [u8; 32],
     secured: Secured,
+    /// HelloRequests ignored meanwhile (RFC 5246 §7.4.1.1), bounded.
+    ignored: u8,
 }
 
 /// Room a renegotiation ClientHello takes: the initial one's bound, each
@@ -553,6 +555,7 @@ pub(crate) fn start_renegotiation(
         transcript,
         client_random,
         secured,
+        ignored: 0,
     }))
 }
 
@@ -571,6 +574,7 @@ fn renegotiation_server_hello(
         mut transcript,
         client_random,
         secured,
+        ignored: _,
     } = r;
     let suite = keys
         .records
@@ -1139,11 +1143,19 @@ impl ClientState {
                     });
                 };
                 match ty {
-                    // RFC 5246 §7.4.1.1: ignored while negotiating.
-                    HandshakeType::HELLO_REQUEST if total == HANDSHAKE_HEADER_LEN => Ok(Step {
-                        next: Some(Self::RenegotiationHello(r)),
-                        consumed: total,
-                    }),
+                    // RFC 5246 §7.4.1.1: ignored while negotiating, as
+                    // many as the records that carry nothing.
+                    HandshakeType::HELLO_REQUEST if total == HANDSHAKE_HEADER_LEN => {
+                        let mut r = r;
+                        r.ignored = r.ignored.saturating_add(1);
+                        if r.ignored > crate::conn::MAX_EMPTY_RECORDS {
+                            return Err(PeerMisbehaved::TooManyEmptyRecords.into());
+                        }
+                        Ok(Step {
+                            next: Some(Self::RenegotiationHello(r)),
+                            consumed: total,
+                        })
+                    }
                     HandshakeType::SERVER_HELLO => {
                         let msg = region.get(..total).unwrap_or(&[]);
                         let sh = ServerHello::parse(msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]))
