@@ -560,6 +560,12 @@ fn p_sha256(secret: &[u8], seed: &[u8], out: &mut [u8]) {
 /// An established pair whose server accepts one renegotiation a client
 /// starts, and the forger of the client's records.
 fn forged_pair() -> (Side, Side, Forger) {
+    let (c, s, client, _) = forged_pair_both();
+    (c, s, client)
+}
+
+/// As [`forged_pair`], with the forger of the server's records too.
+fn forged_pair_both() -> (Side, Side, Forger, Forger) {
     let lines = leak(tls::Lines::default());
     let mut cc = tls::client_config();
     cc.suites = leak([&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256]);
@@ -595,7 +601,12 @@ fn forged_pair() -> (Side, Side, Forger) {
         // The client's Finished took sequence 0.
         seq: 1,
     };
-    (c, s, forger)
+    let server = Forger {
+        key: block[16..32].try_into().unwrap(),
+        iv: block[36..40].try_into().unwrap(),
+        seq: 1,
+    };
+    (c, s, forger, server)
 }
 
 /// What the server answers a renegotiation ClientHello that our client
@@ -717,4 +728,163 @@ fn hostile_renegotiation_client_hellos_get_their_alerts() {
         assert_eq!(got, error, "{what}");
         assert_eq!(got.alert(), Some(alert), "{what}");
     }
+}
+
+/// The records in `wire`, whole: how many.
+fn records_in(mut wire: &[u8]) -> u64 {
+    let mut n = 0;
+    while wire.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        wire = &wire[5 + len..];
+        n += 1;
+    }
+    n
+}
+
+/// Data the server sent before a record that fails is still read: a
+/// write during the renegotiation opens the data behind the caller's
+/// back and then meets a forged record (bad_record_mac); the next read
+/// returns the data, the one after it the error. Failed before: the
+/// data was lost behind the sticky error.
+#[test]
+fn data_opened_before_a_fatal_error_is_still_read() {
+    let (mut c, mut s, _, mut server) = forged_pair_both();
+    // The client renegotiates; the server answers, with data first.
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.write(&mut s.bufs, b"first"), Ok(Status::Done(5)));
+    server.seq += 1;
+    // The rest of the server's stream is ours: a record that fails.
+    let mut bad = server.seal(tlspair::ContentType::HANDSHAKE, &[2, 0, 0, 1, 0]);
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    transfer_all(&mut s, &mut c);
+    c.bufs.recv.fill(&bad);
+    let e = c.conn.write(&mut c.bufs, b"x").unwrap_err();
+    assert_eq!(
+        e,
+        Error::PeerMisbehaved(tlspair::PeerMisbehaved::BadRecordMac)
+    );
+    assert_eq!(c.conn.pending_plaintext(), 5);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(5)));
+    assert_eq!(&buf[..5], b"first");
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Err(e));
+}
+
+/// A read during a renegotiation that opens a record of data and finds
+/// the next too large for the room behind it returns the data: only a
+/// write is told to read first. Failed before: the read answered
+/// `Misuse(PlaintextUnread)`.
+#[test]
+fn a_read_returns_the_data_it_opened_whatever_comes_behind() {
+    use tlspair::Connection;
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.renegotiations = 1;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let mut c = Side {
+        conn: Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap(),
+        bufs: tlspair::Buffers::new(vec![0; 17_000], vec![0; 20_000]),
+    };
+    let mut s = Side {
+        conn: Connection::server(leak(sc), tls::now()).unwrap(),
+        bufs: tlspair::Buffers::new(vec![0; 20_000], vec![0; 40_000]),
+    };
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    transfer_all(&mut s, &mut c);
+    let mut buf = vec![0u8; 40_000];
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    assert!(c.conn.is_renegotiating());
+    let (a, b) = (vec![1u8; 8192], vec![2u8; 16_384]);
+    assert_eq!(s.conn.write(&mut s.bufs, &a), Ok(Status::Done(8192)));
+    assert_eq!(s.conn.write(&mut s.bufs, &b), Ok(Status::Done(16_384)));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(8192)));
+    assert!(buf[..8192] == a[..]);
+}
+
+/// The server closes during the renegotiation our client started: a
+/// write then answers as after any TLS 1.2 close_notify (ours answers
+/// it, nothing more goes), never `Closed`. Failed before: `Ok(Closed)`.
+#[test]
+fn a_write_meeting_the_peers_close_mid_renegotiation_is_write_after_shutdown() {
+    let (mut c, mut s, _) = established(0, 1);
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    assert!(matches!(s.conn.shutdown(&mut s.bufs), Ok(Status::Done(_))));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(
+        c.conn.write(&mut c.bufs, b"x"),
+        Err(Error::Misuse(Misuse::WriteAfterShutdown))
+    );
+    assert!(!c.conn.is_renegotiating());
+}
+
+/// A no_renegotiation warning is the refusal of our ClientHello, and
+/// only that: after the server's flight and ours it is fatal. Failed
+/// before: the renegotiation was dropped half done and the connection
+/// went on with the directions' keys out of step.
+#[test]
+fn a_no_renegotiation_warning_after_the_servers_flight_is_fatal() {
+    let (mut c, mut s, _, mut server) = forged_pair_both();
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    server.seq += records_in(s.bufs.send.pending());
+    transfer_all(&mut s, &mut c);
+    // Our flight goes out; the server's ChangeCipherSpec is due.
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    assert!(c.conn.is_renegotiating());
+    c.bufs
+        .recv
+        .fill(&server.seal(tlspair::ContentType::ALERT, &[1, 100]));
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf),
+        Err(Error::AlertReceived(
+            tlspair::AlertDescription::NO_RENEGOTIATION
+        ))
+    );
+}
+
+/// HelloRequests during our renegotiation are ignored (RFC 5246
+/// §7.4.1.1), as many as the records that carry nothing; more end the
+/// connection. Failed before: any number were ignored.
+#[test]
+fn hello_requests_during_a_renegotiation_are_bounded() {
+    let (mut c, _s, _, mut server) = forged_pair_both();
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    let mut buf = [0u8; 16];
+    for _ in 0..32 {
+        c.bufs
+            .recv
+            .fill(&server.seal(tlspair::ContentType::HANDSHAKE, &[0, 0, 0, 0]));
+    }
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    c.bufs
+        .recv
+        .fill(&server.seal(tlspair::ContentType::HANDSHAKE, &[0, 0, 0, 0]));
+    assert_eq!(
+        c.conn.read(&mut c.bufs, &mut buf),
+        Err(Error::PeerMisbehaved(
+            tlspair::PeerMisbehaved::TooManyEmptyRecords
+        ))
+    );
 }
