@@ -402,3 +402,50 @@ fn post_handshake_authentication_allocates_nothing() {
     assert_eq!(n, 0, "{n} allocations");
     assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
 }
+
+#[test]
+fn renegotiation_allocates_nothing_and_the_connection_keeps_its_size() {
+    // Three renegotiations, the server asking for the client's
+    // certificate in the last, with data both ways between them: no
+    // allocation on either side, and the connection is the size it was
+    // (its size is its type's: nothing of a renegotiation stays outside).
+    use common::tls::{certified, client_config, mtls_server_config};
+    let mut cc = client_config();
+    cc.suites = &tlspair::TLS12_SUITES;
+    cc.renegotiations = 3;
+    cc.client_auth = Some(certified(&tlspair::test_credentials::CLIENT_ECDSA_P256));
+    let mut sc = mtls_server_config();
+    sc.suites = &tlspair::TLS12_SUITES;
+    sc.defer_client_auth = true;
+    let (cc, sc): (&'static _, &'static _) = (Box::leak(Box::new(cc)), Box::leak(Box::new(sc)));
+    let now = common::tls::now();
+    let mut c = common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());
+    let mut s = common::tls::side(tlspair::Connection::server(sc, now).unwrap());
+    c.conn
+        .keep_tls12_transcript(&mut Box::leak(Box::new([0u8; 8192]))[..]);
+    s.conn
+        .keep_tls12_transcript(&mut Box::leak(Box::new([0u8; 8192]))[..]);
+    common::tls::complete(&mut c, &mut s).unwrap();
+    let mut buf = [0u8; 64];
+    let n = allocations_in(|| {
+        for round in 0..3 {
+            assert_eq!(
+                s.conn.renegotiate(&mut s.bufs, now, round == 2),
+                Ok(Status::Done(()))
+            );
+            for _ in 0..8 {
+                transfer_all(&mut s, &mut c);
+                let _ = c.conn.read(&mut c.bufs, &mut buf).unwrap();
+                transfer_all(&mut c, &mut s);
+                let _ = s.conn.read(&mut s.bufs, &mut buf).unwrap();
+            }
+            assert!(!c.conn.is_renegotiating() && !s.conn.is_renegotiating());
+            assert_eq!(c.conn.write(&mut c.bufs, b"ping"), Ok(Status::Done(4)));
+            transfer_all(&mut c, &mut s);
+            assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::Done(4)));
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations");
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    assert!(std::mem::size_of_val(&c.conn) <= 2336);
+}

@@ -888,3 +888,27 @@ fn hello_requests_during_a_renegotiation_are_bounded() {
         ))
     );
 }
+
+/// A client's hook hears of its renegotiations too: one completed (the
+/// server's certificate in force) and one the server refused.
+#[test]
+fn the_clients_hook_is_told_of_each_renegotiation() {
+    let told = leak(Told::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.auth_hook = Some(told);
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.renegotiations = 1;
+    let (mut c, mut s) = pair(cc, sc);
+    complete(&mut c, &mut s).unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+            Ok(Status::Done(()))
+        );
+        settle(&mut c, &mut s);
+    }
+    assert_eq!(told.take(), ["renegotiated 1 cert=true", "refused"]);
+    exchange(&mut c, &mut s, b"on");
+}

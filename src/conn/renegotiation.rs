@@ -301,15 +301,22 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// A renegotiation just completed: a server's hook is told what is
-    /// now in force.
+    /// The hook of either side's configuration.
+    fn hook(&self) -> Option<&'a dyn crate::handshake::post_auth::AuthHook> {
+        match &self.peer_config {
+            PeerConfig::Server(config) => config.auth_hook,
+            PeerConfig::Client(config) => config.auth_hook,
+            _ => None,
+        }
+    }
+
+    /// A renegotiation just completed: the hook is told what is now in
+    /// force (the peer's certificate).
     pub(super) fn renegotiated(&self) {
-        let (PeerConfig::Server(config), Slot::After(PostAuth::Tls12(s))) =
-            (&self.peer_config, &self.hs)
-        else {
+        let Slot::After(PostAuth::Tls12(s)) = &self.hs else {
             return;
         };
-        if let Some(hook) = config.auth_hook {
+        if let Some(hook) = self.hook() {
             let n = self.negotiated.as_ref();
             hook.renegotiated(
                 self.tag,
@@ -331,6 +338,9 @@ impl<'a> Connection<'a> {
                 Some(secured) => {
                     self.tls12_transcript.finish();
                     self.hs = Slot::After(PostAuth::Tls12(secured));
+                    if let Some(hook) = self.hook() {
+                        hook.renegotiation_refused(self.tag);
+                    }
                     true
                 }
                 None => false,

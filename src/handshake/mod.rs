@@ -258,6 +258,19 @@ pub struct ClientConfig<'a> {
     /// count, and by default (0), each is refused with a no_renegotiation
     /// warning and the connection goes on.
     pub renegotiations: u8,
+    /// Whether a renegotiation may bring another server certificate
+    /// (still verified for the server name). Off by default: a changed
+    /// certificate is `PeerCertificateChanged`, the triple-handshake
+    /// defence (with the extended master secret, which a renegotiation
+    /// always requires). On, the connection may end with another server
+    /// than it began with.
+    pub allow_peer_certificate_change: bool,
+    /// Told of each TLS 1.2 renegotiation that completes
+    /// ([`AuthHook::renegotiated`](post_auth::AuthHook::renegotiated), the
+    /// server's certificate now in force) and of a server refusing ours
+    /// ([`AuthHook::renegotiation_refused`](post_auth::AuthHook::renegotiation_refused)).
+    /// None by default.
+    pub auth_hook: Option<&'a dyn post_auth::AuthHook>,
 }
 
 /// Checks what both configurations share: suites, groups, ALPN.
@@ -340,6 +353,8 @@ impl<'a> ClientConfig<'a> {
             allow_no_extended_master_secret: false,
             post_handshake_auth: 0,
             renegotiations: 0,
+            allow_peer_certificate_change: false,
+            auth_hook: None,
         }
     }
 }
@@ -418,6 +433,11 @@ pub struct ServerConfig<'a> {
     /// [`Connection::renegotiate`](crate::Connection::renegotiate) are
     /// not counted against it.
     pub renegotiations: u8,
+    /// Whether a renegotiation may bring another client certificate than
+    /// the one the connection had (or none, when it had one). Off by
+    /// default: `PeerCertificateChanged`, illegal_parameter. A first
+    /// certificate, where the connection had none, is always taken.
+    pub allow_peer_certificate_change: bool,
     /// With `client_verifier`, a client that offered post_handshake_auth
     /// is not asked for its certificate in the handshake, only when
     /// [`Connection::request_client_auth`](crate::Connection::request_client_auth)
@@ -468,6 +488,7 @@ impl<'a> ServerConfig<'a> {
             replay_guard: None,
             auth_hook: None,
             renegotiations: 0,
+            allow_peer_certificate_change: false,
             defer_client_auth: false,
         }
     }

@@ -1572,7 +1572,10 @@ fn server_flight(
     // the one the connection was with (the triple handshake defence, with
     // the extended master secret): the same certificate.
     let cert_sha256 = super::cert_sha256(end_entity);
-    if hello.renegotiations > 0 && n.peer_cert_sha256 != Some(cert_sha256) {
+    if hello.renegotiations > 0
+        && !c.config.allow_peer_certificate_change
+        && n.peer_cert_sha256 != Some(cert_sha256)
+    {
         return Err(PeerMisbehaved::PeerCertificateChanged.into());
     }
     n.group = Some(ske.group);
@@ -2845,12 +2848,21 @@ fn take_client_certificate(
             return Err(PeerIncompatible::NoClientCertificate.into());
         }
         if renegotiating
+            && !config.allow_peer_certificate_change
             && keys
                 .negotiated
                 .as_ref()
                 .is_some_and(|n| n.peer_cert_sha256.is_some())
         {
             return Err(PeerMisbehaved::PeerCertificateChanged.into());
+        }
+        if renegotiating {
+            // Allowed to go anonymous: what named the client goes too.
+            if let Some(n) = keys.negotiated.as_mut() {
+                n.peer_cert_sha256 = None;
+                n.peer_identity = None;
+            }
+            keys.peer_chain.keep(&[]);
         }
         // Unauthenticated: no CertificateVerify comes.
         hello.client_auth = false;
@@ -3134,7 +3146,7 @@ impl ServerState {
                     // its identity, becomes the connection's only now (the
                     // one it had, if any, must be the same).
                     let before = keys.negotiated.as_ref().and_then(|n| n.peer_cert_sha256);
-                    if before.is_some_and(|b| b != sha) {
+                    if before.is_some_and(|b| b != sha) && !config.allow_peer_certificate_change {
                         return Err(PeerMisbehaved::PeerCertificateChanged.into());
                     }
                     let context = super::server::client_cert_context(
