@@ -23,7 +23,8 @@
 //!   hands out), each in its parser's directory, plus record headers,
 //!   alerts and vectors.
 //! - `session`: fixed pseudo-random bytes, which `arbitrary` turns into
-//!   sessions of several shapes.
+//!   sessions of several shapes, and the longer ones again as TLS 1.2
+//!   sessions (whose KeyUpdate and RequestClientAuth ops renegotiate).
 //!
 //! Everything is deterministic: running this again writes the same files.
 
@@ -736,6 +737,15 @@ fn session_seeds(dir: &Path) -> std::io::Result<()> {
         let name = format!("random-{i}-{len}");
         std::fs::write(dir.join(&name), &bytes)?;
         println!("session/{name}: {len} bytes");
+        // The same shapes over TLS 1.2 (the flags byte comes first), where
+        // KeyUpdate and RequestClientAuth ops start renegotiations.
+        if len >= 300 {
+            let mut tls12 = bytes.clone();
+            tls12[0] = (tls12[0] | Flags::TLS12) & !Flags::EARLY;
+            let name = format!("tls12-renegotiation-{i}-{len}");
+            std::fs::write(dir.join(&name), &tls12)?;
+            println!("session/{name}: {len} bytes");
+        }
     }
     Ok(())
 }

@@ -4,7 +4,10 @@
 //! [`Session`] (writes of any size in complete or partial mode, reads
 //! with `read` or `read_in_place` and any destination, transfers of any
 //! chunk, KeyUpdates with or without a request), with any outgoing
-//! capacity, fragment size, padding and receive limit. Nothing may fail,
+//! capacity, fragment size, padding and receive limit. With
+//! [`Flags::TLS12`] the session is TLS 1.2, and its KeyUpdate and
+//! RequestClientAuth ops start renegotiations (RFC 5746) from either
+//! side, the server's asking for the client's certificate. Nothing may fail,
 //! no call may allocate, and each side must receive exactly the bytes the
 //! other side's writes acknowledged, then close cleanly.
 
@@ -100,6 +103,14 @@ pub const READ_EARLY: u8 = 1 << 5;
 
 static ONE_SUITE: [[&Suite; 1]; 3] = [[ALL_SUITES[0]], [ALL_SUITES[1]], [ALL_SUITES[2]]];
 
+/// With [`Flags::TLS12`], the TLS 1.2 suites the fixtures' ECDSA server
+/// can take.
+static ONE_TLS12_SUITE: [[&Suite; 1]; 3] = [
+    [&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256],
+    [&tlspair::ECDHE_ECDSA_AES_256_GCM_SHA384],
+    [&tlspair::ECDHE_ECDSA_CHACHA20_POLY1305_SHA256],
+];
+
 /// Largest flight room the engine may ask for: every flight byte in its
 /// own record (fragment 1), 23 bytes each, for flights of a few KiB.
 const MAX_FLIGHT_ROOM: usize = 1 << 18;
@@ -183,6 +194,24 @@ impl Side<'_> {
                     self.pending = Some(data);
                 }
             }
+            // A renegotiation waits for the peer (or, behind data not
+            // yet read, for a read): the same call again later.
+            Ok(Status::WantRead) => {
+                assert!(
+                    self.conn.is_renegotiating(),
+                    "{}: WantRead from an established write",
+                    self.name
+                );
+                if !partial {
+                    self.pending = Some(data);
+                }
+            }
+            Err(Error::Misuse(Misuse::PlaintextUnread { pending })) => {
+                assert!(pending > 0 && pending == self.conn.pending_plaintext());
+                if !partial {
+                    self.pending = Some(data);
+                }
+            }
             // A queued record larger than the whole outgoing view (a
             // post-handshake CertificateRequest): nothing of `data` was
             // taken; the embedder's remedy is a larger view, then the
@@ -194,6 +223,36 @@ impl Side<'_> {
                 }
             }
             other => panic!("{}: write answered {other:?}", self.name),
+        }
+    }
+
+    /// Starts a TLS 1.2 renegotiation from this side (`client_auth`: a
+    /// server's asking for the client's certificate); refused where one
+    /// cannot start, which changes nothing.
+    fn renegotiate(&mut self, client_auth: bool) {
+        let (conn, bufs) = (&mut self.conn, &mut self.bufs);
+        let before = bufs.send.len();
+        let capacity = bufs.send.capacity();
+        let result = no_alloc("renegotiate", || {
+            conn.renegotiate(bufs, fixtures::now(), client_auth)
+        });
+        match result {
+            Ok(Status::Done(())) => {}
+            // A ClientHello larger than the whole outgoing view: the
+            // embedder's remedy, then the same call again.
+            Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
+                self.grow(needed, capacity);
+                self.renegotiate(client_auth);
+            }
+            Ok(Status::WantWrite { .. }) | Err(Error::Misuse(Misuse::NoRenegotiation)) => {
+                assert_eq!(
+                    self.bufs.send.len(),
+                    before,
+                    "{}: a refusal wrote",
+                    self.name
+                );
+            }
+            other => panic!("{}: renegotiate answered {other:?}", self.name),
         }
     }
 
@@ -215,6 +274,11 @@ impl Side<'_> {
         let capacity = bufs.send.capacity();
         match no_alloc("handshake", || conn.handshake(bufs)) {
             Ok(Status::Done(())) | Ok(Status::WantWrite { .. }) => {}
+            // A renegotiation that waits for the peer, or for a read.
+            Ok(Status::WantRead) if self.conn.is_renegotiating() => {}
+            Err(Error::Misuse(Misuse::PlaintextUnread { .. })) => {
+                assert!(self.conn.pending_plaintext() > 0);
+            }
             Err(Error::Misuse(Misuse::SendBufferTooSmall { needed })) => {
                 self.grow(needed, capacity);
             }
@@ -313,13 +377,31 @@ fn transfer(from: &mut Side<'_>, to: &mut Side<'_>, max: usize) -> usize {
 
 /// Replays one session.
 pub fn run(session: &Session) {
-    let flags = Flags(session.flags & (0x1f | Flags::EARLY));
+    // TLS 1.2 sessions resume nothing and send no 0-RTT: those bits go.
+    let tls12 = session.flags & Flags::TLS12 != 0;
+    let mask = if tls12 {
+        (0x1f & !Flags::RESUME) | Flags::TLS12
+    } else {
+        0x1f | Flags::EARLY
+    };
+    let flags = Flags(session.flags & mask);
     let [client_side, server_side] = session.sides;
     let mut cc = fixtures::client_config(flags, client_side.record());
-    cc.suites = &ONE_SUITE[usize::from(session.suite) % ONE_SUITE.len()];
-    // A client with a certificate also answers post-handshake requests.
+    cc.suites = if tls12 {
+        &ONE_TLS12_SUITE[usize::from(session.suite) % ONE_TLS12_SUITE.len()]
+    } else {
+        &ONE_SUITE[usize::from(session.suite) % ONE_SUITE.len()]
+    };
+    // A client with a certificate also answers post-handshake requests,
+    // and either side performs the renegotiations the other starts.
     cc.post_handshake_auth = MAX_AUTH_ANSWERS;
-    let sc = fixtures::server_config(flags, server_side.record());
+    cc.renegotiations = u8::MAX;
+    let mut sc = fixtures::server_config(flags, server_side.record());
+    sc.renegotiations = u8::MAX;
+    // TLS 1.2 client authentication signs the messages: storage lent,
+    // made before the connections that borrow it.
+    let mut transcripts = [[0u8; fixtures::TRANSCRIPT_LEN]; 2];
+    let [client_transcript, server_transcript] = &mut transcripts;
     let side = |name, conn, seed| Side {
         name,
         conn,
@@ -331,6 +413,10 @@ pub fn run(session: &Session) {
     };
     let mut c = side("client", fixtures::client(&cc, flags), 0x00);
     let mut s = side("server", fixtures::server(&sc), 0xff);
+    if tls12 {
+        c.conn.keep_tls12_transcript(&mut client_transcript[..]);
+        s.conn.keep_tls12_transcript(&mut server_transcript[..]);
+    }
     let mut chunks = Chunks {
         sizes: &session.chunks,
         next: 0,
@@ -340,7 +426,7 @@ pub fn run(session: &Session) {
     // `read_early` declines it, and none of it may reach that server;
     // one that reads early takes exactly what the client sealed, or
     // nothing, and both sides must say the same.
-    let mut reading_early = session.flags & READ_EARLY != 0;
+    let mut reading_early = session.flags & READ_EARLY != 0 && !tls12;
     let mut early_got = Vec::new();
     let mut early = 0;
     let mut early_offered = false;
@@ -409,8 +495,11 @@ pub fn run(session: &Session) {
         let n = chunks.next();
         moved += transfer(&mut s, &mut c, n);
         // Every round must move bytes or produce some: else a stall.
+        // (A TLS 1.2 client's last step reads the server's Finished and
+        // answers nothing.)
+        let done = !c.conn.is_handshaking() && !s.conn.is_handshaking();
         assert!(
-            moved > 0 || (sizes(&c, &s), early_got.len()) != before,
+            moved > 0 || done || (sizes(&c, &s), early_got.len()) != before,
             "handshake stuck"
         );
     }
@@ -455,8 +544,14 @@ pub fn run(session: &Session) {
     while !c.bufs.send.is_empty() || !s.bufs.send.is_empty() {
         assert!(transfer(&mut c, &mut s, usize::MAX) + transfer(&mut s, &mut c, usize::MAX) > 0);
     }
-    c.bufs.send = SendBuf::new(vec![0; client_side.send_capacity()]);
-    s.bufs.send = SendBuf::new(vec![0; server_side.send_capacity()]);
+    // (TLS 1.2's smallest record takes more room than TLS 1.3's.)
+    let least = if tls12 {
+        tlspair::record::TLS12_MIN_SEND_CAPACITY
+    } else {
+        MIN_SEND_CAPACITY
+    };
+    c.bufs.send = SendBuf::new(vec![0; client_side.send_capacity().max(least)]);
+    s.bufs.send = SendBuf::new(vec![0; server_side.send_capacity().max(least)]);
 
     let mut auth_requests = 0u8;
     for op in &session.ops {
@@ -485,12 +580,23 @@ pub fn run(session: &Session) {
                     transfer(&mut s, &mut c, n);
                 }
             }
+            // In TLS 1.2, a renegotiation that side starts instead.
+            Op::KeyUpdate { client, .. } if tls12 => {
+                let side = if client { &mut c } else { &mut s };
+                side.renegotiate(false);
+            }
             Op::KeyUpdate {
                 client,
                 request_peer,
             } => {
                 let side = if client { &mut c } else { &mut s };
                 side.conn.key_update(request_peer);
+            }
+            // In TLS 1.2, a renegotiation that asks for the client's
+            // certificate (with a client verifier).
+            Op::RequestClientAuth if tls12 => {
+                let ask = flags.0 & (Flags::CLIENT_AUTH | Flags::ANONYMOUS_OK) != 0;
+                s.renegotiate(ask);
             }
             // Within what the client answers (its limit ends the
             // connection, which a session must not).
