@@ -395,10 +395,12 @@ fn a_renegotiation_asking_for_a_client_certificate_authenticates_the_client() {
             assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
             assert!(told.take().is_empty());
         }
-        if !s.conn.is_renegotiating() && !c.conn.is_renegotiating() && s.bufs.send.is_empty() {
-            if s.conn.negotiated().unwrap().peer_cert_sha256.is_some() {
-                break;
-            }
+        if !s.conn.is_renegotiating()
+            && !c.conn.is_renegotiating()
+            && s.bufs.send.is_empty()
+            && s.conn.negotiated().unwrap().peer_cert_sha256.is_some()
+        {
+            break;
         }
     }
     assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
@@ -667,7 +669,8 @@ fn hostile_renegotiation_client_hellos_get_their_alerts() {
     }
     // renegotiation_info: `ff01`, length 13, verify_data of 12.
     let ri = [0xff, 0x01, 0x00, 0x0d, 0x0c];
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, Error, A)> = vec![
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Edit, Error, A)> = vec![
         (
             "wrong verify_data",
             Box::new(move |h: &mut Vec<u8>| {
