@@ -2412,6 +2412,62 @@ fn hello_requests_in_a_loop_are_each_refused_then_cut_off() {
     );
 }
 
+/// `s_server -tls1_2 -msg` with the P-256 key (and `extra` flags), its
+/// message log in a file named for `name`: the server, its port, the log.
+fn logged_s_server(name: &str, extra: &[&str]) -> (Openssl, u16, std::path::PathBuf) {
+    let key = KeyType::EcdsaP256;
+    let log = std::env::temp_dir().join(format!(
+        "tlspair-tls12-reneg-{name}-{}.msg",
+        std::process::id()
+    ));
+    let log_path = log.to_string_lossy().into_owned();
+    let mut args = vec!["-tls1_2", "-msg", "-msgfile", &log_path];
+    args.extend_from_slice(extra);
+    let (server, port) = Openssl::s_server(&key.cert_pem(), &key.key_pem(), &args);
+    (server, port, log)
+}
+
+/// Our client for [`logged_s_server`], performing `renegotiations` of its
+/// renegotiations.
+fn renegotiating_client(renegotiations: u8) -> tlspair::handshake::ClientConfig<'static> {
+    let mut cc = client_config_for(
+        &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
+        NamedGroup::X25519,
+        KeyType::EcdsaP256,
+    );
+    cc.renegotiations = renegotiations;
+    cc
+}
+
+/// Has s_server start a renegotiation (`letter`: `r`, or `R` to ask for
+/// our certificate too), and waits until its log shows the `count`th
+/// HelloRequest out.
+fn ask_renegotiation(server: &mut Openssl, log: &std::path::Path, letter: &str, count: usize) {
+    server.feed(format!("{letter}\n").into_bytes());
+    net::wait_for("s_server's HelloRequest", || {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("HelloRequest")
+            .count()
+            >= count
+    });
+}
+
+/// [`logged_s_server`] and [`renegotiating_client`], connected, the
+/// handshake done.
+fn renegotiating_pair(name: &str, renegotiations: u8) -> (Openssl, std::path::PathBuf, TlsSocket) {
+    let (server, port, log) = logged_s_server(name, &[]);
+    let conn = Connection::client(
+        leak(renegotiating_client(renegotiations)),
+        Some("localhost"),
+        tls::now(),
+    )
+    .unwrap();
+    let ours = TlsSocket::connect_and_handshake(conn, port)
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+    (server, log, ours)
+}
+
 /// `s_server -tls1_2` renegotiates when a line `r` comes on its stdin
 /// (`R`: and asks for a client certificate). Our client, configured to
 /// accept, performs the renegotiation inside its reads (RFC 5746: its
@@ -2420,24 +2476,9 @@ fn hello_requests_in_a_loop_are_each_refused_then_cut_off() {
 /// handshake.
 fn renegotiation_asked_by_s_server(letter: &'static str, with_certificate: bool) {
     bounded(move || {
-        let key = KeyType::EcdsaP256;
-        let log = std::env::temp_dir().join(format!(
-            "tlspair-tls12-reneg-{letter}-{}.msg",
-            std::process::id()
-        ));
-        let log_path = log.to_string_lossy().into_owned();
         let ca = net::cert_path("ca.pem");
-        let (mut server, port) = Openssl::s_server(
-            &key.cert_pem(),
-            &key.key_pem(),
-            &["-tls1_2", "-CAfile", &ca, "-msg", "-msgfile", &log_path],
-        );
-        let mut cc = client_config_for(
-            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            NamedGroup::X25519,
-            key,
-        );
-        cc.renegotiations = 2;
+        let (mut server, port, log) = logged_s_server(letter, &["-CAfile", &ca]);
+        let mut cc = renegotiating_client(2);
         if with_certificate {
             cc.client_auth = Some(tls::certified(
                 &tlspair::test_credentials::CLIENT_ECDSA_P256,
@@ -2451,12 +2492,7 @@ fn renegotiation_asked_by_s_server(letter: &'static str, with_certificate: bool)
         let before = *ours.conn.negotiated().unwrap();
         server.feed(b"before\n".to_vec());
         assert_eq!(ours.read_exact(7).unwrap(), b"before\n");
-        server.feed(format!("{letter}\n").into_bytes());
-        net::wait_for("s_server's HelloRequest", || {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("HelloRequest")
-        });
+        ask_renegotiation(&mut server, &log, letter, 1);
         server.feed(b"after\n".to_vec());
         let got = ours
             .read_exact(6)
@@ -2499,35 +2535,9 @@ fn a_renegotiation_asking_for_our_certificate_is_performed_inside_read() {
 #[test]
 fn renegotiations_past_the_configured_count_are_refused_with_a_warning() {
     bounded(|| {
-        let key = KeyType::EcdsaP256;
-        let log = std::env::temp_dir().join(format!(
-            "tlspair-tls12-reneg-count-{}.msg",
-            std::process::id()
-        ));
-        let log_path = log.to_string_lossy().into_owned();
-        let (mut server, port) = Openssl::s_server(
-            &key.cert_pem(),
-            &key.key_pem(),
-            &["-tls1_2", "-msg", "-msgfile", &log_path],
-        );
-        let mut cc = client_config_for(
-            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            NamedGroup::X25519,
-            key,
-        );
-        cc.renegotiations = 1;
-        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
-        let mut ours = TlsSocket::connect_and_handshake(conn, port)
-            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        let (mut server, log, mut ours) = renegotiating_pair("count", 1);
         for (round, expect_renegotiation) in [(1, true), (2, false)] {
-            server.feed(b"r\n".to_vec());
-            net::wait_for("s_server's HelloRequest", || {
-                std::fs::read_to_string(&log)
-                    .unwrap_or_default()
-                    .matches("HelloRequest")
-                    .count()
-                    >= round
-            });
+            ask_renegotiation(&mut server, &log, "r", round);
             let line = format!("line {round}\n");
             server.feed(line.clone().into_bytes());
             let got = ours.read_exact(line.len());
@@ -2578,30 +2588,8 @@ fn renegotiations_past_the_configured_count_are_refused_with_a_warning() {
 #[test]
 fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
     bounded(|| {
-        let key = KeyType::EcdsaP256;
-        let log =
-            std::env::temp_dir().join(format!("tlspair-tls12-reneg-w-{}.msg", std::process::id()));
-        let log_path = log.to_string_lossy().into_owned();
-        let (mut server, port) = Openssl::s_server(
-            &key.cert_pem(),
-            &key.key_pem(),
-            &["-tls1_2", "-msg", "-msgfile", &log_path],
-        );
-        let mut cc = client_config_for(
-            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            NamedGroup::X25519,
-            key,
-        );
-        cc.renegotiations = 1;
-        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
-        let mut ours = TlsSocket::connect_and_handshake(conn, port)
-            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
-        server.feed(b"r\n".to_vec());
-        net::wait_for("s_server's HelloRequest", || {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("HelloRequest")
-        });
+        let (mut server, log, mut ours) = renegotiating_pair("w", 1);
+        ask_renegotiation(&mut server, &log, "r", 1);
         // Let the HelloRequest arrive, then read it: the renegotiation
         // starts inside that read.
         net::wait_for("the HelloRequest on our side", || {
@@ -2647,32 +2635,8 @@ fn a_write_during_a_renegotiation_answers_want_read_then_completes() {
 /// ClientHello from it: the connection is renegotiating, the server
 /// has not answered. The server, its message log, and our side.
 fn renegotiation_held_back(name: &str) -> (Openssl, std::path::PathBuf, TlsSocket) {
-    let key = KeyType::EcdsaP256;
-    let log = std::env::temp_dir().join(format!(
-        "tlspair-tls12-reneg-{name}-{}.msg",
-        std::process::id()
-    ));
-    let log_path = log.to_string_lossy().into_owned();
-    let (mut server, port) = Openssl::s_server(
-        &key.cert_pem(),
-        &key.key_pem(),
-        &["-tls1_2", "-msg", "-msgfile", &log_path],
-    );
-    let mut cc = client_config_for(
-        &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-        NamedGroup::X25519,
-        key,
-    );
-    cc.renegotiations = 1;
-    let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
-    let mut ours = TlsSocket::connect_and_handshake(conn, port)
-        .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
-    server.feed(b"r\n".to_vec());
-    net::wait_for("s_server's HelloRequest", || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("HelloRequest")
-    });
+    let (mut server, log, mut ours) = renegotiating_pair(name, 1);
+    ask_renegotiation(&mut server, &log, "r", 1);
     // Its sealed HelloRequest: 5 + 8 + 4 + 16 bytes, read without
     // sending anything.
     net::wait_for("the HelloRequest on our side", || {
@@ -2735,32 +2699,8 @@ fn a_shutdown_during_a_renegotiation_abandons_it() {
 #[test]
 fn a_write_reads_a_renegotiation_behind_unread_data() {
     bounded(|| {
-        let key = KeyType::EcdsaP256;
-        let log = std::env::temp_dir().join(format!(
-            "tlspair-tls12-reneg-unread-{}.msg",
-            std::process::id()
-        ));
-        let log_path = log.to_string_lossy().into_owned();
-        let (mut server, port) = Openssl::s_server(
-            &key.cert_pem(),
-            &key.key_pem(),
-            &["-tls1_2", "-msg", "-msgfile", &log_path],
-        );
-        let mut cc = client_config_for(
-            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            NamedGroup::X25519,
-            key,
-        );
-        cc.renegotiations = 1;
-        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
-        let mut ours = TlsSocket::connect_and_handshake(conn, port)
-            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
-        server.feed(b"r\n".to_vec());
-        net::wait_for("s_server's HelloRequest", || {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("HelloRequest")
-        });
+        let (mut server, log, mut ours) = renegotiating_pair("unread", 1);
+        ask_renegotiation(&mut server, &log, "r", 1);
         server.feed(b"during\n".to_vec());
         // The sealed HelloRequest (5 + 8 + 4 + 16 bytes) and the line
         // (5 + 8 + 7 + 16) both here before we look.
@@ -2806,35 +2746,15 @@ fn a_write_reads_a_renegotiation_behind_unread_data() {
 fn stream_performs_a_renegotiation_inside_read_and_write() {
     use std::io::{Read, Write};
     bounded(|| {
-        let key = KeyType::EcdsaP256;
-        let log = std::env::temp_dir().join(format!(
-            "tlspair-tls12-reneg-stream-{}.msg",
-            std::process::id()
-        ));
-        let log_path = log.to_string_lossy().into_owned();
-        let (mut server, port) = Openssl::s_server(
-            &key.cert_pem(),
-            &key.key_pem(),
-            &["-tls1_2", "-msg", "-msgfile", &log_path],
-        );
-        let mut cc = client_config_for(
-            &tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256,
-            NamedGroup::X25519,
-            key,
-        );
-        cc.renegotiations = 1;
-        let conn = Connection::client(leak(cc), Some("localhost"), tls::now()).unwrap();
+        let (mut server, port, log) = logged_s_server("stream", &[]);
+        let conn = Connection::client(leak(renegotiating_client(1)), Some("localhost"), tls::now())
+            .unwrap();
         let sock = net::connect(port);
         sock.set_read_timeout(Some(std::time::Duration::from_secs(20)))
             .unwrap();
         let mut stream = tlspair::Stream::new(conn, sock);
         stream.handshake().unwrap();
-        server.feed(b"r\n".to_vec());
-        net::wait_for("s_server's HelloRequest", || {
-            std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("HelloRequest")
-        });
+        ask_renegotiation(&mut server, &log, "r", 1);
         server.feed(b"line\n".to_vec());
         let mut got = [0u8; 5];
         stream.read_exact(&mut got).unwrap();

@@ -8,7 +8,6 @@ use crate::buffer::{RecvView, SendView};
 use crate::error::{Error, Misuse, PeerMisbehaved};
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
 use crate::handshake::post_auth::{Answered, ClientAuth, PostAuth};
-use crate::handshake::Out;
 use crate::wire::HandshakeType;
 use rustls_pki_types::UnixTime;
 
@@ -79,16 +78,9 @@ impl Connection<'_> {
                 }
                 _ => return Ok(Status::Done(())),
             };
-            let room = match self.room_for(tx, need) {
-                Ok(Ok(room)) => room,
-                Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
-                Err(e) => return Err(e),
-            };
-            let mut out = Out {
-                room,
-                used: 0,
-                fragment,
-                closed: false,
+            let mut out = match self.out_for(tx, need, fragment)? {
+                Ok(out) => out,
+                Err(needed) => return Ok(Status::WantWrite { needed }),
             };
             let written = match (
                 &self.peer_config,
@@ -145,16 +137,9 @@ impl Connection<'_> {
         }
         let fragment = self.send_fragment();
         let need = ClientAuth::room(config, fragment);
-        let room = match self.room_for(tx, need) {
-            Ok(Ok(room)) => room,
-            Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
-            Err(e) => return Err(e),
-        };
-        let mut out = Out {
-            room,
-            used: 0,
-            fragment,
-            closed: false,
+        let mut out = match self.out_for(tx, need, fragment)? {
+            Ok(out) => out,
+            Err(needed) => return Ok(Status::WantWrite { needed }),
         };
         let msg = rx.unread().get(..total).unwrap_or(&[]);
         let body = msg.get(HANDSHAKE_HEADER_LEN..).unwrap_or(&[]);

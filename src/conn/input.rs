@@ -11,7 +11,7 @@ use super::{
 use crate::buffer::{RecvView, SendView};
 use crate::codec::Reader;
 use crate::error::{Error, InvalidMessage, Misuse, PeerMisbehaved};
-use crate::handshake::client::{self, Keys, Polled};
+use crate::handshake::client::{self, Polled};
 use crate::handshake::messages::{
     announced_len, split_message, NewSessionTicket, HANDSHAKE_HEADER_LEN,
 };
@@ -146,18 +146,7 @@ impl<'a> Connection<'a> {
                 let recv_before = self.records.recv().map(RecordKey::sequence);
                 let early = self.early;
                 let mut post_auth = None;
-                let mut keys = Keys {
-                    records: &mut self.records,
-                    negotiated: &mut self.negotiated,
-                    exporter: &mut self.exporter,
-                    resumption: &mut self.resumption,
-                    skip_early_data: &mut self.skip_early_data,
-                    early: &mut self.early,
-                    peer_chain: &mut self.peer_chain,
-                    transcript_copy: &mut self.tls12_transcript,
-                    tag: self.tag,
-                    post_auth: &mut post_auth,
-                };
+                let mut keys = step_keys!(self, &mut post_auth);
                 let region = rx.unread().get(..self.hs_len).unwrap_or(&[]);
                 let inputs =
                     client_inputs(&self.peer_config, &self.server_name, &self.resume, early);
@@ -268,18 +257,7 @@ impl<'a> Connection<'a> {
         };
         let early = self.early;
         let mut post_auth = None;
-        let mut keys = Keys {
-            records: &mut self.records,
-            negotiated: &mut self.negotiated,
-            exporter: &mut self.exporter,
-            resumption: &mut self.resumption,
-            skip_early_data: &mut self.skip_early_data,
-            early: &mut self.early,
-            peer_chain: &mut self.peer_chain,
-            transcript_copy: &mut self.tls12_transcript,
-            tag: self.tag,
-            post_auth: &mut post_auth,
-        };
+        let mut keys = step_keys!(self, &mut post_auth);
         let inputs = client_inputs(&self.peer_config, &self.server_name, &self.resume, early);
         let polled = match (hs, &self.peer_config, inputs) {
             (Handshake::Client(s), _, Some(inputs)) => s
@@ -397,6 +375,22 @@ impl<'a> Connection<'a> {
             return Err(Misuse::SendBufferTooSmall { needed: need }.into());
         }
         Ok(tx.room_at_least(need).ok_or(need))
+    }
+
+    /// [`room_for`](Self::room_for) as the `Out` a flight after the
+    /// handshake is written through.
+    pub(super) fn out_for<'t>(
+        &mut self,
+        tx: &'t mut SendView<'_>,
+        need: usize,
+        fragment: usize,
+    ) -> Result<Result<Out<'t>, usize>, Error> {
+        Ok(self.room_for(tx, need)?.map(|room| Out {
+            room,
+            used: 0,
+            fragment,
+            closed: false,
+        }))
     }
 
     /// An opened application-data record at `off` (`total` bytes, its

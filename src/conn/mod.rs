@@ -65,6 +65,26 @@ use crate::record::{Header, HEADER_LEN, MIN_SEND_CAPACITY, RECORD_OVERHEAD};
 use crate::shared::{Name, Offer, Shared};
 use crate::wire::{AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion};
 
+/// The connection's parts a handshake step works on (`client::Keys`),
+/// each field borrowed on its own so that the configuration can be
+/// borrowed beside them.
+macro_rules! step_keys {
+    ($conn:expr, $post_auth:expr) => {
+        crate::handshake::client::Keys {
+            records: &mut $conn.records,
+            negotiated: &mut $conn.negotiated,
+            exporter: &mut $conn.exporter,
+            resumption: &mut $conn.resumption,
+            skip_early_data: &mut $conn.skip_early_data,
+            early: &mut $conn.early,
+            peer_chain: &mut $conn.peer_chain,
+            transcript_copy: &mut $conn.tls12_transcript,
+            tag: $conn.tag,
+            post_auth: $post_auth,
+        }
+    };
+}
+
 mod auth;
 mod chain;
 mod config;

@@ -11,10 +11,10 @@ use super::input::client_inputs;
 use super::{Connection, EarlyPhase, Handshake, PeerConfig, Role, Slot, Status, NO_CONFIG};
 use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
-use crate::handshake::client::{self, Keys};
+use crate::handshake::client;
 use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
 use crate::handshake::post_auth::{PeerAuth, PostAuth};
-use crate::handshake::{server, tls12, Out};
+use crate::handshake::{server, tls12};
 use crate::wire::ContentType;
 
 /// [`Secured::asked`](tls12::Secured::asked): a HelloRequest is out.
@@ -186,30 +186,12 @@ impl<'a> Connection<'a> {
             return Err(self.abort(tx, NO_CONFIG));
         };
         let need = client::State::renegotiation_room(secured.now, inputs, fragment);
-        let room = match self.room_for(tx, need) {
-            Ok(Ok(room)) => room,
-            Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
-            Err(e) => return Err(e),
-        };
-        let mut out = Out {
-            room,
-            used: 0,
-            fragment,
-            closed: false,
+        let mut out = match self.out_for(tx, need, fragment)? {
+            Ok(out) => out,
+            Err(needed) => return Ok(Status::WantWrite { needed }),
         };
         let mut post_auth = None;
-        let mut keys = Keys {
-            records: &mut self.records,
-            negotiated: &mut self.negotiated,
-            exporter: &mut self.exporter,
-            resumption: &mut self.resumption,
-            skip_early_data: &mut self.skip_early_data,
-            early: &mut self.early,
-            peer_chain: &mut self.peer_chain,
-            transcript_copy: &mut self.tls12_transcript,
-            tag: self.tag,
-            post_auth: &mut post_auth,
-        };
+        let mut keys = step_keys!(self, &mut post_auth);
         let inputs = client_inputs(
             &self.peer_config,
             &self.server_name,
@@ -254,30 +236,12 @@ impl<'a> Connection<'a> {
             None => self.send_fragment(),
         };
         let need = tls12::server_renegotiation_room(config, fragment);
-        let room = match self.room_for(tx, need) {
-            Ok(Ok(room)) => room,
-            Ok(Err(needed)) => return Ok(Status::WantWrite { needed }),
-            Err(e) => return Err(e),
-        };
-        let mut out = Out {
-            room,
-            used: 0,
-            fragment,
-            closed: false,
+        let mut out = match self.out_for(tx, need, fragment)? {
+            Ok(out) => out,
+            Err(needed) => return Ok(Status::WantWrite { needed }),
         };
         let mut post_auth = None;
-        let mut keys = Keys {
-            records: &mut self.records,
-            negotiated: &mut self.negotiated,
-            exporter: &mut self.exporter,
-            resumption: &mut self.resumption,
-            skip_early_data: &mut self.skip_early_data,
-            early: &mut self.early,
-            peer_chain: &mut self.peer_chain,
-            transcript_copy: &mut self.tls12_transcript,
-            tag: self.tag,
-            post_auth: &mut post_auth,
-        };
+        let mut keys = step_keys!(self, &mut post_auth);
         let msg = rx.unread().get(..total).unwrap_or(&[]);
         let client_auth = secured.asked == ASKED_WITH_CLIENT_AUTH;
         let answered = match &self.peer_config {

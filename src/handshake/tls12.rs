@@ -1950,6 +1950,38 @@ pub(crate) fn client_offers_tls12(ch: &super::messages::ClientHello<'_>) -> bool
     }
 }
 
+/// What every TLS 1.2 ClientHello must get right, first or in a
+/// renegotiation: the null compression method, the uncompressed point
+/// format if it lists formats, and a record_size_limit of 64 at least
+/// (RFC 8449 §4, as in TLS 1.3).
+fn check_hello_fields(ch: &super::messages::ClientHello<'_>) -> Result<(), Error> {
+    if !ch.compression.contains(&0) {
+        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
+    }
+    if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
+        return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
+    }
+    if ch.ext.record_size_limit.is_some_and(|l| l < 64) {
+        return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
+    }
+    Ok(())
+}
+
+/// The group of our ServerKeyExchange: our first classical one the
+/// client lists (RFC 8422 §4: without supported_groups, any).
+fn hello_group(
+    config: &super::ServerConfig<'_>,
+    ch: &super::messages::ClientHello<'_>,
+) -> Result<NamedGroup, Error> {
+    config
+        .groups
+        .iter()
+        .copied()
+        .filter(|g| is_tls12_group(*g))
+        .find(|g| ch.ext.supported_groups.is_none_or(|l| l.contains(g.0)))
+        .ok_or(PeerIncompatible::NoSharedGroup.into())
+}
+
 /// Answers a ClientHello with TLS 1.2 (the caller found that TLS 1.3 is
 /// not possible and that both sides speak TLS 1.2): picks the suite,
 /// group and certificate, and writes the whole first flight.
@@ -1970,9 +2002,7 @@ pub(crate) fn server_client_hello(
     {
         return Err(PeerIncompatible::InappropriateFallback.into());
     }
-    if ch.compression.first() != Some(&0) && !ch.compression.contains(&0) {
-        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
-    }
+    check_hello_fields(ch)?;
     // RFC 5746 §3.6: renegotiation_info empty, or the SCSV.
     let secure = match ch.ext.renegotiation_info {
         Some([]) => true,
@@ -1989,13 +2019,6 @@ pub(crate) fn server_client_hello(
     let ems = ch.ext.extended_master_secret;
     if !ems && !config.allow_no_extended_master_secret {
         return Err(PeerIncompatible::NoExtendedMasterSecret.into());
-    }
-    if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
-        return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
-    }
-    // RFC 8449 §4, as in TLS 1.3.
-    if ch.ext.record_size_limit.is_some_and(|l| l < 64) {
-        return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
     }
     let alpn_index = match ch.ext.alpn {
         Some(theirs) if !config.alpn.is_empty() => Some(
@@ -2017,15 +2040,7 @@ pub(crate) fn server_client_hello(
     if let Some(state) = resumable(config, now, ch, ems, alpn_digest)? {
         return server_resume(config, now, ch, msg, state, alpn_index, keys, out);
     }
-    // The group: our first classical one the client lists (RFC 8422
-    // §4: without supported_groups, any).
-    let group = config
-        .groups
-        .iter()
-        .copied()
-        .filter(|g| is_tls12_group(*g))
-        .find(|g| ch.ext.supported_groups.is_none_or(|l| l.contains(g.0)))
-        .ok_or(PeerIncompatible::NoSharedGroup)?;
+    let group = hello_group(config, ch)?;
     // The suite and certificate: our first suite the client offers for
     // which a chain can sign with a scheme the client lists. RFC 5246
     // §7.4.1.4.1's default without signature_algorithms is SHA-1, which
@@ -2284,19 +2299,11 @@ pub(crate) fn server_renegotiation(
     if !ch.cipher_suites.contains(suite.id.0) {
         return Err(PeerIncompatible::NoSharedSuite.into());
     }
-    if !ch.compression.contains(&0) {
-        return Err(PeerMisbehaved::IllegalParameter("legacy_compression_methods").into());
-    }
+    check_hello_fields(&ch)?;
     // Required whatever a first handshake may do: it binds the new
     // session to this one's handshake.
     if !ch.ext.extended_master_secret {
         return Err(PeerIncompatible::NoExtendedMasterSecret.into());
-    }
-    if ch.ext.ec_point_formats.is_some_and(|f| !f.contains(&0)) {
-        return Err(PeerMisbehaved::IllegalParameter("ec_point_formats").into());
-    }
-    if ch.ext.record_size_limit.is_some_and(|l| l < 64) {
-        return Err(PeerMisbehaved::IllegalParameter("record_size_limit below 64").into());
     }
     let negotiated = keys
         .negotiated
@@ -2310,13 +2317,7 @@ pub(crate) fn server_renegotiation(
             return Err(PeerIncompatible::NoSharedProtocol.into());
         }
     }
-    let group = config
-        .groups
-        .iter()
-        .copied()
-        .filter(|g| is_tls12_group(*g))
-        .find(|g| ch.ext.supported_groups.is_none_or(|l| l.contains(g.0)))
-        .ok_or(PeerIncompatible::NoSharedGroup)?;
+    let group = hello_group(config, &ch)?;
     // The certificate the connection was made with, and a scheme for it.
     let cert_index = negotiated
         .cert_index
@@ -3100,26 +3101,6 @@ impl ServerState {
                     consumed: total,
                 })
             }
-            (Self::RenegotiationKeyExchange(hello, r), HandshakeType::CLIENT_KEY_EXCHANGE) => {
-                let Renegotiated {
-                    private,
-                    transcript,
-                } = r;
-                let point = parse_client_key_exchange(body)?;
-                let shared = super::kx::agree_classical(private, point)
-                    .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
-                Ok(Step {
-                    next: Some(after_client_key_exchange(
-                        config,
-                        hello,
-                        shared.as_bytes(),
-                        transcript,
-                        msg,
-                        keys,
-                    )?),
-                    consumed: total,
-                })
-            }
             (Self::ExpectCertificateVerify(mut f), HandshakeType::CERTIFICATE_VERIFY) => {
                 let verifier = config
                     .client_verifier
@@ -3171,17 +3152,31 @@ impl ServerState {
                     consumed: total,
                 })
             }
-            (Self::ExpectClientKeyExchange(hello), HandshakeType::CLIENT_KEY_EXCHANGE) => {
-                let Records::Tls12Server(pending) =
-                    core::mem::replace(keys.records, Records::Empty)
-                else {
-                    return Err(Error::Internal("TLS 1.2 server state missing"));
-                };
-                let ServerPending { kx, transcript } = pending;
+            // The first handshake's key waits in `Records`, a
+            // renegotiation's in its state.
+            (
+                state @ (Self::ExpectClientKeyExchange(_) | Self::RenegotiationKeyExchange(..)),
+                HandshakeType::CLIENT_KEY_EXCHANGE,
+            ) => {
                 let point = parse_client_key_exchange(body)?;
-                let shared = kx
-                    .complete(point)
-                    .ok_or(PeerMisbehaved::IllegalParameter("ECDH point"))?;
+                let bad_point = PeerMisbehaved::IllegalParameter("ECDH point");
+                let (hello, shared, transcript) = match state {
+                    Self::RenegotiationKeyExchange(hello, r) => {
+                        let shared =
+                            super::kx::agree_classical(r.private, point).ok_or(bad_point)?;
+                        (hello, shared, r.transcript)
+                    }
+                    Self::ExpectClientKeyExchange(hello) => {
+                        let Records::Tls12Server(pending) =
+                            core::mem::replace(keys.records, Records::Empty)
+                        else {
+                            return Err(Error::Internal("TLS 1.2 server state missing"));
+                        };
+                        let shared = pending.kx.complete(point).ok_or(bad_point)?;
+                        (hello, shared, pending.transcript)
+                    }
+                    _ => return Err(Error::Internal("client key exchange state")),
+                };
                 Ok(Step {
                     next: Some(after_client_key_exchange(
                         config,
