@@ -915,3 +915,106 @@ fn the_clients_hook_is_told_of_each_renegotiation() {
     assert_eq!(told.take(), ["renegotiated 1 cert=true", "refused"]);
     exchange(&mut c, &mut s, b"on");
 }
+
+/// Our client's renegotiation meets a forged ServerHello (sealed as the
+/// server's): another version or suite is illegal_parameter, a
+/// renegotiation_info that is missing or carries other verify_data is
+/// handshake_failure (RFC 5746 §3.5).
+#[test]
+fn hostile_renegotiation_server_hellos_get_their_alerts() {
+    use tlspair::{AlertDescription as A, PeerMisbehaved};
+    // A ServerHello for TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 with these
+    // version and suite bytes and extensions.
+    let server_hello = |version: [u8; 2], suite: [u8; 2], extensions: &[u8]| {
+        let mut body = version.to_vec();
+        body.extend([7u8; 32]);
+        body.push(0);
+        body.extend(suite);
+        body.push(0);
+        body.extend((extensions.len() as u16).to_be_bytes());
+        body.extend(extensions);
+        let mut msg = vec![2, 0, (body.len() >> 8) as u8, body.len() as u8];
+        msg.extend(body);
+        msg
+    };
+    let ems = [0x00, 0x17, 0x00, 0x00];
+    let mut other_verify = vec![0xff, 0x01, 0x00, 0x19, 0x18];
+    other_verify.extend([9u8; 24]);
+    let ri_and_ems = [&other_verify[..], &ems].concat();
+    let cases = [
+        (
+            "another version",
+            server_hello([3, 2], [0xc0, 0x2b], &ri_and_ems),
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                "renegotiation to another version",
+            )),
+            A::ILLEGAL_PARAMETER,
+        ),
+        (
+            "another suite",
+            server_hello([3, 3], [0xc0, 0x2c], &ri_and_ems),
+            Error::PeerMisbehaved(PeerMisbehaved::IllegalParameter(
+                "renegotiation to another suite",
+            )),
+            A::ILLEGAL_PARAMETER,
+        ),
+        (
+            "other verify_data",
+            server_hello([3, 3], [0xc0, 0x2b], &ri_and_ems),
+            PeerMisbehaved::BadRenegotiationInfo.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+        (
+            "no renegotiation_info",
+            server_hello([3, 3], [0xc0, 0x2b], &ems),
+            PeerMisbehaved::BadRenegotiationInfo.into(),
+            A::HANDSHAKE_FAILURE,
+        ),
+    ];
+    for (what, hello, error, alert) in cases {
+        let (mut c, _s, _, mut server) = forged_pair_both();
+        assert_eq!(
+            c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+            Ok(Status::Done(()))
+        );
+        c.bufs
+            .recv
+            .fill(&server.seal(tlspair::ContentType::HANDSHAKE, &hello));
+        let mut buf = [0u8; 16];
+        let got = c.conn.read(&mut c.bufs, &mut buf);
+        assert_eq!(got, Err(error), "{what}");
+        assert_eq!(error.alert(), Some(alert), "{what}");
+    }
+}
+
+/// A HelloRequest during a first TLS 1.2 handshake is unexpected_message:
+/// RFC 5246 §7.4.1.1 lets a client ignore it, but no server has a reason
+/// to send one before its Finished, and until the ServerHello the
+/// handshake may turn out to be TLS 1.3, which has none.
+#[test]
+fn a_hello_request_during_the_first_handshake_is_unexpected_message() {
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    let mut sc = tls::p256_server_config();
+    sc.suites = &TLS12_SUITES;
+    let (mut c, mut s) = pair(cc, sc);
+    let _ = c.conn.handshake(&mut c.bufs).unwrap();
+    transfer_all(&mut c, &mut s);
+    let _ = s.conn.handshake(&mut s.bufs).unwrap();
+    // In the clear, before the server's flight.
+    c.bufs.recv.fill(&[22, 3, 3, 0, 4, 0, 0, 0, 0]);
+    transfer_all(&mut s, &mut c);
+    let got = c.conn.handshake(&mut c.bufs);
+    assert_eq!(
+        got,
+        Err(Error::PeerMisbehaved(
+            tlspair::PeerMisbehaved::UnexpectedHandshake(
+                tlspair::wire::HandshakeType::HELLO_REQUEST
+            )
+        ))
+    );
+    assert_eq!(
+        got.unwrap_err().alert(),
+        Some(tlspair::AlertDescription::UNEXPECTED_MESSAGE)
+    );
+}
