@@ -33,6 +33,11 @@
 //!   next to `auth/public-key-limit` (one ECDSA P-256 signature and two
 //!   verifications) and `full/tlspair-mtls` (a new full handshake with
 //!   the client certificate: what asking on a new connection costs).
+//! - `renegotiation/tlspair-tls12` (paired pass): one TLS 1.2 secure
+//!   renegotiation (RFC 5746) our server asks for on an established
+//!   connection, performed inside both sides' reads, next to
+//!   `full/tlspair-tls12` (a new connection's full handshake, the same
+//!   public-key work).
 //! - `handshake/full/public-key-limit`: what any full handshake with these
 //!   choices computes at least, in raw ring: two X25519 key pairs and
 //!   agreements, one ECDSA P-256 signature (CertificateVerify), two ECDSA
@@ -171,6 +176,7 @@ fn paired_ratios() {
     assert!(c12.negotiated().expect("negotiated").resumed);
     let bufs = std::cell::RefCell::new((cb, sb, wire));
     let pha = &std::cell::RefCell::new(common::PostHandshakeAuth::new(&ours));
+    let reneg = &std::cell::RefCell::new(common::Renegotiation::new(&ours));
     let (o, th, b) = (&ours, &theirs, &bufs);
     let openssl = Openssl::load();
     if openssl.is_none() {
@@ -272,6 +278,10 @@ fn paired_ratios() {
         ),
         Variant::new("auth/public-key-limit", time(|| limit.run_signatures())),
         Variant::new(
+            "renegotiation/tlspair-tls12",
+            time(move || reneg.borrow_mut().run(o)),
+        ),
+        Variant::new(
             "full/tlspair-mtls",
             time(move || {
                 let (cb, sb, _) = &mut *b.borrow_mut();
@@ -323,6 +333,8 @@ fn paired_ratios() {
         ("auth/tlspair-post-handshake", "auth/public-key-limit"),
         ("auth/tlspair-post-handshake", "full/tlspair-mtls"),
         ("full/tlspair-mtls", "full/tlspair"),
+        ("renegotiation/tlspair-tls12", "full/tlspair-tls12"),
+        ("renegotiation/tlspair-tls12", "full/public-key-limit"),
     ] {
         if [a, r].iter().all(|n| p.names.contains(n)) {
             let (x, lo, hi) = p.ratio(a, r);
@@ -393,6 +405,10 @@ fn paired_ratios() {
         ("auth/tlspair-post-handshake", {
             let mut pha = common::PostHandshakeAuth::new(&ours);
             counting::per_call(50, || pha.run(&ours))
+        }),
+        ("renegotiation/tlspair-tls12", {
+            let mut r = common::Renegotiation::new(&ours);
+            counting::per_call(50, || r.run(&ours))
         }),
     ];
     if let Some(os) = openssl.as_ref() {

@@ -568,6 +568,13 @@ fn forged_pair() -> (Side, Side, Forger) {
 
 /// As [`forged_pair`], with the forger of the server's records too.
 fn forged_pair_both() -> (Side, Side, Forger, Forger) {
+    let (c, s, client, server, _) = forged_pair_logged();
+    (c, s, client, server)
+}
+
+/// As [`forged_pair_both`], with the client's key log (a renegotiation
+/// logs its own line).
+fn forged_pair_logged() -> (Side, Side, Forger, Forger, &'static tls::Lines) {
     let lines = leak(tls::Lines::default());
     let mut cc = tls::client_config();
     cc.suites = leak([&tlspair::ECDHE_ECDSA_AES_128_GCM_SHA256]);
@@ -583,32 +590,43 @@ fn forged_pair_both() -> (Side, Side, Forger, Forger) {
     // header (5), message header (4), version (2), then the random.
     let server_random: [u8; 32] = s.bufs.send.pending()[11..43].try_into().unwrap();
     complete(&mut c, &mut s).unwrap();
+    // The client's Finished and the server's took sequence 0.
+    let (client, server) = session_forgers(lines, 0, &server_random, 1);
+    (c, s, client, server, lines)
+}
+
+/// Both directions' forgers of the session of the `n`th CLIENT_RANDOM
+/// line and `server_random`, at sequence `seq`.
+fn session_forgers(
+    lines: &tls::Lines,
+    n: usize,
+    server_random: &[u8; 32],
+    seq: u64,
+) -> (Forger, Forger) {
     let line = lines
         .0
         .lock()
         .unwrap()
         .iter()
-        .find(|l| l.starts_with("CLIENT_RANDOM"))
+        .filter(|l| l.starts_with("CLIENT_RANDOM"))
+        .nth(n)
         .cloned()
         .unwrap();
     let mut parts = line.split(' ').skip(1);
     let client_random: [u8; 32] = common::unhex(parts.next().unwrap()).try_into().unwrap();
     let master = common::unhex(parts.next().unwrap().trim());
     let mut block = [0u8; 2 * 16 + 2 * 4];
-    let seed = [&b"key expansion"[..], &server_random, &client_random].concat();
+    let seed = [&b"key expansion"[..], server_random, &client_random].concat();
     p_sha256(&master, &seed, &mut block);
-    let forger = Forger {
-        key: block[..16].try_into().unwrap(),
-        iv: block[32..36].try_into().unwrap(),
-        // The client's Finished took sequence 0.
-        seq: 1,
+    let forger = |key: &[u8], iv: &[u8]| Forger {
+        key: key.try_into().unwrap(),
+        iv: iv.try_into().unwrap(),
+        seq,
     };
-    let server = Forger {
-        key: block[16..32].try_into().unwrap(),
-        iv: block[36..40].try_into().unwrap(),
-        seq: 1,
-    };
-    (c, s, forger, server)
+    (
+        forger(&block[..16], &block[32..36]),
+        forger(&block[16..32], &block[36..40]),
+    )
 }
 
 /// What the server answers a renegotiation ClientHello that our client
@@ -1011,6 +1029,52 @@ fn a_hello_request_during_the_first_handshake_is_unexpected_message() {
             tlspair::PeerMisbehaved::UnexpectedHandshake(
                 tlspair::wire::HandshakeType::HELLO_REQUEST
             )
+        ))
+    );
+    assert_eq!(
+        got.unwrap_err().alert(),
+        Some(tlspair::AlertDescription::UNEXPECTED_MESSAGE)
+    );
+}
+
+/// Nothing may come between the server's ChangeCipherSpec and its
+/// Finished in a renegotiation: application data sealed under the new
+/// key there is unexpected_message (RFC 5246 §7.1; data is welcome
+/// before the ChangeCipherSpec).
+#[test]
+fn data_between_the_servers_change_cipher_spec_and_finished_is_unexpected() {
+    let (mut c, mut s, _, mut old_server, lines) = forged_pair_logged();
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    transfer_all(&mut c, &mut s);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    // The server's flight, opened on the way: its ServerHello's random.
+    let flight = s.bufs.send.pending().to_vec();
+    let first_len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+    let (_, hello) = old_server.open(&flight[..5 + first_len]);
+    assert_eq!(hello[0], 2, "a ServerHello");
+    let server_random: [u8; 32] = hello[6..38].try_into().unwrap();
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    // The server's ChangeCipherSpec goes through; its Finished does not,
+    // data under the new key takes its place.
+    let end = s.bufs.send.pending().to_vec();
+    let ccs_len = 5 + usize::from(u16::from_be_bytes([end[3], end[4]]));
+    c.bufs.recv.fill(&end[..ccs_len]);
+    let (_, mut new_server) = session_forgers(lines, 1, &server_random, 0);
+    c.bufs
+        .recv
+        .fill(&new_server.seal(tlspair::ContentType::APPLICATION_DATA, b"early"));
+    let got = c.conn.read(&mut c.bufs, &mut buf);
+    assert_eq!(
+        got,
+        Err(Error::PeerMisbehaved(
+            tlspair::PeerMisbehaved::UnexpectedContentType(tlspair::ContentType::APPLICATION_DATA)
         ))
     );
     assert_eq!(

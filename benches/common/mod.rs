@@ -490,6 +490,66 @@ impl PostHandshakeAuth {
     }
 }
 
+/// A TLS 1.2 connection renegotiated over and over (RFC 5746): each run
+/// is one renegotiation our server asks for, performed inside the
+/// client's and the server's reads (a full TLS 1.2 handshake under the
+/// connection's keys: the same public-key work as `full_tls12`).
+pub struct Renegotiation {
+    client: Connection<'static>,
+    server: Connection<'static>,
+    cb: Bufs,
+    sb: Bufs,
+    done: u8,
+}
+
+impl Renegotiation {
+    pub fn new(ours: &Ours) -> Self {
+        let mut cc = ours.tls12_client.clone();
+        cc.renegotiations = u8::MAX;
+        let cc: &'static ClientConfig<'static> = leak(cc);
+        let (mut cb, mut sb) = (handshake_bufs(), handshake_bufs());
+        let mut client = Connection::client(cc, Some("localhost"), now()).expect("client");
+        let mut server = Connection::server(ours.tls12_server, now()).expect("server");
+        handshake(&mut client, &mut cb, &mut server, &mut sb);
+        Self {
+            client,
+            server,
+            cb,
+            sb,
+            done: 0,
+        }
+    }
+
+    /// One renegotiation: the server's HelloRequest, the client's
+    /// ClientHello inside its read, the server's flight inside its read,
+    /// the client's flight, the server's ChangeCipherSpec and Finished.
+    /// A new pair every 255 (the client's count).
+    pub fn run(&mut self, ours: &Ours) {
+        if self.done == u8::MAX {
+            *self = Self::new(ours);
+        }
+        assert_eq!(
+            self.server.renegotiate(&mut self.sb, now(), false),
+            Ok(Status::Done(()))
+        );
+        let mut buf = [0u8; 1];
+        for _ in 0..3 {
+            wire(&mut self.sb, &mut self.cb);
+            assert_eq!(
+                self.client.read(&mut self.cb, &mut buf),
+                Ok(Status::WantRead)
+            );
+            wire(&mut self.cb, &mut self.sb);
+            assert_eq!(
+                self.server.read(&mut self.sb, &mut buf),
+                Ok(Status::WantRead)
+            );
+        }
+        assert!(!self.client.is_renegotiating() && !self.server.is_renegotiating());
+        self.done += 1;
+    }
+}
+
 /// Runs a handshake to completion; both sides' buffers are empty after.
 pub fn handshake(c: &mut Connection<'_>, cb: &mut Bufs, s: &mut Connection<'_>, sb: &mut Bufs) {
     for _ in 0..10 {
