@@ -416,7 +416,7 @@ fn renegotiation_allocates_nothing_and_the_connection_keeps_its_size() {
     cc.client_auth = Some(certified(&tlspair::test_credentials::CLIENT_ECDSA_P256));
     let mut sc = mtls_server_config();
     sc.suites = &tlspair::TLS12_SUITES;
-    sc.defer_client_auth = true;
+    sc.defer_tls12_client_auth = true;
     let (cc, sc): (&'static _, &'static _) = (Box::leak(Box::new(cc)), Box::leak(Box::new(sc)));
     let now = common::tls::now();
     let mut c = common::tls::side(tlspair::Connection::client(cc, Some("localhost"), now).unwrap());

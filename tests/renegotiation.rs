@@ -372,7 +372,7 @@ fn a_renegotiation_asking_for_a_client_certificate_authenticates_the_client() {
     ));
     let mut sc = tls::mtls_server_config();
     sc.suites = &TLS12_SUITES;
-    sc.defer_client_auth = true;
+    sc.defer_tls12_client_auth = true;
     sc.auth_hook = Some(told);
     let (mut c, mut s) = pair(cc, sc);
     c.conn.keep_tls12_transcript(Vec::new());
@@ -1081,4 +1081,154 @@ fn data_between_the_servers_change_cipher_spec_and_finished_is_unexpected() {
         got.unwrap_err().alert(),
         Some(tlspair::AlertDescription::UNEXPECTED_MESSAGE)
     );
+}
+
+/// A renegotiation of a resumed TLS 1.2 session (which showed no
+/// certificate) asks for the client's certificate and completes: the
+/// server shows the certificate a first handshake would, which the
+/// client checks is its session's. Failed before: internal_error (no
+/// certificate index).
+#[test]
+fn a_resumed_session_renegotiates_with_a_client_certificate() {
+    let store = leak(tls::Tickets::default());
+    let told = leak(Told::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.ticket_sink = Some(store);
+    cc.renegotiations = 1;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.client_verifier = Some(leak(tls::client_verifier().allow_anonymous()));
+    sc.defer_tls12_client_auth = true;
+    sc.auth_hook = Some(told);
+    sc.ticket_keys = leak([tlspair::handshake::ticket::TicketKey::new(1, &[9; 32]).unwrap()])
+        .as_slice()
+        .into();
+    let (cc, sc) = (leak(cc), leak(sc));
+    let ticket = tls::first_ticket(cc, sc, store);
+    let mut c = tls::side(
+        tlspair::Connection::client_resuming(cc, Some("localhost"), tls::now(), ticket).unwrap(),
+    );
+    let mut s = tls::side(tlspair::Connection::server(sc, tls::now()).unwrap());
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    assert!(s.conn.negotiated().unwrap().resumed);
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), true),
+        Ok(Status::Done(()))
+    );
+    settle(&mut c, &mut s);
+    assert_eq!(told.take(), ["renegotiated 1 cert=true"]);
+    assert!(s.conn.negotiated().unwrap().peer_cert_sha256.is_some());
+    exchange(&mut c, &mut s, b"after");
+}
+
+/// A server that asks twice sends one HelloRequest, and the one
+/// renegotiation asks for the certificate if either call did; meanwhile
+/// `renegotiation_asked` says a request is out. Failed before: the
+/// second call's `client_auth` was dropped.
+#[test]
+fn asking_twice_sends_one_request_and_keeps_the_certificate_request() {
+    let told = leak(Told::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.renegotiations = 1;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.defer_tls12_client_auth = true;
+    sc.auth_hook = Some(told);
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    assert!(!s.conn.renegotiation_asked());
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    let sent = s.bufs.send.len();
+    assert_eq!(
+        s.conn.renegotiate(&mut s.bufs, tls::now(), true),
+        Ok(Status::Done(()))
+    );
+    assert_eq!(s.bufs.send.len(), sent, "one HelloRequest");
+    assert!(s.conn.renegotiation_asked());
+    settle(&mut c, &mut s);
+    assert!(!s.conn.renegotiation_asked());
+    assert_eq!(told.take(), ["renegotiated 1 cert=true"]);
+}
+
+/// One `read` never returns data from both sides of a renegotiation's
+/// completion: data the server sent before its ChangeCipherSpec and
+/// Finished, and data after, all in the view at once, come in two reads,
+/// the renegotiation completing between them. Failed before: one read
+/// returned both.
+#[test]
+fn one_read_never_spans_a_renegotiations_completion() {
+    let (mut c, mut s, _) = established(0, 1);
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    let mut buf = [0u8; 64];
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::WantRead));
+    // The server writes, reads our flight (its ChangeCipherSpec and
+    // Finished go out), and writes again.
+    assert_eq!(s.conn.write(&mut s.bufs, b"before"), Ok(Status::Done(6)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    assert!(!s.conn.is_renegotiating());
+    assert_eq!(s.conn.write(&mut s.bufs, b"after"), Ok(Status::Done(5)));
+    transfer_all(&mut s, &mut c);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(6)));
+    assert_eq!(&buf[..6], b"before");
+    assert!(c.conn.is_renegotiating(), "not yet complete");
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(5)));
+    assert_eq!(&buf[..5], b"after");
+    assert!(!c.conn.is_renegotiating());
+}
+
+/// `defer_client_auth` (TLS 1.3's deferral to post-handshake
+/// authentication) leaves a TLS 1.2 client asked in the handshake, as
+/// before renegotiation existed; only `defer_tls12_client_auth` defers
+/// it to a renegotiation.
+#[test]
+fn defer_client_auth_still_asks_a_tls12_client_in_the_handshake() {
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    for (tls13_deferral, asked) in [(true, true), (false, true)] {
+        let mut sc = tls::mtls_server_config();
+        sc.suites = &TLS12_SUITES;
+        sc.defer_client_auth = tls13_deferral;
+        let (mut c, mut s) = pair(cc.clone(), sc);
+        c.conn.keep_tls12_transcript(Vec::new());
+        s.conn.keep_tls12_transcript(Vec::new());
+        complete(&mut c, &mut s).unwrap();
+        assert_eq!(
+            s.conn.negotiated().unwrap().peer_cert_sha256.is_some(),
+            asked
+        );
+    }
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.defer_tls12_client_auth = true;
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
 }

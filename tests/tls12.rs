@@ -2794,7 +2794,7 @@ fn our_server_renegotiates_with_s_client(client_auth: bool) {
         }
         sc.suites = &tlspair::TLS12_SUITES;
         sc.auth_hook = Some(told);
-        sc.defer_client_auth = true;
+        sc.defer_tls12_client_auth = true;
         let (listener, port) = net::listener();
         let (cert, key) = (
             net::cert_path("client-p256.pem"),

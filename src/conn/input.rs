@@ -29,6 +29,18 @@ impl<'a> Connection<'a> {
         rx: &mut RecvView<'_>,
         tx: &mut SendView<'_>,
     ) -> Result<Status<()>, Error> {
+        self.drive_until(rx, tx, false)
+    }
+
+    /// [`drive`](Self::drive); with `at_data`, a renegotiation stops at
+    /// the first data it reads (a `read` delivers it before the handshake
+    /// goes on, so that it never returns data from both sides of a step).
+    fn drive_until(
+        &mut self,
+        rx: &mut RecvView<'_>,
+        tx: &mut SendView<'_>,
+        at_data: bool,
+    ) -> Result<Status<()>, Error> {
         loop {
             let Some(hs) = self.hs.take() else {
                 return Ok(Status::Done(()));
@@ -208,6 +220,9 @@ impl<'a> Connection<'a> {
             // for `read`, and the records behind it are read meanwhile.
             if self.plain_left > 0 && !self.handshake_done {
                 return Err(Misuse::EarlyDataUnread.into());
+            }
+            if at_data && self.plain_left > 0 {
+                return Ok(Status::Done(()));
             }
             match self.read_record(rx, tx)? {
                 Status::Done(_) => {}
@@ -460,11 +475,17 @@ impl<'a> Connection<'a> {
         delivered: bool,
     ) -> Result<Status<()>, Error> {
         loop {
+            // One read returns data from one side of a renegotiation's
+            // steps only (the step that completes it may name another
+            // client): having delivered some, it stops before the next.
+            if delivered && self.handshake_done && self.hs.is_some() {
+                return Ok(Status::WantRead);
+            }
             // Plaintext a renegotiation left unread goes first: the
             // handshake goes on behind it in the next call.
             let unread = self.handshake_done && self.plain_left > 0;
             if self.hs.is_some() && !unread {
-                match self.drive(rx, tx) {
+                match self.drive_until(rx, tx, true) {
                     Ok(Status::Done(())) => {}
                     // Data the renegotiation's records came with: the
                     // handshake waits for more (or for room behind it),

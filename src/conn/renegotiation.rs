@@ -50,7 +50,10 @@ impl<'a> Connection<'a> {
     /// says when it answers `WantRead`).
     ///
     /// - `Done(())`: asked for (a server that has already asked and not
-    ///   been answered asks once).
+    ///   been answered sends no second HelloRequest; with `client_auth`
+    ///   the one renegotiation asks for the certificate, and
+    ///   [`renegotiation_asked`](Self::renegotiation_asked) says a request
+    ///   is out).
     /// - `WantWrite { needed }`: no room for the HelloRequest or the
     ///   ClientHello; drain and call again (nothing changed).
     /// - `Err(Misuse(NoRenegotiation))`: not an established TLS 1.2
@@ -83,9 +86,6 @@ impl<'a> Connection<'a> {
         }
         match (self.role, &self.peer_config) {
             (Role::Server, PeerConfig::Server(config)) => {
-                if secured.asked != 0 {
-                    return Ok(Status::Done(()));
-                }
                 if client_auth
                     && !config.client_verifier.is_some_and(|_| {
                         tls12::client_auth_possible(config, &self.tls12_transcript)
@@ -95,6 +95,15 @@ impl<'a> Connection<'a> {
                         "renegotiate: client_auth needs a client verifier and transcript storage",
                     )
                     .into());
+                }
+                // Asked already: no second HelloRequest, but the
+                // renegotiation asks for a certificate if either call did.
+                if secured.asked != 0 {
+                    if client_auth {
+                        secured.asked = ASKED_WITH_CLIENT_AUTH;
+                    }
+                    secured.now = now;
+                    return Ok(Status::Done(()));
                 }
                 // A HelloRequest: an empty handshake message, sealed.
                 let at = self.content_offset();
@@ -132,6 +141,13 @@ impl<'a> Connection<'a> {
             }
             _ => Err(NO_CONFIG),
         }
+    }
+
+    /// Whether our HelloRequest is out and the client has neither started
+    /// the renegotiation (then [`is_renegotiating`](Self::is_renegotiating))
+    /// nor refused it (a server; false on a client).
+    pub fn renegotiation_asked(&self) -> bool {
+        matches!(&self.hs, Slot::After(PostAuth::Tls12(s)) if s.asked != 0)
     }
 
     /// Whether a server's HelloRequest now starts a renegotiation: a
@@ -297,24 +313,24 @@ impl<'a> Connection<'a> {
     /// false unless it waits for the answer to its ClientHello, which
     /// this is (the connection goes back to what it had).
     pub(super) fn renegotiation_declined(&mut self) -> bool {
-        match self.hs.take() {
-            Some(Handshake::Client(s)) => match s.refused_renegotiation() {
-                Some(secured) => {
-                    self.tls12_transcript.finish();
-                    self.hs = Slot::After(PostAuth::Tls12(secured));
-                    if let Some(hook) = self.hook() {
-                        hook.renegotiation_refused(self.tag);
-                    }
-                    true
-                }
-                None => false,
-            },
-            Some(other) => {
-                self.hs = Slot::Running(other);
-                false
-            }
-            None => false,
+        // Anywhere else the state stays, for the error's clean-up (a
+        // signer waiting for it is told).
+        if !matches!(self.hs.as_ref(), Some(Handshake::Client(s)) if s.awaits_renegotiation_answer())
+        {
+            return false;
         }
+        let Some(Handshake::Client(s)) = self.hs.take() else {
+            return false;
+        };
+        let Some(secured) = s.refused_renegotiation() else {
+            return false;
+        };
+        self.tls12_transcript.finish();
+        self.hs = Slot::After(PostAuth::Tls12(secured));
+        if let Some(hook) = self.hook() {
+            hook.renegotiation_refused(self.tag);
+        }
+        true
     }
 
     /// A no_renegotiation warning came: on a server that asked, the

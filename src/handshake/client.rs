@@ -907,6 +907,12 @@ impl State {
         matches!(self, Self::Tls12(_, s) if s.renegotiation_may_write())
     }
 
+    /// Whether our TLS 1.2 renegotiation waits for the answer to its
+    /// ClientHello.
+    pub fn awaits_renegotiation_answer(&self) -> bool {
+        matches!(self, Self::Tls12(_, s) if s.awaits_renegotiation_answer())
+    }
+
     /// A server refused our TLS 1.2 renegotiation: what the connection
     /// had before it, if the refusal came in its place.
     pub fn refused_renegotiation(self) -> Option<super::tls12::Secured> {

@@ -258,13 +258,6 @@ pub struct ClientConfig<'a> {
     /// count, and by default (0), each is refused with a no_renegotiation
     /// warning and the connection goes on.
     pub renegotiations: u8,
-    /// Whether a renegotiation may bring another server certificate
-    /// (still verified for the server name). Off by default: a changed
-    /// certificate is `PeerCertificateChanged`, the triple-handshake
-    /// defence (with the extended master secret, which a renegotiation
-    /// always requires). On, the connection may end with another server
-    /// than it began with.
-    pub allow_peer_certificate_change: bool,
     /// Told of each TLS 1.2 renegotiation that completes
     /// ([`AuthHook::renegotiated`](post_auth::AuthHook::renegotiated), the
     /// server's certificate now in force) and of a server refusing ours
@@ -353,7 +346,6 @@ impl<'a> ClientConfig<'a> {
             allow_no_extended_master_secret: false,
             post_handshake_auth: 0,
             renegotiations: 0,
-            allow_peer_certificate_change: false,
             auth_hook: None,
         }
     }
@@ -423,15 +415,15 @@ pub struct ServerConfig<'a> {
     /// reports the identity too).
     pub auth_hook: Option<&'a dyn post_auth::AuthHook>,
     /// TLS 1.2 secure renegotiations (RFC 5746) a client may start on its
-    /// own, per connection (counting every renegotiation the connection
-    /// has had): each is performed inside the call that meets its
-    /// ClientHello. Past the count, and by default (0), each is refused
+    /// own: one is performed (inside the call that meets its ClientHello)
+    /// while the connection has had fewer renegotiations than this, of
+    /// any kind. Past the count, and by default (0), each is refused
     /// with a no_renegotiation warning and the connection goes on: a
     /// renegotiation costs the server a full handshake's public-key
     /// work, which a client could otherwise ask for in a loop
     /// (CVE-2011-1473). Those the server asks for with
     /// [`Connection::renegotiate`](crate::Connection::renegotiate) are
-    /// not counted against it.
+    /// always performed (and counted).
     pub renegotiations: u8,
     /// Whether a renegotiation may bring another client certificate than
     /// the one the connection had (or none, when it had one). Off by
@@ -443,11 +435,18 @@ pub struct ServerConfig<'a> {
     /// [`Connection::request_client_auth`](crate::Connection::request_client_auth)
     /// asks (per resource, say); until its answer is verified it is
     /// unauthenticated, whatever the verifier requires. A client that
-    /// did not offer it is asked in the handshake as usual. A TLS 1.2
-    /// client is not asked in the handshake either: a renegotiation asks
-    /// ([`Connection::renegotiate`](crate::Connection::renegotiate) with
-    /// `client_auth`), which the client may refuse. Off by default.
+    /// did not offer it is asked in the handshake as usual, a TLS 1.2
+    /// client too (see `defer_tls12_client_auth`). Off by default.
     pub defer_client_auth: bool,
+    /// With `client_verifier`, a TLS 1.2 client is not asked for its
+    /// certificate in the handshake, only by a renegotiation
+    /// ([`Connection::renegotiate`](crate::Connection::renegotiate) with
+    /// `client_auth`, per resource, say); until that completes it is
+    /// unauthenticated, whatever the verifier requires. A client may
+    /// refuse or ignore the renegotiation (rustls always refuses): it then
+    /// stays unauthenticated, and serving it is the embedder's choice.
+    /// Off by default.
+    pub defer_tls12_client_auth: bool,
 }
 
 impl<'a> ServerConfig<'a> {
@@ -490,6 +489,7 @@ impl<'a> ServerConfig<'a> {
             renegotiations: 0,
             allow_peer_certificate_change: false,
             defer_client_auth: false,
+            defer_tls12_client_auth: false,
         }
     }
 }

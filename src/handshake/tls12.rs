@@ -1026,6 +1026,11 @@ impl ClientState {
         matches!(self, Self::ExpectFinished(_))
     }
 
+    /// Whether our renegotiation's ClientHello waits for its answer.
+    pub fn awaits_renegotiation_answer(&self) -> bool {
+        matches!(self, Self::RenegotiationHello(_))
+    }
+
     /// A server refused our renegotiation (a no_renegotiation warning):
     /// what the connection had before it, if it was waiting for the
     /// answer to its ClientHello (at any other time the warning is out
@@ -1572,10 +1577,10 @@ fn server_flight(
     // the one the connection was with (the triple handshake defence, with
     // the extended master secret): the same certificate.
     let cert_sha256 = super::cert_sha256(end_entity);
-    if hello.renegotiations > 0
-        && !c.config.allow_peer_certificate_change
-        && n.peer_cert_sha256 != Some(cert_sha256)
-    {
+    // (Never allowed to change here: the ServerKeyExchange's signature
+    // does not cover the transcript, so a server could show another's
+    // certificate and signature in a renegotiation it never finishes.)
+    if hello.renegotiations > 0 && n.peer_cert_sha256 != Some(cert_sha256) {
         return Err(PeerMisbehaved::PeerCertificateChanged.into());
     }
     n.group = Some(ske.group);
@@ -2117,11 +2122,11 @@ pub(crate) fn server_client_hello(
     // A client certificate is asked for when we verify them, which in
     // TLS 1.2 takes the messages' copy (server.rs negotiates TLS 1.2 with
     // a verifier only then).
-    // Deferred, the client is asked only by a renegotiation
-    // (`Connection::renegotiate` with `client_auth`).
+    // Deferred (`defer_tls12_client_auth`), the client is asked only by
+    // a renegotiation (`Connection::renegotiate` with `client_auth`).
     let mut verifier = config
         .client_verifier
-        .filter(|_| !config.defer_client_auth)
+        .filter(|_| !config.defer_tls12_client_auth)
         .filter(|_| client_auth_possible(config, &*keys.transcript_copy));
     let copy = &mut *keys.transcript_copy;
     if let Some(v) = verifier {
@@ -2318,26 +2323,37 @@ pub(crate) fn server_renegotiation(
         }
     }
     let group = hello_group(config, &ch)?;
-    // The certificate the connection was made with, and a scheme for it.
-    let cert_index = negotiated
-        .cert_index
-        .ok_or(Error::Internal("no certificate index"))?;
-    let ck = config
-        .certs
-        .get(usize::from(cert_index))
-        .ok_or(Error::Internal("certificate index"))?;
+    // The certificate the connection was made with, and a scheme for it;
+    // after a resumption (which showed none), the one a first handshake
+    // would choose for this hello (the client checks it is the one its
+    // session had).
     let schemes = ch
         .ext
         .signature_algorithms
         .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
-    let scheme = crate::sign::scheme_for_tls12(
-        &*ck.key,
+    let offered = || {
         schemes
             .iter()
             .map(SignatureScheme)
-            .filter(|s| scheme_fits_suite(*s, suite)),
-    )
-    .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+            .filter(|s| scheme_fits_suite(*s, suite))
+    };
+    let (cert_index, ck, scheme) = match negotiated.cert_index {
+        Some(i) => {
+            let ck = config
+                .certs
+                .get(usize::from(i))
+                .ok_or(Error::Internal("certificate index"))?;
+            let scheme = crate::sign::scheme_for_tls12(&*ck.key, offered())
+                .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
+            (usize::from(i), ck, scheme)
+        }
+        None => {
+            super::server::choose_cert_for(&config.certs, ch.ext.server_name, offered, |k, o| {
+                crate::sign::scheme_for_tls12(k, o)
+            })
+            .ok_or(PeerIncompatible::NoSharedSignatureScheme)?
+        }
+    };
     let rng = config.rng;
     let fail_rng = Error::Internal("random number generator failed");
     let randoms = Randoms {
@@ -2420,6 +2436,7 @@ pub(crate) fn server_renegotiation(
     if let Some(n) = keys.negotiated.as_mut() {
         n.group = Some(group);
         n.signature_scheme = Some(scheme);
+        n.cert_index = u8::try_from(cert_index).ok();
         n.peer_record_size_limit = ch.ext.record_size_limit;
     }
     let hello = Hello {
