@@ -294,6 +294,12 @@ impl<T: Read + Write> Write for Stream<'_, T> {
     /// next call. A write repeated after `Ok(n)` never seals the same bytes
     /// twice. On a non-blocking socket, call `flush` until it succeeds
     /// before waiting for the peer: records may still be pending.
+    ///
+    /// A TLS 1.2 renegotiation the peer starts is performed inside this
+    /// call, reading as it needs (never surfacing `WantRead`); if the
+    /// received view is full of data not yet read, the call fails with
+    /// [`Misuse::PlaintextUnread`](crate::Misuse::PlaintextUnread) in an
+    /// `io::Error` (not fatal, nothing taken): read, then write again.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.take_deferred()?;
         loop {
