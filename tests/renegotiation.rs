@@ -1232,3 +1232,37 @@ fn defer_client_auth_still_asks_a_tls12_client_in_the_handshake() {
     complete(&mut c, &mut s).unwrap();
     assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
 }
+
+/// Data the server sent before the end of a renegotiation that our
+/// client's `handshake` calls completed (reading it behind the caller's
+/// back) is read alone: the next read does not run on into the data sent
+/// after it. Failed before: one read returned both.
+#[test]
+fn data_from_before_a_renegotiation_a_handshake_call_completed_is_read_alone() {
+    let (mut c, mut s, _) = established(0, 1);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        c.conn.renegotiate(&mut c.bufs, tls::now(), false),
+        Ok(Status::Done(()))
+    );
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    transfer_all(&mut s, &mut c);
+    // Our flight, written by `handshake`; the server writes before it
+    // reads it, then completes, then writes again.
+    assert_eq!(c.conn.handshake(&mut c.bufs), Ok(Status::WantRead));
+    assert_eq!(s.conn.write(&mut s.bufs, b"before"), Ok(Status::Done(6)));
+    transfer_all(&mut c, &mut s);
+    assert_eq!(s.conn.read(&mut s.bufs, &mut buf), Ok(Status::WantRead));
+    assert!(!s.conn.is_renegotiating());
+    assert_eq!(s.conn.write(&mut s.bufs, b"after"), Ok(Status::Done(5)));
+    transfer_all(&mut s, &mut c);
+    // `handshake` completes it, the data before left unread.
+    assert_eq!(c.conn.handshake(&mut c.bufs), Ok(Status::Done(())));
+    assert!(!c.conn.is_renegotiating());
+    assert_eq!(c.conn.pending_plaintext(), 6);
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(6)));
+    assert_eq!(&buf[..6], b"before");
+    assert_eq!(c.conn.read(&mut c.bufs, &mut buf), Ok(Status::Done(5)));
+    assert_eq!(&buf[..5], b"after");
+}

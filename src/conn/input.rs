@@ -481,6 +481,10 @@ impl<'a> Connection<'a> {
             if delivered && self.handshake_done && self.hs.is_some() {
                 return Ok(Status::WantRead);
             }
+            // Nor data from both sides of one that a write completed.
+            if self.fence_reached() && delivered {
+                return Ok(Status::WantRead);
+            }
             // Plaintext a renegotiation left unread goes first: the
             // handshake goes on behind it in the next call.
             let unread = self.handshake_done && self.plain_left > 0;

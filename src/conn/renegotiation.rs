@@ -292,20 +292,35 @@ impl<'a> Connection<'a> {
 
     /// A renegotiation just completed: the hook is told what is now in
     /// force (the peer's certificate).
-    pub(super) fn renegotiated(&self) {
-        let Slot::After(PostAuth::Tls12(s)) = &self.hs else {
+    pub(super) fn renegotiated(&mut self) {
+        let pending = self.plain_left > 0;
+        let Slot::After(PostAuth::Tls12(s)) = &mut self.hs else {
             return;
         };
+        // Data still unread was sent before it: a read returns it alone.
+        s.fenced = pending;
+        let request = u16::from(s.renegotiations);
         if let Some(hook) = self.hook() {
             let n = self.negotiated.as_ref();
             hook.renegotiated(
                 self.tag,
                 &PeerAuth {
-                    request: u16::from(s.renegotiations),
+                    request,
                     peer_cert_sha256: n.and_then(|n| n.peer_cert_sha256),
                     peer_identity: n.and_then(|n| n.peer_identity),
                 },
             );
+        }
+    }
+
+    /// Whether the plaintext just read to its end was sent before a
+    /// renegotiation that completed meanwhile (the fence goes with it).
+    pub(super) fn fence_reached(&mut self) -> bool {
+        match &mut self.hs {
+            Slot::After(PostAuth::Tls12(s)) if self.plain_left == 0 => {
+                core::mem::take(&mut s.fenced)
+            }
+            _ => false,
         }
     }
 

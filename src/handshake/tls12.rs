@@ -702,6 +702,10 @@ pub(crate) struct Secured {
     /// A server's HelloRequest is out: 0 none, 1 asked, 2 asked with a
     /// CertificateRequest to come.
     pub asked: u8,
+    /// The plaintext pending when this handshake completed (a `write` or
+    /// `handshake` call read it) was sent before it: `read` returns it
+    /// alone.
+    pub fenced: bool,
 }
 
 impl Finishing {
@@ -1362,6 +1366,7 @@ fn secured(f: &Finishing, client: bool, peer: &[u8], now: rustls_pki_types::Unix
         renegotiations: f.renegotiations,
         now,
         asked: 0,
+        fenced: false,
     }
 }
 
@@ -2325,8 +2330,8 @@ pub(crate) fn server_renegotiation(
     let group = hello_group(config, &ch)?;
     // The certificate the connection was made with, and a scheme for it;
     // after a resumption (which showed none), the one a first handshake
-    // would choose for this hello (the client checks it is the one its
-    // session had).
+    // would choose for the connection's server name (the client checks
+    // it is the one its session had).
     let schemes = ch
         .ext
         .signature_algorithms
@@ -2347,8 +2352,14 @@ pub(crate) fn server_renegotiation(
                 .ok_or(PeerIncompatible::NoSharedSignatureScheme)?;
             (usize::from(i), ck, scheme)
         }
+        // By the name the connection was made for, whatever this hello
+        // names.
         None => {
-            super::server::choose_cert_for(&config.certs, ch.ext.server_name, offered, |k, o| {
+            let name = negotiated
+                .server_name
+                .as_ref()
+                .map(|n| n.as_str().as_bytes());
+            super::server::choose_cert_for(&config.certs, name, offered, |k, o| {
                 crate::sign::scheme_for_tls12(k, o)
             })
             .ok_or(PeerIncompatible::NoSharedSignatureScheme)?
