@@ -30,6 +30,29 @@ fn established(client: u8, server: u8) -> (Side, Side, &'static Told) {
     (c, s, told)
 }
 
+/// An established TLS 1.2 pair whose handshake left the client anonymous
+/// (`defer_tls12_client_auth`): a client with a certificate that
+/// performs one renegotiation, a server with a mandatory verifier, both
+/// with transcript storage lent; the server's hook.
+fn deferred_client_auth_pair() -> (Side, Side, &'static Told) {
+    let told = leak(Told::default());
+    let mut cc = tls::client_config();
+    cc.suites = &TLS12_SUITES;
+    cc.renegotiations = 1;
+    cc.client_auth = Some(tls::certified(
+        &tlspair::test_credentials::CLIENT_ECDSA_P256,
+    ));
+    let mut sc = tls::mtls_server_config();
+    sc.suites = &TLS12_SUITES;
+    sc.defer_tls12_client_auth = true;
+    sc.auth_hook = Some(told);
+    let (mut c, mut s) = pair(cc, sc);
+    c.conn.keep_tls12_transcript(Vec::new());
+    s.conn.keep_tls12_transcript(Vec::new());
+    complete(&mut c, &mut s).unwrap();
+    (c, s, told)
+}
+
 /// Reads on both sides, moving bytes between them, until neither is
 /// renegotiating and nothing moves: the plaintext each side read.
 fn settle(c: &mut Side, s: &mut Side) -> (Vec<u8>, Vec<u8>) {
@@ -363,21 +386,7 @@ fn a_complete_write_spanning_a_renegotiation_loses_and_duplicates_nothing() {
 /// the client.
 #[test]
 fn a_renegotiation_asking_for_a_client_certificate_authenticates_the_client() {
-    let told = leak(Told::default());
-    let mut cc = tls::client_config();
-    cc.suites = &TLS12_SUITES;
-    cc.renegotiations = 1;
-    cc.client_auth = Some(tls::certified(
-        &tlspair::test_credentials::CLIENT_ECDSA_P256,
-    ));
-    let mut sc = tls::mtls_server_config();
-    sc.suites = &TLS12_SUITES;
-    sc.defer_tls12_client_auth = true;
-    sc.auth_hook = Some(told);
-    let (mut c, mut s) = pair(cc, sc);
-    c.conn.keep_tls12_transcript(Vec::new());
-    s.conn.keep_tls12_transcript(Vec::new());
-    complete(&mut c, &mut s).unwrap();
+    let (mut c, mut s, told) = deferred_client_auth_pair();
     assert_eq!(s.conn.negotiated().unwrap().peer_cert_sha256, None);
     assert_eq!(
         s.conn.renegotiate(&mut s.bufs, tls::now(), true),
@@ -1134,21 +1143,7 @@ fn a_resumed_session_renegotiates_with_a_client_certificate() {
 /// second call's `client_auth` was dropped.
 #[test]
 fn asking_twice_sends_one_request_and_keeps_the_certificate_request() {
-    let told = leak(Told::default());
-    let mut cc = tls::client_config();
-    cc.suites = &TLS12_SUITES;
-    cc.renegotiations = 1;
-    cc.client_auth = Some(tls::certified(
-        &tlspair::test_credentials::CLIENT_ECDSA_P256,
-    ));
-    let mut sc = tls::mtls_server_config();
-    sc.suites = &TLS12_SUITES;
-    sc.defer_tls12_client_auth = true;
-    sc.auth_hook = Some(told);
-    let (mut c, mut s) = pair(cc, sc);
-    c.conn.keep_tls12_transcript(Vec::new());
-    s.conn.keep_tls12_transcript(Vec::new());
-    complete(&mut c, &mut s).unwrap();
+    let (mut c, mut s, told) = deferred_client_auth_pair();
     assert!(!s.conn.renegotiation_asked());
     assert_eq!(
         s.conn.renegotiate(&mut s.bufs, tls::now(), false),

@@ -180,14 +180,15 @@ impl Handshake {
         })
     }
 
-    /// A renegotiation whose handshake has not yet replaced our sending
-    /// key: data may still be sealed under the connection's.
+    /// A renegotiation that lets us seal data under the connection's key
+    /// meanwhile: a server's, which ends with its ChangeCipherSpec. Not a
+    /// client's from its ClientHello on: RFC 5246 §6.2.1 lets records
+    /// interleave, but OpenSSL, as a server, takes data during a
+    /// renegotiation only until it has written its ServerHello, which a
+    /// record sent after our ClientHello may meet, so a client's write
+    /// waits (`WantRead`) until the renegotiation completes.
     fn renegotiation_may_write(&self) -> bool {
-        match self {
-            Self::Client(s) => s.renegotiation_may_write(),
-            // A server's renegotiation ends with its ChangeCipherSpec.
-            Self::Server(_) => true,
-        }
+        matches!(self, Self::Server(_))
     }
 
     /// The peer's ChangeCipherSpec came (TLS 1.2), its Finished not yet.
@@ -2111,28 +2112,36 @@ impl<'a> Connection<'a> {
             | AlertDescription::NO_RENEGOTIATION => AlertLevel::WARNING,
             _ => AlertLevel::FATAL,
         };
-        let total = self.record_overhead().saturating_add(2);
+        self.seal_short(tx, ContentType::ALERT, &[level.0, alert.0])
+    }
+
+    /// One record of a few bytes of `content` (an alert, a HelloRequest),
+    /// sealed, or in the clear before keys exist; `WantWrite` until the
+    /// outgoing view has room for it.
+    pub(super) fn seal_short(
+        &mut self,
+        tx: &mut SendView<'_>,
+        ty: ContentType,
+        content: &[u8],
+    ) -> Result<Status<()>, Error> {
+        let len = content.len();
         let total = if self.records.send().is_some() {
-            total
+            self.record_overhead().saturating_add(len)
         } else {
-            HEADER_LEN + 2
+            HEADER_LEN.saturating_add(len)
         };
         let at = self.content_offset();
         let Some(record) = tx.room(total) else {
             return Ok(Status::WantWrite { needed: total });
         };
-        crate::codec::copy_prefix(
-            record.get_mut(at..).unwrap_or(&mut []),
-            &[level.0, alert.0],
-            2,
-        );
+        crate::codec::copy_prefix(record.get_mut(at..).unwrap_or(&mut []), content, len);
         match self.records.send_mut() {
-            Some(key) => key.seal(ContentType::ALERT, 2, record)?,
+            Some(key) => key.seal(ty, len, record)?,
             None => {
                 let header = Header {
-                    content_type: ContentType::ALERT,
+                    content_type: ty,
                     version: ProtocolVersion::TLS1_2,
-                    len: 2,
+                    len,
                 };
                 crate::codec::copy_prefix(record, &header.encode(), HEADER_LEN);
             }

@@ -12,7 +12,6 @@ use super::{Connection, EarlyPhase, Handshake, PeerConfig, Role, Slot, Status, N
 use crate::buffer::{Buffers, RecvView, SendView};
 use crate::error::{Error, Misuse};
 use crate::handshake::client;
-use crate::handshake::messages::HANDSHAKE_HEADER_LEN;
 use crate::handshake::post_auth::{PeerAuth, PostAuth};
 use crate::handshake::{server, tls12};
 use crate::wire::ContentType;
@@ -106,21 +105,10 @@ impl<'a> Connection<'a> {
                     return Ok(Status::Done(()));
                 }
                 // A HelloRequest: an empty handshake message, sealed.
-                let at = self.content_offset();
-                let total = self.record_overhead().saturating_add(HANDSHAKE_HEADER_LEN);
-                let Some(record) = tx.room(total) else {
-                    return Ok(Status::WantWrite { needed: total });
-                };
-                crate::codec::copy_prefix(
-                    record.get_mut(at..).unwrap_or(&mut []),
-                    &[0, 0, 0, 0],
-                    HANDSHAKE_HEADER_LEN,
-                );
-                let Some(key) = self.records.send_mut() else {
-                    return Err(Error::Internal("established without a key"));
-                };
-                key.seal(ContentType::HANDSHAKE, HANDSHAKE_HEADER_LEN, record)?;
-                tx.commit(total);
+                match self.seal_short(&mut tx, ContentType::HANDSHAKE, &[0, 0, 0, 0])? {
+                    Status::Done(()) => {}
+                    other => return Ok(other),
+                }
                 if let Slot::After(PostAuth::Tls12(secured)) = &mut self.hs {
                     secured.asked = if client_auth {
                         ASKED_WITH_CLIENT_AUTH

@@ -900,13 +900,6 @@ impl State {
         super::tls12::start_renegotiation(&c, secured, keys, out).map(|s| Self::Tls12(now, s))
     }
 
-    /// Whether this is a renegotiation whose handshake has not yet
-    /// replaced our sending key: application data may still be sealed
-    /// under the connection's key.
-    pub fn renegotiation_may_write(&self) -> bool {
-        matches!(self, Self::Tls12(_, s) if s.renegotiation_may_write())
-    }
-
     /// Whether our TLS 1.2 renegotiation waits for the answer to its
     /// ClientHello.
     pub fn awaits_renegotiation_answer(&self) -> bool {

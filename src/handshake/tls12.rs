@@ -1015,16 +1015,6 @@ impl ClientState {
         matches!(self, Self::ExpectChangeCipherSpec(_))
     }
 
-    /// Whether application data may be sealed during a renegotiation: not
-    /// from our ClientHello on. RFC 5246 §6.2.1 lets records interleave,
-    /// but OpenSSL, as a server, takes application data during a
-    /// renegotiation only until it has written its ServerHello, which a
-    /// record sent after our ClientHello may meet: a write waits
-    /// (`WantRead`) until the renegotiation completes.
-    pub fn renegotiation_may_write(&self) -> bool {
-        false
-    }
-
     /// The server's ChangeCipherSpec came, its Finished not yet.
     pub fn awaits_finished_after_change(&self) -> bool {
         matches!(self, Self::ExpectFinished(_))
