@@ -1252,7 +1252,7 @@ impl<'a> Connection<'a> {
         loop {
             // While the handshake runs, plaintext at the front is early
             // data (a server reads no other before the client's Finished).
-            if self.plain_left > 0 && self.hs.is_some() {
+            if self.plain_left > 0 && self.hs.is_some() && !self.handshake_done {
                 let n = self.copy_plain(rx, dst);
                 self.early_sent = self
                     .early_sent
